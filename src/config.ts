@@ -1,0 +1,157 @@
+/**
+ * Configuration of `callpeer serve`: one loader, `{...defaults, ...env, ...flags}`,
+ * validated and frozen. Every field has its unit and default here.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { LevelWithSilent } from 'pino';
+import { CallpeerError } from './errors.js';
+import type { IceServer } from './protocol/signaling.js';
+
+export interface ServeConfig {
+  /** TCP port; 0 picks a free one. Default 8080. Env CALLPEER_PORT. */
+  port: number;
+  /** Address to bind. Default 0.0.0.0. Env CALLPEER_HOST. */
+  host: string;
+  /** PEM certificate and key file paths; both or neither. Default certs/cert.pem + certs/key.pem when both exist. Env CALLPEER_CERT, CALLPEER_KEY. */
+  cert?: string;
+  key?: string;
+  /** Participants per room. Default 8. Env CALLPEER_MAX_MEMBERS. */
+  maxMembers: number;
+  /** ICE servers handed to clients in `joined.iceServers`. Env CALLPEER_ICE_SERVER (comma-separated). */
+  iceServers: IceServer[];
+  /** Extra origins allowed to open WebSockets (the server's own and localhost are always allowed). Env CALLPEER_ALLOWED_ORIGIN (comma-separated). */
+  allowedOrigins: string[];
+  /** pino level. Default info. Env CALLPEER_LOG_LEVEL. */
+  logLevel: LevelWithSilent;
+  /** Largest signaling frame in bytes. Default 65536. */
+  maxFrameBytes: number;
+  /** Server ping interval in ms; a client that misses two is dropped. Default 20000. */
+  pingIntervalMs: number;
+  /** Signaling messages allowed per connection per second (burst = 2x). Default 50. */
+  rateLimitPerSecond: number;
+  /** Bad or rate-limited frames tolerated before the socket is closed with 1008. Default 20. */
+  abuseLimit: number;
+  /** Folder of the browser pages. Default the package's static/. */
+  staticDir: string;
+}
+
+export type ServeFlags = Partial<Omit<ServeConfig, 'iceServers'>> & { iceServer?: string[]; allowedOrigin?: string[] };
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const PACKAGE_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+
+export function defaultServeConfig(cwd = process.cwd()): ServeConfig {
+  const cert = path.join(cwd, 'certs', 'cert.pem');
+  const key = path.join(cwd, 'certs', 'key.pem');
+  const haveCerts = existsSync(cert) && existsSync(key);
+  return {
+    port: 8080,
+    host: '0.0.0.0',
+    ...(haveCerts ? { cert, key } : {}),
+    maxMembers: 8,
+    iceServers: [],
+    allowedOrigins: [],
+    logLevel: 'info',
+    maxFrameBytes: 64 * 1024,
+    pingIntervalMs: 20_000,
+    rateLimitPerSecond: 50,
+    abuseLimit: 20,
+    staticDir: path.join(PACKAGE_ROOT, 'static'),
+  };
+}
+
+function invalid(message: string, hint: string): never {
+  throw new CallpeerError('INVALID_CONFIG', message, { hint });
+}
+
+function intIn(name: string, value: unknown, min: number, max: number, hint: string): number {
+  const n = typeof value === 'string' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) invalid(`${name} must be a whole number from ${min} to ${max} (got ${String(value)})`, hint);
+  return n;
+}
+
+/**
+ * Parses an ICE server URL as given on the command line: `stun:host:port`,
+ * `turn:user:pass@host:port?transport=udp` or `turns:…`. Credentials in the URL become
+ * `username`/`credential` as RTCIceServer wants them.
+ */
+export function parseIceServerUrl(text: string): IceServer {
+  const m = /^(stun|stuns|turn|turns):(?:([^:@]+):([^@]+)@)?([^?]+)(\?.*)?$/.exec(text.trim());
+  if (!m) invalid(`--ice-server "${text}" is not a STUN or TURN URL`, 'use stun:host:port or turn:user:password@host:port');
+  const [, scheme, username, credential, hostPort, query] = m;
+  if ((scheme === 'turn' || scheme === 'turns') && (username === undefined || credential === undefined)) {
+    invalid(`--ice-server "${text}" is a TURN URL without credentials`, 'use turn:user:password@host:port');
+  }
+  const server: IceServer = { urls: `${scheme}:${hostPort}${query ?? ''}` };
+  if (username !== undefined) server.username = decodeURIComponent(username);
+  if (credential !== undefined) server.credential = decodeURIComponent(credential);
+  return server;
+}
+
+function list(v: string | undefined): string[] | undefined {
+  return v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** Reads CALLPEER_* variables into flags of the same shape as the CLI's. */
+export function serveFlagsFromEnv(env: NodeJS.ProcessEnv): ServeFlags {
+  const f: ServeFlags = {};
+  if (env.CALLPEER_PORT !== undefined) f.port = env.CALLPEER_PORT as unknown as number;
+  if (env.CALLPEER_HOST !== undefined) f.host = env.CALLPEER_HOST;
+  if (env.CALLPEER_CERT !== undefined) f.cert = env.CALLPEER_CERT;
+  if (env.CALLPEER_KEY !== undefined) f.key = env.CALLPEER_KEY;
+  if (env.CALLPEER_MAX_MEMBERS !== undefined) f.maxMembers = env.CALLPEER_MAX_MEMBERS as unknown as number;
+  if (env.CALLPEER_LOG_LEVEL !== undefined) f.logLevel = env.CALLPEER_LOG_LEVEL as LevelWithSilent;
+  const ice = list(env.CALLPEER_ICE_SERVER);
+  if (ice) f.iceServer = ice;
+  const origins = list(env.CALLPEER_ALLOWED_ORIGIN);
+  if (origins) f.allowedOrigin = origins;
+  return f;
+}
+
+/** Merges defaults, environment and flags (later wins), validates, reads nothing but checks the cert files, and freezes. */
+export function loadServeConfig(flags: ServeFlags = {}, env: NodeJS.ProcessEnv = {}, cwd = process.cwd()): Readonly<ServeConfig> {
+  const envFlags = serveFlagsFromEnv(env);
+  const merged: ServeFlags = { ...envFlags, ...stripUndefined(flags) };
+  const base = defaultServeConfig(cwd);
+  const explicitTls = merged.cert !== undefined || merged.key !== undefined;
+  const cfg: ServeConfig = {
+    ...base,
+    ...(explicitTls ? { cert: merged.cert, key: merged.key } : {}),
+    port: merged.port === undefined ? base.port : intIn('--port', merged.port, 0, 65535, 'pick a port such as 8080'),
+    host: merged.host ?? base.host,
+    maxMembers: merged.maxMembers === undefined ? base.maxMembers : intIn('--max-members', merged.maxMembers, 1, 1000, 'use a number such as 8'),
+    logLevel: merged.logLevel ?? base.logLevel,
+    maxFrameBytes: merged.maxFrameBytes ?? base.maxFrameBytes,
+    pingIntervalMs: merged.pingIntervalMs ?? base.pingIntervalMs,
+    rateLimitPerSecond: merged.rateLimitPerSecond ?? base.rateLimitPerSecond,
+    abuseLimit: merged.abuseLimit ?? base.abuseLimit,
+    staticDir: merged.staticDir ?? base.staticDir,
+    iceServers: (merged.iceServer ?? []).map(parseIceServerUrl),
+    allowedOrigins: (merged.allowedOrigin ?? []).map(normalizeOrigin),
+  };
+  if (!(LOG_LEVELS as readonly string[]).includes(cfg.logLevel)) invalid(`--log-level must be one of ${LOG_LEVELS.join(', ')}`, 'use info, or debug for more');
+  if ((cfg.cert === undefined) !== (cfg.key === undefined)) invalid('--cert and --key go together', 'give both files, or neither for plain HTTP');
+  for (const [flag, file] of [['--cert', cfg.cert], ['--key', cfg.key]] as const) {
+    if (file === undefined) continue;
+    try {
+      readFileSync(file);
+    } catch (err) {
+      invalid(`${flag} ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'check the path, or run `callpeer certs` to make a development certificate');
+    }
+  }
+  return Object.freeze(cfg);
+}
+
+function normalizeOrigin(o: string): string {
+  try {
+    return new URL(o).origin;
+  } catch {
+    invalid(`--allowed-origin "${o}" is not an origin`, 'use a full origin such as https://example.com');
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

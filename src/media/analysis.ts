@@ -1,0 +1,50 @@
+/**
+ * Measuring audio: the dominant frequency and level of a block of samples. Used by tests,
+ * the bots' stats and the load tester to check that a tone arrived as sent.
+ */
+
+/** Root-mean-square level of Int16 samples, 0..1 of full scale. */
+export function rms(samples: Int16Array): number {
+  if (samples.length === 0) return 0;
+  let sum = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i]! / 32768;
+    sum += s * s;
+  }
+  return Math.sqrt(sum / samples.length);
+}
+
+/** Goertzel power of one frequency bin (Hz) over the samples. */
+export function goertzelPower(samples: Int16Array, sampleRate: number, frequency: number): number {
+  const w = (2 * Math.PI * frequency) / sampleRate;
+  const coeff = 2 * Math.cos(w);
+  let s1 = 0;
+  let s2 = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const s0 = samples[i]! / 32768 + coeff * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  return s1 * s1 + s2 * s2 - coeff * s1 * s2;
+}
+
+/**
+ * The dominant frequency in Hz, to about 0.1 Hz: a coarse scan in 5 Hz steps over
+ * [minHz, maxHz], then a fine scan around the best bin. Needs ≥ 0.5 s of audio for ±1 Hz.
+ */
+export function dominantFrequency(samples: Int16Array, sampleRate: number, minHz = 50, maxHz = Math.min(4000, sampleRate / 2 - 1)): number {
+  let best = minHz;
+  let bestPower = -1;
+  for (let f = minHz; f <= maxHz; f += 5) {
+    const p = goertzelPower(samples, sampleRate, f);
+    if (p > bestPower) { bestPower = p; best = f; }
+  }
+  for (let step of [1, 0.1]) {
+    const center = best;
+    for (let f = center - step * 5; f <= center + step * 5; f += step) {
+      const p = goertzelPower(samples, sampleRate, f);
+      if (p > bestPower) { bestPower = p; best = f; }
+    }
+  }
+  return Math.round(best * 10) / 10;
+}

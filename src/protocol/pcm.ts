@@ -1,0 +1,59 @@
+/** The /ws/pcm pairing protocol (shared/PROTOCOL.md, "PCM pairing"). */
+import { CallpeerError } from '../errors.js';
+import { fail, parseJsonObject, reqBoolean } from './validate.js';
+import { ROOM_ID_PATTERN } from './signaling.js';
+
+export const PCM_CODECS = ['pcm', 'opus'] as const;
+export const PCM_RATES = [8000, 12000, 16000, 24000, 48000] as const;
+export const PCM_FRAME_MS = 20;
+export const PCM_CHANNELS = 1;
+/** Frames under this many bytes are ignored, per the protocol. */
+export const PCM_MIN_FRAME_BYTES = 10;
+export const PCM_MAX_FRAME_BYTES = 1024 * 1024;
+
+export type PcmCodec = (typeof PCM_CODECS)[number];
+export type PcmRate = (typeof PCM_RATES)[number];
+
+export interface PcmParams { codec: PcmCodec; rate: PcmRate; pair?: string; token?: string }
+
+export type PcmServerMessage =
+  | { type: 'waiting' }
+  | { type: 'connected'; codec: PcmCodec; sampleRate: PcmRate; channels: 1; frameMs: 20 }
+  | { type: 'disconnected' }
+  | { type: 'peer-muted'; muted: boolean }
+  | { type: 'error'; code: string; message: string };
+
+export type PcmClientMessage = { type: 'mute'; muted: boolean };
+
+/** Reads the upgrade URL's query. Throws INVALID_MESSAGE naming the bad parameter. */
+export function parsePcmParams(query: URLSearchParams): PcmParams {
+  const codec = query.get('codec') ?? 'pcm';
+  if (!(PCM_CODECS as readonly string[]).includes(codec)) {
+    throw new CallpeerError('INVALID_MESSAGE', `codec must be one of ${PCM_CODECS.join(', ')}`);
+  }
+  const rateText = query.get('rate') ?? '48000';
+  const rate = Number(rateText);
+  if (!(PCM_RATES as readonly number[]).includes(rate)) {
+    throw new CallpeerError('INVALID_MESSAGE', `rate must be one of ${PCM_RATES.join(', ')}`);
+  }
+  const params: PcmParams = { codec: codec as PcmCodec, rate: rate as PcmRate };
+  const pair = query.get('pair');
+  if (pair !== null) {
+    if (!ROOM_ID_PATTERN.test(pair)) throw new CallpeerError('INVALID_MESSAGE', 'pair must match ^[A-Za-z0-9_-]{1,64}$');
+    params.pair = pair;
+  }
+  const token = query.get('token');
+  if (token !== null) params.token = token;
+  return params;
+}
+
+export function parsePcmClientMessage(text: string): PcmClientMessage {
+  const o = parseJsonObject(text);
+  if (o.type !== 'mute') fail(`unknown message type "${o.type.slice(0, 32)}"`, o.type.slice(0, 32));
+  return { type: 'mute', muted: reqBoolean(o, 'muted', 'mute') };
+}
+
+/** Samples in one 20 ms frame at `rate`. */
+export function samplesPerFrame(rate: number): number {
+  return (rate * PCM_FRAME_MS) / 1000;
+}

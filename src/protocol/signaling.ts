@@ -1,0 +1,244 @@
+/**
+ * The /ws signaling protocol, version 1 (shared/PROTOCOL.md), in code: message types and
+ * validators, used by the server and by the Node client alike.
+ */
+import { CallpeerError, isWireErrorCode, type WireErrorCode } from '../errors.js';
+import {
+  fail, isObject, optBoolean, optOneOf, optString, parseJsonObject, reqBoolean, reqNumber,
+  reqObject, reqOneOf, reqString, type Obj,
+} from './validate.js';
+
+export const PROTOCOL_VERSION = 1;
+export const ROOM_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const ROLES = ['participant', 'bot', 'recorder'] as const;
+export const TOPOLOGIES = ['mesh', 'sfu'] as const;
+export const QUALITIES = ['low', 'medium', 'high'] as const;
+/** Longest display name accepted; longer names are refused, not cut. */
+export const MAX_NAME_LENGTH = 64;
+export const MAX_METADATA_BYTES = 4096;
+export const MAX_CHAT_LENGTH = 4096;
+/** SDP is bounded by the frame limit; this guards against empty or absurd values. */
+export const MAX_SDP_LENGTH = 60_000;
+export const MAX_CANDIDATE_LENGTH = 1024;
+
+export type Role = (typeof ROLES)[number];
+export type Topology = (typeof TOPOLOGIES)[number];
+export type Quality = (typeof QUALITIES)[number];
+
+export interface Participant {
+  id: string;
+  name: string;
+  role: Role;
+  audio: boolean;
+  video: boolean;
+  screen: boolean;
+  metadata: Record<string, unknown>;
+}
+
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+// ---- client to server ----
+export interface JoinMessage { type: 'join'; room: string; name?: string; token?: string; role?: Role; audio?: boolean; video?: boolean; metadata?: Record<string, unknown> }
+export interface OfferMessage { type: 'offer'; to?: string; sdp: string }
+export interface AnswerMessage { type: 'answer'; to?: string; sdp: string }
+export interface CandidateMessage { type: 'candidate'; to?: string; candidate: string; mid: string }
+export interface MediaMessage { type: 'media'; audio?: boolean; video?: boolean; screen?: boolean }
+export interface ChatMessage { type: 'chat'; text: string }
+export interface LeaveMessage { type: 'leave' }
+export interface PingMessage { type: 'ping'; id?: string | number }
+export interface SubscribeMessage { type: 'subscribe' | 'unsubscribe'; publisher: string; track: string }
+export interface LayerMessage { type: 'layer'; track: string; quality: Quality }
+
+export type ClientMessage =
+  | JoinMessage | OfferMessage | AnswerMessage | CandidateMessage | MediaMessage | ChatMessage
+  | LeaveMessage | PingMessage | SubscribeMessage | LayerMessage;
+export type ClientMessageType = ClientMessage['type'];
+
+// ---- server to client ----
+export interface RoomInfo { id: string; topology: Topology; maxMembers: number }
+export interface JoinedMessage { type: 'joined'; id: string; room: RoomInfo; participants: Participant[]; iceServers: IceServer[] }
+export interface PeerJoinedMessage { type: 'peer-joined'; participant: Participant }
+export interface PeerLeftMessage { type: 'peer-left'; id: string }
+export interface PeerUpdatedMessage { type: 'peer-updated'; participant: Participant }
+export interface RelayedOffer { type: 'offer'; from: string; sdp: string }
+export interface RelayedAnswer { type: 'answer'; from: string; sdp: string }
+export interface RelayedCandidate { type: 'candidate'; from: string; candidate: string; mid: string }
+export interface ChatLine { type: 'chat'; from: string; name: string; text: string; ts: number }
+export interface QualityMessage { type: 'quality'; id: string; score: number; packetLoss: number; jitterMs: number; rttMs: number; bitrateKbps: number; warnings: string[] }
+export interface PongMessage { type: 'pong'; id?: string | number }
+export interface ErrorMessage { type: 'error'; code: WireErrorCode; message: string; ref?: string }
+
+export type ServerMessage =
+  | JoinedMessage | PeerJoinedMessage | PeerLeftMessage | PeerUpdatedMessage | RelayedOffer
+  | RelayedAnswer | RelayedCandidate | ChatLine | QualityMessage | PongMessage | ErrorMessage;
+export type ServerMessageType = ServerMessage['type'];
+
+export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
+  'join', 'offer', 'answer', 'candidate', 'media', 'chat', 'leave', 'ping', 'subscribe', 'unsubscribe', 'layer',
+];
+export const SERVER_MESSAGE_TYPES: readonly ServerMessageType[] = [
+  'joined', 'peer-joined', 'peer-left', 'peer-updated', 'offer', 'answer', 'candidate', 'chat', 'quality', 'pong', 'error',
+];
+
+export function isValidRoomId(id: unknown): id is string {
+  return typeof id === 'string' && ROOM_ID_PATTERN.test(id);
+}
+
+function sdpField(o: Obj, ref: string): string {
+  const sdp = reqString(o, 'sdp', ref, { max: MAX_SDP_LENGTH });
+  // An SDP body always starts with its version line; anything else is not SDP at all.
+  if (!sdp.startsWith('v=0')) throw new CallpeerError('INVALID_SDP', `${ref}.sdp is not an SDP body (must start with "v=0")`, { ref });
+  return sdp;
+}
+
+function metadataField(o: Obj, ref: string): Record<string, unknown> | undefined {
+  const v = o.metadata;
+  if (v === undefined) return undefined;
+  if (!isObject(v)) fail(`${ref}.metadata must be an object`, ref);
+  if (Buffer.byteLength(JSON.stringify(v)) > MAX_METADATA_BYTES) fail(`${ref}.metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`, ref);
+  return v;
+}
+
+function pingId(o: Obj, ref: string): string | number | undefined {
+  const id = o.id;
+  if (id === undefined) return undefined;
+  if (typeof id === 'string' && id.length <= 128) return id;
+  if (typeof id === 'number' && Number.isFinite(id)) return id;
+  fail(`${ref}.id must be a string (≤ 128 chars) or a number`, ref);
+}
+
+function withDefined<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+/** Validates a client frame's object. Unknown fields are dropped, so relays carry only known ones. */
+export function validateClientMessage(o: Obj & { type: string }): ClientMessage {
+  const t = o.type;
+  switch (t) {
+    case 'join': {
+      const room = reqString(o, 'room', t);
+      if (!isValidRoomId(room)) fail('join.room must match ^[A-Za-z0-9_-]{1,64}$', t);
+      return withDefined({
+        type: t, room,
+        name: optString(o, 'name', t, { max: MAX_NAME_LENGTH }),
+        token: optString(o, 'token', t, { max: 8192 }),
+        role: optOneOf(o, 'role', t, ROLES),
+        audio: optBoolean(o, 'audio', t),
+        video: optBoolean(o, 'video', t),
+        metadata: metadataField(o, t),
+      });
+    }
+    case 'offer':
+    case 'answer':
+      return withDefined({ type: t, to: optString(o, 'to', t, { min: 1, max: 64 }), sdp: sdpField(o, t) });
+    case 'candidate':
+      return withDefined({
+        type: t,
+        to: optString(o, 'to', t, { min: 1, max: 64 }),
+        candidate: reqString(o, 'candidate', t, { max: MAX_CANDIDATE_LENGTH }),
+        mid: reqString(o, 'mid', t, { max: 64 }),
+      });
+    case 'media': {
+      const m = withDefined({ type: t, audio: optBoolean(o, 'audio', t), video: optBoolean(o, 'video', t), screen: optBoolean(o, 'screen', t) });
+      return m;
+    }
+    case 'chat':
+      return { type: t, text: reqString(o, 'text', t, { min: 1, max: MAX_CHAT_LENGTH }) };
+    case 'leave':
+      return { type: t };
+    case 'ping':
+      return withDefined({ type: t, id: pingId(o, t) });
+    case 'subscribe':
+    case 'unsubscribe':
+      return { type: t, publisher: reqString(o, 'publisher', t, { min: 1, max: 64 }), track: reqString(o, 'track', t, { min: 1, max: 64 }) };
+    case 'layer':
+      return { type: t, track: reqString(o, 'track', t, { min: 1, max: 64 }), quality: reqOneOf(o, 'quality', t, QUALITIES) };
+    default:
+      fail(`unknown message type "${t.slice(0, 32)}"`, t.slice(0, 32));
+  }
+}
+
+/** Parses and validates one client text frame. Throws CallpeerError (INVALID_MESSAGE / INVALID_SDP). */
+export function parseClientMessage(text: string): ClientMessage {
+  return validateClientMessage(parseJsonObject(text));
+}
+
+function participantField(v: unknown, ref: string): Participant {
+  if (!isObject(v)) fail(`${ref}.participant must be an object`, ref);
+  return {
+    id: reqString(v, 'id', ref, { min: 1 }),
+    name: reqString(v, 'name', ref),
+    role: reqOneOf(v, 'role', ref, ROLES),
+    audio: reqBoolean(v, 'audio', ref),
+    video: reqBoolean(v, 'video', ref),
+    screen: reqBoolean(v, 'screen', ref),
+    metadata: isObject(v.metadata) ? v.metadata : {},
+  };
+}
+
+function iceServerField(v: unknown): IceServer {
+  if (!isObject(v)) fail('joined.iceServers entries must be objects', 'joined');
+  const urls = v.urls;
+  if (!(typeof urls === 'string' || (Array.isArray(urls) && urls.every((u) => typeof u === 'string')))) fail('joined.iceServers[].urls must be a string or string[]', 'joined');
+  return withDefined({ urls, username: optString(v, 'username', 'joined'), credential: optString(v, 'credential', 'joined') });
+}
+
+/** Validates a server frame (the Node client's side of the contract). */
+export function parseServerMessage(text: string): ServerMessage {
+  const o = parseJsonObject(text);
+  const t = o.type;
+  switch (t) {
+    case 'joined': {
+      const room = reqObject(o, 'room', t);
+      const parts = o.participants;
+      const ice = o.iceServers;
+      if (!Array.isArray(parts)) fail('joined.participants must be an array', t);
+      if (!Array.isArray(ice)) fail('joined.iceServers must be an array', t);
+      return {
+        type: t,
+        id: reqString(o, 'id', t, { min: 1 }),
+        room: { id: reqString(room, 'id', t), topology: reqOneOf(room, 'topology', t, TOPOLOGIES), maxMembers: reqNumber(room, 'maxMembers', t) },
+        participants: parts.map((p) => participantField(p, t)),
+        iceServers: ice.map(iceServerField),
+      };
+    }
+    case 'peer-joined':
+    case 'peer-updated':
+      return { type: t, participant: participantField(o.participant, t) };
+    case 'peer-left':
+      return { type: t, id: reqString(o, 'id', t) };
+    case 'offer':
+    case 'answer':
+      return { type: t, from: reqString(o, 'from', t), sdp: reqString(o, 'sdp', t) };
+    case 'candidate':
+      return { type: t, from: reqString(o, 'from', t), candidate: reqString(o, 'candidate', t), mid: reqString(o, 'mid', t) };
+    case 'chat':
+      return { type: t, from: reqString(o, 'from', t), name: reqString(o, 'name', t), text: reqString(o, 'text', t), ts: reqNumber(o, 'ts', t) };
+    case 'quality': {
+      const w = o.warnings;
+      if (!Array.isArray(w) || !w.every((x) => typeof x === 'string')) fail('quality.warnings must be a string array', t);
+      return {
+        type: t, id: reqString(o, 'id', t), score: reqNumber(o, 'score', t), packetLoss: reqNumber(o, 'packetLoss', t),
+        jitterMs: reqNumber(o, 'jitterMs', t), rttMs: reqNumber(o, 'rttMs', t), bitrateKbps: reqNumber(o, 'bitrateKbps', t), warnings: w as string[],
+      };
+    }
+    case 'pong':
+      return withDefined({ type: t, id: pingId(o, t) });
+    case 'error': {
+      const code = reqString(o, 'code', t);
+      if (!isWireErrorCode(code)) fail(`error.code "${code.slice(0, 32)}" is not a protocol error code`, t);
+      return withDefined({ type: t, code, message: reqString(o, 'message', t), ref: optString(o, 'ref', t) });
+    }
+    default:
+      fail(`unknown message type "${t.slice(0, 32)}"`, t.slice(0, 32));
+  }
+}
+
+export function errorMessage(code: WireErrorCode, message: string, ref?: string): ErrorMessage {
+  return ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref };
+}

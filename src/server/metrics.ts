@@ -1,0 +1,25 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The server's Prometheus registry and the signaling metrics. Other services (PCM, SFU)
+ * register their own metrics on `registry`; nothing uses prom-client's global registry,
+ * so several servers can live in one process (tests).
+ */
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly connections: Gauge;
+  readonly rooms: Gauge;
+  readonly participants: Gauge;
+  readonly messages: Counter<'type' | 'direction'>;
+  readonly errors: Counter<'code'>;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'callpeer_' });
+    const registers = [this.registry];
+    this.connections = new Gauge({ name: 'callpeer_ws_connections', help: 'Open WebSocket connections', labelNames: ['path'], registers });
+    this.rooms = new Gauge({ name: 'callpeer_rooms', help: 'Rooms with at least one participant', registers });
+    this.participants = new Gauge({ name: 'callpeer_participants', help: 'Participants in rooms', registers });
+    this.messages = new Counter({ name: 'callpeer_signaling_messages_total', help: 'Signaling messages by type and direction (in = from clients)', labelNames: ['type', 'direction'], registers });
+    this.errors = new Counter({ name: 'callpeer_errors_total', help: 'Errors sent to clients, by protocol code', labelNames: ['code'], registers });
+  }
+}
