@@ -82,11 +82,11 @@ function toInt(text: string | undefined, what: string, line: number): number {
 export function parseSdp(sdp: string): SessionDescription {
   if (typeof sdp !== 'string' || !sdp.startsWith('v=')) throw invalid('SDP must start with v=');
   const lines = sdp.split(/\r?\n/);
-  const media: SdpMedia[] = [];
+  const media: (SdpMedia & { hasDirection: boolean })[] = [];
   const bundle: string[] = [];
   let sessionSetup: string | undefined;
   let sessionDirection: SdpDirection | undefined;
-  let cur: (SdpMedia & { hasDirection: boolean; hasMid: boolean }) | undefined;
+  let cur: (SdpMedia & { hasDirection: boolean }) | undefined;
   const codecOf = (m: SdpMedia, pt: number): SdpCodec | undefined => m.codecs.find((c) => c.payloadType === pt);
   const ssrcOf = (m: SdpMedia, ssrc: number): SdpSsrc => {
     let s = m.ssrcs.find((x) => x.ssrc === ssrc);
@@ -104,7 +104,7 @@ export function parseSdp(sdp: string): SessionDescription {
       const port = toInt(portText.split('/')[0], 'port', n);
       cur = {
         kind, port, protocol, formats, mid: String(media.length), direction: 'sendrecv', codecs: [],
-        ssrcs: [], ssrcGroups: [], extmaps: [], rids: [], hasDirection: false, hasMid: false,
+        ssrcs: [], ssrcGroups: [], extmaps: [], rids: [], hasDirection: false,
       };
       if (sessionSetup !== undefined) cur.setup = sessionSetup;
       // Payload types in m-line order; rtpmap fills in names. Static types keep an empty name.
@@ -130,7 +130,7 @@ export function parseSdp(sdp: string): SessionDescription {
       continue;
     }
     switch (key) {
-      case 'mid': cur.mid = value; cur.hasMid = true; break;
+      case 'mid': cur.mid = value; break;
       case 'sendrecv': case 'sendonly': case 'recvonly': case 'inactive':
         cur.direction = key; cur.hasDirection = true; break;
       case 'setup': cur.setup = value; break;
@@ -198,7 +198,7 @@ export function parseSdp(sdp: string): SessionDescription {
   if (media.length === 0) throw invalid('SDP has no m-section');
   return {
     bundle,
-    media: media.map(({ hasDirection, hasMid: _hasMid, ...m }) => (
+    media: media.map(({ hasDirection, ...m }) => (
       !hasDirection && sessionDirection ? { ...m, direction: sessionDirection } : m
     )),
   };
