@@ -1,0 +1,158 @@
+/**
+ * The composition root of `callpeer serve`: HTTP(S) server, signaling on /ws, PCM pairing on
+ * /ws/pcm, metrics, graceful shutdown. Nothing below imports this file.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { ServeConfig } from './config.js';
+import { CallpeerError } from './errors.js';
+import type { Logger } from './log.js';
+import { PcmService } from './pcm/service.js';
+import { PCM_MAX_FRAME_BYTES } from './protocol/pcm.js';
+import { RoomRegistry } from './rooms/registry.js';
+import { ServerMetrics } from './server/metrics.js';
+import { isOriginAllowed } from './server/origin.js';
+import { handleRequest } from './server/routes.js';
+import type { SignalingContext } from './signaling/context.js';
+import { SignalingSession } from './signaling/session.js';
+
+export interface StartOptions {
+  log: Logger;
+  /** A socket in no room is closed after this long, ms. Default 30000. */
+  joinTimeoutMs?: number;
+  /** Options passed to the PCM service (timeouts shortened in tests). */
+  pcm?: { pingIntervalMs?: number; silenceTimeoutMs?: number };
+}
+
+export interface RunningServer {
+  /** e.g. http://127.0.0.1:8080 */
+  readonly url: string;
+  /** ws(s)://host:port/ws */
+  readonly wsUrl: string;
+  readonly port: number;
+  readonly rooms: RoomRegistry;
+  readonly metrics: ServerMetrics;
+  /** Stops accepting, closes every socket (1001) and the listener. Resolves within ~2 s. */
+  close(): Promise<void>;
+}
+
+/** The largest /ws frame we read at all; frames between maxFrameBytes and this are refused with MESSAGE_TOO_LARGE, larger ones close the socket (1009). */
+const HARD_FRAME_LIMIT = 1024 * 1024;
+
+export async function startServer(config: Readonly<ServeConfig>, options: StartOptions): Promise<RunningServer> {
+  const log = options.log;
+  const metrics = new ServerMetrics();
+  const startedAt = Date.now();
+  let accepting = true;
+  const rooms = new RoomRegistry({
+    log,
+    maxMembers: config.maxMembers,
+    onChange: (r, p) => { metrics.rooms.set(r); metrics.participants.set(p); },
+  });
+  const sessions = new Set<SignalingSession>();
+  const ctx: SignalingContext = {
+    config, rooms, metrics, log,
+    joinTimeoutMs: options.joinTimeoutMs ?? 30_000,
+    sessionClosed: (s) => { sessions.delete(s); metrics.connections.dec({ path: '/ws' }); },
+  };
+  const pcm = new PcmService({ log: log.child({ service: 'pcm' }), registry: metrics.registry, ...options.pcm });
+
+  const tls = config.cert !== undefined && config.key !== undefined;
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    handleRequest({ staticDir: config.staticDir, rooms, metrics, accepting: () => accepting, startedAt }, req, res).catch((err) => {
+      log.error({ err, url: req.url }, 'request failed');
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
+  };
+  const server = tls
+    ? https.createServer({ cert: readFileSync(config.cert!), key: readFileSync(config.key!) }, onRequest)
+    : http.createServer(onRequest);
+
+  const signalingWss = new WebSocketServer({ noServer: true, maxPayload: HARD_FRAME_LIMIT });
+  const pcmWss = new WebSocketServer({ noServer: true, maxPayload: PCM_MAX_FRAME_BYTES });
+
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', `${tls ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`);
+    const refuse = (status: number, text: string) => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
+    };
+    if (!accepting) return refuse(503, 'Service Unavailable');
+    if (!isOriginAllowed(req, config.allowedOrigins)) {
+      log.warn({ origin: req.headers.origin }, 'websocket from a disallowed origin refused');
+      return refuse(403, 'Forbidden');
+    }
+    if (url.pathname === '/ws') {
+      signalingWss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        const session = new SignalingSession(ws, ctx, randomBytes(6).toString('base64url'));
+        sessions.add(session);
+        metrics.connections.inc({ path: '/ws' });
+      });
+    } else if (url.pathname === '/ws/pcm') {
+      pcmWss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        metrics.connections.inc({ path: '/ws/pcm' });
+        ws.once('close', () => metrics.connections.dec({ path: '/ws/pcm' }));
+        pcm.handleConnection(ws, url);
+      });
+    } else {
+      refuse(404, 'Not Found');
+    }
+  });
+
+  const heartbeat = setInterval(() => { for (const s of sessions) s.heartbeat(); }, config.pingIntervalMs);
+  heartbeat.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      if (err.code === 'EADDRINUSE') {
+        reject(new CallpeerError('ADDRESS_IN_USE', `port ${config.port} on ${config.host} is already in use`, { cause: err, hint: `stop the other server or pick another port: --port ${config.port + 1}` }));
+      } else if (err.code === 'EACCES') {
+        reject(new CallpeerError('ADDRESS_IN_USE', `not allowed to listen on port ${config.port}`, { cause: err, hint: 'ports below 1024 need root; use --port 8080' }));
+      } else {
+        reject(new CallpeerError('INVALID_CONFIG', `cannot listen on ${config.host}:${config.port}: ${err.message}`, { cause: err, hint: 'check --host and --port' }));
+      }
+    };
+    const onListening = () => { server.off('error', onError); resolve(); };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(config.port, config.host);
+  });
+
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const url = `${tls ? 'https' : 'http'}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+  const wsUrl = `${url.replace(/^http/, 'ws')}/ws`;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      accepting = false;
+      clearInterval(heartbeat);
+      const listenerClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sessions) s.close(1001, 'server shutting down');
+      pcm.close();
+      server.closeIdleConnections();
+      // Clients get 1 s to finish the close handshake; then sockets are cut.
+      const deadline = setTimeout(() => {
+        for (const ws of signalingWss.clients) ws.terminate();
+        for (const ws of pcmWss.clients) ws.terminate();
+        server.closeAllConnections();
+      }, 1000);
+      await listenerClosed;
+      clearTimeout(deadline);
+      signalingWss.close();
+      pcmWss.close();
+      log.info('server stopped');
+    })();
+    return closing;
+  };
+
+  log.info({ url, tls, maxMembers: config.maxMembers }, 'callpeer listening');
+  return { url, wsUrl, port, rooms, metrics, close };
+}

@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { loadServeConfig, type ServeFlags } from '../config.js';
+import { createLogger } from '../log.js';
+import { startServer } from '../app.js';
+import { collect } from './options.js';
+
+interface ServeCliOptions {
+  port?: string;
+  host?: string;
+  cert?: string;
+  key?: string;
+  maxMembers?: string;
+  iceServer?: string[];
+  allowedOrigin?: string[];
+  logLevel?: string;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the HTTP(S) + WebSocket server: call rooms, pages, PCM pairing')
+    .option('-p, --port <port>', 'TCP port, 0 for any free one (default 8080; env CALLPEER_PORT)')
+    .option('--host <address>', 'address to listen on (default 0.0.0.0; env CALLPEER_HOST)')
+    .option('--cert <file>', 'TLS certificate (PEM) for HTTPS + WSS; default certs/cert.pem when it and certs/key.pem exist (env CALLPEER_CERT)')
+    .option('--key <file>', 'TLS private key (PEM) that goes with --cert (env CALLPEER_KEY)')
+    .option('--max-members <n>', 'participants per room (default 8; env CALLPEER_MAX_MEMBERS)')
+    .option('--ice-server <url>', 'STUN/TURN server handed to clients, repeatable: stun:host:port or turn:user:pass@host:port (env CALLPEER_ICE_SERVER, comma-separated; default none)', collect)
+    .option('--allowed-origin <origin>', 'extra origin allowed to open WebSockets, repeatable; the server\'s own origin and localhost are always allowed (env CALLPEER_ALLOWED_ORIGIN)', collect)
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info; env CALLPEER_LOG_LEVEL)')
+    .addHelpText('after', '\nLogs are JSON when piped and readable on a terminal. SIGINT/SIGTERM stop the server cleanly.\nExample: callpeer serve --port 8443 --cert certs/cert.pem --key certs/key.pem')
+    .action(async (opts: ServeCliOptions) => {
+      const flags: ServeFlags = {
+        port: opts.port as unknown as number | undefined,
+        host: opts.host,
+        cert: opts.cert,
+        key: opts.key,
+        maxMembers: opts.maxMembers as unknown as number | undefined,
+        logLevel: opts.logLevel as ServeFlags['logLevel'],
+        iceServer: opts.iceServer,
+        allowedOrigin: opts.allowedOrigin,
+      };
+      const config = loadServeConfig(flags, process.env);
+      const log = createLogger({ level: config.logLevel });
+      const server = await startServer(config, { log });
+      if (process.stderr.isTTY) process.stderr.write(`callpeer: open ${server.url}/ in a browser\n`);
+      const stop = (signal: string) => {
+        log.info({ signal }, 'shutting down');
+        // Clients get told and sockets closed; never take longer than 2 s.
+        setTimeout(() => process.exit(0), 1900).unref();
+        server.close().then(() => process.exit(0), () => process.exit(0));
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+}

@@ -1,0 +1,16 @@
+import type { ServeConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import type { RoomRegistry } from '../rooms/registry.js';
+import type { ServerMetrics } from '../server/metrics.js';
+import type { SignalingSession } from './session.js';
+
+/** What the signaling handlers share: the server's config, rooms, metrics and logger. */
+export interface SignalingContext {
+  readonly config: Readonly<ServeConfig>;
+  readonly rooms: RoomRegistry;
+  readonly metrics: ServerMetrics;
+  readonly log: Logger;
+  /** A socket that is in no room for this long is closed with SIGNALING_TIMEOUT (ms). */
+  readonly joinTimeoutMs: number;
+  sessionClosed(session: SignalingSession): void;
+}

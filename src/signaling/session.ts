@@ -1,0 +1,142 @@
+import type { WebSocket, RawData } from 'ws';
+import { CallpeerError, toCallpeerError, type WireErrorCode } from '../errors.js';
+import type { Logger } from '../log.js';
+import { errorMessage, parseClientMessage, type ClientMessage, type Participant, type ServerMessage } from '../protocol/signaling.js';
+import type { Member, Room } from '../rooms/room.js';
+import { TokenBucket } from './rate-limit.js';
+import type { SignalingContext } from './context.js';
+import { handlers } from './handlers.js';
+
+/**
+ * One /ws connection: frame limits, rate limiting, parsing, dispatch to the handler of each
+ * message type, liveness pings. Also the room Member for this connection while it is joined.
+ */
+export class SignalingSession implements Member {
+  readonly id: string;
+  participant: Participant;
+  room: Room | undefined;
+  readonly log: Logger;
+  private readonly bucket: TokenBucket;
+  private strikes = 0;
+  private alive = true;
+  private closed = false;
+  private joinTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly ctx: SignalingContext,
+    id: string,
+  ) {
+    this.id = id;
+    this.log = ctx.log.child({ peer: id });
+    this.participant = { id, name: '', role: 'participant', audio: false, video: false, screen: false, metadata: {} };
+    const rate = ctx.config.rateLimitPerSecond;
+    this.bucket = new TokenBucket(rate, rate * 2);
+    ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
+    ws.on('pong', () => { this.alive = true; });
+    ws.on('close', () => this.onClose());
+    ws.on('error', (err) => this.log.debug({ err }, 'socket error'));
+    this.armJoinTimer();
+  }
+
+  /** Called by the server's ping timer: a client that missed the previous ping is dropped. */
+  heartbeat(): void {
+    if (!this.alive) {
+      this.log.info('no pong since the last ping; dropping the connection');
+      this.ws.terminate();
+      return;
+    }
+    this.alive = false;
+    this.ws.ping();
+  }
+
+  send(message: ServerMessage): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(JSON.stringify(message));
+    this.ctx.metrics.messages.inc({ type: message.type, direction: 'out' });
+  }
+
+  sendError(code: WireErrorCode, message: string, ref?: string): void {
+    this.ctx.metrics.errors.inc({ code });
+    this.send(errorMessage(code, message, ref));
+  }
+
+  /** Server shutdown or kick: close with a code the client's reconnect logic understands. */
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
+  }
+
+  /** Leaves the current room, telling the others. Safe to call when not in a room. */
+  leaveRoom(): void {
+    const room = this.room;
+    if (!room) return;
+    this.room = undefined;
+    if (room.remove(this.id)) {
+      room.broadcast({ type: 'peer-left', id: this.id });
+      this.ctx.rooms.left(room);
+      room.log.info({ peer: this.id }, 'participant left');
+    }
+    this.armJoinTimer();
+  }
+
+  /** Arms the idle timer: a socket that is in no room for `joinTimeoutMs` is closed. */
+  armJoinTimer(): void {
+    clearTimeout(this.joinTimer);
+    if (this.closed) return;
+    this.joinTimer = setTimeout(() => {
+      this.sendError('SIGNALING_TIMEOUT', `no join within ${this.ctx.joinTimeoutMs} ms`);
+      this.close(1008, 'join timeout');
+    }, this.ctx.joinTimeoutMs);
+    this.joinTimer.unref();
+  }
+
+  disarmJoinTimer(): void {
+    clearTimeout(this.joinTimer);
+    this.joinTimer = undefined;
+  }
+
+  private onFrame(data: RawData, isBinary: boolean): void {
+    this.alive = true;
+    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer | ArrayBuffer).byteLength;
+    let type: string | undefined;
+    try {
+      if (!this.bucket.take()) throw new CallpeerError('RATE_LIMITED', `more than ${this.ctx.config.rateLimitPerSecond} messages per second`);
+      if (size > this.ctx.config.maxFrameBytes) throw new CallpeerError('MESSAGE_TOO_LARGE', `frame of ${size} bytes exceeds the ${this.ctx.config.maxFrameBytes}-byte limit`);
+      if (isBinary) throw new CallpeerError('INVALID_MESSAGE', 'binary frames are not part of the signaling protocol; send JSON text');
+      const msg: ClientMessage = parseClientMessage(data.toString());
+      type = msg.type;
+      this.ctx.metrics.messages.inc({ type, direction: 'in' });
+      this.dispatch(msg);
+    } catch (err) {
+      this.refuse(err, type);
+    }
+  }
+
+  private dispatch(msg: ClientMessage): void {
+    const handler = handlers[msg.type] as (s: SignalingSession, m: ClientMessage) => void;
+    handler(this, msg);
+  }
+
+  private refuse(err: unknown, type: string | undefined): void {
+    const e = toCallpeerError(err);
+    if (e.code === 'INTERNAL') this.log.error({ err }, 'handler failed');
+    const code = (e.code as WireErrorCode);
+    this.sendError(code, e.message, e.ref ?? type);
+    // Refusals that stem from the client's behaviour count toward the abuse limit.
+    if (code === 'INVALID_MESSAGE' || code === 'RATE_LIMITED' || code === 'MESSAGE_TOO_LARGE' || code === 'INVALID_SDP') {
+      this.strikes++;
+      if (this.strikes > this.ctx.config.abuseLimit) {
+        this.log.warn({ strikes: this.strikes }, 'closing a connection that keeps sending bad frames');
+        this.close(1008, 'too many bad frames');
+      }
+    }
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.leaveRoom();
+    this.disarmJoinTimer();
+    this.ctx.sessionClosed(this);
+  }
+}
