@@ -1,0 +1,300 @@
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import { CallpeerError, type ErrorCode } from '../errors.js';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import {
+  parseServerMessage, type ChatLine, type ClientMessage, type ErrorMessage, type JoinedMessage, type JoinMessage,
+  type Participant, type QualityMessage, type RelayedAnswer, type RelayedCandidate, type RelayedOffer, type ServerMessage,
+} from '../protocol/signaling.js';
+
+export type JoinParams = Omit<JoinMessage, 'type'>;
+
+export interface SignalingClientOptions {
+  log?: Logger;
+  /** Reconnect after an unexpected close, re-joining the room. Default true. */
+  reconnect?: boolean;
+  /** Backoff between reconnect attempts, ms: starts at min, doubles (with ±20 % jitter) up to max. Defaults 250 / 10000. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Give up after this many failed attempts in a row (default Infinity). */
+  maxAttempts?: number;
+  /** How long to wait for the socket to open and for `joined`, ms. Default 10000. */
+  timeoutMs?: number;
+  /** Extra headers on the upgrade (e.g. Origin). */
+  headers?: Record<string, string>;
+  /** Accept a self-signed certificate on wss:// (development). Default false. */
+  insecure?: boolean;
+}
+
+export interface SignalingClientEvents {
+  joined: [JoinedMessage];
+  'peer-joined': [Participant];
+  'peer-left': [string];
+  'peer-updated': [Participant];
+  offer: [RelayedOffer];
+  answer: [RelayedAnswer];
+  candidate: [RelayedCandidate];
+  chat: [ChatLine];
+  quality: [QualityMessage];
+  /** An error the server sent that no pending request claimed. */
+  'server-error': [ErrorMessage];
+  /** The socket dropped unexpectedly; a reconnect is scheduled after `delayMs` (if enabled). */
+  disconnected: [{ code: number; reason: string; delayMs: number | undefined }];
+  /** Reconnected and re-joined: ids changed, so peers must be renegotiated. */
+  rejoined: [JoinedMessage];
+  /** Closed for good (close() was called, reconnect disabled, or attempts exhausted). */
+  closed: [{ code: number; reason: string }];
+}
+
+interface Pending {
+  resolve: (m: JoinedMessage) => void;
+  reject: (e: CallpeerError) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * A typed, promise-based client of the /ws signaling protocol for Node: bots, the recorder and
+ * the load tester stand on it. It reconnects with backoff and re-joins its room after a drop.
+ */
+export class SignalingClient extends EventEmitter<SignalingClientEvents> {
+  private ws: WebSocket | undefined;
+  private readonly log: Logger;
+  private readonly opts: Required<Omit<SignalingClientOptions, 'log' | 'headers'>> & { headers: Record<string, string> };
+  private joinParams: JoinParams | undefined;
+  private pendingJoin: Pending | undefined;
+  private readonly pings = new Map<number, { sent: number; resolve: (rtt: number) => void; reject: (e: CallpeerError) => void; timer: NodeJS.Timeout }>();
+  private pingSeq = 0;
+  private attempts = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private closedByUser = false;
+  /** Reconnecting only makes sense once a first connection worked; a failed connect() just rejects. */
+  private hasConnected = false;
+  /** Our id in the current room. */
+  id: string | undefined;
+  /** The last `joined` (room info and ICE servers). */
+  session: JoinedMessage | undefined;
+
+  constructor(readonly url: string, options: SignalingClientOptions = {}) {
+    super();
+    this.log = options.log ?? silentLogger();
+    this.opts = {
+      reconnect: options.reconnect ?? true,
+      minBackoffMs: options.minBackoffMs ?? 250,
+      maxBackoffMs: options.maxBackoffMs ?? 10_000,
+      maxAttempts: options.maxAttempts ?? Infinity,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      insecure: options.insecure ?? false,
+      headers: options.headers ?? {},
+    };
+  }
+
+  get connected(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  /** Opens the socket. Rejects with CONNECTION_FAILED when the server cannot be reached. */
+  connect(): Promise<void> {
+    this.closedByUser = false;
+    return this.open();
+  }
+
+  /** Joins a room; resolves with `joined`, rejects with the server's error code (ROOM_FULL, …). */
+  join(params: JoinParams): Promise<JoinedMessage> {
+    if (this.pendingJoin) return Promise.reject(new CallpeerError('ALREADY_JOINED', 'a join is already under way'));
+    this.joinParams = params;
+    return this.sendJoin();
+  }
+
+  /** Leaves the room but keeps the socket (it can join again). */
+  leave(): void {
+    this.joinParams = undefined;
+    this.id = undefined;
+    this.send({ type: 'leave' });
+  }
+
+  offer(to: string, sdp: string): void { this.send({ type: 'offer', to, sdp }); }
+  answer(to: string, sdp: string): void { this.send({ type: 'answer', to, sdp }); }
+  candidate(to: string, candidate: string, mid: string): void { this.send({ type: 'candidate', to, candidate, mid }); }
+  media(state: { audio?: boolean; video?: boolean; screen?: boolean }): void { this.send({ type: 'media', ...state }); }
+  chat(text: string): void { this.send({ type: 'chat', text }); }
+
+  /** Round trip through the server, ms. */
+  ping(timeoutMs = this.opts.timeoutMs): Promise<number> {
+    const id = ++this.pingSeq;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pings.delete(id);
+        reject(new CallpeerError('TIMEOUT', `no pong within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pings.set(id, { sent: performance.now(), resolve, reject, timer });
+      this.send({ type: 'ping', id });
+    });
+  }
+
+  /** Sends a message; throws CONNECTION_FAILED when the socket is not open. */
+  send(message: ClientMessage): void {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
+      throw new CallpeerError('CONNECTION_FAILED', `cannot send "${message.type}": not connected to ${this.url}`);
+    }
+    this.ws.send(JSON.stringify(message));
+  }
+
+  /** Leaves (if joined) and closes for good. Pending requests reject with CLOSED. */
+  async close(): Promise<void> {
+    this.closedByUser = true;
+    clearTimeout(this.reconnectTimer);
+    const ws = this.ws;
+    this.failPending(new CallpeerError('CLOSED', 'client closed'));
+    if (!ws || ws.readyState === WebSocket.CLOSED) {
+      this.emit('closed', { code: 1000, reason: 'closed' });
+      return;
+    }
+    if (ws.readyState === WebSocket.OPEN && this.joinParams) {
+      try { this.send({ type: 'leave' }); } catch { /* socket went away meanwhile */ }
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => { ws.terminate(); resolve(); }, 1000);
+      ws.once('close', () => { clearTimeout(t); resolve(); });
+      ws.close(1000, 'bye');
+    });
+  }
+
+  private open(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(this.url, { headers: this.opts.headers, rejectUnauthorized: !this.opts.insecure, handshakeTimeout: this.opts.timeoutMs });
+      this.ws = ws;
+      let opened = false;
+      ws.on('open', () => {
+        opened = true;
+        this.hasConnected = true;
+        this.attempts = 0;
+        resolve();
+      });
+      ws.on('message', (data) => this.onMessage(data.toString()));
+      ws.on('error', (err) => {
+        this.log.debug({ err }, 'signaling socket error');
+        if (!opened) reject(new CallpeerError('CONNECTION_FAILED', `cannot reach ${this.url}: ${err.message}`, { cause: err, hint: 'check that `callpeer serve` runs there and the URL is right' }));
+      });
+      ws.on('close', (code, reasonBuf) => {
+        if (this.ws !== ws) return;
+        const reason = reasonBuf.toString();
+        if (!opened) {
+          if (this.hasConnected) this.scheduleReconnect(code, reason, false);
+          return;
+        }
+        this.onClose(code, reason);
+      });
+    });
+  }
+
+  private sendJoin(): Promise<JoinedMessage> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingJoin = undefined;
+        reject(new CallpeerError('TIMEOUT', `no answer to join within ${this.opts.timeoutMs} ms`));
+      }, this.opts.timeoutMs);
+      this.pendingJoin = { resolve, reject, timer };
+      try {
+        this.send({ type: 'join', ...this.joinParams! });
+      } catch (err) {
+        clearTimeout(timer);
+        this.pendingJoin = undefined;
+        reject(err as CallpeerError);
+      }
+    });
+  }
+
+  private onMessage(text: string): void {
+    let msg: ServerMessage;
+    try {
+      msg = parseServerMessage(text);
+    } catch (err) {
+      this.log.warn({ err }, 'ignoring a malformed server message');
+      return;
+    }
+    switch (msg.type) {
+      case 'joined': {
+        this.id = msg.id;
+        this.session = msg;
+        const pending = this.pendingJoin;
+        this.pendingJoin = undefined;
+        if (pending) { clearTimeout(pending.timer); pending.resolve(msg); }
+        this.emit('joined', msg);
+        break;
+      }
+      case 'error': {
+        const pending = this.pendingJoin;
+        if (pending && msg.ref === 'join') {
+          this.pendingJoin = undefined;
+          this.joinParams = undefined;
+          clearTimeout(pending.timer);
+          pending.reject(new CallpeerError(msg.code as ErrorCode, msg.message, { ref: msg.ref }));
+        } else {
+          this.emit('server-error', msg);
+        }
+        break;
+      }
+      case 'pong': {
+        const p = typeof msg.id === 'number' ? this.pings.get(msg.id) : undefined;
+        if (p) {
+          this.pings.delete(msg.id as number);
+          clearTimeout(p.timer);
+          p.resolve(performance.now() - p.sent);
+        }
+        break;
+      }
+      case 'peer-joined': this.emit('peer-joined', msg.participant); break;
+      case 'peer-left': this.emit('peer-left', msg.id); break;
+      case 'peer-updated': this.emit('peer-updated', msg.participant); break;
+      case 'offer': this.emit('offer', msg); break;
+      case 'answer': this.emit('answer', msg); break;
+      case 'candidate': this.emit('candidate', msg); break;
+      case 'chat': this.emit('chat', msg); break;
+      case 'quality': this.emit('quality', msg); break;
+    }
+  }
+
+  private onClose(code: number, reason: string): void {
+    this.id = undefined;
+    this.failPending(new CallpeerError('CONNECTION_FAILED', `connection closed (${code}${reason ? ` ${reason}` : ''})`));
+    if (this.closedByUser) {
+      this.emit('closed', { code, reason });
+      return;
+    }
+    this.scheduleReconnect(code, reason, true);
+  }
+
+  private scheduleReconnect(code: number, reason: string, announce: boolean): void {
+    if (this.closedByUser) return;
+    // 1008 is the server telling us we misbehaved: reconnecting would repeat it.
+    if (!this.opts.reconnect || code === 1008 || this.attempts >= this.opts.maxAttempts) {
+      this.emit('closed', { code, reason });
+      return;
+    }
+    const base = Math.min(this.opts.maxBackoffMs, this.opts.minBackoffMs * 2 ** this.attempts);
+    const delayMs = Math.round(base * (0.8 + Math.random() * 0.4));
+    this.attempts++;
+    if (announce || this.attempts === 1) this.emit('disconnected', { code, reason, delayMs });
+    this.log.info({ code, delayMs, attempt: this.attempts }, 'signaling connection lost; reconnecting');
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      this.open().then(async () => {
+        if (!this.joinParams) return;
+        const joined = await this.sendJoin();
+        this.emit('rejoined', joined);
+      }).catch((err) => this.log.debug({ err }, 'reconnect attempt failed'));
+    }, delayMs);
+  }
+
+  private failPending(err: CallpeerError): void {
+    const pending = this.pendingJoin;
+    this.pendingJoin = undefined;
+    if (pending) { clearTimeout(pending.timer); pending.reject(err); }
+    for (const [id, p] of this.pings) {
+      clearTimeout(p.timer);
+      this.pings.delete(id);
+      p.reject(err);
+    }
+  }
+}

@@ -1,0 +1,8 @@
+/** The library API of callpeer. */
+export { startServer, type RunningServer, type StartOptions } from './app.js';
+export { loadServeConfig, type ServeConfig } from './config.js';
+export { CallpeerError, isCallpeerError, type ErrorCode } from './errors.js';
+export { createLogger, silentLogger, type Logger } from './log.js';
+export { SignalingClient, type SignalingClientOptions, type SignalingClientEvents, type JoinParams } from './client/signaling-client.js';
+export { parseRoomUrl, type RoomTarget } from './client/room-url.js';
+export * from './protocol/index.js';
