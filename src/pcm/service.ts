@@ -1,7 +1,12 @@
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
-import { CallpeerError } from '../errors.js';
+import { CallpeerError, toCallpeerError } from '../errors.js';
+import { PCM_MIN_FRAME_BYTES, parsePcmClientMessage, parsePcmParams, type PcmParams } from '../protocol/pcm.js';
+import { PcmMetrics } from './metrics.js';
+import { PcmPeer } from './peer.js';
+import { PairingQueue } from './queue.js';
+import { PcmSession } from './session.js';
 
 export interface PcmServiceOptions {
   log: Logger;
@@ -9,25 +14,228 @@ export interface PcmServiceOptions {
   registry: Registry;
   /** Server ping interval, ms. Default 20000. */
   pingIntervalMs?: number;
-  /** A client that sends nothing (no frame, no pong) for this long is closed, ms. Default 60000. */
+  /** A client that sends nothing (no frame, no pong, no message) for this long is closed, ms. Default 60000. */
   silenceTimeoutMs?: number;
+  /** Audio per receiver that may wait in the server's queue before the oldest is dropped, ms. Default 200. */
+  maxQueuedMs?: number;
+  /** Audio per receiver handed to its socket but not yet flushed, ms. Default 100. */
+  maxInflightMs?: number;
+  /** Bad frames in a row (odd PCM length, bad JSON...) before the socket is closed with 1008. Default 50. */
+  maxBadFrames?: number;
 }
 
+/** Close codes: 1008 policy violation (bad parameters, pair code taken), 1001 going away. */
+const CLOSE_POLICY = 1008;
+const CLOSE_GOING_AWAY = 1001;
+/** How long `close()` waits for clients to answer the close handshake before cutting them off, ms. */
+const CLOSE_GRACE_MS = 1000;
+
 /**
- * The /ws/pcm pairing service. The HTTP server accepts the upgrade (origin check, 1 MiB
- * frame limit) and hands each socket here with its upgrade URL.
- * PLACEHOLDER until the PCM issue lands: refuses every connection with a clear error.
+ * The /ws/pcm pairing service. The HTTP server accepts the upgrade (origin check, 1 MiB frame
+ * limit) and hands each socket here with its upgrade URL. Clients wait in a queue (first come,
+ * first served, or by invite code), are paired two by two, and are put back in the queue when
+ * their partner leaves.
  */
 export class PcmService {
-  constructor(private readonly options: PcmServiceOptions) {}
+  private readonly log: Logger;
+  private readonly metrics: PcmMetrics;
+  private readonly queue = new PairingQueue<PcmPeer>();
+  private readonly peers = new Set<PcmPeer>();
+  private readonly sessions = new Set<PcmSession>();
+  private readonly silenceTimeoutMs: number;
+  private readonly maxBadFrames: number;
+  private readonly pingTimer: NodeJS.Timeout;
+  private readonly sweepTimer: NodeJS.Timeout;
+  private nextPeer = 1;
+  private nextSession = 1;
+  private closed = false;
 
-  handleConnection(ws: WebSocket, _url: URL): void {
-    const err = new CallpeerError('INTERNAL', 'PCM pairing is not available on this server yet');
-    ws.send(JSON.stringify({ type: 'error', code: err.code, message: err.message }));
-    ws.close(1011, 'not available');
-    this.options.log.debug('pcm connection refused: service not built');
+  constructor(private readonly options: PcmServiceOptions) {
+    this.log = options.log;
+    this.metrics = new PcmMetrics(options.registry);
+    this.silenceTimeoutMs = options.silenceTimeoutMs ?? 60_000;
+    this.maxBadFrames = options.maxBadFrames ?? 50;
+    const pingIntervalMs = options.pingIntervalMs ?? 20_000;
+    for (const [name, v] of [['pingIntervalMs', pingIntervalMs], ['silenceTimeoutMs', this.silenceTimeoutMs]] as const) {
+      if (!(v > 0)) throw new TypeError(`${name} must be a positive number of ms, got ${v}`);
+    }
+    this.pingTimer = setInterval(() => this.pingAll(), pingIntervalMs).unref();
+    // Check for silence at a quarter of the timeout: a silent client goes within 1.25x of it.
+    this.sweepTimer = setInterval(() => this.closeSilent(), Math.max(10, this.silenceTimeoutMs / 4)).unref();
   }
 
-  /** Tells every client the server is going away and closes their sockets. */
-  close(): void {}
+  handleConnection(ws: WebSocket, url: URL): void {
+    if (this.closed) {
+      ws.close(CLOSE_GOING_AWAY, 'server shutting down');
+      return;
+    }
+    let params: PcmParams;
+    try {
+      params = parsePcmParams(url.searchParams);
+    } catch (err) {
+      const e = toCallpeerError(err, 'INVALID_MESSAGE');
+      ws.send(JSON.stringify({ type: 'error', code: e.code, message: e.message }));
+      ws.close(CLOSE_POLICY, 'bad parameters');
+      return;
+    }
+    const metrics = this.metrics;
+    const peer = new PcmPeer(`p${this.nextPeer++}`, ws, params, {
+      maxQueuedMs: this.options.maxQueuedMs,
+      maxInflightMs: this.options.maxInflightMs,
+      onDrop: (n) => { metrics.dropped += n; },
+    });
+    this.peers.add(peer);
+    ws.on('message', (data, isBinary) => this.onMessage(peer, data, isBinary));
+    ws.on('pong', () => { peer.lastHeard = Date.now(); });
+    ws.on('close', () => this.onClose(peer));
+    // Writing to a socket the client just cut (both partners leaving at once) lands here.
+    ws.on('error', (err) => this.log.debug({ err, peer: peer.id }, 'pcm socket error'));
+    this.log.debug({ peer: peer.id, codec: params.codec, rate: params.rate, byCode: params.pair !== undefined }, 'pcm client connected');
+    this.enqueue(peer, false);
+  }
+
+  /** Tells every client the server is going away (close code 1001) and frees all pairs. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.pingTimer);
+    clearInterval(this.sweepTimer);
+    for (const session of this.sessions) session.close();
+    this.sessions.clear();
+    for (const peer of this.peers) {
+      peer.gone = true;
+      peer.egress.close();
+      peer.ws.close(CLOSE_GOING_AWAY, 'server shutting down');
+      setTimeout(() => peer.ws.terminate(), CLOSE_GRACE_MS).unref();
+    }
+    this.peers.clear();
+    this.metrics.waiting = 0;
+    this.metrics.pairs = 0;
+  }
+
+  private onMessage(peer: PcmPeer, data: RawData, isBinary: boolean): void {
+    if (peer.gone) return;
+    peer.lastHeard = Date.now();
+    const bytes = toBuffer(data);
+    if (!isBinary) {
+      this.onText(peer, bytes.toString('utf8'));
+      return;
+    }
+    if (bytes.length < PCM_MIN_FRAME_BYTES) return;
+    if (peer.params.codec === 'pcm' && (bytes.length & 1) !== 0) {
+      this.refuse(peer, new CallpeerError('INVALID_MESSAGE', `a PCM frame must hold whole 16-bit samples, got ${bytes.length} bytes`));
+      return;
+    }
+    // While waiting there is nobody to hear it: dropped.
+    const session = peer.session;
+    if (!session) return;
+    try {
+      session.relay(peer, bytes);
+      peer.badFrames = 0;
+    } catch (err) {
+      this.refuse(peer, toCallpeerError(err, 'INVALID_MESSAGE'));
+    }
+  }
+
+  private onText(peer: PcmPeer, text: string): void {
+    let muted: boolean;
+    try {
+      muted = parsePcmClientMessage(text).muted;
+    } catch (err) {
+      this.refuse(peer, toCallpeerError(err, 'INVALID_MESSAGE'));
+      return;
+    }
+    peer.badFrames = 0;
+    peer.muted = muted;
+    peer.session?.mute(peer, muted);
+  }
+
+  /** Answers a bad frame with an error; the socket stays open unless the client keeps at it. */
+  private refuse(peer: PcmPeer, err: CallpeerError): void {
+    peer.sendJson({ type: 'error', code: err.code, message: err.message });
+    if (++peer.badFrames > this.maxBadFrames) {
+      this.log.info({ peer: peer.id, badFrames: peer.badFrames }, 'pcm client closed after too many bad frames');
+      peer.ws.close(CLOSE_POLICY, 'too many bad frames');
+    }
+  }
+
+  /** Puts a client in the queue; pairs it at once if a partner waits. */
+  private enqueue(peer: PcmPeer, requeued: boolean): void {
+    const result = this.queue.offer(peer, peer.params.pair);
+    if (result.kind === 'full') {
+      const err = new CallpeerError('PAIR_FULL', 'this pair code is already in use by two clients');
+      peer.sendJson({ type: 'error', code: err.code, message: err.message });
+      peer.ws.close(CLOSE_POLICY, 'pair code in use');
+    } else if (result.kind === 'waiting') {
+      if (!requeued) peer.sendJson({ type: 'waiting' });
+    } else if (!result.partner.open) {
+      // Its close handshake is under way ('close' not emitted yet): it will not be back.
+      this.enqueue(peer, true);
+    } else {
+      this.startSession(result.partner, peer);
+    }
+    this.syncGauges();
+  }
+
+  private startSession(a: PcmPeer, b: PcmPeer): void {
+    const id = `s${this.nextSession++}`;
+    const session = new PcmSession(id, a, b, this.metrics, this.log.child({ session: id }));
+    a.session = session;
+    b.session = session;
+    this.sessions.add(session);
+    session.start();
+  }
+
+  private onClose(peer: PcmPeer): void {
+    if (peer.gone) return;
+    peer.gone = true;
+    this.peers.delete(peer);
+    peer.egress.close();
+    this.queue.remove(peer);
+    if (peer.session) this.endSession(peer.session, peer);
+    this.syncGauges();
+    this.log.debug({ peer: peer.id }, 'pcm client left');
+  }
+
+  /** Ends a pair because `leaver` left; its partner, if still there, is queued again. */
+  private endSession(session: PcmSession, leaver: PcmPeer): void {
+    if (!this.sessions.delete(session)) return;
+    session.close();
+    session.a.session = undefined;
+    session.b.session = undefined;
+    const code = session.code;
+    if (code !== undefined) this.queue.release(code);
+    session.log.info({ leaver: leaver.id }, 'pcm pair ended');
+    const survivor = session.partnerOf(leaver);
+    if (!survivor.open) return;
+    survivor.sendJson({ type: 'disconnected' });
+    survivor.sendJson({ type: 'waiting' });
+    this.enqueue(survivor, true);
+  }
+
+  private pingAll(): void {
+    for (const peer of this.peers) if (peer.open) peer.ws.ping();
+  }
+
+  /** Closes clients silent for the timeout. Audio counts as a sign of life, so talkers stay. */
+  private closeSilent(): void {
+    const deadline = Date.now() - this.silenceTimeoutMs;
+    for (const peer of this.peers) {
+      if (peer.lastHeard >= deadline) continue;
+      this.log.info({ peer: peer.id, silentMs: Date.now() - peer.lastHeard }, 'pcm client silent, closed');
+      peer.ws.terminate();
+    }
+  }
+
+  private syncGauges(): void {
+    this.metrics.waiting = this.queue.size;
+    this.metrics.pairs = this.sessions.size;
+  }
+}
+
+/** ws hands binary frames as one Buffer unless `binaryType` was changed. */
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
 }
