@@ -1,0 +1,50 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadServeConfig, parseIceServerUrl } from '../../src/config.js';
+import { CallpeerError } from '../../src/errors.js';
+
+function code(fn: () => unknown): string | undefined {
+  try { fn(); } catch (err) { return (err as CallpeerError).code; }
+  return undefined;
+}
+const empty = mkdtempSync(path.join(tmpdir(), 'callpeer-cfg-'));
+
+describe('serve config', () => {
+  it('has documented defaults and is frozen', () => {
+    const c = loadServeConfig({}, {}, empty);
+    expect(c).toMatchObject({ port: 8080, host: '0.0.0.0', maxMembers: 8, iceServers: [], allowedOrigins: [], logLevel: 'info', maxFrameBytes: 65536 });
+    expect(c.cert).toBeUndefined();
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('environment overrides defaults and flags override the environment', () => {
+    const env = { CALLPEER_PORT: '9000', CALLPEER_MAX_MEMBERS: '4', CALLPEER_ICE_SERVER: 'stun:a:3478, stun:b:3478', CALLPEER_ALLOWED_ORIGIN: 'https://x.example/' };
+    const c = loadServeConfig({ port: 9100 }, env, empty);
+    expect(c.port).toBe(9100);
+    expect(c.maxMembers).toBe(4);
+    expect(c.iceServers).toEqual([{ urls: 'stun:a:3478' }, { urls: 'stun:b:3478' }]);
+    expect(c.allowedOrigins).toEqual(['https://x.example']);
+  });
+
+  it('picks up certs/cert.pem and certs/key.pem when both exist', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'callpeer-cfg-'));
+    mkdirSync(path.join(dir, 'certs'));
+    writeFileSync(path.join(dir, 'certs', 'cert.pem'), 'x');
+    writeFileSync(path.join(dir, 'certs', 'key.pem'), 'y');
+    expect(loadServeConfig({}, {}, dir).cert).toBe(path.join(dir, 'certs', 'cert.pem'));
+  });
+
+  it.each([
+    [{ port: 70000 }], [{ port: 'abc' as unknown as number }], [{ maxMembers: 0 }], [{ logLevel: 'loud' as 'info' }],
+    [{ cert: '/nonexistent.pem', key: '/nonexistent.key' }], [{ cert: '/x.pem' }], [{ iceServer: ['http://x'] }],
+    [{ iceServer: ['turn:host:3478'] }], [{ allowedOrigin: ['not an origin'] }],
+  ])('refuses %j with INVALID_CONFIG', (flags) => {
+    expect(code(() => loadServeConfig(flags, {}, empty))).toBe('INVALID_CONFIG');
+  });
+
+  it('parses TURN URLs with credentials', () => {
+    expect(parseIceServerUrl('turns:bob:p%40ss@turn.example:5349?transport=tcp')).toEqual({ urls: 'turns:turn.example:5349?transport=tcp', username: 'bob', credential: 'p@ss' });
+  });
+});
