@@ -1,0 +1,94 @@
+import WebSocket from 'ws';
+import type { RunningServer } from '../../src/app.js';
+
+/** The /ws/pcm URL of a running test server with the given query. */
+export function pcmUrl(server: RunningServer, query: Record<string, string> = {}): string {
+  const q = new URLSearchParams(query).toString();
+  return `${server.url.replace(/^http/, 'ws')}/ws/pcm${q ? `?${q}` : ''}`;
+}
+
+/** Resolves once `cond()` holds; rejects after `timeoutMs` with `what` in the message. */
+export async function until(cond: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The value of a metric on the server's registry (summed over label sets matching `labels`). */
+export async function metric(server: RunningServer, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const m = server.metrics.registry.getSingleMetric(name);
+  if (!m) throw new Error(`no metric ${name}`);
+  const { values } = await m.get();
+  return values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((s, v) => s + v.value, 0);
+}
+
+/** A raw ws client of /ws/pcm that records every JSON message in order and every audio frame. */
+export class PcmProbe {
+  readonly ws: WebSocket;
+  readonly messages: any[] = [];
+  readonly audio: Buffer[] = [];
+  audioBytes = 0;
+  closeCode: number | undefined;
+  readonly closed: Promise<number>;
+
+  constructor(url: string, options: WebSocket.ClientOptions = {}) {
+    this.ws = new WebSocket(url, options);
+    this.ws.on('message', (data: Buffer, isBinary) => {
+      if (isBinary) {
+        this.audio.push(data);
+        this.audioBytes += data.length;
+      } else {
+        this.messages.push(JSON.parse(data.toString()));
+      }
+    });
+    this.ws.on('error', () => {});
+    this.closed = new Promise((resolve) => this.ws.on('close', (code) => { this.closeCode = code; resolve(code); }));
+  }
+
+  static async open(server: RunningServer, query: Record<string, string> = {}, options: WebSocket.ClientOptions = {}): Promise<PcmProbe> {
+    const p = new PcmProbe(pcmUrl(server, query), options);
+    await new Promise<void>((resolve, reject) => {
+      p.ws.once('open', () => resolve());
+      p.ws.once('error', reject);
+    });
+    return p;
+  }
+
+  /** The `type`s received so far, in order. */
+  types(): string[] {
+    return this.messages.map((m) => m.type);
+  }
+
+  count(type: string): number {
+    return this.messages.filter((m) => m.type === type).length;
+  }
+
+  last(type: string): any {
+    return this.messages.filter((m) => m.type === type).at(-1);
+  }
+
+  /** Waits until `n` messages of `type` have arrived in all. */
+  waitFor(type: string, n = 1, timeoutMs = 3000): Promise<void> {
+    return until(() => this.count(type) >= n, `${n} "${type}" (got ${JSON.stringify(this.types())})`, timeoutMs);
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  sendJson(msg: unknown): void {
+    this.ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
+  }
+
+  sendAudio(frame: Buffer): void {
+    this.ws.send(frame, { binary: true });
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
