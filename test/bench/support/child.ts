@@ -1,0 +1,33 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+export interface ChildStats { cpu: NodeJS.CpuUsage; mem: NodeJS.MemoryUsage }
+
+/** A benchmark server in a child process (tsx, with --expose-gc). */
+export class BenchServer {
+  private constructor(readonly child: ChildProcess, readonly url: string) {}
+
+  static async start(kind: 'callpeer' | 'bare'): Promise<BenchServer> {
+    const child = fork(path.join(import.meta.dirname, 'server-child.ts'), [kind], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const url = await new Promise<string>((resolve, reject) => {
+      child.once('message', (m: { url: string }) => resolve(m.url));
+      child.once('exit', (code) => reject(new Error(`bench server exited ${code}`)));
+    });
+    return new BenchServer(child, url);
+  }
+
+  stats(): Promise<ChildStats> {
+    return new Promise((resolve) => {
+      this.child.once('message', (m) => resolve(m as ChildStats));
+      this.child.send({ cmd: 'stats' });
+    });
+  }
+
+  stop(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
+export function fmt(n: number, digits = 1): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits });
+}
