@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import {
   buildRtcp, fractionLost, nackItemsFromSeqs, ntpFromUnixMs, ntpMiddle32, parseRtcp, rttMs, seqsFromNackItems, updateJitter,
 } from '../../../src/media/rtcp.js';
@@ -110,5 +111,19 @@ describe('RTCP arithmetic', () => {
     expect(fractionLost(100, 101)).toBe(0);
     expect(fractionLost(0, 0)).toBe(0);
     expect(updateJitter(0, -160)).toBe(10);
+  });
+});
+
+describe('captured Chromium RTCP', () => {
+  // test/fixtures/media/capture-chromium.ts: Chromium's first compound RTCP packet (SR + SDES)
+  const bytes = readFileSync(new URL('../../fixtures/media/chromium-rtcp.bin', import.meta.url));
+
+  it('parses SR + SDES CNAME and rebuilds it byte-exactly', () => {
+    const packets = roundTrip(bytes);
+    expect(packets.map((p) => p.type)).toEqual(['sr', 'sdes']);
+    const [sr, sdes] = packets as [Extract<typeof packets[number], { type: 'sr' }>, Extract<typeof packets[number], { type: 'sdes' }>];
+    expect(sdes.chunks[0]!.ssrc).toBe(sr.ssrc);
+    expect(sdes.chunks[0]!.items[0]).toMatchObject({ type: 1 });
+    expect(sdes.chunks[0]!.items[0]!.text).toMatch(/^[A-Za-z0-9+/]{16}$/);
   });
 });

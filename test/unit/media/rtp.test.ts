@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import {
   isRtcp, parseRtpHeader, rtpHeaderLength, seqDiff, seqLt, setRtpSequenceNumber, setRtpSsrc, setRtpTimestamp,
   tsDiff, unwrapSeq, writeRtpHeader, type RtpHeader,
@@ -136,5 +137,20 @@ describe('sequence and timestamp arithmetic', () => {
     expect(isRtcp(Uint8Array.of(0x80, 0x6f))).toBe(false); // PT 111
     expect(isRtcp(Uint8Array.of(0x80, 0xef))).toBe(false); // M=1 PT 111 = 239
     expect(isRtcp(Uint8Array.of(0x80))).toBe(false);
+  });
+});
+
+describe('captured Chromium packet', () => {
+  // test/fixtures/media/capture-chromium.ts: the 100th RTP packet Chromium 156 sent from its fake microphone
+  const bytes = readFileSync(new URL('../../fixtures/media/chromium-opus-rtp.bin', import.meta.url));
+
+  it('parses its one-byte extensions and round-trips the header', () => {
+    const p = roundTrip(bytes);
+    expect(p).toMatchObject({ payloadType: 111, marker: false, csrcs: [], extensionProfile: 0xbede, payloadOffset: 28, paddingLength: 0 });
+    // ids as negotiated: 1 audio level, 2 abs-send-time, 3 transport-wide seq, 4 mid
+    expect(p.extensions.map((e) => [e.id, e.value.length])).toEqual([[2, 3], [3, 2], [4, 1], [1, 1]]);
+    expect(Buffer.from(p.extensions[2]!.value).toString()).toBe('0'); // mid "0"
+    expect(p.payloadLength).toBe(bytes.length - 28);
+    expect(p.payloadLength).toBeGreaterThan(0);
   });
 });
