@@ -1,0 +1,99 @@
+/**
+ * One negotiated audio/video m-section of a Peer, over a node-datachannel `Track` with no
+ * media handler: `send()` puts the given RTP/RTCP bytes on the wire as they are, and every
+ * SRTP-decrypted packet that arrives (whole RTP packet, or RTCP: RFC 5761 demultiplexing by
+ * the second byte) goes to the `onRtp` / `onRtcp` callbacks.
+ *
+ * Per-packet delivery is a plain callback (one per track, set by its one consumer: a
+ * receiver, a recorder, a forwarder), not an emitted event. The Peer owns the native Track
+ * and closes it; a MediaTrack never outlives its Peer.
+ */
+import { EventEmitter } from 'node:events';
+import type { Track } from 'node-datachannel';
+import { isRtcp } from '../media/rtp.js';
+import type { SdpCodec, SdpDirection } from './sdp.js';
+
+export interface MediaTrackEvents {
+  /** DTLS-SRTP is up: `send()` works from now on. */
+  open: [];
+  closed: [];
+}
+
+export type PacketHandler = (packet: Buffer) => void;
+
+export class MediaTrack extends EventEmitter<MediaTrackEvents> {
+  /** Called for each RTP packet received on this mid (header included). */
+  onRtp: PacketHandler | undefined;
+  /** Called for each RTCP (compound) packet routed to this mid. */
+  onRtcp: PacketHandler | undefined;
+  /** Our direction as last negotiated. */
+  direction: SdpDirection;
+  /** The negotiated codec (payload type, clock rate, fmtp); undefined for an unwanted section. */
+  codec: SdpCodec | undefined;
+  /** SSRCs the remote signaled for this mid (primary media only). */
+  remoteSsrcs: number[] = [];
+  /** True once the remote said it sends on this mid (a `track` event was emitted for it). */
+  remoteSending = false;
+  private closedFlag = false;
+
+  constructor(
+    private readonly native: Track,
+    readonly mid: string,
+    readonly kind: 'audio' | 'video',
+    direction: SdpDirection,
+    codec: SdpCodec | undefined,
+    /** Our SSRC when we send on this mid (signaled with a=ssrc); also the RTCP sender SSRC. */
+    readonly localSsrc: number,
+    /** Our RTCP CNAME (shared by all tracks of one Peer). */
+    readonly cname: string,
+  ) {
+    super();
+    this.direction = direction;
+    this.codec = codec;
+  }
+
+  /** Whether media can be sent now (DTLS done, not closed). */
+  isOpen(): boolean {
+    return !this.closedFlag && this.native.isOpen();
+  }
+
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  /**
+   * Sends one RTP or RTCP packet as is. Returns false when the track is not open (the packet
+   * is dropped); node-datachannel copies the bytes synchronously, so `packet` may be reused.
+   */
+  send(packet: Buffer): boolean {
+    if (!this.isOpen()) return false;
+    return this.native.sendMessageBinary(packet);
+  }
+
+  /** Routes one received packet; called by the Peer from the native callback. @internal */
+  deliver(packet: Buffer): void {
+    if (this.closedFlag) return;
+    if (isRtcp(packet)) this.onRtcp?.(packet);
+    else this.onRtp?.(packet);
+  }
+
+  /** @internal */
+  markOpen(): void {
+    if (!this.closedFlag) this.emit('open');
+  }
+
+  /** Closes the native track. Idempotent; the Peer calls it when it closes. @internal */
+  close(): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    this.onRtp = undefined;
+    this.onRtcp = undefined;
+    try {
+      this.native.close();
+    } catch {
+      // Closing an already-destroyed native track throws; it is closed either way.
+    }
+    this.emit('closed');
+    this.removeAllListeners();
+  }
+}

@@ -1,0 +1,504 @@
+/**
+ * Peer: one node-datachannel PeerConnection with the sharp edges filed off (see
+ * /work/shared/NODE-DATACHANNEL.md):
+ * - every native callback body is guarded: an exception there would abort the process, so a
+ *   throw closes this Peer (`error`, then `closed` with reason 'error') and the process lives;
+ * - a remote offer is answered with exactly what we support: one track per offered audio/video
+ *   mid is added (direction mirrored, one codec) before setRemoteDescription;
+ * - remote candidates wait until the remote description is set, end-of-candidates is dropped;
+ *   local candidates wait until our description has been signaled (browsers reject early ones);
+ * - setLocalDescription is only called when stable and there is something to negotiate;
+ * - every native Track/DataChannel is referenced until close(), which cascades.
+ *
+ * Signaling is the caller's: forward `signal` events to the other side, feed what it sends
+ * to handleRemoteDescription / addRemoteCandidate. Glare follows perfect negotiation: the
+ * polite side (PROTOCOL.md: the lower participant id) lets a colliding remote offer win, the
+ * impolite side ignores it.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import {
+  Audio, cleanup, PeerConnection, Video,
+  type DataChannel, type DataChannelInitConfig, type Direction, type IceServer, type Track,
+} from 'node-datachannel';
+import { CallpeerError, toCallpeerError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { DEFAULT_CAPABILITIES, planAnswer, type AnswerEntry, type MediaCapabilities } from './answer-plan.js';
+import { PeerDataChannel } from './data-channel.js';
+import { MediaTrack } from './media-track.js';
+import { parseSdp, primarySsrcs, receives, sends, type SdpCodec, type SdpDirection, type SessionDescription } from './sdp.js';
+
+export interface PeerOptions {
+  /** Name in logs and in libdatachannel's own logs (default: random hex). Never client-supplied. */
+  id?: string;
+  /** Parent logger; the Peer logs under a `{ peer: id }` child (default: silent). */
+  logger?: Logger;
+  /** STUN/TURN servers in node-datachannel form (`stun:host:port`, `turn:u:p@host:port`); default none. */
+  iceServers?: (string | IceServer)[];
+  /** Local address to gather host candidates on (tests: '127.0.0.1'). */
+  bindAddress?: string;
+  /**
+   * Share one UDP port between PCs (server side only: two muxed PCs on one port cannot reach
+   * each other). Use with portRangeBegin === portRangeEnd.
+   */
+  enableIceUdpMux?: boolean;
+  portRangeBegin?: number;
+  portRangeEnd?: number;
+  /** What we send/receive when answering (default: Opus send+receive, no video). */
+  capabilities?: Partial<MediaCapabilities>;
+  /** Perfect negotiation role (default true): polite lets a colliding remote offer win. */
+  polite?: boolean;
+  /** Close with reason 'timeout' if not connected this long after the first description, ms (default 30 000; 0 = never). */
+  connectTimeoutMs?: number;
+  /** Close with reason 'disconnected' if ICE stays disconnected this long, ms (default 10 000). */
+  disconnectedTimeoutMs?: number;
+}
+
+export type PeerSignal =
+  | { kind: 'description'; type: 'offer' | 'answer'; sdp: string }
+  | { kind: 'candidate'; candidate: string; mid: string };
+
+/** Why a Peer closed: `close()` called, ICE failed, stayed disconnected, never connected, a fault. */
+export type PeerCloseReason = 'closed' | 'failed' | 'disconnected' | 'timeout' | 'error';
+
+export interface PeerEvents {
+  /** A description or candidate to send to the remote through signaling. */
+  signal: [signal: PeerSignal];
+  /** ICE+DTLS are up (emitted again after a recovered disconnection). */
+  connected: [];
+  /** The remote sends media on this track (once per track). */
+  track: [track: MediaTrack];
+  /** The remote opened a data channel. */
+  datachannel: [channel: PeerDataChannel];
+  /** An offer/answer exchange completed (signaling state back to stable). */
+  negotiated: [];
+  /** Emitted once; the Peer is unusable afterwards. */
+  closed: [reason: PeerCloseReason];
+  /** A fault that closed the Peer (followed by `closed`). */
+  error: [err: CallpeerError];
+}
+
+export interface AddAudioTrackOptions {
+  /** Default 'sendrecv'. */
+  direction?: 'sendonly' | 'sendrecv';
+  /** Opus payload type (default 111, what browsers use). */
+  payloadType?: number;
+  /** a=msid stream id (default: the Peer's cname). */
+  streamId?: string;
+  /** a=msid track id (default: `audio-<mid>`). */
+  trackId?: string;
+}
+
+/** Opus for voice: mono, in-band FEC (browsers' default; stereo=1 makes them send 3x bigger packets). */
+export const OPUS_FMTP = 'minptime=10;useinbandfec=1';
+
+const NATIVE_DIRECTION: Record<SdpDirection, Direction> = {
+  sendrecv: 'SendRecv', sendonly: 'SendOnly', recvonly: 'RecvOnly', inactive: 'Inactive',
+};
+
+const livePeers = new Set<Peer>();
+
+function randomId(bytes: number): string {
+  return randomBytes(bytes).toString('hex');
+}
+
+function randomSsrc(): number {
+  return randomBytes(4).readUInt32BE(0) || 1;
+}
+
+export class Peer extends EventEmitter<PeerEvents> {
+  readonly id: string;
+  /** Our RTCP CNAME, shared by every track of this Peer. */
+  readonly cname: string;
+  readonly polite: boolean;
+  private readonly log: Logger;
+  private readonly pc: PeerConnection;
+  private readonly caps: MediaCapabilities;
+  private readonly mediaTracks = new Map<string, MediaTrack>();
+  /** Natives the library made for mids we did not pre-add: referenced until close (GC would kill them). */
+  private readonly strayTracks: Track[] = [];
+  private readonly channels = new Set<PeerDataChannel>();
+  private pendingRemoteCandidates: { candidate: string; mid: string | undefined }[] = [];
+  private pendingLocalCandidates: PeerSignal[] = [];
+  private remoteDescriptionSet = false;
+  private localDescriptionSent = false;
+  private remoteMids: string[] = [];
+  private negotiationWanted = false;
+  private negotiationScheduled = false;
+  private connectedOnce = false;
+  private isConnected = false;
+  private closeReason: PeerCloseReason | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private disconnectedTimer: NodeJS.Timeout | undefined;
+  private readonly connectTimeoutMs: number;
+  private readonly disconnectedTimeoutMs: number;
+
+  constructor(options: PeerOptions = {}) {
+    super();
+    this.id = options.id ?? randomId(4);
+    this.cname = randomId(8);
+    this.polite = options.polite ?? true;
+    this.caps = { ...DEFAULT_CAPABILITIES, ...options.capabilities };
+    this.log = (options.logger ?? silentLogger()).child({ peer: this.id });
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
+    this.disconnectedTimeoutMs = options.disconnectedTimeoutMs ?? 10_000;
+    this.pc = new PeerConnection(this.id, {
+      iceServers: options.iceServers ?? [],
+      ...(options.bindAddress !== undefined && { bindAddress: options.bindAddress }),
+      ...(options.enableIceUdpMux !== undefined && { enableIceUdpMux: options.enableIceUdpMux }),
+      ...(options.portRangeBegin !== undefined && { portRangeBegin: options.portRangeBegin }),
+      ...(options.portRangeEnd !== undefined && { portRangeEnd: options.portRangeEnd }),
+      // Media can be added to a connection that started with a data channel only.
+      forceMediaTransport: true,
+    });
+    livePeers.add(this);
+    this.installCallbacks();
+  }
+
+  get closed(): boolean {
+    return this.closeReason !== undefined;
+  }
+
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  /** Every negotiated audio/video track, in creation order. */
+  tracks(): MediaTrack[] {
+    return [...this.mediaTracks.values()];
+  }
+
+  track(mid: string): MediaTrack | undefined {
+    return this.mediaTracks.get(mid);
+  }
+
+  signalingState(): string {
+    return this.closed ? 'closed' : this.pc.signalingState();
+  }
+
+  /** The selected ICE candidate pair, or null before connection. */
+  selectedCandidatePair(): ReturnType<PeerConnection['getSelectedCandidatePair']> {
+    return this.closed ? null : this.pc.getSelectedCandidatePair();
+  }
+
+  /**
+   * Applies a remote description. An offer is answered (the answer comes out as `signal`)
+   * with one track per audio/video mid, as planned by planAnswer. Returns false when the
+   * description was ignored: a colliding offer on the impolite side, or an answer we were
+   * not waiting for. Throws INVALID_SDP for a description that does not parse or that the
+   * library refuses, CLOSED after close().
+   */
+  handleRemoteDescription(sdp: string, type: 'offer' | 'answer'): boolean {
+    this.assertOpen();
+    const parsed = parseSdp(sdp);
+    const state = this.pc.signalingState();
+    if (type === 'offer' && state !== 'stable' && !this.polite) {
+      this.log.debug({ state }, 'ignoring colliding offer (impolite)');
+      return false;
+    }
+    if (type === 'answer' && state !== 'have-local-offer') {
+      this.log.debug({ state }, 'ignoring unexpected answer');
+      return false;
+    }
+    const fresh: MediaTrack[] = [];
+    if (type === 'offer') {
+      for (const entry of planAnswer(parsed, this.caps)) {
+        if (!this.mediaTracks.has(entry.mid)) fresh.push(this.addPlannedTrack(entry));
+      }
+    }
+    try {
+      this.pc.setRemoteDescription(sdp, type);
+    } catch (err) {
+      for (const t of fresh) this.dropTrack(t); // a refused offer must not leave tracks behind
+      throw new CallpeerError('INVALID_SDP', 'remote description refused', { cause: err });
+    }
+    this.armConnectTimer();
+    this.remoteDescriptionSet = true;
+    this.remoteMids = parsed.media.map((m) => m.mid);
+    this.learnRemote(parsed);
+    this.flushRemoteCandidates();
+    return true;
+  }
+
+  /**
+   * Adds a remote ICE candidate (`candidate:...` or `a=candidate:...`). Queued until the remote
+   * description is set; empty and end-of-candidates are dropped (the library throws on them).
+   * A candidate the library refuses is logged and skipped: it is not fatal to the Peer.
+   */
+  addRemoteCandidate(candidate: string, mid?: string): void {
+    if (this.closed) return;
+    const c = candidate.trim();
+    if (c === '' || c.includes('end-of-candidates')) return;
+    if (!this.remoteDescriptionSet) {
+      this.pendingRemoteCandidates.push({ candidate: c, mid });
+      return;
+    }
+    this.applyRemoteCandidate(c, mid);
+  }
+
+  /**
+   * Adds an Opus track we send on (always signaled with our SSRC, or incoming RTP routing and
+   * the remote's reports break) and (re)negotiates: the offer comes out as `signal`. Send on it
+   * once the `negotiated` event fired and the track is open.
+   */
+  addAudioTrack(options: AddAudioTrackOptions = {}): MediaTrack {
+    this.assertOpen();
+    const mid = this.unusedMid();
+    const direction = options.direction ?? 'sendrecv';
+    const codec: SdpCodec = {
+      payloadType: options.payloadType ?? 111, name: 'opus', clockRate: 48000, channels: 2, fmtp: OPUS_FMTP, rtcpFb: [],
+    };
+    const track = this.addTrackFor(mid, 'audio', direction, codec, options.streamId, options.trackId);
+    this.requestNegotiation();
+    return track;
+  }
+
+  /** Opens a data channel (negotiates by itself when needed). */
+  createDataChannel(label: string, init?: DataChannelInitConfig): PeerDataChannel {
+    this.assertOpen();
+    const native = init ? this.pc.createDataChannel(label, init) : this.pc.createDataChannel(label);
+    return this.adoptChannel(native);
+  }
+
+  /** Closes the connection and everything on it. Idempotent; emits `closed` once. */
+  close(reason: PeerCloseReason = 'closed'): void {
+    if (this.closeReason !== undefined) return;
+    this.closeReason = reason;
+    livePeers.delete(this);
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.disconnectedTimer);
+    for (const t of this.mediaTracks.values()) t.close();
+    for (const ch of this.channels) ch.close();
+    try {
+      this.pc.close();
+    } catch (err) {
+      this.log.warn({ err }, 'close failed');
+    }
+    this.isConnected = false;
+    this.pendingRemoteCandidates = [];
+    this.pendingLocalCandidates = [];
+    this.log.debug({ reason }, 'peer closed');
+    try {
+      this.emit('closed', reason);
+    } catch (err) {
+      this.log.error({ err }, 'closed listener threw');
+    }
+    // Natives are released only now, after pc.close() (a collected Track can abort a negotiation).
+    this.mediaTracks.clear();
+    this.channels.clear();
+    this.strayTracks.length = 0;
+    this.removeAllListeners();
+  }
+
+  // --- internals ---
+
+  private assertOpen(): void {
+    if (this.closed) throw new CallpeerError('CLOSED', 'peer is closed');
+  }
+
+  /** Wraps a native callback: nothing may escape into node-datachannel. */
+  private guard<A extends unknown[]>(what: string, fn: (...args: A) => void): (...args: A) => void {
+    return (...args: A) => {
+      if (this.closed) return;
+      try {
+        fn(...args);
+      } catch (err) {
+        this.fail(what, err);
+      }
+    };
+  }
+
+  private fail(what: string, err: unknown): void {
+    if (this.closed) return;
+    const error = toCallpeerError(err);
+    this.log.error({ err: error, in: what }, 'peer fault, closing');
+    if (this.listenerCount('error') > 0) {
+      try {
+        this.emit('error', error);
+      } catch (e) {
+        this.log.error({ err: e }, 'error listener threw');
+      }
+    }
+    this.close('error');
+  }
+
+  private installCallbacks(): void {
+    const pc = this.pc;
+    pc.onLocalDescription(this.guard('onLocalDescription', (sdp: string, type: string) => {
+      if (type !== 'offer' && type !== 'answer') return;
+      this.armConnectTimer();
+      this.emit('signal', { kind: 'description', type, sdp });
+      this.localDescriptionSent = true;
+      const queued = this.pendingLocalCandidates;
+      this.pendingLocalCandidates = [];
+      for (const s of queued) this.emit('signal', s);
+    }));
+    pc.onLocalCandidate(this.guard('onLocalCandidate', (candidate: string, mid: string) => {
+      const signal: PeerSignal = { kind: 'candidate', candidate, mid };
+      if (this.localDescriptionSent) this.emit('signal', signal);
+      else this.pendingLocalCandidates.push(signal);
+    }));
+    pc.onStateChange(this.guard('onStateChange', (state: string) => this.onState(state)));
+    pc.onSignalingStateChange(this.guard('onSignalingStateChange', (state: string) => {
+      if (state !== 'stable') return;
+      this.emit('negotiated');
+      if (this.negotiationWanted) this.requestNegotiation();
+    }));
+    pc.onTrack(this.guard('onTrack', (native: Track) => {
+      // Only for mids we did not pre-add (every audio/video mid of an offer is pre-added).
+      this.strayTracks.push(native);
+      this.log.warn({ mid: native.mid() }, 'unplanned track from the library');
+    }));
+    pc.onDataChannel(this.guard('onDataChannel', (native: DataChannel) => {
+      this.emit('datachannel', this.adoptChannel(native));
+    }));
+  }
+
+  private onState(state: string): void {
+    this.log.debug({ state }, 'connection state');
+    if (state === 'connected') {
+      clearTimeout(this.connectTimer);
+      clearTimeout(this.disconnectedTimer);
+      this.disconnectedTimer = undefined;
+      this.isConnected = true;
+      this.connectedOnce = true;
+      this.emit('connected');
+    } else if (state === 'disconnected') {
+      this.isConnected = false;
+      if (this.disconnectedTimer === undefined) {
+        this.disconnectedTimer = setTimeout(() => this.close('disconnected'), this.disconnectedTimeoutMs);
+        this.disconnectedTimer.unref();
+      }
+    } else if (state === 'failed') {
+      this.close('failed');
+    } else if (state === 'closed') {
+      this.close('closed');
+    }
+  }
+
+  private armConnectTimer(): void {
+    if (this.connectTimer !== undefined || this.connectedOnce || this.connectTimeoutMs <= 0) return;
+    this.connectTimer = setTimeout(() => { if (!this.connectedOnce) this.close('timeout'); }, this.connectTimeoutMs);
+    this.connectTimer.unref();
+  }
+
+  private addPlannedTrack(entry: AnswerEntry): MediaTrack {
+    return this.addTrackFor(entry.mid, entry.kind, entry.direction, entry.codec);
+  }
+
+  private addTrackFor(
+    mid: string, kind: 'audio' | 'video', direction: SdpDirection, codec: SdpCodec | undefined,
+    streamId?: string, trackId?: string,
+  ): MediaTrack {
+    const desc = kind === 'audio' ? new Audio(mid, NATIVE_DIRECTION[direction]) : new Video(mid, NATIVE_DIRECTION[direction]);
+    if (kind === 'audio') addAudioCodec(desc as Audio, codec);
+    else addVideoCodec(desc as Video, codec);
+    const ssrc = randomSsrc();
+    if (sends(direction)) desc.addSSRC(ssrc, this.cname, streamId ?? this.cname, trackId ?? `${kind}-${mid}`);
+    const native = this.pc.addTrack(desc);
+    const track = new MediaTrack(native, mid, kind, direction, codec, ssrc, this.cname);
+    native.onOpen(this.guard('track.onOpen', () => track.markOpen()));
+    native.onMessage(this.guard('track.onMessage', (msg: Buffer) => track.deliver(msg)));
+    native.onError(this.guard('track.onError', (err: string) => this.log.warn({ mid, err }, 'track error')));
+    this.mediaTracks.set(mid, track);
+    return track;
+  }
+
+  private dropTrack(track: MediaTrack): void {
+    this.mediaTracks.delete(track.mid);
+    track.close();
+  }
+
+  /** Updates tracks from a remote description: its SSRCs, and whether it now sends. */
+  private learnRemote(remote: SessionDescription): void {
+    for (const m of remote.media) {
+      const track = this.mediaTracks.get(m.mid);
+      if (!track) continue;
+      const theySend = m.port !== 0 && sends(m.direction);
+      track.remoteSsrcs = theySend ? primarySsrcs(m) : [];
+      if (theySend && receives(track.direction) && !track.remoteSending) {
+        track.remoteSending = true;
+        this.emit('track', track);
+      }
+    }
+  }
+
+  private flushRemoteCandidates(): void {
+    const queued = this.pendingRemoteCandidates;
+    this.pendingRemoteCandidates = [];
+    for (const { candidate, mid } of queued) this.applyRemoteCandidate(candidate, mid);
+  }
+
+  private applyRemoteCandidate(candidate: string, mid: string | undefined): void {
+    try {
+      this.pc.addRemoteCandidate(candidate, mid ?? this.remoteMids[0] ?? '0');
+    } catch (err) {
+      this.log.warn({ err }, 'remote candidate refused');
+    }
+  }
+
+  private requestNegotiation(): void {
+    this.negotiationWanted = true;
+    if (this.negotiationScheduled) return;
+    this.negotiationScheduled = true;
+    // Deferred so several tracks added in one tick go out in one offer.
+    setImmediate(this.guard('negotiate', () => {
+      this.negotiationScheduled = false;
+      this.negotiate();
+    }));
+  }
+
+  private negotiate(): void {
+    if (!this.negotiationWanted) return;
+    // In any other state the stable transition re-requests; with nothing to negotiate, or in
+    // a wrong state, setLocalDescription aborts the process.
+    if (this.pc.signalingState() !== 'stable') return;
+    if (this.mediaTracks.size === 0 && this.channels.size === 0) return;
+    this.negotiationWanted = false;
+    this.pc.setLocalDescription();
+  }
+
+  private unusedMid(): string {
+    const used = new Set<string>([...this.mediaTracks.keys(), ...this.remoteMids]);
+    const local = this.pc.localDescription();
+    if (local) for (const m of parseSdp(local.sdp).media) used.add(m.mid);
+    let n = 0;
+    while (used.has(String(n))) n++;
+    return String(n);
+  }
+
+  private adoptChannel(native: DataChannel): PeerDataChannel {
+    const ch = new PeerDataChannel(native, (err) => this.fail('datachannel', err));
+    this.channels.add(ch);
+    ch.on('closed', () => this.channels.delete(ch));
+    return ch;
+  }
+}
+
+function addAudioCodec(desc: Audio, codec: SdpCodec | undefined): void {
+  if (!codec || codec.name.toLowerCase() === 'opus') {
+    desc.addOpusCodec(codec?.payloadType ?? 111, codec?.fmtp || OPUS_FMTP);
+    return;
+  }
+  const rate = `${codec.name}/${codec.clockRate}${codec.channels > 1 ? `/${codec.channels}` : ''}`;
+  if (codec.fmtp) desc.addAudioCodec(codec.payloadType, rate, codec.fmtp);
+  else desc.addAudioCodec(codec.payloadType, rate);
+}
+
+function addVideoCodec(desc: Video, codec: SdpCodec | undefined): void {
+  const name = codec?.name.toUpperCase();
+  if (!codec || name === 'VP8') desc.addVP8Codec(codec?.payloadType ?? 96);
+  else if (name === 'H264' && codec.fmtp) desc.addH264Codec(codec.payloadType, codec.fmtp);
+  else if (name === 'H264') desc.addH264Codec(codec.payloadType);
+  else if (codec.fmtp) desc.addVideoCodec(codec.payloadType, `${codec.name}/${codec.clockRate}`, codec.fmtp);
+  else desc.addVideoCodec(codec.payloadType, `${codec.name}/${codec.clockRate}`);
+}
+
+/**
+ * Closes every live Peer, then releases node-datachannel's threads: call once at process end
+ * (the process does not exit while they run). Peers cannot be created afterwards.
+ */
+export function cleanupRtc(): void {
+  for (const p of [...livePeers]) p.close('closed');
+  cleanup();
+}
