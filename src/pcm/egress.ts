@@ -1,26 +1,28 @@
 /**
  * The bounded, real-time send queue in front of one receiver's socket.
  *
- * Audio goes straight to the socket while less than `maxInflightMs` of it sits unflushed in
- * Node's socket buffer (tracked by ws's write callbacks, which run in order). Past that, frames
- * wait here; when more than `maxQueuedMs` waits, the oldest is dropped: a late receiver gets
- * the newest audio, memory stays bounded, and the sender never waits.
+ * Audio goes straight to the socket while less than `maxBufferedBytes` sits unflushed in
+ * Node (`ws.bufferedAmount`: a write the kernel takes at once leaves nothing there, so a burst
+ * on a healthy socket passes untouched). Past that, frames wait here; when more than
+ * `maxQueuedMs` of audio waits, the oldest is dropped: a late receiver gets the newest audio,
+ * memory stays bounded, and the sender never waits. ws's write callbacks (one per frame, in
+ * order) are the signal to send what waits.
  */
 
 /** The part of a `ws` WebSocket the egress uses (a fake in unit tests). */
 export interface AudioSink {
+  readonly bufferedAmount: number;
   send(data: Buffer, options: { binary: true }, cb: (err?: Error) => void): void;
 }
 
 export interface EgressOptions {
-  /** Audio handed to the socket but not yet flushed, ms, before frames queue here. Default 100. */
-  maxInflightMs?: number;
+  /** Bytes unflushed in Node's socket buffer before frames queue here. Default 16384 (85 ms of PCM at 48 kHz). */
+  maxBufferedBytes?: number;
   /** Audio queued here, ms, before the oldest is dropped. Default 200. */
   maxQueuedMs?: number;
   /** Called with the number of frames dropped (for the metrics). */
   onDrop?: (frames: number) => void;
 }
-
 /** A FIFO of numbers or frames on a growing array with a moving head (no shift() cost). */
 class Fifo<T> {
   private items: (T | undefined)[] = [];
@@ -57,12 +59,11 @@ class Fifo<T> {
 const SEND_OPTIONS = { binary: true } as const;
 
 export class Egress {
-  private readonly maxInflightMs: number;
+  private readonly maxBufferedBytes: number;
   private readonly maxQueuedMs: number;
   private readonly onDrop: ((frames: number) => void) | undefined;
-  /** Durations of frames handed to the socket, in write order. */
-  private readonly inflight = new Fifo<number>();
-  private inflightMs = 0;
+  /** Frames handed to the socket whose write callback has not run yet. */
+  private unflushed = 0;
   private readonly queue = new Fifo<Buffer>();
   private readonly queueMs = new Fifo<number>();
   private queuedMs = 0;
@@ -71,21 +72,21 @@ export class Egress {
   dropped = 0;
 
   constructor(private readonly sink: AudioSink, options: EgressOptions = {}) {
-    this.maxInflightMs = options.maxInflightMs ?? 100;
+    this.maxBufferedBytes = options.maxBufferedBytes ?? 16 * 1024;
     this.maxQueuedMs = options.maxQueuedMs ?? 200;
     this.onDrop = options.onDrop;
   }
 
-  /** Audio waiting here or unflushed in the socket, ms. */
-  get pendingMs(): number {
-    return this.inflightMs + this.queuedMs;
+  /** Audio waiting here (not yet handed to the socket), ms. */
+  get queuedAudioMs(): number {
+    return this.queuedMs;
   }
 
   /** Sends `frame` (worth `ms` of audio) now, or queues it, dropping the oldest if full. */
   push(frame: Buffer, ms: number): void {
     if (this.closed) return;
-    if (this.queue.length === 0 && this.fits(ms)) {
-      this.write(frame, ms);
+    if (this.queue.length === 0 && this.socketHasRoom()) {
+      this.write(frame);
       return;
     }
     this.queue.push(frame);
@@ -112,27 +113,23 @@ export class Egress {
     this.queuedMs = 0;
   }
 
-  /** A frame longer than the in-flight limit still goes out when nothing else is in flight. */
-  private fits(ms: number): boolean {
-    return this.inflightMs === 0 || this.inflightMs + ms <= this.maxInflightMs;
+  /** With none of our writes pending, nothing will wake us later: write whatever the buffer says. */
+  private socketHasRoom(): boolean {
+    return this.unflushed === 0 || this.sink.bufferedAmount < this.maxBufferedBytes;
   }
 
-  private write(frame: Buffer, ms: number): void {
-    this.inflight.push(ms);
-    this.inflightMs += ms;
+  private write(frame: Buffer): void {
+    this.unflushed++;
     this.sink.send(frame, SEND_OPTIONS, this.onWritten);
   }
 
   /** ws calls this once per send, in order, when the frame left Node (or the socket died). */
   private readonly onWritten = (): void => {
-    if (this.inflight.length === 0) return;
-    this.inflightMs -= this.inflight.shift();
-    if (this.inflight.length === 0) this.inflightMs = 0; // no float drift across hours
-    while (!this.closed && this.queue.length > 0 && this.fits(this.queueMs.peek())) {
-      const ms = this.queueMs.shift();
-      this.queuedMs -= ms;
-      this.write(this.queue.shift(), ms);
+    this.unflushed--;
+    while (!this.closed && this.queue.length > 0 && this.socketHasRoom()) {
+      this.queuedMs -= this.queueMs.shift();
+      this.write(this.queue.shift());
     }
-    if (this.queue.length === 0) this.queuedMs = 0;
+    if (this.queue.length === 0) this.queuedMs = 0; // no float drift across hours
   };
 }

@@ -18,8 +18,8 @@ export interface PcmServiceOptions {
   silenceTimeoutMs?: number;
   /** Audio per receiver that may wait in the server's queue before the oldest is dropped, ms. Default 200. */
   maxQueuedMs?: number;
-  /** Audio per receiver handed to its socket but not yet flushed, ms. Default 100. */
-  maxInflightMs?: number;
+  /** Bytes per receiver unflushed in its socket's buffer before audio queues in the service. Default 16384. */
+  maxBufferedBytes?: number;
   /** Bad frames in a row (odd PCM length, bad JSON...) before the socket is closed with 1008. Default 50. */
   maxBadFrames?: number;
 }
@@ -81,7 +81,7 @@ export class PcmService {
     const metrics = this.metrics;
     const peer = new PcmPeer(`p${this.nextPeer++}`, ws, params, {
       maxQueuedMs: this.options.maxQueuedMs,
-      maxInflightMs: this.options.maxInflightMs,
+      maxBufferedBytes: this.options.maxBufferedBytes,
       onDrop: (n) => { metrics.dropped += n; },
     });
     this.peers.add(peer);
