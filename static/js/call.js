@@ -1,0 +1,469 @@
+// The call page: joins the room in the URL, keeps one PeerLink per remote participant (mesh),
+// and drives the UI. `window.callpeer` is a read-only hook for tests and curious people.
+import { ChatPanel } from './chat.js';
+import { levelMeter, openDevices, openScreen, resumeAudio } from './media.js';
+import { PeerLink } from './peer.js';
+import { copyText, roomUrl } from './rooms.js';
+import { Signaling, signalingUrl } from './signaling.js';
+import {
+  $, Tile, bannerTexts, clearBanner, fillIcons, hideNotice, layoutGrid, renderPeople, setControl, setStatus,
+  showBanner, showNotice, toast,
+} from './ui.js';
+
+const params = new URLSearchParams(location.search);
+const roomId = decodeURIComponent(location.pathname.split('/')[2] ?? '');
+
+const s = {
+  /** prejoin | joining | joined | reconnecting | full | left | error */
+  phase: 'prejoin',
+  selfId: '',
+  name: '',
+  maxMembers: 0,
+  iceServers: [],
+  /** What we send: audio = microphone on, video = camera on, screen = sharing. */
+  local: { audio: false, video: false, screen: false },
+  devices: { audio: false, video: false, note: '' },
+  stream: new MediaStream(),
+  screenTrack: undefined,
+  error: undefined,
+  participants: new Map(),
+  links: new Map(),
+  tiles: new Map(),
+  meters: new Map(),
+  linkStates: new Map(),
+};
+
+const signaling = new Signaling(signalingUrl());
+const grid = $('grid');
+const chat = new ChatPanel({
+  list: $('messages'), form: $('chat-form'), input: $('chat-input'), unread: $('unread'),
+  send: (text) => signaling.send({ type: 'chat', text }),
+  isVisible: () => !$('side').hidden && !$('panel-chat').hidden,
+});
+
+const camTrack = () => s.stream.getVideoTracks()[0];
+const micTrack = () => s.stream.getAudioTracks()[0];
+const outgoingVideo = () => s.screenTrack ?? camTrack();
+
+// ---- participants and tiles ----
+
+function selfParticipant() {
+  return { id: s.selfId || 'self', name: s.name, role: 'participant', ...s.local };
+}
+
+function refreshLocalTile() {
+  let tile = s.tiles.get('self');
+  if (!tile) {
+    tile = new Tile(selfParticipant(), { local: true });
+    s.tiles.set('self', tile);
+    grid.prepend(tile.root);
+  }
+  tile.update(selfParticipant());
+  const v = outgoingVideo();
+  tile.setStream(new MediaStream(v ? [v] : []));
+  relayout();
+}
+
+function upsertParticipant(p) {
+  s.participants.set(p.id, p);
+  let tile = s.tiles.get(p.id);
+  if (!tile) {
+    tile = new Tile(p);
+    tile.setStatus('Connecting…');
+    s.tiles.set(p.id, tile);
+    grid.append(tile.root);
+    relayout();
+  }
+  tile.update(p);
+  renderSide();
+}
+
+function removeParticipant(id) {
+  s.participants.delete(id);
+  s.links.get(id)?.close();
+  s.links.delete(id);
+  s.linkStates.delete(id);
+  s.meters.get(id)?.stop();
+  s.meters.delete(id);
+  s.tiles.get(id)?.root.remove();
+  s.tiles.delete(id);
+  clearBanner(`ice-${id}`);
+  relayout();
+  renderSide();
+}
+
+function clearRemotes() {
+  for (const id of [...s.participants.keys()]) removeParticipant(id);
+}
+
+function relayout() {
+  layoutGrid(grid);
+}
+
+function renderSide() {
+  const everyone = [{ participant: selfParticipant(), you: true, state: '' }];
+  for (const p of s.participants.values()) {
+    const st = s.linkStates.get(p.id);
+    everyone.push({ participant: p, you: false, state: st === 'connected' || !st ? '' : st });
+  }
+  renderPeople($('people'), everyone);
+  $('tab-people').textContent = `People (${everyone.length})`;
+  const recording = [...s.participants.values()].some((p) => p.role === 'recorder');
+  $('recording').hidden = !recording;
+}
+
+// ---- peer connections ----
+
+function createLink(p, initiator) {
+  const link = new PeerLink({
+    selfId: s.selfId,
+    remote: p,
+    iceServers: s.iceServers,
+    send: (m) => signaling.send(m),
+    tracks: { audio: micTrack(), video: outgoingVideo() },
+    stream: s.stream,
+    onTrack: (track) => onRemoteTrack(p.id, track),
+    onState: (state) => onLinkState(p.id, state),
+  });
+  s.links.set(p.id, link);
+  if (initiator) link.start();
+  return link;
+}
+
+function onRemoteTrack(id, track) {
+  const tile = s.tiles.get(id);
+  if (!tile) return;
+  const old = tile.video.srcObject?.getTracks().filter((t) => t.kind !== track.kind) ?? [];
+  tile.setStream(new MediaStream([...old, track]));
+  track.onmute = () => tile.refreshVideo();
+  track.onunmute = () => tile.refreshVideo();
+}
+
+function onLinkState(id, state) {
+  s.linkStates.set(id, state);
+  const tile = s.tiles.get(id);
+  const name = s.participants.get(id)?.name ?? 'a participant';
+  if (state === 'connected') {
+    tile?.setStatus('');
+    clearBanner(`ice-${id}`);
+  } else if (state === 'failed') {
+    tile?.setStatus('Cannot connect', true);
+    showBanner(`ice-${id}`, `Could not connect to ${name}. Some networks block direct calls; a TURN relay fixes this (whoever runs this server can add one with --ice-server turn:user:password@host:3478).`, 'bad');
+  } else if (state === 'disconnected') {
+    tile?.setStatus('Connection unstable…');
+  } else if (state === 'connecting' || state === 'new') {
+    tile?.setStatus('Connecting…');
+  }
+  renderSide();
+}
+
+// ---- signaling ----
+
+function sendJoin() {
+  const join = { type: 'join', room: roomId, name: s.name, audio: s.local.audio, video: s.local.video };
+  const token = params.get('token');
+  if (token) join.token = token;
+  signaling.send(join);
+}
+
+signaling.addEventListener('open', () => {
+  s.phase = s.phase === 'reconnecting' ? 'reconnecting' : 'joining';
+  sendJoin();
+});
+
+signaling.addEventListener('down', (e) => {
+  if (s.phase !== 'joined' && s.phase !== 'joining' && s.phase !== 'reconnecting') return;
+  s.phase = 'reconnecting';
+  const { code, retryInMs } = e.detail;
+  setStatus('warn', 'Reconnecting');
+  const why = code === 1001 ? 'The server is restarting.' : 'Lost the connection to the server.';
+  showBanner('server', `${why} Reconnecting in ${Math.round(retryInMs / 100) / 10} s… People already connected can still hear and see you.`);
+});
+
+signaling.addEventListener('message', (e) => {
+  const m = e.detail;
+  switch (m.type) {
+    case 'joined': return onJoined(m);
+    case 'peer-joined': return upsertParticipant(m.participant);
+    case 'peer-updated': return upsertParticipant(m.participant);
+    case 'peer-left': return removeParticipant(m.id);
+    case 'offer': {
+      const p = s.participants.get(m.from) ?? { id: m.from, name: 'Guest', role: 'participant' };
+      const link = s.links.get(m.from) ?? createLink(p, false);
+      return link.description('offer', m.sdp);
+    }
+    case 'answer': return s.links.get(m.from)?.description('answer', m.sdp);
+    case 'candidate': return s.links.get(m.from)?.candidate(m.candidate, m.mid);
+    case 'chat': return chat.add(m);
+    case 'error': return onError(m);
+    default: return undefined;
+  }
+});
+
+function onJoined(m) {
+  // A (re)join starts over: ids changed, so old connections are of no use.
+  clearRemotes();
+  s.phase = 'joined';
+  s.selfId = m.id;
+  chat.selfId = m.id;
+  s.maxMembers = m.room.maxMembers;
+  s.iceServers = Array.isArray(m.iceServers) ? m.iceServers : [];
+  clearBanner('server');
+  setStatus('good', 'Connected');
+  refreshLocalTile();
+  for (const p of m.participants) {
+    upsertParticipant(p);
+    createLink(p, true);
+  }
+  renderSide();
+}
+
+function onError(m) {
+  if (m.ref === 'join' && m.code === 'ROOM_FULL') {
+    s.phase = 'full';
+    s.error = { code: m.code, message: m.message };
+    signaling.stop();
+    setStatus('bad', 'Room full');
+    showNotice({
+      title: 'This room is full',
+      text: `"${roomId}" already has as many people as it allows. Try again in a little while, or start a new room.`,
+      actions: [{ label: 'Try again', onClick: () => location.reload() }, { label: 'New room', primary: true, onClick: () => location.assign('/') }],
+    });
+  } else if (m.ref === 'join') {
+    s.phase = 'error';
+    s.error = { code: m.code, message: m.message };
+    signaling.stop();
+    setStatus('bad', 'Not joined');
+    const text = m.code === 'UNAUTHORIZED' ? 'This room needs an invitation link with a valid token.'
+      : m.code === 'ROOM_NOT_FOUND' ? 'There is no room with this name. Check the link, or start a new room.'
+        : m.message;
+    showNotice({ title: 'Could not join', text, actions: [{ label: 'Back to the lobby', primary: true, onClick: () => location.assign('/') }] });
+  } else if (m.code === 'RATE_LIMITED' || m.code === 'MESSAGE_TOO_LARGE') {
+    toast(m.ref === 'chat' ? 'That message was not sent: slow down or make it shorter.' : 'Too many actions at once; slow down.');
+  }
+}
+
+// ---- controls ----
+
+function sendMedia() {
+  signaling.send({ type: 'media', ...s.local });
+  refreshControls();
+  refreshLocalTile();
+  renderSide();
+}
+
+function refreshControls() {
+  const mic = micTrack();
+  setControl($('btn-mic'), mic
+    ? { icon: s.local.audio ? 'mic' : 'micOff', off: !s.local.audio, label: s.local.audio ? 'Mute microphone' : 'Unmute microphone' }
+    : { icon: 'micOff', off: true, disabled: true, label: 'No microphone' });
+  const cam = camTrack();
+  setControl($('btn-cam'), cam
+    ? { icon: s.local.video ? 'cam' : 'camOff', off: !s.local.video, label: s.local.video ? 'Turn camera off' : 'Turn camera on' }
+    : { icon: 'camOff', off: true, disabled: true, label: 'No camera' });
+  setControl($('btn-screen'), { icon: 'screen', on: s.local.screen, label: s.local.screen ? 'Stop sharing' : 'Share your screen' });
+}
+
+$('btn-mic').onclick = () => {
+  const t = micTrack();
+  if (!t) return;
+  t.enabled = !t.enabled;
+  s.local.audio = t.enabled;
+  sendMedia();
+};
+
+$('btn-cam').onclick = () => {
+  const t = camTrack();
+  if (!t) return;
+  t.enabled = !t.enabled;
+  s.local.video = t.enabled;
+  sendMedia();
+};
+
+$('btn-screen').onclick = async () => {
+  if (s.screenTrack) return stopShare();
+  let track;
+  try {
+    track = await openScreen();
+  } catch (err) {
+    toast(`Screen sharing failed: ${err.message}`);
+    return;
+  }
+  if (!track) return;
+  s.screenTrack = track;
+  track.onended = () => stopShare();
+  s.local.screen = true;
+  await Promise.all([...s.links.values()].map((l) => l.setTrack('video', track)));
+  sendMedia();
+};
+
+async function stopShare() {
+  const track = s.screenTrack;
+  if (!track) return;
+  s.screenTrack = undefined;
+  track.stop();
+  s.local.screen = false;
+  await Promise.all([...s.links.values()].map((l) => l.setTrack('video', camTrack())));
+  sendMedia();
+}
+
+function openSide(tab) {
+  const side = $('side');
+  const same = !side.hidden && !$(`panel-${tab}`).hidden;
+  side.hidden = same;
+  for (const t of ['people', 'chat']) {
+    $(`panel-${t}`).hidden = t !== tab;
+    $(`tab-${t}`).classList.toggle('active', t === tab);
+  }
+  $('btn-people').classList.toggle('on', !side.hidden && tab === 'people');
+  $('btn-chat').classList.toggle('on', !side.hidden && tab === 'chat');
+  if (!side.hidden && tab === 'chat') {
+    chat.markRead();
+    $('chat-input').focus();
+  }
+  relayout();
+}
+$('btn-people').onclick = () => openSide('people');
+$('btn-chat').onclick = () => openSide('chat');
+$('tab-people').onclick = () => openSide('people');
+$('tab-chat').onclick = () => openSide('chat');
+$('close-side').onclick = () => {
+  $('side').hidden = true;
+  $('btn-people').classList.remove('on');
+  $('btn-chat').classList.remove('on');
+  relayout();
+};
+
+$('btn-leave').onclick = () => leave();
+
+function leave() {
+  signaling.send({ type: 'leave' });
+  signaling.stop();
+  clearRemotes();
+  for (const t of s.stream.getTracks()) t.stop();
+  s.screenTrack?.stop();
+  s.phase = 'left';
+  setStatus('', 'Left');
+  showNotice({
+    icon: 'leave', title: 'You left the call', text: `Thanks for calling. The link to this room stays valid: ${roomUrl(roomId)}`,
+    actions: [{ label: 'Rejoin', onClick: () => location.reload() }, { label: 'Back to the lobby', primary: true, onClick: () => location.assign('/') }],
+  });
+}
+
+$('copy-link').onclick = async () => {
+  toast((await copyText(roomUrl(roomId))) ? 'Invite link copied' : roomUrl(roomId));
+};
+
+// ---- audio levels ----
+
+function tickLevels() {
+  for (const [id, tile] of s.tiles) {
+    const track = id === 'self' ? micTrack() : tile.video.srcObject?.getAudioTracks()[0];
+    let meter = s.meters.get(id);
+    if (meter && meter.track !== track) {
+      meter.stop();
+      meter = undefined;
+      s.meters.delete(id);
+    }
+    if (!meter && track) {
+      try {
+        meter = levelMeter(track);
+        s.meters.set(id, meter);
+      } catch {
+        continue;
+      }
+    }
+    tile.setLevel(meter ? meter.level() : 0);
+  }
+}
+
+// ---- test hook ----
+
+window.callpeer = Object.freeze({
+  /** A JSON snapshot of the page: phase, us, each remote peer and its tile, chat, banners. */
+  state() {
+    return {
+      phase: s.phase, id: s.selfId, room: roomId, name: s.name, maxMembers: s.maxMembers,
+      local: { ...s.local }, devices: { ...s.devices }, error: s.error ?? null,
+      signaling: signaling.state,
+      recording: !$('recording').hidden,
+      banners: bannerTexts(),
+      self: s.tiles.get('self')?.info() ?? null,
+      peers: [...s.participants.values()].map((p) => ({
+        id: p.id, name: p.name, role: p.role, audio: p.audio, video: p.video, screen: p.screen,
+        connection: s.linkStates.get(p.id) ?? 'new',
+        level: s.meters.get(p.id)?.level() ?? 0,
+        tile: s.tiles.get(p.id)?.info() ?? null,
+      })),
+      chat: chat.lines.map((l) => ({ ...l })),
+    };
+  },
+  /** getStats() of every peer connection, by peer id: inbound/outbound RTP per kind. */
+  async stats() {
+    const out = {};
+    for (const [id, link] of s.links) out[id] = await link.stats();
+    return out;
+  },
+});
+
+// ---- start ----
+
+let devicesReady;
+
+async function start(name) {
+  s.name = name.trim().slice(0, 64);
+  localStorage.setItem('callpeer.name', s.name);
+  $('prejoin').hidden = true;
+  resumeAudio();
+  setStatus('warn', 'Connecting');
+  s.phase = 'joining';
+  await devicesReady;
+  refreshControls();
+  refreshLocalTile();
+  signaling.connect();
+}
+
+async function openLocal() {
+  const raw = params.get('raw') === '1';
+  const dev = await openDevices({ audioConstraints: raw ? { echoCancellation: false, noiseSuppression: false, autoGainControl: false } : true });
+  s.stream = dev.stream;
+  s.devices = { audio: dev.audio, video: dev.video, note: dev.note };
+  s.local.audio = dev.audio;
+  s.local.video = dev.video;
+  if (dev.note) showBanner('devices', dev.note);
+  refreshControls();
+  return dev;
+}
+
+function init() {
+  fillIcons();
+  $('room-name').textContent = roomId;
+  document.title = `${roomId} · callpeer`;
+  refreshControls();
+  new ResizeObserver(relayout).observe(grid);
+  setInterval(tickLevels, 100);
+  hideNotice();
+  devicesReady = openLocal();
+
+  const given = params.get('name');
+  if (given) {
+    start(given);
+    return;
+  }
+  $('prejoin').hidden = false;
+  $('prejoin-name').value = localStorage.getItem('callpeer.name') ?? '';
+  $('prejoin-name').focus();
+  $('prejoin-form').onsubmit = (e) => {
+    e.preventDefault();
+    const name = $('prejoin-name').value.trim();
+    if (name) start(name);
+  };
+  devicesReady.then((dev) => {
+    $('preview').srcObject = dev.video ? dev.stream : null;
+    $('preview-note').hidden = dev.video;
+    $('preview-note').textContent = dev.video ? '' : (dev.note || 'Camera is off');
+  });
+}
+
+window.addEventListener('pagehide', () => signaling.send({ type: 'leave' }));
+init();

@@ -1,0 +1,173 @@
+// One RTCPeerConnection to one remote participant (mesh), with "perfect negotiation":
+// either side may renegotiate; on glare the peer with the lower id is polite and yields.
+
+const KINDS = ['audio', 'video'];
+
+export class PeerLink {
+  /**
+   * @param {object} o
+   * @param {string} o.selfId our participant id
+   * @param {{id: string, role: string}} o.remote
+   * @param {RTCIceServer[]} o.iceServers from `joined`
+   * @param {(msg: object) => void} o.send signaling send; `to` is added here
+   * @param {{audio?: MediaStreamTrack, video?: MediaStreamTrack}} o.tracks what we send now
+   * @param {MediaStream} o.stream the local stream the tracks belong to (for msid)
+   * @param {(track: MediaStreamTrack) => void} o.onTrack
+   * @param {(state: string) => void} o.onState connection state changes
+   */
+  constructor(o) {
+    this.id = o.remote.id;
+    this.role = o.remote.role;
+    this.polite = o.selfId < o.remote.id;
+    this.sendSignal = (m) => o.send({ ...m, to: this.id });
+    this.onTrack = o.onTrack;
+    this.onState = o.onState;
+    this.stream = o.stream;
+    this.tracks = { ...o.tracks };
+    /** The transceiver carrying each kind of our media, once known. */
+    this.transceivers = {};
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    this.iceRestarted = false;
+    this.closed = false;
+    this.queue = Promise.resolve();
+    this.lastError = '';
+
+    const pc = new RTCPeerConnection({ iceServers: o.iceServers });
+    this.pc = pc;
+    pc.onnegotiationneeded = () => this.offer();
+    pc.onicecandidate = ({ candidate }) => {
+      // End-of-candidates is not sent: Node peers do not accept it and browsers do not need it.
+      if (candidate && candidate.candidate) this.sendSignal({ type: 'candidate', candidate: candidate.candidate, mid: candidate.sdpMid ?? '0' });
+    };
+    pc.ontrack = (e) => this.onTrack(e.track);
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === 'failed' && !this.iceRestarted) {
+        // One ICE restart: enough for a changed network; a blocked path stays failed.
+        this.iceRestarted = true;
+        pc.restartIce();
+      }
+      this.onState(pc.connectionState);
+    };
+  }
+
+  /** The newcomer's side: send what we have, receive both kinds even without our own devices. */
+  start() {
+    for (const kind of KINDS) {
+      const track = this.tracks[kind];
+      this.transceivers[kind] = track
+        ? this.pc.addTransceiver(track, { direction: 'sendrecv', streams: [this.stream] })
+        : this.pc.addTransceiver(kind, { direction: 'recvonly' });
+    }
+  }
+
+  async offer() {
+    if (this.closed) return;
+    try {
+      this.makingOffer = true;
+      await this.pc.setLocalDescription();
+      this.sendSignal({ type: this.pc.localDescription.type, sdp: this.pc.localDescription.sdp });
+    } catch (err) {
+      this.lastError = String(err);
+    } finally {
+      this.makingOffer = false;
+    }
+  }
+
+  /** Incoming offer or answer; runs in order with candidates. */
+  description(type, sdp) {
+    this.enqueue(async () => {
+      const pc = this.pc;
+      const collision = type === 'offer' && (this.makingOffer || pc.signalingState !== 'stable');
+      this.ignoreOffer = !this.polite && collision;
+      if (this.ignoreOffer) return;
+      await pc.setRemoteDescription({ type, sdp });
+      if (type !== 'offer') return;
+      this.attachToOffer();
+      await pc.setLocalDescription();
+      this.sendSignal({ type: 'answer', sdp: pc.localDescription.sdp });
+    });
+  }
+
+  candidate(candidate, mid) {
+    if (!candidate) return;
+    this.enqueue(async () => {
+      try {
+        await this.pc.addIceCandidate({ candidate: candidate.replace(/^a=/, ''), sdpMid: mid });
+      } catch (err) {
+        if (!this.ignoreOffer) this.lastError = String(err);
+      }
+    });
+  }
+
+  /**
+   * After a remote offer: put our tracks on the transceivers it opened. A kind it did not
+   * offer is added (and renegotiated) only for people; bots and recorders asked for what they want.
+   */
+  attachToOffer() {
+    for (const kind of KINDS) {
+      if (this.transceivers[kind]) continue;
+      const tr = this.pc.getTransceivers().find((t) => !t.stopped && t.receiver.track.kind === kind && !Object.values(this.transceivers).includes(t));
+      if (tr) {
+        this.transceivers[kind] = tr;
+        const track = this.tracks[kind];
+        if (track) {
+          tr.sender.replaceTrack(track);
+          tr.sender.setStreams(this.stream);
+          tr.direction = 'sendrecv';
+        }
+      } else if (this.tracks[kind] && this.role === 'participant') {
+        this.transceivers[kind] = this.pc.addTransceiver(this.tracks[kind], { direction: 'sendrecv', streams: [this.stream] });
+      }
+    }
+  }
+
+  /**
+   * Sends `track` (or nothing) as our `kind`: replaceTrack when a sending transceiver exists,
+   * else turns the transceiver on (or adds one), which renegotiates.
+   */
+  async setTrack(kind, track) {
+    this.tracks[kind] = track ?? undefined;
+    if (this.closed) return;
+    const tr = this.transceivers[kind];
+    if (!tr) {
+      if (track && this.role === 'participant' && this.pc.signalingState !== 'closed' && this.pc.remoteDescription) {
+        this.transceivers[kind] = this.pc.addTransceiver(track, { direction: 'sendrecv', streams: [this.stream] });
+      }
+      return;
+    }
+    await tr.sender.replaceTrack(track ?? null);
+    if (track && (tr.direction === 'recvonly' || tr.direction === 'inactive')) {
+      tr.sender.setStreams(this.stream);
+      tr.direction = 'sendrecv';
+    }
+  }
+
+  enqueue(fn) {
+    this.queue = this.queue.then(fn).catch((err) => { this.lastError = String(err); });
+  }
+
+  /** Inbound and outbound RTP figures by kind, for the page's test hook. */
+  async stats() {
+    const out = { state: this.pc.connectionState, inbound: {}, outbound: {} };
+    if (this.closed) return out;
+    const report = await this.pc.getStats();
+    for (const s of report.values()) {
+      if (s.type === 'inbound-rtp') {
+        out.inbound[s.kind] = {
+          packetsReceived: s.packetsReceived ?? 0, bytesReceived: s.bytesReceived ?? 0, packetsLost: s.packetsLost ?? 0,
+          framesDecoded: s.framesDecoded, frameWidth: s.frameWidth, frameHeight: s.frameHeight, audioLevel: s.audioLevel,
+        };
+      } else if (s.type === 'outbound-rtp') {
+        out.outbound[s.kind] = { packetsSent: s.packetsSent ?? 0, bytesSent: s.bytesSent ?? 0, frameWidth: s.frameWidth, frameHeight: s.frameHeight };
+      }
+    }
+    return out;
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.pc.close();
+  }
+}

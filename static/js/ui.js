@@ -1,0 +1,235 @@
+// Rendering for the call page: video tiles, the grid, the people list, banners and dialogs.
+import { colorFor, icons, initials } from './icons.js';
+
+export const $ = (id) => document.getElementById(id);
+
+export function fillIcons(root = document) {
+  for (const el of root.querySelectorAll('[data-icon]')) el.innerHTML = icons[el.dataset.icon] ?? '';
+}
+
+function el(tag, cls, html) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (html !== undefined) e.innerHTML = html;
+  return e;
+}
+
+const ROLE_LABEL = { bot: 'bot', recorder: 'recorder' };
+
+/** One participant's tile: video (or an avatar), name, mute/camera badges, level bars. */
+export class Tile {
+  constructor(participant, { local = false } = {}) {
+    this.id = participant.id;
+    this.local = local;
+    this.frames = 0;
+    this.root = el('div', `tile${local ? ' local' : ''}`);
+    this.root.dataset.peer = participant.id;
+    this.video = el('video');
+    this.video.autoplay = true;
+    this.video.playsInline = true;
+    this.video.muted = local; // our own voice must not come back to us
+    this.avatar = el('div', 'avatar', '<span></span>');
+    this.status = el('div', 'status');
+    this.status.hidden = true;
+    this.badges = el('div', 'badges');
+    this.plate = el('div', 'nameplate', '<span class="level"><i></i><i></i><i></i></span><span class="name"></span>');
+    this.root.append(this.video, this.avatar, this.status, this.badges, this.plate);
+    this.countFrames();
+    this.update(participant);
+  }
+
+  /** Counts presented frames so tests (and the "no video" fallback) know video really plays. */
+  countFrames() {
+    if (!('requestVideoFrameCallback' in HTMLVideoElement.prototype)) return;
+    const tick = () => {
+      this.frames++;
+      this.video.requestVideoFrameCallback(tick);
+    };
+    this.video.requestVideoFrameCallback(tick);
+  }
+
+  update(p) {
+    this.participant = p;
+    const label = this.local ? `${p.name} (you)` : p.name;
+    this.plate.querySelector('.name').textContent = label;
+    const role = ROLE_LABEL[p.role];
+    let roleEl = this.plate.querySelector('.role');
+    if (role && !roleEl) {
+      roleEl = el('span', 'role');
+      this.plate.append(roleEl);
+    }
+    if (roleEl) roleEl.textContent = role ?? '';
+    const av = this.avatar.firstElementChild;
+    av.textContent = p.role === 'bot' || p.role === 'recorder' ? '' : initials(p.name);
+    if (!av.textContent) av.innerHTML = icons.bot;
+    av.style.background = colorFor(p.name);
+    this.badges.innerHTML = '';
+    if (!p.audio) this.badges.append(el('span', 'badge off mic-off', icons.micOff));
+    if (p.screen) this.badges.append(el('span', 'badge screen-on', icons.screen));
+    this.root.classList.toggle('muted', !p.audio);
+    this.root.classList.toggle('screen', Boolean(p.screen));
+    this.plate.querySelector('.level').classList.toggle('muted', !p.audio);
+    this.refreshVideo();
+  }
+
+  setStream(stream) {
+    if (this.video.srcObject !== stream) this.video.srcObject = stream;
+    this.play();
+    this.refreshVideo();
+  }
+
+  play() {
+    this.video.play().catch(() => {
+      // Autoplay with sound was refused: play muted now, unmute on the first click anywhere.
+      if (this.local) return;
+      this.video.muted = true;
+      this.video.play().catch(() => {});
+      document.addEventListener('click', () => { this.video.muted = false; }, { once: true });
+    });
+  }
+
+  /** Shows the avatar when the participant sends no live video (camera off, audio-only bot). */
+  refreshVideo() {
+    const p = this.participant;
+    const track = this.video.srcObject?.getVideoTracks().find((t) => t.readyState === 'live');
+    const wants = Boolean(p.video || p.screen);
+    const live = Boolean(track) && (this.local || !track.muted);
+    this.root.classList.toggle('novideo', !(wants && live));
+  }
+
+  setLevel(level) {
+    this.plate.querySelector('.level').style.setProperty('--l', level.toFixed(2));
+    this.root.classList.toggle('speaking', level > 0.12 && this.participant.audio);
+  }
+
+  setStatus(text, bad = false) {
+    this.status.hidden = !text;
+    this.status.textContent = text;
+    this.status.classList.toggle('bad', bad);
+  }
+
+  /** What the test hook reports about this tile. */
+  info() {
+    const v = this.video;
+    return {
+      frames: this.frames, videoWidth: v.videoWidth, videoHeight: v.videoHeight, currentTime: v.currentTime,
+      paused: v.paused, showsVideo: !this.root.classList.contains('novideo'), speaking: this.root.classList.contains('speaking'),
+      status: this.status.hidden ? '' : this.status.textContent,
+    };
+  }
+}
+
+/** Picks columns so tiles are as large as possible for the grid's size. */
+export function layoutGrid(grid) {
+  const n = grid.children.length || 1;
+  const style = getComputedStyle(grid);
+  const gap = parseFloat(style.getPropertyValue('--gap')) || 12;
+  const w = (grid.clientWidth || window.innerWidth) - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  const h = (grid.clientHeight || window.innerHeight) - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+  let best = { cols: 1, size: 0 };
+  for (let cols = 1; cols <= n; cols++) {
+    const rows = Math.ceil(n / cols);
+    const tileW = Math.min((w - (cols - 1) * gap) / cols, (((h - (rows - 1) * gap) / rows) * 16) / 9);
+    if (tileW > best.size) best = { cols, size: tileW };
+  }
+  grid.style.setProperty('--cols', String(best.cols));
+  grid.style.setProperty('--tile-w', `${Math.floor(best.size)}px`);
+}
+
+export function renderPeople(list, entries) {
+  list.innerHTML = '';
+  for (const { participant: p, you, state } of entries) {
+    const li = el('li');
+    li.dataset.peer = p.id;
+    const avatar = el('span', 'mini-avatar', p.role === 'participant' ? initials(p.name) : icons.bot);
+    avatar.style.background = colorFor(p.name);
+    const who = el('div', 'who');
+    const b = el('b');
+    b.textContent = you ? `${p.name} (you)` : p.name;
+    const small = el('small');
+    small.textContent = [p.role !== 'participant' ? p.role : '', p.screen ? 'presenting' : '', state].filter(Boolean).join(' · ');
+    who.append(b, small);
+    const ic = el('span', 'icons');
+    ic.append(el('span', p.audio ? '' : 'off', p.audio ? icons.mic : icons.micOff), el('span', p.video ? '' : 'off', p.video ? icons.cam : icons.camOff));
+    li.append(avatar, who, ic);
+    list.append(li);
+  }
+}
+
+const banners = new Map();
+
+/** A dismissible line under the top bar; one per `key`, replaced when shown again. */
+export function showBanner(key, text, kind = 'warn') {
+  clearBanner(key);
+  const b = el('div', `banner ${kind}`);
+  b.dataset.key = key;
+  b.innerHTML = icons.alert;
+  b.firstElementChild.style.cssText = 'width:18px;height:18px;flex:none;margin-top:1px';
+  const span = el('span');
+  span.textContent = text;
+  const close = el('button', 'close', '&times;');
+  close.setAttribute('aria-label', 'Dismiss');
+  close.onclick = () => clearBanner(key);
+  b.append(span, close);
+  $('banners').append(b);
+  banners.set(key, b);
+}
+
+export function clearBanner(key) {
+  banners.get(key)?.remove();
+  banners.delete(key);
+}
+
+export function bannerTexts() {
+  return [...banners.values()].map((b) => b.textContent.replace(/×$/, '').trim());
+}
+
+/** A full-page dialog (room full, left, fatal error). */
+export function showNotice({ icon = 'alert', title, text, actions = [] }) {
+  $('notice-icon').innerHTML = icons[icon] ?? '';
+  $('notice-title').textContent = title;
+  $('notice-text').textContent = text;
+  const box = $('notice-actions');
+  box.innerHTML = '';
+  for (const a of actions) {
+    const btn = el('button', `btn${a.primary ? ' primary' : ''}`);
+    btn.textContent = a.label;
+    btn.onclick = a.onClick;
+    box.append(btn);
+  }
+  $('notice').hidden = false;
+}
+
+export function hideNotice() {
+  $('notice').hidden = true;
+}
+
+/** The connection pill in the top bar. */
+export function setStatus(kind, text) {
+  $('status').className = `pill ${kind}`;
+  $('status').firstElementChild.className = kind === 'warn' ? 'spinner' : 'dot';
+  $('status-text').textContent = text;
+}
+
+/** A round control button: `off` paints it red (muted, camera off). */
+export function setControl(btn, { icon, off = false, on = false, label, disabled = false }) {
+  btn.innerHTML = icons[icon];
+  btn.classList.toggle('off', off);
+  btn.classList.toggle('on', on);
+  btn.setAttribute('aria-label', label);
+  btn.title = label;
+  btn.disabled = disabled;
+}
+
+let toastTimer;
+export function toast(text) {
+  let t = document.querySelector('.toast');
+  if (!t) {
+    t = el('div', 'toast');
+    document.body.append(t);
+  }
+  t.textContent = text;
+  t.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { t.hidden = true; }, 2500);
+}

@@ -1,0 +1,56 @@
+// The lobby: pick or type a room name, copy its link, join.
+import { icons } from './js/icons.js';
+import { copyText, randomRoomName, roomNameProblem, roomUrl } from './js/rooms.js';
+
+const $ = (id) => document.getElementById(id);
+for (const el of document.querySelectorAll('[data-icon]')) el.innerHTML = icons[el.dataset.icon] ?? '';
+
+const room = $('room');
+const name = $('name');
+const hint = $('room-hint');
+let touched = false;
+
+name.value = localStorage.getItem('callpeer.name') ?? '';
+
+function check(showEmpty) {
+  const value = room.value.trim();
+  const problem = roomNameProblem(value);
+  const show = problem !== '' && (value !== '' || showEmpty);
+  room.classList.toggle('invalid', show);
+  hint.textContent = show ? problem : '';
+  hint.className = show ? 'hint error' : 'hint';
+  $('link-box').hidden = problem !== '';
+  if (!problem) $('link').textContent = roomUrl(value);
+  return problem === '';
+}
+
+room.addEventListener('input', () => { touched = true; check(false); });
+$('random').addEventListener('click', () => {
+  room.value = randomRoomName();
+  check(false);
+  room.focus();
+});
+$('copy').addEventListener('click', async () => {
+  if (!check(true)) return;
+  const ok = await copyText(roomUrl(room.value.trim()));
+  hint.className = ok ? 'hint ok' : 'hint error';
+  hint.textContent = ok ? 'Link copied. Send it to the people you want to talk to.' : 'Could not copy; select the link and copy it by hand.';
+});
+$('join-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  if (!check(true)) {
+    room.focus();
+    return;
+  }
+  const who = name.value.trim();
+  if (who) localStorage.setItem('callpeer.name', who);
+  const url = new URL(roomUrl(room.value.trim()));
+  if (who) url.searchParams.set('name', who);
+  location.assign(url.toString());
+});
+
+// A fresh visitor gets a ready-to-use room name; a typed one is never overwritten.
+if (!touched && room.value === '') {
+  room.value = randomRoomName();
+  check(false);
+}

@@ -1,0 +1,61 @@
+/** Helpers for tests of the call page (/r/<room>): its `window.callpeer` hook, typed. */
+import { loadServeConfig } from '../../src/config.js';
+import { silentLogger } from '../../src/log.js';
+import { startServer, type RunningServer } from '../../src/app.js';
+import { waitForPage, type Page, type TestBrowser } from '../helpers/browser.js';
+
+export interface TileInfo {
+  frames: number; videoWidth: number; videoHeight: number; currentTime: number; paused: boolean;
+  showsVideo: boolean; speaking: boolean; status: string;
+}
+export interface PeerInfo {
+  id: string; name: string; role: string; audio: boolean; video: boolean; screen: boolean;
+  connection: string; level: number; tile: TileInfo | null;
+}
+export interface CallState {
+  phase: string; id: string; room: string; name: string; maxMembers: number;
+  local: { audio: boolean; video: boolean; screen: boolean };
+  devices: { audio: boolean; video: boolean; note: string };
+  error: { code: string; message: string } | null;
+  signaling: string; recording: boolean; banners: string[];
+  self: TileInfo | null; peers: PeerInfo[];
+  chat: { from: string; name: string; text: string; ts: number }[];
+}
+export interface RtpStats {
+  state: string;
+  inbound: Record<string, { packetsReceived: number; bytesReceived: number; framesDecoded?: number; frameWidth?: number; frameHeight?: number }>;
+  outbound: Record<string, { packetsSent: number; bytesSent: number }>;
+}
+
+declare global {
+  interface Window { callpeer?: { state(): CallState; stats(): Promise<Record<string, RtpStats>> } }
+}
+
+export const DEBUG_STATE = 'window.callpeer && window.callpeer.state()';
+
+export function startTestServer(maxMembers: number, port = 0): Promise<RunningServer> {
+  return startServer(loadServeConfig({ port, host: '127.0.0.1', maxMembers }, {}), { log: silentLogger() });
+}
+
+export function state(page: Page): Promise<CallState> {
+  return page.evaluate(() => window.callpeer!.state());
+}
+
+export function stats(page: Page): Promise<Record<string, RtpStats>> {
+  return page.evaluate(() => window.callpeer!.stats());
+}
+
+/** Opens /r/<room>?name=<name> and waits until the page is in the room. */
+export async function joinCall(b: TestBrowser, baseUrl: string, room: string, name: string, viewport?: { width: number; height: number }): Promise<Page> {
+  const page = await b.newPage(`${baseUrl}/r/${room}?name=${encodeURIComponent(name)}`, viewport ? { viewport } : {});
+  await waitForPage(page, () => window.callpeer?.state().phase === 'joined', undefined, { what: `${name} to join`, debug: DEBUG_STATE });
+  return page;
+}
+
+/** Waits until `page` sees `count` remote peers connected with video frames advancing on each tile. */
+export async function waitForPeersPlaying(page: Page, count: number, timeoutMs = 15_000): Promise<void> {
+  await waitForPage(page, (n) => {
+    const st = window.callpeer!.state();
+    return st.peers.length === n && st.peers.every((p) => p.connection === 'connected' && p.tile !== null && p.tile.frames > 10 && p.tile.videoWidth > 0);
+  }, count, { timeoutMs, what: `${count} peer(s) connected with video playing`, debug: DEBUG_STATE });
+}

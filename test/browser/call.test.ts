@@ -1,0 +1,119 @@
+/**
+ * The call page in real Chromium: two (then three) pages in one mesh room exchange audio and
+ * video, see each other's mute state, chat, share a screen, and leave.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../src/app.js';
+import { hasChromium, launchBrowser, screenshot, skipNote, waitForPage, type Page, type TestBrowser } from '../helpers/browser.js';
+import { DEBUG_STATE, joinCall, startTestServer, state, stats, waitForPeersPlaying } from './call-page.js';
+
+describe.skipIf(!hasChromium())(`call page in Chromium${skipNote()}`, () => {
+  let server: RunningServer;
+  let browser: TestBrowser;
+  let alice: Page;
+  let bob: Page;
+  const room = 'browser-call';
+
+  beforeAll(async () => {
+    server = await startTestServer(3);
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('two pages in one room see each other\'s video and receive each other\'s audio', async () => {
+    alice = await joinCall(browser, server.url, room, 'Alice');
+    bob = await joinCall(browser, server.url, room, 'Bob');
+    await Promise.all([waitForPeersPlaying(alice, 1), waitForPeersPlaying(bob, 1)]);
+
+    const first = await state(alice);
+    expect(first.peers[0]!.name).toBe('Bob');
+    const t0 = first.peers[0]!.tile!.currentTime;
+    const before = Object.values(await stats(alice))[0]!;
+    await waitForPage(alice, ([t, n]) => {
+      const tile = window.callpeer!.state().peers[0]!.tile!;
+      return tile.currentTime > t + 0.5 && tile.frames > n + 10;
+    }, [t0, first.peers[0]!.tile!.frames] as const, { what: 'Bob\'s video to keep advancing' });
+    const after = Object.values(await stats(alice))[0]!;
+    expect(after.inbound.audio!.packetsReceived).toBeGreaterThan(before.inbound.audio!.packetsReceived);
+    expect(after.inbound.video!.framesDecoded).toBeGreaterThan(before.inbound.video!.framesDecoded ?? 0);
+
+    const bobStats = Object.values(await stats(bob))[0]!;
+    expect(bobStats.inbound.audio!.packetsReceived).toBeGreaterThan(0);
+    expect(browser.pageErrors).toEqual([]);
+  });
+
+  it('muting the microphone and turning the camera off show on the other page', async () => {
+    await bob.click('#btn-mic');
+    await waitForPage(alice, () => {
+      const p = window.callpeer!.state().peers[0]!;
+      return !p.audio;
+    }, undefined, { what: 'Bob shown muted on Alice\'s page', debug: DEBUG_STATE });
+    expect(await alice.locator('.tile:not(.local) .badge.mic-off').count()).toBe(1);
+
+    await bob.click('#btn-cam');
+    await waitForPage(alice, () => {
+      const p = window.callpeer!.state().peers[0]!;
+      return !p.video && p.tile!.showsVideo === false;
+    }, undefined, { what: 'Bob\'s camera shown off', debug: DEBUG_STATE });
+
+    await bob.click('#btn-mic');
+    await bob.click('#btn-cam');
+    await waitForPage(alice, () => {
+      const p = window.callpeer!.state().peers[0]!;
+      return p.audio && p.video && p.tile!.showsVideo;
+    }, undefined, { what: 'Bob back on', debug: DEBUG_STATE });
+  });
+
+  it('a chat line reaches everyone, the sender included', async () => {
+    await alice.click('#btn-chat');
+    await alice.fill('#chat-input', 'hello from Alice');
+    await alice.press('#chat-input', 'Enter');
+    const line = await waitForPage(bob, () => window.callpeer!.state().chat.find((l) => l.text === 'hello from Alice'),
+      undefined, { what: 'the chat line on Bob\'s page' });
+    expect(line.name).toBe('Alice');
+    expect(typeof line.ts).toBe('number');
+    await waitForPage(alice, () => window.callpeer!.state().chat.length === 1, undefined, { what: 'Alice\'s own line echoed' });
+    expect(await bob.locator('#unread').textContent()).toBe('1');
+  });
+
+  it('screen sharing replaces the video the other page receives and stopping restores it', async () => {
+    await alice.click('#btn-screen');
+    // The fake screen is 1280x720, the camera 640x360 (as the page asks).
+    await waitForPage(bob, () => {
+      const p = window.callpeer!.state().peers[0]!;
+      return p.screen && p.tile!.videoWidth > 1000;
+    }, undefined, { what: 'Alice\'s screen on Bob\'s page', timeoutMs: 15_000, debug: DEBUG_STATE });
+    await alice.click('#btn-screen');
+    await waitForPage(bob, () => {
+      const p = window.callpeer!.state().peers[0]!;
+      return !p.screen && p.tile!.videoWidth === 640;
+    }, undefined, { what: 'Alice\'s camera back on Bob\'s page', timeoutMs: 15_000, debug: DEBUG_STATE });
+  });
+
+  it('a third person joins a running call; a screenshot shows the three-person call', async () => {
+    const carol = await joinCall(browser, server.url, room, 'Carol');
+    await Promise.all([waitForPeersPlaying(carol, 2), waitForPeersPlaying(alice, 2), waitForPeersPlaying(bob, 2)]);
+    await bob.click('#btn-mic');
+    await waitForPage(alice, () => window.callpeer!.state().peers.some((p) => p.name === 'Bob' && !p.audio), undefined, { what: 'Bob muted' });
+    await alice.click('#btn-people');
+    await screenshot(alice, 'call-three-people');
+    const phone = await browser.newPage(`${server.url}/r/${room}?name=Dave`, { viewport: { width: 390, height: 844 } });
+    // maxMembers is 3: the phone-sized page is refused, which is its own screenshot.
+    await waitForPage(phone, () => window.callpeer?.state().phase === 'full', undefined, { what: 'room full', debug: DEBUG_STATE });
+    await phone.close();
+    await carol.close();
+    await waitForPage(alice, () => window.callpeer!.state().peers.length === 1, undefined, { what: 'Carol gone' });
+  });
+
+  it('leaving removes the tile on the other page', async () => {
+    await bob.click('#btn-leave');
+    await waitForPage(alice, () => window.callpeer!.state().peers.length === 0 && document.querySelectorAll('.tile').length === 1,
+      undefined, { what: 'Bob\'s tile removed', debug: DEBUG_STATE });
+    expect((await state(bob)).phase).toBe('left');
+    expect(browser.pageErrors).toEqual([]);
+  });
+});

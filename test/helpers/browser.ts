@@ -1,0 +1,161 @@
+/**
+ * Real-Chromium test harness: Debian's Chromium through playwright-core, with fake camera,
+ * microphone and screen, kept on loopback (see shared/TESTING.md). Generic on purpose: the
+ * call page, /duo and "a page hears a bot" tests all use it.
+ *
+ *   describe.skipIf(!hasChromium())(`call page${skipNote()}`, () => { ... })
+ *   const b = await launchBrowser({ fakeAudioFile: '/abs/tone.wav' });
+ *   const page = await b.newPage(`${server.url}/r/room?name=Ada`);
+ *   await waitForPage(page, () => window.callpeer?.state().phase === 'joined');
+ *   await screenshot(page, 'call-joined');
+ *   await b.close();
+ */
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+export type { Browser, BrowserContext, Page };
+
+/** Where Chromium is looked for; CALLPEER_CHROMIUM overrides. */
+export const CHROMIUM_PATH = process.env.CALLPEER_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Why browser tests are skipped when Chromium is missing (shown in the suite name). */
+export const CHROMIUM_SKIP_REASON = `Chromium not found at ${CHROMIUM_PATH}: install it with \`apt-get install -y chromium\` (or set CALLPEER_CHROMIUM)`;
+
+/** Screenshots and other files tests leave for people to look at (git-ignored). */
+export const ARTIFACTS_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'test-artifacts');
+
+export function hasChromium(): boolean {
+  try {
+    accessSync(CHROMIUM_PATH, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Appended to a suite name so a skipped run says how to get Chromium; empty when it is there. */
+export function skipNote(): string {
+  return hasChromium() ? '' : ` (skipped: ${CHROMIUM_SKIP_REASON})`;
+}
+
+/** The flags every test browser gets: no sandbox/GPU/background traffic, fake media, loopback ICE. */
+export const BASE_ARGS: readonly string[] = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+  // Pages that play remote audio without a click (tests never click "enable sound").
+  '--autoplay-policy=no-user-gesture-required',
+  // getDisplayMedia picks the fake screen without a picker.
+  '--auto-select-desktop-capture-source=Entire screen',
+];
+
+export interface LaunchOptions {
+  /** Absolute path of a 16-bit PCM or float WAV the fake microphone plays (loops; add `%noloop` to play once). */
+  fakeAudioFile?: string;
+  /** Extra Chromium flags. */
+  args?: string[];
+  /** Default true; CALLPEER_HEADFUL=1 shows the window when a display exists. */
+  headless?: boolean;
+  /** Browser-side page console lines are forwarded to this (default: dropped). */
+  onConsole?: (line: string) => void;
+}
+
+export interface NewPageOptions {
+  /** Viewport, default 1280x720. */
+  viewport?: { width: number; height: number };
+  /** Page-side errors fail loudly by default; set false to ignore them. */
+  failOnPageError?: boolean;
+}
+
+export interface TestBrowser {
+  readonly browser: Browser;
+  /** A page in a fresh context (own storage and permissions), navigated to `url`. */
+  newPage(url: string, options?: NewPageOptions): Promise<Page>;
+  /** Page errors (uncaught exceptions) seen so far, for assertions. */
+  readonly pageErrors: string[];
+  /** Closes every page and the browser. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBrowser> {
+  const args = [...BASE_ARGS, ...(options.args ?? [])];
+  if (options.fakeAudioFile !== undefined) args.push(`--use-file-for-fake-audio-capture=${options.fakeAudioFile}`);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: options.headless ?? process.env.CALLPEER_HEADFUL !== '1',
+    args,
+  });
+  const pageErrors: string[] = [];
+  let closed = false;
+  return {
+    browser,
+    pageErrors,
+    async newPage(url, pageOptions = {}) {
+      const context = await browser.newContext({ viewport: pageOptions.viewport ?? { width: 1280, height: 720 } });
+      const page = await context.newPage();
+      page.on('pageerror', (err) => {
+        if (pageOptions.failOnPageError !== false) pageErrors.push(`${page.url()}: ${err.message}`);
+      });
+      if (options.onConsole) {
+        const forward = options.onConsole;
+        page.on('console', (m) => forward(`[${m.type()}] ${m.text()}`));
+      }
+      await page.goto(url);
+      return page;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await browser.close();
+    },
+  };
+}
+
+export interface WaitOptions {
+  /** Default 10000 ms. */
+  timeoutMs?: number;
+  /** Said in the error when the wait times out. */
+  what?: string;
+  /** Page-side expression whose value is added to the timeout error (e.g. a state dump). */
+  debug?: string;
+}
+
+/**
+ * Waits until `predicate` (run in the page) returns a truthy value and returns that value.
+ * Times out with an error naming `what` and, if given, the page-side `debug` value.
+ */
+export async function waitForPage<T, A = undefined>(
+  page: Page,
+  predicate: (arg: A) => T | Promise<T>,
+  arg?: A,
+  options: WaitOptions = {},
+): Promise<T> {
+  const timeout = options.timeoutMs ?? 10_000;
+  try {
+    const handle = await page.waitForFunction(predicate as (a: A) => T, arg as A, { timeout, polling: 100 });
+    return (await handle.jsonValue()) as T;
+  } catch (err) {
+    let detail = '';
+    if (options.debug !== undefined) {
+      detail = await page.evaluate(options.debug).then((v) => `\npage state: ${JSON.stringify(v)}`, () => '');
+    }
+    throw new Error(`timed out after ${timeout} ms waiting for ${options.what ?? 'a page condition'}${detail}`, { cause: err });
+  }
+}
+
+/** Saves a full-page PNG to test-artifacts/<name>.png and returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  const file = path.join(ARTIFACTS_DIR, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
