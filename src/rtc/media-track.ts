@@ -2,10 +2,11 @@
  * One negotiated audio/video m-section of a Peer, over a node-datachannel `Track` with no
  * media handler: `send()` puts the given RTP/RTCP bytes on the wire as they are, and every
  * SRTP-decrypted packet that arrives (whole RTP packet, or RTCP: RFC 5761 demultiplexing by
- * the second byte) goes to the `onRtp` / `onRtcp` callbacks.
+ * the second byte) goes to the `onRtp` callback or the `rtcp` event.
  *
- * Per-packet delivery is a plain callback (one per track, set by its one consumer: a
- * receiver, a recorder, a forwarder), not an emitted event. The Peer owns the native Track
+ * RTP delivery is a plain callback (one per track, set by its one consumer: a receiver, a
+ * recorder, a forwarder), not an emitted event. RTCP (about one compound packet a second)
+ * is an event, since a sender and a receiver on one sendrecv track both need it. The Peer owns the native Track
  * and closes it; a MediaTrack never outlives its Peer.
  */
 import { EventEmitter } from 'node:events';
@@ -17,6 +18,8 @@ export interface MediaTrackEvents {
   /** DTLS-SRTP is up: `send()` works from now on. */
   open: [];
   closed: [];
+  /** A received RTCP (compound) packet routed to this mid. */
+  rtcp: [packet: Buffer];
 }
 
 export type PacketHandler = (packet: Buffer) => void;
@@ -24,8 +27,6 @@ export type PacketHandler = (packet: Buffer) => void;
 export class MediaTrack extends EventEmitter<MediaTrackEvents> {
   /** Called for each RTP packet received on this mid (header included). */
   onRtp: PacketHandler | undefined;
-  /** Called for each RTCP (compound) packet routed to this mid. */
-  onRtcp: PacketHandler | undefined;
   /** Our direction as last negotiated. */
   direction: SdpDirection;
   /** The negotiated codec (payload type, clock rate, fmtp); undefined for an unwanted section. */
@@ -73,7 +74,7 @@ export class MediaTrack extends EventEmitter<MediaTrackEvents> {
   /** Routes one received packet; called by the Peer from the native callback. @internal */
   deliver(packet: Buffer): void {
     if (this.closedFlag) return;
-    if (isRtcp(packet)) this.onRtcp?.(packet);
+    if (isRtcp(packet)) this.emit('rtcp', packet);
     else this.onRtp?.(packet);
   }
 
@@ -87,7 +88,6 @@ export class MediaTrack extends EventEmitter<MediaTrackEvents> {
     if (this.closedFlag) return;
     this.closedFlag = true;
     this.onRtp = undefined;
-    this.onRtcp = undefined;
     try {
       this.native.close();
     } catch {
