@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import type { RunningServer } from '../../src/app.js';
 
 /** The /ws/pcm URL of a running test server with the given query. */
-export function pcmUrl(server: RunningServer, query: Record<string, string> = {}): string {
+export function pcmUrl(server: { url: string }, query: Record<string, string> = {}): string {
   const q = new URLSearchParams(query).toString();
   return `${server.url.replace(/^http/, 'ws')}/ws/pcm${q ? `?${q}` : ''}`;
 }
@@ -49,7 +49,7 @@ export class PcmProbe {
     this.closed = new Promise((resolve) => this.ws.on('close', (code) => { this.closeCode = code; resolve(code); }));
   }
 
-  static async open(server: RunningServer, query: Record<string, string> = {}, options: WebSocket.ClientOptions = {}): Promise<PcmProbe> {
+  static async open(server: { url: string }, query: Record<string, string> = {}, options: WebSocket.ClientOptions = {}): Promise<PcmProbe> {
     const p = new PcmProbe(pcmUrl(server, query), options);
     await new Promise<void>((resolve, reject) => {
       p.ws.once('open', () => resolve());
@@ -91,4 +91,57 @@ export class PcmProbe {
   close(): void {
     this.ws.close();
   }
+}
+
+/** A callpeer server in a child process, so its CPU and memory are its own (read from /metrics). */
+export interface ChildServer {
+  readonly url: string;
+  /** Samples of /metrics, parsed as name{labels} -> value. */
+  scrape(): Promise<Map<string, number>>;
+  close(): Promise<void>;
+}
+
+const CHILD_SCRIPT = `
+import { startServer } from './src/app.js';
+import { loadServeConfig } from './src/config.js';
+import { silentLogger } from './src/log.js';
+const s = await startServer(loadServeConfig({ port: 0, host: '127.0.0.1' }, {}), { log: silentLogger(), pcm: JSON.parse(process.env.PCM_OPTIONS || '{}') });
+process.stdout.write(s.url + '\\n');
+process.on('SIGTERM', () => s.close().then(() => process.exit(0)));
+`;
+
+export async function spawnServer(pcmOptions: Record<string, number> = {}): Promise<ChildServer> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD_SCRIPT], {
+    cwd: new URL('../..', import.meta.url).pathname,
+    env: { ...process.env, PCM_OPTIONS: JSON.stringify(pcmOptions) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) resolve(line.trim());
+    });
+    child.once('exit', (code) => reject(new Error(`server child exited with ${code}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    url,
+    async scrape() {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const values = new Map<string, number>();
+      for (const line of text.split('\n')) {
+        if (line.startsWith('#') || !line.trim()) continue;
+        const i = line.lastIndexOf(' ');
+        values.set(line.slice(0, i), Number(line.slice(i + 1)));
+      }
+      return values;
+    },
+    async close() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
