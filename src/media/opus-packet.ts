@@ -1,0 +1,35 @@
+/**
+ * Reading an Opus packet's duration from its TOC byte (RFC 6716 §3.1), without decoding:
+ * what Ogg Opus granule positions and recorders need. Pure; no native code.
+ *
+ *  0 1 2 3 4 5 6 7
+ * +-+-+-+-+-+-+-+-+
+ * | config  |s| c |   config: mode and frame size; s: stereo; c: frame count code
+ * +-+-+-+-+-+-+-+-+   (0: 1 frame, 1-2: 2 frames, 3: count in the next byte's low 6 bits)
+ */
+import { CallpeerError } from '../errors.js';
+
+/** Frame size in 48 kHz samples for each TOC config (0-11 SILK, 12-15 hybrid, 16-31 CELT). */
+function frameSamples48k(config: number): number {
+  if (config < 12) return [480, 960, 1920, 2880][config % 4]!;
+  if (config < 16) return [480, 960][config % 2]!;
+  return [120, 240, 480, 960][config % 4]!;
+}
+
+/** Samples at 48 kHz the packet decodes to. Throws PARSE_ERROR on an empty or malformed packet. */
+export function opusPacketSamples48k(packet: Uint8Array): number {
+  if (packet.length === 0) throw new CallpeerError('PARSE_ERROR', 'empty Opus packet at offset 0');
+  const toc = packet[0]!;
+  const code = toc & 3;
+  let frames: number;
+  if (code === 0) frames = 1;
+  else if (code < 3) frames = 2;
+  else {
+    if (packet.length < 2) throw new CallpeerError('PARSE_ERROR', 'Opus code 3 packet without its frame count at offset 1');
+    frames = packet[1]! & 0x3f;
+    if (frames === 0) throw new CallpeerError('PARSE_ERROR', 'Opus code 3 packet with 0 frames at offset 1');
+  }
+  const samples = frames * frameSamples48k(toc >> 3);
+  if (samples > 5760) throw new CallpeerError('PARSE_ERROR', `Opus packet of ${samples / 48} ms exceeds 120 ms at offset 1`);
+  return samples;
+}
