@@ -14,7 +14,7 @@
  *   mapping family = 0    1
  */
 import { CallpeerError } from '../errors.js';
-import { NO_GRANULE, OggReader, OggStreamWriter, type OggReaderOptions } from './ogg.js';
+import { NO_GRANULE, OggReader, OggStreamWriter, type OggPacket, type OggReaderOptions } from './ogg.js';
 import { opusPacketSamples48k } from './opus-packet.js';
 
 /** Pre-skip libopus encoders need (lookahead at 48 kHz); what opusenc writes. */
@@ -231,9 +231,20 @@ export class OggOpusReader {
   }
 
   push(chunk: Uint8Array): OggOpusPacket[] {
+    return this.consume(this.ogg.push(chunk));
+  }
+
+  /** At end of input: reports a truncation or missing headers (PARSE_ERROR); returns any last packets. */
+  end(): OggOpusPacket[] {
+    const out = this.consume(this.ogg.end());
+    if (this.headerPackets < 2) this.report(parseError('stream ends before the OpusHead and OpusTags headers', 0));
+    return out;
+  }
+
+  private consume(packets: OggPacket[]): OggOpusPacket[] {
     const out: OggOpusPacket[] = [];
     const page: Array<{ data: Uint8Array; samples: number }> = [];
-    for (const p of this.ogg.push(chunk)) {
+    for (const p of packets) {
       if (this.serial === undefined && p.bos) this.serial = p.serial;
       if (p.serial !== this.serial) continue;
       if (this.headerPackets < 2) {
@@ -254,11 +265,6 @@ export class OggOpusReader {
     return out;
   }
 
-  end(): void {
-    this.ogg.end();
-    if (this.headerPackets < 2) this.report(parseError('stream ends before the OpusHead and OpusTags headers', 0));
-  }
-
   private readHeader(data: Uint8Array): void {
     try {
       if (this.headerPackets === 0) this.head = parseOpusHead(data);
@@ -274,8 +280,7 @@ export class OggOpusReader {
 export function readOggOpus(bytes: Uint8Array): { head: OpusHead; tags: OpusTags; packets: OggOpusPacket[] } {
   let first: CallpeerError | undefined;
   const reader = new OggOpusReader({ onError: (err) => { first ??= err; } });
-  const packets = reader.push(bytes);
-  reader.end();
+  const packets = [...reader.push(bytes), ...reader.end()];
   if (first) throw first;
   return { head: reader.head!, tags: reader.tags!, packets };
 }

@@ -232,14 +232,26 @@ export class OggReader {
     return out;
   }
 
-  /** Reports leftover bytes or unfinished packets (a truncated stream). */
-  end(): void {
-    if (this.buf.length > 0) this.fail(`stream ends inside a page (${this.buf.length} bytes left)`, this.base);
+  /**
+   * At end of input: reports leftover bytes or an unfinished packet (a truncated stream) and
+   * returns the packets of any whole pages found past a false "OggS" that claimed more bytes.
+   */
+  end(): OggPacket[] {
+    const out: OggPacket[] = [];
+    if (this.buf.length > 0) this.fail(`stream ends inside a page (${this.buf.length} bytes left)`, 0);
+    while (this.buf.length > 0) {
+      this.resyncing = true;
+      this.buf = this.buf.subarray(1);
+      this.base += 1;
+      out.push(...this.push(new Uint8Array(0)));
+      if (this.buf.length <= 3 && this.findCapture(0) < 0) break; // nothing left that could be a page
+    }
     for (const [serial, s] of this.streams) {
-      if (s.partial.length > 0) this.fail(`stream ${serial} ends inside a packet`, this.base + this.buf.length);
+      if (s.partial.length > 0) this.fail(`stream ${serial} ends inside a packet`, this.buf.length);
     }
     this.buf = new Uint8Array(0);
     this.streams.clear();
+    return out;
   }
 
   private findCapture(from: number): number {

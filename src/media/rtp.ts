@@ -148,8 +148,23 @@ export function parseRtpHeader(buf: Uint8Array): RtpPacketInfo {
 function chooseProfile(h: RtpHeader): number | undefined {
   if (h.extensionProfile !== undefined) return h.extensionProfile;
   if (h.extensions.length === 0) return undefined;
-  const oneByte = h.extensions.every((e) => e.id >= 1 && e.id <= 14 && e.value.length >= 1 && e.value.length <= 16);
-  return oneByte ? EXT_PROFILE_ONE_BYTE : EXT_PROFILE_TWO_BYTE;
+  for (const e of h.extensions) {
+    if (e.id < 1 || e.id > 14 || e.value.length < 1 || e.value.length > 16) return EXT_PROFILE_TWO_BYTE;
+  }
+  return EXT_PROFILE_ONE_BYTE;
+}
+
+/** Big-endian 32-bit store without a DataView (nothing allocated per packet). */
+function put32(out: Uint8Array, at: number, v: number): void {
+  out[at] = v >>> 24;
+  out[at + 1] = (v >>> 16) & 0xff;
+  out[at + 2] = (v >>> 8) & 0xff;
+  out[at + 3] = v & 0xff;
+}
+
+function put16(out: Uint8Array, at: number, v: number): void {
+  out[at] = (v >>> 8) & 0xff;
+  out[at + 1] = v & 0xff;
 }
 
 function extensionBodyLength(h: RtpHeader, profile: number): number {
@@ -177,19 +192,18 @@ export function writeRtpHeader(h: RtpHeader, out: Uint8Array, offset: number): n
   if (offset < 0 || offset + length > out.length) throw new TypeError(`RTP header of ${length} bytes does not fit at offset ${offset}`);
   if (h.csrcs.length > 15) throw new TypeError(`at most 15 CSRCs, got ${h.csrcs.length}`);
   if (h.payloadType < 0 || h.payloadType > 127) throw new TypeError(`payload type ${h.payloadType} out of 0..127`);
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   const profile = chooseProfile(h);
   out[offset] = 0x80 | (h.padding ? 0x20 : 0) | (profile !== undefined ? 0x10 : 0) | h.csrcs.length;
   out[offset + 1] = (h.marker ? 0x80 : 0) | h.payloadType;
-  view.setUint16(offset + 2, h.sequenceNumber & 0xffff);
-  view.setUint32(offset + 4, h.timestamp >>> 0);
-  view.setUint32(offset + 8, h.ssrc >>> 0);
+  put16(out, offset + 2, h.sequenceNumber);
+  put32(out, offset + 4, h.timestamp);
+  put32(out, offset + 8, h.ssrc);
   let i = offset + RTP_HEADER_MIN;
-  for (const c of h.csrcs) { view.setUint32(i, c >>> 0); i += 4; }
+  for (const c of h.csrcs) { put32(out, i, c); i += 4; }
   if (profile === undefined) return length;
   const end = offset + length;
-  view.setUint16(i, profile);
-  view.setUint16(i + 2, (end - i - 4) / 4);
+  put16(out, i, profile);
+  put16(out, i + 2, (end - i - 4) / 4);
   i += 4;
   if (profile === EXT_PROFILE_ONE_BYTE) {
     for (const e of h.extensions) {
@@ -221,18 +235,17 @@ function checkHeader(buf: Uint8Array): void {
 /** In-place rewrites for a forwarder (no parse, no allocation). */
 export function setRtpSsrc(buf: Uint8Array, ssrc: number): void {
   checkHeader(buf);
-  new DataView(buf.buffer, buf.byteOffset, buf.byteLength).setUint32(8, ssrc >>> 0);
+  put32(buf, 8, ssrc);
 }
 
 export function setRtpSequenceNumber(buf: Uint8Array, seq: number): void {
   checkHeader(buf);
-  buf[2] = (seq >> 8) & 0xff;
-  buf[3] = seq & 0xff;
+  put16(buf, 2, seq);
 }
 
 export function setRtpTimestamp(buf: Uint8Array, timestamp: number): void {
   checkHeader(buf);
-  new DataView(buf.buffer, buf.byteOffset, buf.byteLength).setUint32(4, timestamp >>> 0);
+  put32(buf, 4, timestamp);
 }
 
 /** a - b modulo 2^16, as a signed value in -32768..32767 (positive: a is newer). */

@@ -19,7 +19,7 @@
  * periodically and on close, so a file cut short by a crash stays readable either way.
  */
 import { CallpeerError } from '../errors.js';
-import { floatToInt16Sample, int16ToBytes } from './pcm.js';
+import { bytesToInt16, floatToInt16Sample, int16ToBytes } from './pcm.js';
 
 /** Size field value meaning "unknown, to the end of the file". */
 export const WAV_UNKNOWN_SIZE = 0xffffffff;
@@ -77,12 +77,11 @@ function decodeSamples(b: Buffer, start: number, length: number, info: WavInfo):
   const width = info.bitsPerSample / 8;
   const block = width * info.channels;
   const frames = Math.floor(length / block);
+  if (info.encoding === 'pcm' && info.bitsPerSample === 16 && info.channels === 1) {
+    return bytesToInt16(b.subarray(start, start + 2 * frames));
+  }
   const read = sampleReader(info);
   const out = new Int16Array(frames);
-  if (info.encoding === 'pcm' && info.bitsPerSample === 16 && info.channels === 1) {
-    for (let i = 0; i < frames; i++) out[i] = b.readInt16LE(start + 2 * i);
-    return out;
-  }
   for (let f = 0, at = start; f < frames; f++) {
     let sum = 0;
     for (let c = 0; c < info.channels; c++, at += width) sum += read(b, at);

@@ -172,7 +172,7 @@ describe(`Ogg Opus files and external tools${skipNote(['opusinfo', 'opusenc', 'o
     const reader = new OggOpusReader();
     const packets = [];
     for (let i = 0; i < bytes.length; i += 1000) packets.push(...reader.push(bytes.subarray(i, i + 1000)));
-    reader.end();
+    packets.push(...reader.end());
     expect(reader.errors).toEqual([]);
     expect(reader.head!.channels).toBe(1);
     expect(packets.at(-1)!.eos).toBe(true);

@@ -16,7 +16,7 @@ function readAll(bytes: Uint8Array, chunkSize = bytes.length): { packets: OggPac
   const reader = new OggReader({ onError: (e) => errors.push(e) });
   const packets: OggPacket[] = [];
   for (let i = 0; i < bytes.length; i += chunkSize) packets.push(...reader.push(bytes.subarray(i, i + chunkSize)));
-  reader.end();
+  packets.push(...reader.end());
   return { packets, errors };
 }
 
@@ -116,6 +116,13 @@ describe('Ogg pages', () => {
     const bytes = Buffer.concat(w.flush(true));
     const { packets, errors } = readAll(bytes.subarray(0, bytes.length - 5));
     expect(packets).toEqual([]);
+    expect(errors.map((e) => e.code)).toEqual(['PARSE_ERROR']);
+  });
+
+  it('at end(), recovers a page hidden behind a false "OggS" that claimed more bytes than came', () => {
+    const falseStart = Buffer.concat([Buffer.from('OggS'), Buffer.alloc(22), Buffer.from([10])]); // 10 segments: PAGE's first bytes
+    const { packets, errors } = readAll(Buffer.concat([falseStart, PAGE]));
+    expect(packets.map((p) => Buffer.from(p.data).toString())).toEqual(['abc', '']);
     expect(errors.map((e) => e.code)).toEqual(['PARSE_ERROR']);
   });
 
