@@ -1,7 +1,8 @@
 /**
  * RTCP (RFC 3550 §6, RFC 4585 feedback): SR, RR, SDES, BYE, generic NACK, PLI, compound
  * packets, plus the NTP and report-block arithmetic receivers need. Other packet types (XR,
- * REMB, transport-cc...) are kept as raw bodies so a compound packet round-trips.
+ * REMB, transport-cc...) are kept as raw bodies so a compound packet round-trips. Profile-
+ * specific extensions after an SR's or RR's report blocks (unused by WebRTC) are dropped.
  *
  * Common header of every RTCP packet:
  *  0                   1                   2                   3
