@@ -59,8 +59,9 @@ function refreshLocalTile() {
     grid.prepend(tile.root);
   }
   tile.update(selfParticipant());
+  // No srcObject without video: an empty stream would hold the page's load event forever.
   const v = outgoingVideo();
-  tile.setStream(new MediaStream(v ? [v] : []));
+  tile.setStream(v ? new MediaStream([v]) : null);
   relayout();
 }
 
@@ -177,7 +178,7 @@ signaling.addEventListener('down', (e) => {
   const { code, retryInMs } = e.detail;
   setStatus('warn', 'Reconnecting');
   const why = code === 1001 ? 'The server is restarting.' : 'Lost the connection to the server.';
-  showBanner('server', `${why} Reconnecting in ${Math.round(retryInMs / 100) / 10} s… People already connected can still hear and see you.`);
+  showBanner('server', `${why} Reconnecting… (next try in ${Math.ceil(retryInMs / 1000)} s). People already connected can still hear and see you.`);
 });
 
 signaling.addEventListener('message', (e) => {
@@ -451,6 +452,7 @@ function init() {
     return;
   }
   $('prejoin').hidden = false;
+  $('prejoin-title').textContent = `Join ${roomId}`;
   $('prejoin-name').value = localStorage.getItem('callpeer.name') ?? '';
   $('prejoin-name').focus();
   $('prejoin-form').onsubmit = (e) => {

@@ -74,7 +74,7 @@ export class Tile {
 
   setStream(stream) {
     if (this.video.srcObject !== stream) this.video.srcObject = stream;
-    this.play();
+    if (stream) this.play();
     this.refreshVideo();
   }
 

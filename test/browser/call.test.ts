@@ -95,12 +95,13 @@ describe.skipIf(!hasChromium())(`call page in Chromium${skipNote()}`, () => {
   });
 
   it('a third person joins a running call; a screenshot shows the three-person call', async () => {
-    const carol = await joinCall(browser, server.url, room, 'Carol');
+    const carol = await joinCall(browser, server.url, room, 'Carol', { width: 390, height: 844 });
     await Promise.all([waitForPeersPlaying(carol, 2), waitForPeersPlaying(alice, 2), waitForPeersPlaying(bob, 2)]);
     await bob.click('#btn-mic');
     await waitForPage(alice, () => window.callpeer!.state().peers.some((p) => p.name === 'Bob' && !p.audio), undefined, { what: 'Bob muted' });
     await alice.click('#btn-people');
     await screenshot(alice, 'call-three-people');
+    await screenshot(carol, 'call-three-people-phone');
     const phone = await browser.newPage(`${server.url}/r/${room}?name=Dave`, { viewport: { width: 390, height: 844 } });
     // maxMembers is 3: the phone-sized page is refused, which is its own screenshot.
     await waitForPage(phone, () => window.callpeer?.state().phase === 'full', undefined, { what: 'room full', debug: DEBUG_STATE });

@@ -72,8 +72,10 @@ export interface LaunchOptions {
 export interface NewPageOptions {
   /** Viewport, default 1280x720. */
   viewport?: { width: number; height: number };
-  /** Page-side errors fail loudly by default; set false to ignore them. */
+  /** Page-side errors are collected in `pageErrors` by default; set false to ignore them. */
   failOnPageError?: boolean;
+  /** Script run in the page before its own scripts (e.g. to make getUserMedia refuse the camera). */
+  initScript?: string;
 }
 
 export interface TestBrowser {
@@ -101,6 +103,7 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBr
     pageErrors,
     async newPage(url, pageOptions = {}) {
       const context = await browser.newContext({ viewport: pageOptions.viewport ?? { width: 1280, height: 720 } });
+      if (pageOptions.initScript !== undefined) await context.addInitScript(pageOptions.initScript);
       const page = await context.newPage();
       page.on('pageerror', (err) => {
         if (pageOptions.failOnPageError !== false) pageErrors.push(`${page.url()}: ${err.message}`);
@@ -109,7 +112,8 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBr
         const forward = options.onConsole;
         page.on('console', (m) => forward(`[${m.type()}] ${m.text()}`));
       }
-      await page.goto(url);
+      // Not 'load': a page that holds a live call may never be "loaded" in Playwright's sense.
+      await page.goto(url, { waitUntil: 'domcontentloaded' });
       return page;
     },
     async close() {

@@ -1,0 +1,98 @@
+/**
+ * The call page when things go wrong: a full room, blocked devices, the server going away
+ * and coming back on the same port.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../src/app.js';
+import { hasChromium, launchBrowser, screenshot, skipNote, waitForPage, type TestBrowser } from '../helpers/browser.js';
+import { DEBUG_STATE, joinCall, startTestServer, state, stats, waitForPeersPlaying } from './call-page.js';
+
+/** Makes getUserMedia refuse the camera the way a browser does when the user blocks it. */
+const BLOCK_CAMERA = `{
+  const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (c) => c && c.video
+    ? Promise.reject(new DOMException('Permission denied', 'NotAllowedError'))
+    : real(c);
+}`;
+const BLOCK_ALL = `navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));`;
+
+describe.skipIf(!hasChromium())(`call page failures in Chromium${skipNote()}`, () => {
+  let server: RunningServer;
+  let browser: TestBrowser;
+
+  beforeAll(async () => {
+    server = await startTestServer(2);
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('a third page in a room of two is told, in plain words, that the room is full', async () => {
+    const a = await joinCall(browser, server.url, 'full-room', 'A');
+    const b = await joinCall(browser, server.url, 'full-room', 'B');
+    const c = await browser.newPage(`${server.url}/r/full-room?name=C`, { viewport: { width: 390, height: 844 } });
+    await waitForPage(c, () => window.callpeer?.state().phase === 'full', undefined, { what: 'the room-full state', debug: DEBUG_STATE });
+    expect((await state(c)).error?.code).toBe('ROOM_FULL');
+    expect(await c.locator('#notice').isVisible()).toBe(true);
+    expect(await c.locator('#notice-title').textContent()).toMatch(/full/i);
+    await screenshot(c, 'call-room-full-phone');
+    await Promise.all([a.close(), b.close(), c.close()]);
+  });
+
+  it('a blocked camera joins with the microphone; blocked devices join receive-only and still get media', async () => {
+    const cam = await browser.newPage(`${server.url}/r/blocked?name=NoCam`, { initScript: BLOCK_CAMERA });
+    await waitForPage(cam, () => window.callpeer?.state().phase === 'joined', undefined, { what: 'join without camera', debug: DEBUG_STATE });
+    const none = await browser.newPage(`${server.url}/r/blocked?name=Viewer`, { initScript: BLOCK_ALL });
+    await waitForPage(none, () => window.callpeer?.state().phase === 'joined', undefined, { what: 'join without devices', debug: DEBUG_STATE });
+
+    const camState = await state(cam);
+    expect(camState.devices).toMatchObject({ audio: true, video: false });
+    expect(camState.banners.join(' ')).toMatch(/camera/i);
+    expect((await state(none)).devices).toMatchObject({ audio: false, video: false });
+
+    // The receive-only page hears the audio-only one; its tile shows an avatar, not video.
+    await waitForPage(none, () => {
+      const p = window.callpeer!.state().peers[0];
+      return p !== undefined && p.connection === 'connected' && p.tile!.showsVideo === false;
+    }, undefined, { what: 'the audio-only peer connected', debug: DEBUG_STATE });
+    const first = Object.values(await stats(none))[0]!.inbound.audio?.packetsReceived ?? 0;
+    await waitForPage(none, (n) => window.callpeer!.stats().then((s) => (Object.values(s)[0]?.inbound.audio?.packetsReceived ?? 0) > n + 20),
+      first, { what: 'audio packets arriving at the receive-only page' });
+    expect(await cam.locator('#btn-cam').isDisabled()).toBe(true);
+    await screenshot(cam, 'call-no-camera');
+    await Promise.all([cam.close(), none.close()]);
+  });
+
+  it('when the server goes away the page shows it is reconnecting and re-joins the restarted server', async () => {
+    const a = await joinCall(browser, server.url, 'comeback', 'A');
+    const b = await joinCall(browser, server.url, 'comeback', 'B');
+    await Promise.all([waitForPeersPlaying(a, 1), waitForPeersPlaying(b, 1)]);
+    const oldIds = [(await state(a)).id, (await state(b)).id];
+
+    const port = server.port;
+    await server.close();
+    await waitForPage(a, () => window.callpeer!.state().phase === 'reconnecting', undefined, { what: 'the reconnecting state', debug: DEBUG_STATE });
+    const down = await state(a);
+    expect(down.banners.join(' ')).toMatch(/reconnecting/i);
+    await screenshot(a, 'call-reconnecting');
+
+    server = await startTestServer(2, port);
+    // Old peer connections keep playing while the server is away; wait for the new session.
+    for (const page of [a, b]) {
+      await waitForPage(page, (old) => {
+        const st = window.callpeer!.state();
+        return st.phase === 'joined' && !old.includes(st.id);
+      }, oldIds, { what: 're-joined with a new id', timeoutMs: 15_000, debug: DEBUG_STATE });
+    }
+    await Promise.all([waitForPeersPlaying(a, 1, 20_000), waitForPeersPlaying(b, 1, 20_000)]);
+    const up = await state(a);
+    expect(up.phase).toBe('joined');
+    expect(oldIds).not.toContain(up.id);
+    expect(up.peers.map((p) => p.name)).toEqual(['B']);
+    expect(up.banners).toEqual([]);
+    expect(browser.pageErrors).toEqual([]);
+  });
+});
