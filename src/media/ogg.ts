@@ -90,15 +90,6 @@ export class OggStreamWriter {
 
   constructor(readonly serial: number) {}
 
-  /** Pages written so far. */
-  get pagesWritten(): number {
-    return this.sequence;
-  }
-
-  get hasPending(): boolean {
-    return this.pending.length > 0;
-  }
-
   /** Queues a packet; returns any pages that became full (often none). */
   write(packet: Uint8Array, granule: bigint): Buffer[] {
     this.pending.push({ data: packet, granule });
