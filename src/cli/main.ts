@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { CallpeerError } from '../errors.js';
 import { registerServe } from './serve.js';
 import { registerCerts } from './certs.js';
+import { registerBot } from './bot.js';
 
 /** Builds the `callpeer` program. Each subcommand lives in its own file with a `register*` function. */
 export function buildProgram(): Command {
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServe(program);
   registerCerts(program);
+  registerBot(program);
   return program;
 }
 

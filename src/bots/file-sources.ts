@@ -1,0 +1,88 @@
+/**
+ * Audio files as OpusSources for the bots: WAV (any rate, resampled to 48 kHz and encoded
+ * live, one 20 ms frame per tick) and Ogg Opus (its packets sent as they are, no re-encoding).
+ */
+import { readFile } from 'node:fs/promises';
+import { CallpeerError } from '../errors.js';
+import { readOggOpus } from '../media/ogg-opus.js';
+import { opusPacketSamples48k } from '../media/opus-packet.js';
+import { OpusEncoderStream } from '../media/opus.js';
+import { resampleAll } from '../media/resample.js';
+import { parseWav } from '../media/wav.js';
+import type { OpusSource } from '../rtc/opus-sender.js';
+
+const FRAME = 960; // 20 ms at 48 kHz
+
+/** Plays 48 kHz mono samples, encoding one frame per tick; the last frame is zero-padded. */
+export class PcmSource implements OpusSource {
+  private at = 0;
+  private readonly encoder = new OpusEncoderStream(48000);
+  private readonly frame = new Int16Array(FRAME);
+
+  constructor(private readonly samples: Int16Array, private readonly loop = false) {
+    if (samples.length === 0) throw new CallpeerError('PARSE_ERROR', 'the audio has no samples');
+  }
+
+  get ended(): boolean {
+    return !this.loop && this.at >= this.samples.length;
+  }
+
+  nextFrame(): Buffer | undefined {
+    if (this.at >= this.samples.length) {
+      if (!this.loop) return undefined;
+      this.at = 0;
+    }
+    const chunk = this.samples.subarray(this.at, this.at + FRAME);
+    this.frame.fill(0);
+    this.frame.set(chunk);
+    this.at += FRAME;
+    return this.encoder.encode(this.frame);
+  }
+}
+
+/** Plays Ogg Opus packets as they are (each must last 20 ms: one per tick keeps real time). */
+export class OpusPacketSource implements OpusSource {
+  private at = 0;
+
+  constructor(private readonly packets: readonly Uint8Array[], private readonly loop = false) {
+    if (packets.length === 0) throw new CallpeerError('PARSE_ERROR', 'the Ogg Opus stream has no audio packets');
+  }
+
+  get ended(): boolean {
+    return !this.loop && this.at >= this.packets.length;
+  }
+
+  nextFrame(): Buffer | undefined {
+    if (this.at >= this.packets.length) {
+      if (!this.loop) return undefined;
+      this.at = 0;
+    }
+    const p = this.packets[this.at++]!;
+    return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+  }
+}
+
+/** Opens a WAV or Ogg Opus file as a source; the format is read from the file, not its name. */
+export async function openAudioFile(path: string, options: { loop?: boolean } = {}): Promise<OpusSource> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CallpeerError('IO_ERROR', `cannot read ${path} (${code ?? 'error'})`, { cause: err, hint: 'check the path to the WAV or Ogg Opus file' });
+  }
+  const magic = bytes.subarray(0, 4).toString('latin1');
+  if (magic === 'RIFF') {
+    const wav = parseWav(bytes);
+    return new PcmSource(wav.sampleRate === 48000 ? wav.samples : resampleAll(wav.samples, wav.sampleRate, 48000), options.loop);
+  }
+  if (magic === 'OggS') {
+    const { packets } = readOggOpus(bytes);
+    const odd = packets.find((p) => opusPacketSamples48k(p.data) !== FRAME);
+    if (odd) {
+      throw new CallpeerError('CODEC_NOT_SUPPORTED', `${path} has Opus frames of ${opusPacketSamples48k(odd.data) / 48} ms; bots send 20 ms frames`, { hint: 're-encode it with `opusenc --framesize 20`, or give a WAV file' });
+    }
+    return new OpusPacketSource(packets.map((p) => p.data), options.loop);
+  }
+  throw new CallpeerError('PARSE_ERROR', `${path} is neither a WAV nor an Ogg Opus file`, { hint: 'convert it, e.g. `sox in.mp3 -r 48000 -c 1 out.wav`' });
+}

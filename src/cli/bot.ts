@@ -1,0 +1,109 @@
+import type { Command } from 'commander';
+import { Bot } from '../bots/bot.js';
+import { openAudioFile } from '../bots/file-sources.js';
+import { parseRoomUrl } from '../client/room-url.js';
+import { parseIceServerUrl } from '../config.js';
+import { CallpeerError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { toNdcIceServers } from '../client/mesh-agent.js';
+import { ToneSource } from '../rtc/opus-sources.js';
+import type { OpusSource } from '../rtc/opus-sender.js';
+import { cleanupRtc } from '../rtc/peer.js';
+import { collect } from './options.js';
+import { parseSeconds, waitForStop } from './run.js';
+
+interface BotCliOptions {
+  room?: string;
+  name: string;
+  play?: string;
+  loop?: boolean;
+  tone?: string;
+  echo?: boolean;
+  duration?: string;
+  token?: string;
+  iceServer?: string[];
+  bind?: string;
+  insecure?: boolean;
+  statsInterval: string;
+  logLevel: string;
+}
+
+export function registerBot(program: Command): void {
+  program
+    .command('bot')
+    .description('join a call as a bot that plays audio into it or echoes each participant')
+    .argument('<room-url>', 'the call link (https://host/r/NAME), or ws(s)://host with --room')
+    .option('--room <name>', 'room name, when the URL is not a call link')
+    .option('--name <name>', 'display name in the call', 'callpeer bot')
+    .option('--play <file>', 'WAV (any rate) or Ogg Opus (20 ms frames) file to publish to everyone')
+    .option('--loop', 'play the file again and again')
+    .option('--tone <hz>', 'publish a sine tone of this frequency')
+    .option('--echo', 'send each participant their own audio back (no re-encoding)')
+    .option('--duration <seconds>', 'leave after this long (default: until Ctrl-C, or the end of --play)')
+    .option('--token <jwt>', 'token for servers with auth on')
+    .option('--ice-server <url>', 'extra STUN/TURN server, repeatable (the server\'s own are used too)', collect)
+    .option('--bind <address>', 'local address for ICE candidates (e.g. 127.0.0.1)')
+    .option('--insecure', 'accept a self-signed certificate on wss://')
+    .option('--stats-interval <seconds>', 'seconds between stats lines', '5')
+    .option('--log-level <level>', 'log level for diagnostics on stderr', 'warn')
+    .addHelpText('after', '\nExamples:\n  callpeer bot http://localhost:8080/r/demo --tone 440\n  callpeer bot https://calls.example/r/standup --play intro.wav --duration 30\n  callpeer bot ws://localhost:8080 --room demo --echo')
+    .action(async (url: string, opts: BotCliOptions) => {
+      const sources = [opts.play !== undefined, opts.tone !== undefined].filter(Boolean).length;
+      if (sources > 1) throw new CallpeerError('INVALID_CONFIG', '--play and --tone go one at a time', { hint: 'pick one audio source' });
+      if (opts.loop && opts.play === undefined) throw new CallpeerError('INVALID_CONFIG', '--loop needs --play', { hint: 'add --play FILE' });
+      const target = parseRoomUrl(url, opts.room);
+      const duration = parseSeconds('--duration', opts.duration);
+      const statsEvery = parseSeconds('--stats-interval', opts.statsInterval)!;
+      let source: OpusSource | undefined;
+      if (opts.tone !== undefined) {
+        const hz = Number(opts.tone);
+        if (!(hz > 0 && hz < 24000)) throw new CallpeerError('INVALID_CONFIG', `--tone must be a frequency between 0 and 24000 Hz (got ${opts.tone})`, { hint: 'use --tone 440' });
+        source = new ToneSource(hz);
+      } else if (opts.play !== undefined) {
+        source = await openAudioFile(opts.play, { loop: opts.loop === true });
+      }
+      const log = createLogger({ level: opts.logLevel as 'warn', destination: process.stderr });
+      const bot = new Bot({
+        wsUrl: target.wsUrl,
+        room: target.room,
+        name: opts.name,
+        ...(opts.token !== undefined && { token: opts.token }),
+        ...(source && { source }),
+        echo: opts.echo === true,
+        log,
+        peer: {
+          ...(opts.bind !== undefined && { bindAddress: opts.bind }),
+          ...(opts.iceServer && { iceServers: opts.iceServer.map(parseIceServerUrl).flatMap(toNdcIceServers) }),
+        },
+        signaling: { insecure: opts.insecure === true },
+      });
+      const out = (line: string) => process.stdout.write(`${line}\n`);
+      bot.on('joined', (j) => out(`joined room ${j.room.id} as ${j.id} (${j.participants.length} other${j.participants.length === 1 ? '' : 's'} there)`));
+      bot.on('participant-joined', (p) => out(`+ ${p.name} (${p.role}, ${p.id})`));
+      bot.on('participant-left', (p) => out(`- ${p.name} (${p.id})`));
+      bot.on('disconnected', (d) => out(`signaling lost (${d.code}); reconnecting`));
+      try {
+        await bot.start();
+      } catch (err) {
+        await bot.close();
+        cleanupRtc();
+        throw err;
+      }
+      const timer = setInterval(() => {
+        for (const s of bot.stats()) {
+          const f = (n: number | undefined, unit: string, digits = 1) => (n === undefined ? '-' : `${n.toFixed(digits)}${unit}`);
+          out(`stats ${s.name}: ${s.connected ? 'connected' : 'connecting'}; in ${s.received.packets} pkts loss ${f(s.received.lossPercent, '%')} jitter ${f(s.received.jitterMs, 'ms')}; out ${s.sent.packets} pkts loss ${f(s.sent.lossPercent, '%')} rtt ${f(s.sent.rttMs, 'ms')}`);
+        }
+      }, statsEvery * 1000);
+      const reason = await waitForStop({
+        durationSeconds: duration,
+        ended: source && !opts.loop && opts.play !== undefined ? new Promise<void>((r) => bot.once('ended', () => r())) : undefined,
+        closed: new Promise<void>((r) => bot.once('closed', () => r())),
+      });
+      clearInterval(timer);
+      await bot.close();
+      cleanupRtc();
+      out(`left the room (${reason})`);
+      if (reason === 'connection lost') throw new CallpeerError('CONNECTION_FAILED', 'the server closed the connection and the bot could not re-join', { hint: 'check the server, then run the bot again' });
+    });
+}

@@ -1,0 +1,226 @@
+import { EventEmitter } from 'node:events';
+import { toCallpeerError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import type { IceServer, JoinedMessage, Participant, Role } from '../protocol/signaling.js';
+import { Peer, type PeerCloseReason, type PeerOptions } from '../rtc/peer.js';
+import type { MediaTrack } from '../rtc/media-track.js';
+import { SignalingClient, type SignalingClientOptions } from './signaling-client.js';
+
+export interface MeshAgentOptions {
+  /** Signaling endpoint, ws(s)://host/ws (see parseRoomUrl). */
+  wsUrl: string;
+  room: string;
+  name?: string;
+  role?: Role;
+  token?: string;
+  /** Announced in `join` (and shown by pages as mute state). Default true. */
+  audio?: boolean;
+  metadata?: Record<string, unknown>;
+  log?: Logger;
+  /** Options for every Peer (bindAddress, capabilities, …). iceServers default to the server's `joined.iceServers`. */
+  peer?: Omit<PeerOptions, 'id' | 'logger' | 'polite'>;
+  /** Passed to the signaling client (reconnect backoff, timeouts, insecure TLS). */
+  signaling?: Omit<SignalingClientOptions, 'log'>;
+}
+
+/** One remote participant and our connection to it. */
+export interface RemotePeer {
+  readonly participant: Participant;
+  readonly peer: Peer;
+}
+
+export interface MeshAgentEvents {
+  /** In the room (again, after a reconnect: ids changed and every peer was renegotiated). */
+  joined: [JoinedMessage];
+  'participant-joined': [Participant];
+  'participant-left': [Participant];
+  /** A Peer was made for a participant; add tracks or listeners here (before it negotiates). */
+  peer: [RemotePeer, { initiator: boolean }];
+  /** The remote sends media on this track. */
+  track: [RemotePeer, MediaTrack];
+  /** An offer/answer exchange completed: tracks are settled (attach senders here). */
+  negotiated: [RemotePeer];
+  connected: [RemotePeer];
+  'peer-closed': [RemotePeer, PeerCloseReason];
+  /** Signaling dropped; it reconnects by itself. */
+  disconnected: [{ code: number; reason: string }];
+  /** Closed for good. */
+  closed: [];
+}
+
+/**
+ * A Node member of a mesh room (PROTOCOL.md): it joins through the signaling client and keeps
+ * one Peer per remote participant. As a newcomer it offers to everyone already there; later
+ * arrivals offer to it. The bots, the recorder and the load tester are built on this.
+ */
+export class MeshAgent extends EventEmitter<MeshAgentEvents> {
+  readonly client: SignalingClient;
+  private readonly remotes = new Map<string, RemotePeer>();
+  private readonly participants = new Map<string, Participant>();
+  private readonly log: Logger;
+  private iceServers: IceServer[] = [];
+  private closed = false;
+
+  constructor(private readonly options: MeshAgentOptions) {
+    super();
+    this.log = options.log ?? silentLogger();
+    this.client = new SignalingClient(options.wsUrl, { ...options.signaling, log: this.log });
+    this.client.on('peer-joined', (p) => {
+      this.participants.set(p.id, p);
+      this.safeEmit('participant-joined', p);
+    });
+    this.client.on('peer-updated', (p) => {
+      if (this.participants.has(p.id)) this.participants.set(p.id, p);
+    });
+    this.client.on('peer-left', (id) => this.onPeerLeft(id));
+    this.client.on('offer', (m) => this.onDescription(m.from, m.sdp, 'offer'));
+    this.client.on('answer', (m) => this.onDescription(m.from, m.sdp, 'answer'));
+    this.client.on('candidate', (m) => this.remotes.get(m.from)?.peer.addRemoteCandidate(m.candidate, m.mid));
+    this.client.on('disconnected', (d) => this.safeEmit('disconnected', { code: d.code, reason: d.reason }));
+    this.client.on('rejoined', (joined) => {
+      // New ids on both sides: every old connection is stale.
+      this.closePeers();
+      this.enter(joined);
+    });
+    this.client.on('closed', () => {
+      if (!this.closed) void this.close();
+    });
+    this.client.on('server-error', (e) => this.log.warn({ code: e.code, ref: e.ref }, e.message));
+  }
+
+  /** Our participant id in the room. */
+  get id(): string | undefined {
+    return this.client.id;
+  }
+
+  /** Connects and joins; rejects with the server's code (ROOM_FULL, …) or CONNECTION_FAILED. */
+  async start(): Promise<JoinedMessage> {
+    await this.client.connect();
+    const o = this.options;
+    const joined = await this.client.join({
+      room: o.room,
+      ...(o.name !== undefined && { name: o.name }),
+      ...(o.role !== undefined && { role: o.role }),
+      ...(o.token !== undefined && { token: o.token }),
+      ...(o.metadata !== undefined && { metadata: o.metadata }),
+      audio: o.audio ?? true,
+      video: false,
+    });
+    this.enter(joined);
+    return joined;
+  }
+
+  /** Everyone else in the room, as the server last described them. */
+  roomParticipants(): Participant[] {
+    return [...this.participants.values()];
+  }
+
+  peers(): RemotePeer[] {
+    return [...this.remotes.values()];
+  }
+
+  /** Leaves the room, closes every Peer and the signaling connection. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.closePeers();
+    await this.client.close();
+    this.safeEmit('closed');
+    this.removeAllListeners();
+  }
+
+  private enter(joined: JoinedMessage): void {
+    this.iceServers = joined.iceServers;
+    this.participants.clear();
+    for (const p of joined.participants) this.participants.set(p.id, p);
+    this.safeEmit('joined', joined);
+    // The newcomer offers to everyone already in the room.
+    for (const p of joined.participants) this.createRemote(p, true);
+  }
+
+  private createRemote(participant: Participant, initiator: boolean): RemotePeer {
+    const myId = this.client.id ?? '';
+    const peer = new Peer({
+      iceServers: this.iceServers.flatMap(toNdcIceServers),
+      ...this.options.peer,
+      id: participant.id,
+      logger: this.log,
+      polite: myId < participant.id,
+    });
+    const remote: RemotePeer = { participant, peer };
+    this.remotes.set(participant.id, remote);
+    peer.on('signal', (s) => {
+      try {
+        if (s.kind === 'description') {
+          if (s.type === 'offer') this.client.offer(participant.id, s.sdp);
+          else this.client.answer(participant.id, s.sdp);
+        } else {
+          this.client.candidate(participant.id, s.candidate, s.mid);
+        }
+      } catch (err) {
+        // Signaling is down: the reconnect path renegotiates everything.
+        this.log.debug({ err, peer: participant.id }, 'signal not sent');
+      }
+    });
+    peer.on('track', (t) => this.safeEmit('track', remote, t));
+    peer.on('negotiated', () => this.safeEmit('negotiated', remote));
+    peer.on('connected', () => this.safeEmit('connected', remote));
+    peer.on('error', (err) => this.log.warn({ err, peer: participant.id }, 'peer failed'));
+    peer.on('closed', (reason) => {
+      if (this.remotes.get(participant.id) === remote) this.remotes.delete(participant.id);
+      this.safeEmit('peer-closed', remote, reason);
+    });
+    this.safeEmit('peer', remote, { initiator });
+    if (initiator && !peer.closed && peer.tracks().length === 0) {
+      // Nothing added by a listener: offer one audio section so the remote sends us its audio.
+      peer.addAudioTrack({ direction: 'sendrecv' });
+    }
+    return remote;
+  }
+
+  private onDescription(from: string, sdp: string, type: 'offer' | 'answer'): void {
+    let remote = this.remotes.get(from);
+    if (!remote) {
+      if (type === 'answer') return;
+      const participant = this.participants.get(from) ?? { id: from, name: from, role: 'participant', audio: false, video: false, screen: false, metadata: {} };
+      remote = this.createRemote(participant, false);
+    }
+    try {
+      remote.peer.handleRemoteDescription(sdp, type);
+    } catch (err) {
+      this.log.warn({ err, peer: from }, `${type} refused`);
+      remote.peer.close('error');
+    }
+  }
+
+  private onPeerLeft(id: string): void {
+    const participant = this.participants.get(id);
+    this.participants.delete(id);
+    this.remotes.get(id)?.peer.close();
+    if (participant) this.safeEmit('participant-left', participant);
+  }
+
+  private closePeers(): void {
+    for (const r of [...this.remotes.values()]) r.peer.close();
+    this.remotes.clear();
+  }
+
+  /** Listeners are user code: one that throws is logged, never breaks the agent. */
+  private safeEmit<K extends keyof MeshAgentEvents>(event: K, ...args: MeshAgentEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: MeshAgentEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.log.error({ err: toCallpeerError(err), event }, 'listener threw');
+    }
+  }
+}
+
+/** RTCIceServer-shaped entries to node-datachannel's URL strings (credentials inline). */
+export function toNdcIceServers(server: IceServer): string[] {
+  const urls = Array.isArray(server.urls) ? server.urls : [server.urls];
+  return urls.map((u) => {
+    if (server.username === undefined || !/^turns?:/.test(u)) return u;
+    const [scheme, rest] = [u.slice(0, u.indexOf(':')), u.slice(u.indexOf(':') + 1)];
+    return `${scheme}:${encodeURIComponent(server.username)}:${encodeURIComponent(server.credential ?? '')}@${rest}`;
+  });
+}
