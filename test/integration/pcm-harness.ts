@@ -96,6 +96,9 @@ export class PcmProbe {
 /** A callpeer server in a child process, so its CPU and memory are its own (read from /metrics). */
 export interface ChildServer {
   readonly url: string;
+  readonly pid: number;
+  /** CPU time the child has used so far, seconds, from /proc. */
+  cpuSeconds(): { user: number; system: number; total: number };
   /** Samples of /metrics, parsed as name{labels} -> value. */
   scrape(): Promise<Map<string, number>>;
   close(): Promise<void>;
@@ -110,9 +113,41 @@ process.stdout.write(s.url + '\\n');
 process.on('SIGTERM', () => s.close().then(() => process.exit(0)));
 `;
 
-export async function spawnServer(pcmOptions: Record<string, number> = {}): Promise<ChildServer> {
+/**
+ * The floor to compare with in benchmarks: a bare `ws` relay pairing by `pair=` code, with no
+ * validation, queue, transcoding or metrics. It speaks just enough of /ws/pcm for the bench.
+ */
+const BASELINE_SCRIPT = `
+import http from 'node:http';
+import { WebSocketServer } from 'ws';
+const waiting = new Map();
+const server = http.createServer();
+const wss = new WebSocketServer({ server, path: '/ws/pcm', maxPayload: 1 << 20 });
+wss.on('connection', (ws, req) => {
+  const code = new URL(req.url, 'http://x').searchParams.get('pair');
+  const other = waiting.get(code);
+  if (other) {
+    waiting.delete(code);
+    ws.peer = other;
+    other.peer = ws;
+    for (const s of [ws, other]) s.send('{"type":"connected"}');
+  } else {
+    waiting.set(code, ws);
+    ws.send('{"type":"waiting"}');
+  }
+  ws.on('message', (d, binary) => { if (binary && ws.peer) ws.peer.send(d); });
+});
+server.listen(0, '127.0.0.1', () => process.stdout.write('http://127.0.0.1:' + server.address().port + '\\n'));
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+/** `baseline: true` runs the bare ws relay above instead of callpeer. */
+export async function spawnServer(pcmOptions: Record<string, number> = {}, { baseline = false } = {}): Promise<ChildServer> {
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD_SCRIPT], {
+  const { readFileSync } = await import('node:fs');
+  // PCM_CPU_PROF=<dir> writes a V8 CPU profile of the server there (to see where a bench's time goes).
+  const prof = process.env.PCM_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PCM_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', '--input-type=module', '-e', baseline ? BASELINE_SCRIPT : CHILD_SCRIPT], {
     cwd: new URL('../..', import.meta.url).pathname,
     env: { ...process.env, PCM_OPTIONS: JSON.stringify(pcmOptions) },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -127,8 +162,18 @@ export async function spawnServer(pcmOptions: Record<string, number> = {}): Prom
     child.once('exit', (code) => reject(new Error(`server child exited with ${code}`)));
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ticksPerSecond = 100; // Linux USER_HZ
   return {
     url,
+    pid: child.pid!,
+    cpuSeconds() {
+      // fields after the ")" of the command name: state is 3rd, utime 14th, stime 15th
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const user = Number(fields[11]) / ticksPerSecond;
+      const system = Number(fields[12]) / ticksPerSecond;
+      return { user, system, total: user + system };
+    },
     async scrape() {
       const text = await (await fetch(`${url}/metrics`)).text();
       const values = new Map<string, number>();
