@@ -90,7 +90,7 @@ describe('pairing', () => {
     }
   });
 
-  it('the survivor gets disconnected then waiting, and is paired again with the next client', async () => {
+  it('the survivor gets disconnected then waiting, and is paired again with the next client (the seed stranded it)', async () => {
     const a = await probe();
     await a.waitFor('waiting');
     const b = await probe();
@@ -114,7 +114,7 @@ describe('pairing', () => {
     await a.waitFor('connected', 2);
   });
 
-  it('both partners leaving at the same instant crashes nothing and leaves no ghost', async () => {
+  it('both partners leaving at the same instant crashes nothing and leaves no ghost (the seed crashed)', async () => {
     for (let i = 0; i < 6; i++) {
       const [a, b] = await pair();
       // with audio in flight both ways, half cut the TCP connection, half close politely
