@@ -13,6 +13,9 @@ import {
 const params = new URLSearchParams(location.search);
 const roomId = decodeURIComponent(location.pathname.split('/')[2] ?? '');
 
+/** How long a peer may take to connect before the page says why it might not, ms (tests may lower it). */
+const CONNECT_TIMEOUT_MS = Number(window.CALLPEER_CONNECT_TIMEOUT_MS) || 15_000;
+
 const s = {
   /** prejoin | joining | joined | reconnecting | full | left | error */
   phase: 'prejoin',
@@ -128,7 +131,17 @@ function createLink(p, initiator) {
   });
   s.links.set(p.id, link);
   if (initiator) link.start();
+  // With every path blocked Chromium may sit in "new"/"checking" for good instead of failing.
+  setTimeout(() => {
+    if (s.links.get(p.id) === link && s.linkStates.get(p.id) !== 'connected') showIceProblem(p.id);
+  }, CONNECT_TIMEOUT_MS);
   return link;
+}
+
+function showIceProblem(id) {
+  const name = s.participants.get(id)?.name ?? 'a participant';
+  s.tiles.get(id)?.setStatus('Cannot connect', true);
+  showBanner(`ice-${id}`, `Could not connect to ${name}. Some networks block direct calls; a TURN relay fixes this (whoever runs this server can add one with --ice-server turn:user:password@host:3478).`, 'bad');
 }
 
 function onRemoteTrack(id, track) {
@@ -143,13 +156,11 @@ function onRemoteTrack(id, track) {
 function onLinkState(id, state) {
   s.linkStates.set(id, state);
   const tile = s.tiles.get(id);
-  const name = s.participants.get(id)?.name ?? 'a participant';
   if (state === 'connected') {
     tile?.setStatus('');
     clearBanner(`ice-${id}`);
   } else if (state === 'failed') {
-    tile?.setStatus('Cannot connect', true);
-    showBanner(`ice-${id}`, `Could not connect to ${name}. Some networks block direct calls; a TURN relay fixes this (whoever runs this server can add one with --ice-server turn:user:password@host:3478).`, 'bad');
+    showIceProblem(id);
   } else if (state === 'disconnected') {
     tile?.setStatus('Connection unstable…');
   } else if (state === 'connecting' || state === 'new') {

@@ -7,7 +7,7 @@ import type { RunningServer } from '../../src/app.js';
 import { hasChromium, launchBrowser, screenshot, skipNote, waitForPage, type TestBrowser } from '../helpers/browser.js';
 import { DEBUG_STATE, startTestServer, state } from './call-page.js';
 
-describe.skipIf(!hasChromium())(`lobby in Chromium${skipNote()}`, () => {
+describe.skipIf(!hasChromium())(`lobby in Chromium${skipNote()}`, { timeout: 30_000 }, () => {
   let server: RunningServer;
   let browser: TestBrowser;
 

@@ -2,7 +2,9 @@
  * The call page when things go wrong: a full room, blocked devices, the server going away
  * and coming back on the same port.
  */
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { RunningServer } from '../../src/app.js';
 import { hasChromium, launchBrowser, screenshot, skipNote, waitForPage, type TestBrowser } from '../helpers/browser.js';
 import { DEBUG_STATE, joinCall, startTestServer, state, stats, waitForPeersPlaying } from './call-page.js';
@@ -16,7 +18,15 @@ const BLOCK_CAMERA = `{
 }`;
 const BLOCK_ALL = `navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));`;
 
-describe.skipIf(!hasChromium())(`call page failures in Chromium${skipNote()}`, () => {
+/** No host candidates and no TURN server: ICE can never connect, as on a network that blocks UDP. */
+const NO_PATH = `window.CALLPEER_CONNECT_TIMEOUT_MS = 2000;
+{
+  const Real = window.RTCPeerConnection;
+  window.RTCPeerConnection = function (config) { return new Real({ ...(config || {}), iceTransportPolicy: 'relay' }); };
+  window.RTCPeerConnection.prototype = Real.prototype;
+}`;
+
+describe.skipIf(!hasChromium())(`call page failures in Chromium${skipNote()}`, { timeout: 30_000 }, () => {
   let server: RunningServer;
   let browser: TestBrowser;
 
@@ -63,7 +73,40 @@ describe.skipIf(!hasChromium())(`call page failures in Chromium${skipNote()}`, (
       first, { what: 'audio packets arriving at the receive-only page' });
     expect(await cam.locator('#btn-cam').isDisabled()).toBe(true);
     await screenshot(cam, 'call-no-camera');
+
+    // Without a camera there is no video sender: sharing the screen adds one and renegotiates.
+    await cam.click('#btn-screen');
+    await waitForPage(none, () => {
+      const p = window.callpeer!.state().peers[0]!;
+      return p.screen && p.tile!.showsVideo && p.tile!.frames > 5 && p.tile!.videoWidth > 0;
+    }, undefined, { what: 'the screen of the camera-less page', timeoutMs: 15_000, debug: DEBUG_STATE });
     await Promise.all([cam.close(), none.close()]);
+  });
+
+  it('a peer that cannot be reached gets a plain message with a TURN hint', async () => {
+    const a = await browser.newPage(`${server.url}/r/no-path?name=A`, { initScript: NO_PATH });
+    await waitForPage(a, () => window.callpeer?.state().phase === 'joined', undefined, { what: 'A joined' });
+    const b = await browser.newPage(`${server.url}/r/no-path?name=B`, { initScript: NO_PATH });
+    await waitForPage(b, () => window.callpeer!.state().banners.some((t) => t.includes('TURN')), undefined, { what: 'the TURN hint', debug: DEBUG_STATE });
+    expect((await state(b)).peers[0]!.tile!.status).toBe('Cannot connect');
+    await screenshot(b, 'call-ice-failed');
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('a recorder in the room shows the recording badge and a tile without video', async () => {
+    const page = await joinCall(browser, server.url, 'recorded', 'Host');
+    const recorder = new WebSocket(server.wsUrl);
+    await once(recorder, 'open');
+    recorder.send(JSON.stringify({ type: 'join', room: 'recorded', name: 'Recorder', role: 'recorder' }));
+    await waitForPage(page, () => {
+      const st = window.callpeer!.state();
+      return st.recording && st.peers[0]?.role === 'recorder' && st.peers[0].tile?.showsVideo === false;
+    }, undefined, { what: 'the recording badge', debug: DEBUG_STATE });
+    expect(await page.locator('#recording').isVisible()).toBe(true);
+    await screenshot(page, 'call-recording');
+    recorder.close();
+    await waitForPage(page, () => !window.callpeer!.state().recording, undefined, { what: 'the badge gone' });
+    await page.close();
   });
 
   it('when the server goes away the page shows it is reconnecting and re-joins the restarted server', async () => {

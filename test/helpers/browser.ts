@@ -160,6 +160,7 @@ export async function waitForPage<T, A = undefined>(
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
   const file = path.join(ARTIFACTS_DIR, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  // Transitions finished at once, so a button clicked just before shows its final state.
+  await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
   return file;
 }
