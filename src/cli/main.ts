@@ -3,6 +3,7 @@ import { CallpeerError } from '../errors.js';
 import { registerServe } from './serve.js';
 import { registerCerts } from './certs.js';
 import { registerBot } from './bot.js';
+import { registerPcm } from './pcm.js';
 
 /** Builds the `callpeer` program. Each subcommand lives in its own file with a `register*` function. */
 export function buildProgram(): Command {
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerCerts(program);
   registerBot(program);
+  registerPcm(program);
   return program;
 }
 

@@ -1,0 +1,122 @@
+import type { Command } from 'commander';
+import { CallpeerError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { PcmClient } from '../pcm/client.js';
+import { ToneFrames, openWavFrames, type PcmFrameSource } from '../pcm/frame-sources.js';
+import { WavFileRecorder } from '../pcm/wav-recorder.js';
+import { PCM_CODECS, PCM_RATES, type PcmCodec, type PcmRate } from '../protocol/pcm.js';
+import { parseSeconds, waitForStop } from './run.js';
+
+interface PcmCliOptions {
+  pair?: string;
+  codec: string;
+  rate: string;
+  play?: string;
+  loop?: boolean;
+  tone?: string;
+  record?: string;
+  duration?: string;
+  token?: string;
+  insecure?: boolean;
+  logLevel: string;
+}
+
+/** The typed parameters behind the flags. */
+interface PcmRunParams {
+  url: string;
+  codec: PcmCodec;
+  rate: PcmRate;
+  pair?: string;
+  token?: string;
+  insecure: boolean;
+  play?: string;
+  loop: boolean;
+  tone?: number;
+  record?: string;
+  durationSeconds?: number;
+}
+
+function toParams(url: string, o: PcmCliOptions): PcmRunParams {
+  if (!(PCM_CODECS as readonly string[]).includes(o.codec)) throw new CallpeerError('INVALID_CONFIG', `--codec must be ${PCM_CODECS.join(' or ')} (got ${o.codec})`, { hint: 'use --codec pcm or --codec opus' });
+  const rate = Number(o.rate);
+  if (!(PCM_RATES as readonly number[]).includes(rate)) throw new CallpeerError('INVALID_CONFIG', `--rate must be one of ${PCM_RATES.join(', ')} (got ${o.rate})`, { hint: 'use --rate 48000 or --rate 16000' });
+  if (o.play !== undefined && o.tone !== undefined) throw new CallpeerError('INVALID_CONFIG', '--play and --tone go one at a time', { hint: 'pick one audio source' });
+  if (o.loop && o.play === undefined) throw new CallpeerError('INVALID_CONFIG', '--loop needs --play', { hint: 'add --play FILE.wav' });
+  let tone: number | undefined;
+  if (o.tone !== undefined) {
+    tone = Number(o.tone);
+    if (!(tone > 0 && tone < rate / 2)) throw new CallpeerError('INVALID_CONFIG', `--tone must be a frequency between 0 and ${rate / 2} Hz at --rate ${rate} (got ${o.tone})`, { hint: 'use --tone 440' });
+  }
+  return {
+    url,
+    codec: o.codec as PcmCodec,
+    rate: rate as PcmRate,
+    ...(o.pair !== undefined && { pair: o.pair }),
+    ...(o.token !== undefined && { token: o.token }),
+    insecure: o.insecure === true,
+    ...(o.play !== undefined && { play: o.play }),
+    loop: o.loop === true,
+    ...(tone !== undefined && { tone }),
+    ...(o.record !== undefined && { record: o.record }),
+    ...(o.duration !== undefined && { durationSeconds: parseSeconds('--duration', o.duration) }),
+  };
+}
+
+/** Runs one PCM session; resolves when it ended cleanly, rejects with a plain CallpeerError otherwise. */
+async function runPcm(p: PcmRunParams, logLevel: string): Promise<void> {
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const log = createLogger({ level: logLevel as 'warn', destination: process.stderr });
+  let source: PcmFrameSource | undefined;
+  if (p.tone !== undefined) source = new ToneFrames(p.tone, p.rate);
+  else if (p.play !== undefined) source = await openWavFrames(p.play, p.rate, { loop: p.loop });
+  const client = new PcmClient({ url: p.url, codec: p.codec, rate: p.rate, pair: p.pair, token: p.token, insecure: p.insecure, log });
+  const recorder = p.record === undefined ? undefined : await WavFileRecorder.open(p.record, p.rate);
+  let serverError: CallpeerError | undefined;
+  client.on('waiting', () => out(`waiting for a partner${p.pair === undefined ? '' : ` with code ${p.pair}`}`));
+  client.on('connected', (c) => out(`connected: receiving ${c.codec} ${c.sampleRate} Hz mono, ${c.frameMs} ms frames`));
+  client.on('disconnected', () => out('partner left'));
+  client.on('peer-muted', (muted) => out(muted ? 'partner muted' : 'partner unmuted'));
+  client.on('server-error', (err) => { serverError ??= err; out(`server error ${err.code}: ${err.message}`); });
+  if (recorder) client.on('audio', (samples) => recorder.write(samples));
+  try {
+    await client.connect();
+    if (source) client.play(source);
+    const reason = await waitForStop({
+      durationSeconds: p.durationSeconds,
+      // without --duration, a file played once ends the session
+      ended: p.play !== undefined && !p.loop && p.durationSeconds === undefined ? new Promise<void>((r) => client.once('ended', () => r())) : undefined,
+      closed: new Promise<void>((r) => client.once('closed', () => r())),
+    });
+    await client.close();
+    out(`done (${reason}): sent ${client.stats.sent} frames, received ${client.stats.received}${recorder ? `, recorded ${recorder.seconds.toFixed(2)} s to ${p.record}` : ''}`);
+    if (reason === 'connection lost') {
+      if (serverError) throw new CallpeerError(serverError.code, `the server refused the session: ${serverError.message}`, { hint: serverError.code === 'PAIR_FULL' ? 'two clients already use this code; pick another --pair' : 'check the flags' });
+      throw new CallpeerError('CONNECTION_FAILED', 'the server closed the connection', { hint: 'check the server, then run again' });
+    }
+  } finally {
+    await client.close();
+    await recorder?.close();
+  }
+}
+
+export function registerPcm(program: Command): void {
+  program
+    .command('pcm')
+    .description('pair with another client over /ws/pcm (audio only, no WebRTC): play a tone or a WAV, record what you hear')
+    .argument('<server-url>', 'the server (http(s)://host:port), or a /duo link with ?pair=CODE')
+    .option('--pair <code>', 'invite code: pair only with a client that gives the same code (default: first come, first served)')
+    .option('--codec <codec>', 'what to send and receive: pcm or opus', 'pcm')
+    .option('--rate <hz>', `sample rate: ${PCM_RATES.join(', ')}`, '48000')
+    .option('--play <file>', 'WAV file (any rate) to send, in real time')
+    .option('--loop', 'play the file again and again')
+    .option('--tone <hz>', 'send a sine tone of this frequency')
+    .option('--record <file>', 'write what the partner sends to this WAV file (16-bit, at --rate)')
+    .option('--duration <seconds>', 'stop after this long (default: until Ctrl-C, or the end of --play)')
+    .option('--token <jwt>', 'token for servers with auth on')
+    .option('--insecure', 'accept a self-signed certificate on https:// / wss://')
+    .option('--log-level <level>', 'log level for diagnostics on stderr', 'warn')
+    .addHelpText('after', '\nExamples:\n  callpeer pcm http://localhost:8080 --pair demo --tone 440 --duration 10\n  callpeer pcm http://localhost:8080 --pair demo --codec opus --rate 16000 --record heard.wav --duration 10')
+    .action(async (url: string, opts: PcmCliOptions) => {
+      await runPcm(toParams(url, opts), opts.logLevel);
+    });
+}

@@ -1,0 +1,233 @@
+/**
+ * A headless Node client of /ws/pcm: connects with its codec, rate and optional pair code,
+ * plays a frame source in real time (20 ms frames, drift-free pacer) while paired, and hands
+ * every frame it hears to listeners as Int16 samples at its own rate. It speaks only the wire
+ * protocol, so it works against any callpeer server.
+ */
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import { CallpeerError, isWireErrorCode } from '../errors.js';
+import type { Logger } from '../log.js';
+import { OpusDecoderStream, OpusEncoderStream } from '../media/opus.js';
+import { bytesToInt16, int16ToBytes } from '../media/pcm.js';
+import { PCM_MAX_FRAME_BYTES, PCM_MIN_FRAME_BYTES, type PcmCodec, type PcmRate, type PcmServerMessage } from '../protocol/pcm.js';
+import { isValidRoomId } from '../protocol/signaling.js';
+import { Pacer } from '../rtc/pacer.js';
+import type { PcmFrameSource } from './frame-sources.js';
+
+export interface PcmClientOptions {
+  /** The server: http(s)://host[:port], ws(s)://host[:port][/ws/pcm], or a /duo link (its pair code is used). */
+  url: string;
+  /** What this client sends and wants to receive. Default 'pcm'. */
+  codec?: PcmCodec;
+  /** Its sample rate, Hz. Default 48000. */
+  rate?: PcmRate;
+  /** Invite code: pair only with a client that gave the same one. */
+  pair?: string;
+  token?: string;
+  /** Accept a self-signed certificate on wss://. */
+  insecure?: boolean;
+  /** Opening the socket fails after this long, ms. Default 10000. */
+  connectTimeoutMs?: number;
+  log?: Logger;
+}
+
+export interface PcmConnected { codec: PcmCodec; sampleRate: number; channels: number; frameMs: number }
+
+export interface PcmClientEvents {
+  waiting: [];
+  connected: [PcmConnected];
+  /** The partner left; `waiting` follows. */
+  disconnected: [];
+  'peer-muted': [boolean];
+  /** An error message from the server (e.g. PAIR_FULL); the server may then close. */
+  'server-error': [CallpeerError];
+  /** Audio from the partner, at this client's rate. */
+  audio: [Int16Array];
+  /** The source ran out. */
+  ended: [];
+  closed: [{ code: number; reason: string }];
+}
+
+/** Audio unsent in the socket beyond this is real time lost: frames are skipped, not queued. */
+const MAX_BUFFERED_BYTES = 64 * 1024;
+
+/** The /ws/pcm URL for `link` and the client's parameters. */
+export function pcmSocketUrl(link: string, params: { codec: PcmCodec; rate: number; pair?: string; token?: string }): string {
+  let url: URL;
+  try {
+    url = new URL(link);
+  } catch {
+    throw new CallpeerError('INVALID_CONFIG', `"${link}" is not a URL`, { hint: 'give the server like http://host:8080' });
+  }
+  const scheme = { 'http:': 'ws:', 'ws:': 'ws:', 'https:': 'wss:', 'wss:': 'wss:' }[url.protocol];
+  if (!scheme) throw new CallpeerError('INVALID_CONFIG', `unsupported scheme "${url.protocol}" in "${link}"`, { hint: 'use http(s):// or ws(s)://' });
+  const pair = params.pair ?? url.searchParams.get('pair') ?? undefined;
+  if (pair !== undefined && !isValidRoomId(pair)) throw new CallpeerError('INVALID_CONFIG', `"${pair}" is not a valid pair code`, { hint: 'pair codes use letters, digits, "-" and "_" (1-64 characters)' });
+  const query = new URLSearchParams({ codec: params.codec, rate: String(params.rate) });
+  if (pair !== undefined) query.set('pair', pair);
+  if (params.token !== undefined) query.set('token', params.token);
+  return `${scheme}//${url.host}/ws/pcm?${query}`;
+}
+
+export class PcmClient extends EventEmitter<PcmClientEvents> {
+  readonly codec: PcmCodec;
+  readonly rate: PcmRate;
+  readonly url: string;
+  private ws: WebSocket | undefined;
+  private readonly pacer: Pacer;
+  private source: PcmFrameSource | undefined;
+  private encoder: OpusEncoderStream | undefined;
+  private decoder: OpusDecoderStream | undefined;
+  private paired = false;
+  private muted = false;
+  private closedInfo: Promise<{ code: number; reason: string }> | undefined;
+  /** Frames sent, frames heard, frames skipped because the socket could not keep up. */
+  readonly stats = { sent: 0, received: 0, skipped: 0 };
+
+  constructor(private readonly options: PcmClientOptions) {
+    super();
+    this.codec = options.codec ?? 'pcm';
+    this.rate = options.rate ?? 48000;
+    this.url = pcmSocketUrl(options.url, { codec: this.codec, rate: this.rate, pair: options.pair, token: options.token });
+    this.pacer = new Pacer(() => this.tick());
+  }
+
+  /** True between `connected` and `disconnected`. */
+  get isPaired(): boolean {
+    return this.paired;
+  }
+
+  /** Opens the socket. Rejects with CONNECTION_FAILED if the server cannot be reached. */
+  async connect(): Promise<void> {
+    if (this.ws) throw new CallpeerError('CLOSED', 'connect() was already called');
+    const ws = new WebSocket(this.url, {
+      rejectUnauthorized: this.options.insecure !== true,
+      handshakeTimeout: this.options.connectTimeoutMs ?? 10_000,
+      maxPayload: PCM_MAX_FRAME_BYTES,
+    });
+    this.ws = ws;
+    this.closedInfo = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    ws.on('message', (data: Buffer, isBinary) => (isBinary ? this.onAudio(data) : this.onControl(data.toString())));
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', (err) => reject(new CallpeerError('CONNECTION_FAILED', `cannot connect to ${this.url.replace(/\?.*/, '')}: ${err.message}`, { cause: err, hint: 'check the server address and that it is running' })));
+    });
+    ws.on('error', (err) => this.options.log?.debug({ err }, 'pcm socket error'));
+    void this.closedInfo.then((info) => {
+      this.setPaired(false);
+      this.release();
+      this.emit('closed', info);
+    });
+  }
+
+  /** Plays `source` in real time whenever paired (the server would drop audio sent while waiting). */
+  play(source: PcmFrameSource): void {
+    if (this.codec === 'opus') this.encoder ??= new OpusEncoderStream(this.rate);
+    this.source = source;
+    if (this.paired) this.pacer.start();
+  }
+
+  /** Stops sending audio and tells the partner (`peer-muted`). */
+  mute(muted: boolean): void {
+    this.muted = muted;
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'mute', muted }));
+  }
+
+  /** Closes the socket (code 1000) and resolves once it is closed. */
+  async close(): Promise<void> {
+    const ws = this.ws;
+    if (!ws || !this.closedInfo) return;
+    this.pacer.stop();
+    if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000, 'bye');
+    const cut = setTimeout(() => ws.terminate(), 2000);
+    await this.closedInfo;
+    clearTimeout(cut);
+  }
+
+  private onControl(text: string): void {
+    let msg: PcmServerMessage;
+    try {
+      msg = JSON.parse(text) as PcmServerMessage;
+    } catch {
+      this.options.log?.warn('pcm server sent a text frame that is not JSON');
+      return;
+    }
+    switch (msg.type) {
+      case 'waiting':
+        this.emit('waiting');
+        break;
+      case 'connected':
+        this.setPaired(true);
+        this.emit('connected', { codec: msg.codec, sampleRate: msg.sampleRate, channels: msg.channels, frameMs: msg.frameMs });
+        break;
+      case 'disconnected':
+        this.setPaired(false);
+        this.emit('disconnected');
+        break;
+      case 'peer-muted':
+        this.emit('peer-muted', msg.muted);
+        break;
+      case 'error': {
+        const code = isWireErrorCode(msg.code) ? msg.code : 'INTERNAL';
+        this.emit('server-error', new CallpeerError(code, msg.message));
+        break;
+      }
+      default:
+        this.options.log?.debug({ type: (msg as { type?: unknown }).type }, 'pcm server message of unknown type ignored');
+    }
+  }
+
+  private onAudio(data: Buffer): void {
+    let samples: Int16Array;
+    try {
+      if (this.codec === 'opus') {
+        this.decoder ??= new OpusDecoderStream(this.rate);
+        samples = this.decoder.decode(data);
+      } else {
+        samples = bytesToInt16(data);
+      }
+    } catch (err) {
+      this.options.log?.debug({ err, bytes: data.length }, 'pcm frame from the server could not be read');
+      return;
+    }
+    this.stats.received++;
+    this.emit('audio', samples);
+  }
+
+  private setPaired(paired: boolean): void {
+    this.paired = paired;
+    if (paired && this.source) this.pacer.start();
+    if (!paired) this.pacer.stop();
+  }
+
+  private tick(): void {
+    const ws = this.ws;
+    const source = this.source;
+    if (!ws || !source || ws.readyState !== WebSocket.OPEN) return;
+    const frame = source.nextFrame();
+    if (!frame) {
+      this.pacer.stop();
+      this.emit('ended');
+      return;
+    }
+    if (this.muted) return;
+    if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.stats.skipped++;
+      return;
+    }
+    // The source reuses its frame: PCM is copied, as the socket may hold it past this tick.
+    const payload = this.encoder ? this.encoder.encode(frame) : Buffer.from(int16ToBytes(frame));
+    if (payload.length < PCM_MIN_FRAME_BYTES) return;
+    ws.send(payload, { binary: true });
+    this.stats.sent++;
+  }
+
+  private release(): void {
+    this.pacer.stop();
+    this.encoder?.release();
+    this.decoder?.release();
+    this.encoder = undefined;
+    this.decoder = undefined;
+  }
+}
