@@ -1,0 +1,64 @@
+/**
+ * Chromium on the call page hears a tone bot: the bot runs in this process (node-datachannel),
+ * the page joins by link, and the tone's frequency is measured from the page's remote stream.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../src/app.js';
+import { Bot } from '../../src/bots/bot.js';
+import { dominantFrequency } from '../../src/media/analysis.js';
+import { ToneSource } from '../../src/rtc/opus-sources.js';
+import { cleanupRtc } from '../../src/rtc/peer.js';
+import { CHROMIUM_SKIP_REASON, hasChromium, launchBrowser, screenshot, waitForPage, type TestBrowser } from '../helpers/browser.js';
+import { startTestServer } from '../helpers/server.js';
+
+describe.skipIf(!hasChromium())(`call page and a bot${hasChromium() ? '' : ` (skipped: ${CHROMIUM_SKIP_REASON})`}`, () => {
+  let server: RunningServer;
+  let browser: TestBrowser;
+  let bot: Bot;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await bot?.close();
+    await browser?.close();
+    await server?.close();
+    cleanupRtc();
+  });
+
+  it('a page hears a --tone 440 bot at 440 Hz (±1 Hz)', async () => {
+    bot = new Bot({ wsUrl: server.wsUrl, room: 'hear-bot', name: 'Tone bot', source: new ToneSource(440), peer: { bindAddress: '127.0.0.1' } });
+    await bot.start();
+    const page = await browser.newPage(`${server.url}/r/hear-bot?name=Listener`);
+    const botId = bot.agent.id!;
+    await waitForPage(page, (id) => {
+      const v = document.querySelector(`[data-peer="${id}"] video`) as HTMLVideoElement | null;
+      return Boolean(v?.srcObject && (v.srcObject as MediaStream).getAudioTracks().length > 0);
+    }, botId, { what: "the bot's audio track on the page", timeoutMs: 15_000 });
+
+    // Record ~1 s of the bot's stream through Web Audio and hand the samples to Node.
+    const { sampleRate, samples } = await page.evaluate(async (id) => {
+      const v = document.querySelector(`[data-peer="${id}"] video`) as HTMLVideoElement;
+      const ctx = new AudioContext();
+      const src = ctx.createMediaStreamSource(v.srcObject as MediaStream);
+      const analyser = ctx.createAnalyser();
+      analyser.fftSize = 32768;
+      src.connect(analyser);
+      await new Promise((r) => setTimeout(r, 1500)); // let the buffer fill with the tone
+      const buf = new Float32Array(analyser.fftSize);
+      analyser.getFloatTimeDomainData(buf);
+      await ctx.close();
+      return { sampleRate: ctx.sampleRate, samples: Array.from(buf) };
+    }, botId);
+    const pcm = Int16Array.from(samples, (x) => Math.max(-32768, Math.min(32767, Math.round(x * 32767))));
+    const peak = pcm.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+    expect(peak).toBeGreaterThan(3000); // really audio, not silence
+    expect(Math.abs(dominantFrequency(pcm, sampleRate) - 440)).toBeLessThanOrEqual(1);
+
+    // the bot, too, lists the page as its participant
+    expect(bot.stats().map((s) => s.name)).toEqual(['Listener']);
+    await screenshot(page, 'call-with-tone-bot');
+    await page.close();
+  });
+});

@@ -1,0 +1,39 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { MeshAgent } from '../../src/client/mesh-agent.js';
+import { cleanupRtc } from '../../src/rtc/peer.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { startTestServer } from '../helpers/server.js';
+
+afterAll(() => cleanupRtc());
+
+describe('callpeer bot', () => {
+  it.each([
+    [['bot', 'http://127.0.0.1:1/', '--tone', '440'], 'does not name a room'],
+    [['bot', 'http://127.0.0.1:1/r/x', '--tone', '440', '--play', 'a.wav'], '--play and --tone go one at a time'],
+    [['bot', 'http://127.0.0.1:1/r/x', '--tone', 'loud'], '--tone must be a frequency'],
+    [['bot', 'http://127.0.0.1:1/r/x', '--loop'], '--loop needs --play'],
+    [['bot', 'http://127.0.0.1:1/r/x', '--play', '/nonexistent.wav'], 'cannot read /nonexistent.wav'],
+    [['bot', 'http://127.0.0.1:1/r/x', '--duration', '-3'], '--duration must be a positive number'],
+    [['bot', 'http://127.0.0.1:1/r/x', '--tone', '440'], 'cannot reach ws://127.0.0.1:1/ws'],
+  ])('%j exits 1 naming the problem', async (args, message) => {
+    const r = await runCli(args as string[]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).toContain('fix: ');
+  });
+
+  it('joins by link, reports participants and stats, and leaves cleanly on SIGINT', async () => {
+    const server = await startTestServer();
+    const person = new MeshAgent({ wsUrl: server.wsUrl, room: 'cli-bot', name: 'Ada', peer: { bindAddress: '127.0.0.1' } });
+    await person.start();
+    const bot = await startCli(['bot', `${server.url}/r/cli-bot`, '--tone', '440', '--bind', '127.0.0.1', '--stats-interval', '0.5', '--name', 'Beeper'], /stats Ada: connected; in \d+ pkts .* out [1-9]\d* pkts/, { timeoutMs: 15_000 });
+    expect(bot.output()).toContain('joined room cli-bot as');
+    expect(server.rooms.get('cli-bot')?.participants().map((p) => [p.name, p.role])).toContainEqual(['Beeper', 'bot']);
+    bot.child.kill('SIGINT');
+    const r = await bot.exited;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('left the room (SIGINT)');
+    await person.close();
+    await server.close();
+  });
+});
