@@ -1,7 +1,7 @@
 // The call page: joins the room in the URL, keeps one PeerLink per remote participant (mesh),
 // and drives the UI. `window.callpeer` is a read-only hook for tests and curious people.
 import { ChatPanel } from './chat.js';
-import { levelMeter, openDevices, openScreen, resumeAudio } from './media.js';
+import { levelMeter, openCamera, openDevices, openScreen, recordTrack, resumeAudio } from './media.js';
 import { PeerLink } from './peer.js';
 import { copyText, roomUrl } from './rooms.js';
 import { Signaling, signalingUrl } from './signaling.js';
@@ -269,8 +269,7 @@ function refreshControls() {
   setControl($('btn-mic'), mic
     ? { icon: s.local.audio ? 'mic' : 'micOff', off: !s.local.audio, label: s.local.audio ? 'Mute microphone' : 'Unmute microphone' }
     : { icon: 'micOff', off: true, disabled: true, label: 'No microphone' });
-  const cam = camTrack();
-  setControl($('btn-cam'), cam
+  setControl($('btn-cam'), s.devices.video
     ? { icon: s.local.video ? 'cam' : 'camOff', off: !s.local.video, label: s.local.video ? 'Turn camera off' : 'Turn camera on' }
     : { icon: 'camOff', off: true, disabled: true, label: 'No camera' });
   setControl($('btn-screen'), { icon: 'screen', on: s.local.screen, label: s.local.screen ? 'Stop sharing' : 'Share your screen' });
@@ -284,12 +283,31 @@ $('btn-mic').onclick = () => {
   sendMedia();
 };
 
-$('btn-cam').onclick = () => {
-  const t = camTrack();
-  if (!t) return;
-  t.enabled = !t.enabled;
-  s.local.video = t.enabled;
-  sendMedia();
+// Camera off stops the track (its light goes out); on asks for a new one.
+$('btn-cam').onclick = async () => {
+  const btn = $('btn-cam');
+  if (!s.devices.video || btn.dataset.busy) return;
+  btn.dataset.busy = '1';
+  try {
+    const old = camTrack();
+    if (old) {
+      s.local.video = false;
+      s.stream.removeTrack(old);
+      old.stop();
+    } else {
+      const track = await openCamera();
+      if (!track) {
+        toast('The camera could not be started. Is another app using it?');
+        return;
+      }
+      s.stream.addTrack(track);
+      s.local.video = true;
+    }
+    if (!s.screenTrack) await Promise.all([...s.links.values()].map((l) => l.setTrack('video', camTrack())));
+    sendMedia();
+  } finally {
+    delete btn.dataset.busy;
+  }
 };
 
 $('btn-screen').onclick = async () => {
@@ -397,6 +415,7 @@ window.callpeer = Object.freeze({
     return {
       phase: s.phase, id: s.selfId, room: roomId, name: s.name, maxMembers: s.maxMembers,
       local: { ...s.local }, devices: { ...s.devices }, error: s.error ?? null,
+      tracks: s.stream.getTracks().map((t) => ({ kind: t.kind, enabled: t.enabled, readyState: t.readyState })),
       signaling: signaling.state,
       recording: !$('recording').hidden,
       banners: bannerTexts(),
@@ -409,6 +428,16 @@ window.callpeer = Object.freeze({
       })),
       chat: chat.lines.map((l) => ({ ...l })),
     };
+  },
+  /**
+   * `ms` of what the page hears from peer `id` ('self' = our microphone), as
+   * {sampleRate, samples}: for tests that check a tone's frequency.
+   */
+  async audio(id, ms = 500) {
+    const tile = s.tiles.get(id);
+    const track = id === 'self' ? micTrack() : tile?.video.srcObject?.getAudioTracks()[0];
+    if (!track) throw new Error(`no audio from ${id}`);
+    return recordTrack(track, ms);
   },
   /** getStats() of every peer connection, by peer id: inbound/outbound RTP per kind. */
   async stats() {
@@ -478,5 +507,9 @@ function init() {
   });
 }
 
+document.addEventListener('callpeer:sound-blocked', () => {
+  showBanner('sound', 'Your browser holds back sound until you interact with the page: click anywhere to hear the others.');
+  document.addEventListener('click', () => clearBanner('sound'), { once: true });
+});
 window.addEventListener('pagehide', () => signaling.send({ type: 'leave' }));
 init();

@@ -43,6 +43,16 @@ function describeMissing(audio, video, err) {
     : 'No camera or microphone was found. You can still see and hear the others.';
 }
 
+/** The camera again after it was turned off (its light goes out while off); undefined if refused. */
+export async function openCamera() {
+  try {
+    const s = await navigator.mediaDevices.getUserMedia({ video: VIDEO });
+    return s.getVideoTracks()[0];
+  } catch {
+    return undefined;
+  }
+}
+
 /** A screen, window or tab to share; undefined when the user cancels or it is not possible. */
 export async function openScreen() {
   if (!navigator.mediaDevices?.getDisplayMedia) throw new Error('Screen sharing is not available in this browser.');
@@ -93,4 +103,34 @@ export function levelMeter(track) {
       source.disconnect();
     },
   };
+}
+
+/**
+ * Records `ms` of a track's audio as mono float samples at the context rate (for tests that
+ * check what a page hears, e.g. a bot's tone). A remote track must be playing in an element.
+ */
+export function recordTrack(track, ms) {
+  const ctx = audioContext();
+  const source = ctx.createMediaStreamSource(new MediaStream([track]));
+  const proc = ctx.createScriptProcessor(4096, 1, 1);
+  const chunks = [];
+  let total = 0;
+  const want = Math.round((ctx.sampleRate * ms) / 1000);
+  return new Promise((resolve) => {
+    proc.onaudioprocess = (e) => {
+      if (total >= want) return;
+      chunks.push(new Float32Array(e.inputBuffer.getChannelData(0)));
+      total += e.inputBuffer.length;
+      if (total < want) return;
+      source.disconnect();
+      proc.disconnect();
+      const out = new Float32Array(total);
+      let off = 0;
+      for (const c of chunks) { out.set(c, off); off += c.length; }
+      resolve({ sampleRate: ctx.sampleRate, samples: Array.from(out.subarray(0, want)) });
+    };
+    source.connect(proc);
+    // A ScriptProcessor only runs while connected to the output; it writes silence there.
+    proc.connect(ctx.destination);
+  });
 }

@@ -79,11 +79,13 @@ export class Tile {
   }
 
   play() {
-    this.video.play().catch(() => {
+    this.video.play().catch((err) => {
       // Autoplay with sound was refused: play muted now, unmute on the first click anywhere.
-      if (this.local) return;
+      // (An AbortError only means a newer stream replaced this one.)
+      if (this.local || err?.name !== 'NotAllowedError') return;
       this.video.muted = true;
       this.video.play().catch(() => {});
+      document.dispatchEvent(new Event('callpeer:sound-blocked'));
       document.addEventListener('click', () => { this.video.muted = false; }, { once: true });
     });
   }

@@ -17,6 +17,7 @@ export interface CallState {
   local: { audio: boolean; video: boolean; screen: boolean };
   devices: { audio: boolean; video: boolean; note: string };
   error: { code: string; message: string } | null;
+  tracks: { kind: string; enabled: boolean; readyState: string }[];
   signaling: string; recording: boolean; banners: string[];
   self: TileInfo | null; peers: PeerInfo[];
   chat: { from: string; name: string; text: string; ts: number }[];
@@ -28,7 +29,13 @@ export interface RtpStats {
 }
 
 declare global {
-  interface Window { callpeer?: { state(): CallState; stats(): Promise<Record<string, RtpStats>> } }
+  interface Window {
+    callpeer?: {
+      state(): CallState;
+      stats(): Promise<Record<string, RtpStats>>;
+      audio(id: string, ms?: number): Promise<{ sampleRate: number; samples: number[] }>;
+    };
+  }
 }
 
 export const DEBUG_STATE = 'window.callpeer && window.callpeer.state()';
@@ -45,9 +52,16 @@ export function stats(page: Page): Promise<Record<string, RtpStats>> {
   return page.evaluate(() => window.callpeer!.stats());
 }
 
+export interface JoinOptions {
+  viewport?: { width: number; height: number };
+  /** Extra query parameters, e.g. { raw: '1' } for unprocessed microphone audio. */
+  query?: Record<string, string>;
+}
+
 /** Opens /r/<room>?name=<name> and waits until the page is in the room. */
-export async function joinCall(b: TestBrowser, baseUrl: string, room: string, name: string, viewport?: { width: number; height: number }): Promise<Page> {
-  const page = await b.newPage(`${baseUrl}/r/${room}?name=${encodeURIComponent(name)}`, viewport ? { viewport } : {});
+export async function joinCall(b: TestBrowser, baseUrl: string, room: string, name: string, options: JoinOptions = {}): Promise<Page> {
+  const q = new URLSearchParams({ name, ...options.query });
+  const page = await b.newPage(`${baseUrl}/r/${room}?${q.toString()}`, options.viewport ? { viewport: options.viewport } : {});
   await waitForPage(page, () => window.callpeer?.state().phase === 'joined', undefined, { what: `${name} to join`, debug: DEBUG_STATE });
   return page;
 }

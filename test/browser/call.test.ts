@@ -4,7 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/app.js';
-import { hasChromium, launchBrowser, screenshot, skipNote, waitForPage, type Page, type TestBrowser } from '../helpers/browser.js';
+import { dominantFrequency, rms } from '../../src/media/analysis.js';
+import {
+  floatToInt16, hasChromium, launchBrowser, screenshot, skipNote, toneWavFile, waitForPage, type Page, type TestBrowser,
+} from '../helpers/browser.js';
 import { DEBUG_STATE, joinCall, startTestServer, state, stats, waitForPeersPlaying } from './call-page.js';
 
 describe.skipIf(!hasChromium())(`call page in Chromium${skipNote()}`, { timeout: 30_000 }, () => {
@@ -13,10 +16,13 @@ describe.skipIf(!hasChromium())(`call page in Chromium${skipNote()}`, { timeout:
   let alice: Page;
   let bob: Page;
   const room = 'browser-call';
+  /** Every page's fake microphone plays this tone; `raw` turns audio processing off so it keeps its level. */
+  const TONE_HZ = 440;
+  const RAW = { raw: '1' };
 
   beforeAll(async () => {
     server = await startTestServer(3);
-    browser = await launchBrowser();
+    browser = await launchBrowser({ fakeAudioFile: toneWavFile(TONE_HZ) });
   });
 
   afterAll(async () => {
@@ -25,8 +31,8 @@ describe.skipIf(!hasChromium())(`call page in Chromium${skipNote()}`, { timeout:
   });
 
   it('two pages in one room see each other\'s video and receive each other\'s audio', async () => {
-    alice = await joinCall(browser, server.url, room, 'Alice');
-    bob = await joinCall(browser, server.url, room, 'Bob');
+    alice = await joinCall(browser, server.url, room, 'Alice', { query: RAW });
+    bob = await joinCall(browser, server.url, room, 'Bob', { query: RAW });
     await Promise.all([waitForPeersPlaying(alice, 1), waitForPeersPlaying(bob, 1)]);
 
     const first = await state(alice);
@@ -41,8 +47,12 @@ describe.skipIf(!hasChromium())(`call page in Chromium${skipNote()}`, { timeout:
     expect(after.inbound.audio!.packetsReceived).toBeGreaterThan(before.inbound.audio!.packetsReceived);
     expect(after.inbound.video!.framesDecoded).toBeGreaterThan(before.inbound.video!.framesDecoded ?? 0);
 
-    // Chromium's fake microphone beeps once a second: Bob's level meter on Alice's page moves.
-    await waitForPage(alice, () => window.callpeer!.state().peers[0]!.level > 0.1, undefined, { what: 'Bob\'s audio level', debug: DEBUG_STATE });
+    // What Alice hears from Bob is Bob's microphone tone, and her page shows him speaking.
+    const heard = await alice.evaluate((id) => window.callpeer!.audio(id, 400), first.peers[0]!.id);
+    const pcm = floatToInt16(heard.samples);
+    expect(rms(pcm)).toBeGreaterThan(0.2); // the tone is at 0.5 of full scale: RMS 0.35
+    expect(Math.abs(dominantFrequency(pcm, heard.sampleRate) - TONE_HZ)).toBeLessThan(10);
+    await waitForPage(alice, () => window.callpeer!.state().peers[0]!.tile!.speaking, undefined, { what: 'Bob shown speaking', debug: DEBUG_STATE });
 
     const bobStats = Object.values(await stats(bob))[0]!;
     expect(bobStats.inbound.audio!.packetsReceived).toBeGreaterThan(0);
@@ -62,6 +72,8 @@ describe.skipIf(!hasChromium())(`call page in Chromium${skipNote()}`, { timeout:
       const p = window.callpeer!.state().peers[0]!;
       return !p.video && p.tile!.showsVideo === false;
     }, undefined, { what: 'Bob\'s camera shown off', debug: DEBUG_STATE });
+    // Camera off really releases the camera (its light goes out).
+    expect((await state(bob)).tracks.filter((t) => t.kind === 'video')).toEqual([]);
 
     await bob.click('#btn-mic');
     await bob.click('#btn-cam');
@@ -99,7 +111,7 @@ describe.skipIf(!hasChromium())(`call page in Chromium${skipNote()}`, { timeout:
   });
 
   it('a third person joins a running call; a screenshot shows the three-person call', async () => {
-    const carol = await joinCall(browser, server.url, room, 'Carol', { width: 390, height: 844 });
+    const carol = await joinCall(browser, server.url, room, 'Carol', { viewport: { width: 390, height: 844 }, query: RAW });
     await Promise.all([waitForPeersPlaying(carol, 2), waitForPeersPlaying(alice, 2), waitForPeersPlaying(bob, 2)]);
     await bob.click('#btn-mic');
     await waitForPage(alice, () => window.callpeer!.state().peers.some((p) => p.name === 'Bob' && !p.audio), undefined, { what: 'Bob muted' });

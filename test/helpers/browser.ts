@@ -10,9 +10,12 @@
  *   await screenshot(page, 'call-joined');
  *   await b.close();
  */
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { ToneGenerator } from '../../src/media/tone.js';
+import { encodeWav } from '../../src/media/wav.js';
 
 export type { Browser, BrowserContext, Page };
 
@@ -163,4 +166,24 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   // Transitions finished at once, so a button clicked just before shows its final state.
   await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
   return file;
+}
+
+/**
+ * Writes a 16-bit mono 48 kHz WAV of a sine tone to a temp folder and returns its absolute
+ * path, for `launchBrowser({ fakeAudioFile })`. The fake microphone loops it. Pages should ask
+ * for audio without processing (the call page: `?raw=1`), or the tone fades in 2-3 s.
+ */
+export function toneWavFile(frequencyHz: number, seconds = 5, amplitude = 0.5): string {
+  const rate = 48_000;
+  const samples = new ToneGenerator(frequencyHz, rate, amplitude).next(rate * seconds);
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'callpeer-tone-')), `tone-${frequencyHz}.wav`);
+  writeFileSync(file, encodeWav(samples, rate));
+  return file;
+}
+
+/** Page-side float samples (-1..1) as Int16, for src/media/analysis.ts (rms, dominantFrequency). */
+export function floatToInt16(samples: readonly number[]): Int16Array {
+  const out = new Int16Array(samples.length);
+  for (let i = 0; i < samples.length; i++) out[i] = Math.max(-32768, Math.min(32767, Math.round(samples[i]! * 32767)));
+  return out;
 }
