@@ -1,7 +1,4 @@
 /** Helpers for tests of the call page (/r/<room>): its `window.callpeer` hook, typed. */
-import { loadServeConfig } from '../../src/config.js';
-import { silentLogger } from '../../src/log.js';
-import { startServer, type RunningServer } from '../../src/app.js';
 import { waitForPage, type Page, type TestBrowser } from '../helpers/browser.js';
 
 export interface TileInfo {
@@ -39,10 +36,6 @@ declare global {
 }
 
 export const DEBUG_STATE = 'window.callpeer && window.callpeer.state()';
-
-export function startTestServer(maxMembers: number, port = 0): Promise<RunningServer> {
-  return startServer(loadServeConfig({ port, host: '127.0.0.1', maxMembers }, {}), { log: silentLogger() });
-}
 
 export function state(page: Page): Promise<CallState> {
   return page.evaluate(() => window.callpeer!.state());

@@ -8,7 +8,8 @@ import { dominantFrequency, rms } from '../../src/media/analysis.js';
 import {
   floatToInt16, hasChromium, launchBrowser, screenshot, skipNote, toneWavFile, waitForPage, type Page, type TestBrowser,
 } from '../helpers/browser.js';
-import { DEBUG_STATE, joinCall, startTestServer, state, stats, waitForPeersPlaying } from './call-page.js';
+import { DEBUG_STATE, joinCall, state, stats, waitForPeersPlaying } from './call-page.js';
+import { startTestServer } from '../helpers/server.js';
 
 describe.skipIf(!hasChromium())(`call page in Chromium${skipNote()}`, { timeout: 30_000 }, () => {
   let server: RunningServer;
@@ -21,7 +22,7 @@ describe.skipIf(!hasChromium())(`call page in Chromium${skipNote()}`, { timeout:
   const RAW = { raw: '1' };
 
   beforeAll(async () => {
-    server = await startTestServer(3);
+    server = await startTestServer({ maxMembers: 3 });
     browser = await launchBrowser({ fakeAudioFile: toneWavFile(TONE_HZ) });
   });
 

@@ -5,14 +5,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/app.js';
 import { hasChromium, launchBrowser, screenshot, skipNote, waitForPage, type TestBrowser } from '../helpers/browser.js';
-import { DEBUG_STATE, startTestServer, state } from './call-page.js';
+import { DEBUG_STATE, state } from './call-page.js';
+import { startTestServer } from '../helpers/server.js';
 
 describe.skipIf(!hasChromium())(`lobby in Chromium${skipNote()}`, { timeout: 30_000 }, () => {
   let server: RunningServer;
   let browser: TestBrowser;
 
   beforeAll(async () => {
-    server = await startTestServer(4);
+    server = await startTestServer({ maxMembers: 4 });
     browser = await launchBrowser();
   });
 

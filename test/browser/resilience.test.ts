@@ -2,12 +2,11 @@
  * The call page when things go wrong: a full room, blocked devices, the server going away
  * and coming back on the same port.
  */
-import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import type { RunningServer } from '../../src/app.js';
 import { hasChromium, launchBrowser, screenshot, skipNote, waitForPage, type TestBrowser } from '../helpers/browser.js';
-import { DEBUG_STATE, joinCall, startTestServer, state, stats, waitForPeersPlaying } from './call-page.js';
+import { DEBUG_STATE, joinCall, state, stats, waitForPeersPlaying } from './call-page.js';
+import { Probe, startTestServer } from '../helpers/server.js';
 
 /** Makes getUserMedia refuse the camera the way a browser does when the user blocks it. */
 const BLOCK_CAMERA = `{
@@ -31,7 +30,7 @@ describe.skipIf(!hasChromium())(`call page failures in Chromium${skipNote()}`, {
   let browser: TestBrowser;
 
   beforeAll(async () => {
-    server = await startTestServer(2);
+    server = await startTestServer({ maxMembers: 2 });
     browser = await launchBrowser();
   });
 
@@ -95,9 +94,8 @@ describe.skipIf(!hasChromium())(`call page failures in Chromium${skipNote()}`, {
 
   it('a recorder in the room shows the recording badge and a tile without video', async () => {
     const page = await joinCall(browser, server.url, 'recorded', 'Host');
-    const recorder = new WebSocket(server.wsUrl);
-    await once(recorder, 'open');
-    recorder.send(JSON.stringify({ type: 'join', room: 'recorded', name: 'Recorder', role: 'recorder' }));
+    const recorder = await Probe.open(server.wsUrl);
+    await recorder.join('recorded', { name: 'Recorder', role: 'recorder' });
     await waitForPage(page, () => {
       const st = window.callpeer!.state();
       return st.recording && st.peers[0]?.role === 'recorder' && st.peers[0].tile?.showsVideo === false;
@@ -122,7 +120,7 @@ describe.skipIf(!hasChromium())(`call page failures in Chromium${skipNote()}`, {
     expect(down.banners.join(' ')).toMatch(/reconnecting/i);
     await screenshot(a, 'call-reconnecting');
 
-    server = await startTestServer(2, port);
+    server = await startTestServer({ maxMembers: 2, port });
     // Old peer connections keep playing while the server is away; wait for the new session.
     for (const page of [a, b]) {
       await waitForPage(page, (old) => {
