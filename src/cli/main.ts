@@ -4,6 +4,7 @@ import { registerServe } from './serve.js';
 import { registerCerts } from './certs.js';
 import { registerBot } from './bot.js';
 import { registerPcm } from './pcm.js';
+import { registerRecord } from './record.js';
 
 /** Builds the `callpeer` program. Each subcommand lives in its own file with a `register*` function. */
 export function buildProgram(): Command {
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerCerts(program);
   registerBot(program);
   registerPcm(program);
+  registerRecord(program);
   return program;
 }
 

@@ -1,0 +1,291 @@
+/**
+ * The recorder: a room member (role `recorder`) that writes each participant track it
+ * receives to its own Ogg Opus file, without re-encoding, on one timeline: every file starts
+ * at the session start and keeps wall-clock time (TrackTimeline), so files line up. A file
+ * opens at a track's first packet and is finalized when that participant's connection closes
+ * (left, or our signaling reconnected: the new connection records into new files). Pages go
+ * to disk at least once a second; manifest.json follows every change.
+ *
+ * Usable as a library: `await new Recorder({ wsUrl, room, outDir }).start()`, later `stop()`.
+ */
+import { EventEmitter } from 'node:events';
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { MeshAgent, type MeshAgentOptions, type RemotePeer } from '../../client/mesh-agent.js';
+import { CallpeerError, toCallpeerError } from '../../errors.js';
+import { silentLogger, type Logger } from '../../log.js';
+import type { RtpPacketInfo } from '../../media/rtp.js';
+import type { JoinedMessage, Participant } from '../../protocol/signaling.js';
+import type { MediaTrack } from '../../rtc/media-track.js';
+import { RtpReceiver } from '../../rtc/rtp-receiver.js';
+import { ManifestStore, type Manifest, type ManifestFile } from './manifest.js';
+import { mixOggOpusFiles } from './mixer.js';
+import { SAMPLES_PER_MS, TrackTimeline, type TimelineOptions } from './track-timeline.js';
+import { fileError, TrackWriter } from './track-writer.js';
+
+export interface RecorderOptions extends Omit<MeshAgentOptions, 'role' | 'log' | 'audio'> {
+  /** Directory for the files and manifest.json (created if missing). */
+  outDir: string;
+  /** Also write a mixed WAV of everyone there when stopping (a path). */
+  mixPath?: string;
+  log?: Logger;
+  /** Timeline tuning (reordering window, lag); the session start is the recorder's. */
+  timeline?: Omit<TimelineOptions, 'startMs'>;
+  /** Test hook: packets for which this returns true are dropped before recording (simulated loss). */
+  dropPacket?: (index: number) => boolean;
+}
+
+export interface RecorderEvents {
+  joined: [JoinedMessage];
+  'participant-joined': [Participant];
+  'participant-left': [Participant];
+  /** A track's first packet arrived: its file is open. */
+  'file-opened': [ManifestFile];
+  'file-closed': [ManifestFile];
+  disconnected: [{ code: number; reason: string }];
+  /** Recording cannot go on (a write failed: disk full…). Call stop(). */
+  failed: [CallpeerError];
+  /** The connection closed for good (could not re-join). */
+  closed: [];
+}
+
+/** One participant track being recorded. */
+interface Recording {
+  remote: RemotePeer;
+  track: MediaTrack;
+  receiver: RtpReceiver;
+  timeline?: TrackTimeline;
+  writer?: TrackWriter;
+  entry?: ManifestFile;
+}
+
+const TICK_MS = 250;
+const FLUSH_EVERY_TICKS = 4; // pages and manifest once a second
+
+export class Recorder extends EventEmitter<RecorderEvents> {
+  readonly agent: MeshAgent;
+  readonly outDir: string;
+  private readonly log: Logger;
+  private readonly recordings = new Set<Recording>();
+  private readonly startMs = performance.now();
+  private readonly store: ManifestStore;
+  private timer: NodeJS.Timeout | undefined;
+  private ticks = 0;
+  private fileCount = 0;
+  private failure: CallpeerError | undefined;
+  private stopping: Promise<Manifest> | undefined;
+
+  constructor(private readonly options: RecorderOptions) {
+    super();
+    this.log = options.log ?? silentLogger();
+    this.outDir = path.resolve(options.outDir);
+    this.store = new ManifestStore(this.outDir, { room: options.room, server: options.wsUrl, startEpochMs: Date.now() });
+    this.agent = new MeshAgent({ ...options, role: 'recorder', name: options.name ?? 'callpeer recorder', audio: false, log: this.log });
+    const a = this.agent;
+    a.on('joined', (j) => this.onJoined(j));
+    a.on('participant-joined', (p) => {
+      this.store.participantJoined(p, this.now());
+      this.emit('participant-joined', p);
+    });
+    a.on('participant-left', (p) => {
+      this.store.participantLeft(p.id, this.now());
+      this.emit('participant-left', p);
+    });
+    a.on('track', (remote, track) => this.onTrack(remote, track));
+    a.on('peer-closed', (remote) => {
+      for (const r of [...this.recordings]) if (r.remote === remote) this.finalize(r);
+    });
+    a.on('disconnected', (d) => {
+      this.store.connectionLost(this.now());
+      this.emit('disconnected', d);
+    });
+    a.on('closed', () => this.emit('closed'));
+  }
+
+  /** The manifest as it stands. */
+  get manifest(): Manifest {
+    return this.store.manifest;
+  }
+
+  /** Checks the output directory, writes the first manifest, joins. Throws IO_ERROR, or the join's code. */
+  async start(): Promise<JoinedMessage> {
+    try {
+      mkdirSync(this.outDir, { recursive: true });
+      accessSync(this.outDir, constants.W_OK);
+    } catch (err) {
+      throw fileError(err, this.outDir, 'creating');
+    }
+    this.store.write(true);
+    let joined: JoinedMessage;
+    try {
+      joined = await this.agent.start();
+    } catch (err) {
+      this.failure = toCallpeerError(err); // the manifest says why; stop() rethrows it
+      throw err;
+    }
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    return joined;
+  }
+
+  /**
+   * Leaves the room, finalizes every file (EOS page), writes the mix if asked and the final
+   * manifest. Idempotent. Resolves with the manifest; a failed final write rejects (IO_ERROR).
+   */
+  stop(): Promise<Manifest> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<Manifest> {
+    clearInterval(this.timer);
+    await this.agent.close();
+    for (const r of [...this.recordings]) this.finalize(r);
+    this.store.finish(this.now(), this.failure?.message);
+    this.writeManifest();
+    const mix = this.options.mixPath;
+    if (mix !== undefined && !this.failure) {
+      const inputs = this.store.manifest.files.filter((f) => f.kind === 'audio').map((f) => path.join(this.outDir, f.file));
+      try {
+        mixOggOpusFiles(inputs, mix);
+        this.store.setMix({ file: path.resolve(mix), status: 'complete' });
+      } catch (err) {
+        this.store.setMix({ file: path.resolve(mix), status: 'failed' });
+        this.fail(err);
+      }
+      this.writeManifest();
+    }
+    if (this.failure) throw this.failure;
+    return this.store.manifest;
+  }
+
+  private now(): number {
+    return performance.now() - this.startMs;
+  }
+
+  private onJoined(j: JoinedMessage): void {
+    const at = this.now();
+    // After a re-join, whoever is not listed any more left while we were away.
+    const present = new Set(j.participants.map((p) => p.id));
+    for (const p of this.store.manifest.participants) if (!present.has(p.id)) this.store.participantLeft(p.id, at);
+    this.store.connected(j.id, at);
+    for (const p of j.participants) this.store.participantJoined(p, at);
+    this.writeManifest();
+    this.emit('joined', j);
+  }
+
+  private onTrack(remote: RemotePeer, track: MediaTrack): void {
+    if (track.kind !== 'audio' || track.codec?.name.toLowerCase() !== 'opus') {
+      this.log.info({ peer: remote.participant.id, kind: track.kind, codec: track.codec?.name }, 'track not recorded');
+      return;
+    }
+    const rec: Recording = {
+      remote,
+      track,
+      receiver: new RtpReceiver(track, { attach: false, logger: this.log, onPacket: (p, h) => this.onPacket(rec, p, h) }),
+    };
+    this.recordings.add(rec);
+    const drop = this.options.dropPacket;
+    let n = 0;
+    track.onRtp = drop ? (p) => { if (!drop(n++)) rec.receiver.handleRtp(p); } : (p) => rec.receiver.handleRtp(p);
+  }
+
+  private onPacket(rec: Recording, packet: Buffer, h: RtpPacketInfo): void {
+    if (this.failure || this.stopping) return;
+    try {
+      rec.timeline ??= this.open(rec);
+      rec.timeline.push({
+        ssrc: h.ssrc,
+        sequenceNumber: h.sequenceNumber,
+        timestamp: h.timestamp,
+        payload: packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength),
+        arrivalMs: performance.now(),
+      });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Opens the file for a track at its first packet. */
+  private open(rec: Recording): TrackTimeline {
+    const p = rec.remote.participant;
+    const base = p.name.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 40) || 'participant';
+    const file = `${String(++this.fileCount).padStart(2, '0')}-${base}-audio.opus`;
+    const writer = new TrackWriter(path.join(this.outDir, file), { title: p.name, comments: [`CALLPEER_PARTICIPANT=${p.id}`, `CALLPEER_SESSION_START=${this.store.manifest.startedAt}`] });
+    rec.writer = writer;
+    rec.entry = this.store.addFile({
+      file, kind: 'audio', codec: 'opus', participantId: p.id, name: p.name, mid: rec.track.mid,
+      offsetMs: 0, durationMs: 0, packets: { received: 0, lost: 0, late: 0, duplicates: 0 }, status: 'recording',
+    }, this.now());
+    this.writeManifest();
+    this.log.info({ file, peer: p.id }, 'recording track');
+    this.emit('file-opened', rec.entry);
+    return new TrackTimeline((frame) => writer.write(frame), { ...this.options.timeline, startMs: this.startMs });
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    const flush = ++this.ticks % FLUSH_EVERY_TICKS === 0;
+    try {
+      for (const r of this.recordings) {
+        if (!r.timeline) continue;
+        r.timeline.advance(now);
+        if (flush) {
+          r.writer!.flush();
+          this.updateEntry(r, 'recording');
+        }
+      }
+      if (flush) this.store.write();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private updateEntry(r: Recording, status: ManifestFile['status']): void {
+    const t = r.timeline!;
+    const { received, lost, late, duplicates } = t.stats;
+    this.store.update(r.entry!, {
+      offsetMs: Math.round((t.firstAudioAt ?? 0) / SAMPLES_PER_MS),
+      durationMs: Math.round(t.position / SAMPLES_PER_MS),
+      packets: { received, lost, late, duplicates },
+      status,
+    }, this.now());
+  }
+
+  /** Ends a track's file: whatever is held goes out, then the EOS page. Never throws. */
+  private finalize(r: Recording): void {
+    if (!this.recordings.delete(r)) return;
+    r.receiver.close();
+    if (!r.timeline) return;
+    let status: ManifestFile['status'] = 'complete';
+    try {
+      if (!this.failure) r.timeline.drain();
+      r.writer!.close();
+    } catch (err) {
+      status = 'failed';
+      this.fail(err);
+    }
+    this.updateEntry(r, status);
+    this.writeManifest();
+    this.emit('file-closed', r.entry!);
+  }
+
+  private writeManifest(): void {
+    try {
+      this.store.write();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** The first write error stops recording (the CLI then calls stop()); later ones are only logged. */
+  private fail(err: unknown): void {
+    const e = toCallpeerError(err, 'IO_ERROR');
+    if (this.failure) {
+      this.log.debug({ err: e }, 'recording error after failure');
+      return;
+    }
+    this.failure = e;
+    this.log.error({ err: e }, 'recording failed');
+    this.emit('failed', e);
+  }
+}

@@ -1,0 +1,105 @@
+import type { Command } from 'commander';
+import path from 'node:path';
+import { Recorder } from '../bots/recorder/recorder.js';
+import { isDiskFull } from '../bots/recorder/track-writer.js';
+import { parseRoomUrl } from '../client/room-url.js';
+import { toNdcIceServers } from '../client/mesh-agent.js';
+import { parseIceServerUrl } from '../config.js';
+import { CallpeerError, isCallpeerError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { cleanupRtc } from '../rtc/peer.js';
+import { collect } from './options.js';
+import { parseSeconds, waitForStop } from './run.js';
+
+interface RecordCliOptions {
+  room?: string;
+  out?: string;
+  duration?: string;
+  token?: string;
+  mix?: string;
+  name: string;
+  iceServer?: string[];
+  bind?: string;
+  insecure?: boolean;
+  logLevel: string;
+}
+
+/** `2026-11-21T08-30-05Z`: a timestamp usable in a directory name. */
+function stamp(d: Date): string {
+  return d.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+}
+
+/** The join errors users hit, in plain words. */
+function explainJoinError(err: unknown, room: string): unknown {
+  if (!isCallpeerError(err)) return err;
+  if (err.code === 'ROOM_NOT_FOUND') return new CallpeerError('ROOM_NOT_FOUND', `room "${room}" does not exist on this server`, { cause: err, hint: 'check the room name, or create the room first' });
+  if (err.code === 'UNAUTHORIZED') return new CallpeerError('UNAUTHORIZED', `the server refused to let the recorder into "${room}"`, { cause: err, hint: 'pass a valid --token' });
+  return err;
+}
+
+export function registerRecord(program: Command): void {
+  program
+    .command('record')
+    .description('join a call as a recorder: one Ogg Opus file per participant track, time-aligned, plus manifest.json')
+    .argument('<room-url>', 'the call link (https://host/r/NAME), or ws(s)://host with --room')
+    .option('--room <name>', 'room name, when the URL is not a call link')
+    .option('--out <dir>', 'output directory (default ./recordings/<room>-<timestamp>)')
+    .option('--duration <seconds>', 'stop after this long (default: until Ctrl-C)')
+    .option('--mix <file.wav>', 'also write a mix of everyone (48 kHz mono WAV) when stopping')
+    .option('--token <jwt>', 'token for servers with auth on')
+    .option('--name <name>', 'display name in the call', 'callpeer recorder')
+    .option('--ice-server <url>', 'extra STUN/TURN server, repeatable (the server\'s own are used too)', collect)
+    .option('--bind <address>', 'local address for ICE candidates (e.g. 127.0.0.1)')
+    .option('--insecure', 'accept a self-signed certificate on wss://')
+    .option('--log-level <level>', 'log level for diagnostics on stderr', 'warn')
+    .addHelpText('after', '\nExamples:\n  callpeer record http://localhost:8080/r/demo\n  callpeer record https://calls.example/r/standup --out standup --duration 3600 --mix standup.wav')
+    .action(async (url: string, opts: RecordCliOptions) => {
+      const target = parseRoomUrl(url, opts.room);
+      const duration = parseSeconds('--duration', opts.duration);
+      const outDir = opts.out ?? path.join('recordings', `${target.room}-${stamp(new Date())}`);
+      const log = createLogger({ level: opts.logLevel as 'warn', destination: process.stderr });
+      const recorder = new Recorder({
+        wsUrl: target.wsUrl,
+        room: target.room,
+        outDir,
+        name: opts.name,
+        log,
+        ...(opts.token !== undefined && { token: opts.token }),
+        ...(opts.mix !== undefined && { mixPath: opts.mix }),
+        peer: {
+          ...(opts.bind !== undefined && { bindAddress: opts.bind }),
+          ...(opts.iceServer && { iceServers: opts.iceServer.map(parseIceServerUrl).flatMap(toNdcIceServers) }),
+        },
+        signaling: { insecure: opts.insecure === true },
+      });
+      const out = (line: string) => process.stdout.write(`${line}\n`);
+      recorder.on('joined', (j) => out(`recording room ${j.room.id} into ${recorder.outDir} (${j.participants.length} other${j.participants.length === 1 ? '' : 's'} there)`));
+      recorder.on('participant-joined', (p) => out(`+ ${p.name} (${p.role}, ${p.id})`));
+      recorder.on('participant-left', (p) => out(`- ${p.name} (${p.id})`));
+      recorder.on('file-opened', (f) => out(`> ${f.file} (${f.name})`));
+      recorder.on('disconnected', (d) => out(`signaling lost (${d.code}); reconnecting, new files will follow`));
+      try {
+        await recorder.start();
+      } catch (err) {
+        await recorder.stop().catch(() => undefined);
+        cleanupRtc();
+        throw explainJoinError(err, target.room);
+      }
+      const failed = new Promise<void>((r) => recorder.once('failed', () => r()));
+      const reason = await waitForStop({
+        durationSeconds: duration,
+        ended: failed,
+        closed: new Promise<void>((r) => recorder.once('closed', () => r())),
+      });
+      let error: unknown;
+      const manifest = await recorder.stop().catch((err: unknown) => { error = err; return recorder.manifest; });
+      cleanupRtc();
+      const files = manifest.files.length;
+      out(`stopped (${reason === 'ended' ? 'write failed' : reason}): ${files} file${files === 1 ? '' : 's'}, ${(manifest.durationMs / 1000).toFixed(1)} s; manifest ${path.join(recorder.outDir, 'manifest.json')}${manifest.mix?.status === 'complete' ? `; mix ${manifest.mix.file}` : ''}`);
+      if (error !== undefined) {
+        if (isDiskFull(error)) throw new CallpeerError('IO_ERROR', `disk full: recording stopped; the files written so far are in ${recorder.outDir}`, { cause: error, hint: 'free some space or record to another disk with --out' });
+        throw error;
+      }
+      if (reason === 'connection lost') throw new CallpeerError('CONNECTION_FAILED', 'the server closed the connection and the recorder could not re-join; the files so far are finalized', { hint: 'check the server, then record again' });
+    });
+}
