@@ -65,6 +65,9 @@ export class PcmService {
   }
 
   handleConnection(ws: WebSocket, url: URL): void {
+    // Writing to a socket the client just cut (both partners leaving at once, a refused client
+    // that already left) lands here, as does a frame over the size limit (ws then closes 1009).
+    ws.on('error', (err) => this.log.debug({ err }, 'pcm socket error'));
     if (this.closed) {
       ws.close(CLOSE_GOING_AWAY, 'server shutting down');
       return;
@@ -86,10 +89,10 @@ export class PcmService {
     });
     this.peers.add(peer);
     ws.on('message', (data, isBinary) => this.onMessage(peer, data, isBinary));
-    ws.on('pong', () => { peer.lastHeard = Date.now(); });
+    const heard = () => { peer.lastHeard = Date.now(); };
+    ws.on('pong', heard);
+    ws.on('ping', heard);
     ws.on('close', () => this.onClose(peer));
-    // Writing to a socket the client just cut (both partners leaving at once) lands here.
-    ws.on('error', (err) => this.log.debug({ err, peer: peer.id }, 'pcm socket error'));
     this.log.debug({ peer: peer.id, codec: params.codec, rate: params.rate, byCode: params.pair !== undefined }, 'pcm client connected');
     this.enqueue(peer, false);
   }
@@ -170,7 +173,8 @@ export class PcmService {
       if (!requeued) peer.sendJson({ type: 'waiting' });
     } else if (!result.partner.open) {
       // Its close handshake is under way ('close' not emitted yet): it will not be back.
-      this.enqueue(peer, true);
+      if (peer.params.pair !== undefined) this.queue.release(peer.params.pair);
+      this.enqueue(peer, requeued);
     } else {
       this.startSession(result.partner, peer);
     }

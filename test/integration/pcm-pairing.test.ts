@@ -234,6 +234,14 @@ describe('frames', () => {
     expect(c.types()).toEqual(['connected', 'peer-muted']);
   });
 
+  it('a frame over the 1 MiB limit closes that client with 1009 and its partner waits again', async () => {
+    const [a, b] = await pair();
+    a.sendAudio(Buffer.alloc(1024 * 1024 + 2));
+    expect(await a.closed).toBe(1009);
+    await b.waitFor('waiting');
+    expect(b.types()).toEqual(['connected', 'disconnected', 'waiting']);
+  });
+
   it('closes a client that keeps sending bad frames with 1008', async () => {
     const [a, b] = await pair();
     for (let i = 0; i < 60; i++) a.sendAudio(frame(11));
