@@ -1,0 +1,124 @@
+/**
+ * The media every simulated peer of one process shares: one audio source encoded once per
+ * 20 ms whatever the number of peers, one pacer driving every sender, and a log of when each
+ * RTP packet left, so a receiver in the same process computes its one-way latency on the
+ * same clock (performance.now()) without any change on the wire.
+ */
+import { openAudioFile } from '../bots/file-sources.js';
+import { OpusEncoderStream } from '../media/opus.js';
+import type { MediaTrack } from '../rtc/media-track.js';
+import type { OpusSender, OpusSource } from '../rtc/opus-sender.js';
+import { ToneSource } from '../rtc/opus-sources.js';
+import { Pacer } from '../rtc/pacer.js';
+import type { LoadAudio } from './params.js';
+
+/** 20 ms is split in this many slots and senders are spread over them, as independent clients would be. */
+const SLOTS = 4;
+/** Send times kept per SSRC: 512 packets, 10 s of audio; a packet later than that has no latency. */
+const RING = 512;
+
+/** Encoded digital silence, the same small packet every frame (not DTX: packets still flow). */
+class SilenceSource implements OpusSource {
+  private readonly packet: Buffer;
+  constructor() {
+    const enc = new OpusEncoderStream(48000);
+    this.packet = enc.encode(new Int16Array(960));
+    enc.release();
+  }
+  nextFrame(): Buffer {
+    return this.packet;
+  }
+}
+
+export async function openLoadAudio(kind: LoadAudio, file?: string): Promise<OpusSource> {
+  if (kind === 'silence') return new SilenceSource();
+  if (kind === 'file') return openAudioFile(file!, { loop: true });
+  return new ToneSource(440);
+}
+
+interface Ring { seqs: Int32Array; times: Float64Array }
+
+/** When each RTP packet left, by SSRC and sequence number. */
+export class SendLog {
+  private readonly bySsrc = new Map<number, Ring>();
+
+  /**
+   * Records every RTP packet sent on `track` from now on. OpusSender writes its own headers
+   * and keeps the sequence number to itself, so the send path of the track is wrapped: it
+   * reads the SSRC and sequence number the packet really carries.
+   */
+  watch(track: MediaTrack): void {
+    const ring: Ring = { seqs: new Int32Array(RING).fill(-1), times: new Float64Array(RING) };
+    this.bySsrc.set(track.localSsrc, ring);
+    const send = track.send.bind(track);
+    track.send = (packet: Buffer): boolean => {
+      const ok = send(packet);
+      const pt = packet[1]!;
+      if (ok && (pt < 192 || pt > 223)) { // RTCP (RFC 5761 range) is not timed
+        const seq = (packet[2]! << 8) | packet[3]!;
+        ring.seqs[seq % RING] = seq;
+        ring.times[seq % RING] = performance.now();
+      }
+      return ok;
+    };
+  }
+
+  forget(ssrc: number): void {
+    this.bySsrc.delete(ssrc);
+  }
+
+  /** ms since the packet `ssrc`/`seq` was sent, or undefined when it was not sent from this process (or too long ago). */
+  latency(ssrc: number, seq: number, now: number): number | undefined {
+    const ring = this.bySsrc.get(ssrc);
+    if (!ring || ring.seqs[seq % RING] !== seq) return undefined;
+    return now - ring.times[seq % RING]!;
+  }
+}
+
+/** One source, one pacer, every sender of the process. */
+export class SharedAudio {
+  private readonly slots: Set<OpusSender>[] = Array.from({ length: SLOTS }, () => new Set());
+  /** Last frame index each slot sent, to carry pacer skips over into the senders' timestamps. */
+  private readonly lastFrame = new Array<number>(SLOTS).fill(-1);
+  private readonly pacer = new Pacer((t) => this.tick(t), { intervalMs: 20 / SLOTS, maxBurst: SLOTS * 3 });
+  private frame: Buffer | undefined;
+  private frameIndex = -1;
+  private next = 0;
+  /** Frames the pacer dropped after a stall (the generator fell behind). */
+  skippedFrames = 0;
+
+  constructor(private readonly source: OpusSource) {}
+
+  add(sender: OpusSender): void {
+    this.slots[this.next++ % SLOTS]!.add(sender);
+  }
+
+  delete(sender: OpusSender): void {
+    for (const s of this.slots) s.delete(sender);
+  }
+
+  start(): void {
+    this.pacer.start();
+  }
+
+  stop(): void {
+    this.pacer.stop();
+  }
+
+  private tick(t: number): void {
+    const index = Math.floor(t / SLOTS);
+    const slot = t % SLOTS;
+    if (index !== this.frameIndex) {
+      if (this.frameIndex >= 0) this.skippedFrames += index - this.frameIndex - 1;
+      this.frameIndex = index;
+      this.frame = this.source.nextFrame(index);
+    }
+    const gap = this.lastFrame[slot]! < 0 ? 0 : index - this.lastFrame[slot]! - 1;
+    this.lastFrame[slot] = index;
+    for (const sender of this.slots[slot]!) {
+      if (gap > 0) sender.skipFrames(gap);
+      if (this.frame) sender.sendFrame(this.frame);
+      else sender.skipFrames(1); // the source is silent (DTX): the next packet starts a talk spurt
+    }
+  }
+}
