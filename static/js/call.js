@@ -1,13 +1,14 @@
 // The call page: joins the room in the URL, keeps one PeerLink per remote participant (mesh),
 // and drives the UI. `window.callpeer` is a read-only hook for tests and curious people.
 import { ChatPanel } from './chat.js';
-import { levelMeter, openCamera, openDevices, openScreen, recordTrack, resumeAudio } from './media.js';
+import { LocalMedia } from './local-media.js';
+import { LevelMeters, recordTrack, resumeAudio } from './media.js';
 import { PeerLink } from './peer.js';
 import { copyText, roomUrl } from './rooms.js';
 import { Signaling, signalingUrl } from './signaling.js';
 import {
   $, Tile, bannerTexts, clearBanner, fillIcons, hideNotice, layoutGrid, renderPeople, setControl, setStatus,
-  showBanner, showNotice, toast,
+  showBanner, showNotice, toast, toggleSide,
 } from './ui.js';
 
 const params = new URLSearchParams(location.search);
@@ -23,18 +24,22 @@ const s = {
   name: '',
   maxMembers: 0,
   iceServers: [],
-  /** What we send: audio = microphone on, video = camera on, screen = sharing. */
-  local: { audio: false, video: false, screen: false },
-  devices: { audio: false, video: false, note: '' },
-  stream: new MediaStream(),
-  screenTrack: undefined,
   error: undefined,
   participants: new Map(),
   links: new Map(),
   tiles: new Map(),
-  meters: new Map(),
   linkStates: new Map(),
 };
+const meters = new LevelMeters();
+const local = new LocalMedia({
+  sendVideo: (track) => Promise.all([...s.links.values()].map((l) => l.setTrack('video', track))),
+  changed: () => {
+    signaling.send({ type: 'media', ...local.state });
+    refreshControls();
+    refreshLocalTile();
+    renderSide();
+  },
+});
 
 const signaling = new Signaling(signalingUrl());
 const grid = $('grid');
@@ -44,14 +49,10 @@ const chat = new ChatPanel({
   isVisible: () => !$('side').hidden && !$('panel-chat').hidden,
 });
 
-const camTrack = () => s.stream.getVideoTracks()[0];
-const micTrack = () => s.stream.getAudioTracks()[0];
-const outgoingVideo = () => s.screenTrack ?? camTrack();
-
 // ---- participants and tiles ----
 
 function selfParticipant() {
-  return { id: s.selfId || 'self', name: s.name, role: 'participant', ...s.local };
+  return { id: s.selfId || 'self', name: s.name, role: 'participant', ...local.state };
 }
 
 function refreshLocalTile() {
@@ -63,7 +64,7 @@ function refreshLocalTile() {
   }
   tile.update(selfParticipant());
   // No srcObject without video: an empty stream would hold the page's load event forever.
-  const v = outgoingVideo();
+  const v = local.video;
   tile.setStream(v ? new MediaStream([v]) : null);
   relayout();
 }
@@ -87,8 +88,7 @@ function removeParticipant(id) {
   s.links.get(id)?.close();
   s.links.delete(id);
   s.linkStates.delete(id);
-  s.meters.get(id)?.stop();
-  s.meters.delete(id);
+  meters.drop(id);
   s.tiles.get(id)?.root.remove();
   s.tiles.delete(id);
   clearBanner(`ice-${id}`);
@@ -124,8 +124,8 @@ function createLink(p, initiator) {
     remote: p,
     iceServers: s.iceServers,
     send: (m) => signaling.send(m),
-    tracks: { audio: micTrack(), video: outgoingVideo() },
-    stream: s.stream,
+    tracks: { audio: local.mic, video: local.video },
+    stream: local.stream,
     onTrack: (track) => onRemoteTrack(p.id, track),
     onState: (state) => onLinkState(p.id, state),
   });
@@ -172,7 +172,7 @@ function onLinkState(id, state) {
 // ---- signaling ----
 
 function sendJoin() {
-  const join = { type: 'join', room: roomId, name: s.name, audio: s.local.audio, video: s.local.video };
+  const join = { type: 'join', room: roomId, name: s.name, audio: local.state.audio, video: local.state.video };
   const token = params.get('token');
   if (token) join.token = token;
   signaling.send(join);
@@ -257,110 +257,35 @@ function onError(m) {
 
 // ---- controls ----
 
-function sendMedia() {
-  signaling.send({ type: 'media', ...s.local });
-  refreshControls();
-  refreshLocalTile();
-  renderSide();
-}
-
 function refreshControls() {
-  const mic = micTrack();
-  setControl($('btn-mic'), mic
-    ? { icon: s.local.audio ? 'mic' : 'micOff', off: !s.local.audio, label: s.local.audio ? 'Mute microphone' : 'Unmute microphone' }
+  const on = local.state;
+  setControl($('btn-mic'), local.mic
+    ? { icon: on.audio ? 'mic' : 'micOff', off: !on.audio, label: on.audio ? 'Mute microphone' : 'Unmute microphone' }
     : { icon: 'micOff', off: true, disabled: true, label: 'No microphone' });
-  setControl($('btn-cam'), s.devices.video
-    ? { icon: s.local.video ? 'cam' : 'camOff', off: !s.local.video, label: s.local.video ? 'Turn camera off' : 'Turn camera on' }
+  setControl($('btn-cam'), local.devices.video
+    ? { icon: on.video ? 'cam' : 'camOff', off: !on.video, label: on.video ? 'Turn camera off' : 'Turn camera on' }
     : { icon: 'camOff', off: true, disabled: true, label: 'No camera' });
-  setControl($('btn-screen'), { icon: 'screen', on: s.local.screen, label: s.local.screen ? 'Stop sharing' : 'Share your screen' });
+  setControl($('btn-screen'), { icon: 'screen', on: on.screen, label: on.screen ? 'Stop sharing' : 'Share your screen' });
 }
 
-$('btn-mic').onclick = () => {
-  const t = micTrack();
-  if (!t) return;
-  t.enabled = !t.enabled;
-  s.local.audio = t.enabled;
-  sendMedia();
-};
-
-// Camera off stops the track (its light goes out); on asks for a new one.
-$('btn-cam').onclick = async () => {
-  const btn = $('btn-cam');
-  if (!s.devices.video || btn.dataset.busy) return;
-  btn.dataset.busy = '1';
-  try {
-    const old = camTrack();
-    if (old) {
-      s.local.video = false;
-      s.stream.removeTrack(old);
-      old.stop();
-    } else {
-      const track = await openCamera();
-      if (!track) {
-        toast('The camera could not be started. Is another app using it?');
-        return;
-      }
-      s.stream.addTrack(track);
-      s.local.video = true;
-    }
-    if (!s.screenTrack) await Promise.all([...s.links.values()].map((l) => l.setTrack('video', camTrack())));
-    sendMedia();
-  } finally {
-    delete btn.dataset.busy;
-  }
-};
-
-$('btn-screen').onclick = async () => {
-  if (s.screenTrack) return stopShare();
-  let track;
-  try {
-    track = await openScreen();
-  } catch (err) {
-    toast(`Screen sharing failed: ${err.message}`);
-    return;
-  }
-  if (!track) return;
-  s.screenTrack = track;
-  track.onended = () => stopShare();
-  s.local.screen = true;
-  await Promise.all([...s.links.values()].map((l) => l.setTrack('video', track)));
-  sendMedia();
-};
-
-async function stopShare() {
-  const track = s.screenTrack;
-  if (!track) return;
-  s.screenTrack = undefined;
-  track.stop();
-  s.local.screen = false;
-  await Promise.all([...s.links.values()].map((l) => l.setTrack('video', camTrack())));
-  sendMedia();
-}
+const complain = (text) => { if (text) toast(text); };
+$('btn-mic').onclick = () => local.toggleMic();
+$('btn-cam').onclick = () => local.toggleCamera().then(complain);
+$('btn-screen').onclick = () => local.toggleScreen().then(complain);
 
 function openSide(tab) {
-  const side = $('side');
-  const same = !side.hidden && !$(`panel-${tab}`).hidden;
-  side.hidden = same;
-  for (const t of ['people', 'chat']) {
-    $(`panel-${t}`).hidden = t !== tab;
-    $(`tab-${t}`).classList.toggle('active', t === tab);
-  }
-  $('btn-people').classList.toggle('on', !side.hidden && tab === 'people');
-  $('btn-chat').classList.toggle('on', !side.hidden && tab === 'chat');
-  if (!side.hidden && tab === 'chat') {
+  if (toggleSide(tab) === 'chat') {
     chat.markRead();
     $('chat-input').focus();
   }
   relayout();
 }
-$('btn-people').onclick = () => openSide('people');
-$('btn-chat').onclick = () => openSide('chat');
-$('tab-people').onclick = () => openSide('people');
-$('tab-chat').onclick = () => openSide('chat');
+for (const tab of ['people', 'chat']) {
+  $(`btn-${tab}`).onclick = () => openSide(tab);
+  $(`tab-${tab}`).onclick = () => openSide(tab);
+}
 $('close-side').onclick = () => {
-  $('side').hidden = true;
-  $('btn-people').classList.remove('on');
-  $('btn-chat').classList.remove('on');
+  toggleSide('');
   relayout();
 };
 
@@ -370,8 +295,7 @@ function leave() {
   signaling.send({ type: 'leave' });
   signaling.stop();
   clearRemotes();
-  for (const t of s.stream.getTracks()) t.stop();
-  s.screenTrack?.stop();
+  local.stopAll();
   s.phase = 'left';
   setStatus('', 'Left');
   showNotice({
@@ -388,22 +312,7 @@ $('copy-link').onclick = async () => {
 
 function tickLevels() {
   for (const [id, tile] of s.tiles) {
-    const track = id === 'self' ? micTrack() : tile.video.srcObject?.getAudioTracks()[0];
-    let meter = s.meters.get(id);
-    if (meter && meter.track !== track) {
-      meter.stop();
-      meter = undefined;
-      s.meters.delete(id);
-    }
-    if (!meter && track) {
-      try {
-        meter = levelMeter(track);
-        s.meters.set(id, meter);
-      } catch {
-        continue;
-      }
-    }
-    tile.setLevel(meter ? meter.level() : 0);
+    tile.setLevel(meters.measure(id, id === 'self' ? local.mic : tile.video.srcObject?.getAudioTracks()[0]));
   }
 }
 
@@ -414,8 +323,8 @@ window.callpeer = Object.freeze({
   state() {
     return {
       phase: s.phase, id: s.selfId, room: roomId, name: s.name, maxMembers: s.maxMembers,
-      local: { ...s.local }, devices: { ...s.devices }, error: s.error ?? null,
-      tracks: s.stream.getTracks().map((t) => ({ kind: t.kind, enabled: t.enabled, readyState: t.readyState })),
+      local: { ...local.state }, devices: { ...local.devices }, error: s.error ?? null,
+      tracks: local.stream.getTracks().map((t) => ({ kind: t.kind, enabled: t.enabled, readyState: t.readyState })),
       signaling: signaling.state,
       recording: !$('recording').hidden,
       banners: bannerTexts(),
@@ -423,7 +332,7 @@ window.callpeer = Object.freeze({
       peers: [...s.participants.values()].map((p) => ({
         id: p.id, name: p.name, role: p.role, audio: p.audio, video: p.video, screen: p.screen,
         connection: s.linkStates.get(p.id) ?? 'new',
-        level: s.meters.get(p.id)?.level() ?? 0,
+        level: meters.level(p.id),
         tile: s.tiles.get(p.id)?.info() ?? null,
       })),
       chat: chat.lines.map((l) => ({ ...l })),
@@ -435,7 +344,7 @@ window.callpeer = Object.freeze({
    */
   async audio(id, ms = 500) {
     const tile = s.tiles.get(id);
-    const track = id === 'self' ? micTrack() : tile?.video.srcObject?.getAudioTracks()[0];
+    const track = id === 'self' ? local.mic : tile?.video.srcObject?.getAudioTracks()[0];
     if (!track) throw new Error(`no audio from ${id}`);
     return recordTrack(track, ms);
   },
@@ -465,12 +374,7 @@ async function start(name) {
 }
 
 async function openLocal() {
-  const raw = params.get('raw') === '1';
-  const dev = await openDevices({ audioConstraints: raw ? { echoCancellation: false, noiseSuppression: false, autoGainControl: false } : true });
-  s.stream = dev.stream;
-  s.devices = { audio: dev.audio, video: dev.video, note: dev.note };
-  s.local.audio = dev.audio;
-  s.local.video = dev.video;
+  const dev = await local.open({ raw: params.get('raw') === '1' });
   if (dev.note) showBanner('devices', dev.note);
   refreshControls();
   return dev;
@@ -501,7 +405,7 @@ function init() {
     if (name) start(name);
   };
   devicesReady.then((dev) => {
-    $('preview').srcObject = dev.video ? dev.stream : null;
+    $('preview').srcObject = dev.video ? local.stream : null;
     $('preview-note').hidden = dev.video;
     $('preview-note').textContent = dev.video ? '' : (dev.note || 'Camera is off');
   });

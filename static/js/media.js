@@ -105,6 +105,40 @@ export function levelMeter(track) {
   };
 }
 
+/** One level meter per tile, rebuilt when the tile's audio track changes. */
+export class LevelMeters {
+  constructor() {
+    this.meters = new Map();
+  }
+
+  /** Measures `track` (or nothing) for `id`; returns its level 0..1. */
+  measure(id, track) {
+    let meter = this.meters.get(id);
+    if (meter && meter.track !== track) {
+      this.drop(id);
+      meter = undefined;
+    }
+    if (!meter && track) {
+      try {
+        meter = levelMeter(track);
+        this.meters.set(id, meter);
+      } catch {
+        return 0; // no audio context available (very old browser): no meter, no harm
+      }
+    }
+    return meter ? meter.level() : 0;
+  }
+
+  level(id) {
+    return this.meters.get(id)?.level() ?? 0;
+  }
+
+  drop(id) {
+    this.meters.get(id)?.stop();
+    this.meters.delete(id);
+  }
+}
+
 /**
  * Records `ms` of a track's audio as mono float samples at the context rate (for tests that
  * check what a page hears, e.g. a bot's tone). A remote track must be playing in an element.

@@ -158,6 +158,23 @@ export function renderPeople(list, entries) {
   }
 }
 
+/**
+ * Opens the side panel on `tab` ('people' | 'chat'), or closes it when that tab is already
+ * showing or `tab` is ''. Returns the tab now showing, or ''.
+ */
+export function toggleSide(tab) {
+  const side = $('side');
+  const showing = !side.hidden && tab !== '' && !$(`panel-${tab}`).hidden;
+  side.hidden = tab === '' || showing;
+  const open = side.hidden ? '' : tab;
+  for (const t of ['people', 'chat']) {
+    if (open) $(`panel-${t}`).hidden = t !== open;
+    $(`tab-${t}`).classList.toggle('active', t === open);
+    $(`btn-${t}`).classList.toggle('on', t === open);
+  }
+  return open;
+}
+
 const banners = new Map();
 
 /** A dismissible line under the top bar; one per `key`, replaced when shown again. */

@@ -1,0 +1,104 @@
+// What this page sends: microphone, camera and screen, and the on/off state others see.
+import { openCamera, openDevices, openScreen } from './media.js';
+
+export class LocalMedia {
+  /**
+   * @param {object} o
+   * @param {(track: MediaStreamTrack | undefined) => Promise<unknown>} o.sendVideo puts a video track (or none) on every peer connection
+   * @param {() => void} o.changed the on/off state changed: tell the room, redraw
+   */
+  constructor(o) {
+    this.o = o;
+    this.stream = new MediaStream();
+    this.screenTrack = undefined;
+    /** What others see: audio = microphone on, video = camera on, screen = sharing. */
+    this.state = { audio: false, video: false, screen: false };
+    /** Which devices we could open at all, and a plain sentence when one is missing. */
+    this.devices = { audio: false, video: false, note: '' };
+    this.busy = false;
+  }
+
+  get mic() { return this.stream.getAudioTracks()[0]; }
+  get camera() { return this.stream.getVideoTracks()[0]; }
+  /** The screen while sharing, else the camera (if on). */
+  get video() { return this.screenTrack ?? this.camera; }
+
+  /** `raw` turns off echo cancellation, noise suppression and gain control (tests with tones). */
+  async open({ raw = false } = {}) {
+    const dev = await openDevices({ audioConstraints: raw ? { echoCancellation: false, noiseSuppression: false, autoGainControl: false } : true });
+    this.stream = dev.stream;
+    this.devices = { audio: dev.audio, video: dev.video, note: dev.note };
+    this.state.audio = dev.audio;
+    this.state.video = dev.video;
+    return this.devices;
+  }
+
+  toggleMic() {
+    const t = this.mic;
+    if (!t) return;
+    t.enabled = !t.enabled;
+    this.state.audio = t.enabled;
+    this.o.changed();
+  }
+
+  /** Camera off stops the track (its light goes out); on asks for a new one. Resolves an error sentence or ''. */
+  async toggleCamera() {
+    if (!this.devices.video || this.busy) return '';
+    this.busy = true;
+    try {
+      const old = this.camera;
+      if (old) {
+        this.stream.removeTrack(old);
+        old.stop();
+        this.state.video = false;
+      } else {
+        const track = await openCamera();
+        if (!track) return 'The camera could not be started. Is another app using it?';
+        this.stream.addTrack(track);
+        this.state.video = true;
+      }
+      if (!this.screenTrack) await this.o.sendVideo(this.camera);
+      this.o.changed();
+      return '';
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Starts or stops sharing. Resolves an error sentence or '' (a cancelled picker is not an error). */
+  async toggleScreen() {
+    if (this.screenTrack) {
+      await this.stopScreen();
+      return '';
+    }
+    let track;
+    try {
+      track = await openScreen();
+    } catch (err) {
+      return `Screen sharing failed: ${err.message}`;
+    }
+    if (!track) return '';
+    this.screenTrack = track;
+    // The browser's own "Stop sharing" button ends the track.
+    track.onended = () => this.stopScreen();
+    this.state.screen = true;
+    await this.o.sendVideo(track);
+    this.o.changed();
+    return '';
+  }
+
+  async stopScreen() {
+    const track = this.screenTrack;
+    if (!track) return;
+    this.screenTrack = undefined;
+    track.stop();
+    this.state.screen = false;
+    await this.o.sendVideo(this.camera);
+    this.o.changed();
+  }
+
+  stopAll() {
+    for (const t of this.stream.getTracks()) t.stop();
+    this.screenTrack?.stop();
+  }
+}
