@@ -6,3 +6,6 @@ export { createLogger, silentLogger, type Logger } from './log.js';
 export { SignalingClient, type SignalingClientOptions, type SignalingClientEvents, type JoinParams } from './client/signaling-client.js';
 export { parseRoomUrl, type RoomTarget } from './client/room-url.js';
 export * from './protocol/index.js';
+export { runLoadTest, type LoadTestResult, type ProgressSnapshot, type RunOptions as LoadTestOptions } from './loadtest/runner.js';
+export type { LoadTestInput, LoadTestParams, LoadThresholds } from './loadtest/params.js';
+export { formatReport as formatLoadTestReport } from './loadtest/report.js';

@@ -5,6 +5,7 @@ import { registerCerts } from './certs.js';
 import { registerBot } from './bot.js';
 import { registerPcm } from './pcm.js';
 import { registerRecord } from './record.js';
+import { registerLoadtest } from './loadtest.js';
 
 /** Builds the `callpeer` program. Each subcommand lives in its own file with a `register*` function. */
 export function buildProgram(): Command {
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerBot(program);
   registerPcm(program);
   registerRecord(program);
+  registerLoadtest(program);
   return program;
 }
 

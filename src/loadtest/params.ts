@@ -56,7 +56,7 @@ export interface WebRtcLoadParams extends CommonParams {
   audioFile?: string;
   /** Rooms are named `<prefix>-<n>`; default `loadtest-<random>` so runs never collide. */
   roomPrefix: string;
-  /** Local address for ICE candidates (127.0.0.1 against a local server). */
+  /** Local address for ICE candidates; default 127.0.0.1 against a loopback server, else any. */
   bindAddress?: string;
   /** STUN/TURN in node-datachannel form, on top of the server's own. */
   iceServers?: string[];
@@ -168,7 +168,8 @@ export function validateParams(input: LoadTestInput): LoadTestParams {
       roomPrefix: input.roomPrefix ?? `loadtest-${randomBytes(3).toString('hex')}`,
       connectTimeoutMs: positive('connectTimeoutMs', input.connectTimeoutMs, 15_000),
       ...(input.audioFile !== undefined && { audioFile: input.audioFile }),
-      ...(input.bindAddress !== undefined && { bindAddress: input.bindAddress }),
+      // Against this machine, gather on loopback: libjuice finds no loopback candidate by itself.
+      ...((input.bindAddress ?? (isLoopbackHost(input.url) ? '127.0.0.1' : undefined)) !== undefined && { bindAddress: input.bindAddress ?? '127.0.0.1' }),
       ...(input.iceServers !== undefined && { iceServers: input.iceServers }),
       ...(input.hooks !== undefined && { hooks: input.hooks }),
     };

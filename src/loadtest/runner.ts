@@ -11,7 +11,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseRoomUrl } from '../client/room-url.js';
 import { silentLogger, type Logger } from '../log.js';
 import { openLoadAudio, SendLog, SharedAudio } from './media.js';
-import { peerCount, validateParams, type LoadTestInput, type LoadTestParams, type WebRtcLoadParams } from './params.js';
+import { peerCount, validateParams, type LoadTestInput, type LoadTestParams, type PcmLoadParams, type WebRtcLoadParams } from './params.js';
 import { PcmBroadcast, pcmTesters } from './pcm-tester.js';
 import {
   checkThresholds, generatorFigures, LatencyHistogram, summarize,
@@ -61,7 +61,7 @@ export interface LoadTestResult {
   /** Wall seconds from the first start to the final snapshot. */
   elapsedSeconds: number;
   /** The validated parameters (test hooks left out). */
-  params: Omit<LoadTestParams, 'hooks'>;
+  params: Omit<WebRtcLoadParams, 'hooks'> | PcmLoadParams;
   summary: LoadSummary;
   generator: GeneratorFigures;
   violations: Violation[];

@@ -1,0 +1,135 @@
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { parseIceServerUrl } from '../config.js';
+import { CallpeerError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { toNdcIceServers } from '../client/mesh-agent.js';
+import type { LoadAudio, LoadTestInput } from '../loadtest/params.js';
+import { ProgressView } from '../loadtest/progress.js';
+import { formatReport, toJson, violationLine } from '../loadtest/report.js';
+import { runLoadTest } from '../loadtest/runner.js';
+import type { PcmCodec } from '../protocol/pcm.js';
+import { cleanupRtc } from '../rtc/peer.js';
+import { collect } from './options.js';
+
+interface LoadtestCliOptions {
+  mode: string;
+  rooms?: string;
+  peers?: string;
+  publishers?: string;
+  subscribers?: string;
+  ramp?: string;
+  duration?: string;
+  audio?: string;
+  file?: string;
+  pairs?: string;
+  codec?: string;
+  json?: string;
+  maxLoss?: string;
+  maxSetupP95?: string;
+  maxJitter?: string;
+  force?: boolean;
+  token?: string;
+  insecure?: boolean;
+  bind?: string;
+  iceServer?: string[];
+  logLevel: string;
+}
+
+/** Exit code of a run that completed but broke a threshold (1 is for errors). */
+export const THRESHOLD_EXIT_CODE = 2;
+
+/** A number from a flag; validateParams checks its range and names the flag. */
+function n(v: string | undefined): number | undefined {
+  return v === undefined ? undefined : Number(v);
+}
+
+/** Flags to LoadTestInput, nothing else: the runner validates and runs. */
+export function loadtestInput(url: string, o: LoadtestCliOptions): LoadTestInput {
+  const common = {
+    url,
+    rampPerSecond: n(o.ramp),
+    durationSeconds: n(o.duration),
+    thresholds: { maxLossPercent: n(o.maxLoss), maxSetupP95Ms: n(o.maxSetupP95), maxJitterMs: n(o.maxJitter) },
+    force: o.force === true,
+    insecure: o.insecure === true,
+    ...(o.token !== undefined && { token: o.token }),
+  };
+  if (o.mode === 'pcm') return { ...common, mode: 'pcm', pairs: n(o.pairs), codec: o.codec as PcmCodec | undefined };
+  if (o.mode !== 'webrtc') throw new CallpeerError('INVALID_CONFIG', `--mode must be webrtc or pcm (got ${o.mode})`, { hint: 'e.g. --mode pcm --pairs 10' });
+  return {
+    ...common,
+    mode: 'webrtc',
+    rooms: n(o.rooms),
+    peers: n(o.peers),
+    publishers: n(o.publishers),
+    subscribers: n(o.subscribers),
+    audio: o.audio as LoadAudio | undefined,
+    ...(o.file !== undefined && { audioFile: o.file }),
+    ...(o.bind !== undefined && { bindAddress: o.bind }),
+    ...(o.iceServer && { iceServers: o.iceServer.map(parseIceServerUrl).flatMap(toNdcIceServers) }),
+  };
+}
+
+export function registerLoadtest(program: Command): void {
+  program
+    .command('loadtest')
+    .description('simulate many WebRTC peers (or /ws/pcm pairs) against a server and measure setup, loss, jitter, latency')
+    .argument('<server-url>', 'the server, http(s)://host:port or ws(s)://host:port')
+    .option('--mode <mode>', 'webrtc (mesh rooms) or pcm (/ws/pcm pairs)', 'webrtc')
+    .option('--rooms <n>', 'rooms (webrtc; default 1)')
+    .option('--peers <m>', 'peers per room, all publishing (default 2)')
+    .option('--publishers <p>', 'publishing peers per room (instead of --peers)')
+    .option('--subscribers <s>', 'listening-only peers per room')
+    .option('--ramp <per-second>', 'peers started per second (default 10)')
+    .option('--duration <seconds>', 'how long everyone stays after the last peer started (default 10)')
+    .option('--audio <kind>', 'tone, file or silence (default tone)')
+    .option('--file <path>', 'WAV or Ogg Opus file for --audio file (looped)')
+    .option('--pairs <n>', 'pcm: client pairs (default 10)')
+    .option('--codec <codec>', 'pcm: pcm or opus (default pcm)')
+    .option('--json <file>', 'write every figure as JSON to this file')
+    .option('--max-loss <percent>', `fail (exit ${THRESHOLD_EXIT_CODE}) when packet loss is above this`)
+    .option('--max-setup-p95 <ms>', `fail (exit ${THRESHOLD_EXIT_CODE}) when the p95 of start → first packet is above this`)
+    .option('--max-jitter <ms>', `fail (exit ${THRESHOLD_EXIT_CODE}) when the p95 of per-stream jitter is above this`)
+    .option('--force', 'allow more than 20 peers against a server that is not on this machine')
+    .option('--token <jwt>', 'token for servers with auth on')
+    .option('--insecure', 'accept a self-signed certificate on wss://')
+    .option('--bind <address>', 'local address for ICE candidates (default 127.0.0.1 for a loopback server)')
+    .option('--ice-server <url>', 'extra STUN/TURN server, repeatable', collect)
+    .option('--log-level <level>', 'log level for diagnostics on stderr', 'warn')
+    .addHelpText('after', [
+      '',
+      'Examples:',
+      '  callpeer loadtest http://localhost:8080 --rooms 10 --peers 5 --ramp 20 --duration 30',
+      '  callpeer loadtest http://localhost:8080 --rooms 2 --publishers 1 --subscribers 8 --json run.json --max-loss 1 --max-setup-p95 500',
+      '  callpeer loadtest http://localhost:8080 --mode pcm --pairs 50 --codec opus',
+    ].join('\n'))
+    .action(async (url: string, opts: LoadtestCliOptions) => {
+      const input = loadtestInput(url, opts);
+      const log = createLogger({ level: opts.logLevel as 'warn', destination: process.stderr });
+      const view = new ProgressView(process.stdout);
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      let result;
+      try {
+        result = await runLoadTest(input, { log, signal: stop.signal, onProgress: (p) => view.update(p) });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        if (input.mode !== 'pcm') cleanupRtc();
+      }
+      view.done();
+      process.stdout.write(`\n${formatReport(result)}`);
+      if (opts.json !== undefined) {
+        try {
+          await writeFile(opts.json, toJson(result));
+        } catch (err) {
+          throw new CallpeerError('IO_ERROR', `cannot write ${opts.json}: ${(err as Error).message}`, { cause: err, hint: 'check the path' });
+        }
+      }
+      for (const v of result.violations) process.stderr.write(`callpeer: ${violationLine(v)}\n`);
+      if (!result.passed) process.exitCode = THRESHOLD_EXIT_CODE;
+    });
+}
