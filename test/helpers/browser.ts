@@ -127,6 +127,9 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBr
   };
 }
 
+/** What a wait for a truthy value resolves with. */
+export type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
+
 export interface WaitOptions {
   /** Default 10000 ms. */
   timeoutMs?: number;
@@ -145,11 +148,13 @@ export async function waitForPage<T, A = undefined>(
   predicate: (arg: A) => T | Promise<T>,
   arg?: A,
   options: WaitOptions = {},
-): Promise<T> {
+): Promise<Truthy<T>> {
   const timeout = options.timeoutMs ?? 10_000;
   try {
-    const handle = await page.waitForFunction(predicate as (a: A) => T, arg as A, { timeout, polling: 100 });
-    return (await handle.jsonValue()) as T;
+    // `arg` crosses to the page as JSON; Playwright's typing of that (Unboxed<A>) is looser than A.
+    const fn = predicate as (a: unknown) => T | Promise<T>;
+    const handle = await page.waitForFunction(fn, arg as unknown, { timeout, polling: 100 });
+    return (await handle.jsonValue()) as Truthy<T>;
   } catch (err) {
     let detail = '';
     if (options.debug !== undefined) {
