@@ -22,6 +22,8 @@ export interface PcmServiceOptions {
   maxBufferedBytes?: number;
   /** Bad frames in a row (odd PCM length, bad JSON...) before the socket is closed with 1008. Default 50. */
   maxBadFrames?: number;
+  /** Period of the info-level stats line (pairs, frames relayed and dropped), ms; skipped while idle. Default 60000. */
+  statsIntervalMs?: number;
 }
 
 /** Close codes: 1008 policy violation (bad parameters, pair code taken), 1001 going away. */
@@ -46,6 +48,9 @@ export class PcmService {
   private readonly maxBadFrames: number;
   private readonly pingTimer: NodeJS.Timeout;
   private readonly sweepTimer: NodeJS.Timeout;
+  private readonly statsTimer: NodeJS.Timeout;
+  /** Counter values at the last stats line. */
+  private lastStats = { forwarded: 0, transcoded: 0, dropped: 0 };
   private nextPeer = 1;
   private nextSession = 1;
   private closed = false;
@@ -62,6 +67,7 @@ export class PcmService {
     this.pingTimer = setInterval(() => this.pingAll(), pingIntervalMs).unref();
     // Check for silence at a quarter of the timeout: a silent client goes within 1.25x of it.
     this.sweepTimer = setInterval(() => this.closeSilent(), Math.max(10, this.silenceTimeoutMs / 4)).unref();
+    this.statsTimer = setInterval(() => this.logStats(), options.statsIntervalMs ?? 60_000).unref();
   }
 
   handleConnection(ws: WebSocket, url: URL): void {
@@ -103,6 +109,7 @@ export class PcmService {
     this.closed = true;
     clearInterval(this.pingTimer);
     clearInterval(this.sweepTimer);
+    clearInterval(this.statsTimer);
     for (const session of this.sessions) session.close();
     this.sessions.clear();
     for (const peer of this.peers) {
@@ -229,6 +236,16 @@ export class PcmService {
       this.log.info({ peer: peer.id, silentMs: Date.now() - peer.lastHeard }, 'pcm client silent, closed');
       peer.ws.terminate();
     }
+  }
+
+  /** One info line per period with what happened in it, instead of anything per frame. */
+  private logStats(): void {
+    const m = this.metrics;
+    const last = this.lastStats;
+    const delta = { forwarded: m.forwarded - last.forwarded, transcoded: m.transcoded - last.transcoded, dropped: m.dropped - last.dropped };
+    if (m.pairs === 0 && m.waiting === 0 && delta.forwarded + delta.transcoded + delta.dropped === 0) return;
+    this.lastStats = { forwarded: m.forwarded, transcoded: m.transcoded, dropped: m.dropped };
+    this.log.info({ pairs: m.pairs, waiting: m.waiting, ...delta }, 'pcm stats');
   }
 
   private syncGauges(): void {
