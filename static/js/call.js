@@ -332,6 +332,7 @@ window.callpeer = Object.freeze({
       peers: [...s.participants.values()].map((p) => ({
         id: p.id, name: p.name, role: p.role, audio: p.audio, video: p.video, screen: p.screen,
         connection: s.linkStates.get(p.id) ?? 'new',
+        negotiationError: s.links.get(p.id)?.lastError ?? '',
         level: meters.level(p.id),
         tile: s.tiles.get(p.id)?.info() ?? null,
       })),

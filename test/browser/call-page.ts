@@ -7,7 +7,7 @@ export interface TileInfo {
 }
 export interface PeerInfo {
   id: string; name: string; role: string; audio: boolean; video: boolean; screen: boolean;
-  connection: string; level: number; tile: TileInfo | null;
+  connection: string; negotiationError: string; level: number; tile: TileInfo | null;
 }
 export interface CallState {
   phase: string; id: string; room: string; name: string; maxMembers: number;
@@ -34,6 +34,25 @@ declare global {
     };
   }
 }
+
+// Init scripts (NewPageOptions.initScript) that put a page in a hard spot.
+
+/** Makes getUserMedia refuse the camera the way a browser does when the user blocks it. */
+export const BLOCK_CAMERA = `{
+  const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (c) => c && c.video
+    ? Promise.reject(new DOMException('Permission denied', 'NotAllowedError'))
+    : real(c);
+}`;
+export const BLOCK_ALL = `navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));`;
+
+/** No host candidates and no TURN server: ICE can never connect, as on a network that blocks UDP. */
+export const NO_PATH = `window.CALLPEER_CONNECT_TIMEOUT_MS = 2000;
+{
+  const Real = window.RTCPeerConnection;
+  window.RTCPeerConnection = function (config) { return new Real({ ...(config || {}), iceTransportPolicy: 'relay' }); };
+  window.RTCPeerConnection.prototype = Real.prototype;
+}`;
 
 export const DEBUG_STATE = 'window.callpeer && window.callpeer.state()';
 

@@ -5,25 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/app.js';
 import { hasChromium, launchBrowser, screenshot, skipNote, waitForPage, type TestBrowser } from '../helpers/browser.js';
-import { DEBUG_STATE, joinCall, state, stats, waitForPeersPlaying } from './call-page.js';
+import { BLOCK_ALL, BLOCK_CAMERA, DEBUG_STATE, NO_PATH, joinCall, state, stats, waitForPeersPlaying } from './call-page.js';
 import { Probe, startTestServer } from '../helpers/server.js';
-
-/** Makes getUserMedia refuse the camera the way a browser does when the user blocks it. */
-const BLOCK_CAMERA = `{
-  const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-  navigator.mediaDevices.getUserMedia = (c) => c && c.video
-    ? Promise.reject(new DOMException('Permission denied', 'NotAllowedError'))
-    : real(c);
-}`;
-const BLOCK_ALL = `navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));`;
-
-/** No host candidates and no TURN server: ICE can never connect, as on a network that blocks UDP. */
-const NO_PATH = `window.CALLPEER_CONNECT_TIMEOUT_MS = 2000;
-{
-  const Real = window.RTCPeerConnection;
-  window.RTCPeerConnection = function (config) { return new Real({ ...(config || {}), iceTransportPolicy: 'relay' }); };
-  window.RTCPeerConnection.prototype = Real.prototype;
-}`;
 
 describe.skipIf(!hasChromium())(`call page failures in Chromium${skipNote()}`, { timeout: 30_000 }, () => {
   let server: RunningServer;
