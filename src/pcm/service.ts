@@ -136,11 +136,9 @@ export class PcmService {
       this.refuse(peer, new CallpeerError('INVALID_MESSAGE', `a PCM frame must hold whole 16-bit samples, got ${bytes.length} bytes`));
       return;
     }
-    // While waiting there is nobody to hear it: dropped.
-    const session = peer.session;
-    if (!session) return;
     try {
-      session.relay(peer, bytes);
+      // While waiting there is nobody to hear it: dropped.
+      peer.session?.relay(peer, bytes);
       peer.badFrames = 0;
     } catch (err) {
       this.refuse(peer, toCallpeerError(err, 'INVALID_MESSAGE'));
