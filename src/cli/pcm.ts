@@ -72,7 +72,8 @@ async function runPcm(p: PcmRunParams, logLevel: string): Promise<void> {
   const client = new PcmClient({ url: p.url, codec: p.codec, rate: p.rate, pair: p.pair, token: p.token, insecure: p.insecure, log });
   const recorder = p.record === undefined ? undefined : await WavFileRecorder.open(p.record, p.rate);
   let serverError: CallpeerError | undefined;
-  client.on('waiting', () => out(`waiting for a partner${p.pair === undefined ? '' : ` with code ${p.pair}`}`));
+  const code = new URL(client.url).searchParams.get('pair'); // --pair, or the link's ?pair=
+  client.on('waiting', () => out(`waiting for a partner${code === null ? '' : ` with code ${code}`}`));
   client.on('connected', (c) => out(`connected: receiving ${c.codec} ${c.sampleRate} Hz mono, ${c.frameMs} ms frames`));
   client.on('disconnected', () => out('partner left'));
   client.on('peer-muted', (muted) => out(muted ? 'partner muted' : 'partner unmuted'));
