@@ -67,7 +67,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   readonly outDir: string;
   private readonly log: Logger;
   private readonly recordings = new Set<Recording>();
-  private readonly startMs = performance.now();
+  /** Session start on performance.now()'s clock, ms: position 0 of every file. */
+  readonly startMs = performance.now();
   private readonly store: ManifestStore;
   private timer: NodeJS.Timeout | undefined;
   private ticks = 0;
@@ -258,7 +259,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     if (!r.timeline) return;
     let status: ManifestFile['status'] = 'complete';
     try {
-      if (!this.failure) r.timeline.drain();
+      // The file runs until the connection closed (or the recording stopped), like the others.
+      if (!this.failure) r.timeline.drain(performance.now());
       r.writer!.close();
     } catch (err) {
       status = 'failed';

@@ -4,8 +4,8 @@
  * collapse) and lines up with every other file of the session. Pure: arrival times come in
  * with the packets, frames go out through a sink.
  *
- * Positions are 48 kHz samples from the session start; the Ogg granule of a frame is the
- * position of its end (the writer uses pre-skip 0). How a packet gets its position:
+ * Positions are 48 kHz samples from the session start; a frame's Ogg granule is the position
+ * of its end (plus the writer's pre-skip). How a packet gets its position:
  * - a reordering buffer keyed by the extended sequence number (wrap-around safe) releases a
  *   packet at once when it is the next one expected, otherwise after `reorderWindowMs`;
  *   duplicates and packets behind the last one released are counted and dropped;
@@ -52,7 +52,7 @@ export interface TimelinePacket {
 
 export interface TimelineFrame {
   data: Uint8Array;
-  /** Position after this frame: 48 kHz samples from the session start (the Ogg granule). */
+  /** Position after this frame: 48 kHz samples from the session start. */
   end: number;
   silence: boolean;
 }
@@ -166,9 +166,10 @@ export class TrackTimeline {
     this.padTo(this.toPosition(nowMs - this.o.maxLagMs));
   }
 
-  /** Releases everything held (end of the track). */
-  drain(): void {
+  /** Releases everything held (end of the track), then pads silence up to `untilMs` if given. */
+  drain(untilMs?: number): void {
     this.release(0, true);
+    if (untilMs !== undefined && this.anchorPos !== undefined) this.padTo(this.toPosition(untilMs));
   }
 
   private newStream(): void {

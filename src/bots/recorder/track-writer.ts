@@ -1,14 +1,20 @@
 /**
  * One Ogg Opus file per participant track, written as it records: the Opus packets go in
- * as they came (no re-encoding), each with its timeline position as granule (pre-skip 0, so
- * granule = samples from the session start). Pages go out when they hold 1 s of audio and on
+ * as they came (no re-encoding), each with its timeline position (plus the pre-skip) as
+ * granule. Pages go out when they hold 1 s of audio and on
  * flush() (the recorder calls it every second), with plain synchronous writes: after a
  * SIGKILL the kernel still has every page written, so the file plays up to about then.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { CallpeerError } from '../../errors.js';
 import { OggOpusWriter } from '../../media/ogg-opus.js';
-import type { TimelineFrame } from './track-timeline.js';
+import { SILENCE_FRAMES, type TimelineFrame } from './track-timeline.js';
+
+/**
+ * Pre-skip (48 kHz samples): one 20 ms silence frame written first and skipped by players, so
+ * playback time 0 is still the session start. Players warn about a pre-skip of 0.
+ */
+const PRE_SKIP = 960;
 
 /** A file-system error as IO_ERROR, with a plain message for the usual causes. */
 export function fileError(err: unknown, path: string, doing: string): CallpeerError {
@@ -44,27 +50,23 @@ export class TrackWriter {
   /** Creates (or truncates) the file and writes the two header pages. Throws IO_ERROR. */
   constructor(readonly path: string, options: TrackWriterOptions = {}) {
     const comments = [...(options.title !== undefined ? [`TITLE=${options.title}`] : []), ...(options.comments ?? [])];
-    this.ogg = new OggOpusWriter({ preSkip: 0, pageDurationMs: 1000, comments, vendor: 'callpeer recorder' });
+    this.ogg = new OggOpusWriter({ preSkip: PRE_SKIP, pageDurationMs: 1000, comments, vendor: 'callpeer recorder' });
     try {
       this.fd = openSync(path, 'w');
     } catch (err) {
       throw fileError(err, path, 'creating');
     }
     this.out(this.ogg.start());
+    this.out(this.ogg.write(SILENCE_FRAMES[0]![1], PRE_SKIP));
   }
 
   get closed(): boolean {
     return this.fd === undefined;
   }
 
-  /** Samples (48 kHz) in the file once pending pages are out: the granule of the last frame. */
-  get samples(): number {
-    return this.ogg.granule;
-  }
-
   write(frame: TimelineFrame): void {
     if (this.fd === undefined) return;
-    this.out(this.ogg.write(frame.data, frame.end));
+    this.out(this.ogg.write(frame.data, frame.end + PRE_SKIP));
   }
 
   /** Writes the page of packets waiting, if any. */
