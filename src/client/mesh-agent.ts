@@ -23,6 +23,9 @@ export interface MeshAgentOptions {
   signaling?: Omit<SignalingClientOptions, 'log'>;
 }
 
+const MAX_RETRIES = 3;
+const RETRY_DELAYS_MS = [100, 1000, 3000];
+
 /** One remote participant and our connection to it. */
 export interface RemotePeer {
   readonly participant: Participant;
@@ -60,6 +63,11 @@ export class MeshAgent extends EventEmitter<MeshAgentEvents> {
   private readonly log: Logger;
   private iceServers: IceServer[] = [];
   private closed = false;
+  /** Reconnect attempts per participant since its last successful connection. */
+  private readonly retries = new Map<string, number>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** The ICE ufrag of each participant's last offer or answer: a new one means a new connection. */
+  private readonly remoteUfrags = new Map<string, string>();
 
   constructor(private readonly options: MeshAgentOptions) {
     super();
@@ -123,6 +131,7 @@ export class MeshAgent extends EventEmitter<MeshAgentEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const t of this.retryTimers) clearTimeout(t);
     this.closePeers();
     await this.client.close();
     this.safeEmit('closed');
@@ -164,11 +173,16 @@ export class MeshAgent extends EventEmitter<MeshAgentEvents> {
     });
     peer.on('track', (t) => this.safeEmit('track', remote, t));
     peer.on('negotiated', () => this.safeEmit('negotiated', remote));
-    peer.on('connected', () => this.safeEmit('connected', remote));
+    peer.on('connected', () => {
+      this.retries.delete(participant.id);
+      this.safeEmit('connected', remote);
+    });
     peer.on('error', (err) => this.log.warn({ err, peer: participant.id }, 'peer failed'));
     peer.on('closed', (reason) => {
-      if (this.remotes.get(participant.id) === remote) this.remotes.delete(participant.id);
+      if (this.remotes.get(participant.id) !== remote) return;
+      this.remotes.delete(participant.id);
       this.safeEmit('peer-closed', remote, reason);
+      if (initiator && reason !== 'closed') this.scheduleRetry(participant.id, reason);
     });
     this.safeEmit('peer', remote, { initiator });
     if (initiator && !peer.closed && peer.tracks().length === 0) {
@@ -178,8 +192,41 @@ export class MeshAgent extends EventEmitter<MeshAgentEvents> {
     return remote;
   }
 
+  /**
+   * A connection that failed is made again from scratch by the side that offered it, up to
+   * MAX_RETRIES times. libdatachannel fails the DTLS handshake when it arrives before the
+   * answer (it checks the fingerprint against a remote description it does not have yet),
+   * which a slow signaling path makes likely; a fresh attempt then usually succeeds.
+   */
+  private scheduleRetry(id: string, reason: PeerCloseReason): void {
+    const attempt = (this.retries.get(id) ?? 0) + 1;
+    if (this.closed || !this.participants.has(id) || attempt > MAX_RETRIES) {
+      this.log.warn({ peer: id, reason, attempts: attempt - 1 }, 'connection failed; giving up on this participant');
+      return;
+    }
+    this.retries.set(id, attempt);
+    const delay = RETRY_DELAYS_MS[attempt - 1]!;
+    this.log.info({ peer: id, reason, attempt, delay }, 'connection failed; trying again');
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      const participant = this.participants.get(id);
+      if (!this.closed && participant && !this.remotes.has(id)) this.createRemote(participant, true);
+    }, delay);
+    this.retryTimers.add(timer);
+  }
+
   private onDescription(from: string, sdp: string, type: 'offer' | 'answer'): void {
     let remote = this.remotes.get(from);
+    const ufrag = /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
+    const previous = this.remoteUfrags.get(from);
+    if (ufrag !== undefined) this.remoteUfrags.set(from, ufrag);
+    if (remote && type === 'offer' && previous !== undefined && ufrag !== previous) {
+      // New ICE credentials: the other side started a new connection (it retries after a
+      // failure we may not have noticed); libdatachannel cannot restart ICE, so start over too.
+      this.log.info({ peer: from }, 'new connection offered; replacing the old one');
+      remote.peer.close('failed');
+      remote = undefined;
+    }
     if (!remote) {
       if (type === 'answer') return;
       const participant = this.participants.get(from) ?? { id: from, name: from, role: 'participant', audio: false, video: false, screen: false, metadata: {} };
@@ -196,6 +243,8 @@ export class MeshAgent extends EventEmitter<MeshAgentEvents> {
   private onPeerLeft(id: string): void {
     const participant = this.participants.get(id);
     this.participants.delete(id);
+    this.remoteUfrags.delete(id);
+    this.retries.delete(id);
     this.remotes.get(id)?.peer.close();
     if (participant) this.safeEmit('participant-left', participant);
   }
@@ -203,6 +252,8 @@ export class MeshAgent extends EventEmitter<MeshAgentEvents> {
   private closePeers(): void {
     for (const r of [...this.remotes.values()]) r.peer.close();
     this.remotes.clear();
+    this.remoteUfrags.clear();
+    this.retries.clear();
   }
 
   /** Listeners are user code: one that throws is logged, never breaks the agent. */
