@@ -17,6 +17,9 @@ const roomId = decodeURIComponent(location.pathname.split('/')[2] ?? '');
 /** How long a peer may take to connect before the page says why it might not, ms (tests may lower it). */
 const CONNECT_TIMEOUT_MS = Number(window.CALLPEER_CONNECT_TIMEOUT_MS) || 15_000;
 
+/** How often connection quality is measured, ms. */
+const QUALITY_INTERVAL_MS = 2000;
+
 const s = {
   /** prejoin | joining | joined | reconnecting | full | left | error */
   phase: 'prejoin',
@@ -308,6 +311,16 @@ $('copy-link').onclick = async () => {
   toast((await copyText(roomUrl(roomId))) ? 'Invite link copied' : roomUrl(roomId));
 };
 
+// ---- connection quality ----
+
+async function tickQuality() {
+  for (const [id, link] of s.links) {
+    if (s.linkStates.get(id) !== 'connected') continue;
+    const q = await link.quality().catch(() => undefined);
+    if (q) s.tiles.get(id)?.setQuality(q);
+  }
+}
+
 // ---- audio levels ----
 
 function tickLevels() {
@@ -388,6 +401,7 @@ function init() {
   refreshControls();
   new ResizeObserver(relayout).observe(grid);
   setInterval(tickLevels, 100);
+  setInterval(tickQuality, QUALITY_INTERVAL_MS);
   hideNotice();
   devicesReady = openLocal();
 

@@ -1,6 +1,8 @@
 // One RTCPeerConnection to one remote participant (mesh), with "perfect negotiation":
 // either side may renegotiate; on glare the peer with the lower id is polite and yields.
 
+import { assessQuality } from './quality.js';
+
 const KINDS = ['audio', 'video'];
 
 export class PeerLink {
@@ -147,12 +149,13 @@ export class PeerLink {
     this.queue = this.queue.then(fn).catch((err) => { this.lastError = String(err); });
   }
 
-  /** Inbound and outbound RTP figures by kind, for the page's test hook. */
+  /** Inbound and outbound RTP figures by kind, and the round trip time, for the page's test hook. */
   async stats() {
-    const out = { state: this.pc.connectionState, inbound: {}, outbound: {} };
+    const out = { state: this.pc.connectionState, inbound: {}, outbound: {}, rttMs: undefined };
     if (this.closed) return out;
     const report = await this.pc.getStats();
     for (const s of report.values()) {
+      if (s.type === 'candidate-pair' && s.nominated && s.currentRoundTripTime !== undefined) out.rttMs = s.currentRoundTripTime * 1000;
       if (s.type === 'inbound-rtp') {
         out.inbound[s.kind] = {
           packetsReceived: s.packetsReceived ?? 0, bytesReceived: s.bytesReceived ?? 0, packetsLost: s.packetsLost ?? 0,
@@ -163,6 +166,19 @@ export class PeerLink {
       }
     }
     return out;
+  }
+
+  /** Connection quality since the previous call (see assessQuality). */
+  async quality() {
+    const st = await this.stats();
+    const cur = { received: 0, lost: 0, rttMs: st.rttMs };
+    for (const s of Object.values(st.inbound)) {
+      cur.received += s.packetsReceived;
+      cur.lost += s.packetsLost;
+    }
+    const q = assessQuality(this.prevCounts ?? { received: 0, lost: 0 }, cur);
+    this.prevCounts = cur;
+    return q;
   }
 
   close() {

@@ -63,7 +63,7 @@ export class Tile {
     av.textContent = p.role === 'bot' || p.role === 'recorder' ? '' : initials(p.name);
     if (!av.textContent) av.innerHTML = icons.bot;
     av.style.background = colorFor(p.name);
-    this.badges.innerHTML = '';
+    for (const b of this.badges.querySelectorAll('.badge:not(.signal)')) b.remove();
     if (!p.audio) this.badges.append(el('span', 'badge off mic-off', icons.micOff));
     if (p.screen) this.badges.append(el('span', 'badge screen-on', icons.screen));
     this.root.classList.toggle('muted', !p.audio);
@@ -104,6 +104,22 @@ export class Tile {
     this.root.classList.toggle('speaking', level > 0.12 && this.participant.audio);
   }
 
+  /** Shows a signal badge while the connection is weak or poor; nothing when it is good. */
+  setQuality(q) {
+    this.quality = q;
+    let badge = this.badges.querySelector('.signal');
+    if (q.verdict === 'good') {
+      badge?.remove();
+      return;
+    }
+    if (!badge) {
+      badge = el('span', 'badge signal', icons.signal);
+      this.badges.prepend(badge);
+    }
+    badge.classList.toggle('poor', q.verdict === 'poor');
+    badge.title = `${q.verdict === 'poor' ? 'Poor' : 'Weak'} connection: ${q.lossPct} % packets lost, ${q.rttMs} ms round trip`;
+  }
+
   setStatus(text, bad = false) {
     this.status.hidden = !text;
     this.status.textContent = text;
@@ -117,6 +133,7 @@ export class Tile {
       frames: this.frames, videoWidth: v.videoWidth, videoHeight: v.videoHeight, currentTime: v.currentTime,
       paused: v.paused, showsVideo: !this.root.classList.contains('novideo'), speaking: this.root.classList.contains('speaking'),
       status: this.status.hidden ? '' : this.status.textContent,
+      quality: this.quality?.verdict ?? '',
     };
   }
 }

@@ -4,6 +4,8 @@ import { waitForPage, type Page, type TestBrowser } from '../helpers/browser.js'
 export interface TileInfo {
   frames: number; videoWidth: number; videoHeight: number; currentTime: number; paused: boolean;
   showsVideo: boolean; speaking: boolean; status: string;
+  /** '' until measured, then 'good' | 'weak' | 'poor'. */
+  quality: string;
 }
 export interface PeerInfo {
   id: string; name: string; role: string; audio: boolean; video: boolean; screen: boolean;
@@ -21,6 +23,7 @@ export interface CallState {
 }
 export interface RtpStats {
   state: string;
+  rttMs?: number;
   inbound: Record<string, { packetsReceived: number; bytesReceived: number; framesDecoded?: number; frameWidth?: number; frameHeight?: number }>;
   outbound: Record<string, { packetsSent: number; bytesSent: number }>;
 }

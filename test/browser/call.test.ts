@@ -55,6 +55,11 @@ describe.skipIf(!hasChromium())(`call page in Chromium${skipNote()}`, { timeout:
     expect(Math.abs(dominantFrequency(pcm, heard.sampleRate) - TONE_HZ)).toBeLessThan(10);
     await waitForPage(alice, () => window.callpeer!.state().peers[0]!.tile!.speaking, undefined, { what: 'Bob shown speaking', debug: DEBUG_STATE });
 
+    // Loopback is a perfect network: the quality check runs and finds nothing to show.
+    await waitForPage(alice, () => window.callpeer!.state().peers[0]!.tile!.quality === 'good', undefined, { what: 'a quality verdict' });
+    expect(await alice.locator('.badge.signal').count()).toBe(0);
+    expect(after.rttMs).toBeLessThan(50);
+
     const bobStats = Object.values(await stats(bob))[0]!;
     expect(bobStats.inbound.audio!.packetsReceived).toBeGreaterThan(0);
     expect(browser.pageErrors).toEqual([]);
