@@ -321,11 +321,12 @@ async function tickQuality() {
   }
 }
 
-// ---- audio levels ----
+// ---- audio levels (and video liveness, on the same 100 ms tick) ----
 
 function tickLevels() {
   for (const [id, tile] of s.tiles) {
     tile.setLevel(meters.measure(id, id === 'self' ? local.mic : tile.video.srcObject?.getAudioTracks()[0]));
+    tile.refreshVideo();
   }
 }
 

@@ -22,6 +22,7 @@ export class Tile {
     this.id = participant.id;
     this.local = local;
     this.frames = 0;
+    this.lastFrameAt = undefined;
     this.root = el('div', `tile${local ? ' local' : ''}`);
     this.root.dataset.peer = participant.id;
     this.video = el('video');
@@ -43,6 +44,8 @@ export class Tile {
     if (!('requestVideoFrameCallback' in HTMLVideoElement.prototype)) return;
     const tick = () => {
       this.frames++;
+      this.lastFrameAt = performance.now();
+      if (this.root.classList.contains('novideo')) this.refreshVideo();
       this.video.requestVideoFrameCallback(tick);
     };
     this.video.requestVideoFrameCallback(tick);
@@ -90,12 +93,16 @@ export class Tile {
     });
   }
 
-  /** Shows the avatar when the participant sends no live video (camera off, audio-only bot). */
+  /**
+   * Shows the avatar when the participant sends no live video (camera off, audio-only bot).
+   * Frames actually shown count as live too: `muted` can lag behind after a renegotiation.
+   */
   refreshVideo() {
     const p = this.participant;
     const track = this.video.srcObject?.getVideoTracks().find((t) => t.readyState === 'live');
     const wants = Boolean(p.video || p.screen);
-    const live = Boolean(track) && (this.local || !track.muted);
+    const recentFrames = performance.now() - (this.lastFrameAt ?? -Infinity) < 1000;
+    const live = Boolean(track) && (this.local || !track.muted || recentFrames);
     this.root.classList.toggle('novideo', !(wants && live));
   }
 
