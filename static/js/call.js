@@ -39,6 +39,7 @@ const local = new LocalMedia({
   changed: () => {
     signaling.send({ type: 'media', ...local.state });
     refreshControls();
+    if (s.phase === 'prejoin') return refreshPreview();
     refreshLocalTile();
     renderSide();
   },
@@ -269,11 +270,26 @@ function refreshControls() {
     ? { icon: on.video ? 'cam' : 'camOff', off: !on.video, label: on.video ? 'Turn camera off' : 'Turn camera on' }
     : { icon: 'camOff', off: true, disabled: true, label: 'No camera' });
   setControl($('btn-screen'), { icon: 'screen', on: on.screen, label: on.screen ? 'Stop sharing' : 'Share your screen' });
+  // The name prompt's preview has the same two switches.
+  for (const kind of ['mic', 'cam']) {
+    const main = $(`btn-${kind}`);
+    setControl($(`pre-${kind}`), { icon: main.dataset.icon, off: main.classList.contains('off'), label: main.title, disabled: main.disabled });
+  }
 }
 
+/** Keyboard shortcuts as in other call apps: Ctrl/⌘+D microphone, Ctrl/⌘+E camera. */
+document.addEventListener('keydown', (e) => {
+  if (!(e.ctrlKey || e.metaKey) || e.altKey || e.shiftKey) return;
+  const key = e.key.toLowerCase();
+  if (key !== 'd' && key !== 'e') return;
+  e.preventDefault();
+  if (key === 'd') local.toggleMic();
+  else local.toggleCamera().then(complain);
+});
+
 const complain = (text) => { if (text) toast(text); };
-$('btn-mic').onclick = () => local.toggleMic();
-$('btn-cam').onclick = () => local.toggleCamera().then(complain);
+$('btn-mic').onclick = $('pre-mic').onclick = () => local.toggleMic();
+$('btn-cam').onclick = $('pre-cam').onclick = () => local.toggleCamera().then(complain);
 $('btn-screen').onclick = () => local.toggleScreen().then(complain);
 
 function openSide(tab) {
@@ -395,6 +411,13 @@ async function openLocal() {
   return dev;
 }
 
+function refreshPreview() {
+  const cam = local.camera;
+  $('preview').srcObject = cam ? new MediaStream([cam]) : null;
+  $('preview-note').hidden = Boolean(cam);
+  $('preview-note').textContent = cam ? '' : (local.devices.video ? 'Your camera is off' : local.devices.note || 'No camera');
+}
+
 function init() {
   fillIcons();
   $('room-name').textContent = roomId;
@@ -420,11 +443,7 @@ function init() {
     const name = $('prejoin-name').value.trim();
     if (name) start(name);
   };
-  devicesReady.then((dev) => {
-    $('preview').srcObject = dev.video ? local.stream : null;
-    $('preview-note').hidden = dev.video;
-    $('preview-note').textContent = dev.video ? '' : (dev.note || 'Camera is off');
-  });
+  devicesReady.then(refreshPreview);
 }
 
 document.addEventListener('callpeer:sound-blocked', () => {

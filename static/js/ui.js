@@ -257,6 +257,7 @@ export function setStatus(kind, text) {
 /** A round control button: `off` paints it red (muted, camera off). */
 export function setControl(btn, { icon, off = false, on = false, label, disabled = false }) {
   btn.innerHTML = icons[icon];
+  btn.dataset.icon = icon;
   btn.classList.toggle('off', off);
   btn.classList.toggle('on', on);
   btn.setAttribute('aria-label', label);

@@ -64,9 +64,15 @@ describe.skipIf(!hasChromium())(`lobby in Chromium${skipNote()}`, { timeout: 30_
     await waitForPage(page, () => (document.getElementById('preview') as HTMLVideoElement).videoWidth > 0, undefined, { what: 'the preview' });
     await page.fill('#prejoin-name', 'Linus');
     await screenshot(page, 'call-prejoin');
+    // Muted before joining: the room learns it with the join.
+    await page.click('#pre-mic');
+    expect(await page.getAttribute('#pre-mic', 'class')).toContain('off');
     await page.click('#prejoin-join');
     await waitForPage(page, () => window.callpeer?.state().phase === 'joined', undefined, { what: 'joined', debug: DEBUG_STATE });
-    expect((await state(page)).name).toBe('Linus');
+    const st = await state(page);
+    expect(st).toMatchObject({ name: 'Linus', local: { audio: false, video: true } });
+    expect(server.rooms.list().find((r) => r.id === 'ask-me')?.participants[0]).toMatchObject({ name: 'Linus', audio: false, video: true });
+    expect(await page.getAttribute('#btn-mic', 'class')).toContain('off');
     expect(browser.pageErrors).toEqual([]);
     await page.close();
   });
