@@ -4,7 +4,7 @@
  * at the session start and keeps wall-clock time (TrackTimeline), so files line up. A file
  * opens at a track's first packet and is finalized when that participant's connection closes
  * (left, or our signaling reconnected: the new connection records into new files). Pages go
- * to disk at least once a second; manifest.json follows every change.
+ * to disk every 500 ms; manifest.json follows every change.
  *
  * Usable as a library: `await new Recorder({ wsUrl, room, outDir }).start()`, later `stop()`.
  */
@@ -60,7 +60,9 @@ interface Recording {
 }
 
 const TICK_MS = 250;
-const FLUSH_EVERY_TICKS = 4; // pages and manifest once a second
+/** Pages go to disk every 500 ms, so a crash loses well under a second; the manifest every 1 s. */
+const PAGE_TICKS = 2;
+const MANIFEST_TICKS = 4;
 
 export class Recorder extends EventEmitter<RecorderEvents> {
   readonly agent: MeshAgent;
@@ -75,6 +77,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   private fileCount = 0;
   private failure: CallpeerError | undefined;
   private stopping: Promise<Manifest> | undefined;
+  /** The output directory was checked and the first manifest written. */
+  private outputReady = false;
 
   constructor(private readonly options: RecorderOptions) {
     super();
@@ -114,8 +118,10 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       mkdirSync(this.outDir, { recursive: true });
       accessSync(this.outDir, constants.W_OK);
     } catch (err) {
-      throw fileError(err, this.outDir, 'creating');
+      this.failure = fileError(err, this.outDir, 'creating');
+      throw this.failure;
     }
+    this.outputReady = true;
     this.store.write(true);
     let joined: JoinedMessage;
     try {
@@ -140,6 +146,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   private async doStop(): Promise<Manifest> {
     clearInterval(this.timer);
     await this.agent.close();
+    if (!this.outputReady) throw this.failure ?? new CallpeerError('CLOSED', 'stopped before it started');
     for (const r of [...this.recordings]) this.finalize(r);
     this.store.finish(this.now(), this.failure?.message);
     this.writeManifest();
@@ -225,17 +232,17 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   private tick(): void {
     const now = performance.now();
-    const flush = ++this.ticks % FLUSH_EVERY_TICKS === 0;
+    this.ticks++;
+    const pages = this.ticks % PAGE_TICKS === 0;
+    const manifest = this.ticks % MANIFEST_TICKS === 0;
     try {
       for (const r of this.recordings) {
         if (!r.timeline) continue;
         r.timeline.advance(now);
-        if (flush) {
-          r.writer!.flush();
-          this.updateEntry(r, 'recording');
-        }
+        if (pages) r.writer!.flush();
+        if (manifest) this.updateEntry(r, 'recording');
       }
-      if (flush) this.store.write();
+      if (manifest) this.store.write();
     } catch (err) {
       this.fail(err);
     }
@@ -287,7 +294,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       return;
     }
     this.failure = e;
-    this.log.error({ err: e }, 'recording failed');
+    // Info, not error: the `failed` listener (the CLI) reports it in plain words.
+    this.log.info({ err: e }, 'recording failed');
     this.emit('failed', e);
   }
 }

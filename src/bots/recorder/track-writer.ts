@@ -2,10 +2,10 @@
  * One Ogg Opus file per participant track, written as it records: the Opus packets go in
  * as they came (no re-encoding), each with its timeline position (plus the pre-skip) as
  * granule. Pages go out when they hold 1 s of audio and on
- * flush() (the recorder calls it every second), with plain synchronous writes: after a
+ * flush() (the recorder calls it every 500 ms), with plain synchronous writes: after a
  * SIGKILL the kernel still has every page written, so the file plays up to about then.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { CallpeerError } from '../../errors.js';
 import { OggOpusWriter } from '../../media/ogg-opus.js';
 import { SILENCE_FRAMES, type TimelineFrame } from './track-timeline.js';
@@ -92,6 +92,8 @@ export class TrackWriter {
       let at = 0;
       while (at < bytes.length) at += writeSync(this.fd, bytes, at);
     } catch (err) {
+      // A page half written (disk full) would end the file in garbage: cut it back to the last whole page.
+      try { ftruncateSync(this.fd, this.bytes); } catch { /* the file keeps its tail; readers skip it */ }
       throw fileError(err, this.path, 'writing');
     }
     this.bytes += bytes.length;
