@@ -67,9 +67,10 @@ function refreshLocalTile() {
     grid.prepend(tile.root);
   }
   tile.update(selfParticipant());
-  // No srcObject without video: an empty stream would hold the page's load event forever.
+  // A new srcObject only when the track changed (a new one restarts playback: a flicker).
+  // None without video: an empty stream would hold the page's load event forever.
   const v = local.video;
-  tile.setStream(v ? new MediaStream([v]) : null);
+  if (tile.video.srcObject?.getVideoTracks()[0] !== v) tile.setStream(v ? new MediaStream([v]) : null);
   relayout();
 }
 
@@ -277,6 +278,8 @@ function refreshControls() {
   }
 }
 
+const complain = (text) => { if (text) toast(text); };
+
 /** Keyboard shortcuts as in other call apps: Ctrl/⌘+D microphone, Ctrl/⌘+E camera. */
 document.addEventListener('keydown', (e) => {
   if (!(e.ctrlKey || e.metaKey) || e.altKey || e.shiftKey) return;
@@ -287,7 +290,6 @@ document.addEventListener('keydown', (e) => {
   else local.toggleCamera().then(complain);
 });
 
-const complain = (text) => { if (text) toast(text); };
 $('btn-mic').onclick = $('pre-mic').onclick = () => local.toggleMic();
 $('btn-cam').onclick = $('pre-cam').onclick = () => local.toggleCamera().then(complain);
 $('btn-screen').onclick = () => local.toggleScreen().then(complain);

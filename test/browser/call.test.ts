@@ -81,8 +81,9 @@ describe.skipIf(!hasChromium())(`call page in Chromium${skipNote()}`, { timeout:
     // Camera off really releases the camera (its light goes out).
     expect((await state(bob)).tracks.filter((t) => t.kind === 'video')).toEqual([]);
 
-    await bob.click('#btn-mic');
-    await bob.click('#btn-cam');
+    // Back on with the keyboard shortcuts (Ctrl+D microphone, Ctrl+E camera).
+    await bob.keyboard.press('Control+d');
+    await bob.keyboard.press('Control+e');
     await waitForPage(alice, () => {
       const p = window.callpeer!.state().peers[0]!;
       return p.audio && p.video && p.tile!.showsVideo;
