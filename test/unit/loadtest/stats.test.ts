@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import {
+  checkThresholds, distribution, generatorFigures, LatencyHistogram, summarize, type PeerFigures, type StreamFigures,
+} from '../../../src/loadtest/stats.js';
+
+function stream(o: Partial<StreamFigures> = {}): StreamFigures {
+  return { from: 'x', packets: 100, expected: 100, lost: 0, lossPercent: 0, bytes: 9000, kbps: 36, jitterMs: 1, latencyMeanMs: 0.2, ...o };
+}
+
+function peer(o: Partial<PeerFigures> = {}): PeerFigures {
+  return {
+    index: 0, id: 'a', room: 'r', role: 'publisher', joinMs: 10, peersExpected: 1, peersConnected: 1, tracksExpected: 1, tracksReceived: 1,
+    links: [{ remote: 'b', initiator: true, remotePublishes: true, connectMs: 30, firstPacketMs: 50 }],
+    streams: [stream()], sent: { packets: 100, bytes: 9000, kbps: 36 }, rttMs: [0.5], errors: {}, ...o,
+  };
+}
+
+describe('distribution', () => {
+  it('gives nearest-rank percentiles of 1..100', () => {
+    const d = distribution(Array.from({ length: 100 }, (_, i) => 100 - i));
+    expect(d).toEqual({ count: 100, min: 1, mean: 50.5, p50: 50, p95: 95, p99: 99, max: 100 });
+  });
+
+  it('of nothing is all null with count 0', () => {
+    expect(distribution([])).toEqual({ count: 0, min: null, mean: null, p50: null, p95: null, p99: null, max: null });
+  });
+});
+
+describe('LatencyHistogram', () => {
+  it('quantiles within 2 % of the exact ones over a wide range', () => {
+    const h = new LatencyHistogram();
+    const values = Array.from({ length: 10000 }, (_, i) => 0.05 + (i % 1000) * 0.1);
+    for (const v of values) h.add(v);
+    const exact = distribution(values);
+    for (const p of ['p50', 'p95', 'p99'] as const) {
+      expect(Math.abs(h.distribution()[p]! - exact[p]!) / exact[p]!).toBeLessThan(0.02);
+    }
+    expect(h.distribution()).toMatchObject({ count: 10000, min: 0.05, max: exact.max });
+  });
+
+  it('never reports outside the values seen', () => {
+    const h = new LatencyHistogram();
+    h.add(3);
+    expect(h.distribution()).toMatchObject({ p50: 3, p99: 3 });
+  });
+});
+
+describe('summarize', () => {
+  it('adds up packets, loss, tracks and errors and times setup on the newcomer side only', () => {
+    const a = peer({ errors: { 'peer-failed': 1 } });
+    const b = peer({
+      index: 1, id: 'b', joinMs: 20,
+      links: [{ remote: 'a', initiator: false, remotePublishes: true, connectMs: 5, firstPacketMs: 7 }],
+      streams: [stream({ packets: 90, expected: 100, lost: 10, lossPercent: 10 })],
+      errors: { 'peer-failed': 2, ROOM_FULL: 1 },
+    });
+    const s = summarize([a, b], distribution([]));
+    expect(s.packets).toEqual({ sent: 200, received: 190, expected: 200, lost: 10, lossPercent: 5 });
+    expect(s.tracks).toEqual({ expected: 2, received: 2 });
+    expect(s.errors).toEqual({ 'peer-failed': 3, ROOM_FULL: 1 });
+    expect(s.peers).toEqual({ total: 2, joined: 2, connected: 2, withErrors: 2 });
+    expect(s.setup.firstPacketMs).toMatchObject({ count: 1, p50: 50 });
+    expect(s.setup.iceConnectedMs).toMatchObject({ count: 1, p50: 30 });
+    expect(s.setup.joinMs).toMatchObject({ count: 2, max: 20 });
+    expect(s.streamLossPercent.max).toBe(10);
+    expect(s.bitrate).toMatchObject({ sentKbps: 72, receivedKbps: 72 });
+  });
+
+  it('does not count a peer that never joined as connected', () => {
+    const s = summarize([peer({ joinMs: null, peersConnected: 0, links: [], streams: [] })], distribution([]));
+    expect(s.peers).toMatchObject({ joined: 0, connected: 0 });
+    expect(s.packets.lossPercent).toBe(0);
+  });
+});
+
+describe('checkThresholds', () => {
+  const s = summarize([peer({ streams: [stream({ packets: 95, lost: 5, lossPercent: 5, jitterMs: 12 })] })], distribution([]));
+
+  it('names each exceeded threshold with its limit and the measured value', () => {
+    expect(checkThresholds(s, { maxLossPercent: 1, maxSetupP95Ms: 40, maxJitterMs: 10 })).toEqual([
+      { threshold: '--max-loss', limit: 1, actual: 5 },
+      { threshold: '--max-setup-p95', limit: 40, actual: 50 },
+      { threshold: '--max-jitter', limit: 10, actual: 12 },
+    ]);
+  });
+
+  it('passes at the limits and when none is set', () => {
+    expect(checkThresholds(s, { maxLossPercent: 5, maxSetupP95Ms: 50, maxJitterMs: 12 })).toEqual([]);
+    expect(checkThresholds(s, {})).toEqual([]);
+  });
+
+  it('fails a threshold whose figure was never measured', () => {
+    const empty = summarize([], distribution([]));
+    expect(checkThresholds(empty, { maxLossPercent: 1, maxSetupP95Ms: 100 }).map((v) => v.actual)).toEqual([null, null]);
+  });
+});
+
+describe('generatorFigures', () => {
+  const sample = (cpuPercent: number, loopLagP99Ms = 1) => ({ t: 1, cpuPercent, rssMB: 100, loopLagP99Ms });
+
+  it('calls the generator the bottleneck on CPU, loop lag or skipped frames, saying why', () => {
+    expect(generatorFigures([sample(50), sample(60)], 0)).toMatchObject({ bottleneck: false, reasons: [] });
+    expect(generatorFigures([sample(90), sample(95)], 0).reasons).toHaveLength(1);
+    expect(generatorFigures([sample(10, 80), sample(10, 90)], 0).bottleneck).toBe(true);
+    expect(generatorFigures([sample(10)], 3)).toMatchObject({ bottleneck: true, pacerSkippedFrames: 3 });
+  });
+});
