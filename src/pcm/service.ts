@@ -48,6 +48,8 @@ export class PcmService {
   private readonly maxBadFrames: number;
   private readonly pingTimer: NodeJS.Timeout;
   private readonly sweepTimer: NodeJS.Timeout;
+  private readonly sweepMs: number;
+  private lastSweep = Date.now();
   private readonly statsTimer: NodeJS.Timeout;
   /** Counter values at the last stats line. */
   private lastStats = { forwarded: 0, transcoded: 0, dropped: 0 };
@@ -66,7 +68,10 @@ export class PcmService {
     }
     this.pingTimer = setInterval(() => this.pingAll(), pingIntervalMs).unref();
     // Check for silence at a quarter of the timeout: a silent client goes within 1.25x of it.
-    this.sweepTimer = setInterval(() => this.closeSilent(), Math.max(10, this.silenceTimeoutMs / 4)).unref();
+    this.sweepMs = Math.max(10, this.silenceTimeoutMs / 4);
+    // setImmediate: after a stall of this process, let the poll phase read what clients sent
+    // meanwhile before judging anyone silent (timers run before I/O in Node's loop).
+    this.sweepTimer = setInterval(() => setImmediate(() => this.closeSilent()), this.sweepMs).unref();
     this.statsTimer = setInterval(() => this.logStats(), options.statsIntervalMs ?? 60_000).unref();
   }
 
@@ -228,10 +233,16 @@ export class PcmService {
 
   /** Closes clients silent for the timeout. Audio counts as a sign of life, so talkers stay. */
   private closeSilent(): void {
-    const deadline = Date.now() - this.silenceTimeoutMs;
+    if (this.closed) return;
+    const now = Date.now();
+    const late = now - this.lastSweep > 2 * this.sweepMs;
+    this.lastSweep = now;
+    // This process stalled (GC, CPU starvation): its clients' frames may still sit unread.
+    if (late) return;
+    const deadline = now - this.silenceTimeoutMs;
     for (const peer of this.peers) {
       if (peer.lastHeard >= deadline) continue;
-      this.log.info({ peer: peer.id, silentMs: Date.now() - peer.lastHeard }, 'pcm client silent, closed');
+      this.log.info({ peer: peer.id, silentMs: now - peer.lastHeard }, 'pcm client silent, closed');
       peer.ws.terminate();
     }
   }
