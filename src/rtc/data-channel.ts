@@ -37,13 +37,22 @@ export class PeerDataChannel extends EventEmitter<PeerDataChannelEvents> {
   }
 
   isOpen(): boolean {
-    return !this.closedFlag && this.native.isOpen();
+    if (this.closedFlag) return false;
+    try {
+      return this.native.isOpen();
+    } catch {
+      return false;
+    }
   }
 
   /** Sends a text or binary message; false when the channel is not open. */
   send(data: string | Buffer | Uint8Array): boolean {
-    if (!this.isOpen()) return false;
-    return typeof data === 'string' ? this.native.sendMessage(data) : this.native.sendMessageBinary(data);
+    if (this.closedFlag) return false;
+    try {
+      return typeof data === 'string' ? this.native.sendMessage(data) : this.native.sendMessageBinary(data);
+    } catch {
+      return false; // not open, or destroyed with its PeerConnection
+    }
   }
 
   /** Idempotent. */

@@ -55,7 +55,12 @@ export class MediaTrack extends EventEmitter<MediaTrackEvents> {
 
   /** Whether media can be sent now (DTLS done, not closed). */
   isOpen(): boolean {
-    return !this.closedFlag && this.native.isOpen();
+    if (this.closedFlag) return false;
+    try {
+      return this.native.isOpen();
+    } catch {
+      return false; // the native track was destroyed with its PeerConnection
+    }
   }
 
   get closed(): boolean {
@@ -67,8 +72,12 @@ export class MediaTrack extends EventEmitter<MediaTrackEvents> {
    * is dropped); node-datachannel copies the bytes synchronously, so `packet` may be reused.
    */
   send(packet: Buffer): boolean {
-    if (!this.isOpen()) return false;
-    return this.native.sendMessageBinary(packet);
+    if (this.closedFlag) return false;
+    try {
+      return this.native.sendMessageBinary(packet);
+    } catch {
+      return false; // not open yet, or destroyed: the packet is dropped like on a full socket
+    }
   }
 
   /** Routes one received packet; called by the Peer from the native callback. @internal */
