@@ -109,11 +109,11 @@ export class PcmClient extends EventEmitter<PcmClientEvents> {
     this.ws = ws;
     this.closedInfo = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
     ws.on('message', (data: Buffer, isBinary) => (isBinary ? this.onAudio(data) : this.onControl(data.toString())));
+    ws.on('error', (err) => this.options.log?.debug({ err }, 'pcm socket error'));
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', (err) => reject(new CallpeerError('CONNECTION_FAILED', `cannot connect to ${this.url.replace(/\?.*/, '')}: ${err.message}`, { cause: err, hint: 'check the server address and that it is running' })));
     });
-    ws.on('error', (err) => this.options.log?.debug({ err }, 'pcm socket error'));
     void this.closedInfo.then((info) => {
       this.setPaired(false);
       this.release();
