@@ -96,7 +96,7 @@ export function registerLoadtest(program: Command): void {
     .option('--insecure', 'accept a self-signed certificate on wss://')
     .option('--bind <address>', 'local address for ICE candidates (default 127.0.0.1 for a loopback server)')
     .option('--ice-server <url>', 'extra STUN/TURN server, repeatable', collect)
-    .option('--log-level <level>', 'log level for diagnostics on stderr', 'warn')
+    .option('--log-level <level>', 'log level for diagnostics on stderr (failures are counted in the report either way)', 'error')
     .addHelpText('after', [
       '',
       'Examples:',

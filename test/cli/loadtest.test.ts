@@ -1,0 +1,109 @@
+/**
+ * `callpeer loadtest` as a user runs it (the built CLI, `npm run build` first) against a real
+ * server on loopback: exit codes, the threshold line, the --json file against the shape
+ * README "Load testing" documents.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../src/app.js';
+import { runCli } from '../helpers/cli.js';
+import { startTestServer } from '../helpers/server.js';
+
+let server: RunningServer;
+let base: string;
+beforeAll(async () => {
+  server = await startTestServer();
+  base = server.wsUrl.replace(/\/ws$/, '').replace(/^ws:/, 'http:');
+});
+afterAll(async () => { await server.close(); });
+
+const dir = mkdtempSync(path.join(tmpdir(), 'callpeer-loadtest-'));
+
+// The documented shape of the --json file: a type name per leaf ('number|null' allows null),
+// [shape] for an array of that shape, {} for a record of numbers.
+const dist = { count: 'number', min: 'number|null', mean: 'number|null', p50: 'number|null', p95: 'number|null', p99: 'number|null', max: 'number|null' };
+const SHAPE = {
+  version: 'number', mode: 'string', startedAt: 'string', elapsedSeconds: 'number', passed: 'boolean',
+  params: { mode: 'string', url: 'string', rampPerSecond: 'number', durationSeconds: 'number', thresholds: 'object' },
+  summary: {
+    peers: { total: 'number', joined: 'number', connected: 'number', withErrors: 'number' },
+    tracks: { expected: 'number', received: 'number' },
+    setup: { joinMs: dist, iceConnectedMs: dist, firstPacketMs: dist },
+    packets: { sent: 'number', received: 'number', expected: 'number', lost: 'number', lossPercent: 'number' },
+    bitrate: { sentKbps: 'number', receivedKbps: 'number', perStreamKbps: dist },
+    streamLossPercent: dist, jitterMs: dist, rttMs: dist, latencyMs: dist,
+    errors: {},
+  },
+  generator: {
+    cpuPercent: dist, rssMB: { max: 'number|null', end: 'number|null' }, loopLagP99Ms: dist, pacerSkippedFrames: 'number',
+    bottleneck: 'boolean', reasons: ['string'], samples: [{ t: 'number', cpuPercent: 'number', rssMB: 'number', loopLagP99Ms: 'number' }],
+  },
+  violations: [{ threshold: 'string', limit: 'number', actual: 'number|null' }],
+  peers: [{
+    index: 'number', id: 'string|null', room: 'string', role: 'string', joinMs: 'number|null',
+    peersExpected: 'number', peersConnected: 'number', tracksExpected: 'number', tracksReceived: 'number',
+    links: [{ remote: 'string', initiator: 'boolean', remotePublishes: 'boolean', connectMs: 'number|null', firstPacketMs: 'number|null' }],
+    streams: [{ from: 'string', packets: 'number', expected: 'number', lost: 'number', lossPercent: 'number', bytes: 'number', kbps: 'number', jitterMs: 'number', latencyMeanMs: 'number|null' }],
+    sent: { packets: 'number', bytes: 'number', kbps: 'number' }, rttMs: ['number'], errors: {},
+  }],
+};
+
+/** Every mismatch between `value` and `shape`, as paths. */
+function mismatches(value: unknown, shape: unknown, at = '$'): string[] {
+  if (typeof shape === 'string') {
+    const ok = shape.split('|').some((t) => (t === 'null' ? value === null : typeof value === t && value !== null));
+    return ok ? [] : [`${at}: ${JSON.stringify(value)} is not ${shape}`];
+  }
+  if (Array.isArray(shape)) {
+    if (!Array.isArray(value)) return [`${at}: not an array`];
+    return value.flatMap((v, i) => mismatches(v, shape[0], `${at}[${i}]`));
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`${at}: not an object`];
+  const keys = Object.keys(shape as object);
+  if (keys.length === 0) return Object.entries(value).flatMap(([k, v]) => mismatches(v, 'number', `${at}.${k}`));
+  return keys.flatMap((k) => mismatches((value as Record<string, unknown>)[k], (shape as Record<string, unknown>)[k], `${at}.${k}`));
+}
+
+describe('callpeer loadtest', () => {
+  it('a passing run exits 0 and writes a --json file of the documented shape', async () => {
+    const file = path.join(dir, 'pass.json');
+    const r = await runCli(['loadtest', base, '--rooms', '1', '--peers', '3', '--ramp', '20', '--duration', '2', '--json', file, '--max-loss', '1'], { timeoutMs: 20_000 });
+    expect(r.stderr).not.toMatch(/threshold/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^PASS$/m);
+    const json = JSON.parse(readFileSync(file, 'utf8')) as { summary: { tracks: unknown }; peers: unknown[] };
+    expect(mismatches(json, SHAPE)).toEqual([]);
+    expect(json.summary.tracks).toEqual({ expected: 6, received: 6 });
+    expect(json.peers).toHaveLength(3);
+  }, 30_000);
+
+  it('a violated threshold exits 2 with a plain line naming it, and still writes the JSON', async () => {
+    const file = path.join(dir, 'fail.json');
+    const r = await runCli(['loadtest', base, '--peers', '2', '--ramp', '20', '--duration', '1', '--max-setup-p95', '0', '--max-loss', '50', '--json', file], { timeoutMs: 20_000 });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^callpeer: threshold --max-setup-p95 0 ms exceeded: \d+\.\d\d ms$/)]);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ passed: false, violations: [{ threshold: '--max-setup-p95', limit: 0 }] });
+  }, 30_000);
+
+  it('PCM mode runs pairs over /ws/pcm', async () => {
+    const r = await runCli(['loadtest', base, '--mode', 'pcm', '--pairs', '3', '--codec', 'opus', '--duration', '1', '--max-loss', '0'], { timeoutMs: 20_000 });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/pcm, 3 pairs \(codec opus\)/);
+    expect(r.stdout).toMatch(/tracks +6\/6 received/);
+  }, 30_000);
+
+  it('refuses a big run against another host without --force, before connecting (exit 1)', async () => {
+    const r = await runCli(['loadtest', 'http://192.0.2.1:8080', '--rooms', '5', '--peers', '5'], { timeoutMs: 10_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--force/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('refuses a bad flag value with exit 1', async () => {
+    const r = await runCli(['loadtest', base, '--peers', 'many'], { timeoutMs: 10_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--publishers/);
+  });
+});
