@@ -7,7 +7,7 @@
  * Times: `*At` are ISO wall-clock strings; `*Ms` are milliseconds from `startedAt`. Every
  * audio file starts at `startedAt` (leading silence up to `offsetMs`), so files line up.
  */
-import { renameSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Participant } from '../../protocol/signaling.js';
 import { fileError } from './track-writer.js';
@@ -81,6 +81,7 @@ export function writeJsonAtomic(file: string, data: unknown): void {
     writeFileSync(tmp, `${JSON.stringify(data, null, 2)}\n`);
     renameSync(tmp, file);
   } catch (err) {
+    rmSync(tmp, { force: true }); // the last complete manifest stays in place
     throw fileError(err, file, 'writing');
   }
 }

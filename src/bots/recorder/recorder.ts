@@ -14,13 +14,12 @@ import path from 'node:path';
 import { MeshAgent, type MeshAgentOptions, type RemotePeer } from '../../client/mesh-agent.js';
 import { CallpeerError, toCallpeerError } from '../../errors.js';
 import { silentLogger, type Logger } from '../../log.js';
-import type { RtpPacketInfo } from '../../media/rtp.js';
 import type { JoinedMessage, Participant } from '../../protocol/signaling.js';
 import type { MediaTrack } from '../../rtc/media-track.js';
-import { RtpReceiver } from '../../rtc/rtp-receiver.js';
 import { ManifestStore, type Manifest, type ManifestFile } from './manifest.js';
 import { mixOggOpusFiles } from './mixer.js';
-import { SAMPLES_PER_MS, TrackTimeline, type TimelineOptions } from './track-timeline.js';
+import { TrackRecorder } from './track-recorder.js';
+import type { TimelineOptions } from './track-timeline.js';
 import { fileError, TrackWriter } from './track-writer.js';
 
 export interface RecorderOptions extends Omit<MeshAgentOptions, 'role' | 'log' | 'audio'> {
@@ -49,14 +48,11 @@ export interface RecorderEvents {
   closed: [];
 }
 
-/** One participant track being recorded. */
+/** One participant track being recorded, and its manifest entry once its file is open. */
 interface Recording {
   remote: RemotePeer;
-  track: MediaTrack;
-  receiver: RtpReceiver;
-  timeline?: TrackTimeline;
-  writer?: TrackWriter;
-  entry?: ManifestFile;
+  recorder: TrackRecorder;
+  entry: ManifestFile | undefined;
 }
 
 const TICK_MS = 250;
@@ -188,46 +184,33 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     }
     const rec: Recording = {
       remote,
-      track,
-      receiver: new RtpReceiver(track, { attach: false, logger: this.log, onPacket: (p, h) => this.onPacket(rec, p, h) }),
+      entry: undefined,
+      recorder: new TrackRecorder(track, {
+        startMs: this.startMs,
+        open: () => this.open(rec),
+        onError: (err) => this.fail(err),
+        logger: this.log,
+        ...(this.options.timeline && { timeline: this.options.timeline }),
+        ...(this.options.dropPacket && { dropPacket: this.options.dropPacket }),
+      }),
     };
     this.recordings.add(rec);
-    const drop = this.options.dropPacket;
-    let n = 0;
-    track.onRtp = drop ? (p) => { if (!drop(n++)) rec.receiver.handleRtp(p); } : (p) => rec.receiver.handleRtp(p);
   }
 
-  private onPacket(rec: Recording, packet: Buffer, h: RtpPacketInfo): void {
-    if (this.failure || this.stopping) return;
-    try {
-      rec.timeline ??= this.open(rec);
-      rec.timeline.push({
-        ssrc: h.ssrc,
-        sequenceNumber: h.sequenceNumber,
-        timestamp: h.timestamp,
-        payload: packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength),
-        arrivalMs: performance.now(),
-      });
-    } catch (err) {
-      this.fail(err);
-    }
-  }
-
-  /** Opens the file for a track at its first packet. */
-  private open(rec: Recording): TrackTimeline {
+  /** Opens the file for a track at its first packet and lists it. */
+  private open(rec: Recording): TrackWriter {
     const p = rec.remote.participant;
     const base = p.name.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 40) || 'participant';
     const file = `${String(++this.fileCount).padStart(2, '0')}-${base}-audio.opus`;
     const writer = new TrackWriter(path.join(this.outDir, file), { title: p.name, comments: [`CALLPEER_PARTICIPANT=${p.id}`, `CALLPEER_SESSION_START=${this.store.manifest.startedAt}`] });
-    rec.writer = writer;
     rec.entry = this.store.addFile({
-      file, kind: 'audio', codec: 'opus', participantId: p.id, name: p.name, mid: rec.track.mid,
+      file, kind: 'audio', codec: 'opus', participantId: p.id, name: p.name, mid: rec.recorder.track.mid,
       offsetMs: 0, durationMs: 0, packets: { received: 0, lost: 0, late: 0, duplicates: 0 }, status: 'recording',
     }, this.now());
     this.writeManifest();
     this.log.info({ file, peer: p.id }, 'recording track');
     this.emit('file-opened', rec.entry);
-    return new TrackTimeline((frame) => writer.write(frame), { ...this.options.timeline, startMs: this.startMs });
+    return writer;
   }
 
   private tick(): void {
@@ -237,9 +220,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     const manifest = this.ticks % MANIFEST_TICKS === 0;
     try {
       for (const r of this.recordings) {
-        if (!r.timeline) continue;
-        r.timeline.advance(now);
-        if (pages) r.writer!.flush();
+        r.recorder.tick(now, pages);
         if (manifest) this.updateEntry(r, 'recording');
       }
       if (manifest) this.store.write();
@@ -249,33 +230,26 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   }
 
   private updateEntry(r: Recording, status: ManifestFile['status']): void {
-    const t = r.timeline!;
+    const t = r.recorder;
+    if (!r.entry || !t.stats) return;
     const { received, lost, late, duplicates } = t.stats;
-    this.store.update(r.entry!, {
-      offsetMs: Math.round((t.firstAudioAt ?? 0) / SAMPLES_PER_MS),
-      durationMs: Math.round(t.position / SAMPLES_PER_MS),
-      packets: { received, lost, late, duplicates },
-      status,
-    }, this.now());
+    this.store.update(r.entry, { offsetMs: t.offsetMs, durationMs: t.durationMs, packets: { received, lost, late, duplicates }, status }, this.now());
   }
 
-  /** Ends a track's file: whatever is held goes out, then the EOS page. Never throws. */
+  /** Ends a track's file: held packets, silence up to now (the file runs until the connection closed), EOS. Never throws. */
   private finalize(r: Recording): void {
     if (!this.recordings.delete(r)) return;
-    r.receiver.close();
-    if (!r.timeline) return;
     let status: ManifestFile['status'] = 'complete';
     try {
-      // The file runs until the connection closed (or the recording stopped), like the others.
-      if (!this.failure) r.timeline.drain(performance.now());
-      r.writer!.close();
+      r.recorder.finish(performance.now());
     } catch (err) {
       status = 'failed';
       this.fail(err);
     }
+    if (!r.entry) return;
     this.updateEntry(r, status);
     this.writeManifest();
-    this.emit('file-closed', r.entry!);
+    this.emit('file-closed', r.entry);
   }
 
   private writeManifest(): void {
@@ -294,6 +268,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       return;
     }
     this.failure = e;
+    for (const r of this.recordings) r.recorder.halt();
     // Info, not error: the `failed` listener (the CLI) reports it in plain words.
     this.log.info({ err: e }, 'recording failed');
     this.emit('failed', e);
