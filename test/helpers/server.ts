@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import WebSocket from 'ws';
 import { startServer, type RunningServer, type StartOptions } from '../../src/app.js';
 import { loadServeConfig, type ServeFlags } from '../../src/config.js';
@@ -77,4 +78,24 @@ export class Probe {
   close(): void {
     this.ws.close();
   }
+}
+
+/**
+ * One real server for a test file: started before its tests, closed after them; with
+ * `rtc: true` node-datachannel's threads are released too (the file's peers must be closed).
+ */
+export function useTestServer(flags: ServeFlags = {}, options: Partial<StartOptions> & { rtc?: boolean } = {}): { readonly server: RunningServer } {
+  const { rtc, ...startOptions } = options;
+  let server: RunningServer | undefined;
+  beforeAll(async () => { server = await startTestServer(flags, startOptions); });
+  afterAll(async () => {
+    await server?.close();
+    if (rtc) (await import('../../src/rtc/peer.js')).cleanupRtc();
+  });
+  return {
+    get server() {
+      if (!server) throw new Error('useTestServer: the server starts in beforeAll');
+      return server;
+    },
+  };
 }

@@ -3,29 +3,22 @@
  * leave in rounds; threads and open file descriptors must come back to where they were.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/app.js';
+import { describe, expect, it } from 'vitest';
 import { Bot } from '../../src/bots/bot.js';
 import { ToneSource } from '../../src/rtc/opus-sources.js';
-import { cleanupRtc } from '../../src/rtc/peer.js';
-import { startTestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
 const fds = () => readdirSync('/proc/self/fd').length;
 const threads = () => Number(/Threads:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let server: RunningServer;
-beforeAll(async () => { server = await startTestServer(); });
-afterAll(async () => {
-  await server.close();
-  cleanupRtc();
-});
+const ctx = useTestServer({}, { rtc: true });
 
 /** Bots that heard nothing, with their view of each link (for the failure message). */
 async function round(n: number): Promise<string[]> {
   const bots: Bot[] = [];
   for (let i = 0; i < 20; i++) {
-    bots.push(new Bot({ wsUrl: server.wsUrl, room: `soak-${n}-${i >> 1}`, name: `bot ${i}`, source: new ToneSource(300 + 10 * i), peer: { bindAddress: '127.0.0.1' } }));
+    bots.push(new Bot({ wsUrl: ctx.server.wsUrl, room: `soak-${n}-${i >> 1}`, name: `bot ${i}`, source: new ToneSource(300 + 10 * i), peer: { bindAddress: '127.0.0.1' } }));
   }
   for (const b of bots) await b.start();
   const deadline = Date.now() + 10_000;
@@ -41,7 +34,7 @@ describe('bots at scale', () => {
     expect(await round(0)).toEqual([]); // warm-up: the library starts its thread pool once
     const base = { fds: fds(), threads: threads() };
     for (let n = 1; n <= 3; n++) expect(await round(n)).toEqual([]);
-    expect(server.rooms.size).toBe(0);
+    expect(ctx.server.rooms.size).toBe(0);
     expect(threads()).toBeLessThanOrEqual(base.threads);
     expect(fds()).toBeLessThanOrEqual(base.fds + 2);
   }, 90_000);

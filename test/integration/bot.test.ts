@@ -2,8 +2,7 @@
  * A Bot and a plain node-datachannel member (MeshAgent) in a room through a real server:
  * tone, echo, RR-based loss, a vanished peer.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/app.js';
+import { describe, expect, it } from 'vitest';
 import { Bot } from '../../src/bots/bot.js';
 import { MeshAgent, type RemotePeer } from '../../src/client/mesh-agent.js';
 import { dominantFrequency } from '../../src/media/analysis.js';
@@ -12,18 +11,12 @@ import { parseRtpHeader } from '../../src/media/rtp.js';
 import { OpusSender } from '../../src/rtc/opus-sender.js';
 import { ToneSource } from '../../src/rtc/opus-sources.js';
 import { Pacer } from '../../src/rtc/pacer.js';
-import { cleanupRtc } from '../../src/rtc/peer.js';
 import { RtpReceiver } from '../../src/rtc/rtp-receiver.js';
 import type { MediaTrack } from '../../src/rtc/media-track.js';
-import { startTestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
 const PEER = { bindAddress: '127.0.0.1' };
-let server: RunningServer;
-beforeAll(async () => { server = await startTestServer(); });
-afterAll(async () => {
-  await server.close();
-  cleanupRtc();
-});
+const ctx = useTestServer({}, { rtc: true });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -74,10 +67,10 @@ function decode(packets: Buffer[]): { pcm: Int16Array; seqs: number[] } {
 
 describe('callpeer bot', () => {
   it('a --tone 440 bot is heard at 440 Hz (±1 Hz) with no sequence gaps', async () => {
-    const listener = new MeshAgent({ wsUrl: server.wsUrl, room: 'tone', name: 'ear', peer: PEER });
+    const listener = new MeshAgent({ wsUrl: ctx.server.wsUrl, room: 'tone', name: 'ear', peer: PEER });
     const heard = listen(listener);
     await listener.start();
-    const bot = new Bot({ wsUrl: server.wsUrl, room: 'tone', source: new ToneSource(440), peer: PEER });
+    const bot = new Bot({ wsUrl: ctx.server.wsUrl, room: 'tone', source: new ToneSource(440), peer: PEER });
     const joined = await bot.start();
     expect(joined.participants.map((p) => p.name)).toEqual(['ear']);
     await until(() => heard.packets.length >= 75, 8000, '1.5 s of audio');
@@ -91,10 +84,10 @@ describe('callpeer bot', () => {
   });
 
   it('echo sends each participant its own audio back', async () => {
-    const bot = new Bot({ wsUrl: server.wsUrl, room: 'echo', echo: true, peer: PEER });
+    const bot = new Bot({ wsUrl: ctx.server.wsUrl, room: 'echo', echo: true, peer: PEER });
     await bot.start();
     // the person joins after the bot, so the person offers (the browser case)
-    const person = new MeshAgent({ wsUrl: server.wsUrl, room: 'echo', name: 'person', peer: PEER });
+    const person = new MeshAgent({ wsUrl: ctx.server.wsUrl, room: 'echo', name: 'person', peer: PEER });
     const heard = listen(person);
     let sender: OpusSender | undefined;
     person.on('negotiated', (remote) => {
@@ -115,10 +108,10 @@ describe('callpeer bot', () => {
   });
 
   it('receiver reports tell the bot about 10 % loss when every 10th packet is dropped', async () => {
-    const listener = new MeshAgent({ wsUrl: server.wsUrl, room: 'lossy', name: 'ear', peer: PEER });
+    const listener = new MeshAgent({ wsUrl: ctx.server.wsUrl, room: 'lossy', name: 'ear', peer: PEER });
     listen(listener, { dropEvery: 10 });
     await listener.start();
-    const bot = new Bot({ wsUrl: server.wsUrl, room: 'lossy', source: new ToneSource(440), peer: PEER });
+    const bot = new Bot({ wsUrl: ctx.server.wsUrl, room: 'lossy', source: new ToneSource(440), peer: PEER });
     await bot.start();
     await until(() => (bot.stats()[0]?.sent.packets ?? 0) >= 150, 8000, '3 s of audio');
     await sleep(500);
@@ -133,9 +126,9 @@ describe('callpeer bot', () => {
   });
 
   it('a participant who leaves is cleaned up on the bot', async () => {
-    const bot = new Bot({ wsUrl: server.wsUrl, room: 'leave', source: new ToneSource(440), peer: PEER });
+    const bot = new Bot({ wsUrl: ctx.server.wsUrl, room: 'leave', source: new ToneSource(440), peer: PEER });
     await bot.start();
-    const person = new MeshAgent({ wsUrl: server.wsUrl, room: 'leave', name: 'p', peer: PEER });
+    const person = new MeshAgent({ wsUrl: ctx.server.wsUrl, room: 'leave', name: 'p', peer: PEER });
     await person.start();
     await until(() => bot.stats().some((s) => s.connected), 5000, 'connection');
     const left = new Promise((r) => bot.once('participant-left', r));

@@ -1,17 +1,10 @@
 /** MeshAgent: a Node mesh member over real signaling and node-datachannel on loopback. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/app.js';
+import { describe, expect, it } from 'vitest';
 import { MeshAgent, toNdcIceServers } from '../../src/client/mesh-agent.js';
-import { cleanupRtc } from '../../src/rtc/peer.js';
-import { startTestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
 const PEER = { bindAddress: '127.0.0.1' };
-let server: RunningServer;
-beforeAll(async () => { server = await startTestServer(); });
-afterAll(async () => {
-  await server.close();
-  cleanupRtc();
-});
+const ctx = useTestServer({}, { rtc: true });
 
 const waitFor = <T>(agent: MeshAgent, event: 'connected' | 'peer-closed', timeoutMs = 8000) => new Promise<T>((resolve, reject) => {
   const t = setTimeout(() => reject(new Error(`no ${event} within ${timeoutMs} ms`)), timeoutMs);
@@ -20,9 +13,9 @@ const waitFor = <T>(agent: MeshAgent, event: 'connected' | 'peer-closed', timeou
 
 describe('MeshAgent', () => {
   it('the newcomer offers to everyone present and all three connect', async () => {
-    const a = new MeshAgent({ wsUrl: server.wsUrl, room: 'three', name: 'a', peer: PEER });
-    const b = new MeshAgent({ wsUrl: server.wsUrl, room: 'three', name: 'b', peer: PEER });
-    const c = new MeshAgent({ wsUrl: server.wsUrl, room: 'three', name: 'c', peer: PEER });
+    const a = new MeshAgent({ wsUrl: ctx.server.wsUrl, room: 'three', name: 'a', peer: PEER });
+    const b = new MeshAgent({ wsUrl: ctx.server.wsUrl, room: 'three', name: 'b', peer: PEER });
+    const c = new MeshAgent({ wsUrl: ctx.server.wsUrl, room: 'three', name: 'c', peer: PEER });
     const initiators: boolean[] = [];
     c.on('peer', (_r, { initiator }) => initiators.push(initiator));
     await a.start();
@@ -36,9 +29,9 @@ describe('MeshAgent', () => {
   });
 
   it('a connection that fails is made again by the side that offered, and the other side follows', async () => {
-    const a = new MeshAgent({ wsUrl: server.wsUrl, room: 'retry', name: 'a', peer: PEER });
+    const a = new MeshAgent({ wsUrl: ctx.server.wsUrl, room: 'retry', name: 'a', peer: PEER });
     await a.start();
-    const b = new MeshAgent({ wsUrl: server.wsUrl, room: 'retry', name: 'b', peer: PEER });
+    const b = new MeshAgent({ wsUrl: ctx.server.wsUrl, room: 'retry', name: 'b', peer: PEER });
     const connected = waitFor(b, 'connected');
     await b.start();
     const [first] = await connected as [{ peer: { close(r: string): void; id: string } }];
@@ -58,9 +51,9 @@ describe('MeshAgent', () => {
   });
 
   it('gives up after three failed attempts', async () => {
-    const a = new MeshAgent({ wsUrl: server.wsUrl, room: 'doomed', name: 'a', peer: PEER });
+    const a = new MeshAgent({ wsUrl: ctx.server.wsUrl, room: 'doomed', name: 'a', peer: PEER });
     await a.start();
-    const b = new MeshAgent({ wsUrl: server.wsUrl, room: 'doomed', name: 'b', peer: PEER });
+    const b = new MeshAgent({ wsUrl: ctx.server.wsUrl, room: 'doomed', name: 'b', peer: PEER });
     let attempts = 0;
     // Every connection b makes fails at once.
     b.on('peer', (remote) => { attempts++; setImmediate(() => remote.peer.close('failed')); });

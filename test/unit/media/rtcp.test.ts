@@ -64,7 +64,9 @@ describe('RTCP', () => {
     `));
     expect(packets[0]).toEqual({ type: 'bye', ssrcs: [0x11223344], reason: 'bye!' });
     expect(packets[1]).toEqual({ type: 'nack', senderSsrc: 1, mediaSsrc: 0x11223344, items: [{ pid: 100, blp: 5 }] });
-    expect(seqsFromNackItems((packets[1] as { items: [] }).items)).toEqual([100, 101, 103]);
+    const nack = packets[1];
+    if (nack?.type !== 'nack') throw new Error('expected a NACK');
+    expect(seqsFromNackItems(nack.items)).toEqual([100, 101, 103]);
     expect(packets[2]).toEqual({ type: 'pli', senderSsrc: 1, mediaSsrc: 0x11223344 });
     expect(packets[3]).toMatchObject({ type: 'other', packetType: 206, count: 15 });
   });
