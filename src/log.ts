@@ -18,7 +18,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const wantPretty = options.pretty ?? Boolean((destination as NodeJS.WriteStream).isTTY);
   if (wantPretty) {
     // A synchronous in-process stream: no worker thread to outlive a short CLI run.
-    return pino({ level }, pretty({ colorize: true, destination: destination as NodeJS.WritableStream, sync: true, ignore: 'pid,hostname' }));
+    return pino({ level }, pretty({ colorize: true, singleLine: true, destination: destination as NodeJS.WritableStream, sync: true, ignore: 'pid,hostname' }));
   }
   return pino({ level }, destination as NodeJS.WritableStream);
 }

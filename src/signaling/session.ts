@@ -73,8 +73,8 @@ export class SignalingSession implements Member {
     this.room = undefined;
     if (room.remove(this.id)) {
       room.broadcast({ type: 'peer-left', id: this.id });
+      room.log.info({ peer: this.id, members: room.size }, 'participant left');
       this.ctx.rooms.left(room);
-      room.log.info({ peer: this.id }, 'participant left');
     }
     this.armJoinTimer();
   }
