@@ -471,8 +471,15 @@ export class Peer extends EventEmitter<PeerEvents> {
     // In any other state the stable transition re-requests; with nothing to negotiate, or in
     // a wrong state, setLocalDescription aborts the process.
     if (this.pc.signalingState() !== 'stable') return;
-    if (this.mediaTracks.size === 0 && this.channels.size === 0) return;
     this.negotiationWanted = false;
+    if (this.mediaTracks.size === 0 && this.channels.size === 0) return;
+    // createDataChannel or an earlier offer may already carry every track: a redundant
+    // re-offer racing the first DTLS handshake makes it fail (seen under churn).
+    const local = this.pc.localDescription();
+    if (local) {
+      const mids = new Set(parseSdp(local.sdp).media.map((m) => m.mid));
+      if ([...this.mediaTracks.keys()].every((mid) => mids.has(mid))) return;
+    }
     this.pc.setLocalDescription();
   }
 

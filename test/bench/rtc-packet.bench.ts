@@ -1,0 +1,156 @@
+/**
+ * Per-packet CPU of the rtc media paths against a bare node-datachannel loop doing the same,
+ * in the same run. The far end is a bare PeerConnection in a child process
+ * (support/rtc-child.ts), so this process's CPU (process.cpuUsage: all its threads, SRTP and
+ * sockets included) is only its own side:
+ *   send:    OpusSender.sendFrame (header built per packet, counters)  vs  bare: write seq/ts
+ *            into a reused buffer + track.sendMessageBinary
+ *   receive: Peer track -> RtpReceiver (header parse, RFC 3550 stats) -> onPacket  vs
+ *            bare: track.onMessage reading the sequence number
+ * Packets: 80-byte Opus-sized payloads in bursts of 20 every ms. Target ratio <= 1.2x.
+ *   unshare -n sh -c 'ip link set lo up && exec node --import tsx test/bench/rtc-packet.bench.ts'
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { Audio, cleanup, PeerConnection, type Track } from 'node-datachannel';
+import { OpusSender } from '../../src/rtc/opus-sender.js';
+import { cleanupRtc, Peer } from '../../src/rtc/peer.js';
+import { RtpReceiver } from '../../src/rtc/rtp-receiver.js';
+
+const PACKETS = Number(process.argv[2] ?? 40_000);
+const BURST = 20;
+const INTERVAL_MS = 1;
+const PAYLOAD = Buffer.alloc(80, 0xab);
+
+interface Side {
+  /** Sends one packet of the send path under test. */
+  sendOne(seq: number): void;
+  received(): number;
+  close(): void;
+}
+
+type ChildMsg = { t: string; sdp?: string; type?: string; candidate?: string; mid?: string; received?: number };
+
+function startChild(): Promise<ChildProcess> {
+  const child = fork(path.join(import.meta.dirname, 'support', 'rtc-child.ts'), [], {
+    execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('message', () => resolve(child));
+    child.once('exit', (code) => reject(new Error(`rtc child exited ${code}`)));
+  });
+}
+
+function waitFor(child: ChildProcess, t: string): Promise<ChildMsg> {
+  return new Promise((resolve) => {
+    const on = (m: ChildMsg): void => { if (m.t === t) { child.off('message', on); resolve(m); } };
+    child.on('message', on);
+  });
+}
+
+async function bareSide(child: ChildProcess): Promise<Side> {
+  const pc = new PeerConnection('bare', { iceServers: [], bindAddress: '127.0.0.1' });
+  let count = 0;
+  let lastSeq = 0;
+  const au = new Audio('0', 'SendRecv');
+  au.addOpusCodec(111);
+  au.addSSRC(0xba5e, 'bare');
+  const track: Track = pc.addTrack(au);
+  track.onClosed(() => {});
+  track.onMessage((buf) => { count++; lastSeq = buf.readUInt16BE(2); });
+  pc.onStateChange(() => {});
+  pc.onLocalDescription((sdp) => child.send({ t: 'offer', sdp }));
+  pc.onLocalCandidate((candidate, mid) => child.send({ t: 'candidate', candidate, mid }));
+  const onChild = (m: ChildMsg): void => {
+    if (m.t === 'description') pc.setRemoteDescription(m.sdp!, 'answer');
+    else if (m.t === 'candidate') { try { pc.addRemoteCandidate(m.candidate!, m.mid!); } catch { /* early */ } }
+  };
+  child.on('message', onChild);
+  const open = new Promise<void>((r) => track.onOpen(() => r()));
+  pc.setLocalDescription();
+  await open;
+  const packet = Buffer.alloc(12 + PAYLOAD.length);
+  packet[0] = 0x80; packet[1] = 111; packet.writeUInt32BE(0xba5e, 8);
+  PAYLOAD.copy(packet, 12);
+  return {
+    sendOne(seq) {
+      packet.writeUInt16BE(seq & 0xffff, 2);
+      packet.writeUInt32BE((seq * 960) >>> 0, 4);
+      track.sendMessageBinary(packet);
+    },
+    received: () => (lastSeq >= 0 ? count : 0),
+    close() { child.off('message', onChild); pc.close(); },
+  };
+}
+
+async function peerSide(child: ChildProcess): Promise<Side> {
+  const peer = new Peer({ iceServers: [], bindAddress: '127.0.0.1' });
+  let count = 0;
+  peer.on('signal', (s) => {
+    if (s.kind === 'description') child.send({ t: 'offer', sdp: s.sdp });
+    else child.send({ t: 'candidate', candidate: s.candidate, mid: s.mid });
+  });
+  const onChild = (m: ChildMsg): void => {
+    if (m.t === 'description') peer.handleRemoteDescription(m.sdp!, 'answer');
+    else if (m.t === 'candidate') peer.addRemoteCandidate(m.candidate!, m.mid);
+  };
+  child.on('message', onChild);
+  const track = peer.addAudioTrack();
+  await new Promise<void>((r) => track.once('open', () => r()));
+  const sender = new OpusSender(track);
+  const receiver = new RtpReceiver(track, { onPacket: () => { count++; } });
+  return {
+    sendOne() { sender.sendFrame(PAYLOAD); },
+    received: () => count,
+    close() { child.off('message', onChild); receiver.close(); sender.close(); peer.close(); },
+  };
+}
+
+/** Process CPU µs per packet over `run`. */
+async function cpuPerPacket(packets: () => number, run: () => Promise<void>): Promise<number> {
+  const before = process.cpuUsage();
+  const n0 = packets();
+  await run();
+  const cpu = process.cpuUsage(before);
+  return (cpu.user + cpu.system) / Math.max(1, packets() - n0);
+}
+
+async function measure(make: (c: ChildProcess) => Promise<Side>): Promise<{ send: number; receive: number; loss: number }> {
+  const child = await startChild();
+  const side = await make(child);
+  let sent = 0;
+  const send = await cpuPerPacket(() => sent, async () => {
+    while (sent < PACKETS) {
+      for (let i = 0; i < BURST; i++) side.sendOne(sent++);
+      await new Promise((r) => setTimeout(r, INTERVAL_MS));
+    }
+  });
+  const receive = await cpuPerPacket(() => side.received(), async () => {
+    const done = waitFor(child, 'sent');
+    child.send({ t: 'send', count: PACKETS, burst: BURST, intervalMs: INTERVAL_MS });
+    await done;
+    await new Promise((r) => setTimeout(r, 200));
+  });
+  const loss = 1 - side.received() / PACKETS;
+  side.close();
+  child.send({ t: 'exit' });
+  await new Promise((r) => child.once('exit', r));
+  return { send, receive, loss };
+}
+
+const rows: Record<'bare' | 'peer', { send: number; receive: number; loss: number }[]> = { bare: [], peer: [] };
+for (let i = 0; i < 2; i++) {
+  rows.bare.push(await measure(bareSide));
+  rows.peer.push(await measure(peerSide));
+}
+const best = (xs: { send: number; receive: number }[], k: 'send' | 'receive'): number => Math.min(...xs.map((x) => x[k]));
+console.log(`RTP per-packet process CPU, ${PACKETS} packets each way, bursts of ${BURST} every ${INTERVAL_MS} ms (best of 2)`);
+for (const k of ['send', 'receive'] as const) {
+  const b = best(rows.bare, k);
+  const p = best(rows.peer, k);
+  console.log(`  ${k.padEnd(8)} bare ${b.toFixed(2).padStart(6)} µs   rtc ${p.toFixed(2).padStart(6)} µs   ratio ${(p / b).toFixed(2)}x (target <= 1.2x)`);
+}
+console.log(`  receive loss: bare ${(100 * rows.bare.at(-1)!.loss).toFixed(1)} %, rtc ${(100 * rows.peer.at(-1)!.loss).toFixed(1)} %`);
+cleanupRtc();
+cleanup();
+process.exit(0);
