@@ -94,7 +94,9 @@ export class TrackRecorder {
         ssrc: h.ssrc,
         sequenceNumber: h.sequenceNumber,
         timestamp: h.timestamp,
-        payload: packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength),
+        // A copy from Node's pool: the native packet Buffer (with a finalizer) then dies young
+        // instead of living until its page is written.
+        payload: Buffer.from(packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength)),
         arrivalMs: performance.now(),
       });
     } catch (err) {
