@@ -125,6 +125,14 @@ describe.skipIf(!hasChromium())(`call page in Chromium${skipNote()}`, { timeout:
     await alice.click('#btn-people');
     await screenshot(alice, 'call-three-people');
     await screenshot(carol, 'call-three-people-phone');
+    await bob.click('#btn-chat');
+    await bob.fill('#chat-input', 'Carol, can you see my slides?');
+    await bob.press('#chat-input', 'Enter');
+    await carol.click('#btn-chat');
+    await carol.fill('#chat-input', 'Yes, all good here');
+    await carol.press('#chat-input', 'Enter');
+    await waitForPage(carol, () => window.callpeer!.state().chat.length === 2, undefined, { what: 'two chat lines on Carol\'s page' });
+    await screenshot(carol, 'call-chat-phone');
     const phone = await browser.newPage(`${server.url}/r/${room}?name=Dave`, { viewport: { width: 390, height: 844 } });
     // maxMembers is 3: the phone-sized page is refused, which is its own screenshot.
     await waitForPage(phone, () => window.callpeer?.state().phase === 'full', undefined, { what: 'room full', debug: DEBUG_STATE });
