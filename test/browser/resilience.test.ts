@@ -13,7 +13,7 @@ describe.skipIf(!hasChromium())(`call page failures in Chromium${skipNote()}`, {
   let browser: TestBrowser;
 
   beforeAll(async () => {
-    server = await startTestServer({ maxMembers: 2 });
+    server = await startTestServer({ maxMembers: 3 });
     browser = await launchBrowser();
   });
 
@@ -22,16 +22,21 @@ describe.skipIf(!hasChromium())(`call page failures in Chromium${skipNote()}`, {
     await server?.close();
   });
 
-  it('a third page in a room of two is told, in plain words, that the room is full', async () => {
-    const a = await joinCall(browser, server.url, 'full-room', 'A');
-    const b = await joinCall(browser, server.url, 'full-room', 'B');
-    const c = await browser.newPage(`${server.url}/r/full-room?name=C`, { viewport: { width: 390, height: 844 } });
+  it('a fourth page in a room of three is told, in plain words, that the room is full', async () => {
+    // Receive-only members are enough to fill a room, and cost no encoding.
+    const members = [];
+    for (const name of ['A', 'B', 'C']) {
+      const page = await browser.newPage(`${server.url}/r/full-room?name=${name}`, { initScript: BLOCK_ALL });
+      await waitForPage(page, () => window.callpeer?.state().phase === 'joined', undefined, { what: `${name} joined` });
+      members.push(page);
+    }
+    const c = await browser.newPage(`${server.url}/r/full-room?name=D`, { viewport: { width: 390, height: 844 } });
     await waitForPage(c, () => window.callpeer?.state().phase === 'full', undefined, { what: 'the room-full state', debug: DEBUG_STATE });
     expect((await state(c)).error?.code).toBe('ROOM_FULL');
     expect(await c.locator('#notice').isVisible()).toBe(true);
     expect(await c.locator('#notice-title').textContent()).toMatch(/full/i);
     await screenshot(c, 'call-room-full-phone');
-    await Promise.all([a.close(), b.close(), c.close()]);
+    await Promise.all([...members, c].map((p) => p.close()));
   });
 
   it('a blocked camera joins with the microphone; blocked devices join receive-only and still get media', async () => {
@@ -90,10 +95,16 @@ describe.skipIf(!hasChromium())(`call page failures in Chromium${skipNote()}`, {
     await page.close();
   });
 
-  it('when the server goes away the page shows it is reconnecting and re-joins the restarted server', async () => {
+  it('when the server goes away the pages show it, re-join the restarted server, and drop who left meanwhile', async () => {
     const a = await joinCall(browser, server.url, 'comeback', 'A');
     const b = await joinCall(browser, server.url, 'comeback', 'B');
-    await Promise.all([waitForPeersPlaying(a, 1), waitForPeersPlaying(b, 1)]);
+    const viewer = await browser.newPage(`${server.url}/r/comeback?name=Viewer`, { initScript: BLOCK_ALL });
+    for (const page of [a, b]) {
+      await waitForPage(page, () => {
+        const peers = window.callpeer!.state().peers;
+        return peers.length === 2 && peers.every((p) => p.connection === 'connected');
+      }, undefined, { what: 'three people connected', debug: DEBUG_STATE });
+    }
     const oldIds = [(await state(a)).id, (await state(b)).id];
 
     const port = server.port;
@@ -102,8 +113,10 @@ describe.skipIf(!hasChromium())(`call page failures in Chromium${skipNote()}`, {
     const down = await state(a);
     expect(down.banners.join(' ')).toMatch(/reconnecting/i);
     await screenshot(a, 'call-reconnecting');
+    // The viewer leaves while the server is away: nobody can be told.
+    await viewer.close();
 
-    server = await startTestServer({ maxMembers: 2, port });
+    server = await startTestServer({ maxMembers: 3, port });
     // Old peer connections keep playing while the server is away; wait for the new session.
     for (const page of [a, b]) {
       await waitForPage(page, (old) => {
@@ -116,6 +129,7 @@ describe.skipIf(!hasChromium())(`call page failures in Chromium${skipNote()}`, {
     expect(up.phase).toBe('joined');
     expect(oldIds).not.toContain(up.id);
     expect(up.peers.map((p) => p.name)).toEqual(['B']);
+    expect(await a.locator('.tile').count()).toBe(2); // A and B: the viewer's tile is gone
     expect(up.banners).toEqual([]);
     expect(browser.pageErrors).toEqual([]);
   });
