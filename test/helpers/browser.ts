@@ -79,6 +79,8 @@ export interface NewPageOptions {
   failOnPageError?: boolean;
   /** Script run in the page before its own scripts (e.g. to make getUserMedia refuse the camera). */
   initScript?: string;
+  /** Accept a self-signed certificate (an HTTPS server from `callpeer certs`). */
+  ignoreHttpsErrors?: boolean;
 }
 
 export interface TestBrowser {
@@ -105,7 +107,10 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBr
     browser,
     pageErrors,
     async newPage(url, pageOptions = {}) {
-      const context = await browser.newContext({ viewport: pageOptions.viewport ?? { width: 1280, height: 720 } });
+      const context = await browser.newContext({
+        viewport: pageOptions.viewport ?? { width: 1280, height: 720 },
+        ignoreHTTPSErrors: pageOptions.ignoreHttpsErrors ?? false,
+      });
       if (pageOptions.initScript !== undefined) await context.addInitScript(pageOptions.initScript);
       const page = await context.newPage();
       page.on('pageerror', (err) => {
