@@ -264,6 +264,18 @@ export class Peer extends EventEmitter<PeerEvents> {
     return track;
   }
 
+  /**
+   * Adds a receive-only VP8 section and (re)negotiates, so the remote can send its camera to
+   * us when we offer (a recorder). The `track` event fires once the remote says it sends.
+   */
+  addVideoReceiver(payloadType = 96): MediaTrack {
+    this.assertOpen();
+    const codec: SdpCodec = { payloadType, name: 'VP8', clockRate: 90000, channels: 1, fmtp: '', rtcpFb: [] };
+    const track = this.addTrackFor(this.unusedMid(), 'video', 'recvonly', codec);
+    this.requestNegotiation();
+    return track;
+  }
+
   /** Opens a data channel (negotiates by itself when needed). */
   createDataChannel(label: string, init?: DataChannelInitConfig): PeerDataChannel {
     this.assertOpen();
