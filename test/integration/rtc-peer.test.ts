@@ -124,6 +124,22 @@ describe('Peer negotiation (two node-datachannel peers in-process)', () => {
     a!.addRemoteCandidate('a=candidate:1 1 UDP 1 127.0.0.1 9 typ host', '0'); // no throw once closed
   });
 
+  it('closing one side of a connection with a data channel closes the other side too, within a second', async () => {
+    const [a, b] = track(...makePair());
+    wire(a!, b!);
+    a!.addAudioTrack();
+    a!.createDataChannel('x');
+    await Promise.all([once(a!, 'connected'), once(b!, 'connected')]);
+    const bClosed = once<[string]>(b!, 'closed', 2000);
+    const t0 = Date.now();
+    a!.close();
+    // DTLS close_notify / SCTP abort reach b at once; a media-only peer hears nothing until the
+    // ~30 s ICE consent timeout, so callers tear media-only peers down through signaling.
+    expect((await bClosed)[0]).toBe('closed');
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(b!.tracks()).toEqual([]);
+  });
+
   it('adds audio to a data-channel-only connection by renegotiating', async () => {
     const [a, b] = track(...makePair());
     wire(a!, b!);
