@@ -105,7 +105,26 @@ function clearRemotes() {
   for (const id of [...s.participants.keys()]) removeParticipant(id);
 }
 
+/** While nobody else is here, an invite card sits next to our own tile. */
+function refreshInvite() {
+  const alone = s.phase === 'joined' && s.participants.size === 0;
+  let card = $('invite');
+  if (!alone) {
+    card?.remove();
+    return;
+  }
+  if (card) return;
+  card = document.createElement('div');
+  card.id = 'invite';
+  card.className = 'tile invite';
+  card.innerHTML = '<div><h3>Waiting for others to join</h3><p>Share this link with the people you want to talk to:</p><code></code><button class="btn primary" type="button">Copy invite link</button></div>';
+  card.querySelector('code').textContent = roomUrl(roomId);
+  card.querySelector('button').onclick = () => $('copy-link').click();
+  grid.append(card);
+}
+
 function relayout() {
+  refreshInvite();
   layoutGrid(grid);
 }
 
@@ -201,9 +220,13 @@ signaling.addEventListener('message', (e) => {
   const m = e.detail;
   switch (m.type) {
     case 'joined': return onJoined(m);
-    case 'peer-joined': return upsertParticipant(m.participant);
+    case 'peer-joined':
+      toast(`${m.participant.name} joined`);
+      return upsertParticipant(m.participant);
     case 'peer-updated': return upsertParticipant(m.participant);
-    case 'peer-left': return removeParticipant(m.id);
+    case 'peer-left':
+      if (s.participants.has(m.id)) toast(`${s.participants.get(m.id).name} left`);
+      return removeParticipant(m.id);
     case 'offer': {
       const p = s.participants.get(m.from) ?? { id: m.from, name: 'Guest', role: 'participant' };
       const link = s.links.get(m.from) ?? createLink(p, false);

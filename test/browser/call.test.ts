@@ -143,8 +143,11 @@ describe.skipIf(!hasChromium())(`call page in Chromium${skipNote()}`, { timeout:
 
   it('leaving removes the tile on the other page', async () => {
     await bob.click('#btn-leave');
-    await waitForPage(alice, () => window.callpeer!.state().peers.length === 0 && document.querySelectorAll('.tile').length === 1,
+    await waitForPage(alice, () => window.callpeer!.state().peers.length === 0 && document.querySelectorAll('.tile:not(.invite)').length === 1,
       undefined, { what: 'Bob\'s tile removed', debug: DEBUG_STATE });
+    // Alone again: the invite card with the room's link takes the empty place.
+    expect(await alice.locator('#invite code').textContent()).toBe(`${server.url}/r/${room}`);
+    await screenshot(alice, 'call-alone');
     expect((await state(bob)).phase).toBe('left');
     expect(browser.pageErrors).toEqual([]);
   });
