@@ -88,6 +88,10 @@ describe('PcmClient', () => {
     await Promise.all([a.c.close(), b.c.close()]);
   });
 
+  it('a recording that cannot be created rejects with IO_ERROR', async () => {
+    await expect(WavFileRecorder.open('/nonexistent-dir/heard.wav', 48000)).rejects.toMatchObject({ code: 'IO_ERROR' });
+  });
+
   it('rejects connect() with CONNECTION_FAILED when nothing listens', async () => {
     const c = new PcmClient({ url: 'http://127.0.0.1:1' });
     await expect(c.connect()).rejects.toMatchObject({ code: 'CONNECTION_FAILED' });
