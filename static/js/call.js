@@ -32,6 +32,8 @@ const s = {
   links: new Map(),
   tiles: new Map(),
   linkStates: new Map(),
+  /** Tile id the user pinned big, if any. */
+  pinned: undefined,
 };
 const meters = new LevelMeters();
 const local = new LocalMedia({
@@ -63,6 +65,7 @@ function refreshLocalTile() {
   let tile = s.tiles.get('self');
   if (!tile) {
     tile = new Tile(selfParticipant(), { local: true });
+    makePinnable('self', tile);
     s.tiles.set('self', tile);
     grid.prepend(tile.root);
   }
@@ -79,12 +82,13 @@ function upsertParticipant(p) {
   let tile = s.tiles.get(p.id);
   if (!tile) {
     tile = new Tile(p);
+    makePinnable(p.id, tile);
     tile.setStatus('Connecting…');
     s.tiles.set(p.id, tile);
     grid.append(tile.root);
-    relayout();
   }
   tile.update(p);
+  relayout();
   renderSide();
 }
 
@@ -123,9 +127,28 @@ function refreshInvite() {
   grid.append(card);
 }
 
+/** The pinned participant, else the first one sharing a screen, gets the big tile. */
+function refreshSpotlight() {
+  const pinned = s.pinned !== undefined && s.tiles.has(s.pinned) ? s.pinned : undefined;
+  const id = pinned ?? [...s.participants.values()].find((p) => p.screen)?.id;
+  for (const [tid, tile] of s.tiles) tile.root.classList.toggle('spotlight', tid === id);
+  grid.classList.toggle('spotlit', id !== undefined && s.tiles.size > 1);
+  return id;
+}
+
 function relayout() {
   refreshInvite();
+  refreshSpotlight();
   layoutGrid(grid);
+}
+
+/** A click on a tile pins it big; another click unpins. */
+function makePinnable(id, tile) {
+  tile.root.title = 'Click to pin';
+  tile.root.addEventListener('click', () => {
+    s.pinned = s.pinned === id ? undefined : id;
+    relayout();
+  });
 }
 
 function renderSide() {
@@ -382,6 +405,7 @@ window.callpeer = Object.freeze({
       tracks: local.stream.getTracks().map((t) => ({ kind: t.kind, enabled: t.enabled, readyState: t.readyState })),
       signaling: signaling.state,
       recording: !$('recording').hidden,
+      spotlight: grid.classList.contains('spotlit') ? grid.querySelector('.tile.spotlight')?.dataset.peer ?? null : null,
       banners: bannerTexts(),
       self: s.tiles.get('self')?.info() ?? null,
       peers: [...s.participants.values()].map((p) => ({

@@ -53,7 +53,7 @@ export class Tile {
 
   update(p) {
     this.participant = p;
-    const label = this.local ? `${p.name} (you)` : p.name;
+    const label = `${p.name}${this.local ? ' (you)' : ''}${p.screen ? ' · presenting' : ''}`;
     this.plate.querySelector('.name').textContent = label;
     const role = ROLE_LABEL[p.role];
     let roleEl = this.plate.querySelector('.role');
@@ -152,6 +152,15 @@ export function layoutGrid(grid) {
   const gap = parseFloat(style.getPropertyValue('--gap')) || 12;
   const w = (grid.clientWidth || window.innerWidth) - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
   const h = (grid.clientHeight || window.innerHeight) - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+  if (grid.classList.contains('spotlit') && n > 1) {
+    // One big tile (a shared screen, or a pinned person) above a strip of the others.
+    const others = n - 1;
+    const stripW = Math.min(w < 600 ? 120 : 200, (w - (others - 1) * gap) / others);
+    grid.style.setProperty('--cols', String(others));
+    grid.style.setProperty('--tile-w', `${Math.floor(stripW)}px`);
+    grid.style.setProperty('--spot-w', `${Math.floor(Math.min(w, ((h - (stripW * 9) / 16 - gap) * 16) / 9))}px`);
+    return;
+  }
   let best = { cols: 1, size: 0 };
   for (let cols = 1; cols <= n; cols++) {
     const rows = Math.ceil(n / cols);

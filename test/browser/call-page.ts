@@ -18,6 +18,8 @@ export interface CallState {
   error: { code: string; message: string } | null;
   tracks: { kind: string; enabled: boolean; readyState: string }[];
   signaling: string; recording: boolean; banners: string[];
+  /** Id of the participant shown big (sharing a screen, or pinned), or null. */
+  spotlight: string | null;
   self: TileInfo | null; peers: PeerInfo[];
   chat: { from: string; name: string; text: string; ts: number }[];
 }

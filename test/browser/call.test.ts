@@ -109,12 +109,23 @@ describe.skipIf(!hasChromium())(`call page in Chromium${skipNote()}`, { timeout:
       const p = window.callpeer!.state().peers[0]!;
       return p.screen && p.tile!.videoWidth > 1000;
     }, undefined, { what: 'Alice\'s screen on Bob\'s page', timeoutMs: 15_000, debug: DEBUG_STATE });
+    // The shared screen takes the big spot on the other page.
+    const seen = await state(bob);
+    expect(seen.spotlight).toBe(seen.peers[0]!.id);
+    await screenshot(bob, 'call-screen-share');
     await alice.click('#btn-screen');
     await waitForPage(bob, () => {
       const p = window.callpeer!.state().peers[0]!;
       // At most the camera's size (a busy machine may send it scaled down).
       return !p.screen && p.tile!.videoWidth > 0 && p.tile!.videoWidth <= 640;
     }, undefined, { what: 'Alice\'s camera back on Bob\'s page', timeoutMs: 15_000, debug: DEBUG_STATE });
+    expect((await state(bob)).spotlight).toBeNull();
+
+    // A click pins a tile big; a second click unpins it.
+    await bob.click('.tile:not(.local)');
+    expect((await state(bob)).spotlight).toBe(seen.peers[0]!.id);
+    await bob.click('.tile:not(.local)');
+    expect((await state(bob)).spotlight).toBeNull();
   });
 
   it('a third person joins a running call; a screenshot shows the three-person call', async () => {
