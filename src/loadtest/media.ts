@@ -52,14 +52,15 @@ export class SendLog {
     this.bySsrc.set(track.localSsrc, ring);
     const send = track.send.bind(track);
     track.send = (packet: Buffer): boolean => {
-      const ok = send(packet);
       const pt = packet[1]!;
-      if (ok && (pt < 192 || pt > 223)) { // RTCP (RFC 5761 range) is not timed
+      // Timed before the call: on loopback the kernel delivers inside it. RTCP (RFC 5761
+      // range) is not timed; a failed send keeps its sequence number, so the next overwrites it.
+      if (pt < 192 || pt > 223) {
         const seq = (packet[2]! << 8) | packet[3]!;
         ring.seqs[seq % RING] = seq;
         ring.times[seq % RING] = performance.now();
       }
-      return ok;
+      return send(packet);
     };
   }
 

@@ -35,14 +35,17 @@ export interface TesterPlace {
   publishersInRoom: number;
 }
 
-interface Stream {
-  receiver: RtpReceiver;
+interface StreamCounters {
   /** Packets seen on the track before the drop hook (its n). */
   arrived: number;
   firstAt: number;
   lastAt: number;
   latencySum: number;
   latencyCount: number;
+}
+
+interface Stream extends StreamCounters {
+  receiver: RtpReceiver;
 }
 
 interface Link {
@@ -195,24 +198,23 @@ export class WebRtcTester {
     if (!link || track.kind !== 'audio') return;
     const { sendLog, latency } = this.ctx;
     const drop = this.ctx.params.hooks?.dropReceived;
-    const stream: Stream = {
-      receiver: undefined as unknown as RtpReceiver, arrived: 0, firstAt: 0, lastAt: 0, latencySum: 0, latencyCount: 0,
-    };
-    stream.receiver = new RtpReceiver(track, {
+    const counters: StreamCounters = { arrived: 0, firstAt: 0, lastAt: 0, latencySum: 0, latencyCount: 0 };
+    const receiver = new RtpReceiver(track, {
       attach: false,
       logger: this.ctx.log,
       onPacket: (_packet, h) => {
         const now = performance.now();
-        if (stream.firstAt === 0) stream.firstAt = now;
-        stream.lastAt = now;
+        if (counters.firstAt === 0) counters.firstAt = now;
+        counters.lastAt = now;
         const ms = sendLog.latency(h.ssrc, h.sequenceNumber, now);
         if (ms !== undefined) {
           latency.add(ms);
-          stream.latencySum += ms;
-          stream.latencyCount++;
+          counters.latencySum += ms;
+          counters.latencyCount++;
         }
       },
     });
+    const stream: Stream = Object.assign(counters, { receiver });
     track.onRtp = (packet) => {
       stream.arrived++;
       if (drop?.(stream.arrived)) return;
