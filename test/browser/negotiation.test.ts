@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/app.js';
 import { hasChromium, launchBrowser, skipNote, waitForPage, type TestBrowser } from '../helpers/browser.js';
-import { BLOCK_CAMERA, DEBUG_STATE, state } from './call-page.js';
+import { BLOCK_ALL, BLOCK_CAMERA, DEBUG_STATE, state } from './call-page.js';
 import { startTestServer } from '../helpers/server.js';
 
 describe.skipIf(!hasChromium())(`call page renegotiation in Chromium${skipNote()}`, { timeout: 30_000 }, () => {
@@ -13,7 +13,8 @@ describe.skipIf(!hasChromium())(`call page renegotiation in Chromium${skipNote()
   let browser: TestBrowser;
 
   beforeAll(async () => {
-    server = await startTestServer({ maxMembers: 4 });
+    // A STUN server nobody runs: the pages must still hand it to RTCPeerConnection.
+    server = await startTestServer({ maxMembers: 4, iceServer: ['stun:127.0.0.1:3478'] });
     browser = await launchBrowser();
   });
 
@@ -48,5 +49,26 @@ describe.skipIf(!hasChromium())(`call page renegotiation in Chromium${skipNote()
       expect(peer.negotiationError).toBe('');
     }
     expect(browser.pageErrors).toEqual([]);
+  });
+
+  it('peer connections use the ICE servers from "joined"', async () => {
+    const spy = `${BLOCK_ALL}
+    window.pcConfigs = [];
+    { const Real = window.RTCPeerConnection;
+      window.RTCPeerConnection = function (config) { window.pcConfigs.push(config); return new Real(config); };
+      window.RTCPeerConnection.prototype = Real.prototype; }`;
+    const pages = [];
+    for (const name of ['P', 'Q']) {
+      const page = await browser.newPage(`${server.url}/r/ice-config?name=${name}`, { initScript: spy });
+      await waitForPage(page, () => window.callpeer?.state().phase === 'joined', undefined, { what: `${name} joined` });
+      pages.push(page);
+    }
+    for (const page of pages) {
+      const configs = await waitForPage(page, () => {
+        const c = (window as unknown as { pcConfigs: RTCConfiguration[] }).pcConfigs;
+        return c.length > 0 && c;
+      }, undefined, { what: 'a peer connection' });
+      expect(configs[0]!.iceServers).toEqual([{ urls: 'stun:127.0.0.1:3478' }]);
+    }
   });
 });
