@@ -32,9 +32,11 @@ export interface ManifestFile {
   mid: string;
   /** Where the participant's first media sits, ms from the session start. */
   offsetMs: number;
-  /** Length of the file, ms (audio: from the session start). */
+  /** Length of the file, ms from the session start (video: to its last frame). */
   durationMs: number;
   packets: PacketCounts;
+  /** Video: frames written, and dropped (a packet missing, or waiting for the next key frame). */
+  frames?: { written: number; dropped: number };
   /** `recording` while open; `complete` once finalized; `failed` when a write failed. */
   status: 'recording' | 'complete' | 'failed';
 }

@@ -18,9 +18,11 @@ import type { JoinedMessage, Participant } from '../../protocol/signaling.js';
 import type { MediaTrack } from '../../rtc/media-track.js';
 import { ManifestStore, type Manifest, type ManifestFile } from './manifest.js';
 import { mixOggOpusFiles } from './mixer.js';
+import { IvfWriter } from './ivf.js';
 import { TrackRecorder } from './track-recorder.js';
 import type { TimelineOptions } from './track-timeline.js';
 import { fileError, TrackWriter } from './track-writer.js';
+import { VideoTrackRecorder } from './video-recorder.js';
 
 export interface RecorderOptions extends Omit<MeshAgentOptions, 'role' | 'log' | 'audio'> {
   /** Directory for the files and manifest.json (created if missing). */
@@ -30,8 +32,10 @@ export interface RecorderOptions extends Omit<MeshAgentOptions, 'role' | 'log' |
   log?: Logger;
   /** Timeline tuning (reordering window, lag); the session start is the recorder's. */
   timeline?: Omit<TimelineOptions, 'startMs'>;
-  /** Test hook: packets for which this returns true are dropped before recording (simulated loss). */
+  /** Test hook: audio packets for which this returns true are dropped before recording (simulated loss). */
   dropPacket?: (index: number) => boolean;
+  /** Record VP8 video into IVF files (default true). */
+  video?: boolean;
 }
 
 export interface RecorderEvents {
@@ -51,7 +55,7 @@ export interface RecorderEvents {
 /** One participant track being recorded, and its manifest entry once its file is open. */
 interface Recording {
   remote: RemotePeer;
-  recorder: TrackRecorder;
+  recorder: TrackRecorder | VideoTrackRecorder;
   entry: ManifestFile | undefined;
 }
 
@@ -81,8 +85,22 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     this.log = options.log ?? silentLogger();
     this.outDir = path.resolve(options.outDir);
     this.store = new ManifestStore(this.outDir, { room: options.room, server: options.wsUrl, startEpochMs: Date.now() });
-    this.agent = new MeshAgent({ ...options, role: 'recorder', name: options.name ?? 'callpeer recorder', audio: false, log: this.log });
+    const video = options.video ?? true;
+    this.agent = new MeshAgent({
+      ...options,
+      role: 'recorder',
+      name: options.name ?? 'callpeer recorder',
+      audio: false,
+      log: this.log,
+      peer: { ...options.peer, capabilities: { ...options.peer?.capabilities, receiveVideo: video, videoCodecs: ['VP8'] } },
+    });
     const a = this.agent;
+    // As the newcomer we offer: an audio section, and a video one so cameras are sent to us too.
+    a.on('peer', (remote, { initiator }) => {
+      if (!initiator || !video) return;
+      remote.peer.addAudioTrack({ direction: 'sendrecv' });
+      remote.peer.addVideoReceiver();
+    });
     a.on('joined', (j) => this.onJoined(j));
     a.on('participant-joined', (p) => {
       this.store.participantJoined(p, this.now());
@@ -178,7 +196,17 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   }
 
   private onTrack(remote: RemotePeer, track: MediaTrack): void {
-    if (track.kind !== 'audio' || track.codec?.name.toLowerCase() !== 'opus') {
+    const codec = track.codec?.name.toLowerCase();
+    if (track.kind === 'video' && codec === 'vp8' && this.options.video !== false) {
+      const rec: Recording = {
+        remote,
+        entry: undefined,
+        recorder: new VideoTrackRecorder(track, { startMs: this.startMs, open: () => this.openVideo(rec), onError: (err) => this.fail(err), logger: this.log }),
+      };
+      this.recordings.add(rec);
+      return;
+    }
+    if (track.kind !== 'audio' || codec !== 'opus') {
       this.log.info({ peer: remote.participant.id, kind: track.kind, codec: track.codec?.name }, 'track not recorded');
       return;
     }
@@ -197,20 +225,38 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     this.recordings.add(rec);
   }
 
-  /** Opens the file for a track at its first packet and lists it. */
+  /** Opens the file for an audio track at its first packet. */
   private open(rec: Recording): TrackWriter {
     const p = rec.remote.participant;
-    const base = p.name.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 40) || 'participant';
-    const file = `${String(++this.fileCount).padStart(2, '0')}-${base}-audio.opus`;
+    const file = this.fileName(p.name, 'audio.opus');
     const writer = new TrackWriter(path.join(this.outDir, file), { title: p.name, comments: [`CALLPEER_PARTICIPANT=${p.id}`, `CALLPEER_SESSION_START=${this.store.manifest.startedAt}`] });
+    this.listFile(rec, file, 'audio', 'opus');
+    return writer;
+  }
+
+  /** Opens the file for a video track at its first key frame. */
+  private openVideo(rec: Recording): IvfWriter {
+    const file = this.fileName(rec.remote.participant.name, 'video.ivf');
+    const writer = new IvfWriter(path.join(this.outDir, file));
+    this.listFile(rec, file, 'video', 'vp8');
+    return writer;
+  }
+
+  /** `NN-name-suffix`: numbered in opening order, the name made safe for any file system. */
+  private fileName(name: string, suffix: string): string {
+    const base = name.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 40) || 'participant';
+    return `${String(++this.fileCount).padStart(2, '0')}-${base}-${suffix}`;
+  }
+
+  private listFile(rec: Recording, file: string, kind: ManifestFile['kind'], codec: ManifestFile['codec']): void {
+    const p = rec.remote.participant;
     rec.entry = this.store.addFile({
-      file, kind: 'audio', codec: 'opus', participantId: p.id, name: p.name, mid: rec.recorder.track.mid,
+      file, kind, codec, participantId: p.id, name: p.name, mid: rec.recorder.track.mid,
       offsetMs: 0, durationMs: 0, packets: { received: 0, lost: 0, late: 0, duplicates: 0 }, status: 'recording',
     }, this.now());
     this.writeManifest();
     this.log.info({ file, peer: p.id }, 'recording track');
     this.emit('file-opened', rec.entry);
-    return writer;
   }
 
   private tick(): void {
@@ -231,9 +277,10 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   private updateEntry(r: Recording, status: ManifestFile['status']): void {
     const t = r.recorder;
-    if (!r.entry || !t.stats) return;
-    const { received, lost, late, duplicates } = t.stats;
-    this.store.update(r.entry, { offsetMs: t.offsetMs, durationMs: t.durationMs, packets: { received, lost, late, duplicates }, status }, this.now());
+    if (!r.entry || !t.started) return;
+    const change: Partial<ManifestFile> = { offsetMs: t.offsetMs, durationMs: t.durationMs, packets: t.packetCounts(), status };
+    if (t instanceof VideoTrackRecorder) change.frames = { written: t.stats.frames, dropped: t.stats.dropped };
+    this.store.update(r.entry, change, this.now());
   }
 
   /** Ends a track's file: held packets, silence up to now (the file runs until the connection closed), EOS. Never throws. */

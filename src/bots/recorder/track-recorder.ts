@@ -8,6 +8,7 @@ import type { RtpPacketInfo } from '../../media/rtp.js';
 import type { MediaTrack } from '../../rtc/media-track.js';
 import { RtpReceiver } from '../../rtc/rtp-receiver.js';
 import { SAMPLES_PER_MS, TrackTimeline, type TimelineOptions, type TimelineStats } from './track-timeline.js';
+import type { PacketCounts } from './manifest.js';
 import type { TrackWriter } from './track-writer.js';
 
 export interface TrackRecorderOptions {
@@ -43,6 +44,11 @@ export class TrackRecorder {
 
   get stats(): TimelineStats | undefined {
     return this.timeline?.stats;
+  }
+
+  packetCounts(): PacketCounts {
+    const { received, lost, late, duplicates } = this.timeline?.stats ?? { received: 0, lost: 0, late: 0, duplicates: 0 };
+    return { received, lost, late, duplicates };
   }
 
   /** Where the first audio sits and how long the file runs, ms from the session start. */

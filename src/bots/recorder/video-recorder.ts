@@ -1,0 +1,130 @@
+/**
+ * Records one received VP8 track into an IVF file without re-encoding: RtpReceiver (stats,
+ * receiver reports) -> Vp8Depacketizer -> IvfWriter. The file opens at the first key frame;
+ * frame times are on the session's timeline like the audio files (pts 0 = the session start,
+ * 1/90000 s): the first frame at its arrival, the rest by RTP timestamp. After a lost packet
+ * it asks the sender for a key frame (RTCP PLI, at most every 500 ms) and skips frames until
+ * one comes, so the file always decodes.
+ */
+import type { Logger } from '../../log.js';
+import { buildRtcp } from '../../media/rtcp.js';
+import { tsDiff, type RtpPacketInfo } from '../../media/rtp.js';
+import type { MediaTrack } from '../../rtc/media-track.js';
+import { RtpReceiver } from '../../rtc/rtp-receiver.js';
+import { IVF_RATE, type IvfWriter } from './ivf.js';
+import type { PacketCounts } from './manifest.js';
+import { Vp8Depacketizer, type Vp8Frame, type Vp8Stats } from './vp8.js';
+
+const PLI_INTERVAL_MS = 500;
+
+export interface VideoRecorderOptions {
+  /** Session start on performance.now()'s clock, ms. */
+  startMs: number;
+  /** Creates the file, at the first key frame. */
+  open: () => IvfWriter;
+  /** A write failed (in the packet path, where nothing may throw). */
+  onError: (err: unknown) => void;
+  logger?: Logger;
+}
+
+export class VideoTrackRecorder {
+  private readonly receiver: RtpReceiver;
+  private readonly vp8: Vp8Depacketizer;
+  private writer: IvfWriter | undefined;
+  private ssrc = 0;
+  private lastTs = 0;
+  private extTs = 0;
+  /** pts of the last frame written; the first frame's pts and extended timestamp anchor the rest. */
+  private lastPts = -1;
+  private firstPts = 0;
+  private anchorPts = 0;
+  private anchorTs = 0;
+  private lastPliMs = -Infinity;
+  private halted = false;
+
+  constructor(readonly track: MediaTrack, private readonly options: VideoRecorderOptions) {
+    this.receiver = new RtpReceiver(track, {
+      attach: false, clockRate: IVF_RATE, ...(options.logger && { logger: options.logger }), onPacket: (p, h) => this.onPacket(p, h),
+    });
+    this.vp8 = new Vp8Depacketizer((f) => this.onFrame(f), () => this.requestKeyframe());
+    track.onRtp = (p) => this.receiver.handleRtp(p);
+  }
+
+  get started(): boolean {
+    return this.writer !== undefined;
+  }
+
+  get stats(): Vp8Stats {
+    return this.vp8.stats;
+  }
+
+  /** RTP packets as RFC 3550 counts them; frames with a missing packet are in stats.dropped. */
+  packetCounts(): PacketCounts {
+    const rx = this.receiver.stats();
+    return {
+      received: rx.reduce((n, s) => n + s.received, 0),
+      lost: rx.reduce((n, s) => n + Math.max(0, s.cumulativeLost), 0),
+      late: 0,
+      duplicates: 0,
+    };
+  }
+
+  get offsetMs(): number {
+    return Math.round(this.firstPts / (IVF_RATE / 1000));
+  }
+
+  get durationMs(): number {
+    return Math.max(0, Math.round(this.lastPts / (IVF_RATE / 1000)));
+  }
+
+  halt(): void {
+    this.halted = true;
+  }
+
+  tick(_nowMs: number, flush: boolean): void {
+    if (flush && !this.halted) this.writer?.flush();
+  }
+
+  /** Closes the file (header patched). Idempotent; throws IO_ERROR. */
+  finish(_untilMs?: number): void {
+    this.receiver.close();
+    this.halted = true;
+    this.writer?.close();
+  }
+
+  private onPacket(packet: Buffer, h: RtpPacketInfo): void {
+    if (this.halted) return;
+    this.ssrc = h.ssrc;
+    this.vp8.push({ sequenceNumber: h.sequenceNumber, timestamp: h.timestamp, marker: h.marker, payload: packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength) });
+  }
+
+  private onFrame(f: Vp8Frame): void {
+    try {
+      const size = f.width !== undefined && f.height !== undefined ? { width: f.width, height: f.height } : undefined;
+      if (!this.writer) {
+        this.writer = this.options.open();
+        this.lastTs = f.timestamp;
+        this.extTs = f.timestamp;
+        this.anchorTs = f.timestamp;
+        this.anchorPts = Math.max(0, Math.round((performance.now() - this.options.startMs) * (IVF_RATE / 1000)));
+        this.firstPts = this.anchorPts;
+      }
+      this.extTs += tsDiff(f.timestamp, this.lastTs);
+      this.lastTs = f.timestamp;
+      // Timestamps only go forward in the file, whatever the sender did.
+      const pts = Math.max(this.lastPts + 1, this.anchorPts + (this.extTs - this.anchorTs));
+      this.lastPts = pts;
+      this.writer.writeFrame(f.data, pts, size);
+    } catch (err) {
+      this.halted = true;
+      this.options.onError(err);
+    }
+  }
+
+  private requestKeyframe(): void {
+    const now = performance.now();
+    if (now - this.lastPliMs < PLI_INTERVAL_MS || this.ssrc === 0) return;
+    this.lastPliMs = now;
+    this.track.send(buildRtcp([{ type: 'pli', senderSsrc: this.track.localSsrc, mediaSsrc: this.ssrc }]));
+  }
+}

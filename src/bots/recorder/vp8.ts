@@ -1,0 +1,130 @@
+/**
+ * VP8 over RTP (RFC 7741) back into whole frames, for recording without re-encoding. Pure.
+ *
+ * Payload descriptor, then the VP8 payload:
+ *       0 1 2 3 4 5 6 7
+ *      +-+-+-+-+-+-+-+-+
+ *      |X|R|N|S|R| PID |  S: start of a partition; PID: partition index
+ *      +-+-+-+-+-+-+-+-+
+ *   X: |I|L|T|K| RSV   |  which optional fields follow
+ *      +-+-+-+-+-+-+-+-+
+ *   I: |M| PictureID   |  M: PictureID is 15 bits (one more byte)
+ *      +-+-+-+-+-+-+-+-+
+ *   L: |   TL0PICIDX   |
+ *      +-+-+-+-+-+-+-+-+
+ * T/K: |TID|Y| KEYIDX  |
+ *      +-+-+-+-+-+-+-+-+
+ * A frame starts with S=1, PID=0 and ends with the RTP marker bit; all its packets share one
+ * timestamp and consecutive sequence numbers. Its first byte's low bit is 0 for a key frame,
+ * whose header carries the size (RFC 6386 §9.1): start code 9d 01 2a, then 14-bit width and
+ * height, little-endian.
+ */
+import { CallpeerError } from '../../errors.js';
+
+export interface Vp8Frame {
+  data: Buffer;
+  /** RTP timestamp (90 kHz). */
+  timestamp: number;
+  keyframe: boolean;
+  /** From a key frame's header. */
+  width?: number;
+  height?: number;
+}
+
+/** Offset of the VP8 payload after the descriptor; throws PARSE_ERROR when it runs past the end. */
+export function vp8DescriptorLength(payload: Uint8Array): number {
+  const fail = (at: number) => new CallpeerError('PARSE_ERROR', `VP8 payload descriptor truncated at offset ${at}`);
+  if (payload.length < 1) throw fail(0);
+  let at = 1;
+  if (payload[0]! & 0x80) {
+    if (payload.length < 2) throw fail(1);
+    const x = payload[1]!;
+    at = 2;
+    if (x & 0x80) {
+      if (payload.length <= at) throw fail(at);
+      at += payload[at]! & 0x80 ? 2 : 1;
+    }
+    if (x & 0x40) at++;
+    if (x & 0x30) at++;
+  }
+  if (at > payload.length) throw fail(payload.length);
+  return at;
+}
+
+/** Width and height of a VP8 key frame, or undefined if it does not carry the start code. */
+export function vp8KeyframeSize(frame: Uint8Array): { width: number; height: number } | undefined {
+  if (frame.length < 10 || frame[0]! & 1 || frame[3] !== 0x9d || frame[4] !== 0x01 || frame[5] !== 0x2a) return undefined;
+  return { width: (frame[6]! | (frame[7]! << 8)) & 0x3fff, height: (frame[8]! | (frame[9]! << 8)) & 0x3fff };
+}
+
+export interface Vp8Stats {
+  frames: number;
+  /** Frames dropped: a packet missing, or waiting for a key frame after one was. */
+  dropped: number;
+  malformed: number;
+}
+
+/**
+ * Assembles frames from RTP packets in arrival order. A frame with a missing packet is
+ * dropped, and so is everything after it until the next key frame (what follows would not
+ * decode): `onNeedKeyframe` is then called so the owner can send a PLI. Reordered packets
+ * count as missing (a recorder receives over one connection, where that is rare).
+ */
+export class Vp8Depacketizer {
+  readonly stats: Vp8Stats = { frames: 0, dropped: 0, malformed: 0 };
+  private parts: Uint8Array[] = [];
+  private timestamp = 0;
+  private nextSeq = -1;
+  private broken = false;
+  private waitingForKey = true;
+
+  constructor(private readonly onFrame: (frame: Vp8Frame) => void, private readonly onNeedKeyframe: () => void = () => {}) {}
+
+  push(p: { sequenceNumber: number; timestamp: number; marker: boolean; payload: Uint8Array }): void {
+    let offset: number;
+    try {
+      offset = vp8DescriptorLength(p.payload);
+    } catch {
+      this.stats.malformed++;
+      this.lose();
+      return;
+    }
+    const start = (p.payload[0]! & 0x10) !== 0 && (p.payload[0]! & 0x0f) === 0;
+    if (start) {
+      if (this.parts.length > 0) this.lose(); // the previous frame never got its last packet
+      this.parts = [];
+      this.broken = false;
+      this.timestamp = p.timestamp;
+    } else if (this.parts.length === 0 || p.sequenceNumber !== this.nextSeq || p.timestamp !== this.timestamp) {
+      if (!this.broken) this.lose();
+      this.broken = true;
+      return;
+    }
+    this.nextSeq = (p.sequenceNumber + 1) & 0xffff;
+    if (this.broken) return;
+    this.parts.push(p.payload.subarray(offset));
+    if (p.marker) this.complete();
+  }
+
+  private complete(): void {
+    const data = Buffer.concat(this.parts);
+    this.parts = [];
+    if (data.length === 0) return;
+    const keyframe = (data[0]! & 1) === 0;
+    if (this.waitingForKey && !keyframe) {
+      this.stats.dropped++;
+      this.onNeedKeyframe();
+      return;
+    }
+    this.waitingForKey = false;
+    this.stats.frames++;
+    this.onFrame({ data, timestamp: this.timestamp, keyframe, ...(keyframe && vp8KeyframeSize(data)) });
+  }
+
+  private lose(): void {
+    this.parts = [];
+    this.stats.dropped++;
+    if (!this.waitingForKey) this.onNeedKeyframe();
+    this.waitingForKey = true;
+  }
+}
