@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/app.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, startCli } from '../helpers/cli.js';
 import { startTestServer } from '../helpers/server.js';
 
 let server: RunningServer;
@@ -92,6 +92,15 @@ describe('callpeer loadtest', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/pcm, 3 pairs \(codec opus\)/);
     expect(r.stdout).toMatch(/tracks +6\/6 received/);
+  }, 30_000);
+
+  it('Ctrl-C ends the hold early and still prints the final report', async () => {
+    const run = await startCli(['loadtest', base, '--peers', '2', '--duration', '60'], /^t=\d+s holding/m, { timeoutMs: 15_000 });
+    run.child.kill('SIGINT');
+    const r = await run.exited;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/tracks +2\/2 received/);
+    expect(r.stdout).toMatch(/^PASS$/m);
   }, 30_000);
 
   it('refuses a big run against another host without --force, before connecting (exit 1)', async () => {
