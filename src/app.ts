@@ -11,7 +11,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { ServeConfig } from './config.js';
 import { CallpeerError } from './errors.js';
 import type { Logger } from './log.js';
-import { PcmService } from './pcm/service.js';
+import { PcmService, type PcmServiceOptions } from './pcm/service.js';
 import { PCM_MAX_FRAME_BYTES } from './protocol/pcm.js';
 import { RoomRegistry } from './rooms/registry.js';
 import { ServerMetrics } from './server/metrics.js';
@@ -25,7 +25,7 @@ export interface StartOptions {
   /** A socket in no room is closed after this long, ms. Default 30000. */
   joinTimeoutMs?: number;
   /** Options passed to the PCM service (timeouts shortened in tests). */
-  pcm?: { pingIntervalMs?: number; silenceTimeoutMs?: number };
+  pcm?: Omit<PcmServiceOptions, 'log' | 'registry'>;
 }
 
 export interface RunningServer {

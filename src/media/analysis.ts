@@ -29,19 +29,23 @@ export function goertzelPower(samples: Int16Array, sampleRate: number, frequency
 }
 
 /**
- * The dominant frequency in Hz, to about 0.1 Hz: a coarse scan in 5 Hz steps over
- * [minHz, maxHz], then a fine scan around the best bin. Needs ≥ 0.5 s of audio for ±1 Hz.
+ * The dominant frequency in Hz, to about 0.1 Hz (given ≥ 0.5 s of audio for ±1 Hz).
+ * A Goertzel bin over N samples has a main lobe about 2·rate/N wide, so a coarse grid over the
+ * whole signal would fall between lobes: the coarse scan runs on a 50 ms window (lobes ±20 Hz,
+ * scanned in 5 Hz steps), then 1 Hz and 0.1 Hz scans on every sample refine it.
  */
 export function dominantFrequency(samples: Int16Array, sampleRate: number, minHz = 50, maxHz = Math.min(4000, sampleRate / 2 - 1)): number {
+  const coarse = samples.subarray(0, Math.min(samples.length, Math.round(sampleRate / 20)));
   let best = minHz;
   let bestPower = -1;
   for (let f = minHz; f <= maxHz; f += 5) {
-    const p = goertzelPower(samples, sampleRate, f);
+    const p = goertzelPower(coarse, sampleRate, f);
     if (p > bestPower) { bestPower = p; best = f; }
   }
-  for (let step of [1, 0.1]) {
+  for (const [step, span] of [[1, 25], [0.1, 1]] as const) {
     const center = best;
-    for (let f = center - step * 5; f <= center + step * 5; f += step) {
+    bestPower = -1;
+    for (let f = Math.max(minHz, center - span); f <= Math.min(maxHz, center + span); f += step) {
       const p = goertzelPower(samples, sampleRate, f);
       if (p > bestPower) { bestPower = p; best = f; }
     }

@@ -26,3 +26,15 @@ describe('tone and analysis', () => {
     expect(rms(new Int16Array(960))).toBe(0);
   });
 });
+
+describe('dominantFrequency off the coarse grid', () => {
+  it.each([523, 261.6, 1003.3, 3333])('finds %d Hz in exactly 1 s of audio (±0.5 Hz)', (hz) => {
+    const samples = new ToneGenerator(hz, 48000).next(48000);
+    expect(Math.abs(dominantFrequency(samples, 48000) - hz)).toBeLessThanOrEqual(0.5);
+  });
+
+  it('finds a tone in a short window too', () => {
+    const samples = new ToneGenerator(777, 16000).next(4000); // 250 ms
+    expect(Math.abs(dominantFrequency(samples, 16000) - 777)).toBeLessThanOrEqual(2);
+  });
+});
