@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer, StartOptions } from '../../src/app.js';
+import type { RunningServer } from '../../src/app.js';
 import { createLogger } from '../../src/log.js';
 import { startTestServer } from '../helpers/server.js';
 import { PcmProbe, sleep, until } from './pcm-harness.js';
@@ -11,8 +11,7 @@ let server: RunningServer;
 beforeAll(async () => {
   const destination = new Writable({ write(chunk, _enc, done) { for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l)); done(); } });
   const log = createLogger({ level: 'info', pretty: false, destination });
-  // statsIntervalMs is a PcmService option that app.ts passes through as it is
-  server = await startTestServer({}, { log, pcm: { statsIntervalMs: 200 } as StartOptions['pcm'] });
+  server = await startTestServer({}, { log, pcm: { statsIntervalMs: 200 } });
 });
 afterAll(() => server.close());
 

@@ -83,7 +83,7 @@ describe('pairing', () => {
   });
 
   it('refuses bad upgrade parameters with INVALID_MESSAGE and close 1008', async () => {
-    for (const query of [{ codec: 'mp3' }, { rate: '44100' }, { pair: 'no spaces' }]) {
+    for (const query of [{ codec: 'mp3' }, { rate: '44100' }, { pair: 'no spaces' }] as Record<string, string>[]) {
       const p = await probe(query);
       expect(await p.closed).toBe(1008);
       expect(p.messages).toEqual([{ type: 'error', code: 'INVALID_MESSAGE', message: expect.any(String) }]);
