@@ -8,6 +8,8 @@ export { parseRoomUrl, type RoomTarget } from './client/room-url.js';
 export * from './protocol/index.js';
 export { Bot, type BotOptions, type BotPeerStats, type BotEvents } from './bots/bot.js';
 export { openAudioFile } from './bots/file-sources.js';
+export { Recorder, type RecorderOptions, type RecorderEvents } from './bots/recorder/recorder.js';
+export type { Manifest, ManifestFile } from './bots/recorder/manifest.js';
 export { MeshAgent, type MeshAgentOptions, type RemotePeer } from './client/mesh-agent.js';
 export { ToneSource, PacketListSource } from './rtc/opus-sources.js';
 export { Peer, cleanupRtc, type PeerOptions } from './rtc/peer.js';
