@@ -17,6 +17,7 @@ interface RecordCliOptions {
   duration?: string;
   token?: string;
   mix?: string;
+  video: boolean;
   name: string;
   iceServer?: string[];
   bind?: string;
@@ -40,12 +41,13 @@ function explainJoinError(err: unknown, room: string): unknown {
 export function registerRecord(program: Command): void {
   program
     .command('record')
-    .description('join a call as a recorder: one Ogg Opus file per participant track, time-aligned, plus manifest.json')
+    .description('join a call as a recorder: one time-aligned Ogg Opus file per participant (and IVF per camera), plus manifest.json')
     .argument('<room-url>', 'the call link (https://host/r/NAME), or ws(s)://host with --room')
     .option('--room <name>', 'room name, when the URL is not a call link')
     .option('--out <dir>', 'output directory (default ./recordings/<room>-<timestamp>)')
     .option('--duration <seconds>', 'stop after this long (default: until Ctrl-C)')
     .option('--mix <file.wav>', 'also write a mix of everyone (48 kHz mono WAV) when stopping')
+    .option('--no-video', 'audio only (default: cameras too, VP8 into IVF files)')
     .option('--token <jwt>', 'token for servers with auth on')
     .option('--name <name>', 'display name in the call', 'callpeer recorder')
     .option('--ice-server <url>', 'extra STUN/TURN server, repeatable (the server\'s own are used too)', collect)
@@ -63,6 +65,7 @@ export function registerRecord(program: Command): void {
         room: target.room,
         outDir,
         name: opts.name,
+        video: opts.video,
         log,
         ...(opts.token !== undefined && { token: opts.token }),
         ...(opts.mix !== undefined && { mixPath: opts.mix }),
