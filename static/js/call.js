@@ -5,6 +5,7 @@ import { LocalMedia } from './local-media.js';
 import { LevelMeters, recordTrack, resumeAudio } from './media.js';
 import { PeerLink } from './peer.js';
 import { copyText, roomUrl } from './rooms.js';
+import { SettingsDialog } from './settings.js';
 import { Signaling, signalingUrl } from './signaling.js';
 import {
   $, Tile, bannerTexts, clearBanner, fillIcons, hideNotice, layoutGrid, renderPeople, setControl, setStatus,
@@ -34,10 +35,12 @@ const s = {
   linkStates: new Map(),
   /** Tile id the user pinned big, if any. */
   pinned: undefined,
+  /** Audio output for remote streams ('' = default). */
+  speaker: '',
 };
 const meters = new LevelMeters();
 const local = new LocalMedia({
-  sendVideo: (track) => Promise.all([...s.links.values()].map((l) => l.setTrack('video', track))),
+  sendTrack: (kind, track) => Promise.all([...s.links.values()].map((l) => l.setTrack(kind, track))),
   changed: () => {
     signaling.send({ type: 'media', ...local.state });
     refreshControls();
@@ -83,6 +86,7 @@ function upsertParticipant(p) {
   if (!tile) {
     tile = new Tile(p);
     makePinnable(p.id, tile);
+    if (s.speaker) tile.video.setSinkId?.(s.speaker).catch(() => {});
     tile.setStatus('Connecting…');
     s.tiles.set(p.id, tile);
     grid.append(tile.root);
@@ -340,6 +344,17 @@ $('btn-mic').onclick = $('pre-mic').onclick = () => local.toggleMic();
 $('btn-cam').onclick = $('pre-cam').onclick = () => local.toggleCamera().then(complain);
 $('btn-screen').onclick = () => local.toggleScreen().then(complain);
 
+const settings = new SettingsDialog({
+  local,
+  complain,
+  speaker: () => s.speaker,
+  useSpeaker: (deviceId) => {
+    s.speaker = deviceId;
+    for (const [id, tile] of s.tiles) if (id !== 'self') tile.video.setSinkId?.(deviceId).catch(() => complain('That speaker could not be used.'));
+  },
+});
+$('btn-settings').onclick = $('pre-settings').onclick = () => settings.open();
+
 function openSide(tab) {
   if (toggleSide(tab) === 'chat') {
     chat.markRead();
@@ -402,7 +417,8 @@ window.callpeer = Object.freeze({
     return {
       phase: s.phase, id: s.selfId, room: roomId, name: s.name, maxMembers: s.maxMembers,
       local: { ...local.state }, devices: { ...local.devices }, error: s.error ?? null,
-      tracks: local.stream.getTracks().map((t) => ({ kind: t.kind, enabled: t.enabled, readyState: t.readyState })),
+      tracks: local.stream.getTracks().map((t) => ({ kind: t.kind, label: t.label, enabled: t.enabled, readyState: t.readyState })),
+      speaker: s.speaker,
       signaling: signaling.state,
       recording: !$('recording').hidden,
       spotlight: grid.classList.contains('spotlit') ? grid.querySelector('.tile.spotlight')?.dataset.peer ?? null : null,

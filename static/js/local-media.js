@@ -1,10 +1,10 @@
 // What this page sends: microphone, camera and screen, and the on/off state others see.
-import { openCamera, openDevices, openScreen } from './media.js';
+import { openCamera, openDevices, openMicrophone, openScreen } from './media.js';
 
 export class LocalMedia {
   /**
    * @param {object} o
-   * @param {(track: MediaStreamTrack | undefined) => Promise<unknown>} o.sendVideo puts a video track (or none) on every peer connection
+   * @param {(kind: 'audio'|'video', track: MediaStreamTrack | undefined) => Promise<unknown>} o.sendTrack puts a track (or none) on every peer connection
    * @param {() => void} o.changed the on/off state changed: tell the room, redraw
    */
   constructor(o) {
@@ -16,6 +16,9 @@ export class LocalMedia {
     /** Which devices we could open at all, and a plain sentence when one is missing. */
     this.devices = { audio: false, video: false, note: '' };
     this.busy = false;
+    /** Chosen devices by kind ('' = the browser's default). */
+    this.deviceIds = { audio: '', video: '' };
+    this.audioConstraints = true;
   }
 
   get mic() { return this.stream.getAudioTracks()[0]; }
@@ -25,7 +28,8 @@ export class LocalMedia {
 
   /** `raw` turns off echo cancellation, noise suppression and gain control (tests with tones). */
   async open({ raw = false } = {}) {
-    const dev = await openDevices({ audioConstraints: raw ? { echoCancellation: false, noiseSuppression: false, autoGainControl: false } : true });
+    this.audioConstraints = raw ? { echoCancellation: false, noiseSuppression: false, autoGainControl: false } : true;
+    const dev = await openDevices({ audioConstraints: this.audioConstraints });
     this.stream = dev.stream;
     this.devices = { audio: dev.audio, video: dev.video, note: dev.note };
     this.state.audio = dev.audio;
@@ -52,12 +56,12 @@ export class LocalMedia {
         old.stop();
         this.state.video = false;
       } else {
-        const track = await openCamera();
+        const track = await openCamera(this.deviceIds.video);
         if (!track) return 'The camera could not be started. Is another app using it?';
         this.stream.addTrack(track);
         this.state.video = true;
       }
-      if (!this.screenTrack) await this.o.sendVideo(this.camera);
+      if (!this.screenTrack) await this.o.sendTrack('video', this.camera);
       this.o.changed();
       return '';
     } finally {
@@ -82,7 +86,7 @@ export class LocalMedia {
     // The browser's own "Stop sharing" button ends the track.
     track.onended = () => this.stopScreen();
     this.state.screen = true;
-    await this.o.sendVideo(track);
+    await this.o.sendTrack('video', track);
     this.o.changed();
     return '';
   }
@@ -93,8 +97,33 @@ export class LocalMedia {
     this.screenTrack = undefined;
     track.stop();
     this.state.screen = false;
-    await this.o.sendVideo(this.camera);
+    await this.o.sendTrack('video', this.camera);
     this.o.changed();
+  }
+
+  /**
+   * Switches the microphone or camera to another device; mute and camera-off carry over (a
+   * camera that is off only remembers the choice). Resolves an error sentence or ''.
+   */
+  async useDevice(kind, deviceId) {
+    this.deviceIds[kind] = deviceId;
+    const old = kind === 'audio' ? this.mic : this.camera;
+    if (!old) return '';
+    const track = kind === 'audio' ? await openMicrophone(this.audioConstraints, deviceId) : await openCamera(deviceId);
+    if (!track) return `That ${kind === 'audio' ? 'microphone' : 'camera'} could not be opened.`;
+    track.enabled = old.enabled;
+    this.stream.removeTrack(old);
+    old.stop();
+    this.stream.addTrack(track);
+    if (kind === 'audio' || !this.screenTrack) await this.o.sendTrack(kind, track);
+    this.o.changed();
+    return '';
+  }
+
+  /** The device id a track came from ('' when unknown). */
+  currentDevice(kind) {
+    const t = kind === 'audio' ? this.mic : this.camera;
+    return t?.getSettings().deviceId ?? this.deviceIds[kind];
   }
 
   stopAll() {

@@ -43,14 +43,37 @@ function describeMissing(audio, video, err) {
     : 'No camera or microphone was found. You can still see and hear the others.';
 }
 
-/** The camera again after it was turned off (its light goes out while off); undefined if refused. */
-export async function openCamera() {
+/** A camera (the default, or `deviceId`); undefined if refused or missing. */
+export async function openCamera(deviceId = '') {
   try {
-    const s = await navigator.mediaDevices.getUserMedia({ video: VIDEO });
+    const s = await navigator.mediaDevices.getUserMedia({ video: deviceId ? { ...VIDEO, deviceId: { exact: deviceId } } : VIDEO });
     return s.getVideoTracks()[0];
   } catch {
     return undefined;
   }
+}
+
+/** A microphone by `deviceId`, with the page's processing settings; undefined if refused. */
+export async function openMicrophone(constraints, deviceId) {
+  try {
+    const base = typeof constraints === 'object' ? constraints : {};
+    const s = await navigator.mediaDevices.getUserMedia({ audio: { ...base, deviceId: { exact: deviceId } } });
+    return s.getAudioTracks()[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Microphones, cameras and speakers the page may use, each as {deviceId, label}. */
+export async function listDevices() {
+  const out = { audioinput: [], videoinput: [], audiooutput: [] };
+  const all = await navigator.mediaDevices?.enumerateDevices?.().catch(() => []) ?? [];
+  for (const d of all) {
+    const list = out[d.kind];
+    if (!list || !d.deviceId) continue;
+    list.push({ deviceId: d.deviceId, label: d.label || `${d.kind === 'audioinput' ? 'Microphone' : d.kind === 'videoinput' ? 'Camera' : 'Speaker'} ${list.length + 1}` });
+  }
+  return out;
 }
 
 /** A screen, window or tab to share; undefined when the user cancels or it is not possible. */

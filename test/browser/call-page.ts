@@ -16,7 +16,9 @@ export interface CallState {
   local: { audio: boolean; video: boolean; screen: boolean };
   devices: { audio: boolean; video: boolean; note: string };
   error: { code: string; message: string } | null;
-  tracks: { kind: string; enabled: boolean; readyState: string }[];
+  tracks: { kind: string; label: string; enabled: boolean; readyState: string }[];
+  /** Chosen audio output device id ('' = default). */
+  speaker: string;
   signaling: string; recording: boolean; banners: string[];
   /** Id of the participant shown big (sharing a screen, or pinned), or null. */
   spotlight: string | null;

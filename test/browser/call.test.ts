@@ -102,6 +102,25 @@ describe.skipIf(!hasChromium())(`call page in Chromium${skipNote()}`, { timeout:
     expect(await bob.locator('#unread').textContent()).toBe('1');
   });
 
+  it('the settings dialog switches microphone and speaker while the audio keeps flowing', async () => {
+    await alice.click('#btn-settings');
+    await waitForPage(alice, () => document.querySelectorAll('#set-audioinput option').length > 1, undefined, { what: 'the microphone list' });
+    await alice.selectOption('#set-audioinput', { label: 'Fake Audio Input 1' });
+    await waitForPage(alice, () => window.callpeer!.state().tracks.some((t) => t.kind === 'audio' && t.label === 'Fake Audio Input 1' && t.readyState === 'live'),
+      undefined, { what: 'the new microphone in use', debug: DEBUG_STATE });
+    await alice.selectOption('#set-audiooutput', { label: 'Fake Audio Output 1' });
+    expect((await state(alice)).speaker).not.toBe('');
+    await screenshot(alice, 'call-settings');
+    await alice.click('#settings-form button[type=submit]');
+    expect(await alice.locator('#settings').isHidden()).toBe(true);
+
+    // Bob still receives Alice's audio (now from the other microphone), without renegotiation.
+    const before = Object.values(await stats(bob))[0]!.inbound.audio!.packetsReceived;
+    await waitForPage(bob, (n) => window.callpeer!.stats().then((s) => Object.values(s)[0]!.inbound.audio!.packetsReceived > n + 25),
+      before, { what: 'audio packets after the switch' });
+    expect((await state(alice)).tracks.filter((t) => t.kind === 'audio' && t.readyState === 'live')).toHaveLength(1);
+  });
+
   it('screen sharing replaces the video the other page receives and stopping restores it', async () => {
     await alice.click('#btn-screen');
     // The fake screen is 1280x720, the camera 640x360 (as the page asks).
