@@ -37,7 +37,8 @@ export function int16BytesToFloat(buf) {
 
 /**
  * Encodes and decodes one session's audio. `send(bytes)` gets each outgoing frame;
- * `play(float32)` each decoded incoming one. `errors` counts frames that could not be coded.
+ * `play(float32)` each decoded incoming one. `errors` counts frames that could not be coded,
+ * `skipped` frames dropped because the codec lagged behind real time.
  */
 export function createCodec(kind, { sampleRate, send, play }) {
   return kind === 'opus' ? new OpusCodec(sampleRate, send, play) : new PcmCodec(send, play);
@@ -48,6 +49,7 @@ class PcmCodec {
     this.send = send;
     this.play = play;
     this.errors = 0;
+    this.skipped = 0;
   }
 
   encode(frame) { this.send(floatToInt16Bytes(frame)); }
@@ -69,6 +71,7 @@ class OpusCodec {
     this.send = send;
     this.play = play;
     this.errors = 0;
+    this.skipped = 0;
     this.encodedUs = 0;
     this.decodedUs = 0;
     this.encoder = undefined;
@@ -77,7 +80,7 @@ class OpusCodec {
 
   encode(frame) {
     const enc = this.encoder ?? this.openEncoder();
-    if (enc.encodeQueueSize > MAX_QUEUE) return void this.errors++;
+    if (enc.encodeQueueSize > MAX_QUEUE) return void this.skipped++;
     const data = new AudioData({ format: 'f32', sampleRate: this.sampleRate, numberOfFrames: frame.length, numberOfChannels: 1, timestamp: this.encodedUs, data: frame });
     this.encodedUs += (frame.length / this.sampleRate) * 1e6;
     enc.encode(data);
@@ -86,7 +89,7 @@ class OpusCodec {
 
   decode(buf) {
     const dec = this.decoder ?? this.openDecoder();
-    if (dec.decodeQueueSize > MAX_QUEUE) return void this.errors++;
+    if (dec.decodeQueueSize > MAX_QUEUE) return void this.skipped++;
     // Every Opus packet decodes on its own, so each is a key chunk.
     dec.decode(new EncodedAudioChunk({ type: 'key', timestamp: this.decodedUs, data: buf }));
     this.decodedUs += 20_000;

@@ -34,7 +34,8 @@ const s = {
 const counters = { framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0, skipped: 0, level: 0 };
 let audio;
 let codec;
-let codecErrors = 0;
+/** Totals of the sessions' codecs that are gone. */
+const past = { codecErrors: 0, codecSkipped: 0 };
 
 const conn = new DuoConnection({
   url: () => pcmSocketUrl({ codec: s.codec, rate: SAMPLE_RATE, pair: s.pair, token }),
@@ -113,7 +114,10 @@ function send(bytes) {
 
 /** The pair (or the socket) ended: drop its codec and whatever it left in the jitter buffer. */
 function endSession() {
-  if (codec) codecErrors += codec.errors;
+  if (codec) {
+    past.codecErrors += codec.errors;
+    past.codecSkipped += codec.skipped;
+  }
   codec?.close();
   codec = undefined;
   audio?.clear();
@@ -216,7 +220,7 @@ window.duo = Object.freeze({
   stats: () => {
     const play = audio?.playStats ?? { bufferedMs: 0, cushionMs: 0, underruns: 0, droppedMs: 0, playedMs: 0, level: 0 };
     return {
-      ...counters, codecErrors: codecErrors + (codec?.errors ?? 0), reconnects: conn.reconnects,
+      ...counters, codecErrors: past.codecErrors + (codec?.errors ?? 0), codecSkipped: past.codecSkipped + (codec?.skipped ?? 0), reconnects: conn.reconnects,
       underruns: play.underruns, droppedMs: play.droppedMs, bufferedMs: play.bufferedMs, cushionMs: play.cushionMs, playedMs: play.playedMs, partnerLevel: play.level,
     };
   },

@@ -24,7 +24,9 @@ export interface DuoStats {
   skipped: number;
   /** Microphone RMS (0..1) of the last frame. */
   level: number;
-  codecErrors: number; reconnects: number;
+  /** Frames that failed to encode or decode; frames dropped because the codec lagged. */
+  codecErrors: number; codecSkipped: number;
+  reconnects: number;
   underruns: number; droppedMs: number; bufferedMs: number; playedMs: number;
   /** Audio the jitter buffer holds before it plays: grows after underruns, shrinks when calm. */
   cushionMs: number;
