@@ -2,14 +2,15 @@
 // and drives the UI. `window.callpeer` is a read-only hook for tests and curious people.
 import { ChatPanel } from './chat.js';
 import { LocalMedia } from './local-media.js';
-import { LevelMeters, recordTrack, resumeAudio } from './media.js';
+import { wireControls, renderControls } from './controls.js';
+import { createHook } from './hook.js';
+import { LevelMeters, resumeAudio } from './media.js';
 import { PeerLink } from './peer.js';
 import { copyText, roomUrl } from './rooms.js';
-import { SettingsDialog } from './settings.js';
 import { Signaling, signalingUrl } from './signaling.js';
 import {
-  $, Tile, bannerTexts, clearBanner, fillIcons, hideNotice, layoutGrid, renderPeople, setControl, setStatus,
-  showBanner, showNotice, toast, toggleSide,
+  $, Tile, clearBanner, fillIcons, hideNotice, layoutGrid, renderInvite, renderPeople, setStatus, showBanner, showNotice,
+  toast,
 } from './ui.js';
 
 const params = new URLSearchParams(location.search);
@@ -113,24 +114,6 @@ function clearRemotes() {
   for (const id of [...s.participants.keys()]) removeParticipant(id);
 }
 
-/** While nobody else is here, an invite card sits next to our own tile. */
-function refreshInvite() {
-  const alone = s.phase === 'joined' && s.participants.size === 0;
-  let card = $('invite');
-  if (!alone) {
-    card?.remove();
-    return;
-  }
-  if (card) return;
-  card = document.createElement('div');
-  card.id = 'invite';
-  card.className = 'tile invite';
-  card.innerHTML = '<div><h3>Waiting for others to join</h3><p>Share this link with the people you want to talk to:</p><code></code><button class="btn primary" type="button">Copy invite link</button></div>';
-  card.querySelector('code').textContent = roomUrl(roomId);
-  card.querySelector('button').onclick = () => $('copy-link').click();
-  grid.append(card);
-}
-
 /** The pinned participant, else the first one sharing a screen, gets the big tile. */
 function refreshSpotlight() {
   const pinned = s.pinned !== undefined && s.tiles.has(s.pinned) ? s.pinned : undefined;
@@ -141,7 +124,8 @@ function refreshSpotlight() {
 }
 
 function relayout() {
-  refreshInvite();
+  // While nobody else is here, an invite card sits next to our own tile.
+  renderInvite(grid, s.phase === 'joined' && s.participants.size === 0, roomUrl(roomId), () => $('copy-link').click());
   refreshSpotlight();
   layoutGrid(grid);
 }
@@ -312,64 +296,19 @@ function onError(m) {
 
 // ---- controls ----
 
-function refreshControls() {
-  const on = local.state;
-  setControl($('btn-mic'), local.mic
-    ? { icon: on.audio ? 'mic' : 'micOff', off: !on.audio, label: on.audio ? 'Mute microphone' : 'Unmute microphone' }
-    : { icon: 'micOff', off: true, disabled: true, label: 'No microphone' });
-  setControl($('btn-cam'), local.devices.video
-    ? { icon: on.video ? 'cam' : 'camOff', off: !on.video, label: on.video ? 'Turn camera off' : 'Turn camera on' }
-    : { icon: 'camOff', off: true, disabled: true, label: 'No camera' });
-  setControl($('btn-screen'), { icon: 'screen', on: on.screen, label: on.screen ? 'Stop sharing' : 'Share your screen' });
-  // The name prompt's preview has the same two switches.
-  for (const kind of ['mic', 'cam']) {
-    const main = $(`btn-${kind}`);
-    setControl($(`pre-${kind}`), { icon: main.dataset.icon, off: main.classList.contains('off'), label: main.title, disabled: main.disabled });
-  }
-}
-
 const complain = (text) => { if (text) toast(text); };
-
-/** Keyboard shortcuts as in other call apps: Ctrl/⌘+D microphone, Ctrl/⌘+E camera. */
-document.addEventListener('keydown', (e) => {
-  if (!(e.ctrlKey || e.metaKey) || e.altKey || e.shiftKey) return;
-  const key = e.key.toLowerCase();
-  if (key !== 'd' && key !== 'e') return;
-  e.preventDefault();
-  if (key === 'd') local.toggleMic();
-  else local.toggleCamera().then(complain);
-});
-
-$('btn-mic').onclick = $('pre-mic').onclick = () => local.toggleMic();
-$('btn-cam').onclick = $('pre-cam').onclick = () => local.toggleCamera().then(complain);
-$('btn-screen').onclick = () => local.toggleScreen().then(complain);
-
-const settings = new SettingsDialog({
+wireControls({
   local,
   complain,
+  relayout,
+  markChatRead: () => chat.markRead(),
   speaker: () => s.speaker,
   useSpeaker: (deviceId) => {
     s.speaker = deviceId;
     for (const [id, tile] of s.tiles) if (id !== 'self') tile.video.setSinkId?.(deviceId).catch(() => complain('That speaker could not be used.'));
   },
 });
-$('btn-settings').onclick = $('pre-settings').onclick = () => settings.open();
-
-function openSide(tab) {
-  if (toggleSide(tab) === 'chat') {
-    chat.markRead();
-    $('chat-input').focus();
-  }
-  relayout();
-}
-for (const tab of ['people', 'chat']) {
-  $(`btn-${tab}`).onclick = () => openSide(tab);
-  $(`tab-${tab}`).onclick = () => openSide(tab);
-}
-$('close-side').onclick = () => {
-  toggleSide('');
-  relayout();
-};
+const refreshControls = () => renderControls(local);
 
 $('btn-leave').onclick = () => leave();
 
@@ -411,46 +350,7 @@ function tickLevels() {
 
 // ---- test hook ----
 
-window.callpeer = Object.freeze({
-  /** A JSON snapshot of the page: phase, us, each remote peer and its tile, chat, banners. */
-  state() {
-    return {
-      phase: s.phase, id: s.selfId, room: roomId, name: s.name, maxMembers: s.maxMembers,
-      local: { ...local.state }, devices: { ...local.devices }, error: s.error ?? null,
-      tracks: local.stream.getTracks().map((t) => ({ kind: t.kind, label: t.label, enabled: t.enabled, readyState: t.readyState })),
-      speaker: s.speaker,
-      signaling: signaling.state,
-      recording: !$('recording').hidden,
-      spotlight: grid.classList.contains('spotlit') ? grid.querySelector('.tile.spotlight')?.dataset.peer ?? null : null,
-      banners: bannerTexts(),
-      self: s.tiles.get('self')?.info() ?? null,
-      peers: [...s.participants.values()].map((p) => ({
-        id: p.id, name: p.name, role: p.role, audio: p.audio, video: p.video, screen: p.screen,
-        connection: s.linkStates.get(p.id) ?? 'new',
-        negotiationError: s.links.get(p.id)?.lastError ?? '',
-        level: meters.level(p.id),
-        tile: s.tiles.get(p.id)?.info() ?? null,
-      })),
-      chat: chat.lines.map((l) => ({ ...l })),
-    };
-  },
-  /**
-   * `ms` of what the page hears from peer `id` ('self' = our microphone), as
-   * {sampleRate, samples}: for tests that check a tone's frequency.
-   */
-  async audio(id, ms = 500) {
-    const tile = s.tiles.get(id);
-    const track = id === 'self' ? local.mic : tile?.video.srcObject?.getAudioTracks()[0];
-    if (!track) throw new Error(`no audio from ${id}`);
-    return recordTrack(track, ms);
-  },
-  /** getStats() of every peer connection, by peer id: inbound/outbound RTP per kind. */
-  async stats() {
-    const out = {};
-    for (const [id, link] of s.links) out[id] = await link.stats();
-    return out;
-  },
-});
+window.callpeer = createHook({ s, local, meters, chat, signaling, grid, roomId });
 
 // ---- start ----
 

@@ -171,6 +171,21 @@ export function layoutGrid(grid) {
   grid.style.setProperty('--tile-w', `${Math.floor(best.size)}px`);
 }
 
+/** Shows (or removes) the "waiting for others" card with the room's link in the grid. */
+export function renderInvite(grid, show, url, onCopy) {
+  let card = $('invite');
+  if (!show) {
+    card?.remove();
+    return;
+  }
+  if (card) return;
+  card = el('div', 'tile invite', '<div><h3>Waiting for others to join</h3><p>Share this link with the people you want to talk to:</p><code></code><button class="btn primary" type="button">Copy invite link</button></div>');
+  card.id = 'invite';
+  card.querySelector('code').textContent = url;
+  card.querySelector('button').onclick = onCopy;
+  grid.append(card);
+}
+
 export function renderPeople(list, entries) {
   list.innerHTML = '';
   for (const { participant: p, you, state } of entries) {

@@ -1,0 +1,47 @@
+// window.callpeer: a read-only view of the call page for tests (and curious people), so they
+// need not scrape the DOM.
+import { recordTrack } from './media.js';
+import { $, bannerTexts } from './ui.js';
+
+/** Builds the hook over the call page's live state (`s`, see call.js). */
+export function createHook({ s, local, meters, chat, signaling, grid, roomId }) {
+  return Object.freeze({
+    /** A JSON snapshot of the page: phase, us, each remote peer and its tile, chat, banners. */
+    state() {
+      return {
+        phase: s.phase, id: s.selfId, room: roomId, name: s.name, maxMembers: s.maxMembers,
+        local: { ...local.state }, devices: { ...local.devices }, error: s.error ?? null,
+        tracks: local.stream.getTracks().map((t) => ({ kind: t.kind, label: t.label, enabled: t.enabled, readyState: t.readyState })),
+        speaker: s.speaker,
+        signaling: signaling.state,
+        recording: !$('recording').hidden,
+        spotlight: grid.classList.contains('spotlit') ? grid.querySelector('.tile.spotlight')?.dataset.peer ?? null : null,
+        banners: bannerTexts(),
+        self: s.tiles.get('self')?.info() ?? null,
+        peers: [...s.participants.values()].map((p) => ({
+          id: p.id, name: p.name, role: p.role, audio: p.audio, video: p.video, screen: p.screen,
+          connection: s.linkStates.get(p.id) ?? 'new',
+          negotiationError: s.links.get(p.id)?.lastError ?? '',
+          level: meters.level(p.id),
+          tile: s.tiles.get(p.id)?.info() ?? null,
+        })),
+        chat: chat.lines.map((l) => ({ ...l })),
+      };
+    },
+    /**
+     * `ms` of what the page hears from peer `id` ('self' = our microphone), as
+     * {sampleRate, samples}: for tests that check a tone's frequency.
+     */
+    async audio(id, ms = 500) {
+      const track = id === 'self' ? local.mic : s.tiles.get(id)?.video.srcObject?.getAudioTracks()[0];
+      if (!track) throw new Error(`no audio from ${id}`);
+      return recordTrack(track, ms);
+    },
+    /** getStats() of every peer connection, by peer id: inbound/outbound RTP per kind, round trip. */
+    async stats() {
+      const out = {};
+      for (const [id, link] of s.links) out[id] = await link.stats();
+      return out;
+    },
+  });
+}
