@@ -69,7 +69,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   readonly outDir: string;
   private readonly log: Logger;
   private readonly recordings = new Set<Recording>();
-  /** Session start on performance.now()'s clock, ms: position 0 of every file. */
+  /** Session start on performance.now()'s clock, ms: position 0 of every file (the Recorder's creation; start() at once). */
   readonly startMs = performance.now();
   private readonly store: ManifestStore;
   private timer: NodeJS.Timeout | undefined;
