@@ -17,7 +17,7 @@ import {
   checkThresholds, generatorFigures, LatencyHistogram, summarize,
   type GeneratorFigures, type GeneratorSample, type LoadSummary, type PeerFigures, type Violation,
 } from './stats.js';
-import { WebRtcTester } from './tester.js';
+import { WebRtcTester, type TesterContext } from './tester.js';
 
 /** One simulated peer, whatever the mode. */
 export interface Tester {
@@ -95,7 +95,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-function webRtcTesters(params: WebRtcLoadParams, ctx: Omit<ConstructorParameters<typeof WebRtcTester>[0], 'params'>): WebRtcTester[] {
+function webRtcTesters(params: WebRtcLoadParams, ctx: Omit<TesterContext, 'params'>): WebRtcTester[] {
   const roomSize = params.publishers + params.subscribers;
   const out: WebRtcTester[] = [];
   // Round-robin over rooms, so every room fills at the same pace during the ramp.
