@@ -103,7 +103,7 @@ function removeParticipant(id) {
   s.links.delete(id);
   s.linkStates.delete(id);
   meters.drop(id);
-  s.tiles.get(id)?.root.remove();
+  s.tiles.get(id)?.destroy();
   s.tiles.delete(id);
   clearBanner(`ice-${id}`);
   relayout();

@@ -133,6 +133,12 @@ export class Tile {
     this.status.classList.toggle('bad', bad);
   }
 
+  /** Takes the tile out of the page and lets go of its stream (a detached element would keep it alive). */
+  destroy() {
+    this.video.srcObject = null;
+    this.root.remove();
+  }
+
   /** What the test hook reports about this tile. */
   info() {
     const v = this.video;
