@@ -292,6 +292,13 @@ export class Peer extends EventEmitter<PeerEvents> {
     clearTimeout(this.disconnectedTimer);
     for (const t of this.mediaTracks.values()) t.close();
     for (const ch of this.channels) ch.close();
+    for (const t of this.strayTracks) {
+      try {
+        t.close(); // releases its callbacks, which would otherwise keep the event loop alive
+      } catch {
+        // already destroyed
+      }
+    }
     try {
       this.pc.close();
     } catch (err) {

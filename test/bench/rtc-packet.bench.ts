@@ -41,6 +41,11 @@ function startChild(): Promise<ChildProcess> {
   });
 }
 
+/** Rejects after `ms`: a lost handshake must fail the bench, not hang it. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms).unref())]);
+}
+
 function waitFor(child: ChildProcess, t: string): Promise<ChildMsg> {
   return new Promise((resolve) => {
     const on = (m: ChildMsg): void => { if (m.t === t) { child.off('message', on); resolve(m); } };
@@ -68,7 +73,7 @@ async function bareSide(child: ChildProcess): Promise<Side> {
   child.on('message', onChild);
   const open = new Promise<void>((r) => track.onOpen(() => r()));
   pc.setLocalDescription();
-  await open;
+  await within(open, 10_000, 'bare track open');
   const packet = Buffer.alloc(12 + PAYLOAD.length);
   packet[0] = 0x80; packet[1] = 111; packet.writeUInt32BE(0xba5e, 8);
   PAYLOAD.copy(packet, 12);
@@ -79,7 +84,7 @@ async function bareSide(child: ChildProcess): Promise<Side> {
       track.sendMessageBinary(packet);
     },
     received: () => (lastSeq >= 0 ? count : 0),
-    close() { child.off('message', onChild); pc.close(); },
+    close() { child.off('message', onChild); track.close(); pc.close(); },
   };
 }
 
@@ -96,7 +101,7 @@ async function peerSide(child: ChildProcess): Promise<Side> {
   };
   child.on('message', onChild);
   const track = peer.addAudioTrack();
-  await new Promise<void>((r) => track.once('open', () => r()));
+  await within(new Promise<void>((r) => track.once('open', () => r())), 10_000, 'rtc track open');
   const sender = new OpusSender(track);
   const receiver = new RtpReceiver(track, { onPacket: () => { count++; } });
   return {
@@ -128,7 +133,7 @@ async function measure(make: (c: ChildProcess) => Promise<Side>): Promise<{ send
   const receive = await cpuPerPacket(() => side.received(), async () => {
     const done = waitFor(child, 'sent');
     child.send({ t: 'send', count: PACKETS, burst: BURST, intervalMs: INTERVAL_MS });
-    await done;
+    await within(done, 30_000, 'child sending');
     await new Promise((r) => setTimeout(r, 200));
   });
   const loss = 1 - side.received() / PACKETS;
@@ -142,6 +147,7 @@ const rows: Record<'bare' | 'peer', { send: number; receive: number; loss: numbe
 for (let i = 0; i < 2; i++) {
   rows.bare.push(await measure(bareSide));
   rows.peer.push(await measure(peerSide));
+  console.log(`  round ${i + 1}: bare send ${rows.bare[i]!.send.toFixed(2)} / receive ${rows.bare[i]!.receive.toFixed(2)} µs, rtc ${rows.peer[i]!.send.toFixed(2)} / ${rows.peer[i]!.receive.toFixed(2)} µs`);
 }
 const best = (xs: { send: number; receive: number }[], k: 'send' | 'receive'): number => Math.min(...xs.map((x) => x[k]));
 console.log(`RTP per-packet process CPU, ${PACKETS} packets each way, bursts of ${BURST} every ${INTERVAL_MS} ms (best of 2)`);
@@ -153,4 +159,3 @@ for (const k of ['send', 'receive'] as const) {
 console.log(`  receive loss: bare ${(100 * rows.bare.at(-1)!.loss).toFixed(1)} %, rtc ${(100 * rows.peer.at(-1)!.loss).toFixed(1)} %`);
 cleanupRtc();
 cleanup();
-process.exit(0);
