@@ -7,36 +7,25 @@ import { CallpeerError } from '../errors.js';
 import { readOggOpus } from '../media/ogg-opus.js';
 import { opusPacketSamples48k } from '../media/opus-packet.js';
 import { OpusEncoderStream } from '../media/opus.js';
-import { resampleAll } from '../media/resample.js';
-import { parseWav } from '../media/wav.js';
+import { wavFrames, type PcmFrameSource } from '../media/frames.js';
 import type { OpusSource } from '../rtc/opus-sender.js';
 
-const FRAME = 960; // 20 ms at 48 kHz
+/** Samples in a 20 ms Opus frame at 48 kHz. */
+const FRAME = 960;
 
-/** Plays 48 kHz mono samples, encoding one frame per tick; the last frame is zero-padded. */
-export class PcmSource implements OpusSource {
-  private at = 0;
+/** Encodes 48 kHz frames from a PCM frame source to Opus, one packet per tick. */
+export class EncodedSource implements OpusSource {
   private readonly encoder = new OpusEncoderStream(48000);
-  private readonly frame = new Int16Array(FRAME);
 
-  constructor(private readonly samples: Int16Array, private readonly loop = false) {
-    if (samples.length === 0) throw new CallpeerError('PARSE_ERROR', 'the audio has no samples');
-  }
+  constructor(private readonly frames: PcmFrameSource) {}
 
   get ended(): boolean {
-    return !this.loop && this.at >= this.samples.length;
+    return this.frames.ended;
   }
 
   nextFrame(): Buffer | undefined {
-    if (this.at >= this.samples.length) {
-      if (!this.loop) return undefined;
-      this.at = 0;
-    }
-    const chunk = this.samples.subarray(this.at, this.at + FRAME);
-    this.frame.fill(0);
-    this.frame.set(chunk);
-    this.at += FRAME;
-    return this.encoder.encode(this.frame);
+    const frame = this.frames.nextFrame();
+    return frame && this.encoder.encode(frame);
   }
 }
 
@@ -73,8 +62,7 @@ export async function openAudioFile(path: string, options: { loop?: boolean } = 
   }
   const magic = bytes.subarray(0, 4).toString('latin1');
   if (magic === 'RIFF') {
-    const wav = parseWav(bytes);
-    return new PcmSource(wav.sampleRate === 48000 ? wav.samples : resampleAll(wav.samples, wav.sampleRate, 48000), options.loop);
+    return new EncodedSource(wavFrames(bytes, 48000, options));
   }
   if (magic === 'OggS') {
     const { packets } = readOggOpus(bytes);

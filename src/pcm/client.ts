@@ -13,7 +13,7 @@ import { bytesToInt16, int16ToBytes } from '../media/pcm.js';
 import { PCM_MAX_FRAME_BYTES, PCM_MIN_FRAME_BYTES, type PcmCodec, type PcmRate, type PcmServerMessage } from '../protocol/pcm.js';
 import { isValidRoomId } from '../protocol/signaling.js';
 import { Pacer } from '../rtc/pacer.js';
-import type { PcmFrameSource } from './frame-sources.js';
+import type { PcmFrameSource } from '../media/frames.js';
 
 export interface PcmClientOptions {
   /** The server: http(s)://host[:port], ws(s)://host[:port][/ws/pcm], or a /duo link (its pair code is used). */

@@ -285,9 +285,9 @@ describe('HTTP', () => {
     const ja = await a.join(r, { name: 'Ada' });
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);
-    expect((await health.json()).ok).toBe(true);
-    const rooms = (await (await fetch(`${server.url}/api/rooms`)).json()).rooms;
-    const mine = rooms.find((x: any) => x.id === r);
+    expect(((await health.json()) as { ok: boolean }).ok).toBe(true);
+    const { rooms } = (await (await fetch(`${server.url}/api/rooms`)).json()) as { rooms: { id: string; ageSeconds: number }[] };
+    const mine = rooms.find((x) => x.id === r)!;
     expect(mine).toMatchObject({ topology: 'mesh', maxMembers: 3, participants: [{ id: ja.id, name: 'Ada' }] });
     expect(typeof mine.ageSeconds).toBe('number');
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
