@@ -9,6 +9,8 @@ export function meterLevel(rms) {
   return Math.max(0, Math.min(1, (20 * Math.log10(rms) + 60) / 60));
 }
 
+const ERROR_HEADLINES = { PAIR_FULL: 'This invite link is taken', MICROPHONE: 'No microphone' };
+
 /** The words for each phase: [pill class, pill text, headline, detail]. */
 export function describe(s) {
   const fmt = s.receiving ? `${s.receiving.codec === 'opus' ? 'Opus' : 'PCM'}, ${s.receiving.sampleRate / 1000} kHz` : '';
@@ -24,7 +26,7 @@ export function describe(s) {
       : ['warn', 'Waiting', 'Waiting for a partner', waitingFor];
     case 'connected': return ['good', 'Connected', 'You are connected', `Talk away: your partner hears you now (${fmt}).`];
     case 'reconnecting': return ['bad', 'Reconnecting', 'Connection lost', `Trying again in ${Math.max(1, Math.ceil((s.retryAt - Date.now()) / 1000))} s. Your partner may be paired again when you are back.`];
-    default: return ['bad', 'Stopped', 'Something went wrong', s.error?.text ?? 'Press Start to try again.'];
+    default: return ['bad', 'Stopped', ERROR_HEADLINES[s.error?.code] ?? 'Something went wrong', s.error?.text ?? 'Press Start to try again.'];
   }
 }
 
@@ -51,14 +53,15 @@ export function render(s) {
   const me = $('me');
   me.classList.toggle('muted', active && s.muted);
   $('me-icon').innerHTML = s.muted ? icons.micOff : icons.mic;
-  $('me-note').textContent = !active ? 'Microphone off until you start' : s.muted ? 'Muted: your partner hears nothing' : 'Microphone on';
+  $('me-note').textContent = !active ? 'Microphone off' : s.muted ? 'Muted: your partner hears nothing' : 'Microphone on';
 
   const connected = s.phase === 'connected';
   const partner = $('partner');
   partner.classList.toggle('present', connected);
   partner.classList.toggle('absent', !connected);
   partner.classList.toggle('muted', connected && s.peerMuted);
-  $('partner-note').textContent = !connected ? (s.partnerLeft ? 'Left the call' : 'Nobody yet') : s.peerMuted ? 'Muted' : 'Connected';
+  $('partner-note').textContent = connected ? (s.peerMuted ? 'Muted' : 'Connected')
+    : s.phase === 'reconnecting' ? 'Out of reach' : s.partnerLeft ? 'Left the call' : 'Nobody yet';
   $('wire').classList.toggle('live', connected);
 
   for (const input of document.querySelectorAll('input[name="codec"]')) input.checked = input.value === s.codec;

@@ -14,6 +14,7 @@ import { DEBUG_DUO, duoState, duoStats, measureHeard, openDuo, waitForPhase } fr
 /** Browser A's microphone plays A_HZ, browser B's B_HZ. */
 const A_HZ = 440;
 const B_HZ = 660;
+const PHONE = { width: 390, height: 844 };
 
 describe.skipIf(!hasChromium())(`/duo page in Chromium${skipNote()}`, { timeout: 45_000 }, () => {
   const ctx = useTestServer();
@@ -125,6 +126,7 @@ describe.skipIf(!hasChromium())(`/duo page in Chromium${skipNote()}`, { timeout:
     await waitForPhase(third, 'error', 'PAIR_FULL shown');
     const refused = await duoState(third);
     expect(refused.error?.code).toBe('PAIR_FULL');
+    expect(await third.textContent('#headline')).toBe('This invite link is taken');
     expect(await third.textContent('#detail')).toContain('already talking with this invite link');
     expect(await third.isVisible('#start')).toBe(true);
     await screenshot(third, 'duo-pair-full');
@@ -189,11 +191,14 @@ describe.skipIf(!hasChromium())(`/duo page in Chromium${skipNote()}`, { timeout:
   });
 
   it('falls back to PCM with a note where WebCodecs cannot do Opus', async () => {
-    const page = await browserPage(b, { codec: 'opus' }, 'delete window.AudioEncoder; delete window.AudioDecoder;');
+    const page = await browserPage(b, { codec: 'opus' }, 'delete window.AudioEncoder; delete window.AudioDecoder;', PHONE);
     const st = await duoState(page);
     expect(st).toMatchObject({ opusAvailable: false, codec: 'pcm' });
     expect(await page.isDisabled('#codec-opus')).toBe(true);
     expect(await page.textContent('#codec-note')).toContain('audio goes as PCM');
+    await page.click('#start');
+    await waitForPhase(page, 'waiting');
+    await screenshot(page, 'duo-phone-pcm-only');
   });
 
   it('says in plain words when the microphone is blocked', async () => {
@@ -245,8 +250,8 @@ describe.skipIf(!hasChromium())(`/duo page in Chromium${skipNote()}`, { timeout:
   });
 
   /** A /duo page not yet started (for tests that act before Start). */
-  async function browserPage(browser: TestBrowser, query: Record<string, string> = {}, initScript?: string): Promise<Page> {
-    const page = await browser.newPage(`${ctx.server.url}/duo?${new URLSearchParams({ raw: '1', ...query })}`, initScript === undefined ? {} : { initScript });
+  async function browserPage(browser: TestBrowser, query: Record<string, string> = {}, initScript?: string, viewport?: { width: number; height: number }): Promise<Page> {
+    const page = await browser.newPage(`${ctx.server.url}/duo?${new URLSearchParams({ raw: '1', ...query })}`, { ...(initScript !== undefined && { initScript }), ...(viewport && { viewport }) });
     pages.push(page);
     await waitForPage(page, () => window.duo?.state().phase === 'idle', undefined, { what: 'the duo page ready' });
     return page;
