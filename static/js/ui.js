@@ -167,12 +167,19 @@ export function layoutGrid(grid) {
     grid.style.setProperty('--spot-w', `${Math.floor(Math.min(w, ((h - (stripW * 9) / 16 - gap) * 16) / 9))}px`);
     return;
   }
-  let best = { cols: 1, size: 0 };
-  for (let cols = 1; cols <= n; cols++) {
-    const rows = Math.ceil(n / cols);
-    const tileW = Math.min((w - (cols - 1) * gap) / cols, (((h - (rows - 1) * gap) / rows) * 16) / 9);
-    if (tileW > best.size) best = { cols, size: tileW };
+  // The column count and tile shape that give each tile the most area; a tall screen (a phone
+  // held upright) may get square tiles, which crop the sides of a landscape camera a little.
+  const ratios = h > w ? [16 / 9, 1] : [16 / 9];
+  let best = { cols: 1, size: 0, ratio: 16 / 9, area: 0 };
+  for (const ratio of ratios) {
+    for (let cols = 1; cols <= n; cols++) {
+      const rows = Math.ceil(n / cols);
+      const tileW = Math.min((w - (cols - 1) * gap) / cols, ((h - (rows - 1) * gap) / rows) * ratio);
+      const area = (tileW * tileW) / ratio;
+      if (area > best.area) best = { cols, size: tileW, ratio, area };
+    }
   }
+  grid.style.setProperty('--ar', String(best.ratio));
   grid.style.setProperty('--cols', String(best.cols));
   grid.style.setProperty('--tile-w', `${Math.floor(best.size)}px`);
 }
