@@ -80,6 +80,11 @@ export class DuoAudio {
     this.playback.port.postMessage({ type: 'clear' });
   }
 
+  /** The partner muted (true) or unmuted: the silence that follows is not an underrun. */
+  pause(paused) {
+    this.playback.port.postMessage({ type: 'pause', paused });
+  }
+
   /** The next `ms` of what the speakers get (for tests and diagnostics). */
   tap(ms) {
     const id = this.nextTap++;

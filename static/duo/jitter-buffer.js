@@ -33,6 +33,8 @@ export class JitterBuffer {
     this.playing = false;
     this.fadeIn = 0;
     this.sinceUnderrun = 0;
+    /** The sender stopped on purpose (muted): running dry now is no underrun. */
+    this.paused = false;
     /** Times playback ran dry while playing. */
     this.underruns = 0;
     /** Samples thrown away because playback lagged. */
@@ -79,11 +81,13 @@ export class JitterBuffer {
     this.played += n;
     for (let i = 0; this.fadeIn < FADE && i < n; i++, this.fadeIn++) out[i] *= this.fadeIn / FADE;
     if (n < out.length) {
-      // Ran dry: fade what we had, conceal the rest with silence, rebuild a larger cushion.
+      // Ran dry: fade what we had, conceal the rest with silence, rebuild a larger cushion
+      // (unless the sender paused: then the cushion was fine).
       const fade = Math.min(FADE, n);
       for (let i = 0; i < fade; i++) out[n - 1 - i] *= i / fade;
       out.fill(0, n);
       this.playing = false;
+      if (this.paused) return;
       this.underruns++;
       this.cushion = Math.min(this.maxCushion, this.cushion + this.step);
       this.sinceUnderrun = 0;
@@ -93,11 +97,17 @@ export class JitterBuffer {
     }
   }
 
+  /** The sender stops (true) or sends again (false) on purpose: the gap is not an underrun. */
+  pause(paused) {
+    this.paused = paused;
+  }
+
   /** Forgets buffered audio (a new partner); the counters and the learned cushion stay. */
   clear() {
     this.read = 0;
     this.size = 0;
     this.playing = false;
+    this.paused = false;
   }
 
   skip(n) {

@@ -80,6 +80,7 @@ function onMessage(msg) {
       set({ phase: 'waiting', partnerLeft: true, peerMuted: false });
       break;
     case 'peer-muted':
+      audio?.pause(msg.muted === true);
       set({ peerMuted: msg.muted === true });
       break;
     case 'error':

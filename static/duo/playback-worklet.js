@@ -18,6 +18,7 @@ class DuoPlayback extends AudioWorkletProcessor {
       if (m.type === 'audio') this.jb.push(m.samples);
       else if (m.type === 'tap') this.tap = { id: m.id, out: new Float32Array(m.samples), filled: 0 };
       else if (m.type === 'clear') this.jb.clear();
+      else if (m.type === 'pause') this.jb.pause(m.paused);
     };
   }
 

@@ -100,6 +100,18 @@ describe.skipIf(!hasChromium())(`/duo page in Chromium${skipNote()}`, { timeout:
     await expectEachHearsTheOther(pa, pb);
   });
 
+  it('switching the format mid-call reconnects with it and the two pair again', async () => {
+    const [pa, pb] = await pair({ codec: 'pcm' }, { codec: 'pcm' });
+    await pa.click('label:has(#codec-opus)');
+    await waitForPage(pa, () => window.duo!.state().receiving?.codec === 'opus', undefined, { what: 'A paired again in Opus', debug: DEBUG_DUO });
+    await waitForPhase(pb, 'connected');
+    expect((await duoState(pb)).receiving).toEqual({ codec: 'pcm', sampleRate: 48000 });
+    const heard = await measureHeard(pa, (await duoStats(pa)).playedMs + 600);
+    expect(Math.abs(heard.hz - B_HZ)).toBeLessThanOrEqual(2);
+    expect((await duoState(pa)).codec).toBe('opus');
+    expect(await pa.evaluate(() => localStorage.getItem('callpeer.duo.codec'))).toBe('opus');
+  });
+
   it('an invite link pairs only the two people who have it; a third is told it is taken', async () => {
     const inviter = await browserPage(a);
     await inviter.click('#create-invite');
@@ -210,6 +222,14 @@ describe.skipIf(!hasChromium())(`/duo page in Chromium${skipNote()}`, { timeout:
     expect(await page.textContent('#start')).toBe('Start again');
   });
 
+  it('says so when an invite link\'s code is broken, and pairs first come, first served instead', async () => {
+    const page = await browserPage(b, { pair: 'no spaces allowed' });
+    const st = await duoState(page);
+    expect(st.pair).toBeNull();
+    expect(st.banners.join(' ')).toContain('This invite link is broken');
+    expect(await page.isHidden('#invite-box')).toBe(true);
+  });
+
   it('the jitter buffer waits for its cushion, plays back to back, conceals underruns and trims lag', async () => {
     const page = await browserPage(a);
     const r = await page.evaluate(async () => {
@@ -237,6 +257,10 @@ describe.skipIf(!hasChromium())(`/duo page in Chromium${skipNote()}`, { timeout:
       for (let n = 0; n < 20; n++) jb.push(frame(n));
       log.bufferedAfterBurst = jb.buffered;
       log.dropped = jb.dropped;
+      // The sender mutes: what is left plays out, and the silence after it is no underrun.
+      jb.pause(true);
+      for (let i = 0; i < 80; i++) jb.pull(out);
+      log.afterPause = { buffered: jb.buffered, underruns: jb.underruns, cushion: jb.cushion };
       return log;
     });
     expect(r).toEqual({
@@ -246,6 +270,7 @@ describe.skipIf(!hasChromium())(`/duo page in Chromium${skipNote()}`, { timeout:
       // 400 ms in a burst: trimmed back to the 70 ms cushion each time it passed 170 ms (8160)
       bufferedAfterBurst: 8160,
       dropped: 19200 - 8160,
+      afterPause: { buffered: 0, underruns: 1, cushion: 3360 },
     });
   });
 
