@@ -1,6 +1,6 @@
 // The lobby: pick or type a room name, copy its link, join.
 import { icons } from './js/icons.js';
-import { copyText, randomRoomName, roomNameProblem, roomUrl } from './js/rooms.js';
+import { copyText, randomRoomName, recentRooms, roomNameProblem, roomUrl } from './js/rooms.js';
 
 const $ = (id) => document.getElementById(id);
 for (const el of document.querySelectorAll('[data-icon]')) el.innerHTML = icons[el.dataset.icon] ?? '';
@@ -48,6 +48,22 @@ $('join-form').addEventListener('submit', (e) => {
   if (who) url.searchParams.set('name', who);
   location.assign(url.toString());
 });
+
+// Rooms joined before from this browser, one click away.
+const recent = recentRooms();
+$('recent').hidden = recent.length === 0;
+for (const r of recent) {
+  const chip = document.createElement('button');
+  chip.type = 'button';
+  chip.className = 'chip';
+  chip.textContent = r;
+  chip.onclick = () => {
+    room.value = r;
+    touched = true;
+    check(false);
+  };
+  $('recent').append(chip);
+}
 
 // A fresh visitor gets a ready-to-use room name; a typed one is never overwritten.
 if (!touched && room.value === '') {

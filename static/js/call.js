@@ -6,7 +6,7 @@ import { wireControls, renderControls } from './controls.js';
 import { createHook } from './hook.js';
 import { LevelMeters, resumeAudio } from './media.js';
 import { PeerLink } from './peer.js';
-import { copyText, roomUrl } from './rooms.js';
+import { copyText, rememberRoom, roomUrl } from './rooms.js';
 import { Signaling, signalingUrl } from './signaling.js';
 import {
   $, Tile, clearBanner, fillIcons, hideNotice, layoutGrid, renderInvite, renderPeople, setStatus, showBanner, showNotice,
@@ -252,6 +252,7 @@ signaling.addEventListener('message', (e) => {
 });
 
 function onJoined(m) {
+  rememberRoom(roomId);
   // A (re)join starts over: ids changed, so old connections are of no use.
   clearRemotes();
   s.phase = 'joined';

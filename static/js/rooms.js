@@ -54,3 +54,24 @@ export async function copyText(text) {
     return ok;
   }
 }
+
+const RECENT_KEY = 'callpeer.recentRooms';
+
+/** Rooms this browser joined lately, newest first (at most 5). */
+export function recentRooms() {
+  try {
+    const list = JSON.parse(localStorage.getItem(RECENT_KEY) ?? '[]');
+    return Array.isArray(list) ? list.filter((r) => typeof r === 'string' && ROOM_ID_PATTERN.test(r)).slice(0, 5) : [];
+  } catch {
+    return [];
+  }
+}
+
+export function rememberRoom(room) {
+  const list = [room, ...recentRooms().filter((r) => r !== room)].slice(0, 5);
+  try {
+    localStorage.setItem(RECENT_KEY, JSON.stringify(list));
+  } catch {
+    // Storage full or disabled (private mode): the list is a convenience only.
+  }
+}

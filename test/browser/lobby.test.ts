@@ -54,6 +54,11 @@ describe.skipIf(!hasChromium())(`lobby in Chromium${skipNote()}`, { timeout: 30_
     const st = await state(page);
     expect(st).toMatchObject({ room: 'design_review-2', name: 'Grace Hopper' });
     expect(server.rooms.list().map((r) => r.id)).toContain('design_review-2');
+
+    // Back in the lobby, the room is one click away.
+    await page.goto(`${server.url}/`);
+    await page.click('#recent .chip');
+    expect(await page.inputValue('#room')).toBe('design_review-2');
     await page.close();
   });
 
