@@ -31,6 +31,12 @@ describe.skipIf(!hasChromium())(`lobby in Chromium${skipNote()}`, { timeout: 30_
     expect(await page.inputValue('#room')).not.toBe('');
     await page.fill('#name', 'Grace');
     await screenshot(page, 'lobby');
+
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    await page.click('#copy');
+    expect(await page.textContent('#room-hint')).toMatch(/copied/i);
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    expect(copied).toBe(`${server.url}/r/${await page.inputValue('#room')}`);
     await page.close();
   });
 
