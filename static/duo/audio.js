@@ -17,9 +17,10 @@ export class DuoAudio {
    * Opens the microphone and the audio graph. Rejects with an Error whose message is a plain
    * sentence for the page. `raw` turns off echo cancellation, noise suppression and gain
    * control (tests with steady tones).
-   * @param {{ raw: boolean, onFrame: (frame: Float32Array, rms: number) => void }} o
+   * `onEnded` runs if the microphone goes away later (unplugged, revoked).
+   * @param {{ raw: boolean, onFrame: (frame: Float32Array, rms: number) => void, onEnded: () => void }} o
    */
-  static async open({ raw, onFrame }) {
+  static async open({ raw, onFrame, onEnded }) {
     if (!navigator.mediaDevices?.getUserMedia || typeof AudioWorkletNode !== 'function') {
       throw new Error('This browser cannot use the microphone here: open the page over https (or on localhost).');
     }
@@ -29,16 +30,20 @@ export class DuoAudio {
     } catch (err) {
       throw new Error(micProblem(err));
     }
-    const ctx = new AudioContext({ sampleRate: SAMPLE_RATE, latencyHint: 'interactive' });
+    let ctx;
     try {
+      // 48 kHz whatever the device runs at: frames on the wire and Opus both use it.
+      ctx = new AudioContext({ sampleRate: SAMPLE_RATE, latencyHint: 'interactive' });
       await ctx.audioWorklet.addModule(new URL('./capture-worklet.js', import.meta.url));
       await ctx.audioWorklet.addModule(new URL('./playback-worklet.js', import.meta.url));
     } catch (err) {
       stream.getTracks().forEach((t) => t.stop());
-      await ctx.close();
+      await ctx?.close();
       throw new Error(`The audio engine could not start (${err?.message ?? err}).`);
     }
-    return new DuoAudio(ctx, stream, onFrame);
+    const audio = new DuoAudio(ctx, stream, onFrame);
+    stream.getAudioTracks()[0]?.addEventListener('ended', onEnded);
+    return audio;
   }
 
   constructor(ctx, stream, onFrame) {
@@ -68,6 +73,11 @@ export class DuoAudio {
     this.playback.connect(ctx.destination);
     // A real browser may start the context suspended until a gesture; Start is one.
     if (ctx.state !== 'running') void ctx.resume();
+  }
+
+  /** A browser may suspend the context (no gesture yet, an interruption); a click resumes it. */
+  resume() {
+    if (this.ctx.state !== 'running' && this.ctx.state !== 'closed') void this.ctx.resume();
   }
 
   /** The partner's decoded audio, to the jitter buffer. */

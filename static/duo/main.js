@@ -128,7 +128,11 @@ async function start() {
   clearBanner('server-error');
   set({ phase: 'starting', error: undefined, partnerLeft: false });
   try {
-    audio = await DuoAudio.open({ raw, onFrame });
+    audio = await DuoAudio.open({
+      raw,
+      onFrame,
+      onEnded: () => void stop({ code: 'MICROPHONE', text: 'The microphone stopped (unplugged, or turned off for this site). Press Start again when it is back.' }),
+    });
   } catch (err) {
     set({ phase: 'error', error: { code: 'MICROPHONE', text: err.message } });
     return;
@@ -193,6 +197,9 @@ $('copy-invite').addEventListener('click', async () => {
   toast((await copyText(s.inviteUrl)) ? 'Invite link copied' : 'Copy the link by hand: select it and press Ctrl+C');
 });
 window.addEventListener('pagehide', () => conn.stop());
+// Back online: no need to sit out the rest of the backoff.
+window.addEventListener('online', () => { if (s.phase === 'reconnecting') conn.connect(); });
+document.addEventListener('pointerdown', () => audio?.resume());
 // Meters and the reconnect countdown move on their own clock.
 setInterval(() => {
   const play = audio?.playStats;

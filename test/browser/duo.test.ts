@@ -222,6 +222,21 @@ describe.skipIf(!hasChromium())(`/duo page in Chromium${skipNote()}`, { timeout:
     expect(await page.textContent('#start')).toBe('Start again');
   });
 
+  it('stops and says so when the microphone goes away', async () => {
+    const keepStream = `{
+      const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+      navigator.mediaDevices.getUserMedia = async (c) => (window.testStream = await real(c));
+    }`;
+    const page = await browserPage(b, {}, keepStream);
+    await page.click('#start');
+    await waitForPhase(page, 'waiting');
+    // What a browser does when the device is unplugged: the track ends.
+    await page.evaluate(() => (window as unknown as { testStream: MediaStream }).testStream.getAudioTracks()[0]!.dispatchEvent(new Event('ended')));
+    await waitForPhase(page, 'error');
+    expect((await duoState(page)).error?.code).toBe('MICROPHONE');
+    expect(await page.textContent('#detail')).toContain('The microphone stopped');
+  });
+
   it('says so when an invite link\'s code is broken, and pairs first come, first served instead', async () => {
     const page = await browserPage(b, { pair: 'no spaces allowed' });
     const st = await duoState(page);
