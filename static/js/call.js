@@ -133,9 +133,16 @@ function relayout() {
 /** A click on a tile pins it big; another click unpins. */
 function makePinnable(id, tile) {
   tile.root.title = 'Click to pin';
-  tile.root.addEventListener('click', () => {
+  tile.root.tabIndex = 0;
+  const toggle = () => {
     s.pinned = s.pinned === id ? undefined : id;
     relayout();
+  };
+  tile.root.addEventListener('click', toggle);
+  tile.root.addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter' && e.key !== ' ') return;
+    e.preventDefault();
+    toggle();
   });
 }
 
