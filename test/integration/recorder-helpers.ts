@@ -5,6 +5,7 @@ import { rms } from '../../src/media/analysis.js';
 import { readOggOpus } from '../../src/media/ogg-opus.js';
 import { OpusDecoderStream, OpusEncoderStream } from '../../src/media/opus.js';
 import { ToneGenerator } from '../../src/media/tone.js';
+import type { OpusSource } from '../../src/rtc/opus-sender.js';
 
 export function has(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
@@ -20,10 +21,13 @@ export function tonePlan(hz: number, segments: number[]): { frames: (Buffer | un
   const enc = new OpusEncoderStream(48000);
   const frames: (Buffer | undefined)[] = [];
   const pauses: [number, number][] = [];
+  let seed = hz;
   segments.forEach((n, i) => {
     if (i % 2 === 1) pauses.push([frames.length, frames.length + n]);
     for (let k = 0; k < n; k++) {
       const pcm = tone.next(960);
+      // A little dither: a steady tone repeats every few frames, and frames must be told apart (frameOrigins).
+      for (let j = 0; j < pcm.length; j++) pcm[j] = pcm[j]! + ((seed = (seed * 1103515245 + 12345) >>> 0) % 65) - 32;
       if (i % 2 === 0) frames.push(enc.encode(pcm));
       else {
         // Like a DTX encoder: it goes on encoding the silence, nothing is sent.
@@ -33,6 +37,25 @@ export function tonePlan(hz: number, segments: number[]): { frames: (Buffer | un
     }
   });
   return { frames, pauses };
+}
+
+/**
+ * Plays frame `index` at pacer tick `index`: when a busy machine makes the bot's pacer skip
+ * ticks, those frames are lost but the rest keep their planned times (a PacketListSource
+ * would play them late instead, shifting the whole plan).
+ */
+export class ScheduledSource implements OpusSource {
+  private last = -1;
+  constructor(private readonly frames: readonly (Buffer | undefined)[]) {}
+
+  get ended(): boolean {
+    return this.last >= this.frames.length - 1;
+  }
+
+  nextFrame(index: number): Buffer | undefined {
+    this.last = index;
+    return this.frames[index];
+  }
 }
 
 /** Decodes a whole recording (granule gaps as silence) to 48 kHz samples. */
@@ -79,23 +102,65 @@ export function slice(pcm: Int16Array, fromMs: number, toMs: number): Int16Array
 
 /**
  * Checks a recording's pauses against the plan: each planned pause [f0, f1) (frames) is found
- * with its start and end within ±20 ms of where the first one puts it (time kept inside the
- * file), and the first one within [-20, +80] ms of `t0` + its frame time (the anchor includes
- * the network and event-loop delay). A stall of the sending bot may add pauses: ignored.
- * Returns the recording's time (ms) of frame 0, for comparing files.
+ * with its start and end within ±20 ms of where the last pause puts frame 0 (time kept inside
+ * the file), and frame 0 within [-20, +80] ms of `t0` (the anchor includes the network and
+ * event-loop delay). The first pause may start up to 150 ms late: when the first packets were
+ * all held up (a busy machine), the recorder takes that out of the first pause. A stall of the
+ * sending bot may add pauses: ignored. Returns the recording's time (ms) of frame 0.
  */
 export function checkPauses(pcm: Int16Array, planned: [number, number][], t0: number): number {
   const found = findPauses(pcm);
   const nearest = (ms: number) => found.reduce((best, p) => (Math.abs(p[0] - ms) < Math.abs(best[0] - ms) ? p : best), found[0] ?? [NaN, NaN]);
-  const first = nearest(t0 + planned[0]![0] * 20);
-  const origin = first[0] - planned[0]![0] * 20;
-  const offsets = planned.map(([f0, f1]) => {
-    const p = nearest(origin + f0 * 20);
-    return [p[0] - (origin + f0 * 20), p[1] - (origin + f1 * 20)];
+  const lastPlanned = planned.at(-1)!;
+  const origin = nearest(t0 + lastPlanned[0] * 20)[1] - lastPlanned[1] * 20;
+  const offsets = planned.map(([f0, f1], i) => {
+    const p = nearest(origin + f1 * 20 - (f1 - f0) * 20);
+    const startOff = p[0] - (origin + f0 * 20);
+    return [i === 0 && startOff > 0 && startOff <= 150 ? 0 : startOff, p[1] - (origin + f1 * 20)];
   });
   const tooFar = offsets.flat().filter((d) => !(Math.abs(d) <= 20));
   if (tooFar.length > 0 || !(origin - t0 >= -20 && origin - t0 <= 80)) {
     throw new Error(`pauses off: found ${JSON.stringify(found)}, planned ${JSON.stringify(planned.map(([a, b]) => [t0 + a * 20, t0 + b * 20]))}`);
+  }
+  return origin;
+}
+
+/**
+ * Where each planned frame landed in a recording: for every packet whose bytes are frame k of
+ * `frames`, [k, its start (ms from the session start) minus k x 20 ms]. A recording that keeps
+ * time gives the same value for every packet (frame 0's time), whatever was lost, skipped or
+ * paused in between.
+ */
+export function frameOrigins(file: string, frames: readonly (Buffer | undefined)[]): [number, number][] {
+  const index = new Map<string, number>();
+  const seen = new Set<string>();
+  frames.forEach((f, k) => {
+    const key = f?.toString('hex');
+    if (key === undefined) return;
+    if (seen.has(key)) index.delete(key); // ambiguous: left out
+    else index.set(key, k);
+    seen.add(key);
+  });
+  const { packets, head } = readOggOpus(readFileSync(file));
+  const origins: [number, number][] = [];
+  for (const p of packets) {
+    const k = index.get(Buffer.from(p.data).toString('hex'));
+    if (k !== undefined) origins.push([k, (p.granule - head.preSkip - 960) / 48 - k * 20]);
+  }
+  return origins;
+}
+
+/**
+ * Checks that every frame from `settledFrom` on sits at one origin (±10 ms) within [-20, +80]
+ * ms of `t0`, and earlier ones no more than 150 ms after it (a late anchor, when the first
+ * packets were all held up, is corrected in the first gap). Returns the origin.
+ */
+export function checkFrameOrigins(origins: [number, number][], t0: number, settledFrom: number): number {
+  const settled = origins.filter(([k]) => k >= settledFrom).map(([, o]) => o).sort((a, b) => a - b);
+  const origin = settled[Math.floor(settled.length / 2)]!;
+  const off = origins.filter(([k, o]) => (k >= settledFrom ? Math.abs(o - origin) > 10 : o - origin < -10 || o - origin > 150));
+  if (settled.length === 0 || off.length > 0 || !(origin - t0 >= -20 && origin - t0 <= 80)) {
+    throw new Error(`frames off their places: origin ${origin?.toFixed(1)} (t0 ${t0.toFixed(1)}), off: ${JSON.stringify(off.slice(0, 10))}`);
   }
   return origin;
 }

@@ -12,12 +12,11 @@ import type { RunningServer } from '../../src/app.js';
 import { Bot } from '../../src/bots/bot.js';
 import type { Manifest } from '../../src/bots/recorder/manifest.js';
 import { Recorder } from '../../src/bots/recorder/recorder.js';
-import { dominantFrequency, goertzelPower } from '../../src/media/analysis.js';
+import { dominantFrequency, goertzelPower, rms } from '../../src/media/analysis.js';
 import { parseWav } from '../../src/media/wav.js';
-import { PacketListSource } from '../../src/rtc/opus-sources.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
 import { startTestServer } from '../helpers/server.js';
-import { checkPauses, decodeRecording, findPauses, has, slice, tonePlan } from './recorder-helpers.js';
+import { checkFrameOrigins, checkPauses, decodeRecording, frameOrigins, has, ScheduledSource, slice, tonePlan } from './recorder-helpers.js';
 
 const PEER = { bindAddress: '127.0.0.1' };
 let server: RunningServer;
@@ -32,7 +31,7 @@ const outDir = () => mkdtempSync(path.join(tmpdir(), 'callpeer-rec-'));
 
 /** Starts a bot playing `frames`; returns it with the session time (ms) its frame 0 was due. */
 async function playBot(room: string, name: string, frames: (Buffer | undefined)[], recorder: Recorder) {
-  const bot = new Bot({ wsUrl: server.wsUrl, room, name, source: new PacketListSource(frames), peer: PEER });
+  const bot = new Bot({ wsUrl: server.wsUrl, room, name, source: new ScheduledSource(frames), peer: PEER });
   const ended = new Promise<void>((r) => bot.once('ended', () => r()));
   await bot.start(); // its pacer fires frame 0 as start() resolves
   return { bot, t0: performance.now() - recorder.startMs, ended };
@@ -70,7 +69,8 @@ describe('callpeer record', () => {
       const { pcm } = decodeRecording(file);
       // Each pause where it was played, on the session's timeline.
       const origin = checkPauses(pcm, plan.pauses, t0);
-      origins.push(origin);
+      // Every packet in its place, on the session's timeline.
+      origins.push(checkFrameOrigins(frameOrigins(file, plan.frames), t0, plan.pauses[0]![1]));
       // Its own tone, within 1 Hz, between the first two pauses.
       const tone = slice(pcm, origin + plan.pauses[0]![1] * 20 + 50, origin + plan.pauses[1]![0] * 20 - 50);
       expect(Math.abs(dominantFrequency(tone, 48000) - hz)).toBeLessThanOrEqual(1);
@@ -104,8 +104,13 @@ describe('callpeer record', () => {
     const manifest = await rec.stop();
     await bot.close();
     const entry = manifest.files[0]!;
-    const { pcm } = decodeRecording(path.join(dir, entry.file));
-    checkPauses(pcm, plan.pauses, t0);
+    const file = path.join(dir, entry.file);
+    // Every packet that got through sits where it was played; the lost ones left silence.
+    const origin = checkFrameOrigins(frameOrigins(file, plan.frames), t0, plan.pauses[0]![1]);
+    const { pcm } = decodeRecording(file);
+    for (const [f0, f1] of plan.pauses) expect(rms(slice(pcm, origin + f0 * 20 + 30, origin + f1 * 20 - 30))).toBe(0);
+    const between = slice(pcm, origin + plan.pauses[0]![1] * 20 + 50, origin + plan.pauses[1]![0] * 20 - 50);
+    expect(Math.abs(dominantFrequency(between, 48000) - 440)).toBeLessThanOrEqual(1);
     expect(Math.abs(pcm.length / 48 - manifest.durationMs)).toBeLessThanOrEqual(1000);
     const { received, lost } = entry.packets;
     expect(lost / (received + lost)).toBeGreaterThan(0.08);
@@ -120,7 +125,8 @@ describe('callpeer record', () => {
     await first.ended;
     await first.bot.close();
     await sleep(300);
-    const second = await playBot('again', 'dave', tonePlan(550, [100, 20, 40]).frames, rec);
+    const plan = tonePlan(550, [100, 20, 40]);
+    const second = await playBot('again', 'dave', plan.frames, rec);
     await second.ended;
     await sleep(200);
     const manifest = await rec.stop();
@@ -129,8 +135,8 @@ describe('callpeer record', () => {
     expect(manifest.participants).toHaveLength(2);
     expect(manifest.participants[0]!.leftMs).toBeGreaterThan(0);
     const { pcm } = decodeRecording(path.join(dir, manifest.files[1]!.file));
-    checkPauses(pcm, [[100, 120]], second.t0);
-    const [pause] = findPauses(pcm);
-    expect(Math.abs(dominantFrequency(slice(pcm, pause![1] + 50, pause![1] + 750), 48000) - 550)).toBeLessThanOrEqual(1);
+    const origin = checkFrameOrigins(frameOrigins(path.join(dir, manifest.files[1]!.file), plan.frames), second.t0, 120);
+    expect(rms(slice(pcm, origin + 100 * 20 + 30, origin + 120 * 20 - 30))).toBe(0);
+    expect(Math.abs(dominantFrequency(slice(pcm, origin + 120 * 20 + 50, origin + 160 * 20 - 50), 48000) - 550)).toBeLessThanOrEqual(1);
   });
 });

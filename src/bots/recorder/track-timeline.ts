@@ -16,6 +16,9 @@
  * - a gap before a packet is filled with Opus silence frames (20 ms, then 10/5/2.5 ms for
  *   the rest), and `advance()` pads while nothing arrives, up to `maxLagMs` behind now, so a
  *   crash leaves files that run to about the crash;
+ * - a packet that arrives before its place (by more than `earlyMs`) shows the anchor was late
+ *   (the first packets were all held up): the next gap (a pause, a lost packet) is shortened
+ *   by that much, so the stream moves back in place without dropping audio;
  * - timestamps that disagree with the wall clock by more than `resyncMs`, a new SSRC, or a
  *   run of packets that all land behind what is written (sender clock drift) re-anchor the
  *   stream at the current position.
@@ -72,6 +75,8 @@ export interface TimelineOptions {
   resyncMs?: number;
   /** This many packets in a row landing behind the written position re-anchor. Default 25 (0.5 s). */
   lateRunResync?: number;
+  /** A packet arriving this much before its place moves the stream earlier at the next gap, ms. Default 20. */
+  earlyMs?: number;
 }
 
 export interface TimelineStats {
@@ -115,12 +120,14 @@ export class TrackTimeline {
   private anchorPos: number | undefined;
   private anchorExtTs = 0;
   private lateRun = 0;
+  /** Samples the anchor is known to be late by, still to take out of a gap. */
+  private early = 0;
   /** Sequence numbers skipped as lost, so a late arrival is told from a duplicate (insertion-ordered, bounded). */
   private readonly missing = new Set<number>();
 
   constructor(private readonly sink: FrameSink, options: TimelineOptions) {
     this.o = {
-      reorderWindowMs: 80, startupWindowMs: 400, maxBuffered: 100, maxLagMs: 1000, resyncMs: 5000, lateRunResync: 25,
+      reorderWindowMs: 80, startupWindowMs: 400, maxBuffered: 100, maxLagMs: 1000, resyncMs: 5000, lateRunResync: 25, earlyMs: 20,
       ...options,
     };
   }
@@ -176,6 +183,7 @@ export class TrackTimeline {
     this.drain();
     this.nextExt = undefined;
     this.anchorPos = undefined;
+    this.early = 0;
     this.missing.clear();
   }
 
@@ -236,6 +244,15 @@ export class TrackTimeline {
       pos = this.reanchor(h, this.position);
     }
     this.lateRun = 0;
+    // Arrived before its place: the anchor is late by at least that much; take it out of the
+    // next gap (this one, if there is one).
+    if (pos - wall > this.o.earlyMs * SAMPLES_PER_MS) this.early = Math.max(this.early, Math.floor((pos - wall) / QUANTUM) * QUANTUM);
+    if (this.early > 0 && pos > this.position) {
+      const shift = Math.min(this.early, Math.floor((pos - this.position) / QUANTUM) * QUANTUM);
+      this.anchorPos! -= shift;
+      this.early -= shift;
+      pos -= shift;
+    }
     this.padTo(pos);
     this.firstAudioAt ??= this.position;
     this.position += samples;
@@ -245,6 +262,7 @@ export class TrackTimeline {
   private reanchor(h: Held, at: number): number {
     this.stats.resyncs++;
     this.lateRun = 0;
+    this.early = 0;
     this.anchorPos = Math.max(this.position, at);
     this.anchorExtTs = h.extTs;
     return this.anchorPos;

@@ -104,6 +104,18 @@ describe('TrackTimeline', () => {
     expect(audio()[0]).toEqual([100, 0]);
   });
 
+  it('a late anchor (every first packet held up) is taken out of the next pause', () => {
+    const { t, frames, audio } = setup({ startupWindowMs: 400 });
+    for (let n = 0; n < 25; n++) send(t, n, { late: 100 }); // the first half second all 100 ms late
+    for (let n = 25; n < 40; n++) send(t, n);
+    expect(audio().find(([, n]) => n === 30)![0]).toBe(100 + 30 * 20 + 100); // no gap yet: still late
+    // a 200 ms pause, then speech: the pause is 100 ms shorter and the stream is back in place
+    for (let n = 50; n < 60; n++) t.push({ ssrc: 1, sequenceNumber: 1000 + n - 10, timestamp: 5000 + 960 * n, payload: opus(n), arrivalMs: 100 + 20 * n });
+    expect(audio().find(([, n]) => n === 50)![0]).toBe(100 + 50 * 20);
+    expect(audio().at(-1)).toEqual([100 + 59 * 20, 59]);
+    expectContinuous(frames);
+  });
+
   it('advance() pads while nothing arrives, up to maxLag behind now, and the next talk spurt lands in place', () => {
     const { t, frames, audio } = setup({ maxLagMs: 500 });
     for (let n = 0; n < 5; n++) send(t, n);
