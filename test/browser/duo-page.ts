@@ -67,18 +67,32 @@ export function waitForPhase(page: Page, phase: DuoState['phase'], what = `phase
 }
 
 /**
- * Waits until the page has played `ms` of its partner's audio, then measures a second of what
- * it plays. On a loaded machine the first seconds may still hold underruns while the jitter
- * buffer finds its cushion, so up to three seconds are taken and the fullest one is kept.
+ * Jumps in a steady tone (an underrun's edge, a trimmed lag, a frame out of place): samples
+ * whose second difference is far above what a sine up to a few kHz at this level can have.
  */
-export async function measureHeard(page: Page, ms = 600): Promise<{ hz: number; level: number }> {
+export function clicks(samples: readonly number[], threshold = 0.05): number {
+  let n = 0;
+  for (let i = 1; i + 1 < samples.length; i++) {
+    if (Math.abs(samples[i + 1]! - 2 * samples[i]! + samples[i - 1]!) > threshold) n++;
+  }
+  return n;
+}
+
+/**
+ * Waits until the page has played `ms` of its partner's audio, then measures a second of what
+ * it plays: frequency, level and clicks. On a loaded machine the first seconds may still hold
+ * underruns while the jitter buffer finds its cushion, so up to three seconds are taken and
+ * the first clean one (full level, no click) is kept, else the fullest.
+ */
+export async function measureHeard(page: Page, ms = 600): Promise<{ hz: number; level: number; clicks: number }> {
   await waitForPage(page, (m) => window.duo!.stats().playedMs > m, ms, { what: `${ms} ms of the partner played`, debug: DEBUG_DUO });
-  let best = { hz: 0, level: -1 };
-  for (let i = 0; i < 3 && best.level < 0.3; i++) {
+  let best = { hz: 0, level: -1, clicks: -1 };
+  for (let i = 0; i < 3 && !(best.level > 0.3 && best.clicks === 0); i++) {
     const heard = await page.evaluate(() => window.duo!.heard(1000));
     const pcm = floatToInt16(heard.samples);
     const level = rms(pcm);
-    if (level > best.level) best = { hz: dominantFrequency(pcm, heard.sampleRate), level };
+    const found = { hz: dominantFrequency(pcm, heard.sampleRate), level, clicks: clicks(heard.samples) };
+    if (best.clicks !== 0 && (found.clicks === 0 || level > best.level)) best = found;
   }
   return best;
 }

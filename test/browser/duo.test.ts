@@ -54,8 +54,12 @@ describe.skipIf(!hasChromium())(`/duo page in Chromium${skipNote()}`, { timeout:
     const [heardByA, heardByB] = await Promise.all([measureHeard(pa), measureHeard(pb)]);
     expect(Math.abs(heardByA.hz - B_HZ)).toBeLessThanOrEqual(2);
     expect(Math.abs(heardByB.hz - A_HZ)).toBeLessThanOrEqual(2);
-    // The tones are at 0.5 of full scale (RMS 0.35); a second with gaps or clipping would be far off.
-    for (const h of [heardByA, heardByB]) expect(h.level).toBeGreaterThan(0.25);
+    // The tones are at 0.5 of full scale (RMS 0.35); a second with gaps or clipping would be far
+    // off. Frames play back to back: no jump anywhere in that second.
+    for (const h of [heardByA, heardByB]) {
+      expect(h.level).toBeGreaterThan(0.3);
+      expect(h.clicks).toBe(0);
+    }
   }
 
   it('two pages in PCM mode pair and each hears the other\'s tone', async () => {
@@ -76,10 +80,9 @@ describe.skipIf(!hasChromium())(`/duo page in Chromium${skipNote()}`, { timeout:
     expect(s.bytesSent / s.framesSent).toBe(1920);
     expect(s.bytesReceived / s.framesReceived).toBe(1920);
     expect(s.codecErrors).toBe(0);
-    // Nothing lost on the way: all received audio was played, dropped for lag, or still waits.
-    const receivedMs = s.framesReceived * 20;
-    expect(s.playedMs + s.droppedMs + s.bufferedMs).toBeGreaterThan(receivedMs - 300);
-    expect(s.playedMs + s.droppedMs + s.bufferedMs).toBeLessThanOrEqual(receivedMs + 1);
+    // Latency stays bounded: the jitter buffer never holds more than its cushion plus 100 ms.
+    expect(s.cushionMs).toBeLessThanOrEqual(200);
+    expect(s.bufferedMs).toBeLessThanOrEqual(s.cushionMs + 100);
   });
 
   it('two pages in Opus mode (WebCodecs) pair and each hears the other\'s tone', async () => {
