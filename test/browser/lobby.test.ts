@@ -34,7 +34,7 @@ describe.skipIf(!hasChromium())(`lobby in Chromium${skipNote()}`, { timeout: 30_
 
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
     await page.click('#copy');
-    expect(await page.textContent('#room-hint')).toMatch(/copied/i);
+    await waitForPage(page, () => /copied/i.test(document.getElementById('room-hint')!.textContent ?? ''), undefined, { what: 'the "copied" hint' });
     const copied = await page.evaluate(() => navigator.clipboard.readText());
     expect(copied).toBe(`${server.url}/r/${await page.inputValue('#room')}`);
     await page.close();
