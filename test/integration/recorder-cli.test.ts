@@ -14,6 +14,7 @@ import { Bot } from '../../src/bots/bot.js';
 import type { Manifest } from '../../src/bots/recorder/manifest.js';
 import { Recorder } from '../../src/bots/recorder/recorder.js';
 import { dominantFrequency } from '../../src/media/analysis.js';
+import { parseWav } from '../../src/media/wav.js';
 import { ToneSource } from '../../src/rtc/opus-sources.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
 import { BIN, runCli, startCli } from '../helpers/cli.js';
@@ -64,10 +65,10 @@ describe('callpeer record (process)', () => {
     expect(Math.abs(dominantFrequency(pcm.subarray(pcm.length - 48000), 48000) - 440)).toBeLessThanOrEqual(1);
   });
 
-  it('SIGTERM finalizes the files and the manifest, exit 0', async () => {
+  it('SIGTERM finalizes the files, the manifest and the --mix WAV, exit 0', async () => {
     const dir = outDir();
     const bot = await toneBot('term', 523);
-    const rec = await startCli(['record', server.wsUrl, '--room', 'term', '--out', dir, '--bind', '127.0.0.1'], /> 01-/, { timeoutMs: 15_000 });
+    const rec = await startCli(['record', server.wsUrl, '--room', 'term', '--out', dir, '--bind', '127.0.0.1', '--mix', path.join(dir, 'mix.wav')], /> 01-/, { timeoutMs: 15_000 });
     await sleep(1500);
     rec.child.kill('SIGTERM');
     const result = await rec.exited;
@@ -77,6 +78,10 @@ describe('callpeer record (process)', () => {
     expect(manifest.status).toBe('complete');
     expect(manifest.files[0]).toMatchObject({ status: 'complete', name: 'tone523' });
     if (has('opusinfo')) expect(spawnSync('opusinfo', [path.join(dir, manifest.files[0]!.file)]).status).toBe(0);
+    expect(manifest.mix).toMatchObject({ status: 'complete' });
+    const mix = parseWav(readFileSync(path.join(dir, 'mix.wav')));
+    expect(Math.abs(mix.samples.length / 48 - manifest.files[0]!.durationMs)).toBeLessThanOrEqual(25);
+    expect(Math.abs(dominantFrequency(mix.samples.subarray(mix.samples.length - 24000), 48000) - 523)).toBeLessThanOrEqual(1);
   });
 
   it('an unreachable server is a plain error, exit 1', async () => {
