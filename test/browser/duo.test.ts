@@ -123,6 +123,8 @@ describe.skipIf(!hasChromium())(`/duo page in Chromium${skipNote()}`, { timeout:
     expect(st.inviteUrl).toBe(`${ctx.server.url}/duo?pair=${st.pair}`);
     expect(await inviter.textContent('#invite-link')).toBe(st.inviteUrl);
     expect(new URL(inviter.url()).searchParams.get('pair')).toBe(st.pair);
+    await inviter.click('#copy-invite');
+    expect(await inviter.textContent('.toast')).toBe('Invite link copied');
     await inviter.click('#start');
     await waitForPhase(inviter, 'waiting');
     await screenshot(inviter, 'duo-invite-waiting');
@@ -148,7 +150,7 @@ describe.skipIf(!hasChromium())(`/duo page in Chromium${skipNote()}`, { timeout:
     expect((await duoState(inviter)).phase).toBe('connected');
   });
 
-  it('muting shows on the partner\'s page and stops the audio; unmuting brings it back', async () => {
+  it('muting shows on the partner\'s page and stops the audio; unmuting brings it back; leaving frees the partner', async () => {
     const [pa, pb] = await pair({ codec: 'opus' }, { codec: 'opus' });
     await measureHeard(pa);
     await pb.click('#btn-mic');
@@ -165,6 +167,12 @@ describe.skipIf(!hasChromium())(`/duo page in Chromium${skipNote()}`, { timeout:
     await pb.keyboard.press('m');
     await waitForPage(pa, () => !window.duo!.state().peerMuted, undefined, { what: 'B shown unmuted on A', debug: DEBUG_DUO });
     await waitForPage(pa, () => window.duo!.stats().partnerLevel > 0.2, undefined, { what: 'B heard again', debug: DEBUG_DUO });
+
+    // Leave: B's page goes back to its start card, A is told its partner left.
+    await pb.click('#btn-leave');
+    await waitForPhase(pb, 'idle');
+    expect(await pb.isVisible('#start')).toBe(true);
+    await waitForPage(pa, () => window.duo!.state().partnerLeft, undefined, { what: 'A told B left', debug: DEBUG_DUO });
   });
 
   it('when the partner closes the page the other shows "partner left, waiting" and pairs again', async () => {
