@@ -203,8 +203,11 @@ document.addEventListener('pointerdown', () => audio?.resume());
 // Meters and the reconnect countdown move on their own clock.
 setInterval(() => {
   const play = audio?.playStats;
-  const partnerLevel = s.phase === 'connected' && play ? meterLevel(play.level) : 0;
-  renderLevels(s.muted ? 0 : meterLevel(counters.level), partnerLevel, partnerLevel > 0.35);
+  const connected = s.phase === 'connected' && play;
+  const partnerLevel = connected ? meterLevel(play.level) : 0;
+  // What the line does, for the curious: how much audio waits to play, and gaps so far.
+  const line = connected ? `${Math.round(play.bufferedMs)} ms buffered · ${play.underruns} ${play.underruns === 1 ? 'gap' : 'gaps'} · ${Math.round(play.droppedMs)} ms skipped to catch up` : '';
+  renderLevels(s.muted ? 0 : meterLevel(counters.level), partnerLevel, partnerLevel > 0.35, line);
   if (s.phase === 'reconnecting') render(s);
 }, 100);
 

@@ -78,8 +78,10 @@ export function render(s) {
     : 'Without an invite you talk to the next person who opens this page.';
 }
 
-/** Moves the meters (called often, apart from `render`). */
-export function renderLevels(me, partner, speaking) {
+/** Moves the meters and the line's figures (called often, apart from `render`). */
+export function renderLevels(me, partner, speaking, line) {
+  $('line-note').hidden = !line;
+  if (line) $('line-note').textContent = line;
   for (const [id, v] of [['me-meter', me], ['partner-meter', partner]]) {
     const el = $(id);
     el.style.setProperty('--l', v.toFixed(3));
