@@ -8,7 +8,8 @@ import { Bot } from '../../src/bots/bot.js';
 import { dominantFrequency } from '../../src/media/analysis.js';
 import { ToneSource } from '../../src/rtc/opus-sources.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
-import { CHROMIUM_SKIP_REASON, hasChromium, launchBrowser, screenshot, waitForPage, type TestBrowser } from '../helpers/browser.js';
+import { CHROMIUM_SKIP_REASON, floatToInt16, hasChromium, launchBrowser, screenshot, waitForPage, type TestBrowser } from '../helpers/browser.js';
+import './call-page.js'; // window.callpeer's type
 import { startTestServer } from '../helpers/server.js';
 
 describe.skipIf(!hasChromium())(`call page and a bot${hasChromium() ? '' : ` (skipped: ${CHROMIUM_SKIP_REASON})`}`, () => {
@@ -37,21 +38,10 @@ describe.skipIf(!hasChromium())(`call page and a bot${hasChromium() ? '' : ` (sk
       return Boolean(v?.srcObject && (v.srcObject as MediaStream).getAudioTracks().length > 0);
     }, botId, { what: "the bot's audio track on the page", timeoutMs: 15_000 });
 
-    // Record ~1 s of the bot's stream through Web Audio and hand the samples to Node.
-    const { sampleRate, samples } = await page.evaluate(async (id) => {
-      const v = document.querySelector(`[data-peer="${id}"] video`) as HTMLVideoElement;
-      const ctx = new AudioContext();
-      const src = ctx.createMediaStreamSource(v.srcObject as MediaStream);
-      const analyser = ctx.createAnalyser();
-      analyser.fftSize = 32768;
-      src.connect(analyser);
-      await new Promise((r) => setTimeout(r, 1500)); // let the buffer fill with the tone
-      const buf = new Float32Array(analyser.fftSize);
-      analyser.getFloatTimeDomainData(buf);
-      await ctx.close();
-      return { sampleRate: ctx.sampleRate, samples: Array.from(buf) };
-    }, botId);
-    const pcm = Int16Array.from(samples, (x) => Math.max(-32768, Math.min(32767, Math.round(x * 32767))));
+    // ~1 s of what the page hears from the bot, through its own test hook.
+    await new Promise((r) => setTimeout(r, 500)); // past the jitter buffer's start
+    const { sampleRate, samples } = await page.evaluate((id) => window.callpeer!.audio(id, 1000), botId);
+    const pcm = floatToInt16(samples);
     const peak = pcm.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
     expect(peak).toBeGreaterThan(3000); // really audio, not silence
     expect(Math.abs(dominantFrequency(pcm, sampleRate) - 440)).toBeLessThanOrEqual(1);
