@@ -39,6 +39,8 @@ export interface OpusTags {
 }
 
 const MAGIC_HEAD = Buffer.from('OpusHead');
+/** Returned when there are no bytes to write (shared: callers only read its length). */
+const NOTHING = Buffer.alloc(0);
 const MAGIC_TAGS = Buffer.from('OpusTags');
 
 function parseError(message: string, offset: number): CallpeerError {
@@ -175,12 +177,13 @@ export class OggOpusWriter {
     if (this.closed) throw new CallpeerError('CLOSED', 'Ogg Opus writer closed');
     const g = granule ?? this.lastGranule + opusPacketSamples48k(packet);
     if (!Number.isSafeInteger(g) || g < this.lastGranule) throw new TypeError(`granule ${g} goes backwards (last ${this.lastGranule})`);
-    const head = this.start();
+    const head = this.started ? undefined : this.start();
     this.lastGranule = g;
     const pages = this.ogg.write(packet, BigInt(g));
     if (g - this.pageStartGranule >= this.pageSamples) pages.push(...this.ogg.flush());
     if (pages.length > 0) this.pageStartGranule = g;
-    return Buffer.concat([head, ...pages]);
+    else if (!head) return NOTHING; // the common case: the packet waits for its page
+    return Buffer.concat(head ? [head, ...pages] : pages);
   }
 
   /** Writes pending packets out now (e.g. on a timer). */
