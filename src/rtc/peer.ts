@@ -15,105 +15,22 @@
  * polite side (PROTOCOL.md: the lower participant id) lets a colliding remote offer win, the
  * impolite side ignores it.
  */
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import {
-  Audio, cleanup, PeerConnection, Video,
-  type DataChannel, type DataChannelInitConfig, type Direction, type IceServer, type Track,
-} from 'node-datachannel';
+import { cleanup, PeerConnection, type DataChannel, type DataChannelInitConfig, type Track } from 'node-datachannel';
 import { CallpeerError, toCallpeerError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { DEFAULT_CAPABILITIES, planAnswer, type AnswerEntry, type MediaCapabilities } from './answer-plan.js';
 import { PeerDataChannel } from './data-channel.js';
 import { MediaTrack } from './media-track.js';
+import { describeMedia, offerAsDtlsClient, OPUS_FMTP, randomId, randomSsrc, watchNativeClose } from './native.js';
+import type { AddAudioTrackOptions, PeerCloseReason, PeerEvents, PeerOptions, PeerSignal } from './peer-types.js';
 import { parseSdp, primarySsrcs, receives, sends, type SdpCodec, type SdpDirection, type SessionDescription } from './sdp.js';
 
-export interface PeerOptions {
-  /** Name in logs and in libdatachannel's own logs (default: random hex). Never client-supplied. */
-  id?: string;
-  /** Parent logger; the Peer logs under a `{ peer: id }` child (default: silent). */
-  logger?: Logger;
-  /** STUN/TURN servers in node-datachannel form (`stun:host:port`, `turn:u:p@host:port`); default none. */
-  iceServers?: (string | IceServer)[];
-  /** Local address to gather host candidates on (tests: '127.0.0.1'). */
-  bindAddress?: string;
-  /**
-   * Share one UDP port between PCs (server side only: two muxed PCs on one port cannot reach
-   * each other). Use with portRangeBegin === portRangeEnd.
-   */
-  enableIceUdpMux?: boolean;
-  portRangeBegin?: number;
-  portRangeEnd?: number;
-  /** What we send/receive when answering (default: Opus send+receive, no video). */
-  capabilities?: Partial<MediaCapabilities>;
-  /** Perfect negotiation role (default true): polite lets a colliding remote offer win. */
-  polite?: boolean;
-  /** Close with reason 'timeout' if not connected this long after the first description, ms (default 30 000; 0 = never). */
-  connectTimeoutMs?: number;
-  /** Close with reason 'disconnected' if ICE stays disconnected this long, ms (default 10 000). */
-  disconnectedTimeoutMs?: number;
-  /**
-   * Make the offerer the DTLS client (a=setup:active) instead of the answerer (default true).
-   * The answerer, being ICE-controlled, usually finishes ICE first; as DTLS client it then
-   * sends its ClientHello before the offerer listens, the flight is lost and OpenSSL's 1 s
-   * retransmit timer stalls setup. Measured (test/bench/rtc-setup.bench.ts): 20-40 % of
-   * setups stall ~1 s without, ~0-2 % with. Done by rewriting a=setup:actpass to active in
-   * the offer we send and in the offer we receive (RFC 8842 lets an offerer pick active).
-   */
-  offererIsDtlsClient?: boolean;
-}
-
-export type PeerSignal =
-  | { kind: 'description'; type: 'offer' | 'answer'; sdp: string }
-  | { kind: 'candidate'; candidate: string; mid: string };
-
-/** Why a Peer closed: `close()` called, ICE failed, stayed disconnected, never connected, a fault. */
-export type PeerCloseReason = 'closed' | 'failed' | 'disconnected' | 'timeout' | 'error';
-
-export interface PeerEvents {
-  /** A description or candidate to send to the remote through signaling. */
-  signal: [signal: PeerSignal];
-  /** ICE+DTLS are up (emitted again after a recovered disconnection). */
-  connected: [];
-  /** The remote sends media on this track (once per track). */
-  track: [track: MediaTrack];
-  /** The remote opened a data channel. */
-  datachannel: [channel: PeerDataChannel];
-  /** An offer/answer exchange completed (signaling state back to stable). */
-  negotiated: [];
-  /** Emitted once; the Peer is unusable afterwards. */
-  closed: [reason: PeerCloseReason];
-  /** A fault that closed the Peer (followed by `closed`). */
-  error: [err: CallpeerError];
-}
-
-export interface AddAudioTrackOptions {
-  /** Default 'sendrecv'. */
-  direction?: 'sendonly' | 'sendrecv';
-  /** Opus payload type (default 111, what browsers use). */
-  payloadType?: number;
-  /** a=msid stream id (default: the Peer's cname). */
-  streamId?: string;
-  /** a=msid track id (default: `audio-<mid>`). */
-  trackId?: string;
-}
-
-/** Opus for voice: mono, in-band FEC (browsers' default; stereo=1 makes them send 3x bigger packets). */
-export const OPUS_FMTP = 'minptime=10;useinbandfec=1';
-
-const NATIVE_DIRECTION: Record<SdpDirection, Direction> = {
-  sendrecv: 'SendRecv', sendonly: 'SendOnly', recvonly: 'RecvOnly', inactive: 'Inactive',
-};
+export type { AddAudioTrackOptions, PeerCloseReason, PeerEvents, PeerOptions, PeerSignal } from './peer-types.js';
+export { offerAsDtlsClient, OPUS_FMTP } from './native.js';
 
 const livePeers = new Set<Peer>();
-
-function randomId(bytes: number): string {
-  return randomBytes(bytes).toString('hex');
-}
-
-function randomSsrc(): number {
-  return randomBytes(4).readUInt32BE(0) || 1;
-}
+const MAX_PENDING_CANDIDATES = 100;
 
 export class Peer extends EventEmitter<PeerEvents> {
   readonly id: string;
@@ -241,7 +158,8 @@ export class Peer extends EventEmitter<PeerEvents> {
     const c = candidate.trim();
     if (c === '' || c.includes('end-of-candidates')) return;
     if (!this.remoteDescriptionSet) {
-      this.pendingRemoteCandidates.push({ candidate: c, mid });
+      // Bounded: a browser sends a handful; more before any description is abuse.
+      if (this.pendingRemoteCandidates.length < MAX_PENDING_CANDIDATES) this.pendingRemoteCandidates.push({ candidate: c, mid });
       return;
     }
     this.applyRemoteCandidate(c, mid);
@@ -426,12 +344,9 @@ export class Peer extends EventEmitter<PeerEvents> {
     mid: string, kind: 'audio' | 'video', direction: SdpDirection, codec: SdpCodec | undefined,
     streamId?: string, trackId?: string,
   ): MediaTrack {
-    const desc = kind === 'audio' ? new Audio(mid, NATIVE_DIRECTION[direction]) : new Video(mid, NATIVE_DIRECTION[direction]);
-    if (kind === 'audio') addAudioCodec(desc as Audio, codec);
-    else addVideoCodec(desc as Video, codec);
     const ssrc = randomSsrc();
-    if (sends(direction)) desc.addSSRC(ssrc, this.cname, streamId ?? this.cname, trackId ?? `${kind}-${mid}`);
-    const native = this.pc.addTrack(desc);
+    const send = sends(direction) ? { ssrc, cname: this.cname, streamId: streamId ?? this.cname, trackId: trackId ?? `${kind}-${mid}` } : undefined;
+    const native = this.pc.addTrack(describeMedia(mid, kind, direction, codec, send));
     const track = new MediaTrack(native, mid, kind, direction, codec, ssrc, this.cname);
     native.onOpen(this.guard('track.onOpen', () => track.markOpen()));
     native.onMessage(this.guard('track.onMessage', (msg: Buffer) => track.deliver(msg)));
@@ -519,43 +434,10 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 }
 
-/** An offer whose sender takes the DTLS client role (see PeerOptions.offererIsDtlsClient). */
-export function offerAsDtlsClient(sdp: string): string {
-  return sdp.replace(/^a=setup:actpass(?=\r?$)/gm, 'a=setup:active');
-}
-
 /**
- * node-datachannel removes a Track wrapper from its registry only from the native onClosed
- * callback, and only when JS registered one; a wrapper garbage-collected while still
- * registered is a dangling pointer that makes cleanup() segfault (seen here: exit 139 after
- * a few rounds of closed peers). So every Track gets an onClosed, even an empty one.
- */
-function watchNativeClose(native: Track): void {
-  native.onClosed(() => {});
-}
-
-function addAudioCodec(desc: Audio, codec: SdpCodec | undefined): void {
-  if (!codec || codec.name.toLowerCase() === 'opus') {
-    desc.addOpusCodec(codec?.payloadType ?? 111, codec?.fmtp || OPUS_FMTP);
-    return;
-  }
-  const rate = `${codec.name}/${codec.clockRate}${codec.channels > 1 ? `/${codec.channels}` : ''}`;
-  if (codec.fmtp) desc.addAudioCodec(codec.payloadType, rate, codec.fmtp);
-  else desc.addAudioCodec(codec.payloadType, rate);
-}
-
-function addVideoCodec(desc: Video, codec: SdpCodec | undefined): void {
-  const name = codec?.name.toUpperCase();
-  if (!codec || name === 'VP8') desc.addVP8Codec(codec?.payloadType ?? 96);
-  else if (name === 'H264' && codec.fmtp) desc.addH264Codec(codec.payloadType, codec.fmtp);
-  else if (name === 'H264') desc.addH264Codec(codec.payloadType);
-  else if (codec.fmtp) desc.addVideoCodec(codec.payloadType, `${codec.name}/${codec.clockRate}`, codec.fmtp);
-  else desc.addVideoCodec(codec.payloadType, `${codec.name}/${codec.clockRate}`);
-}
-
-/**
- * Closes every live Peer, then releases node-datachannel's threads: call once at process end
- * (the process does not exit while they run). Peers cannot be created afterwards.
+ * Closes every live Peer, then releases node-datachannel's threads: call at process end (the
+ * process does not exit while they run). New Peers still work afterwards (the library starts
+ * again on demand).
  */
 export function cleanupRtc(): void {
   for (const p of [...livePeers]) p.close('closed');

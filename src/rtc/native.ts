@@ -1,0 +1,72 @@
+/**
+ * node-datachannel descriptions and the library's sharp edges that need a workaround at the
+ * native boundary (see /work/shared/NODE-DATACHANNEL.md and the notes below).
+ */
+import { randomBytes } from 'node:crypto';
+import { Audio, Video, type Direction, type Track } from 'node-datachannel';
+import type { SdpCodec, SdpDirection } from './sdp.js';
+
+/** Opus for voice: mono, in-band FEC (browsers' default; stereo=1 makes them send 3x bigger packets). */
+export const OPUS_FMTP = 'minptime=10;useinbandfec=1';
+
+const NATIVE_DIRECTION: Record<SdpDirection, Direction> = {
+  sendrecv: 'SendRecv', sendonly: 'SendOnly', recvonly: 'RecvOnly', inactive: 'Inactive',
+};
+
+export function randomId(bytes: number): string {
+  return randomBytes(bytes).toString('hex');
+}
+
+export function randomSsrc(): number {
+  return randomBytes(4).readUInt32BE(0) || 1;
+}
+
+/** An offer whose sender takes the DTLS client role (see PeerOptions.offererIsDtlsClient). */
+export function offerAsDtlsClient(sdp: string): string {
+  return sdp.replace(/^a=setup:actpass(?=\r?$)/gm, 'a=setup:active');
+}
+
+/**
+ * node-datachannel removes a Track wrapper from its registry only from the native onClosed
+ * callback, and only when JS registered one; a wrapper garbage-collected while still
+ * registered is a dangling pointer that makes cleanup() segfault (seen here: exit 139 after
+ * a few rounds of closed peers). So every Track gets an onClosed, even an empty one.
+ */
+export function watchNativeClose(native: Track): void {
+  native.onClosed(() => {});
+}
+
+/**
+ * The native description of one m-section: direction, the one codec (Opus or VP8 when none
+ * is given), and our SSRC with cname/msid when we send on it.
+ */
+export function describeMedia(
+  mid: string, kind: 'audio' | 'video', direction: SdpDirection, codec: SdpCodec | undefined,
+  send?: { ssrc: number; cname: string; streamId: string; trackId: string },
+): Audio | Video {
+  const dir = NATIVE_DIRECTION[direction];
+  const desc = kind === 'audio' ? new Audio(mid, dir) : new Video(mid, dir);
+  if (kind === 'audio') addAudioCodec(desc as Audio, codec);
+  else addVideoCodec(desc as Video, codec);
+  if (send) desc.addSSRC(send.ssrc, send.cname, send.streamId, send.trackId);
+  return desc;
+}
+
+function addAudioCodec(desc: Audio, codec: SdpCodec | undefined): void {
+  if (!codec || codec.name.toLowerCase() === 'opus') {
+    desc.addOpusCodec(codec?.payloadType ?? 111, codec?.fmtp || OPUS_FMTP);
+    return;
+  }
+  const rate = `${codec.name}/${codec.clockRate}${codec.channels > 1 ? `/${codec.channels}` : ''}`;
+  if (codec.fmtp) desc.addAudioCodec(codec.payloadType, rate, codec.fmtp);
+  else desc.addAudioCodec(codec.payloadType, rate);
+}
+
+function addVideoCodec(desc: Video, codec: SdpCodec | undefined): void {
+  const name = codec?.name.toUpperCase();
+  if (!codec || name === 'VP8') desc.addVP8Codec(codec?.payloadType ?? 96);
+  else if (name === 'H264' && codec.fmtp) desc.addH264Codec(codec.payloadType, codec.fmtp);
+  else if (name === 'H264') desc.addH264Codec(codec.payloadType);
+  else if (codec.fmtp) desc.addVideoCodec(codec.payloadType, `${codec.name}/${codec.clockRate}`, codec.fmtp);
+  else desc.addVideoCodec(codec.payloadType, `${codec.name}/${codec.clockRate}`);
+}

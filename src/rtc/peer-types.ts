@@ -1,0 +1,77 @@
+/** Options, signals and events of a Peer (src/rtc/peer.ts). */
+import type { IceServer } from 'node-datachannel';
+import type { CallpeerError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { MediaCapabilities } from './answer-plan.js';
+import type { PeerDataChannel } from './data-channel.js';
+import type { MediaTrack } from './media-track.js';
+
+export interface PeerOptions {
+  /** Name in logs and in libdatachannel's own logs (default: random hex). Never client-supplied. */
+  id?: string;
+  /** Parent logger; the Peer logs under a `{ peer: id }` child (default: silent). */
+  logger?: Logger;
+  /** STUN/TURN servers in node-datachannel form (`stun:host:port`, `turn:u:p@host:port`); default none. */
+  iceServers?: (string | IceServer)[];
+  /** Local address to gather host candidates on (tests: '127.0.0.1'). */
+  bindAddress?: string;
+  /**
+   * Share one UDP port between PCs (server side only: two muxed PCs on one port cannot reach
+   * each other). Use with portRangeBegin === portRangeEnd.
+   */
+  enableIceUdpMux?: boolean;
+  portRangeBegin?: number;
+  portRangeEnd?: number;
+  /** What we send/receive when answering (default: Opus send+receive, no video). */
+  capabilities?: Partial<MediaCapabilities>;
+  /** Perfect negotiation role (default true): polite lets a colliding remote offer win. */
+  polite?: boolean;
+  /** Close with reason 'timeout' if not connected this long after the first description, ms (default 30 000; 0 = never). */
+  connectTimeoutMs?: number;
+  /** Close with reason 'disconnected' if ICE stays disconnected this long, ms (default 10 000). */
+  disconnectedTimeoutMs?: number;
+  /**
+   * Make the offerer the DTLS client (a=setup:active) instead of the answerer (default true).
+   * The answerer, being ICE-controlled, usually finishes ICE first; as DTLS client it then
+   * sends its ClientHello before the offerer listens, the flight is lost and OpenSSL's 1 s
+   * retransmit timer stalls setup. Measured (test/bench/rtc-setup.bench.ts): 20-40 % of
+   * setups stall ~1 s without, ~0-2 % with. Done by rewriting a=setup:actpass to active in
+   * the offer we send and in the offer we receive (RFC 8842 lets an offerer pick active).
+   */
+  offererIsDtlsClient?: boolean;
+}
+
+export type PeerSignal =
+  | { kind: 'description'; type: 'offer' | 'answer'; sdp: string }
+  | { kind: 'candidate'; candidate: string; mid: string };
+
+/** Why a Peer closed: `close()` called, ICE failed, stayed disconnected, never connected, a fault. */
+export type PeerCloseReason = 'closed' | 'failed' | 'disconnected' | 'timeout' | 'error';
+
+export interface PeerEvents {
+  /** A description or candidate to send to the remote through signaling. */
+  signal: [signal: PeerSignal];
+  /** ICE+DTLS are up (emitted again after a recovered disconnection). */
+  connected: [];
+  /** The remote sends media on this track (once per track). */
+  track: [track: MediaTrack];
+  /** The remote opened a data channel. */
+  datachannel: [channel: PeerDataChannel];
+  /** An offer/answer exchange completed (signaling state back to stable). */
+  negotiated: [];
+  /** Emitted once; the Peer is unusable afterwards. */
+  closed: [reason: PeerCloseReason];
+  /** A fault that closed the Peer (followed by `closed`). */
+  error: [err: CallpeerError];
+}
+
+export interface AddAudioTrackOptions {
+  /** Default 'sendrecv'. */
+  direction?: 'sendonly' | 'sendrecv';
+  /** Opus payload type (default 111, what browsers use). */
+  payloadType?: number;
+  /** a=msid stream id (default: the Peer's cname). */
+  streamId?: string;
+  /** a=msid track id (default: `audio-<mid>`). */
+  trackId?: string;
+}
