@@ -18,7 +18,7 @@ import { pcmSocketUrl } from '../pcm/client.js';
 import type { PcmCodec } from '../protocol/pcm.js';
 import { Pacer } from '../rtc/pacer.js';
 import type { PcmLoadParams } from './params.js';
-import type { LatencyHistogram, PeerFigures } from './stats.js';
+import { streamKbps, type LatencyHistogram, type PeerFigures } from './stats.js';
 
 const RATE = 48000;
 const FRAME_SAMPLES = 960;
@@ -148,7 +148,6 @@ export class PcmTester {
   snapshot(now: number): PeerFigures {
     const rel = (t: number | undefined) => (t === undefined ? null : t - this.startAt);
     const expected = this.partner?.sent ?? 0;
-    const seconds = this.firstAt === undefined ? 0 : (this.lastAt - this.firstAt) / 1000;
     const sendSeconds = this.firstSendAt === undefined ? 0 : (now - this.firstSendAt) / 1000;
     const partnerName = `pcm-${this.index ^ 1}`;
     return {
@@ -169,7 +168,7 @@ export class PcmTester {
         lost: Math.max(0, expected - this.received),
         lossPercent: expected > 0 ? (100 * Math.max(0, expected - this.received)) / expected : 0,
         bytes: this.receivedBytes,
-        kbps: seconds > 0 ? (this.receivedBytes * 8) / seconds / 1000 : 0,
+        kbps: this.firstAt === undefined ? 0 : streamKbps(this.receivedBytes, this.firstAt, this.lastAt),
         jitterMs: this.jitterMs,
         latencyMeanMs: this.latencyCount > 0 ? this.latencySum / this.latencyCount : null,
       }],

@@ -45,6 +45,7 @@ export interface ProgressSnapshot {
   tracksReceived: number;
   /** Packets received per second over the last interval. */
   packetsPerSecond: number;
+  /** kbit/s received over the last interval. */
   receivedKbps: number;
   lossPercent: number;
   cpuPercent: number;
@@ -142,12 +143,14 @@ export async function runLoadTest(input: LoadTestInput | LoadTestParams, options
   let phase: Phase = 'ramping';
   let started = 0;
   let lastPackets = 0;
+  let lastBytes = 0;
   const sample = () => {
     const now = performance.now();
     const cpu = process.cpuUsage(cpuPrev);
+    const interval = Math.max(1, now - wallPrev);
     const s: GeneratorSample = {
       t: (now - t0) / 1000,
-      cpuPercent: ((cpu.user + cpu.system) / 1000 / Math.max(1, now - wallPrev)) * 100,
+      cpuPercent: ((cpu.user + cpu.system) / 1000 / interval) * 100,
       rssMB: process.memoryUsage.rss() / 2 ** 20,
       // The histogram holds whole timer periods: the lag is what exceeds the period.
       loopLagP99Ms: Math.max(0, loop.percentile(99) / 1e6 - LOOP_RESOLUTION_MS),
@@ -159,16 +162,18 @@ export async function runLoadTest(input: LoadTestInput | LoadTestParams, options
     if (options.onProgress) {
       const figures = testers.slice(0, started).map((t) => t.snapshot(now));
       const summary = summarize(figures, latency.distribution());
+      const bytes = figures.reduce((n, f) => f.streams.reduce((m, st) => m + st.bytes, n), 0);
       options.onProgress({
         t: s.t, phase, total: testers.length, started,
         joined: summary.peers.joined, connected: summary.peers.connected,
         tracksExpected: summary.tracks.expected, tracksReceived: summary.tracks.received,
-        packetsPerSecond: ((summary.packets.received - lastPackets) * 1000) / SAMPLE_MS,
-        receivedKbps: summary.bitrate.receivedKbps, lossPercent: summary.packets.lossPercent,
+        packetsPerSecond: ((summary.packets.received - lastPackets) * 1000) / interval,
+        receivedKbps: ((bytes - lastBytes) * 8) / interval, lossPercent: summary.packets.lossPercent,
         cpuPercent: s.cpuPercent, rssMB: s.rssMB, loopLagP99Ms: s.loopLagP99Ms,
         errors: Object.values(summary.errors).reduce((n, v) => n + v, 0),
       });
       lastPackets = summary.packets.received;
+      lastBytes = bytes;
     }
   };
   const sampler = setInterval(sample, SAMPLE_MS);

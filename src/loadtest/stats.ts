@@ -26,7 +26,7 @@ export interface StreamFigures {
   lost: number;
   lossPercent: number;
   bytes: number;
-  /** RTP bytes (headers included) per second from the first packet to the last, kbit/s. */
+  /** Bytes received (RTP headers included; PCM: frame bytes) over the stream's life, kbit/s (streamKbps). */
   kbps: number;
   /** RFC 3550 interarrival jitter, ms. */
   jitterMs: number;
@@ -115,6 +115,14 @@ export interface Violation {
 export const CPU_BOTTLENECK_PERCENT = 85;
 /** Event-loop delay (p99) above this means packets sit in our queue, not the network's. */
 export const LOOP_LAG_BOTTLENECK_MS = 50;
+
+/** Audio frames last 20 ms: a stream's time runs to the end of its last packet's frame. */
+const FRAME_MS = 20;
+
+/** kbit/s of a stream from its first packet to the end of its last (0 before any). */
+export function streamKbps(bytes: number, firstAtMs: number, lastAtMs: number): number {
+  return bytes > 0 ? (bytes * 8) / (lastAtMs - firstAtMs + FRAME_MS) : 0;
+}
 
 const EMPTY: Distribution = { count: 0, min: null, mean: null, p50: null, p95: null, p99: null, max: null };
 

@@ -13,7 +13,7 @@ import { OpusSender } from '../rtc/opus-sender.js';
 import { RtpReceiver } from '../rtc/rtp-receiver.js';
 import type { SendLog, SharedAudio } from './media.js';
 import type { WebRtcLoadParams } from './params.js';
-import type { LatencyHistogram, LinkFigures, PeerFigures, StreamFigures } from './stats.js';
+import { streamKbps, type LatencyHistogram, type LinkFigures, type PeerFigures, type StreamFigures } from './stats.js';
 
 /** What every tester of a run shares. */
 export interface TesterContext {
@@ -265,7 +265,6 @@ function streamFigures(from: string, s: Stream): StreamFigures {
   const expected = rx.reduce((n, r) => n + r.expected, 0);
   const lost = rx.reduce((n, r) => n + Math.max(0, r.cumulativeLost), 0);
   const bytes = rx.reduce((n, r) => n + r.bytes, 0);
-  const seconds = (s.lastAt - s.firstAt) / 1000;
   return {
     from,
     packets,
@@ -273,7 +272,7 @@ function streamFigures(from: string, s: Stream): StreamFigures {
     lost,
     lossPercent: expected > 0 ? (100 * lost) / expected : 0,
     bytes,
-    kbps: seconds > 0 ? (bytes * 8) / seconds / 1000 : 0,
+    kbps: streamKbps(bytes, s.firstAt, s.lastAt),
     jitterMs: rx.length ? Math.max(...rx.map((r) => r.jitterMs)) : 0,
     latencyMeanMs: s.latencyCount > 0 ? s.latencySum / s.latencyCount : null,
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  checkThresholds, distribution, generatorFigures, LatencyHistogram, summarize, type PeerFigures, type StreamFigures,
+  checkThresholds, distribution, generatorFigures, LatencyHistogram, streamKbps, summarize, type PeerFigures, type StreamFigures,
 } from '../../../src/loadtest/stats.js';
 
 function stream(o: Partial<StreamFigures> = {}): StreamFigures {
@@ -23,6 +23,15 @@ describe('distribution', () => {
 
   it('of nothing is all null with count 0', () => {
     expect(distribution([])).toEqual({ count: 0, min: null, mean: null, p50: null, p95: null, p99: null, max: null });
+  });
+});
+
+describe('streamKbps', () => {
+  it('counts the last packet\'s own 20 ms, so one packet is not infinitely fast', () => {
+    expect(streamKbps(100, 5000, 5000)).toBe(40);
+    // 50 packets of 92 bytes a second: 36.8 kbit/s.
+    expect(streamKbps(50 * 92, 0, 980)).toBeCloseTo(36.8, 6);
+    expect(streamKbps(0, 0, 0)).toBe(0);
   });
 });
 
