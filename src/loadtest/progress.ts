@@ -11,8 +11,8 @@ export function progressLines(p: ProgressSnapshot): string[] {
   return [
     `loadtest ${p.phase}, ${num(p.t, 0)} s`,
     ...table([
-      ['peers', 'started', 'joined', 'connected', 'tracks', 'pkts/s in', 'kbps in', 'loss %', 'CPU %', 'RSS MB', 'lag ms', 'errors'],
-      ['', `${p.started}/${p.total}`, String(p.joined), String(p.connected), `${p.tracksReceived}/${p.tracksExpected}`, num(p.packetsPerSecond, 0),
+      ['started', 'joined', 'connected', 'tracks', 'pkts/s in', 'kbps in', 'loss %', 'CPU %', 'RSS MB', 'lag ms', 'errors'],
+      [`${p.started}/${p.total}`, String(p.joined), String(p.connected), `${p.tracksReceived}/${p.tracksExpected}`, num(p.packetsPerSecond, 0),
         num(p.receivedKbps, 0), num(p.lossPercent, 2), num(p.cpuPercent, 0), num(p.rssMB, 0), num(p.loopLagP99Ms, 1), String(p.errors)],
     ]).map((l) => `  ${l}`),
   ];
