@@ -44,8 +44,21 @@ function n(v: string | undefined): number | undefined {
   return v === undefined ? undefined : Number(v);
 }
 
+const WEBRTC_ONLY = ['rooms', 'peers', 'publishers', 'subscribers', 'audio', 'file', 'bind', 'iceServer'] as const;
+const PCM_ONLY = ['pairs', 'codec'] as const;
+
+function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
 /** Flags to LoadTestInput, nothing else: the runner validates and runs. */
 export function loadtestInput(url: string, o: LoadtestCliOptions): LoadTestInput {
+  const foreign = (o.mode === 'pcm' ? WEBRTC_ONLY : PCM_ONLY).filter((k) => o[k] !== undefined);
+  if (foreign.length > 0) {
+    throw new CallpeerError('INVALID_CONFIG', `${foreign.map(flagName).join(', ')} do${foreign.length === 1 ? 'es' : ''} not apply to --mode ${o.mode}`, {
+      hint: o.mode === 'pcm' ? 'PCM mode takes --pairs and --codec' : 'add --mode pcm for --pairs and --codec',
+    });
+  }
   const common = {
     url,
     rampPerSecond: n(o.ramp),

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { loadtestInput } from '../../../src/cli/loadtest.js';
+import { isCallpeerError } from '../../../src/errors.js';
+
+const URL = 'http://127.0.0.1:8080';
+
+function refusal(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (err) {
+    return isCallpeerError(err) ? err.code : 'not a CallpeerError';
+  }
+  return undefined;
+}
+
+describe('loadtest flags', () => {
+  it('map onto the typed input, numbers as numbers, thresholds grouped', () => {
+    expect(loadtestInput(URL, { mode: 'webrtc', rooms: '3', peers: '5', ramp: '20', maxLoss: '1', logLevel: 'error' })).toMatchObject({
+      mode: 'webrtc', url: URL, rooms: 3, peers: 5, rampPerSecond: 20, thresholds: { maxLossPercent: 1, maxSetupP95Ms: undefined }, force: false,
+    });
+    expect(loadtestInput(URL, { mode: 'pcm', pairs: '10', codec: 'opus', logLevel: 'error' })).toMatchObject({ mode: 'pcm', pairs: 10, codec: 'opus' });
+  });
+
+  it('refuse flags of the other mode and an unknown mode', () => {
+    expect(refusal(() => loadtestInput(URL, { mode: 'pcm', rooms: '2', logLevel: 'error' }))).toBe('INVALID_CONFIG');
+    expect(refusal(() => loadtestInput(URL, { mode: 'webrtc', pairs: '2', logLevel: 'error' }))).toBe('INVALID_CONFIG');
+    expect(refusal(() => loadtestInput(URL, { mode: 'sfu', logLevel: 'error' }))).toBe('INVALID_CONFIG');
+  });
+});
