@@ -163,7 +163,7 @@ export async function runLoadTest(input: LoadTestInput | LoadTestParams, options
       const figures = testers.slice(0, started).map((t) => t.snapshot(now));
       const summary = summarize(figures, latency.distribution());
       const bytes = figures.reduce((n, f) => f.streams.reduce((m, st) => m + st.bytes, n), 0);
-      options.onProgress({
+      const snapshot: ProgressSnapshot = {
         t: s.t, phase, total: testers.length, started,
         joined: summary.peers.joined, connected: summary.peers.connected,
         tracksExpected: summary.tracks.expected, tracksReceived: summary.tracks.received,
@@ -171,7 +171,12 @@ export async function runLoadTest(input: LoadTestInput | LoadTestParams, options
         receivedKbps: ((bytes - lastBytes) * 8) / interval, lossPercent: summary.packets.lossPercent,
         cpuPercent: s.cpuPercent, rssMB: s.rssMB, loopLagP99Ms: s.loopLagP99Ms,
         errors: Object.values(summary.errors).reduce((n, v) => n + v, 0),
-      });
+      };
+      try {
+        options.onProgress(snapshot);
+      } catch (err) {
+        log.error({ err }, 'onProgress listener threw'); // user code must not stop the run
+      }
       lastPackets = summary.packets.received;
       lastBytes = bytes;
     }
