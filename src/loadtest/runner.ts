@@ -61,8 +61,8 @@ export interface LoadTestResult {
   startedAt: string;
   /** Wall seconds from the first start to the final snapshot. */
   elapsedSeconds: number;
-  /** The validated parameters (test hooks left out). */
-  params: Omit<WebRtcLoadParams, 'hooks'> | PcmLoadParams;
+  /** The validated parameters (test hooks and token left out). */
+  params: Omit<WebRtcLoadParams, 'hooks' | 'token'> | Omit<PcmLoadParams, 'token'>;
   summary: LoadSummary;
   generator: GeneratorFigures;
   violations: Violation[];
@@ -210,7 +210,8 @@ export async function runLoadTest(input: LoadTestInput | LoadTestParams, options
 
   const summary = summarize(peers, latency.distribution());
   const violations = checkThresholds(summary, params.thresholds);
-  const { hooks: _hooks, ...shown } = params as WebRtcLoadParams;
+  // Test hooks are code, and a token is a secret: neither goes into a report file.
+  const { hooks: _hooks, token: _token, ...shown } = params as WebRtcLoadParams;
   return {
     version: 1,
     mode: params.mode,

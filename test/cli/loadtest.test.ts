@@ -67,13 +67,15 @@ function mismatches(value: unknown, shape: unknown, at = '$'): string[] {
 }
 
 describe('callpeer loadtest', () => {
-  it('a passing run exits 0 and writes a --json file of the documented shape', async () => {
+  it('a passing run exits 0 and writes a --json file of the documented shape, without the token', async () => {
     const file = path.join(dir, 'pass.json');
-    const r = await runCli(['loadtest', base, '--rooms', '1', '--peers', '3', '--ramp', '20', '--duration', '2', '--json', file, '--max-loss', '1'], { timeoutMs: 20_000 });
+    const r = await runCli(['loadtest', base, '--rooms', '1', '--peers', '3', '--ramp', '20', '--duration', '2', '--json', file, '--max-loss', '1', '--token', 'secret-token-xyz'], { timeoutMs: 20_000 });
     expect(r.stderr).not.toMatch(/threshold/);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^PASS$/m);
-    const json = JSON.parse(readFileSync(file, 'utf8')) as { summary: { tracks: unknown }; peers: unknown[] };
+    const text = readFileSync(file, 'utf8');
+    expect(text).not.toContain('secret-token-xyz'); // a report file is shared; the token is not
+    const json = JSON.parse(text) as { summary: { tracks: unknown }; peers: unknown[] };
     expect(mismatches(json, SHAPE)).toEqual([]);
     expect(json.summary.tracks).toEqual({ expected: 6, received: 6 });
     expect(json.peers).toHaveLength(3);
