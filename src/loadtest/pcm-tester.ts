@@ -73,6 +73,9 @@ export class PcmTester {
   private readonly errors: Record<string, number> = {};
   private readonly pair: string;
   private startAt = 0;
+  /** The socket opened (the "join" of PCM mode). */
+  private openAt: number | undefined;
+  /** The server said `connected`: paired, audio flows. */
   private pairedAt: number | undefined;
   private firstAt: number | undefined;
   private lastAt = 0;
@@ -85,6 +88,7 @@ export class PcmTester {
   private sent = 0;
   private sentBytes = 0;
   private firstSendAt: number | undefined;
+  private lastSendAt = 0;
   private received = 0;
   private receivedBytes = 0;
   private latencySum = 0;
@@ -98,7 +102,7 @@ export class PcmTester {
   }
 
   get joined(): boolean {
-    return this.pairedAt !== undefined;
+    return this.openAt !== undefined;
   }
 
   /** Connects and waits until paired (or fails); never rejects. */
@@ -119,6 +123,7 @@ export class PcmTester {
         ws.once('open', () => resolve());
         ws.once('error', (err) => reject(new CallpeerError('CONNECTION_FAILED', err.message, { cause: err })));
       });
+      this.openAt = performance.now();
       ws.on('error', (err) => this.ctx.log.debug({ err }, 'pcm load socket error'));
       this.ctx.broadcast.add(this);
     } catch (err) {
@@ -139,23 +144,23 @@ export class PcmTester {
     this.sent++;
     this.sentBytes += frame.length;
     this.firstSendAt ??= now;
+    this.lastSendAt = now;
   }
 
   quiesce(): void {
     this.sending = false;
   }
 
-  snapshot(now: number): PeerFigures {
+  snapshot(): PeerFigures {
     const rel = (t: number | undefined) => (t === undefined ? null : t - this.startAt);
     const expected = this.partner?.sent ?? 0;
-    const sendSeconds = this.firstSendAt === undefined ? 0 : (now - this.firstSendAt) / 1000;
     const partnerName = `pcm-${this.index ^ 1}`;
     return {
       index: this.index,
       id: `pcm-${this.index}`,
       room: this.pair,
       role: 'publisher',
-      joinMs: rel(this.pairedAt),
+      joinMs: rel(this.openAt),
       peersExpected: 1,
       peersConnected: this.pairedAt === undefined ? 0 : 1,
       tracksExpected: 1,
@@ -172,7 +177,7 @@ export class PcmTester {
         jitterMs: this.jitterMs,
         latencyMeanMs: this.latencyCount > 0 ? this.latencySum / this.latencyCount : null,
       }],
-      sent: { packets: this.sent, bytes: this.sentBytes, kbps: sendSeconds > 0 ? (this.sentBytes * 8) / sendSeconds / 1000 : 0 },
+      sent: { packets: this.sent, bytes: this.sentBytes, kbps: this.firstSendAt === undefined ? 0 : streamKbps(this.sentBytes, this.firstSendAt, this.lastSendAt) },
       rttMs: [],
       errors: { ...this.errors },
     };

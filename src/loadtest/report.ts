@@ -74,7 +74,7 @@ export function formatReport(r: LoadTestResult): string {
     ...table([
       ['', 'count', 'p50', 'p95', 'p99', 'max'],
       distRow('join ms', s.setup.joinMs, 0),
-      distRow('ICE connected ms', s.setup.iceConnectedMs, 0),
+      distRow(r.mode === 'pcm' ? 'paired ms' : 'ICE connected ms', s.setup.iceConnectedMs, 0),
       distRow('first packet ms (setup)', s.setup.firstPacketMs, 0),
       distRow('one-way latency ms', s.latencyMs, 2),
       distRow('jitter ms (per stream)', s.jitterMs, 2),
