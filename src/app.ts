@@ -43,6 +43,19 @@ export interface RunningServer {
 /** The largest /ws frame we read at all; frames between maxFrameBytes and this are refused with MESSAGE_TOO_LARGE, larger ones close the socket (1009). */
 const HARD_FRAME_LIMIT = 1024 * 1024;
 
+/** An HTTPS server, or INVALID_CONFIG naming the files when they are not a PEM certificate and its key. */
+function createTlsServer(certFile: string, keyFile: string, onRequest: http.RequestListener): https.Server {
+  try {
+    return https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, onRequest);
+  } catch (err) {
+    const detail = /key values mismatch/i.test(String(err)) ? 'the key does not belong to the certificate' : 'they are not a PEM certificate and private key';
+    throw new CallpeerError('INVALID_CONFIG', `--cert ${certFile} and --key ${keyFile} cannot be used: ${detail}`, {
+      cause: err,
+      hint: 'give the matching cert.pem and key.pem, or run `callpeer certs` to make a development pair',
+    });
+  }
+}
+
 export async function startServer(config: Readonly<ServeConfig>, options: StartOptions): Promise<RunningServer> {
   const log = options.log;
   const metrics = new ServerMetrics();
@@ -69,9 +82,7 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
       else res.destroy();
     });
   };
-  const server = tls
-    ? https.createServer({ cert: readFileSync(config.cert!), key: readFileSync(config.key!) }, onRequest)
-    : http.createServer(onRequest);
+  const server = tls ? createTlsServer(config.cert!, config.key!, onRequest) : http.createServer(onRequest);
 
   const signalingWss = new WebSocketServer({ noServer: true, maxPayload: HARD_FRAME_LIMIT });
   const pcmWss = new WebSocketServer({ noServer: true, maxPayload: PCM_MAX_FRAME_BYTES });

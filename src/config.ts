@@ -30,7 +30,7 @@ export interface ServeConfig {
   pingIntervalMs: number;
   /** Signaling messages allowed per connection per second (burst = 2x). Default 50. */
   rateLimitPerSecond: number;
-  /** Bad or rate-limited frames tolerated before the socket is closed with 1008. Default 20. */
+  /** Bad or rate-limited frames tolerated in a burst before the socket is closed with 1008; one is forgiven every 10 s. Default 20. */
   abuseLimit: number;
   /** Folder of the browser pages. Default the package's static/. */
   staticDir: string;
@@ -119,9 +119,9 @@ export function loadServeConfig(flags: ServeFlags = {}, env: NodeJS.ProcessEnv =
   const cfg: ServeConfig = {
     ...base,
     ...(explicitTls ? { cert: merged.cert, key: merged.key } : {}),
-    port: merged.port === undefined ? base.port : intIn('--port', merged.port, 0, 65535, 'pick a port such as 8080'),
+    port: merged.port === undefined ? base.port : intIn('--port (CALLPEER_PORT)', merged.port, 0, 65535, 'pick a port such as 8080'),
     host: merged.host ?? base.host,
-    maxMembers: merged.maxMembers === undefined ? base.maxMembers : intIn('--max-members', merged.maxMembers, 1, 1000, 'use a number such as 8'),
+    maxMembers: merged.maxMembers === undefined ? base.maxMembers : intIn('--max-members (CALLPEER_MAX_MEMBERS)', merged.maxMembers, 1, 1000, 'use a number such as 8'),
     logLevel: merged.logLevel ?? base.logLevel,
     maxFrameBytes: merged.maxFrameBytes ?? base.maxFrameBytes,
     pingIntervalMs: merged.pingIntervalMs ?? base.pingIntervalMs,
@@ -131,7 +131,7 @@ export function loadServeConfig(flags: ServeFlags = {}, env: NodeJS.ProcessEnv =
     iceServers: (merged.iceServer ?? []).map(parseIceServerUrl),
     allowedOrigins: (merged.allowedOrigin ?? []).map(normalizeOrigin),
   };
-  if (!(LOG_LEVELS as readonly string[]).includes(cfg.logLevel)) invalid(`--log-level must be one of ${LOG_LEVELS.join(', ')}`, 'use info, or debug for more');
+  if (!(LOG_LEVELS as readonly string[]).includes(cfg.logLevel)) invalid(`--log-level (CALLPEER_LOG_LEVEL) must be one of ${LOG_LEVELS.join(', ')}`, 'use info, or debug for more');
   if ((cfg.cert === undefined) !== (cfg.key === undefined)) invalid('--cert and --key go together', 'give both files, or neither for plain HTTP');
   for (const [flag, file] of [['--cert', cfg.cert], ['--key', cfg.key]] as const) {
     if (file === undefined) continue;

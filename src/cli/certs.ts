@@ -4,6 +4,12 @@ import { CallpeerError } from '../errors.js';
 import { generateDevCertificate } from '../server/certs.js';
 import { collect } from './options.js';
 
+/** A path relative to the current folder when it is inside it, else absolute. */
+function shown(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? file : rel;
+}
+
 export function registerCerts(program: Command): void {
   program
     .command('certs')
@@ -18,9 +24,10 @@ export function registerCerts(program: Command): void {
       }
       const result = await generateDevCertificate({ outDir: path.resolve(opts.out), hosts: opts.host ?? [], days });
       process.stdout.write(
-        `wrote ${path.relative(process.cwd(), result.certFile) || result.certFile} and ${path.relative(process.cwd(), result.keyFile) || result.keyFile}\n` +
+        `wrote ${shown(result.certFile)} and ${shown(result.keyFile)}\n` +
         `covers: ${result.names.join(', ')}\n` +
         `fingerprint (SHA-256): ${result.fingerprint}\n` +
+        (result.replaced ? 'replaced the certificate that was there before\n' : '') +
         'browsers will warn once: this certificate is self-signed, for development only\n',
       );
     });

@@ -7,6 +7,9 @@ import { TokenBucket } from './rate-limit.js';
 import type { SignalingContext } from './context.js';
 import { handlers } from './handlers.js';
 
+/** Strikes (refused frames) come back at this rate, per second: a slip now and then never adds up. */
+const STRIKE_REFILL_PER_SECOND = 0.1;
+
 /**
  * One /ws connection: frame limits, rate limiting, parsing, dispatch to the handler of each
  * message type, liveness pings. Also the room Member for this connection while it is joined.
@@ -17,7 +20,10 @@ export class SignalingSession implements Member {
   room: Room | undefined;
   readonly log: Logger;
   private readonly bucket: TokenBucket;
-  private strikes = 0;
+  /** Bad frames allowed: abuseLimit at once, then one more per 10 s (strikes decay). */
+  private readonly strikes: TokenBucket;
+  /** Set once we decided to close: later frames are neither handled nor counted. */
+  private closing = false;
   private alive = true;
   private closed = false;
   private joinTimer: NodeJS.Timeout | undefined;
@@ -32,6 +38,7 @@ export class SignalingSession implements Member {
     this.participant = { id, name: '', role: 'participant', audio: false, video: false, screen: false, metadata: {} };
     const rate = ctx.config.rateLimitPerSecond;
     this.bucket = new TokenBucket(rate, rate * 2);
+    this.strikes = new TokenBucket(STRIKE_REFILL_PER_SECOND, ctx.config.abuseLimit);
     ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
     ws.on('pong', () => { this.alive = true; });
     ws.on('close', () => this.onClose());
@@ -63,6 +70,7 @@ export class SignalingSession implements Member {
 
   /** Server shutdown or kick: close with a code the client's reconnect logic understands. */
   close(code: number, reason: string): void {
+    this.closing = true;
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
   }
 
@@ -96,6 +104,7 @@ export class SignalingSession implements Member {
   }
 
   private onFrame(data: RawData, isBinary: boolean): void {
+    if (this.closing) return;
     this.alive = true;
     const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer | ArrayBuffer).byteLength;
     let type: string | undefined;
@@ -123,12 +132,9 @@ export class SignalingSession implements Member {
     const code = (e.code as WireErrorCode);
     this.sendError(code, e.message, e.ref ?? type);
     // Refusals that stem from the client's behaviour count toward the abuse limit.
-    if (code === 'INVALID_MESSAGE' || code === 'RATE_LIMITED' || code === 'MESSAGE_TOO_LARGE' || code === 'INVALID_SDP') {
-      this.strikes++;
-      if (this.strikes > this.ctx.config.abuseLimit) {
-        this.log.warn({ strikes: this.strikes }, 'closing a connection that keeps sending bad frames');
-        this.close(1008, 'too many bad frames');
-      }
+    if ((code === 'INVALID_MESSAGE' || code === 'RATE_LIMITED' || code === 'MESSAGE_TOO_LARGE' || code === 'INVALID_SDP') && !this.strikes.take()) {
+      this.log.warn({ code }, 'closing a connection that keeps sending bad frames');
+      this.close(1008, 'too many bad frames');
     }
   }
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { runCli, startCli } from '../helpers/cli.js';
+import { Probe } from '../helpers/server.js';
 
 const LISTENING = /callpeer listening/;
 const urlOf = (out: string) => /"url":"([^"]+)"/.exec(out)?.[1] ?? '';
@@ -47,18 +48,35 @@ describe('callpeer CLI', () => {
     expect(r.stderr).toContain('callpeer certs');
   });
 
+  it('a file that is not PEM, or a key that is not the certificate\'s, is one line and exit 1', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'callpeer-pem-'));
+    writeFileSync(path.join(dir, 'junk.pem'), 'not a certificate\n');
+    const junk = await runCli(['serve', '--port', '0', '--cert', path.join(dir, 'junk.pem'), '--key', path.join(dir, 'junk.pem')]);
+    expect(junk.code).toBe(1);
+    expect(junk.stderr).toContain('they are not a PEM certificate and private key');
+    expect(junk.stderr).not.toMatch(/at .*\.js:\d+/);
+    expect((await runCli(['certs', '--out', path.join(dir, 'a')])).code).toBe(0);
+    expect((await runCli(['certs', '--out', path.join(dir, 'b')])).code).toBe(0);
+    const mixed = await runCli(['serve', '--port', '0', '--cert', path.join(dir, 'a', 'cert.pem'), '--key', path.join(dir, 'b', 'key.pem')]);
+    expect(mixed.code).toBe(1);
+    expect(mixed.stderr).toContain('the key does not belong to the certificate');
+  });
+
   it('a bad value from the environment is refused like a flag', async () => {
     const r = await runCli(['serve'], { env: { CALLPEER_MAX_MEMBERS: 'lots' } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('--max-members must be a whole number');
+    expect(r.stderr).toContain('--max-members (CALLPEER_MAX_MEMBERS) must be a whole number');
   });
 
-  it('serves, and exits 0 within 2 s of SIGTERM', async () => {
+  it('serves, and on SIGTERM tells its clients (1001) and exits 0 within 2 s', async () => {
     const s = await startCli(['serve', '--host', '127.0.0.1', '--port', '0'], LISTENING);
     const url = urlOf(s.output());
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const client = await Probe.open(`${url.replace('http', 'ws')}/ws`);
+    await client.join('sigterm');
     const t0 = Date.now();
     s.child.kill('SIGTERM');
+    expect((await client.closed).code).toBe(1001);
     const r = await s.exited;
     expect(r.code).toBe(0);
     expect(Date.now() - t0).toBeLessThan(2000);
@@ -84,6 +102,25 @@ describe('callpeer CLI', () => {
     expect(status).toBe(200);
     s.child.kill('SIGINT');
     expect((await s.exited).code).toBe(0);
+  });
+
+  it('certs prints the SHA-256 fingerprint, refuses a bad --host, and says when it replaces a certificate', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'callpeer-fp-'));
+    const first = await runCli(['certs', '--out', dir]);
+    const printed = /fingerprint \(SHA-256\): (\S+)/.exec(first.stdout)?.[1];
+    expect(printed).toBe(new X509Certificate(readFileSync(path.join(dir, 'cert.pem'))).fingerprint256);
+    expect(first.stdout).not.toContain('replaced');
+    expect((await runCli(['certs', '--out', dir])).stdout).toContain('replaced the certificate that was there before');
+    const bad = await runCli(['certs', '--out', dir, '--host', 'bad host!']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('is neither a host name nor an IP address');
+  });
+
+  it('certs into a folder it cannot make says so instead of hanging', async () => {
+    const r = await runCli(['certs', '--out', '/proc/callpeer-nope'], { timeoutMs: 5000 });
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('cannot write the certificate to /proc/callpeer-nope');
   });
 
   it('certs refuses a bad --days, and an unwritable --out, exit 1', async () => {
