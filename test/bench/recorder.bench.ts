@@ -35,7 +35,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function opusFrame(): string {
   const enc = new OpusEncoderStream(48000);
   const tone = new ToneGenerator(440, 48000);
-  let frame = Buffer.alloc(0);
+  let frame: Buffer = Buffer.alloc(0);
   for (let i = 0; i < 10; i++) frame = enc.encode(tone.next(960));
   return frame.toString('hex');
 }

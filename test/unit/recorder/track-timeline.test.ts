@@ -11,7 +11,7 @@ function setup(options: Partial<TimelineOptions> = {}) {
   const frames: TimelineFrame[] = [];
   const t = new TrackTimeline((f) => frames.push(f), { startMs: 0, startupWindowMs: 0, reorderWindowMs: 80, ...options });
   /** Audio frames as [position of their start in ms, the number they carry]. */
-  const audio = () => frames.filter((f) => !f.silence).map((f) => [(f.end - 960) / 48, f.data.readUInt16BE(1)]);
+  const audio = () => frames.filter((f) => !f.silence).map((f) => [(f.end - 960) / 48, Buffer.from(f.data).readUInt16BE(1)]);
   return { t, frames, audio };
 }
 
