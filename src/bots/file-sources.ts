@@ -51,6 +51,15 @@ export class OpusPacketSource implements OpusSource {
   }
 }
 
+/** Runs a parser, naming the file and the format in its error. */
+function parsing<T>(path: string, format: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new CallpeerError('PARSE_ERROR', `${path} is not a ${format} file we can read: ${(err as Error).message}`, { cause: err, hint: 'convert it, e.g. `sox in.mp3 -r 48000 -c 1 -b 16 out.wav`' });
+  }
+}
+
 /** Opens a WAV or Ogg Opus file as a source; the format is read from the file, not its name. */
 export async function openAudioFile(path: string, options: { loop?: boolean } = {}): Promise<OpusSource> {
   let bytes: Buffer;
@@ -62,10 +71,10 @@ export async function openAudioFile(path: string, options: { loop?: boolean } = 
   }
   const magic = bytes.subarray(0, 4).toString('latin1');
   if (magic === 'RIFF') {
-    return new EncodedSource(wavFrames(bytes, 48000, options));
+    return new EncodedSource(parsing(path, 'WAV', () => wavFrames(bytes, 48000, options)));
   }
   if (magic === 'OggS') {
-    const { packets } = readOggOpus(bytes);
+    const { packets } = parsing(path, 'Ogg Opus', () => readOggOpus(bytes));
     const odd = packets.find((p) => opusPacketSamples48k(p.data) !== FRAME);
     if (odd) {
       throw new CallpeerError('CODEC_NOT_SUPPORTED', `${path} has Opus frames of ${opusPacketSamples48k(odd.data) / 48} ms; bots send 20 ms frames`, { hint: 're-encode it with `opusenc --framesize 20`, or give a WAV file' });

@@ -12,5 +12,9 @@ export async function openWavFrames(path: string, rate: number, options: { loop?
     const code = (err as NodeJS.ErrnoException).code;
     throw new CallpeerError('IO_ERROR', `cannot read ${path} (${code ?? 'error'})`, { cause: err, hint: 'check the path to the WAV file' });
   }
-  return wavFrames(bytes, rate, options);
+  try {
+    return wavFrames(bytes, rate, options);
+  } catch (err) {
+    throw new CallpeerError('PARSE_ERROR', `${path} is not a WAV file we can read: ${(err as Error).message}`, { cause: err, hint: 'convert it, e.g. `sox in.mp3 -r 48000 -c 1 -b 16 out.wav`' });
+  }
 }

@@ -67,8 +67,9 @@ export class PcmService {
       if (!(v > 0)) throw new TypeError(`${name} must be a positive number of ms, got ${v}`);
     }
     this.pingTimer = setInterval(() => this.pingAll(), pingIntervalMs).unref();
-    // Check for silence at a quarter of the timeout: a silent client goes within 1.25x of it.
-    this.sweepMs = Math.max(10, this.silenceTimeoutMs / 4);
+    // Check for silence every second (or a quarter of a short timeout): a silent client goes
+    // within a second of the timeout.
+    this.sweepMs = Math.max(10, Math.min(1000, this.silenceTimeoutMs / 4));
     // setImmediate: after a stall of this process, let the poll phase read what clients sent
     // meanwhile before judging anyone silent (timers run before I/O in Node's loop).
     this.sweepTimer = setInterval(() => setImmediate(() => this.closeSilent()), this.sweepMs).unref();

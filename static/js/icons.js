@@ -27,8 +27,9 @@ export function colorFor(name) {
   return `hsl(${h % 360} 55% 45%)`;
 }
 
+/** One or two initials, whole characters (an emoji is one, not half a surrogate pair). Plain text. */
 export function initials(name) {
-  const parts = name.trim().split(/\s+/).filter(Boolean);
-  const letters = parts.length > 1 ? parts[0][0] + parts[parts.length - 1][0] : (parts[0] ?? '?')[0];
+  const parts = name.trim().split(/\s+/).filter(Boolean).map((w) => Array.from(w));
+  const letters = parts.length > 1 ? parts[0][0] + parts[parts.length - 1][0] : (parts[0]?.[0] ?? '?');
   return letters.toUpperCase();
 }

@@ -204,7 +204,8 @@ export function renderPeople(list, entries) {
   for (const { participant: p, you, state } of entries) {
     const li = el('li');
     li.dataset.peer = p.id;
-    const avatar = el('span', 'mini-avatar', p.role === 'participant' ? initials(p.name) : icons.bot);
+    const avatar = el('span', 'mini-avatar', p.role === 'participant' ? undefined : icons.bot);
+    if (p.role === 'participant') avatar.textContent = initials(p.name);
     avatar.style.background = colorFor(p.name);
     const who = el('div', 'who');
     const b = el('b');

@@ -73,8 +73,26 @@ describe('bot audio files', () => {
     const mp3 = path.join(dir, 'x.mp3');
     writeFileSync(mp3, Buffer.from('ID3\x03\x00\x00\x00\x00\x00\x00 not audio we read'));
     expect(await code(openAudioFile(mp3))).toBe('PARSE_ERROR');
+    const truncated = path.join(dir, 'truncated.wav');
+    writeFileSync(truncated, Buffer.from('RIFF\x04\x00\x00\x00WAVE', 'latin1'));
+    const err = await openAudioFile(truncated).catch((e: CallpeerError) => e);
+    expect((err as CallpeerError).code).toBe('PARSE_ERROR');
+    expect((err as CallpeerError).message).toContain(truncated); // names the file
+    expect((err as CallpeerError).hint).toContain('sox');
     const empty = path.join(dir, 'empty.wav');
     writeFileSync(empty, encodeWav(new Int16Array(0), 48000));
     expect(await code(openAudioFile(empty))).toBe('PARSE_ERROR');
+  });
+});
+
+describe('PCM client audio files', () => {
+  it('a file that is not a WAV is PARSE_ERROR naming the file, with a fix', async () => {
+    const { openWavFrames } = await import('../../../src/pcm/frame-sources.js');
+    const file = path.join(tempDir(), 'x.wav');
+    writeFileSync(file, 'hi\n');
+    const err = await openWavFrames(file, 16000).catch((e: CallpeerError) => e);
+    expect((err as CallpeerError).code).toBe('PARSE_ERROR');
+    expect((err as CallpeerError).message).toContain(file);
+    expect((err as CallpeerError).hint).toBeDefined();
   });
 });

@@ -57,3 +57,15 @@ describe('assessQuality', () => {
     expect(assessQuality({ received: 100, lost: 5 }, { received: 200, lost: 3 }).lossPct).toBe(0);
   });
 });
+
+describe('avatar initials', () => {
+  it('take whole characters: first and last word, an emoji as one character', async () => {
+    // @ts-expect-error plain JS module of the pages (no types)
+    const { initials } = await import('../../../static/js/icons.js');
+    expect(initials('ada lovelace')).toBe('AL');
+    expect(initials('  grace  ')).toBe('G');
+    expect(initials('🦊 fox')).toBe('🦊F');
+    expect(initials('😀')).toBe('😀');
+    expect(initials('')).toBe('?');
+  });
+});
