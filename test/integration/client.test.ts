@@ -25,6 +25,25 @@ describe('SignalingClient', () => {
     await server.close();
   });
 
+  it('reports media changes as peer-updated and unclaimed refusals as server-error', async () => {
+    const server = await startTestServer();
+    const a = new SignalingClient(server.wsUrl);
+    const b = new SignalingClient(server.wsUrl);
+    await a.connect();
+    await b.connect();
+    await a.join({ room: 'c2', name: 'A' });
+    const jb = await b.join({ room: 'c2', name: 'B' });
+    const updated = new Promise((r) => a.once('peer-updated', r));
+    b.media({ audio: true, screen: true });
+    expect(await updated).toMatchObject({ id: jb.id, audio: true, screen: true, video: false });
+    const refused = new Promise((r) => a.once('server-error', r));
+    a.offer('nobody', 'v=0\r\n');
+    expect(await refused).toMatchObject({ type: 'error', code: 'PEER_NOT_FOUND', ref: 'offer' });
+    await a.close();
+    await b.close();
+    await server.close();
+  });
+
   it('rejects join with the server error code', async () => {
     const server = await startTestServer({ maxMembers: 1 });
     const a = new SignalingClient(server.wsUrl);
