@@ -349,7 +349,15 @@ export class Peer extends EventEmitter<PeerEvents> {
     const native = this.pc.addTrack(describeMedia(mid, kind, direction, codec, send));
     const track = new MediaTrack(native, mid, kind, direction, codec, ssrc, this.cname);
     native.onOpen(this.guard('track.onOpen', () => track.markOpen()));
-    native.onMessage(this.guard('track.onMessage', (msg: Buffer) => track.deliver(msg)));
+    // Per packet: the guard spelled out, without guard()'s rest-argument array.
+    native.onMessage((msg: Buffer) => {
+      if (this.closed) return;
+      try {
+        track.deliver(msg);
+      } catch (err) {
+        this.fail('track.onMessage', err);
+      }
+    });
     native.onError(this.guard('track.onError', (err: string) => this.log.warn({ mid, err }, 'track error')));
     watchNativeClose(native);
     this.mediaTracks.set(mid, track);

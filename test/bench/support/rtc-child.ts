@@ -53,6 +53,7 @@ process.on('message', (m: Msg) => {
   } else if (m.t === 'count') {
     send({ t: 'count', received });
   } else if (m.t === 'exit') {
+    track?.close(); // releases its callbacks before the connection goes
     pc.close();
     cleanup();
     process.exit(0);
