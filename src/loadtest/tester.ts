@@ -59,8 +59,6 @@ interface Link {
 }
 
 const RTP_HEADER_BYTES = 12;
-/** Half the 32-bit NTP-middle range in ms: an RTT above it is a small negative one, wrapped. */
-const RTT_WRAPPED_MS = 2 ** 31 / 65.536;
 
 export class WebRtcTester {
   private readonly agent: MeshAgent;
@@ -138,9 +136,7 @@ export class WebRtcTester {
         sentPackets += st.packetsSent;
         sentBytes += st.octetsSent + RTP_HEADER_BYTES * st.packetsSent;
         const rtt = st.remote?.rttMs;
-        // OpusSender's NTP "now" comes from Date.now() (1 ms steps): a loopback RTT below that
-        // can come out negative, wrapped by the 32-bit arithmetic to ~65.5 million ms.
-        if (rtt !== undefined) rttMs.push(rtt > RTT_WRAPPED_MS ? 0 : rtt);
+        if (rtt !== undefined) rttMs.push(rtt);
       }
     }
     const heard = new Set(streams.filter((s) => s.packets > 0).map((s) => s.from));

@@ -346,7 +346,10 @@ export function ntpMiddle32(seconds: number, fraction: number): number {
  */
 export function rttMs(nowMiddle32: number, lsr: number, dlsr: number): number | undefined {
   if (lsr === 0) return undefined;
-  return (((nowMiddle32 - lsr - dlsr) >>> 0) / 65536) * 1000;
+  // Signed: clocks read to the millisecond can put "now" a hair before LSR + DLSR on a fast
+  // link; unsigned, that wraps to ~65,536 s. Such a round trip is ~0, not negative.
+  const units = (nowMiddle32 - lsr - dlsr) | 0;
+  return units <= 0 ? 0 : (units / 65536) * 1000;
 }
 
 /** Fraction lost for a report interval, 0..255 (negative loss, from duplicates, reports 0). */

@@ -107,7 +107,8 @@ export class OpusSender extends EventEmitter<OpusSenderEvents> {
     this.ssrc = track.localSsrc;
     this.payloadType = options.payloadType ?? track.codec?.payloadType ?? 111;
     this.clock = options.clock ?? systemClock;
-    this.wallClock = options.wallClock ?? Date.now;
+    // Sub-millisecond wall time: RTT on a LAN or loopback is well under a millisecond.
+    this.wallClock = options.wallClock ?? (() => performance.timeOrigin + performance.now());
     this.reportIntervalMs = options.reportIntervalMs ?? 1000;
     this.log = (options.logger ?? silentLogger()).child({ mid: track.mid, ssrc: this.ssrc });
     track.on('rtcp', this.onRtcp);

@@ -100,6 +100,8 @@ describe('RTCP arithmetic', () => {
     expect(rttMs(0xb7108000, 0xb7052000, 0x00054000)).toBe(6125);
     expect(rttMs(0x00000010, 0xfffffff0, 0)).toBeCloseTo((0x20 / 65536) * 1000); // across wrap
     expect(rttMs(0x12345678, 0, 0)).toBeUndefined();
+    // "now" a hair before LSR + DLSR (millisecond clocks on loopback): ~0, not ~65,536 s
+    expect(rttMs(0x00010000, 0x00010000, 0x00000010)).toBe(0);
   });
 
   it('converts Unix ms to NTP and takes the middle 32 bits', () => {
