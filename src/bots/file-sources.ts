@@ -6,28 +6,12 @@ import { readFile } from 'node:fs/promises';
 import { CallpeerError } from '../errors.js';
 import { readOggOpus } from '../media/ogg-opus.js';
 import { opusPacketSamples48k } from '../media/opus-packet.js';
-import { OpusEncoderStream } from '../media/opus.js';
-import { wavFrames, type PcmFrameSource } from '../media/frames.js';
+import { wavFrames } from '../media/frames.js';
 import type { OpusSource } from '../rtc/opus-sender.js';
+import { EncodedSource } from '../rtc/opus-sources.js';
 
 /** Samples in a 20 ms Opus frame at 48 kHz. */
 const FRAME = 960;
-
-/** Encodes 48 kHz frames from a PCM frame source to Opus, one packet per tick. */
-export class EncodedSource implements OpusSource {
-  private readonly encoder = new OpusEncoderStream(48000);
-
-  constructor(private readonly frames: PcmFrameSource) {}
-
-  get ended(): boolean {
-    return this.frames.ended;
-  }
-
-  nextFrame(): Buffer | undefined {
-    const frame = this.frames.nextFrame();
-    return frame && this.encoder.encode(frame);
-  }
-}
 
 /** Plays Ogg Opus packets as they are (each must last 20 ms: one per tick keeps real time). */
 export class OpusPacketSource implements OpusSource {

@@ -1,39 +1,38 @@
 /**
- * OpusSource implementations for OpusSender.play(): a sine tone (tests, the load tester, a
- * "beep" bot) and a list of ready packets. File sources (WAV, Ogg Opus) come with the bots.
+ * OpusSource implementations for OpusSender.play() and the bots' pacer: any 48 kHz frame
+ * source encoded live (a tone for tests, the load tester and "beep" bots; a WAV file's
+ * samples), and a list of ready packets. Ogg Opus files come with the bots (bots/file-sources).
  */
+import { ToneFrames, type PcmFrameSource } from '../media/frames.js';
 import { OpusEncoderStream, type OpusEncoderOptions } from '../media/opus.js';
-import { ToneGenerator } from '../media/tone.js';
 import type { OpusSource } from './opus-sender.js';
 
-const FRAME_SAMPLES = 960; // 20 ms at 48 kHz
+/** Encodes 48 kHz mono frames from a PCM frame source to Opus, one packet per tick. */
+export class EncodedSource implements OpusSource {
+  private readonly encoder: OpusEncoderStream;
+
+  constructor(private readonly frames: PcmFrameSource, encoder: OpusEncoderOptions = {}) {
+    this.encoder = new OpusEncoderStream(48000, encoder);
+  }
+
+  get ended(): boolean {
+    return this.frames.ended;
+  }
+
+  nextFrame(): Buffer | undefined {
+    const frame = this.frames.nextFrame();
+    return frame && this.encoder.encode(frame);
+  }
+}
 
 /** An endless (or `durationMs`-long) sine tone, encoded live at 48 kHz mono. */
-export class ToneSource implements OpusSource {
-  private readonly tone: ToneGenerator;
-  private readonly encoder: OpusEncoderStream;
-  private readonly frame = new Int16Array(FRAME_SAMPLES);
-  private readonly frames: number;
-  private produced = 0;
-
+export class ToneSource extends EncodedSource {
   /**
    * @param frequency Hz
    * @param options amplitude 0..1 (default 0.5); durationMs (default endless); encoder options
    */
   constructor(frequency: number, options: { amplitude?: number; durationMs?: number; encoder?: OpusEncoderOptions } = {}) {
-    this.tone = new ToneGenerator(frequency, 48000, options.amplitude ?? 0.5);
-    this.encoder = new OpusEncoderStream(48000, options.encoder ?? {});
-    this.frames = options.durationMs === undefined ? Infinity : Math.round(options.durationMs / 20);
-  }
-
-  get ended(): boolean {
-    return this.produced >= this.frames;
-  }
-
-  nextFrame(): Buffer | undefined {
-    if (this.ended) return undefined;
-    this.produced++;
-    return this.encoder.encode(this.tone.next(FRAME_SAMPLES, this.frame));
+    super(new ToneFrames(frequency, 48000, options), options.encoder);
   }
 }
 

@@ -66,8 +66,8 @@ export interface PeerEvents {
 }
 
 export interface AddAudioTrackOptions {
-  /** Default 'sendrecv'. */
-  direction?: 'sendonly' | 'sendrecv';
+  /** Default 'sendrecv'; 'recvonly' offers to receive only (a listener, a recorder). */
+  direction?: 'sendonly' | 'sendrecv' | 'recvonly';
   /** Opus payload type (default 111, what browsers use). */
   payloadType?: number;
   /** a=msid stream id (default: the Peer's cname). */

@@ -21,7 +21,7 @@ import { LOOPBACK, until } from '../helpers/rtc.js';
 
 declare global {
   interface Window {
-    pc: RTCPeerConnection;
+    pc: RTCPeerConnection | undefined;
     candidates: { candidate: string; mid: string }[];
   }
 }
@@ -71,7 +71,7 @@ describe.skipIf(!hasChromium())(`Chromium offers to a Peer${skipNote()}`, () => 
       ['audio', 'sendrecv', ['opus']], ['video', 'inactive', ['VP8']],
     ]);
     expect(d.media[0]!.setup).toBe('passive'); // the browser (offerer) is the DTLS client
-    await page.evaluate((sdp) => window.pc.setRemoteDescription({ type: 'answer', sdp }), answer.sdp);
+    await page.evaluate((sdp) => window.pc!.setRemoteDescription({ type: 'answer', sdp }), answer.sdp);
 
     // Trickle both ways until connected.
     let sentSignals = 0;
@@ -79,7 +79,7 @@ describe.skipIf(!hasChromium())(`Chromium offers to a Peer${skipNote()}`, () => 
     const pump = setInterval(() => {
       for (; sentSignals < signals.length; sentSignals++) {
         const s = signals[sentSignals]!;
-        if (s.kind === 'candidate') void page.evaluate((c) => window.pc.addIceCandidate({ candidate: c.candidate.replace(/^a=/, ''), sdpMid: c.mid }), s).catch(() => {});
+        if (s.kind === 'candidate') void page.evaluate((c) => window.pc!.addIceCandidate({ candidate: c.candidate.replace(/^a=/, ''), sdpMid: c.mid }), s).catch(() => {});
       }
       void page.evaluate((from) => window.candidates.slice(from), takenCandidates).then((cs) => {
         takenCandidates += cs.length;
@@ -100,7 +100,7 @@ describe.skipIf(!hasChromium())(`Chromium offers to a Peer${skipNote()}`, () => 
       expect(Math.abs(dominantFrequency(pcm, 48000) - 440)).toBeLessThanOrEqual(1);
       expect(rx.stats()[0]).toMatchObject({ cumulativeLost: 0 });
       const received = await waitForPage(page, async () => {
-        const stats = await window.pc.getStats();
+        const stats = await window.pc!.getStats();
         let n = 0;
         stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'audio') n = s.packetsReceived as number; });
         return n > 25 ? n : 0;
