@@ -12,11 +12,12 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import {
-  buildRtcp, ntpFromUnixMs, ntpMiddle32, parseRtcp, rttMs, SDES_CNAME, type ReportBlock,
+  buildRtcp, ntpFromUnixMs, ntpMiddle32, rttMs, SDES_CNAME, type ReportBlock,
 } from '../media/rtcp.js';
 import { RTP_HEADER_MIN } from '../media/rtp.js';
 import { silentLogger, type Logger } from '../log.js';
 import { Pacer, systemClock, type Clock } from './pacer.js';
+import { ReportTimer, readRtcp } from './rtcp-schedule.js';
 import type { MediaTrack } from './media-track.js';
 
 /** Ticks of a 20 ms frame at Opus' fixed 48 kHz RTP clock (RFC 7587 §4.1). */
@@ -92,7 +93,7 @@ export class OpusSender extends EventEmitter<OpusSenderEvents> {
   private needMarker = true;
   private remote: RemoteReceptionReport | undefined;
   private pacer: Pacer | undefined;
-  private reportTimer: unknown;
+  private readonly reportTimer: ReportTimer;
   private closedFlag = false;
   private readonly clock: Clock;
   private readonly wallClock: () => number;
@@ -113,7 +114,7 @@ export class OpusSender extends EventEmitter<OpusSenderEvents> {
     this.log = (options.logger ?? silentLogger()).child({ mid: track.mid, ssrc: this.ssrc });
     track.on('rtcp', this.onRtcp);
     track.once('closed', () => this.close());
-    this.scheduleReport();
+    this.reportTimer = new ReportTimer(() => this.sendReport(), this.reportIntervalMs, this.clock);
   }
 
   /**
@@ -198,7 +199,7 @@ export class OpusSender extends EventEmitter<OpusSenderEvents> {
     if (this.closedFlag) return;
     this.closedFlag = true;
     this.stop();
-    if (this.reportTimer !== undefined) this.clock.clearTimeout(this.reportTimer);
+    this.reportTimer.stop();
     this.track.off('rtcp', this.onRtcp);
     this.removeAllListeners();
   }
@@ -224,25 +225,9 @@ export class OpusSender extends EventEmitter<OpusSenderEvents> {
     return true;
   }
 
-  private scheduleReport(): void {
-    if (this.closedFlag) return;
-    const delay = this.reportIntervalMs * (0.5 + Math.random());
-    this.reportTimer = this.clock.setTimeout(() => {
-      this.sendReport();
-      this.scheduleReport();
-    }, delay);
-    (this.reportTimer as { unref?: () => void }).unref?.();
-  }
 
   private handleRtcp(packet: Buffer): void {
-    let parsed;
-    try {
-      parsed = parseRtcp(packet);
-    } catch (err) {
-      this.log.debug({ err }, 'bad rtcp ignored');
-      return;
-    }
-    for (const p of parsed) {
+    for (const p of readRtcp(packet, this.log)) {
       if (p.type !== 'rr' && p.type !== 'sr') continue;
       const block = p.reports.find((b) => b.ssrc === this.ssrc);
       if (block) this.takeReport(block);

@@ -5,10 +5,11 @@
  * remote sender learns loss, jitter and RTT. Each valid packet is handed on to `onPacket`
  * (a decoder, a recorder) with its parsed header.
  */
-import { buildRtcp, parseRtcp, SDES_CNAME } from '../media/rtcp.js';
+import { buildRtcp, SDES_CNAME } from '../media/rtcp.js';
 import { parseRtpHeader, type RtpPacketInfo } from '../media/rtp.js';
 import { silentLogger, type Logger } from '../log.js';
 import { systemClock, type Clock } from './pacer.js';
+import { ReportTimer, readRtcp } from './rtcp-schedule.js';
 import { ReceiverStats, type ReceiverStatsSnapshot } from './receiver-stats.js';
 import type { MediaTrack } from './media-track.js';
 
@@ -38,7 +39,7 @@ export class RtpReceiver {
   private readonly reportIntervalMs: number;
   private readonly onPacket: RtpPacketHandler | undefined;
   private readonly log: Logger;
-  private reportTimer: unknown;
+  private readonly reportTimer: ReportTimer;
   private closedFlag = false;
   private readonly attached: boolean;
   /** Packets whose header did not parse. */
@@ -55,7 +56,7 @@ export class RtpReceiver {
     if (this.attached) track.onRtp = (p) => this.handleRtp(p);
     track.on('rtcp', this.onRtcp);
     track.once('closed', () => this.close());
-    this.scheduleReport();
+    this.reportTimer = new ReportTimer(() => this.sendReport(), this.reportIntervalMs, this.clock);
   }
 
   /** Accounts and hands on one RTP packet. */
@@ -100,29 +101,14 @@ export class RtpReceiver {
   close(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
-    if (this.reportTimer !== undefined) this.clock.clearTimeout(this.reportTimer);
+    this.reportTimer.stop();
     this.track.off('rtcp', this.onRtcp);
     if (this.attached) this.track.onRtp = undefined;
   }
 
-  private scheduleReport(): void {
-    if (this.closedFlag) return;
-    this.reportTimer = this.clock.setTimeout(() => {
-      this.sendReport();
-      this.scheduleReport();
-    }, this.reportIntervalMs * (0.5 + Math.random()));
-    (this.reportTimer as { unref?: () => void }).unref?.();
-  }
 
   private handleRtcp(packet: Buffer): void {
-    let parsed;
-    try {
-      parsed = parseRtcp(packet);
-    } catch (err) {
-      this.log.debug({ err }, 'bad rtcp ignored');
-      return;
-    }
-    for (const p of parsed) {
+    for (const p of readRtcp(packet, this.log)) {
       if (p.type === 'sr') this.sources.get(p.ssrc)?.onSenderReport(p.ntpSeconds, p.ntpFraction, this.clock.now());
     }
   }
