@@ -1,6 +1,6 @@
 /**
  * node-datachannel descriptions and the library's sharp edges that need a workaround at the
- * native boundary (see /work/shared/NODE-DATACHANNEL.md and the notes below).
+ * native boundary (see the team's NODE-DATACHANNEL.md field notes and the notes below).
  */
 import { randomBytes } from 'node:crypto';
 import { Audio, Video, type Direction, type Track } from 'node-datachannel';

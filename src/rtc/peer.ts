@@ -1,6 +1,6 @@
 /**
  * Peer: one node-datachannel PeerConnection with the sharp edges filed off (see
- * /work/shared/NODE-DATACHANNEL.md):
+ * the team's NODE-DATACHANNEL.md field notes):
  * - every native callback body is guarded: an exception there would abort the process, so a
  *   throw closes this Peer (`error`, then `closed` with reason 'error') and the process lives;
  * - a remote offer is answered with exactly what we support: one track per offered audio/video
