@@ -7,27 +7,20 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import type { RunningServer } from '../../src/app.js';
 import { Bot } from '../../src/bots/bot.js';
 import type { Manifest } from '../../src/bots/recorder/manifest.js';
 import { Recorder } from '../../src/bots/recorder/recorder.js';
 import { dominantFrequency } from '../../src/media/analysis.js';
 import { parseWav } from '../../src/media/wav.js';
 import { ToneSource } from '../../src/rtc/opus-sources.js';
-import { cleanupRtc } from '../../src/rtc/peer.js';
 import { BIN, runCli, startCli } from '../helpers/cli.js';
-import { startTestServer } from '../helpers/server.js';
+import { startTestServer, useTestServer } from '../helpers/server.js';
 import { decodeRecording, has } from './recorder-helpers.js';
 
 const PEER = { bindAddress: '127.0.0.1' };
-let server: RunningServer;
-beforeAll(async () => { server = await startTestServer(); });
-afterAll(async () => {
-  await server.close();
-  cleanupRtc();
-});
+const ctx = useTestServer({}, { rtc: true });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const outDir = () => mkdtempSync(path.join(tmpdir(), 'callpeer-reccli-'));
@@ -40,7 +33,7 @@ function ffprobeDuration(file: string): number {
 }
 
 async function toneBot(room: string, hz: number): Promise<Bot> {
-  const bot = new Bot({ wsUrl: server.wsUrl, room, name: `tone${hz}`, source: new ToneSource(hz), peer: PEER });
+  const bot = new Bot({ wsUrl: ctx.server.wsUrl, room, name: `tone${hz}`, source: new ToneSource(hz), peer: PEER });
   await bot.start();
   return bot;
 }
@@ -49,7 +42,7 @@ describe('callpeer record (process)', () => {
   it.skipIf(!has('ffprobe'))('SIGKILL mid-way leaves files that play up to about the kill', async () => {
     const dir = outDir();
     const bot = await toneBot('kill', 440);
-    const rec = await startCli(['record', server.wsUrl, '--room', 'kill', '--out', dir, '--bind', '127.0.0.1'], /> 01-/, { timeoutMs: 15_000 });
+    const rec = await startCli(['record', ctx.server.wsUrl, '--room', 'kill', '--out', dir, '--bind', '127.0.0.1'], /> 01-/, { timeoutMs: 15_000 });
     await sleep(3000);
     rec.child.kill('SIGKILL');
     const killedAt = Date.now();
@@ -68,7 +61,7 @@ describe('callpeer record (process)', () => {
   it('SIGTERM finalizes the files, the manifest and the --mix WAV, exit 0', async () => {
     const dir = outDir();
     const bot = await toneBot('term', 523);
-    const rec = await startCli(['record', server.wsUrl, '--room', 'term', '--out', dir, '--bind', '127.0.0.1', '--mix', path.join(dir, 'mix.wav')], /> 01-/, { timeoutMs: 15_000 });
+    const rec = await startCli(['record', ctx.server.wsUrl, '--room', 'term', '--out', dir, '--bind', '127.0.0.1', '--mix', path.join(dir, 'mix.wav')], /> 01-/, { timeoutMs: 15_000 });
     await sleep(1500);
     rec.child.kill('SIGTERM');
     const result = await rec.exited;
@@ -105,7 +98,7 @@ describe('callpeer record (process)', () => {
   });
 
   it('an output directory that cannot be written is a plain error, exit 1', async () => {
-    const r = await runCli(['record', server.wsUrl, '--room', 'nowhere', '--out', '/dev/null/rec'], { timeoutMs: 15_000 });
+    const r = await runCli(['record', ctx.server.wsUrl, '--room', 'nowhere', '--out', '/dev/null/rec'], { timeoutMs: 15_000 });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^callpeer: .*\n {2}fix: /);
   });
@@ -115,7 +108,7 @@ describe('callpeer record (process)', () => {
     const bot = await toneBot('full', 440);
     // A 16 KiB tmpfs in a mount namespace of its own: the recorder fills it in a few seconds.
     const dir = mkdtempSync(path.join(tmpdir(), 'callpeer-full-'));
-    const script = `mount -t tmpfs -o size=16k tmpfs "${dir}" && "${process.execPath}" "${BIN}" record "${server.wsUrl}" --room full --out "${dir}/rec" --bind 127.0.0.1 --duration 20; echo "exit=$?"; echo "duration=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "${dir}"/rec/01-*.opus)"; cat "${dir}/rec/manifest.json"`;
+    const script = `mount -t tmpfs -o size=16k tmpfs "${dir}" && "${process.execPath}" "${BIN}" record "${ctx.server.wsUrl}" --room full --out "${dir}/rec" --bind 127.0.0.1 --duration 20; echo "exit=$?"; echo "duration=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "${dir}"/rec/01-*.opus)"; cat "${dir}/rec/manifest.json"`;
     const r = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
       const child = spawn('unshare', ['-m', 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';

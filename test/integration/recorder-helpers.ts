@@ -1,5 +1,4 @@
 /** Shared by the recorder tests: scheduled tones with pauses, decoding a recording, finding its pauses. */
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { rms } from '../../src/media/analysis.js';
 import { readOggOpus } from '../../src/media/ogg-opus.js';
@@ -7,9 +6,7 @@ import { OpusDecoderStream, OpusEncoderStream } from '../../src/media/opus.js';
 import { ToneGenerator } from '../../src/media/tone.js';
 import type { OpusSource } from '../../src/rtc/opus-sender.js';
 
-export function has(tool: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
-}
+export { has } from '../helpers/tools.js';
 
 /**
  * 20 ms Opus frames of a tone, `undefined` for silence: `segments` alternate tone and pause

@@ -7,31 +7,24 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/app.js';
+import { describe, expect, it } from 'vitest';
 import { Bot } from '../../src/bots/bot.js';
 import type { Manifest } from '../../src/bots/recorder/manifest.js';
 import { Recorder } from '../../src/bots/recorder/recorder.js';
 import { dominantFrequency, goertzelPower, rms } from '../../src/media/analysis.js';
 import { parseWav } from '../../src/media/wav.js';
-import { cleanupRtc } from '../../src/rtc/peer.js';
-import { startTestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { checkFrameOrigins, checkPauses, decodeRecording, frameOrigins, has, ScheduledSource, slice, tonePlan } from './recorder-helpers.js';
 
 const PEER = { bindAddress: '127.0.0.1' };
-let server: RunningServer;
-beforeAll(async () => { server = await startTestServer(); });
-afterAll(async () => {
-  await server.close();
-  cleanupRtc();
-});
+const ctx = useTestServer({}, { rtc: true });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const outDir = () => mkdtempSync(path.join(tmpdir(), 'callpeer-rec-'));
 
 /** Starts a bot playing `frames`; returns it with the session time (ms) its frame 0 was due. */
 async function playBot(room: string, name: string, frames: (Buffer | undefined)[], recorder: Recorder) {
-  const bot = new Bot({ wsUrl: server.wsUrl, room, name, source: new ScheduledSource(frames), peer: PEER });
+  const bot = new Bot({ wsUrl: ctx.server.wsUrl, room, name, source: new ScheduledSource(frames), peer: PEER });
   const ended = new Promise<void>((r) => bot.once('ended', () => r()));
   await bot.start(); // its pacer fires frame 0 as start() resolves
   return { bot, t0: performance.now() - recorder.startMs, ended };
@@ -46,7 +39,7 @@ function fileOf(m: Manifest, name: string): string {
 describe('callpeer record', () => {
   it('records two bots into aligned files with their own tones and their pauses in place', async () => {
     const dir = outDir();
-    const rec = new Recorder({ wsUrl: server.wsUrl, room: 'two', outDir: dir, peer: PEER, mixPath: path.join(dir, 'mix.wav') });
+    const rec = new Recorder({ wsUrl: ctx.server.wsUrl, room: 'two', outDir: dir, peer: PEER, mixPath: path.join(dir, 'mix.wav') });
     await rec.start();
     // Tones start long: the first packets may go before the connection is up (DTLS can take 1 s).
     const a = tonePlan(440, [100, 25, 50, 40, 60]); // 5.5 s
@@ -95,7 +88,7 @@ describe('callpeer record', () => {
 
   it('with every 10th packet dropped, duration and pause positions hold and loss is counted', async () => {
     const dir = outDir();
-    const rec = new Recorder({ wsUrl: server.wsUrl, room: 'lossy', outDir: dir, peer: PEER, dropPacket: (i) => i % 10 === 9 });
+    const rec = new Recorder({ wsUrl: ctx.server.wsUrl, room: 'lossy', outDir: dir, peer: PEER, dropPacket: (i) => i % 10 === 9 });
     await rec.start();
     const plan = tonePlan(440, [100, 30, 80, 30, 50]);
     const { bot, t0, ended } = await playBot('lossy', 'carol', plan.frames, rec);
@@ -119,7 +112,7 @@ describe('callpeer record', () => {
 
   it('someone who leaves and comes back gets a new file, aligned on the same timeline', async () => {
     const dir = outDir();
-    const rec = new Recorder({ wsUrl: server.wsUrl, room: 'again', outDir: dir, peer: PEER });
+    const rec = new Recorder({ wsUrl: ctx.server.wsUrl, room: 'again', outDir: dir, peer: PEER });
     await rec.start();
     const first = await playBot('again', 'dave', tonePlan(440, [100]).frames, rec);
     await first.ended;

@@ -7,7 +7,7 @@ import { OpusDecoderStream } from '../../../src/media/opus.js';
 import { encodeWav } from '../../../src/media/wav.js';
 import { ToneGenerator } from '../../../src/media/tone.js';
 import { CallpeerError } from '../../../src/errors.js';
-import { has, run, skipNote, tempDir } from '../media/tools.js';
+import { has, run, skipNote, tempDir } from '../../helpers/tools.js';
 
 /** Plays a source to its end and decodes what it sent. */
 function drain(source: Awaited<ReturnType<typeof openAudioFile>>, maxFrames = 10_000): { frames: number; pcm: Int16Array } {

@@ -7,7 +7,7 @@ import { OpusDecoderStream, OpusEncoderStream } from '../../../src/media/opus.js
 import { parseWav } from '../../../src/media/wav.js';
 import { ToneGenerator } from '../../../src/media/tone.js';
 import { dominantFrequency } from '../../../src/media/analysis.js';
-import { has, probe, run, runAll, skipNote, tempDir } from './tools.js';
+import { has, probe, run, runAll, skipNote, tempDir } from '../../helpers/tools.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/#.*$/gm, '').replace(/\s+/g, ''), 'hex');
 

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { WAV_UNKNOWN_SIZE, WavStreamWriter, encodeWav, parseWav } from '../../../src/media/wav.js';
 import { ToneGenerator } from '../../../src/media/tone.js';
 import { dominantFrequency, rms } from '../../../src/media/analysis.js';
-import { has, probe, run, skipNote, tempDir } from './tools.js';
+import { has, probe, run, skipNote, tempDir } from '../../helpers/tools.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/#.*$/gm, '').replace(/\s+/g, ''), 'hex');
 
