@@ -1,0 +1,153 @@
+/**
+ * Real-Firefox test harness: Debian's Firefox ESR driven by puppeteer-core over WebDriver BiDi
+ * (built into Firefox, so no geckodriver and no downloaded browser), with fake camera and
+ * microphone and WebRTC kept on loopback. The Firefox twin of ./browser.ts.
+ *
+ *   describe.skipIf(!hasFirefox())(`call page in Firefox${firefoxSkipNote()}`, () => { ... })
+ *   const fx = await launchFirefox();
+ *   const page = await fx.newPage(`${server.url}/r/room?name=Fox`);
+ *   await waitForFirefox(page, () => window.callpeer?.state().phase === 'joined');
+ *   await fx.close();
+ */
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { ARTIFACTS_DIR, type Truthy, type WaitOptions } from './browser.js';
+
+export type { Browser as FirefoxBrowser, Page as FirefoxPage };
+
+/** Where Firefox is looked for; CALLPEER_FIREFOX overrides. */
+export const FIREFOX_PATH = process.env.CALLPEER_FIREFOX ?? '/usr/bin/firefox-esr';
+
+/** Why Firefox tests are skipped when it is missing (shown in the suite name). */
+export const FIREFOX_SKIP_REASON = `Firefox not found at ${FIREFOX_PATH}: install it with \`apt-get install -y firefox-esr\` (or set CALLPEER_FIREFOX)`;
+
+export function hasFirefox(): boolean {
+  try {
+    accessSync(FIREFOX_PATH, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Appended to a suite name so a skipped run says how to get Firefox; empty when it is there. */
+export function firefoxSkipNote(): string {
+  return hasFirefox() ? '' : ` (skipped: ${FIREFOX_SKIP_REASON})`;
+}
+
+/**
+ * Prefs every test Firefox gets (on top of puppeteer's own automation prefs): fake devices
+ * without a prompt, host candidates on loopback, no mDNS names, autoplay, and no background
+ * traffic (updates, telemetry, captive portal, safe browsing, IPv6 lookups).
+ */
+export const FIREFOX_PREFS: Readonly<Record<string, unknown>> = {
+  'media.navigator.streams.fake': true,
+  'media.navigator.permission.disabled': true,
+  // Without these two Firefox gathers no loopback candidate, or hides it behind an mDNS name.
+  'media.peerconnection.ice.loopback': true,
+  'media.peerconnection.ice.obfuscate_host_addresses': false,
+  // Firefox offers only the "default route" address unless the page holds a camera or microphone
+  // permission, and fake devices without a prompt do not count: in a loopback-only namespace
+  // there is no default route, so no candidate at all (nICEr: "failed to find default addresses").
+  'permissions.default.camera': 1,
+  'permissions.default.microphone': 1,
+  // No sound device here: with the real backend every AudioContext stays 'suspended' and Web
+  // Audio never runs (no meters, no recorded samples). The mock backend clocks it in real time.
+  'media.cubeb.force_mock_context': true,
+  'media.autoplay.default': 0,
+  'media.autoplay.blocking_policy': 0,
+  'network.dns.disableIPv6': true,
+  'app.update.enabled': false,
+  'app.update.auto': false,
+  'network.captive-portal-service.enabled': false,
+  'network.connectivity-service.enabled': false,
+  'datareporting.policy.dataSubmissionEnabled': false,
+  'datareporting.healthreport.uploadEnabled': false,
+  'toolkit.telemetry.enabled': false,
+  'browser.safebrowsing.malware.enabled': false,
+  'browser.safebrowsing.phishing.enabled': false,
+  'browser.safebrowsing.downloads.enabled': false,
+  'browser.safebrowsing.blockedURIs.enabled': false,
+};
+
+export interface FirefoxLaunchOptions {
+  /** Extra prefs, over FIREFOX_PREFS. */
+  prefs?: Record<string, unknown>;
+  /** Page console lines are forwarded to this (default: dropped). */
+  onConsole?: (line: string) => void;
+}
+
+export interface TestFirefox {
+  readonly browser: Browser;
+  /** A page navigated to `url` (default viewport 1280x720). */
+  newPage(url: string, options?: { viewport?: { width: number; height: number } }): Promise<Page>;
+  /** Page errors (uncaught exceptions) seen so far, for assertions. */
+  readonly pageErrors: string[];
+  /** Closes every page and the browser. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export async function launchFirefox(options: FirefoxLaunchOptions = {}): Promise<TestFirefox> {
+  const browser = await puppeteer.launch({
+    browser: 'firefox',
+    protocol: 'webDriverBiDi',
+    executablePath: FIREFOX_PATH,
+    headless: process.env.CALLPEER_HEADFUL !== '1',
+    extraPrefsFirefox: { ...FIREFOX_PREFS, ...options.prefs },
+  });
+  const pageErrors: string[] = [];
+  let closed = false;
+  return {
+    browser,
+    pageErrors,
+    async newPage(url, pageOptions = {}) {
+      const page = await browser.newPage();
+      await page.setViewport(pageOptions.viewport ?? { width: 1280, height: 720 });
+      page.on('pageerror', (err) => pageErrors.push(`${page.url()}: ${err instanceof Error ? err.message : String(err)}`));
+      if (options.onConsole) {
+        const forward = options.onConsole;
+        page.on('console', (m) => forward(`[${m.type()}] ${m.text()}`));
+      }
+      // Not 'load': a page that holds a live call may never settle.
+      await page.goto(url, { waitUntil: 'domcontentloaded' });
+      return page;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await browser.close();
+    },
+  };
+}
+
+/**
+ * Waits until `predicate` (run in the page) returns a truthy value and returns that value;
+ * on timeout the error names `what` and adds the page-side `debug` value (as waitForPage does).
+ */
+export async function waitForFirefox<T, A = undefined>(
+  page: Page,
+  predicate: (arg: A) => T | Promise<T>,
+  arg?: A,
+  options: WaitOptions = {},
+): Promise<Truthy<T>> {
+  const timeout = options.timeoutMs ?? 10_000;
+  try {
+    const handle = await page.waitForFunction(predicate as (a: unknown) => T | Promise<T>, { timeout, polling: 100 }, arg);
+    return (await handle.jsonValue()) as Truthy<T>;
+  } catch (err) {
+    let detail = '';
+    if (options.debug !== undefined) {
+      detail = await page.evaluate(options.debug).then((v) => `\npage state: ${JSON.stringify(v)}`, () => '');
+    }
+    throw new Error(`timed out after ${timeout} ms waiting for ${options.what ?? 'a page condition'}${detail}`, { cause: err });
+  }
+}
+
+/** Saves a full-page PNG to test-artifacts/<name>.png and returns its path. */
+export async function screenshotFirefox(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  const file = path.join(ARTIFACTS_DIR, `${name}.png`) as `${string}.png`;
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
