@@ -145,28 +145,41 @@ export interface WaitOptions {
 }
 
 /**
+ * Runs a page-side wait (`wait(timeoutMs)`); when it fails, throws an error naming `what` and,
+ * if given, the page-side `debug` value read with `evaluate`. Shared by the Chromium and
+ * Firefox harnesses, whose drivers differ only in how they take the wait's arguments.
+ */
+export async function describedWait<T>(
+  wait: (timeoutMs: number) => Promise<T>,
+  evaluate: (expression: string) => Promise<unknown>,
+  options: WaitOptions,
+): Promise<T> {
+  const timeout = options.timeoutMs ?? 10_000;
+  try {
+    return await wait(timeout);
+  } catch (err) {
+    const detail = options.debug === undefined ? '' : await evaluate(options.debug).then((v) => `\npage state: ${JSON.stringify(v)}`, () => '');
+    throw new Error(`timed out after ${timeout} ms waiting for ${options.what ?? 'a page condition'}${detail}`, { cause: err });
+  }
+}
+
+/**
  * Waits until `predicate` (run in the page) returns a truthy value and returns that value.
  * Times out with an error naming `what` and, if given, the page-side `debug` value.
  */
-export async function waitForPage<T, A = undefined>(
+export function waitForPage<T, A = undefined>(
   page: Page,
   predicate: (arg: A) => T | Promise<T>,
   arg?: A,
   options: WaitOptions = {},
 ): Promise<Truthy<T>> {
-  const timeout = options.timeoutMs ?? 10_000;
-  try {
-    // `arg` crosses to the page as JSON; Playwright's typing of that (Unboxed<A>) is looser than A.
-    const fn = predicate as (a: unknown) => T | Promise<T>;
-    const handle = await page.waitForFunction(fn, arg as unknown, { timeout, polling: 100 });
-    return (await handle.jsonValue()) as Truthy<T>;
-  } catch (err) {
-    let detail = '';
-    if (options.debug !== undefined) {
-      detail = await page.evaluate(options.debug).then((v) => `\npage state: ${JSON.stringify(v)}`, () => '');
-    }
-    throw new Error(`timed out after ${timeout} ms waiting for ${options.what ?? 'a page condition'}${detail}`, { cause: err });
-  }
+  // `arg` crosses to the page as JSON; Playwright's typing of that (Unboxed<A>) is looser than A.
+  const fn = predicate as (a: unknown) => T | Promise<T>;
+  return describedWait(
+    async (timeout) => (await (await page.waitForFunction(fn, arg as unknown, { timeout, polling: 100 })).jsonValue()) as Truthy<T>,
+    (expression) => page.evaluate(expression),
+    options,
+  );
 }
 
 /** Saves a full-page PNG to test-artifacts/<name>.png and returns its path. */

@@ -12,7 +12,7 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { ARTIFACTS_DIR, type Truthy, type WaitOptions } from './browser.js';
+import { ARTIFACTS_DIR, describedWait, type Truthy, type WaitOptions } from './browser.js';
 
 export type { Browser as FirefoxBrowser, Page as FirefoxPage };
 
@@ -125,23 +125,17 @@ export async function launchFirefox(options: FirefoxLaunchOptions = {}): Promise
  * Waits until `predicate` (run in the page) returns a truthy value and returns that value;
  * on timeout the error names `what` and adds the page-side `debug` value (as waitForPage does).
  */
-export async function waitForFirefox<T, A = undefined>(
+export function waitForFirefox<T, A = undefined>(
   page: Page,
   predicate: (arg: A) => T | Promise<T>,
   arg?: A,
   options: WaitOptions = {},
 ): Promise<Truthy<T>> {
-  const timeout = options.timeoutMs ?? 10_000;
-  try {
-    const handle = await page.waitForFunction(predicate as (a: unknown) => T | Promise<T>, { timeout, polling: 100 }, arg);
-    return (await handle.jsonValue()) as Truthy<T>;
-  } catch (err) {
-    let detail = '';
-    if (options.debug !== undefined) {
-      detail = await page.evaluate(options.debug).then((v) => `\npage state: ${JSON.stringify(v)}`, () => '');
-    }
-    throw new Error(`timed out after ${timeout} ms waiting for ${options.what ?? 'a page condition'}${detail}`, { cause: err });
-  }
+  return describedWait(
+    async (timeout) => (await (await page.waitForFunction(predicate as (a: unknown) => T | Promise<T>, { timeout, polling: 100 }, arg)).jsonValue()) as Truthy<T>,
+    (expression) => page.evaluate(expression),
+    options,
+  );
 }
 
 /** Saves a full-page PNG to test-artifacts/<name>.png and returns its path. */
