@@ -39,6 +39,13 @@ export function reportError(err: unknown): number {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `callpeer ... | head` closes the pipe early: stop quietly, as command-line tools do.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+  }
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {

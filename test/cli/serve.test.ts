@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { runCli, startCli } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { BIN, runCli, startCli } from '../helpers/cli.js';
 import { Probe } from '../helpers/server.js';
 
 const LISTENING = /callpeer listening/;
@@ -21,6 +22,16 @@ describe('callpeer CLI', () => {
     expect(serve.code).toBe(0);
     for (const flag of ['--port', '--host', '--cert', '--key', '--max-members', '--ice-server', '--allowed-origin', '--log-level']) expect(serve.stdout).toContain(flag);
     for (const env of ['CALLPEER_PORT', 'CALLPEER_HOST', 'CALLPEER_CERT', 'CALLPEER_MAX_MEMBERS', 'CALLPEER_ICE_SERVER', 'CALLPEER_ALLOWED_ORIGIN', 'CALLPEER_LOG_LEVEL']) expect(serve.stdout).toContain(env);
+  });
+
+  it('output piped into a reader that stops early (| head) ends quietly, no stack trace', async () => {
+    const child = spawn(process.execPath, [BIN, 'loadtest', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader is gone before the help is written
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(0);
   });
 
   it('an unknown option names it and exits 1', async () => {
