@@ -23,8 +23,9 @@ export interface MeshAgentOptions {
   signaling?: Omit<SignalingClientOptions, 'log'>;
 }
 
-const MAX_RETRIES = 3;
-const RETRY_DELAYS_MS = [100, 1000, 3000];
+/** The DTLS race strikes fast and at random (not for good), so retries come quickly. */
+const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000];
+const MAX_RETRIES = RETRY_DELAYS_MS.length;
 
 /** One remote participant and our connection to it. */
 export interface RemotePeer {
@@ -194,9 +195,9 @@ export class MeshAgent extends EventEmitter<MeshAgentEvents> {
 
   /**
    * A connection that failed is made again from scratch by the side that offered it, up to
-   * MAX_RETRIES times. libdatachannel fails the DTLS handshake when it arrives before the
-   * answer (it checks the fingerprint against a remote description it does not have yet),
-   * which a slow signaling path makes likely; a fresh attempt then usually succeeds.
+   * MAX_RETRIES times. libdatachannel refuses some first DTLS handshakes ("certificate verify
+   * failed") when several connections are set up at once in one process (1-15 % under load,
+   * cause not found; it also refuses one that beats the answer); a fresh attempt succeeds.
    */
   private scheduleRetry(id: string, reason: PeerCloseReason): void {
     const attempt = (this.retries.get(id) ?? 0) + 1;

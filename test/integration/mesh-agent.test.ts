@@ -50,7 +50,7 @@ describe('MeshAgent', () => {
     await b.close();
   });
 
-  it('gives up after three failed attempts', async () => {
+  it('gives up after five failed attempts', async () => {
     const a = new MeshAgent({ wsUrl: ctx.server.wsUrl, room: 'doomed', name: 'a', peer: PEER });
     await a.start();
     const b = new MeshAgent({ wsUrl: ctx.server.wsUrl, room: 'doomed', name: 'b', peer: PEER });
@@ -58,8 +58,8 @@ describe('MeshAgent', () => {
     // Every connection b makes fails at once.
     b.on('peer', (remote) => { attempts++; setImmediate(() => remote.peer.close('failed')); });
     await b.start();
-    await new Promise((r) => setTimeout(r, 4500)); // 100 + 1000 + 3000 ms of backoff
-    expect(attempts).toBe(4); // the first try and three retries
+    await new Promise((r) => setTimeout(r, 4500)); // 100 + 250 + 500 + 1000 + 2000 ms of backoff
+    expect(attempts).toBe(6); // the first try and five retries
     expect(b.peers()).toEqual([]);
     await a.close();
     await b.close();
