@@ -9,28 +9,32 @@ const openFds = () => readdirSync('/proc/self/fd').length;
 const threads = () => Number(/Threads:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
 
 /**
- * 10 pairs (20 Peers) with an audio track and a data channel each, run until connected (or
- * failed: with 10 handshakes at once node-datachannel fails a few, "certificate verify failed"), then
- * all closed. Returns how many pairs connected.
+ * 10 connected pairs (20 Peers) with an audio track and a data channel each, set up one after
+ * the other, then all closed. node-datachannel refuses some first DTLS handshakes ("certificate
+ * verify failed", more often under load; MeshAgent retries those in the product): a pair that
+ * fails is closed too and made again, so failed Peers are part of what must not leak.
+ * Returns how many pairs it took.
  */
 async function round(): Promise<number> {
   const peers: Peer[] = [];
-  const settled: Promise<boolean>[] = [];
-  for (let i = 0; i < 10; i++) {
+  let attempts = 0;
+  for (let connected = 0; connected < 10 && attempts < 30;) {
+    attempts++;
     const [a, b] = makePair();
     peers.push(a, b);
     wire(a, b);
-    settled.push(Promise.all([a, b].map((p) => new Promise<boolean>((resolve) => {
+    const settled = Promise.all([a, b].map((p) => new Promise<boolean>((resolve) => {
       p.once('connected', () => resolve(true));
       p.once('closed', () => resolve(false));
-    }))).then((both) => both.every(Boolean)));
+    })));
     a.addAudioTrack();
     a.createDataChannel('x');
+    if ((await settled).every(Boolean)) connected++;
+    else { a.close(); b.close(); }
   }
-  const connected = (await Promise.all(settled)).filter(Boolean).length;
   for (const p of peers) p.close();
   expect(peers.every((p) => p.closed)).toBe(true);
-  return connected;
+  return attempts;
 }
 
 describe('Peer resources', () => {
@@ -39,11 +43,9 @@ describe('Peer resources', () => {
     await new Promise((r) => setTimeout(r, 300));
     const fd0 = openFds();
     const th0 = threads();
-    let connected = 0;
-    for (let i = 0; i < 3; i++) connected += await round();
-    // Most pairs connect; the rest failed their first DTLS handshake (a library issue under
-    // concurrent setups, 1-15 % depending on load) and were closed with reason 'failed'.
-    expect(connected).toBeGreaterThanOrEqual(20);
+    let attempts = 0;
+    for (let i = 0; i < 3; i++) attempts += await round();
+    expect(attempts).toBeLessThan(60); // 30 connected pairs, and most first tries work
     // Sockets and timers wind down on the library's threads shortly after close().
     await until(() => openFds() <= fd0 && threads() <= th0, 5000, `fds ${openFds()}/${fd0}, threads ${threads()}/${th0}`);
     expect(openFds()).toBeLessThanOrEqual(fd0);
