@@ -17,7 +17,10 @@ function rtp(seq: number, ssrc: number, payload = 'hello'): Buffer {
   return b;
 }
 
-describe('Peer negotiation (two node-datachannel peers in-process)', () => {
+// node-datachannel now and then refuses a first DTLS handshake ("certificate verify failed",
+// more often on a loaded machine; see the README). These tests are about negotiation and media,
+// so a pair refused that way is tried again; the product's own retry (MeshAgent) is tested apart.
+describe('Peer negotiation (two node-datachannel peers in-process)', { retry: 2 }, () => {
   it('an audio offer is answered, both connect, and raw RTP flows both ways on the signaled SSRCs', async () => {
     const [a, b] = track(...makePair());
     wire(a!, b!);
