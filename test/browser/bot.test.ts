@@ -8,11 +8,11 @@ import { Bot } from '../../src/bots/bot.js';
 import { dominantFrequency } from '../../src/media/analysis.js';
 import { ToneSource } from '../../src/rtc/opus-sources.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
-import { CHROMIUM_SKIP_REASON, floatToInt16, hasChromium, launchBrowser, screenshot, waitForPage, type TestBrowser } from '../helpers/browser.js';
+import { floatToInt16, hasChromium, launchBrowser, screenshot, skipNote, waitForPage, type TestBrowser } from '../helpers/browser.js';
 import './call-page.js'; // window.callpeer's type
 import { startTestServer } from '../helpers/server.js';
 
-describe.skipIf(!hasChromium())(`call page and a bot${hasChromium() ? '' : ` (skipped: ${CHROMIUM_SKIP_REASON})`}`, () => {
+describe.skipIf(!hasChromium())(`call page and a bot${skipNote()}`, () => {
   let server: RunningServer;
   let browser: TestBrowser;
   let bot: Bot;

@@ -19,28 +19,45 @@ import { encodeWav } from '../../src/media/wav.js';
 
 export type { Browser, BrowserContext, Page };
 
-/** Where Chromium is looked for; CALLPEER_CHROMIUM overrides. */
-export const CHROMIUM_PATH = process.env.CALLPEER_CHROMIUM ?? '/usr/bin/chromium';
-
-/** Why browser tests are skipped when Chromium is missing (shown in the suite name). */
-export const CHROMIUM_SKIP_REASON = `Chromium not found at ${CHROMIUM_PATH}: install it with \`apt-get install -y chromium\` (or set CALLPEER_CHROMIUM)`;
-
 /** Screenshots and other files tests leave for people to look at (git-ignored). */
 export const ARTIFACTS_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'test-artifacts');
 
-export function hasChromium(): boolean {
-  try {
-    accessSync(CHROMIUM_PATH, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+/** test-artifacts/<name>.png, its folder made. */
+export function artifactPng(name: string): `${string}.png` {
+  mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  return path.join(ARTIFACTS_DIR, `${name}.png`) as `${string}.png`;
 }
 
-/** Appended to a suite name so a skipped run says how to get Chromium; empty when it is there. */
-export function skipNote(): string {
-  return hasChromium() ? '' : ` (skipped: ${CHROMIUM_SKIP_REASON})`;
+/** A browser the tests drive: where it is, whether it is there, and how to get it. */
+export interface BrowserBinary {
+  readonly path: string;
+  /** Why its tests are skipped when it is missing (shown in the suite name). */
+  readonly skipReason: string;
+  available(): boolean;
+  /** Appended to a suite name so a skipped run says how to get the browser; empty when it is there. */
+  skipNote(): string;
 }
+
+export function browserBinary(name: string, defaultPath: string, debianPackage: string, envVar: string): BrowserBinary {
+  const file = process.env[envVar] ?? defaultPath;
+  const skipReason = `${name} not found at ${file}: install it with \`apt-get install -y ${debianPackage}\` (or set ${envVar})`;
+  const available = (): boolean => {
+    try {
+      accessSync(file, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return { path: file, skipReason, available, skipNote: () => (available() ? '' : ` (skipped: ${skipReason})`) };
+}
+
+const CHROMIUM = browserBinary('Chromium', '/usr/bin/chromium', 'chromium', 'CALLPEER_CHROMIUM');
+/** Where Chromium is looked for; CALLPEER_CHROMIUM overrides. */
+export const CHROMIUM_PATH = CHROMIUM.path;
+export const CHROMIUM_SKIP_REASON = CHROMIUM.skipReason;
+export const hasChromium = CHROMIUM.available;
+export const skipNote = CHROMIUM.skipNote;
 
 /** The flags every test browser gets: no sandbox/GPU/background traffic, fake media, loopback ICE. */
 export const BASE_ARGS: readonly string[] = [
@@ -184,8 +201,7 @@ export function waitForPage<T, A = undefined>(
 
 /** Saves a full-page PNG to test-artifacts/<name>.png and returns its path. */
 export async function screenshot(page: Page, name: string): Promise<string> {
-  mkdirSync(ARTIFACTS_DIR, { recursive: true });
-  const file = path.join(ARTIFACTS_DIR, `${name}.png`);
+  const file = artifactPng(name);
   // Transitions finished at once, so a button clicked just before shows its final state.
   await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
   return file;

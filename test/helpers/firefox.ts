@@ -9,32 +9,18 @@
  *   await waitForFirefox(page, () => window.callpeer?.state().phase === 'joined');
  *   await fx.close();
  */
-import { accessSync, constants, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { ARTIFACTS_DIR, describedWait, type Truthy, type WaitOptions } from './browser.js';
+import { artifactPng, browserBinary, describedWait, type Truthy, type WaitOptions } from './browser.js';
 
 export type { Browser as FirefoxBrowser, Page as FirefoxPage };
 
+const FIREFOX = browserBinary('Firefox', '/usr/bin/firefox-esr', 'firefox-esr', 'CALLPEER_FIREFOX');
 /** Where Firefox is looked for; CALLPEER_FIREFOX overrides. */
-export const FIREFOX_PATH = process.env.CALLPEER_FIREFOX ?? '/usr/bin/firefox-esr';
-
-/** Why Firefox tests are skipped when it is missing (shown in the suite name). */
-export const FIREFOX_SKIP_REASON = `Firefox not found at ${FIREFOX_PATH}: install it with \`apt-get install -y firefox-esr\` (or set CALLPEER_FIREFOX)`;
-
-export function hasFirefox(): boolean {
-  try {
-    accessSync(FIREFOX_PATH, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Appended to a suite name so a skipped run says how to get Firefox; empty when it is there. */
-export function firefoxSkipNote(): string {
-  return hasFirefox() ? '' : ` (skipped: ${FIREFOX_SKIP_REASON})`;
-}
+export const FIREFOX_PATH = FIREFOX.path;
+export const FIREFOX_SKIP_REASON = FIREFOX.skipReason;
+export const hasFirefox = FIREFOX.available;
+export const firefoxSkipNote = FIREFOX.skipNote;
 
 /**
  * Prefs every test Firefox gets (on top of puppeteer's own automation prefs): fake devices
@@ -140,8 +126,7 @@ export function waitForFirefox<T, A = undefined>(
 
 /** Saves a full-page PNG to test-artifacts/<name>.png and returns its path. */
 export async function screenshotFirefox(page: Page, name: string): Promise<string> {
-  mkdirSync(ARTIFACTS_DIR, { recursive: true });
-  const file = path.join(ARTIFACTS_DIR, `${name}.png`) as `${string}.png`;
+  const file = artifactPng(name);
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
