@@ -2,14 +2,12 @@ import type { Command } from 'commander';
 import { Bot } from '../bots/bot.js';
 import { openAudioFile } from '../bots/file-sources.js';
 import { parseRoomUrl } from '../client/room-url.js';
-import { parseIceServerUrl } from '../config.js';
 import { CallpeerError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { toNdcIceServers } from '../client/mesh-agent.js';
 import { ToneSource } from '../rtc/opus-sources.js';
 import type { OpusSource } from '../rtc/opus-sender.js';
 import { cleanupRtc } from '../rtc/peer.js';
-import { collect } from './options.js';
+import { collect, peerNetworkOptions } from './options.js';
 import { parseSeconds, waitForStop } from './run.js';
 
 interface BotCliOptions {
@@ -71,10 +69,7 @@ export function registerBot(program: Command): void {
         ...(source && { source }),
         echo: opts.echo === true,
         log,
-        peer: {
-          ...(opts.bind !== undefined && { bindAddress: opts.bind }),
-          ...(opts.iceServer && { iceServers: opts.iceServer.map(parseIceServerUrl).flatMap(toNdcIceServers) }),
-        },
+        peer: peerNetworkOptions(opts),
         signaling: { insecure: opts.insecure === true },
       });
       const out = (line: string) => process.stdout.write(`${line}\n`);

@@ -1,16 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { parseIceServerUrl } from '../config.js';
 import { CallpeerError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { toNdcIceServers } from '../client/mesh-agent.js';
 import type { LoadAudio, LoadTestInput } from '../loadtest/params.js';
 import { ProgressView } from '../loadtest/progress.js';
 import { formatReport, toJson, violationLine } from '../loadtest/report.js';
 import { runLoadTest } from '../loadtest/runner.js';
 import type { PcmCodec } from '../protocol/pcm.js';
 import { cleanupRtc } from '../rtc/peer.js';
-import { collect } from './options.js';
+import { collect, peerNetworkOptions } from './options.js';
 
 interface LoadtestCliOptions {
   mode: string;
@@ -79,8 +77,7 @@ export function loadtestInput(url: string, o: LoadtestCliOptions): LoadTestInput
     subscribers: n(o.subscribers),
     audio: o.audio as LoadAudio | undefined,
     ...(o.file !== undefined && { audioFile: o.file }),
-    ...(o.bind !== undefined && { bindAddress: o.bind }),
-    ...(o.iceServer && { iceServers: o.iceServer.map(parseIceServerUrl).flatMap(toNdcIceServers) }),
+    ...peerNetworkOptions(o),
   };
 }
 

@@ -3,12 +3,10 @@ import path from 'node:path';
 import { Recorder } from '../bots/recorder/recorder.js';
 import { isDiskFull } from '../bots/recorder/track-writer.js';
 import { parseRoomUrl } from '../client/room-url.js';
-import { toNdcIceServers } from '../client/mesh-agent.js';
-import { parseIceServerUrl } from '../config.js';
 import { CallpeerError, isCallpeerError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { cleanupRtc } from '../rtc/peer.js';
-import { collect } from './options.js';
+import { collect, peerNetworkOptions } from './options.js';
 import { parseSeconds, waitForStop } from './run.js';
 
 interface RecordCliOptions {
@@ -69,10 +67,7 @@ export function registerRecord(program: Command): void {
         log,
         ...(opts.token !== undefined && { token: opts.token }),
         ...(opts.mix !== undefined && { mixPath: opts.mix }),
-        peer: {
-          ...(opts.bind !== undefined && { bindAddress: opts.bind }),
-          ...(opts.iceServer && { iceServers: opts.iceServer.map(parseIceServerUrl).flatMap(toNdcIceServers) }),
-        },
+        peer: peerNetworkOptions(opts),
         signaling: { insecure: opts.insecure === true },
       });
       const out = (line: string) => process.stdout.write(`${line}\n`);
