@@ -14,6 +14,7 @@ describe('callpeer bot', () => {
     [['bot', 'http://127.0.0.1:1/r/x', '--loop'], '--loop needs --play'],
     [['bot', 'http://127.0.0.1:1/r/x', '--play', '/nonexistent.wav'], 'cannot read /nonexistent.wav'],
     [['bot', 'http://127.0.0.1:1/r/x', '--duration', '-3'], '--duration must be a positive number'],
+    [['bot', 'http://127.0.0.1:1/r/x', '--tone', '440', '--ice-server', 'turn:nohost'], 'is a TURN URL without credentials'],
     [['bot', 'http://127.0.0.1:1/r/x', '--tone', '440'], 'cannot reach ws://127.0.0.1:1/ws'],
   ])('%j exits 1 naming the problem', async (args, message) => {
     const r = await runCli(args as string[]);
