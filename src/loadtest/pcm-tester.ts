@@ -7,6 +7,7 @@
  * frame is matched to its send time first in, first out: exact while the server drops
  * nothing (it counts its drops in /metrics).
  */
+import { updateJitter } from '../media/rtcp.js';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { CallpeerError, isWireErrorCode, toCallpeerError } from '../errors.js';
@@ -231,7 +232,7 @@ export class PcmTester {
     this.ctx.latency.add(transit);
     this.latencySum += transit;
     this.latencyCount++;
-    if (this.lastTransit !== undefined) this.jitterMs += (Math.abs(transit - this.lastTransit) - this.jitterMs) / 16;
+    if (this.lastTransit !== undefined) this.jitterMs = updateJitter(this.jitterMs, transit - this.lastTransit);
     this.lastTransit = transit;
   }
 
