@@ -79,7 +79,7 @@ export interface RunOptions {
 }
 
 const SAMPLE_MS = 1000;
-const LOOP_RESOLUTION_MS = 10;
+const LOOP_RESOLUTION_MS = 20;
 /** PCM frames still in flight when senders stop get this long to arrive, ms. */
 const DRAIN_MS = 400;
 

@@ -5,7 +5,7 @@ import { parseRtpHeader } from '../../../src/media/rtp.js';
 import type { MediaTrack } from '../../../src/rtc/media-track.js';
 import { OpusSender } from '../../../src/rtc/opus-sender.js';
 import { PacketListSource } from '../../../src/rtc/opus-sources.js';
-import type { Clock } from '../../../src/rtc/pacer.js';
+import { ManualClock } from '../../helpers/clock.js';
 import { RtpReceiver } from '../../../src/rtc/rtp-receiver.js';
 
 /** A MediaTrack stand-in that records what is sent. */
@@ -21,27 +21,6 @@ class FakeTrack extends EventEmitter {
   isOpen(): boolean { return this.open; }
   send(p: Buffer): boolean { if (!this.open) return false; this.sent.push(Buffer.from(p)); return true; }
   asTrack(): MediaTrack { return this as unknown as MediaTrack; }
-}
-
-class ManualClock implements Clock {
-  time = 0;
-  timers: { at: number; fn: () => void; id: number }[] = [];
-  private ids = 0;
-  now(): number { return this.time; }
-  setTimeout(fn: () => void, ms: number): unknown { const id = ++this.ids; this.timers.push({ at: this.time + ms, fn, id }); return id; }
-  clearTimeout(h: unknown): void { this.timers = this.timers.filter((t) => t.id !== h); }
-  advance(ms: number): void {
-    const end = this.time + ms;
-    for (;;) {
-      this.timers.sort((a, b) => a.at - b.at);
-      const t = this.timers[0];
-      if (!t || t.at > end) break;
-      this.timers.shift();
-      this.time = t.at;
-      t.fn();
-    }
-    this.time = end;
-  }
 }
 
 const opus = (n: number) => Buffer.alloc(n, 0xab);

@@ -1,29 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Pacer, type Clock } from '../../../src/rtc/pacer.js';
-
-/** A clock that moves only when told; timers fire in due order as time passes. */
-class ManualClock implements Clock {
-  time = 1000;
-  private timers = new Map<number, { at: number; fn: () => void }>();
-  private ids = 0;
-  now(): number { return this.time; }
-  setTimeout(fn: () => void, ms: number): unknown { const id = ++this.ids; this.timers.set(id, { at: this.time + ms, fn }); return id; }
-  clearTimeout(h: unknown): void { this.timers.delete(h as number); }
-  /** Advances to `time + ms`, firing due timers; `late` ms are added to each firing (timer slack). */
-  advance(ms: number, late = 0): void {
-    const end = this.time + ms;
-    for (;;) {
-      const due = [...this.timers.entries()].filter(([, t]) => t.at + late <= end).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!due) break;
-      this.timers.delete(due[0]);
-      this.time = Math.max(this.time, due[1].at + late);
-      due[1].fn();
-    }
-    this.time = end;
-  }
-  /** Jumps time forward without firing anything (a blocked event loop). */
-  stall(ms: number): void { this.time += ms; }
-}
+import { Pacer } from '../../../src/rtc/pacer.js';
+import { ManualClock } from '../../helpers/clock.js';
 
 function record(clock: ManualClock, maxBurst?: number) {
   const ticks: { index: number; skipped: number; at: number }[] = [];
@@ -33,7 +10,7 @@ function record(clock: ManualClock, maxBurst?: number) {
 
 describe('Pacer', () => {
   it('ticks every 20 ms from the start time without drifting when each timer fires 3 ms late', () => {
-    const clock = new ManualClock();
+    const clock = new ManualClock(1000);
     const { ticks, pacer } = record(clock);
     pacer.start();
     clock.advance(1000, 3);
@@ -46,7 +23,7 @@ describe('Pacer', () => {
   });
 
   it('catches up a short stall with a burst', () => {
-    const clock = new ManualClock();
+    const clock = new ManualClock(1000);
     const { ticks, pacer } = record(clock);
     pacer.start();
     clock.advance(20); // ticks 0, 1
@@ -57,7 +34,7 @@ describe('Pacer', () => {
   });
 
   it('skips what a burst cannot cover after a long stall and reports it', () => {
-    const clock = new ManualClock();
+    const clock = new ManualClock(1000);
     const { ticks, pacer } = record(clock);
     pacer.start(); // tick 0 at t0
     clock.stall(205); // ticks 1..10 due (20..200); burst of 3 delivers 8, 9, 10
@@ -69,7 +46,7 @@ describe('Pacer', () => {
   });
 
   it('stop cancels the timer and start begins a new timeline at index 0', () => {
-    const clock = new ManualClock();
+    const clock = new ManualClock(1000);
     const { ticks, pacer } = record(clock);
     pacer.start();
     clock.advance(40);
@@ -83,7 +60,7 @@ describe('Pacer', () => {
   });
 
   it('a throwing tick handler stops the pacer', () => {
-    const clock = new ManualClock();
+    const clock = new ManualClock(1000);
     const pacer = new Pacer(() => { throw new Error('boom'); }, { clock });
     expect(() => pacer.start()).toThrow();
     expect(pacer.running).toBe(false);
