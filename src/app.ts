@@ -14,6 +14,8 @@ import type { Logger } from './log.js';
 import { PcmService, type PcmServiceOptions } from './pcm/service.js';
 import { PCM_MAX_FRAME_BYTES } from './protocol/pcm.js';
 import { RoomRegistry } from './rooms/registry.js';
+import { SfuService } from './sfu/service.js';
+import { toNdcIceServers } from './client/mesh-agent.js';
 import { ServerMetrics } from './server/metrics.js';
 import { isOriginAllowed } from './server/origin.js';
 import { handleRequest } from './server/routes.js';
@@ -64,11 +66,19 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
   const rooms = new RoomRegistry({
     log,
     maxMembers: config.maxMembers,
+    topology: config.topology,
     onChange: (r, p) => { metrics.rooms.set(r); metrics.participants.set(p); },
   });
   const sessions = new Set<SignalingSession>();
+  const sfu = new SfuService({
+    log,
+    peer: {
+      iceServers: config.iceServers.flatMap(toNdcIceServers),
+      ...(config.rtcBind !== undefined && { bindAddress: config.rtcBind }),
+    },
+  });
   const ctx: SignalingContext = {
-    config, rooms, metrics, log,
+    config, rooms, metrics, log, sfu,
     joinTimeoutMs: options.joinTimeoutMs ?? 30_000,
     sessionClosed: (s) => { sessions.delete(s); metrics.connections.dec({ path: '/ws' }); },
   };
@@ -148,6 +158,7 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
       const listenerClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sessions) s.close(1001, 'server shutting down');
       pcm.close();
+      sfu.close();
       server.closeIdleConnections();
       // Clients get 1 s to finish the close handshake; then sockets are cut.
       const deadline = setTimeout(() => {

@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LevelWithSilent } from 'pino';
 import { CallpeerError } from './errors.js';
-import type { IceServer } from './protocol/signaling.js';
+import type { IceServer, Topology } from './protocol/signaling.js';
+import { isIP } from 'node:net';
 
 export interface ServeConfig {
   /** TCP port; 0 picks a free one. Default 8080. Env CALLPEER_PORT. */
@@ -18,8 +19,12 @@ export interface ServeConfig {
   key?: string;
   /** Participants per room. Default 8. Env CALLPEER_MAX_MEMBERS. */
   maxMembers: number;
-  /** ICE servers handed to clients in `joined.iceServers`. Env CALLPEER_ICE_SERVER (comma-separated). */
+  /** ICE servers handed to clients in `joined.iceServers` (the SFU uses them too). Env CALLPEER_ICE_SERVER (comma-separated). */
   iceServers: IceServer[];
+  /** Rooms' topology: `mesh` (clients connect to each other; the server relays signaling) or `sfu` (everyone connects to the server, which forwards audio). Default mesh. Env CALLPEER_TOPOLOGY. */
+  topology: Topology;
+  /** Local address the SFU gathers ICE candidates on; default every interface. Env CALLPEER_RTC_BIND. */
+  rtcBind?: string;
   /** Extra origins allowed to open WebSockets (the server's own and localhost are always allowed). Env CALLPEER_ALLOWED_ORIGIN (comma-separated). */
   allowedOrigins: string[];
   /** pino level. Default info. Env CALLPEER_LOG_LEVEL. */
@@ -52,6 +57,7 @@ export function defaultServeConfig(cwd = process.cwd()): ServeConfig {
     ...(haveCerts ? { cert, key } : {}),
     maxMembers: 8,
     iceServers: [],
+    topology: 'mesh',
     allowedOrigins: [],
     logLevel: 'info',
     maxFrameBytes: 64 * 1024,
@@ -103,6 +109,8 @@ export function serveFlagsFromEnv(env: NodeJS.ProcessEnv): ServeFlags {
   if (env.CALLPEER_KEY !== undefined) f.key = env.CALLPEER_KEY;
   if (env.CALLPEER_MAX_MEMBERS !== undefined) f.maxMembers = env.CALLPEER_MAX_MEMBERS as unknown as number;
   if (env.CALLPEER_LOG_LEVEL !== undefined) f.logLevel = env.CALLPEER_LOG_LEVEL as LevelWithSilent;
+  if (env.CALLPEER_TOPOLOGY !== undefined) f.topology = env.CALLPEER_TOPOLOGY as Topology;
+  if (env.CALLPEER_RTC_BIND !== undefined) f.rtcBind = env.CALLPEER_RTC_BIND;
   const ice = list(env.CALLPEER_ICE_SERVER);
   if (ice) f.iceServer = ice;
   const origins = list(env.CALLPEER_ALLOWED_ORIGIN);
@@ -129,9 +137,13 @@ export function loadServeConfig(flags: ServeFlags = {}, env: NodeJS.ProcessEnv =
     abuseLimit: merged.abuseLimit ?? base.abuseLimit,
     staticDir: merged.staticDir ?? base.staticDir,
     iceServers: (merged.iceServer ?? []).map(parseIceServerUrl),
+    topology: merged.topology ?? base.topology,
+    ...(merged.rtcBind !== undefined && { rtcBind: merged.rtcBind }),
     allowedOrigins: (merged.allowedOrigin ?? []).map(normalizeOrigin),
   };
   if (!(LOG_LEVELS as readonly string[]).includes(cfg.logLevel)) invalid(`--log-level (CALLPEER_LOG_LEVEL) must be one of ${LOG_LEVELS.join(', ')}`, 'use info, or debug for more');
+  if (cfg.topology !== 'mesh' && cfg.topology !== 'sfu') invalid(`--topology (CALLPEER_TOPOLOGY) must be mesh or sfu (got ${String(cfg.topology)})`, 'use mesh (peer to peer) or sfu (the server forwards audio)');
+  if (cfg.rtcBind !== undefined && isIP(cfg.rtcBind) === 0) invalid(`--rtc-bind (CALLPEER_RTC_BIND) must be an IP address (got "${cfg.rtcBind}")`, 'use an address of this machine, e.g. 127.0.0.1');
   if ((cfg.cert === undefined) !== (cfg.key === undefined)) invalid('--cert and --key go together', 'give both files, or neither for plain HTTP');
   for (const [flag, file] of [['--cert', cfg.cert], ['--key', cfg.key]] as const) {
     if (file === undefined) continue;

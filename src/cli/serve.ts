@@ -13,6 +13,8 @@ interface ServeCliOptions {
   iceServer?: string[];
   allowedOrigin?: string[];
   logLevel?: string;
+  topology?: string;
+  rtcBind?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -25,6 +27,8 @@ export function registerServe(program: Command): void {
     .option('--key <file>', 'TLS private key (PEM) that goes with --cert (env CALLPEER_KEY)')
     .option('--max-members <n>', 'participants per room (default 8; env CALLPEER_MAX_MEMBERS)')
     .option('--ice-server <url>', 'STUN/TURN server handed to clients, repeatable: stun:host:port or turn:user:pass@host:port (env CALLPEER_ICE_SERVER, comma-separated; default none)', collect)
+    .option('--topology <mesh|sfu>', 'rooms are mesh (peers connect to each other) or sfu (everyone connects to the server, which forwards audio) (default mesh; env CALLPEER_TOPOLOGY)')
+    .option('--rtc-bind <address>', 'local address the SFU gathers ICE candidates on (default every interface; env CALLPEER_RTC_BIND)')
     .option('--allowed-origin <origin>', 'extra origin allowed to open WebSockets, repeatable; the server\'s own origin and localhost are always allowed (env CALLPEER_ALLOWED_ORIGIN)', collect)
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info; env CALLPEER_LOG_LEVEL)')
     .addHelpText('after', '\nLogs are JSON when piped and readable on a terminal. SIGINT/SIGTERM stop the server cleanly.\nExample: callpeer serve --port 8443 --cert certs/cert.pem --key certs/key.pem')
@@ -38,6 +42,8 @@ export function registerServe(program: Command): void {
         logLevel: opts.logLevel as ServeFlags['logLevel'],
         iceServer: opts.iceServer,
         allowedOrigin: opts.allowedOrigin,
+        topology: opts.topology as ServeFlags['topology'],
+        rtcBind: opts.rtcBind,
       };
       const config = loadServeConfig(flags, process.env);
       const log = createLogger({ level: config.logLevel });

@@ -24,7 +24,7 @@ export interface MeshAgentOptions {
 }
 
 /** The DTLS race strikes fast and at random (not for good), so retries come quickly. */
-const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000];
+export const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000];
 const MAX_RETRIES = RETRY_DELAYS_MS.length;
 
 /** One remote participant and our connection to it. */

@@ -57,6 +57,10 @@ interface Pending {
  * A typed, promise-based client of the /ws signaling protocol for Node: bots, the recorder and
  * the load tester stand on it. It reconnects with backoff and re-joins its room after a drop.
  */
+function addressed(to: string | undefined): { to?: string } {
+  return to === undefined ? {} : { to };
+}
+
 export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   private ws: WebSocket | undefined;
   private readonly log: Logger;
@@ -113,9 +117,10 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     this.send({ type: 'leave' });
   }
 
-  offer(to: string, sdp: string): void { this.send({ type: 'offer', to, sdp }); }
-  answer(to: string, sdp: string): void { this.send({ type: 'answer', to, sdp }); }
-  candidate(to: string, candidate: string, mid: string): void { this.send({ type: 'candidate', to, candidate, mid }); }
+  /** `to` is a participant id in a mesh room; undefined in an SFU room (the server is the other side). */
+  offer(to: string | undefined, sdp: string): void { this.send({ type: 'offer', ...addressed(to), sdp }); }
+  answer(to: string | undefined, sdp: string): void { this.send({ type: 'answer', ...addressed(to), sdp }); }
+  candidate(to: string | undefined, candidate: string, mid: string): void { this.send({ type: 'candidate', ...addressed(to), candidate, mid }); }
   media(state: { audio?: boolean; video?: boolean; screen?: boolean }): void { this.send({ type: 'media', ...state }); }
   chat(text: string): void { this.send({ type: 'chat', text }); }
 

@@ -35,6 +35,8 @@ export class MediaTrack extends EventEmitter<MediaTrackEvents> {
   remoteSsrcs: number[] = [];
   /** True once the remote said it sends on this mid (a `track` event was emitted for it). */
   remoteSending = false;
+  /** The remote's stream id for this mid (a=msid, else a=ssrc msid): an SFU names the publisher with it. */
+  remoteStreamId: string | undefined;
   private closedFlag = false;
 
   constructor(

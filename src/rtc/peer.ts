@@ -376,6 +376,7 @@ export class Peer extends EventEmitter<PeerEvents> {
       if (!track) continue;
       const theySend = m.port !== 0 && sends(m.direction);
       track.remoteSsrcs = theySend ? primarySsrcs(m) : [];
+      track.remoteStreamId = m.msid?.streamId ?? m.ssrcs.find((x) => x.streamId !== undefined)?.streamId;
       if (theySend && receives(track.direction) && !track.remoteSending) {
         track.remoteSending = true;
         this.emit('track', track);

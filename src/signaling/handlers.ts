@@ -1,8 +1,9 @@
 import { CallpeerError } from '../errors.js';
 import type {
-  AnswerMessage, CandidateMessage, ChatMessage, ClientMessage, ClientMessageType, JoinMessage, MediaMessage,
-  OfferMessage, PingMessage,
+  AnswerMessage, CandidateMessage, ChatMessage, ClientMessage, ClientMessageType, JoinMessage, LayerMessage, MediaMessage,
+  OfferMessage, PingMessage, SubscribeMessage,
 } from '../protocol/signaling.js';
+import type { SfuRoom } from '../sfu/sfu-room.js';
 import type { Member } from '../rooms/room.js';
 import type { SignalingSession } from './session.js';
 
@@ -51,12 +52,37 @@ function join(s: SignalingSession, m: JoinMessage): void {
   room.log.info({ peer: s.id, role: s.participant.role, members: room.size }, 'participant joined');
 }
 
+/** The SFU side of the sender's room, or undefined in a mesh room. */
+function sfuRoom(s: SignalingSession, m: ClientMessage): SfuRoom | undefined {
+  const room = requireRoom(s, m.type);
+  if (room.topology !== 'sfu') return undefined;
+  if ('to' in m && m.to !== undefined) {
+    throw new CallpeerError('INVALID_MESSAGE', `room "${room.id}" is an SFU room: send "${m.type}" without "to" (the server is the other side)`, { ref: m.type });
+  }
+  return s.ctx.sfu.room(room.id, room.log);
+}
+
 function relaySdp(s: SignalingSession, m: OfferMessage | AnswerMessage): void {
-  target(s, m).send({ type: m.type, from: s.id, sdp: m.sdp });
+  const sfu = sfuRoom(s, m);
+  if (sfu) sfu.description(s, m.type, m.sdp);
+  else target(s, m).send({ type: m.type, from: s.id, sdp: m.sdp });
 }
 
 function candidate(s: SignalingSession, m: CandidateMessage): void {
-  target(s, m).send({ type: 'candidate', from: s.id, candidate: m.candidate, mid: m.mid });
+  const sfu = sfuRoom(s, m);
+  if (sfu) sfu.candidate(s, m.candidate, m.mid);
+  else target(s, m).send({ type: 'candidate', from: s.id, candidate: m.candidate, mid: m.mid });
+}
+
+function subscription(s: SignalingSession, m: SubscribeMessage): void {
+  const sfu = sfuRoom(s, m);
+  if (!sfu) sfuOnly(s, m);
+  else sfu.setSubscribed(s, m.publisher, m.track, m.type === 'subscribe');
+}
+
+function layer(s: SignalingSession, m: LayerMessage): void {
+  if (!sfuRoom(s, m)) sfuOnly(s, m);
+  throw new CallpeerError('INVALID_MESSAGE', 'this SFU forwards audio only: there are no video layers to choose', { ref: 'layer' });
 }
 
 function media(s: SignalingSession, m: MediaMessage): void {
@@ -81,7 +107,7 @@ function ping(s: SignalingSession, m: PingMessage): void {
   s.send(m.id === undefined ? { type: 'pong' } : { type: 'pong', id: m.id });
 }
 
-function sfuOnly(s: SignalingSession, m: ClientMessage): void {
+function sfuOnly(s: SignalingSession, m: ClientMessage): never {
   const room = requireRoom(s, m.type);
   throw new CallpeerError('SFU_NOT_ENABLED', `"${m.type}" needs an SFU room; room "${room.id}" is mesh`, { ref: m.type });
 }
@@ -96,7 +122,7 @@ export const handlers: HandlerMap = {
   chat,
   leave,
   ping,
-  subscribe: sfuOnly,
-  unsubscribe: sfuOnly,
-  layer: sfuOnly,
+  subscribe: subscription,
+  unsubscribe: subscription,
+  layer,
 };

@@ -79,6 +79,7 @@ export class SignalingSession implements Member {
     const room = this.room;
     if (!room) return;
     this.room = undefined;
+    if (room.topology === 'sfu') this.ctx.sfu.leave(room.id, this.id);
     if (room.remove(this.id)) {
       room.broadcast({ type: 'peer-left', id: this.id });
       room.log.info({ peer: this.id, members: room.size }, 'participant left');

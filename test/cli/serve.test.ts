@@ -20,8 +20,8 @@ describe('callpeer CLI', () => {
     expect(top.stdout).toMatch(/certs/);
     const serve = await runCli(['serve', '--help']);
     expect(serve.code).toBe(0);
-    for (const flag of ['--port', '--host', '--cert', '--key', '--max-members', '--ice-server', '--allowed-origin', '--log-level']) expect(serve.stdout).toContain(flag);
-    for (const env of ['CALLPEER_PORT', 'CALLPEER_HOST', 'CALLPEER_CERT', 'CALLPEER_MAX_MEMBERS', 'CALLPEER_ICE_SERVER', 'CALLPEER_ALLOWED_ORIGIN', 'CALLPEER_LOG_LEVEL']) expect(serve.stdout).toContain(env);
+    for (const flag of ['--port', '--host', '--cert', '--key', '--max-members', '--ice-server', '--topology', '--rtc-bind', '--allowed-origin', '--log-level']) expect(serve.stdout).toContain(flag);
+    for (const env of ['CALLPEER_PORT', 'CALLPEER_HOST', 'CALLPEER_CERT', 'CALLPEER_MAX_MEMBERS', 'CALLPEER_ICE_SERVER', 'CALLPEER_TOPOLOGY', 'CALLPEER_RTC_BIND', 'CALLPEER_ALLOWED_ORIGIN', 'CALLPEER_LOG_LEVEL']) expect(serve.stdout).toContain(env);
   });
 
   it('output piped into a reader that stops early (| head) ends quietly, no stack trace', async () => {
@@ -77,6 +77,16 @@ describe('callpeer CLI', () => {
     const r = await runCli(['serve'], { env: { CALLPEER_MAX_MEMBERS: 'lots' } });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--max-members (CALLPEER_MAX_MEMBERS) must be a whole number');
+  });
+
+  it('an unknown --topology or a --rtc-bind that is not an address is one line with the fix, exit 1', async () => {
+    const topology = await runCli(['serve', '--port', '0', '--topology', 'star']);
+    expect(topology.code).toBe(1);
+    expect(topology.stderr).toContain('--topology (CALLPEER_TOPOLOGY) must be mesh or sfu (got star)');
+    expect(topology.stderr).toContain('fix:');
+    const bind = await runCli(['serve', '--port', '0', '--rtc-bind', 'nowhere']);
+    expect(bind.code).toBe(1);
+    expect(bind.stderr).toContain('--rtc-bind (CALLPEER_RTC_BIND) must be an IP address');
   });
 
   it('serves, and on SIGTERM tells its clients (1001) and exits 0 within 2 s', async () => {

@@ -40,8 +40,17 @@ describe('serve config', () => {
     [{ port: 70000 }], [{ port: 'abc' as unknown as number }], [{ maxMembers: 0 }], [{ logLevel: 'loud' as 'info' }],
     [{ cert: '/nonexistent.pem', key: '/nonexistent.key' }], [{ cert: '/x.pem' }], [{ iceServer: ['http://x'] }],
     [{ iceServer: ['turn:host:3478'] }], [{ allowedOrigin: ['not an origin'] }],
+    [{ topology: 'star' as 'sfu' }], [{ rtcBind: 'localhost' }],
   ])('refuses %j with INVALID_CONFIG', (flags) => {
     expect(code(() => loadServeConfig(flags, {}, empty))).toBe('INVALID_CONFIG');
+  });
+
+  it('takes the topology and the SFU bind address from env or flags (flags win)', () => {
+    const env = { CALLPEER_TOPOLOGY: 'sfu', CALLPEER_RTC_BIND: '127.0.0.1' };
+    expect(loadServeConfig({}, env, empty)).toMatchObject({ topology: 'sfu', rtcBind: '127.0.0.1' });
+    expect(loadServeConfig({ topology: 'mesh' }, env, empty).topology).toBe('mesh');
+    expect(loadServeConfig({}, {}, empty).topology).toBe('mesh');
+    expect(() => loadServeConfig({}, { CALLPEER_TOPOLOGY: 'star' }, empty)).toThrow(/CALLPEER_TOPOLOGY/);
   });
 
   it('parses TURN URLs with credentials', () => {

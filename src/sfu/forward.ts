@@ -1,0 +1,11 @@
+/**
+ * The one change an audio SFU makes to a forwarded RTP packet: the SSRC (and payload type)
+ * of the subscriber's track, which its SDP announced. Sequence numbers and timestamps pass
+ * through: each outgoing track carries exactly one publisher's stream, so they stay
+ * continuous without rewriting. In place, so one buffer serves every subscriber in turn
+ * (node-datachannel copies it on send).
+ */
+export function retargetRtp(packet: Buffer, ssrc: number, payloadType: number): void {
+  packet[1] = (packet[1]! & 0x80) | (payloadType & 0x7f);
+  packet.writeUInt32BE(ssrc >>> 0, 8);
+}

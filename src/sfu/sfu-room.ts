@@ -1,0 +1,190 @@
+/**
+ * The media side of one SFU room (PROTOCOL.md: the server is every member's only remote).
+ * Each member has one server Peer: the member offers its audio (we receive only), and we add
+ * one send-only audio track per other publisher, named by its participant id (a=msid stream
+ * id), offering it from our side. Every RTP packet a publisher sends is forwarded to each
+ * subscriber's track for it with only the SSRC and payload type changed (forward.ts); our
+ * RtpReceiver on the publisher's track sends it receiver reports (loss, jitter, RTT).
+ * Audio only: video sections are refused in the answer.
+ */
+import { CallpeerError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ServerMessage } from '../protocol/signaling.js';
+import type { MediaTrack } from '../rtc/media-track.js';
+import { Peer, type PeerOptions } from '../rtc/peer.js';
+import { RtpReceiver } from '../rtc/rtp-receiver.js';
+import { retargetRtp } from './forward.js';
+
+/** What the SFU needs of a room member: its id and a way to signal it. */
+export interface SfuMemberLink {
+  readonly id: string;
+  send(message: ServerMessage): void;
+}
+
+/** The only track name SFU rooms know today: a publisher's audio. */
+export const SFU_AUDIO_TRACK = 'audio';
+
+export interface SfuRoomOptions {
+  log: Logger;
+  /** For every server Peer: bind address, port range, ICE servers. */
+  peer?: Omit<PeerOptions, 'id' | 'logger' | 'polite' | 'capabilities'>;
+}
+
+interface Subscription {
+  track: MediaTrack;
+  /** False after `unsubscribe`: the track stays negotiated, nothing is forwarded on it. */
+  wanted: boolean;
+}
+
+class Member {
+  readonly peer: Peer;
+  /** Their audio to us, once it arrives. */
+  published: { track: MediaTrack; receiver: RtpReceiver } | undefined;
+  /** Our send-only track per publisher they hear. */
+  readonly subscriptions = new Map<string, Subscription>();
+  /** Subscribers' tracks for this member's audio, rebuilt on change (the per-packet loop reads it). */
+  fanout: MediaTrack[] = [];
+  /** The ICE ufrag of its first offer: a different one means a new connection. */
+  ufrag: string | undefined;
+
+  constructor(readonly link: SfuMemberLink, peer: Peer) {
+    this.peer = peer;
+  }
+}
+
+export class SfuRoom {
+  private readonly members = new Map<string, Member>();
+  private readonly log: Logger;
+
+  constructor(readonly id: string, private readonly options: SfuRoomOptions) {
+    this.log = options.log;
+  }
+
+  get size(): number {
+    return this.members.size;
+  }
+
+  /** A description from a member (`offer`/`answer` without `to`); its server Peer is made on the first. */
+  description(link: SfuMemberLink, type: 'offer' | 'answer', sdp: string): void {
+    let member = this.members.get(link.id);
+    const ufrag = /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
+    if (member && type === 'offer' && ufrag !== undefined && ufrag !== member.ufrag) {
+      // New ICE credentials: the member started over (its connection failed, maybe unseen
+      // here); libdatachannel cannot restart ICE, so the old connection goes.
+      this.log.info({ peer: link.id }, 'new connection offered; replacing the old one');
+      this.leave(link.id);
+      member = undefined;
+    }
+    if (member) {
+      member.peer.handleRemoteDescription(sdp, type);
+      return;
+    }
+    if (type === 'answer') throw new CallpeerError('INVALID_MESSAGE', 'no offer from the server to answer: send an offer first', { ref: 'answer' });
+    member = this.addMember(link);
+    member.ufrag = ufrag;
+    try {
+      member.peer.handleRemoteDescription(sdp, type);
+    } catch (err) {
+      this.leave(link.id);
+      throw err;
+    }
+    // What the others publish already: added after their offer, whose mids come first.
+    for (const other of this.members.values()) {
+      if (other !== member && other.published) this.subscribe(member, other);
+    }
+  }
+
+  candidate(link: SfuMemberLink, candidate: string, mid: string): void {
+    const member = this.members.get(link.id);
+    if (!member) throw new CallpeerError('INVALID_MESSAGE', 'send an offer before candidates', { ref: 'candidate' });
+    member.peer.addRemoteCandidate(candidate, mid);
+  }
+
+  /** Starts or stops forwarding `publisher`'s track to `link`'s member. */
+  setSubscribed(link: SfuMemberLink, publisher: string, track: string, wanted: boolean): void {
+    const ref = wanted ? 'subscribe' : 'unsubscribe';
+    if (track !== SFU_AUDIO_TRACK) throw new CallpeerError('INVALID_MESSAGE', `unknown track "${track}": SFU rooms forward "${SFU_AUDIO_TRACK}" only`, { ref });
+    const member = this.members.get(link.id);
+    const pub = this.members.get(publisher);
+    const sub = member?.subscriptions.get(publisher);
+    if (!member || !pub || !sub) throw new CallpeerError('PEER_NOT_FOUND', `"${publisher}" publishes no audio to you in room "${this.id}"`, { ref });
+    sub.wanted = wanted;
+    this.rebuildFanout(pub);
+  }
+
+  /** The member left or dropped: its connection closes and nobody is sent its audio any more. */
+  leave(id: string): void {
+    const member = this.members.get(id);
+    if (!member) return;
+    this.members.delete(id);
+    member.published?.receiver.close();
+    member.peer.close();
+    // Our tracks for it on the others stay negotiated but idle (removing an m-section needs a
+    // renegotiation the library cannot do on a live Peer).
+    for (const other of this.members.values()) {
+      other.subscriptions.delete(id);
+      this.rebuildFanout(other);
+    }
+  }
+
+  close(): void {
+    for (const id of [...this.members.keys()]) this.leave(id);
+  }
+
+  private addMember(link: SfuMemberLink): Member {
+    const log = this.log.child({ peer: link.id });
+    const peer = new Peer({
+      ...this.options.peer,
+      id: link.id,
+      logger: log,
+      // The member is polite: on glare our offer wins.
+      polite: false,
+      capabilities: { receiveAudio: true, sendAudio: false, receiveVideo: false },
+    });
+    const member = new Member(link, peer);
+    this.members.set(link.id, member);
+    peer.on('signal', (s) => {
+      if (s.kind === 'description') link.send({ type: s.type, from: 'server', sdp: s.sdp });
+      else link.send({ type: 'candidate', from: 'server', candidate: s.candidate, mid: s.mid });
+    });
+    peer.on('track', (track) => this.publish(member, track));
+    peer.on('closed', (reason) => {
+      if (this.members.get(link.id) !== member) return;
+      log.info({ reason }, 'sfu connection closed');
+      this.leave(link.id);
+    });
+    return member;
+  }
+
+  private publish(member: Member, track: MediaTrack): void {
+    if (track.kind !== 'audio' || member.published) return;
+    const receiver = new RtpReceiver(track, { attach: false });
+    member.published = { track, receiver };
+    track.onRtp = (packet) => {
+      receiver.handleRtp(packet);
+      for (const out of member.fanout) {
+        retargetRtp(packet, out.localSsrc, out.codec?.payloadType ?? 111);
+        out.send(packet);
+      }
+    };
+    for (const other of this.members.values()) if (other !== member) this.subscribe(other, member);
+    this.log.info({ peer: member.link.id }, 'publishing audio');
+  }
+
+  /** Adds a send-only track for `publisher` on `subscriber`'s Peer (a server offer follows). */
+  private subscribe(subscriber: Member, publisher: Member): void {
+    if (subscriber.subscriptions.has(publisher.link.id) || subscriber.peer.closed) return;
+    const track = subscriber.peer.addAudioTrack({ direction: 'sendonly', streamId: publisher.link.id, trackId: SFU_AUDIO_TRACK });
+    subscriber.subscriptions.set(publisher.link.id, { track, wanted: true });
+    this.rebuildFanout(publisher);
+  }
+
+  private rebuildFanout(publisher: Member): void {
+    const out: MediaTrack[] = [];
+    for (const m of this.members.values()) {
+      const sub = m.subscriptions.get(publisher.link.id);
+      if (sub?.wanted) out.push(sub.track);
+    }
+    publisher.fanout = out;
+  }
+}
