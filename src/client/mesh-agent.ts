@@ -4,27 +4,11 @@ import { silentLogger, type Logger } from '../log.js';
 import type { IceServer, JoinedMessage, Participant, Role } from '../protocol/signaling.js';
 import { Peer, type PeerCloseReason, type PeerOptions } from '../rtc/peer.js';
 import type { MediaTrack } from '../rtc/media-track.js';
-import { SignalingClient, type SignalingClientOptions } from './signaling-client.js';
+import { joinParams, RETRY_DELAYS_MS, type AgentOptions } from './agent-options.js';
+import { SignalingClient } from './signaling-client.js';
 
-export interface MeshAgentOptions {
-  /** Signaling endpoint, ws(s)://host/ws (see parseRoomUrl). */
-  wsUrl: string;
-  room: string;
-  name?: string;
-  role?: Role;
-  token?: string;
-  /** Announced in `join` (and shown by pages as mute state). Default true. */
-  audio?: boolean;
-  metadata?: Record<string, unknown>;
-  log?: Logger;
-  /** Options for every Peer (bindAddress, capabilities, …). iceServers default to the server's `joined.iceServers`. */
-  peer?: Omit<PeerOptions, 'id' | 'logger' | 'polite'>;
-  /** Passed to the signaling client (reconnect backoff, timeouts, insecure TLS). */
-  signaling?: Omit<SignalingClientOptions, 'log'>;
-}
+export type MeshAgentOptions = AgentOptions;
 
-/** The DTLS race strikes fast and at random (not for good), so retries come quickly. */
-export const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000];
 const MAX_RETRIES = RETRY_DELAYS_MS.length;
 
 /** One remote participant and our connection to it. */
@@ -70,10 +54,11 @@ export class MeshAgent extends EventEmitter<MeshAgentEvents> {
   /** The ICE ufrag of each participant's last offer or answer: a new one means a new connection. */
   private readonly remoteUfrags = new Map<string, string>();
 
-  constructor(private readonly options: MeshAgentOptions) {
+  /** `client`: one already connected and joined (see joinRoom), entered with adopt(). */
+  constructor(private readonly options: MeshAgentOptions, client?: SignalingClient) {
     super();
     this.log = options.log ?? silentLogger();
-    this.client = new SignalingClient(options.wsUrl, { ...options.signaling, log: this.log });
+    this.client = client ?? new SignalingClient(options.wsUrl, { ...options.signaling, log: this.log });
     this.client.on('peer-joined', (p) => {
       this.participants.set(p.id, p);
       this.safeEmit('participant-joined', p);
@@ -105,18 +90,14 @@ export class MeshAgent extends EventEmitter<MeshAgentEvents> {
   /** Connects and joins; rejects with the server's code (ROOM_FULL, …) or CONNECTION_FAILED. */
   async start(): Promise<JoinedMessage> {
     await this.client.connect();
-    const o = this.options;
-    const joined = await this.client.join({
-      room: o.room,
-      ...(o.name !== undefined && { name: o.name }),
-      ...(o.role !== undefined && { role: o.role }),
-      ...(o.token !== undefined && { token: o.token }),
-      ...(o.metadata !== undefined && { metadata: o.metadata }),
-      audio: o.audio ?? true,
-      video: false,
-    });
+    const joined = await this.client.join(joinParams(this.options));
     this.enter(joined);
     return joined;
+  }
+
+  /** Takes up a join made by the caller on our client (joinRoom): offers to everyone present. */
+  adopt(joined: JoinedMessage): void {
+    this.enter(joined);
   }
 
   /** Everyone else in the room, as the server last described them. */

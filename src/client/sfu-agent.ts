@@ -4,10 +4,11 @@ import { silentLogger, type Logger } from '../log.js';
 import type { IceServer, JoinedMessage, Participant } from '../protocol/signaling.js';
 import type { MediaTrack } from '../rtc/media-track.js';
 import { Peer, type PeerCloseReason } from '../rtc/peer.js';
-import { RETRY_DELAYS_MS, toNdcIceServers, type MeshAgentOptions } from './mesh-agent.js';
+import { joinParams, RETRY_DELAYS_MS, type AgentOptions } from './agent-options.js';
+import { toNdcIceServers } from './mesh-agent.js';
 import { SignalingClient } from './signaling-client.js';
 
-export type SfuAgentOptions = MeshAgentOptions;
+export type SfuAgentOptions = AgentOptions;
 
 export interface SfuAgentEvents {
   /** In the room (again, after a reconnect). */
@@ -43,10 +44,11 @@ export class SfuAgent extends EventEmitter<SfuAgentEvents> {
   private retries = 0;
   private retryTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: SfuAgentOptions) {
+  /** `client`: one already connected and joined (see joinRoom), entered with adopt(). */
+  constructor(private readonly options: SfuAgentOptions, client?: SignalingClient) {
     super();
     this.log = options.log ?? silentLogger();
-    this.client = new SignalingClient(options.wsUrl, { ...options.signaling, log: this.log });
+    this.client = client ?? new SignalingClient(options.wsUrl, { ...options.signaling, log: this.log });
     this.client.on('peer-joined', (p) => {
       this.participants.set(p.id, p);
       this.safeEmit('participant-joined', p);
@@ -85,22 +87,18 @@ export class SfuAgent extends EventEmitter<SfuAgentEvents> {
   /** Connects and joins; rejects with the server's code, or SFU_NOT_ENABLED for a mesh room. */
   async start(): Promise<JoinedMessage> {
     await this.client.connect();
-    const o = this.options;
-    const joined = await this.client.join({
-      room: o.room,
-      ...(o.name !== undefined && { name: o.name }),
-      ...(o.role !== undefined && { role: o.role }),
-      ...(o.token !== undefined && { token: o.token }),
-      ...(o.metadata !== undefined && { metadata: o.metadata }),
-      audio: o.audio ?? true,
-      video: false,
-    });
+    const joined = await this.client.join(joinParams(this.options));
     if (joined.room.topology !== 'sfu') {
       await this.close();
       throw new CallpeerError('SFU_NOT_ENABLED', `room "${joined.room.id}" is a ${joined.room.topology} room`, { hint: 'use a mesh agent for it' });
     }
     this.enter(joined);
     return joined;
+  }
+
+  /** Takes up a join made by the caller on our client (joinRoom): connects to the server. */
+  adopt(joined: JoinedMessage): void {
+    this.enter(joined);
   }
 
   roomParticipants(): Participant[] {

@@ -1,6 +1,8 @@
 /** MeshAgent: a Node mesh member over real signaling and node-datachannel on loopback. */
 import { describe, expect, it } from 'vitest';
 import { MeshAgent, toNdcIceServers } from '../../src/client/mesh-agent.js';
+import { joinRoom } from '../../src/client/room-agent.js';
+import { SfuAgent } from '../../src/client/sfu-agent.js';
 import { useTestServer } from '../helpers/server.js';
 
 const PEER = { bindAddress: '127.0.0.1' };
@@ -48,6 +50,23 @@ describe('MeshAgent', () => {
     expect(a.peers()[0]!.peer.connected).toBe(true);
     await a.close();
     await b.close();
+  });
+
+  it('joinRoom picks the mesh agent for a mesh room and it connects; SfuAgent.start refuses a mesh room', async () => {
+    const a = new MeshAgent({ wsUrl: ctx.server.wsUrl, room: 'join-mesh', name: 'a', peer: PEER });
+    await a.start();
+    const initiators: boolean[] = [];
+    const { agent, joined } = await joinRoom({ wsUrl: ctx.server.wsUrl, room: 'join-mesh', name: 'b', peer: PEER }, (x) => {
+      (x as MeshAgent).on('peer', (_r, { initiator }) => initiators.push(initiator));
+    });
+    expect(joined.room.topology).toBe('mesh');
+    expect(agent).toBeInstanceOf(MeshAgent);
+    expect(initiators).toEqual([true]);
+    await waitFor(agent as MeshAgent, 'connected');
+    const sfu = new SfuAgent({ wsUrl: ctx.server.wsUrl, room: 'join-mesh', name: 'c', peer: PEER });
+    await expect(sfu.start()).rejects.toMatchObject({ code: 'SFU_NOT_ENABLED' });
+    await agent.close();
+    await a.close();
   });
 
   it('gives up after five failed attempts', async () => {

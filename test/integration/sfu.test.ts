@@ -3,6 +3,7 @@
  * connect only to the server, which forwards each publisher's Opus RTP to everyone else.
  */
 import { describe, expect, it } from 'vitest';
+import { joinRoom } from '../../src/client/room-agent.js';
 import { SfuAgent } from '../../src/client/sfu-agent.js';
 import { dominantFrequency } from '../../src/media/analysis.js';
 import { OpusDecoderStream } from '../../src/media/opus.js';
@@ -106,6 +107,18 @@ describe('SFU rooms', () => {
     expect(b.heard.get(aId)!.packets.length).toBe(after);
     expect(b.agent.server?.connected).toBe(true);
     await b.stop();
+  });
+
+  it('joinRoom picks the SFU agent for an SFU room; SfuAgent.start refuses nothing here', async () => {
+    const events: string[] = [];
+    const { agent, joined } = await joinRoom({ wsUrl: ctx.server.wsUrl, room: 'sfu-join', name: 'j', peer: PEER }, (a) => {
+      a.on('joined', () => events.push('joined'));
+    });
+    expect(joined.room.topology).toBe('sfu');
+    expect(agent).toBeInstanceOf(SfuAgent);
+    expect(events).toEqual(['joined']); // listeners were attached before it entered
+    await until(() => (agent as SfuAgent).server?.connected === true, 8000, 'connected to the server');
+    await agent.close();
   });
 
   it('refuses what does not fit an SFU room with a protocol error, and keeps the socket', async () => {

@@ -1,0 +1,38 @@
+/** What a room member in Node (MeshAgent, SfuAgent) is made from, and what both share. */
+import type { Logger } from '../log.js';
+import type { Role } from '../protocol/signaling.js';
+import type { PeerOptions } from '../rtc/peer.js';
+import type { JoinParams, SignalingClientOptions } from './signaling-client.js';
+
+export interface AgentOptions {
+  /** Signaling endpoint, ws(s)://host/ws (see parseRoomUrl). */
+  wsUrl: string;
+  room: string;
+  name?: string;
+  role?: Role;
+  token?: string;
+  /** Announced in `join` (and shown by pages as mute state). Default true. */
+  audio?: boolean;
+  metadata?: Record<string, unknown>;
+  log?: Logger;
+  /** Options for every Peer (bindAddress, capabilities, …). iceServers default to the server's `joined.iceServers`. */
+  peer?: Omit<PeerOptions, 'id' | 'logger' | 'polite'>;
+  /** Passed to the signaling client (reconnect backoff, timeouts, insecure TLS). */
+  signaling?: Omit<SignalingClientOptions, 'log'>;
+}
+
+
+/** The DTLS race strikes fast and at random (not for good), so retries come quickly. */
+export const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000];
+
+export function joinParams(o: AgentOptions): JoinParams {
+  return {
+    room: o.room,
+    ...(o.name !== undefined && { name: o.name }),
+    ...(o.role !== undefined && { role: o.role }),
+    ...(o.token !== undefined && { token: o.token }),
+    ...(o.metadata !== undefined && { metadata: o.metadata }),
+    audio: o.audio ?? true,
+    video: false,
+  };
+}
