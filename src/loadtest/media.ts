@@ -38,18 +38,22 @@ export async function openLoadAudio(kind: LoadAudio, file?: string): Promise<Opu
 
 interface Ring { seqs: Int32Array; times: Float64Array }
 
-/** When each RTP packet left, by SSRC and sequence number. */
+/**
+ * When each RTP packet left, by stream and sequence number. A stream is keyed by its SSRC in
+ * a mesh; through an SFU, which rewrites SSRCs but passes sequence numbers on, by the
+ * publisher's participant id (the receiver knows it from the track's stream id).
+ */
 export class SendLog {
-  private readonly bySsrc = new Map<number, Ring>();
+  private readonly byStream = new Map<number | string, Ring>();
 
   /**
    * Records every RTP packet sent on `track` from now on. OpusSender writes its own headers
    * and keeps the sequence number to itself, so the send path of the track is wrapped: it
    * reads the SSRC and sequence number the packet really carries.
    */
-  watch(track: MediaTrack): void {
+  watch(track: MediaTrack, key: number | string = track.localSsrc): void {
     const ring: Ring = { seqs: new Int32Array(RING).fill(-1), times: new Float64Array(RING) };
-    this.bySsrc.set(track.localSsrc, ring);
+    this.byStream.set(key, ring);
     const send = track.send.bind(track);
     track.send = (packet: Buffer): boolean => {
       const pt = packet[1]!;
@@ -64,13 +68,13 @@ export class SendLog {
     };
   }
 
-  forget(ssrc: number): void {
-    this.bySsrc.delete(ssrc);
+  forget(key: number | string): void {
+    this.byStream.delete(key);
   }
 
-  /** ms since the packet `ssrc`/`seq` was sent, or undefined when it was not sent from this process (or too long ago). */
-  latency(ssrc: number, seq: number, now: number): number | undefined {
-    const ring = this.bySsrc.get(ssrc);
+  /** ms since the packet `key`/`seq` was sent, or undefined when it was not sent from this process (or too long ago). */
+  latency(key: number | string, seq: number, now: number): number | undefined {
+    const ring = this.byStream.get(key);
     if (!ring || ring.seqs[seq % RING] !== seq) return undefined;
     return now - ring.times[seq % RING]!;
   }

@@ -1,11 +1,17 @@
 /**
- * One simulated WebRTC peer: a MeshAgent in a room that publishes the shared Opus source
+ * One simulated WebRTC peer: a room member that publishes the shared Opus source
  * (publishers) and listens to everyone, keeping plain counters: when it joined, when each
  * link connected and heard its first packet, RFC 3550 reception stats per stream, what the
  * remotes' receiver reports say (RTT), and errors by kind. It never throws: whatever goes
  * wrong is counted, so one failing peer does not stop the run.
+ * In a mesh room a link is a connection to another member; in an SFU room there is one
+ * connection, to the server, and a link per publisher heard through it.
  */
+import type { AgentOptions } from '../client/agent-options.js';
 import { MeshAgent, type RemotePeer } from '../client/mesh-agent.js';
+import { joinRoom } from '../client/room-agent.js';
+import type { SfuAgent } from '../client/sfu-agent.js';
+import type { Peer } from '../rtc/peer.js';
 import { toCallpeerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { MediaTrack } from '../rtc/media-track.js';
@@ -61,8 +67,11 @@ interface Link {
 const RTP_HEADER_BYTES = 12;
 
 export class WebRtcTester {
-  private readonly agent: MeshAgent;
+  private agent: MeshAgent | SfuAgent | undefined;
+  private readonly agentOptions: AgentOptions;
   private readonly links = new Map<string, Link>();
+  /** SFU rooms: our one stream, sent once to the server, and when the server connection came up. */
+  private readonly sfu: { sender: OpusSender | undefined; connectedAt: number | undefined; connected: boolean } = { sender: undefined, connectedAt: undefined, connected: false };
   private readonly errors: Record<string, number> = {};
   private startAt = 0;
   private joinedAt: number | undefined;
@@ -73,7 +82,7 @@ export class WebRtcTester {
 
   constructor(private readonly ctx: TesterContext, readonly place: TesterPlace) {
     const p = ctx.params;
-    this.agent = new MeshAgent({
+    this.agentOptions = {
       wsUrl: ctx.wsUrl,
       room: place.room,
       name: `loadtest-${place.index}`,
@@ -87,18 +96,43 @@ export class WebRtcTester {
       },
       // A dropped socket is an error of the run, not something to paper over with a re-join.
       signaling: { reconnect: false, insecure: p.insecure },
-    });
-    const a = this.agent;
-    a.on('peer', (remote, { initiator }) => this.links.set(remote.participant.id, {
-      remote, initiator, remotePublishes: remote.participant.audio, connectAt: undefined, firstPacketAt: undefined, senders: [], streams: [],
-    }));
+    };
+  }
+
+  private wireMesh(a: MeshAgent): void {
+    a.on('peer', (remote, { initiator }) => this.links.set(remote.participant.id, newLink(remote, initiator, remote.participant.audio)));
     a.on('connected', (remote) => {
       const link = this.linkOf(remote);
       if (link && link.connectAt === undefined) link.connectAt = performance.now();
     });
-    a.on('negotiated', (remote) => this.attachSenders(remote));
-    a.on('track', (remote, track) => this.attachReceiver(remote, track));
+    a.on('negotiated', (remote) => this.attachMeshSender(remote));
+    a.on('track', (remote, track) => { const link = this.linkOf(remote); if (link) this.attachReceiver(link, remote.participant.id, track); });
     a.on('peer-closed', (remote, reason) => this.onPeerClosed(remote, reason));
+    a.on('disconnected', () => this.count('signaling-lost'));
+  }
+
+  private wireSfu(a: SfuAgent): void {
+    a.on('connected', () => {
+      this.sfu.connected = true;
+      this.sfu.connectedAt ??= performance.now();
+      for (const l of this.links.values()) l.connectAt ??= this.sfu.connectedAt;
+    });
+    a.on('negotiated', (server) => this.attachSfuSender(server));
+    a.on('track', (publisher, track) => {
+      const participant = a.roomParticipants().find((x) => x.id === publisher)
+        ?? { id: publisher, name: publisher, role: 'participant' as const, audio: true, video: false, screen: false, metadata: {} };
+      const remote: RemotePeer = { participant, peer: a.server! };
+      const link = newLink(remote, true, true);
+      link.connectAt = this.sfu.connectedAt;
+      this.links.set(publisher, link);
+      this.attachReceiver(link, publisher, track);
+    });
+    a.on('server-closed', (_server, reason) => {
+      this.sfu.connected = false;
+      if (reason !== 'closed') this.count(`peer-${reason}`);
+      for (const l of [...this.links.values()]) this.retire(l);
+      this.detachSfuSender();
+    });
     a.on('disconnected', () => this.count('signaling-lost'));
   }
 
@@ -106,7 +140,11 @@ export class WebRtcTester {
   async start(): Promise<void> {
     this.startAt = performance.now();
     try {
-      await this.agent.start();
+      await joinRoom(this.agentOptions, (a) => {
+        this.agent = a;
+        if (a instanceof MeshAgent) this.wireMesh(a);
+        else this.wireSfu(a);
+      });
       this.joinedAt = performance.now();
     } catch (err) {
       this.count(toCallpeerError(err, 'CONNECTION_FAILED').code);
@@ -122,6 +160,7 @@ export class WebRtcTester {
     const { place } = this;
     const links = [...this.links.values()];
     const rel = (t: number | undefined) => (t === undefined ? null : t - this.startAt);
+    const sfu = this.agent !== undefined && !(this.agent instanceof MeshAgent);
     const linkFigures: LinkFigures[] = links.map((l) => ({
       remote: l.remote.participant.id, initiator: l.initiator, remotePublishes: l.remotePublishes,
       connectMs: rel(l.connectAt), firstPacketMs: rel(l.firstPacketAt),
@@ -130,25 +169,26 @@ export class WebRtcTester {
     let sentPackets = this.gone.sentPackets;
     let sentBytes = this.gone.sentBytes;
     const rttMs: number[] = [];
-    for (const l of links) {
-      for (const s of l.senders) {
-        const st = s.stats();
-        sentPackets += st.packetsSent;
-        sentBytes += st.octetsSent + RTP_HEADER_BYTES * st.packetsSent;
-        const rtt = st.remote?.rttMs;
-        if (rtt !== undefined) rttMs.push(rtt);
-      }
+    const senders = links.flatMap((l) => l.senders);
+    if (this.sfu.sender) senders.push(this.sfu.sender);
+    for (const s of senders) {
+      const st = s.stats();
+      sentPackets += st.packetsSent;
+      sentBytes += st.octetsSent + RTP_HEADER_BYTES * st.packetsSent;
+      const rtt = st.remote?.rttMs;
+      if (rtt !== undefined) rttMs.push(rtt);
     }
     const heard = new Set(streams.filter((s) => s.packets > 0).map((s) => s.from));
     const sendSeconds = this.firstSendAt === undefined ? 0 : (now - this.firstSendAt) / 1000;
     return {
       index: place.index,
-      id: this.agent.id ?? null,
+      id: this.agent?.id ?? null,
       room: place.room,
       role: place.publisher ? 'publisher' : 'subscriber',
       joinMs: rel(this.joinedAt),
-      peersExpected: place.roomSize - 1,
-      peersConnected: links.filter((l) => l.connectAt !== undefined).length,
+      // SFU: the one connection, to the server.
+      peersExpected: sfu ? 1 : place.roomSize - 1,
+      peersConnected: sfu ? Number(this.sfu.connected) : links.filter((l) => l.connectAt !== undefined).length,
       tracksExpected: place.publishersInRoom - (place.publisher ? 1 : 0),
       tracksReceived: heard.size,
       links: linkFigures,
@@ -163,7 +203,8 @@ export class WebRtcTester {
   async close(): Promise<void> {
     this.stopping = true;
     for (const l of this.links.values()) this.detach(l);
-    await this.agent.close().catch(() => undefined);
+    this.detachSfuSender();
+    await this.agent?.close().catch(() => undefined);
   }
 
   private count(kind: string): void {
@@ -175,23 +216,49 @@ export class WebRtcTester {
     return link?.remote === remote ? link : undefined;
   }
 
-  private attachSenders(remote: RemotePeer): void {
+  private attachMeshSender(remote: RemotePeer): void {
     const link = this.linkOf(remote);
-    if (!link || !this.place.publisher || link.senders.length > 0) return;
-    for (const track of remote.peer.tracks()) {
-      if (track.kind !== 'audio' || !(track.direction === 'sendrecv' || track.direction === 'sendonly')) continue;
-      this.ctx.sendLog.watch(track);
-      const sender = new OpusSender(track, { logger: this.ctx.log });
-      link.senders.push(sender);
-      this.ctx.audio.add(sender);
-      this.firstSendAt ??= performance.now();
-      break; // one published stream per link
-    }
+    if (!link || link.senders.length > 0) return;
+    const sender = this.publishOn(remote.peer);
+    if (sender) link.senders.push(sender); // one published stream per link
   }
 
-  private attachReceiver(remote: RemotePeer, track: MediaTrack): void {
-    const link = this.linkOf(remote);
-    if (!link || track.kind !== 'audio') return;
+  private attachSfuSender(server: Peer): void {
+    if (this.sfu.sender) return;
+    // Through the SFU our SSRC is rewritten: receivers find our send times by our id.
+    this.sfu.sender = this.publishOn(server, this.agent?.id);
+  }
+
+  /** Starts the shared source on `peer`'s first audio track that sends (publishers only). */
+  private publishOn(peer: Peer, sendLogKey?: string): OpusSender | undefined {
+    if (!this.place.publisher) return undefined;
+    const track = peer.tracks().find((t) => t.kind === 'audio' && (t.direction === 'sendrecv' || t.direction === 'sendonly'));
+    if (!track) return undefined;
+    this.ctx.sendLog.watch(track, sendLogKey);
+    const sender = new OpusSender(track, { logger: this.ctx.log });
+    this.ctx.audio.add(sender);
+    this.firstSendAt ??= performance.now();
+    return sender;
+  }
+
+  private detachSfuSender(): void {
+    const s = this.sfu.sender;
+    if (!s) return;
+    this.gone.sentPackets += s.stats().packetsSent;
+    this.gone.sentBytes += s.stats().octetsSent + RTP_HEADER_BYTES * s.stats().packetsSent;
+    this.ctx.audio.delete(s);
+    if (this.agent?.id !== undefined) this.ctx.sendLog.forget(this.agent.id);
+    s.close();
+    this.sfu.sender = undefined;
+  }
+
+  /**
+   * Counts one received track. `from` keys the send-time lookup: in a mesh the packet's SSRC
+   * is the sender's own, through an SFU it is not, and the publisher's id is used instead.
+   */
+  private attachReceiver(link: Link, from: string, track: MediaTrack): void {
+    if (track.kind !== 'audio') return;
+    const viaSfu = this.agent !== undefined && !(this.agent instanceof MeshAgent);
     const { sendLog, latency } = this.ctx;
     const drop = this.ctx.params.hooks?.dropReceived;
     const counters: StreamCounters = { arrived: 0, firstAt: 0, lastAt: 0, latencySum: 0, latencyCount: 0 };
@@ -202,7 +269,7 @@ export class WebRtcTester {
         const now = performance.now();
         if (counters.firstAt === 0) counters.firstAt = now;
         counters.lastAt = now;
-        const ms = sendLog.latency(h.ssrc, h.sequenceNumber, now);
+        const ms = sendLog.latency(viaSfu ? from : h.ssrc, h.sequenceNumber, now);
         if (ms !== undefined) {
           latency.add(ms);
           counters.latencySum += ms;
@@ -223,14 +290,17 @@ export class WebRtcTester {
   private onPeerClosed(remote: RemotePeer, reason: string): void {
     const link = this.linkOf(remote);
     if (reason !== 'closed') this.count(`peer-${reason}`);
-    if (!link) return;
-    // Keep what the link counted: a remote that left mid-run still delivered packets.
+    if (link) this.retire(link);
+  }
+
+  /** Keeps what a closing link counted (a remote that left mid-run still delivered packets) and drops it. */
+  private retire(link: Link): void {
     const snap = this.snapshotLink(link);
     this.gone.sentPackets += snap.packets;
     this.gone.sentBytes += snap.bytes;
-    this.gone.streams.push(...link.streams.map((s) => streamFigures(remote.participant.id, s)));
+    this.gone.streams.push(...link.streams.map((s) => streamFigures(link.remote.participant.id, s)));
     this.detach(link);
-    this.links.delete(remote.participant.id);
+    this.links.delete(link.remote.participant.id);
   }
 
   private snapshotLink(link: Link): { packets: number; bytes: number } {
@@ -252,6 +322,10 @@ export class WebRtcTester {
     }
     link.senders = [];
   }
+}
+
+function newLink(remote: RemotePeer, initiator: boolean, remotePublishes: boolean): Link {
+  return { remote, initiator, remotePublishes, connectAt: undefined, firstPacketAt: undefined, senders: [], streams: [] };
 }
 
 /** One received track's counters as StreamFigures. */

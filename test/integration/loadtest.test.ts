@@ -76,6 +76,50 @@ describe('runLoadTest (WebRTC mesh)', () => {
   }, 30_000);
 });
 
+describe('runLoadTest (WebRTC, SFU rooms)', () => {
+  let sfu: RunningServer;
+  beforeAll(async () => { sfu = await startTestServer({ topology: 'sfu', rtcBind: '127.0.0.1' }); });
+  afterAll(async () => { await sfu.close(); });
+
+  it('2 rooms x 3 peers for 5 s: one server connection each, every track heard through it, no loss, latency by publisher', async () => {
+    const r = await runLoadTest({ url: sfu.wsUrl, rooms: 2, peers: 3, rampPerSecond: 20, durationSeconds: 5, bindAddress: '127.0.0.1' });
+    const s = r.summary;
+    expect(Object.keys(s.errors).filter((k) => k !== 'peer-failed')).toEqual([]);
+    expect(s.peers).toMatchObject({ total: 6, joined: 6, connected: 6 });
+    expect(r.peers.every((p) => p.peersExpected === 1 && p.peersConnected === 1)).toBe(true);
+    expect(s.tracks).toEqual({ expected: 12, received: 12 });
+    expect(s.packets.lost).toBe(0);
+    expect(s.packets.received).toBeGreaterThan(12 * 50 * 4);
+    // Sent once per publisher (the server fans out): ~5 s x 50 packets, not x2 links.
+    for (const p of r.peers) expect(p.sent.packets).toBeLessThan(5 * 50 * 1.3);
+    // The SSRC changes in the SFU; send times are found by publisher id and sequence number.
+    expect(s.latencyMs.count).toBeGreaterThan(s.packets.received * 0.9);
+    expect(s.latencyMs.p50!).toBeGreaterThan(0);
+    expect(s.latencyMs.p50!).toBeLessThan(50);
+    expect(s.rttMs.count).toBeGreaterThan(0); // the server's receiver reports on our stream
+    expect(s.setup.firstPacketMs.count).toBe(12);
+    expect(r.passed).toBe(true);
+  }, 30_000);
+
+  it('dropping every 10th received packet reports about 10 % loss', async () => {
+    const r = await runLoadTest({
+      url: sfu.wsUrl, rooms: 1, peers: 3, rampPerSecond: 20, durationSeconds: 3, bindAddress: '127.0.0.1',
+      hooks: { dropReceived: (n) => n % 10 === 0 },
+    });
+    expect(r.summary.tracks).toEqual({ expected: 6, received: 6 });
+    expect(r.summary.packets.lossPercent).toBeGreaterThan(9);
+    expect(r.summary.packets.lossPercent).toBeLessThan(11);
+  }, 30_000);
+
+  it('one publisher, three listeners: each listener hears it, listeners send nothing', async () => {
+    const r = await runLoadTest({ url: sfu.wsUrl, rooms: 1, publishers: 1, subscribers: 3, rampPerSecond: 20, durationSeconds: 2, bindAddress: '127.0.0.1' });
+    expect(r.summary.tracks).toEqual({ expected: 3, received: 3 });
+    expect(r.peers.filter((p) => p.role === 'subscriber').every((p) => p.sent.packets === 0)).toBe(true);
+    expect(r.summary.peers.connected).toBe(4);
+    expect(r.summary.packets.lost).toBe(0);
+  }, 30_000);
+});
+
 describe('runLoadTest (PCM pairs)', () => {
   it.each(['pcm', 'opus'] as const)('10 pairs with codec %s: all paired, every frame heard, latency measured', async (codec) => {
     const r = await runLoadTest({ url: server.wsUrl, mode: 'pcm', pairs: 10, codec, rampPerSecond: 50, durationSeconds: 2 });
