@@ -1,5 +1,5 @@
-// The call page: joins the room in the URL, keeps one PeerLink per remote participant (mesh),
-// and drives the UI. `window.callpeer` is a read-only hook for tests and curious people.
+// The call page: joins the room in the URL, keeps one PeerLink per remote participant (mesh)
+// or one SfuLink to the server (SFU room: audio only), and drives the UI. `window.callpeer` is a read-only hook for tests and curious people.
 import { ChatPanel } from './chat.js';
 import { LocalMedia } from './local-media.js';
 import { wireControls, renderControls } from './controls.js';
@@ -7,6 +7,7 @@ import { createHook } from './hook.js';
 import { LevelMeters, resumeAudio } from './media.js';
 import { PeerLink } from './peer.js';
 import { copyText, rememberRoom, roomUrl } from './rooms.js';
+import { SERVER, SfuLink } from './sfu.js';
 import { Signaling, signalingUrl } from './signaling.js';
 import {
   $, Tile, clearBanner, fillIcons, hideNotice, layoutGrid, renderInvite, renderPeople, setStatus, showBanner, showNotice,
@@ -29,8 +30,11 @@ const s = {
   name: '',
   maxMembers: 0,
   iceServers: [],
+  /** 'mesh' | 'sfu', from `joined`. */
+  topology: 'mesh',
   error: undefined,
   participants: new Map(),
+  /** Peer connections by remote id: participants (mesh), or the one SfuLink under SERVER. */
   links: new Map(),
   tiles: new Map(),
   linkStates: new Map(),
@@ -91,6 +95,13 @@ function upsertParticipant(p) {
     tile.setStatus('Connecting…');
     s.tiles.set(p.id, tile);
     grid.append(tile.root);
+    const sfu = s.links.get(SERVER);
+    if (sfu) {
+      // Their audio may have come through the server before we heard of them.
+      const track = sfu.trackOf(p.id);
+      if (track) onRemoteTrack(p.id, track);
+      showLinkState(p.id, sfu.pc.connectionState);
+    }
   }
   tile.update(p);
   relayout();
@@ -101,6 +112,7 @@ function removeParticipant(id) {
   s.participants.delete(id);
   s.links.get(id)?.close();
   s.links.delete(id);
+  s.links.get(SERVER)?.drop(id);
   s.linkStates.delete(id);
   meters.drop(id);
   s.tiles.get(id)?.destroy();
@@ -112,6 +124,9 @@ function removeParticipant(id) {
 
 function clearRemotes() {
   for (const id of [...s.participants.keys()]) removeParticipant(id);
+  s.links.get(SERVER)?.close();
+  s.links.delete(SERVER);
+  clearBanner(`ice-${SERVER}`);
 }
 
 /** The pinned participant, else the first one sharing a screen, gets the big tile. */
@@ -152,7 +167,7 @@ function renderSide() {
     const st = s.linkStates.get(p.id);
     everyone.push({ participant: p, you: false, state: st === 'connected' || !st ? '' : st });
   }
-  renderPeople($('people'), everyone);
+  renderPeople($('people'), everyone, { audioOnly: local.audioOnly });
   $('tab-people').textContent = `People (${everyone.length})`;
   const recording = [...s.participants.values()].some((p) => p.role === 'recorder');
   $('recording').hidden = !recording;
@@ -171,19 +186,42 @@ function createLink(p, initiator) {
     onTrack: (track) => onRemoteTrack(p.id, track),
     onState: (state) => onLinkState(p.id, state),
   });
-  s.links.set(p.id, link);
   if (initiator) link.start();
+  return watchLink(p.id, link);
+}
+
+/** SFU room: one connection to the server, which forwards every publisher's audio to us. */
+function createServerLink() {
+  const link = new SfuLink({
+    selfId: s.selfId,
+    iceServers: s.iceServers,
+    send: (m) => signaling.send(m),
+    tracks: { audio: local.mic },
+    stream: local.stream,
+    onTrack: (publisher, track) => onRemoteTrack(publisher, track),
+    onState: (state) => onLinkState(SERVER, state),
+  });
+  // We offer first, even with nothing to publish (a receive-only section starts the connection).
+  link.start();
+  return watchLink(SERVER, link);
+}
+
+function watchLink(id, link) {
+  s.links.set(id, link);
   // With every path blocked Chromium may sit in "new"/"checking" for good instead of failing.
   setTimeout(() => {
-    if (s.links.get(p.id) === link && s.linkStates.get(p.id) !== 'connected') showIceProblem(p.id);
+    if (s.links.get(id) === link && link.pc.connectionState !== 'connected') showIceProblem(id);
   }, CONNECT_TIMEOUT_MS);
   return link;
 }
 
+/** The participants whose media comes over link `id`: everyone in an SFU room. */
+const carriedBy = (id) => (id === SERVER ? [...s.participants.keys()] : [id]);
+
 function showIceProblem(id) {
-  const name = s.participants.get(id)?.name ?? 'a participant';
-  s.tiles.get(id)?.setStatus('Cannot connect', true);
-  showBanner(`ice-${id}`, `Could not connect to ${name}. Some networks block direct calls; a TURN relay fixes this (whoever runs this server can add one with --ice-server turn:user:password@host:3478).`, 'bad');
+  for (const pid of carriedBy(id)) s.tiles.get(pid)?.setStatus('Cannot connect', true);
+  const who = id === SERVER ? 'the server for audio' : s.participants.get(id)?.name ?? 'a participant';
+  showBanner(`ice-${id}`, `Could not connect to ${who}. Some networks block direct calls; a TURN relay fixes this (whoever runs this server can add one with --ice-server turn:user:password@host:3478).`, 'bad');
 }
 
 function onRemoteTrack(id, track) {
@@ -196,19 +234,19 @@ function onRemoteTrack(id, track) {
 }
 
 function onLinkState(id, state) {
+  for (const pid of carriedBy(id)) showLinkState(pid, state);
+  if (state === 'connected') clearBanner(`ice-${id}`);
+  else if (state === 'failed') showIceProblem(id);
+  renderSide();
+}
+
+/** A participant's connection state, on their tile (a failure is shown by showIceProblem). */
+function showLinkState(id, state) {
   s.linkStates.set(id, state);
   const tile = s.tiles.get(id);
-  if (state === 'connected') {
-    tile?.setStatus('');
-    clearBanner(`ice-${id}`);
-  } else if (state === 'failed') {
-    showIceProblem(id);
-  } else if (state === 'disconnected') {
-    tile?.setStatus('Connection unstable…');
-  } else if (state === 'connecting' || state === 'new') {
-    tile?.setStatus('Connecting…');
-  }
-  renderSide();
+  if (state === 'connected') tile?.setStatus('');
+  else if (state === 'disconnected') tile?.setStatus('Connection unstable…');
+  else if (state === 'connecting' || state === 'new') tile?.setStatus('Connecting…');
 }
 
 // ---- signaling ----
@@ -246,6 +284,8 @@ signaling.addEventListener('message', (e) => {
       if (s.participants.has(m.id)) toast(`${s.participants.get(m.id).name} left`);
       return removeParticipant(m.id);
     case 'offer': {
+      // In an SFU room only the server offers, on the link we opened.
+      if (s.topology === 'sfu') return s.links.get(m.from)?.description('offer', m.sdp);
       const p = s.participants.get(m.from) ?? { id: m.from, name: 'Guest', role: 'participant' };
       const link = s.links.get(m.from) ?? createLink(p, false);
       return link.description('offer', m.sdp);
@@ -267,13 +307,17 @@ function onJoined(m) {
   chat.selfId = m.id;
   s.maxMembers = m.room.maxMembers;
   s.iceServers = Array.isArray(m.iceServers) ? m.iceServers : [];
+  s.topology = m.room.topology === 'sfu' ? 'sfu' : 'mesh';
   clearBanner('server');
   setStatus('good', 'Connected');
+  $('topology').hidden = s.topology !== 'sfu';
+  if (s.topology === 'sfu') local.setAudioOnly().then(refreshControls);
   refreshLocalTile();
   for (const p of m.participants) {
     upsertParticipant(p);
-    createLink(p, true);
+    if (s.topology === 'mesh') createLink(p, true);
   }
+  if (s.topology === 'sfu') createServerLink();
   renderSide();
 }
 
@@ -340,10 +384,10 @@ $('copy-link').onclick = async () => {
 // ---- connection quality ----
 
 async function tickQuality() {
-  for (const [id, link] of s.links) {
-    if (s.linkStates.get(id) !== 'connected') continue;
-    const q = await link.quality().catch(() => undefined);
-    if (q) s.tiles.get(id)?.setQuality(q);
+  for (const link of s.links.values()) {
+    if (link.pc.connectionState !== 'connected') continue;
+    const qs = await link.qualityByPeer().catch(() => new Map());
+    for (const [id, q] of qs) s.tiles.get(id)?.setQuality(q);
   }
 }
 

@@ -1,4 +1,5 @@
 // The call page's buttons and shortcuts: microphone, camera, screen, settings, side panel.
+import { AUDIO_ONLY_NOTE } from './local-media.js';
 import { SettingsDialog } from './settings.js';
 import { $, setControl, toggleSide } from './ui.js';
 
@@ -8,10 +9,12 @@ export function renderControls(local) {
   setControl($('btn-mic'), local.mic
     ? { icon: on.audio ? 'mic' : 'micOff', off: !on.audio, label: on.audio ? 'Mute microphone' : 'Unmute microphone' }
     : { icon: 'micOff', off: true, disabled: true, label: 'No microphone' });
-  setControl($('btn-cam'), local.devices.video
-    ? { icon: on.video ? 'cam' : 'camOff', off: !on.video, label: on.video ? 'Turn camera off' : 'Turn camera on' }
-    : { icon: 'camOff', off: true, disabled: true, label: 'No camera' });
-  setControl($('btn-screen'), { icon: 'screen', on: on.screen, label: on.screen ? 'Stop sharing' : 'Share your screen' });
+  const only = local.audioOnly;
+  setControl($('btn-cam'), only ? { icon: 'camOff', disabled: true, label: `Camera unavailable: ${AUDIO_ONLY_NOTE}` }
+    : local.devices.video ? { icon: on.video ? 'cam' : 'camOff', off: !on.video, label: on.video ? 'Turn camera off' : 'Turn camera on' }
+      : { icon: 'camOff', off: true, disabled: true, label: 'No camera' });
+  setControl($('btn-screen'), only ? { icon: 'screen', disabled: true, label: `Screen sharing unavailable: ${AUDIO_ONLY_NOTE}` }
+    : { icon: 'screen', on: on.screen, label: on.screen ? 'Stop sharing' : 'Share your screen' });
   for (const kind of ['mic', 'cam']) {
     const main = $(`btn-${kind}`);
     setControl($(`pre-${kind}`), { icon: main.dataset.icon, off: main.classList.contains('off'), label: main.title, disabled: main.disabled });

@@ -1,6 +1,7 @@
 // window.callpeer: a read-only view of the call page for tests (and curious people), so they
 // need not scrape the DOM.
 import { recordTrack } from './media.js';
+import { SERVER } from './sfu.js';
 import { $, bannerTexts } from './ui.js';
 
 /** Builds the hook over the call page's live state (`s`, see call.js). */
@@ -9,7 +10,7 @@ export function createHook({ s, local, meters, chat, signaling, grid, roomId }) 
     /** A JSON snapshot of the page: phase, us, each remote peer and its tile, chat, banners. */
     state() {
       return {
-        phase: s.phase, id: s.selfId, room: roomId, name: s.name, maxMembers: s.maxMembers,
+        phase: s.phase, id: s.selfId, room: roomId, name: s.name, maxMembers: s.maxMembers, topology: s.topology,
         local: { ...local.state }, devices: { ...local.devices }, error: s.error ?? null,
         tracks: local.stream.getTracks().map((t) => ({ kind: t.kind, label: t.label, enabled: t.enabled, readyState: t.readyState })),
         speaker: s.speaker,
@@ -21,7 +22,7 @@ export function createHook({ s, local, meters, chat, signaling, grid, roomId }) 
         peers: [...s.participants.values()].map((p) => ({
           id: p.id, name: p.name, role: p.role, audio: p.audio, video: p.video, screen: p.screen,
           connection: s.linkStates.get(p.id) ?? 'new',
-          negotiationError: s.links.get(p.id)?.lastError ?? '',
+          negotiationError: (s.links.get(p.id) ?? s.links.get(SERVER))?.lastError ?? '',
           level: meters.level(p.id),
           tile: s.tiles.get(p.id)?.info() ?? null,
         })),
@@ -37,10 +38,13 @@ export function createHook({ s, local, meters, chat, signaling, grid, roomId }) 
       if (!track) throw new Error(`no audio from ${id}`);
       return recordTrack(track, ms);
     },
-    /** getStats() of every peer connection, by peer id: inbound/outbound RTP per kind, round trip. */
+    /**
+     * getStats() by peer id: inbound/outbound RTP per kind, round trip. In an SFU room each
+     * publisher's inbound audio is its own; outbound and round trip are the server connection's.
+     */
     async stats() {
       const out = {};
-      for (const [id, link] of s.links) out[id] = await link.stats();
+      for (const link of s.links.values()) Object.assign(out, await link.statsByPeer());
       return out;
     },
   });

@@ -1,5 +1,6 @@
 // One RTCPeerConnection to one remote participant (mesh), with "perfect negotiation":
 // either side may renegotiate; on glare the peer with the lower id is polite and yields.
+// SfuLink (sfu.js) reuses it for the one connection to the server in an SFU room.
 
 import { assessQuality } from './quality.js';
 
@@ -14,7 +15,7 @@ export class PeerLink {
    * @param {(msg: object) => void} o.send signaling send; `to` is added here
    * @param {{audio?: MediaStreamTrack, video?: MediaStreamTrack}} o.tracks what we send now
    * @param {MediaStream} o.stream the local stream the tracks belong to (for msid)
-   * @param {(track: MediaStreamTrack) => void} o.onTrack
+   * @param {(track: MediaStreamTrack, stream: MediaStream | undefined, tr: RTCRtpTransceiver) => void} o.onTrack
    * @param {(state: string) => void} o.onState connection state changes
    */
   constructor(o) {
@@ -26,6 +27,8 @@ export class PeerLink {
     this.onState = o.onState;
     this.stream = o.stream;
     this.tracks = { ...o.tracks };
+    /** The kinds this connection carries (an SFU link narrows it). */
+    this.kinds = KINDS;
     /** The transceiver carrying each kind of our media, once known. */
     this.transceivers = {};
     this.makingOffer = false;
@@ -34,6 +37,8 @@ export class PeerLink {
     this.closed = false;
     this.queue = Promise.resolve();
     this.lastError = '';
+    /** Packet counts at the previous quality() call, by mid ('' = all). */
+    this.prevCounts = new Map();
 
     const pc = new RTCPeerConnection({ iceServers: o.iceServers });
     this.pc = pc;
@@ -42,7 +47,7 @@ export class PeerLink {
       // End-of-candidates is not sent: Node peers do not accept it and browsers do not need it.
       if (candidate && candidate.candidate) this.sendSignal({ type: 'candidate', candidate: candidate.candidate, mid: candidate.sdpMid ?? '0' });
     };
-    pc.ontrack = (e) => this.onTrack(e.track);
+    pc.ontrack = (e) => this.onTrack(e.track, e.streams[0], e.transceiver);
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === 'failed' && !this.iceRestarted) {
         // One ICE restart: enough for a changed network; a blocked path stays failed.
@@ -55,7 +60,7 @@ export class PeerLink {
 
   /** The newcomer's side: send what we have, receive both kinds even without our own devices. */
   start() {
-    for (const kind of KINDS) {
+    for (const kind of this.kinds) {
       const track = this.tracks[kind];
       this.transceivers[kind] = track
         ? this.pc.addTransceiver(track, { direction: 'sendrecv', streams: [this.stream] })
@@ -107,7 +112,7 @@ export class PeerLink {
    * offer is added (and renegotiated) only for people; bots and recorders asked for what they want.
    */
   attachToOffer() {
-    for (const kind of KINDS) {
+    for (const kind of this.kinds) {
       if (this.transceivers[kind]) continue;
       const tr = this.pc.getTransceivers().find((t) => !t.stopped && t.receiver.track.kind === kind && !Object.values(this.transceivers).includes(t));
       if (tr) {
@@ -149,14 +154,17 @@ export class PeerLink {
     this.queue = this.queue.then(fn).catch((err) => { this.lastError = String(err); });
   }
 
-  /** Inbound and outbound RTP figures by kind, and the round trip time, for the page's test hook. */
-  async stats() {
+  /**
+   * Inbound and outbound RTP figures by kind, and the round trip time, for the page's test hook.
+   * With `mid`, inbound counts only that section's (one publisher of an SFU).
+   */
+  async stats(mid) {
     const out = { state: this.pc.connectionState, inbound: {}, outbound: {}, rttMs: undefined };
     if (this.closed) return out;
     const report = await this.pc.getStats();
     for (const s of report.values()) {
       if (s.type === 'candidate-pair' && s.nominated && s.currentRoundTripTime !== undefined) out.rttMs = s.currentRoundTripTime * 1000;
-      if (s.type === 'inbound-rtp') {
+      if (s.type === 'inbound-rtp' && (mid === undefined || s.mid === mid)) {
         out.inbound[s.kind] = {
           packetsReceived: s.packetsReceived ?? 0, bytesReceived: s.bytesReceived ?? 0, packetsLost: s.packetsLost ?? 0,
           framesDecoded: s.framesDecoded, frameWidth: s.frameWidth, frameHeight: s.frameHeight, audioLevel: s.audioLevel,
@@ -168,17 +176,27 @@ export class PeerLink {
     return out;
   }
 
-  /** Connection quality since the previous call (see assessQuality). */
-  async quality() {
-    const st = await this.stats();
+  /** Connection quality since the previous call (see assessQuality), of one section if given. */
+  async quality(mid) {
+    const st = await this.stats(mid);
     const cur = { received: 0, lost: 0, rttMs: st.rttMs };
     for (const s of Object.values(st.inbound)) {
       cur.received += s.packetsReceived;
       cur.lost += s.packetsLost;
     }
-    const q = assessQuality(this.prevCounts ?? { received: 0, lost: 0 }, cur);
-    this.prevCounts = cur;
+    const q = assessQuality(this.prevCounts.get(mid ?? '') ?? { received: 0, lost: 0 }, cur);
+    this.prevCounts.set(mid ?? '', cur);
     return q;
+  }
+
+  /** stats() keyed by the participant it measures (see SfuLink for a link carrying several). */
+  async statsByPeer() {
+    return { [this.id]: await this.stats() };
+  }
+
+  /** quality() as a Map keyed by the participant it measures. */
+  async qualityByPeer() {
+    return new Map([[this.id, await this.quality()]]);
   }
 
   close() {

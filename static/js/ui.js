@@ -199,7 +199,8 @@ export function renderInvite(grid, show, url, onCopy) {
   grid.append(card);
 }
 
-export function renderPeople(list, entries) {
+/** `audioOnly`: the room forwards no video, so nobody's camera state is shown. */
+export function renderPeople(list, entries, { audioOnly = false } = {}) {
   list.innerHTML = '';
   for (const { participant: p, you, state } of entries) {
     const li = el('li');
@@ -214,7 +215,8 @@ export function renderPeople(list, entries) {
     small.textContent = [p.role !== 'participant' ? p.role : '', p.screen ? 'presenting' : '', state].filter(Boolean).join(' · ');
     who.append(b, small);
     const ic = el('span', 'icons');
-    ic.append(el('span', p.audio ? '' : 'off', p.audio ? icons.mic : icons.micOff), el('span', p.video ? '' : 'off', p.video ? icons.cam : icons.camOff));
+    ic.append(el('span', p.audio ? '' : 'off', p.audio ? icons.mic : icons.micOff));
+    if (!audioOnly) ic.append(el('span', p.video ? '' : 'off', p.video ? icons.cam : icons.camOff));
     li.append(avatar, who, ic);
     list.append(li);
   }

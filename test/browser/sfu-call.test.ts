@@ -1,0 +1,192 @@
+/**
+ * The call page in an SFU room (`serve --topology sfu`): each page has one connection, to the
+ * server, which forwards every publisher's audio. Two Chromium pages (each its own fake
+ * microphone tone) hear each other; a page and a Node SfuAgent hear each other; camera and
+ * screen sharing are off with a reason, since the server forwards audio only.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../src/app.js';
+import { SfuAgent } from '../../src/client/sfu-agent.js';
+import { dominantFrequency } from '../../src/media/analysis.js';
+import { OpusDecoderStream } from '../../src/media/opus.js';
+import { isRtcp, parseRtpHeader } from '../../src/media/rtp.js';
+import { OpusSender } from '../../src/rtc/opus-sender.js';
+import { ToneSource } from '../../src/rtc/opus-sources.js';
+import { cleanupRtc } from '../../src/rtc/peer.js';
+import {
+  floatToInt16, hasChromium, launchBrowser, screenshot, skipNote, toneWavFile, waitForPage, type Page, type TestBrowser,
+} from '../helpers/browser.js';
+import { until } from '../helpers/rtc.js';
+import { startTestServer } from '../helpers/server.js';
+import { DEBUG_STATE, joinCall, state, stats, type CallState } from './call-page.js';
+
+const RAW = { raw: '1' };
+
+/** The hook's state, with the topology call-page.ts does not type yet. */
+async function sfuState(page: Page): Promise<CallState & { topology: string }> {
+  return (await state(page)) as CallState & { topology: string };
+}
+
+/** Waits until `page` hears `id` through the server: connected, a tile, audio packets arriving. */
+async function waitForAudioFrom(page: Page, id: string): Promise<void> {
+  await waitForPage(page, (peer) => window.callpeer!.stats().then((all) => {
+    const p = window.callpeer!.state().peers.find((x) => x.id === peer);
+    return p?.connection === 'connected' && p.tile !== null && (all[peer]?.inbound.audio?.packetsReceived ?? 0) > 50;
+  }), id, { what: `audio from ${id}`, timeoutMs: 20_000, debug: DEBUG_STATE });
+}
+
+/**
+ * The tone `page` hears from `id`, Hz: 1.5 s through the hook, the median of three 0.5 s windows
+ * (Chromium's jitter buffer may splice its playout once in a while, smearing one window).
+ */
+async function heardHz(page: Page, id: string): Promise<number> {
+  const { sampleRate, samples } = await page.evaluate((peer) => window.callpeer!.audio(peer, 1500), id);
+  const pcm = floatToInt16(samples);
+  expect(pcm.reduce((m, x) => Math.max(m, Math.abs(x)), 0)).toBeGreaterThan(3000); // audio, not silence
+  const w = Math.round(sampleRate / 2);
+  const freqs = [0, 1, 2].map((k) => dominantFrequency(pcm.subarray(k * w, (k + 1) * w), sampleRate)).sort((a, b) => a - b);
+  return freqs[1]!;
+}
+
+/** Dominant frequency of Opus RTP packets (20 ms each) as a Node member received them. */
+function packetsHz(packets: Buffer[]): number {
+  const dec = new OpusDecoderStream(48000);
+  const pcm = new Int16Array(packets.length * 960);
+  packets.forEach((p, i) => {
+    const h = parseRtpHeader(p);
+    pcm.set(dec.decode(p.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength)), i * 960);
+  });
+  return dominantFrequency(pcm.subarray(pcm.length / 2), 48000);
+}
+
+describe.skipIf(!hasChromium())(`call page in an SFU room${skipNote()}`, { timeout: 60_000 }, () => {
+  let server: RunningServer;
+  /** Two browsers, because the fake microphone's tone is per browser: Ada's 440 Hz, Bob's 660 Hz. */
+  let low: TestBrowser;
+  let high: TestBrowser;
+
+  beforeAll(async () => {
+    server = await startTestServer({ topology: 'sfu', rtcBind: '127.0.0.1' });
+    [low, high] = await Promise.all([launchBrowser({ fakeAudioFile: toneWavFile(440) }), launchBrowser({ fakeAudioFile: toneWavFile(660) })]);
+  });
+
+  afterAll(async () => {
+    await low?.close();
+    await high?.close();
+    await server?.close();
+    cleanupRtc();
+  });
+
+  it('two pages hear each other\'s tone through the server and show each other\'s tile', async () => {
+    const ada = await joinCall(low, server.url, 'sfu-pages', 'Ada', { query: RAW });
+    const bob = await joinCall(high, server.url, 'sfu-pages', 'Bob', { query: RAW });
+    const [a, b] = await Promise.all([sfuState(ada), sfuState(bob)]);
+    expect([a.topology, b.topology]).toEqual(['sfu', 'sfu']);
+    await Promise.all([waitForAudioFrom(ada, b.id), waitForAudioFrom(bob, a.id)]);
+
+    expect(Math.abs((await heardHz(ada, b.id)) - 660)).toBeLessThanOrEqual(2);
+    expect(Math.abs((await heardHz(bob, a.id)) - 440)).toBeLessThanOrEqual(2);
+
+    // The tiles are found by participant id (the forwarded stream's id) and named from signaling.
+    const seen = await sfuState(ada);
+    expect(seen.peers.map((p) => [p.id, p.name, p.negotiationError])).toEqual([[b.id, 'Bob', '']]);
+    expect(await ada.locator(`.tile[data-peer="${b.id}"] .name`).textContent()).toBe('Bob');
+    await waitForPage(ada, () => window.callpeer!.state().peers[0]!.tile!.speaking, undefined, { what: 'Bob shown speaking', debug: DEBUG_STATE });
+    // One connection, to the server: Ada's stats name Bob only, and she sends her audio once.
+    const st = await stats(ada);
+    expect(Object.keys(st)).toEqual([b.id]);
+    expect(st[b.id]!.outbound.audio!.packetsSent).toBeGreaterThan(50);
+    expect(st[b.id]!.inbound.video).toBeUndefined();
+
+    // Mute shows on the other page (peer-updated), and chat goes over signaling as in a mesh.
+    await bob.click('#btn-mic');
+    await waitForPage(ada, () => !window.callpeer!.state().peers[0]!.audio, undefined, { what: 'Bob shown muted', debug: DEBUG_STATE });
+    expect(await ada.locator(`.tile[data-peer="${b.id}"] .badge.mic-off`).count()).toBe(1);
+    await bob.click('#btn-mic');
+    await waitForPage(ada, () => window.callpeer!.state().peers[0]!.tile!.speaking, undefined, { what: 'Bob speaking again', debug: DEBUG_STATE });
+    await ada.click('#btn-chat');
+    await ada.fill('#chat-input', 'hello through the SFU');
+    await ada.press('#chat-input', 'Enter');
+    await waitForPage(bob, () => window.callpeer!.state().chat.some((l) => l.text === 'hello through the SFU' && l.name === 'Ada'), undefined, { what: 'the chat line on Bob\'s page' });
+    await ada.click('#btn-people');
+    await screenshot(ada, 'sfu-call');
+
+    // Bob leaves: his tile goes; Ada keeps her server connection.
+    await bob.click('#btn-leave');
+    await waitForPage(ada, () => window.callpeer!.state().peers.length === 0, undefined, { what: 'Bob\'s tile removed', debug: DEBUG_STATE });
+    expect(await ada.locator('.tile:not(.invite)').count()).toBe(1);
+    await ada.close();
+    await bob.close();
+    expect([...low.pageErrors, ...high.pageErrors]).toEqual([]);
+  });
+
+  it('pages and a Node publisher (SfuAgent) hear each other, each publisher on its own tile', async () => {
+    const agent = new SfuAgent({ wsUrl: server.wsUrl, room: 'sfu-node', name: 'Node tone', peer: { bindAddress: '127.0.0.1' } });
+    const heard = new Map<string, Buffer[]>();
+    let sender: OpusSender | undefined;
+    agent.on('track', (publisher, track) => {
+      const packets: Buffer[] = [];
+      heard.set(publisher, packets);
+      track.onRtp = (p) => { if (!isRtcp(p)) packets.push(Buffer.from(p)); };
+    });
+    agent.on('negotiated', (peer) => {
+      const track = peer.tracks().find((t) => t.direction === 'sendonly');
+      if (sender || !track) return;
+      sender = new OpusSender(track);
+      sender.play(new ToneSource(880));
+    });
+    try {
+      // The agent publishes first; Cleo (440 Hz) joins after it, Dan (660 Hz) after her.
+      await agent.start();
+      const agentId = agent.id!;
+      const cleo = await joinCall(low, server.url, 'sfu-node', 'Cleo', { query: RAW });
+      await waitForAudioFrom(cleo, agentId);
+      const dan = await joinCall(high, server.url, 'sfu-node', 'Dan', { query: RAW });
+      const [cleoId, danId] = [(await state(cleo)).id, (await state(dan)).id];
+      await Promise.all([waitForAudioFrom(cleo, danId), waitForAudioFrom(dan, agentId), waitForAudioFrom(dan, cleoId)]);
+      expect(Math.abs((await heardHz(cleo, agentId)) - 880)).toBeLessThanOrEqual(2);
+      expect(Math.abs((await heardHz(cleo, danId)) - 660)).toBeLessThanOrEqual(2);
+      expect(Math.abs((await heardHz(dan, agentId)) - 880)).toBeLessThanOrEqual(2);
+      expect((await sfuState(cleo)).peers.map((p) => p.name).sort()).toEqual(['Dan', 'Node tone']);
+      // Each publisher's figures are its own section's, keyed by participant id.
+      expect(Object.keys(await stats(cleo)).sort()).toEqual([agentId, danId].sort());
+
+      // The agent gets each page's audio as a track named by that page's participant id.
+      await until(() => (heard.get(cleoId)?.length ?? 0) >= 100 && (heard.get(danId)?.length ?? 0) >= 100, 15_000, 'the agent hears both pages');
+      expect([...heard.keys()].sort()).toEqual([cleoId, danId].sort());
+      expect(Math.abs(packetsHz(heard.get(cleoId)!.slice(-50)) - 440)).toBeLessThanOrEqual(2);
+      expect(Math.abs(packetsHz(heard.get(danId)!.slice(-50)) - 660)).toBeLessThanOrEqual(2);
+      await screenshot(cleo, 'sfu-call-three');
+      await cleo.close();
+      await dan.close();
+    } finally {
+      sender?.close();
+      await agent.close();
+    }
+    expect([...low.pageErrors, ...high.pageErrors]).toEqual([]);
+  });
+
+  it('camera and screen sharing are off and disabled, saying why; the room header says SFU', async () => {
+    // Phone-sized: the room header must still fit with its "SFU · audio only" label.
+    const page = await joinCall(high, server.url, 'sfu-buttons', 'Dee', { query: RAW, viewport: { width: 390, height: 844 } });
+    // The camera opened before joining is released once the room turns out audio-only.
+    await waitForPage(page, () => {
+      const st = window.callpeer!.state();
+      return !st.local.video && st.tracks.every((t) => t.kind !== 'video');
+    }, undefined, { what: 'the camera off', debug: DEBUG_STATE });
+    for (const id of ['#btn-cam', '#btn-screen']) {
+      expect(await page.locator(id).isDisabled()).toBe(true);
+      expect(await page.locator(id).getAttribute('title')).toContain('this room forwards audio only');
+    }
+    expect(await page.locator('#topology').isVisible()).toBe(true);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.locator('#topology').textContent()).toBe('SFU · audio only');
+    // The keyboard shortcut does not turn the camera back on either; the page says why.
+    await page.keyboard.press('Control+e');
+    await waitForPage(page, () => document.querySelector('.toast:not([hidden])')?.textContent?.includes('audio only'), undefined, { what: 'the reason shown' });
+    expect((await state(page)).local.video).toBe(false);
+    await screenshot(page, 'sfu-call-alone');
+    await page.close();
+    expect(high.pageErrors).toEqual([]);
+  });
+});
