@@ -341,6 +341,9 @@ function onError(m) {
       : m.code === 'ROOM_NOT_FOUND' ? 'There is no room with this name. Check the link, or start a new room.'
         : m.message;
     showNotice({ title: 'Could not join', text, actions: [{ label: 'Back to the lobby', primary: true, onClick: () => location.assign('/') }] });
+  } else if (s.topology === 'sfu' && ['offer', 'answer', 'candidate'].includes(m.ref) && s.links.has(SERVER)) {
+    // The server refused our side of the negotiation: the hook reports it as the link's error.
+    s.links.get(SERVER).lastError = `${m.code}: ${m.message}`;
   } else if (m.code === 'RATE_LIMITED' || m.code === 'MESSAGE_TOO_LARGE') {
     toast(m.ref === 'chat' ? 'That message was not sent: slow down or make it shorter.' : 'Too many actions at once; slow down.');
   }
