@@ -1,34 +1,56 @@
 import { EventEmitter } from 'node:events';
-import { MeshAgent, type MeshAgentOptions, type RemotePeer } from '../client/mesh-agent.js';
-import { toCallpeerError } from '../errors.js';
+import type { AgentOptions } from '../client/agent-options.js';
+import type { RemotePeer } from '../client/mesh-agent.js';
+import { joinRoom, type RoomAgent } from '../client/room-agent.js';
+import { SfuAgent } from '../client/sfu-agent.js';
+import { CallpeerError, toCallpeerError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { JoinedMessage, Participant } from '../protocol/signaling.js';
 import { tsDiff } from '../media/rtp.js';
 import type { MediaTrack } from '../rtc/media-track.js';
 import { OpusSender, OPUS_FRAME_TICKS, type OpusSource } from '../rtc/opus-sender.js';
 import { Pacer } from '../rtc/pacer.js';
+import type { Peer } from '../rtc/peer.js';
 import { RtpReceiver } from '../rtc/rtp-receiver.js';
 
-export interface BotOptions extends Omit<MeshAgentOptions, 'role' | 'log'> {
+export interface BotOptions extends Omit<AgentOptions, 'role' | 'log'> {
   /** Audio published to everyone (a tone, a file…); none = a silent listener. */
   source?: OpusSource;
-  /** Send each participant its own audio back, without re-encoding. */
+  /**
+   * Send each participant its own audio back, without re-encoding. In an SFU room the bot has
+   * one outgoing track, which the server forwards to everyone: every member hears the echo,
+   * of one publisher at a time (the one speaking; another takes over after 0.5 s of silence).
+   */
   echo?: boolean;
   log?: Logger;
 }
 
-/** Per-participant figures: what we hear from them, and what they report hearing from us. */
+/** What we hear from one participant. */
+export interface BotReceivedStats {
+  packets: number;
+  lost: number;
+  lossPercent: number;
+  jitterMs: number;
+}
+
+/**
+ * Per-connection figures: what we hear on it, and what the other end reports hearing from us.
+ * In a mesh room there is one entry per participant; in an SFU room one, for the server
+ * (`id` and `name` "server"), with `heard` breaking `received` down per publisher.
+ */
 export interface BotPeerStats {
   id: string;
   name: string;
   connected: boolean;
   /** Their audio at our end. */
-  received: { packets: number; lost: number; lossPercent: number; jitterMs: number };
+  received: BotReceivedStats;
   /**
-   * Our audio at their end, from their receiver reports: loss over the whole session
-   * (cumulative lost / sent) and in their last report interval.
+   * Our audio at their end (in an SFU room: at the server), from their receiver reports: loss
+   * over the whole session (cumulative lost / sent) and in their last report interval.
    */
   sent: { packets: number; lossPercent: number | undefined; recentLossPercent: number | undefined; jitterMs: number | undefined; rttMs: number | undefined };
+  /** SFU rooms: each publisher's stream as forwarded to us. */
+  heard?: { id: string; name: string; received: BotReceivedStats }[];
 }
 
 export interface BotEvents {
@@ -41,22 +63,29 @@ export interface BotEvents {
   closed: [];
 }
 
+/** One connection: to a participant (mesh), or to the server (SFU, `participant` undefined). */
 interface Link {
-  remote: RemotePeer;
+  peer: Peer;
+  participant: Participant | undefined;
   senders: Map<string, OpusSender>;
-  receivers: Map<string, RtpReceiver>;
-  /** Echo: the RTP timestamp of the last packet echoed, to carry their gaps over. */
-  lastEchoTs: number | undefined;
+  /** What we hear on it by mid, and from whom (a mesh participant, or an SFU publisher). */
+  receivers: Map<string, { from: string; receiver: RtpReceiver }>;
+  /** Echo: the track (mid) whose audio goes back, the RTP timestamp of the last packet echoed (to carry their gaps over) and when. */
+  echo: { mid: string | undefined; lastTs: number; lastAt: number };
 }
 
+/** In an SFU room one track carries the echo: the publisher echoed keeps it until this long silent. */
+const ECHO_FLOOR_MS = 500;
+
 /**
- * A bot in a call: joins a room as role `bot` and talks to every participant. One pacer
- * drives every sender, so a source is encoded once per 20 ms whatever the room's size.
+ * A bot in a call: joins a room as role `bot` and talks to every participant (mesh) or
+ * through the server (SFU: one track out, the server fans it out). One pacer drives every
+ * sender, so a source is encoded once per 20 ms whatever the room's size.
  * Usable as a library: `new Bot({ wsUrl, room, source: new ToneSource(440) }).start()`.
  */
 export class Bot extends EventEmitter<BotEvents> {
-  readonly agent: MeshAgent;
-  private readonly links = new Map<string, Link>();
+  private roomAgent: RoomAgent | undefined;
+  private readonly links = new Map<Peer, Link>();
   private readonly pacer: Pacer | undefined;
   private readonly log: Logger;
   private closed = false;
@@ -64,46 +93,41 @@ export class Bot extends EventEmitter<BotEvents> {
   constructor(private readonly options: BotOptions) {
     super();
     this.log = options.log ?? silentLogger();
-    this.agent = new MeshAgent({ ...options, role: 'bot', name: options.name ?? 'callpeer bot', audio: options.source !== undefined || options.echo === true, log: this.log });
     this.pacer = options.source ? new Pacer((index, skipped) => this.tick(index, skipped)) : undefined;
-    const a = this.agent;
-    a.on('joined', (j) => this.emit('joined', j));
-    a.on('participant-joined', (p) => this.emit('participant-joined', p));
-    a.on('participant-left', (p) => this.emit('participant-left', p));
-    a.on('disconnected', (d) => this.emit('disconnected', d));
-    a.on('peer', (remote) => this.links.set(remote.participant.id, { remote, senders: new Map(), receivers: new Map(), lastEchoTs: undefined }));
-    a.on('negotiated', (remote) => this.attachSenders(remote));
-    a.on('track', (remote, track) => this.attachReceiver(remote, track));
-    a.on('peer-closed', (remote) => {
-      const link = this.links.get(remote.participant.id);
-      if (link?.remote !== remote) return;
-      this.links.delete(remote.participant.id);
-      for (const s of link.senders.values()) s.close();
-      for (const r of link.receivers.values()) r.close();
-    });
-    a.on('closed', () => { void this.close(); });
   }
 
+  /** The room member underneath (a MeshAgent or an SfuAgent, as the room is); throws NOT_IN_ROOM before start(). */
+  get agent(): RoomAgent {
+    if (!this.roomAgent) throw new CallpeerError('NOT_IN_ROOM', 'the bot has not joined yet', { hint: 'await bot.start() first' });
+    return this.roomAgent;
+  }
+
+  /** Joins (either topology); rejects with the server's code (ROOM_FULL, …) or CONNECTION_FAILED. */
   async start(): Promise<JoinedMessage> {
-    const joined = await this.agent.start();
+    const { agent, joined } = await joinRoom(
+      { ...this.options, role: 'bot', name: this.options.name ?? 'callpeer bot', audio: this.options.source !== undefined || this.options.echo === true, log: this.log },
+      (a) => this.wire(a),
+    );
+    this.roomAgent = agent;
+    if (this.closed) {
+      await agent.close();
+      throw new CallpeerError('CLOSED', 'the bot was closed while joining');
+    }
     this.pacer?.start();
     return joined;
   }
 
   stats(): BotPeerStats[] {
-    return [...this.links.values()].map(({ remote, senders, receivers }) => {
-      const rx = [...receivers.values()].flatMap((r) => r.stats());
-      const packets = rx.reduce((n, s) => n + s.received, 0);
-      const expected = rx.reduce((n, s) => n + s.expected, 0);
-      const lost = rx.reduce((n, s) => n + Math.max(0, s.cumulativeLost), 0);
-      const tx = [...senders.values()].map((s) => s.stats());
+    return [...this.links.values()].map((link) => {
+      const tx = [...link.senders.values()].map((s) => s.stats());
       const report = tx.find((s) => s.remote)?.remote;
       const sentPackets = tx.reduce((n, s) => n + s.packetsSent, 0);
-      return {
-        id: remote.participant.id,
-        name: remote.participant.name,
-        connected: remote.peer.connected,
-        received: { packets, lost, lossPercent: expected > 0 ? (100 * lost) / expected : 0, jitterMs: rx.length ? Math.max(...rx.map((s) => s.jitterMs)) : 0 },
+      const receivers = [...link.receivers.values()];
+      const stats: BotPeerStats = {
+        id: link.participant?.id ?? 'server',
+        name: link.participant?.name ?? 'server',
+        connected: link.peer.connected,
+        received: received(receivers.map((r) => r.receiver)),
         sent: {
           packets: sentPackets,
           lossPercent: report ? (100 * Math.max(0, report.cumulativeLost)) / Math.max(1, sentPackets) : undefined,
@@ -112,6 +136,11 @@ export class Bot extends EventEmitter<BotEvents> {
           rttMs: report?.rttMs,
         },
       };
+      if (!link.participant) {
+        const names = new Map(this.roomAgent?.roomParticipants().map((p) => [p.id, p.name]));
+        stats.heard = receivers.map(({ from, receiver }) => ({ id: from, name: names.get(from) ?? from, received: received([receiver]) }));
+      }
+      return stats;
     });
   }
 
@@ -120,8 +149,46 @@ export class Bot extends EventEmitter<BotEvents> {
     if (this.closed) return;
     this.closed = true;
     this.pacer?.stop();
-    await this.agent.close();
+    await this.roomAgent?.close();
     this.emit('closed');
+  }
+
+  /** Listens to the agent before it connects: its connections become links. */
+  private wire(a: RoomAgent): void {
+    a.on('joined', (j) => this.emit('joined', j));
+    a.on('participant-joined', (p) => this.emit('participant-joined', p));
+    a.on('participant-left', (p) => {
+      // SFU: their forwarded track stays negotiated but idle; stop listening to it.
+      for (const link of this.links.values()) {
+        for (const [mid, r] of link.receivers) if (r.from === p.id) { r.receiver.close(); link.receivers.delete(mid); }
+      }
+      this.emit('participant-left', p);
+    });
+    a.on('disconnected', (d) => this.emit('disconnected', d));
+    a.on('closed', () => { void this.close(); });
+    if (a instanceof SfuAgent) {
+      a.on('server', (peer) => this.addLink(peer, undefined));
+      a.on('negotiated', (peer) => this.attachSenders(peer));
+      a.on('track', (publisher, track) => { if (a.server) this.attachReceiver(a.server, publisher, track); });
+      a.on('server-closed', (peer) => this.dropLink(peer));
+    } else {
+      a.on('peer', (remote) => this.addLink(remote.peer, remote.participant));
+      a.on('negotiated', (remote) => this.attachSenders(remote.peer));
+      a.on('track', (remote: RemotePeer, track) => this.attachReceiver(remote.peer, remote.participant.id, track));
+      a.on('peer-closed', (remote) => this.dropLink(remote.peer));
+    }
+  }
+
+  private addLink(peer: Peer, participant: Participant | undefined): void {
+    this.links.set(peer, { peer, participant, senders: new Map(), receivers: new Map(), echo: { mid: undefined, lastTs: 0, lastAt: 0 } });
+  }
+
+  private dropLink(peer: Peer): void {
+    const link = this.links.get(peer);
+    if (!link) return;
+    this.links.delete(peer);
+    for (const s of link.senders.values()) s.close();
+    for (const r of link.receivers.values()) r.receiver.close();
   }
 
   private tick(index: number, skipped: number): void {
@@ -148,35 +215,62 @@ export class Bot extends EventEmitter<BotEvents> {
     }
   }
 
-  private attachSenders(remote: RemotePeer): void {
-    const link = this.links.get(remote.participant.id);
+  /** After each negotiation: a sender on every audio track we send on (mesh: one per peer; SFU: our one track). */
+  private attachSenders(peer: Peer): void {
+    const link = this.links.get(peer);
     if (!link || (!this.options.source && !this.options.echo)) return;
-    for (const track of remote.peer.tracks()) {
+    for (const track of peer.tracks()) {
       if (track.kind !== 'audio' || link.senders.has(track.mid) || !(track.direction === 'sendrecv' || track.direction === 'sendonly')) continue;
       link.senders.set(track.mid, new OpusSender(track, { logger: this.log }));
     }
   }
 
-  private attachReceiver(remote: RemotePeer, track: MediaTrack): void {
-    const link = this.links.get(remote.participant.id);
+  private attachReceiver(peer: Peer, from: string, track: MediaTrack): void {
+    const link = this.links.get(peer);
     if (!link || track.kind !== 'audio' || link.receivers.has(track.mid)) return;
+    if (!link.participant) {
+      // SFU: a publisher's new track replaces the old one (they reconnected; the old one stays idle).
+      for (const [mid, r] of link.receivers) if (r.from === from) { r.receiver.close(); link.receivers.delete(mid); }
+    }
     const echo = this.options.echo === true;
-    link.receivers.set(track.mid, new RtpReceiver(track, {
-      logger: this.log,
-      onPacket: echo ? (packet, h) => this.echoPacket(link, packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength), h.timestamp) : undefined,
-    }));
+    link.receivers.set(track.mid, {
+      from,
+      receiver: new RtpReceiver(track, {
+        logger: this.log,
+        onPacket: echo ? (packet, h) => this.echoPacket(link, track.mid, packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength), h.timestamp) : undefined,
+      }),
+    });
   }
 
-  /** Sends their own Opus packet back on our track to them, keeping their pauses. */
-  private echoPacket(link: Link, payload: Buffer, timestamp: number): void {
+  /** Sends the Opus packet heard on track `mid` back on our track of this link, keeping their pauses. */
+  private echoPacket(link: Link, mid: string, payload: Buffer, timestamp: number): void {
     const sender = link.senders.values().next().value as OpusSender | undefined;
     if (!sender || payload.length === 0) return;
-    if (link.lastEchoTs !== undefined) {
-      const gapFrames = Math.round(tsDiff(timestamp, link.lastEchoTs) / OPUS_FRAME_TICKS) - 1;
+    const now = performance.now();
+    const state = link.echo;
+    if (state.mid === mid) {
+      const gapFrames = Math.round(tsDiff(timestamp, state.lastTs) / OPUS_FRAME_TICKS) - 1;
       if (gapFrames < 0) return; // late or duplicate: already played
       if (gapFrames > 0) sender.skipFrames(Math.min(gapFrames, 50 * 60));
+    } else if (state.mid !== undefined) {
+      // SFU: another track's audio is on our one track; this one waits until that one falls silent.
+      if (now - state.lastAt < ECHO_FLOOR_MS) return;
+      // Our track's clock keeps running through the handover.
+      const gapFrames = Math.round((now - state.lastAt) / 20) - 1;
+      if (gapFrames > 0) sender.skipFrames(Math.min(gapFrames, 50 * 60));
     }
-    link.lastEchoTs = timestamp;
+    state.mid = mid;
+    state.lastTs = timestamp;
+    state.lastAt = now;
     sender.sendFrame(payload); // copied synchronously by the send path
   }
+}
+
+/** Loss and jitter over some receivers (all the sources each heard). */
+function received(receivers: RtpReceiver[]): BotReceivedStats {
+  const rx = receivers.flatMap((r) => r.stats());
+  const packets = rx.reduce((n, s) => n + s.received, 0);
+  const expected = rx.reduce((n, s) => n + s.expected, 0);
+  const lost = rx.reduce((n, s) => n + Math.max(0, s.cumulativeLost), 0);
+  return { packets, lost, lossPercent: expected > 0 ? (100 * lost) / expected : 0, jitterMs: rx.length ? Math.max(...rx.map((s) => s.jitterMs)) : 0 };
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Bot } from '../bots/bot.js';
+import { Bot, type BotReceivedStats } from '../bots/bot.js';
 import { openAudioFile } from '../bots/file-sources.js';
 import { parseRoomUrl } from '../client/room-url.js';
 import { CallpeerError } from '../errors.js';
@@ -73,7 +73,7 @@ export function registerBot(program: Command): void {
         signaling: { insecure: opts.insecure === true },
       });
       const out = (line: string) => process.stdout.write(`${line}\n`);
-      bot.on('joined', (j) => out(`joined room ${j.room.id} as ${j.id} (${j.participants.length} other${j.participants.length === 1 ? '' : 's'} there)`));
+      bot.on('joined', (j) => out(`joined room ${j.room.id} as ${j.id} (${j.participants.length} other${j.participants.length === 1 ? '' : 's'} there${j.room.topology === 'sfu' ? '; SFU room: audio goes through the server' : ''})`));
       bot.on('participant-joined', (p) => out(`+ ${p.name} (${p.role}, ${p.id})`));
       bot.on('participant-left', (p) => out(`- ${p.name} (${p.id})`));
       bot.on('disconnected', (d) => out(`signaling lost (${d.code}); reconnecting`));
@@ -84,10 +84,13 @@ export function registerBot(program: Command): void {
         cleanupRtc();
         throw err;
       }
+      const f = (n: number | undefined, unit: string, digits = 1) => (n === undefined ? '-' : `${n.toFixed(digits)}${unit}`);
+      const inbound = (r: BotReceivedStats) => `in ${r.packets} pkts loss ${f(r.lossPercent, '%')} jitter ${f(r.jitterMs, 'ms')}`;
       const timer = setInterval(() => {
         for (const s of bot.stats()) {
-          const f = (n: number | undefined, unit: string, digits = 1) => (n === undefined ? '-' : `${n.toFixed(digits)}${unit}`);
-          out(`stats ${s.name}: ${s.connected ? 'connected' : 'connecting'}; in ${s.received.packets} pkts loss ${f(s.received.lossPercent, '%')} jitter ${f(s.received.jitterMs, 'ms')}; out ${s.sent.packets} pkts loss ${f(s.sent.lossPercent, '%')} rtt ${f(s.sent.rttMs, 'ms')}`);
+          out(`stats ${s.name}: ${s.connected ? 'connected' : 'connecting'}; ${inbound(s.received)}; out ${s.sent.packets} pkts loss ${f(s.sent.lossPercent, '%')} rtt ${f(s.sent.rttMs, 'ms')}`);
+          // SFU: the line above is the server connection; what each publisher's stream brings follows.
+          for (const h of s.heard ?? []) out(`stats ${h.name} (via server): ${inbound(h.received)}`);
         }
       }, statsEvery * 1000);
       const reason = await waitForStop({
