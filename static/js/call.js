@@ -1,13 +1,14 @@
-// The call page: joins the room in the URL, keeps one PeerLink per remote participant (mesh)
-// or one SfuLink to the server (SFU room: audio only), and drives the UI. `window.callpeer` is a read-only hook for tests and curious people.
+// The call page: joins the room in the URL, keeps its media connections (links.js: a PeerLink
+// per remote participant in a mesh, one SfuLink to the server in an SFU room), and drives the
+// UI. `window.callpeer` is a read-only hook for tests and curious people.
 import { ChatPanel } from './chat.js';
 import { LocalMedia } from './local-media.js';
 import { wireControls, renderControls } from './controls.js';
 import { createHook } from './hook.js';
 import { LevelMeters, resumeAudio } from './media.js';
-import { PeerLink } from './peer.js';
+import { MediaLinks } from './links.js';
 import { copyText, rememberRoom, roomUrl } from './rooms.js';
-import { SERVER, SfuLink } from './sfu.js';
+import { SERVER } from './sfu.js';
 import { Signaling, signalingUrl } from './signaling.js';
 import {
   $, Tile, clearBanner, fillIcons, hideNotice, layoutGrid, renderInvite, renderPeople, setStatus, showBanner, showNotice,
@@ -56,6 +57,7 @@ const local = new LocalMedia({
 });
 
 const signaling = new Signaling(signalingUrl());
+const links = new MediaLinks({ s, local, send: (m) => signaling.send(m), changed: () => renderSide(), connectTimeoutMs: CONNECT_TIMEOUT_MS });
 const grid = $('grid');
 const chat = new ChatPanel({
   list: $('messages'), form: $('chat-form'), input: $('chat-input'), unread: $('unread'),
@@ -95,13 +97,7 @@ function upsertParticipant(p) {
     tile.setStatus('Connecting…');
     s.tiles.set(p.id, tile);
     grid.append(tile.root);
-    const sfu = s.links.get(SERVER);
-    if (sfu) {
-      // Their audio may have come through the server before we heard of them.
-      const track = sfu.trackOf(p.id);
-      if (track) onRemoteTrack(p.id, track);
-      showLinkState(p.id, sfu.pc.connectionState);
-    }
+    links.adopt(p.id);
   }
   tile.update(p);
   relayout();
@@ -110,23 +106,17 @@ function upsertParticipant(p) {
 
 function removeParticipant(id) {
   s.participants.delete(id);
-  s.links.get(id)?.close();
-  s.links.delete(id);
-  s.links.get(SERVER)?.drop(id);
-  s.linkStates.delete(id);
+  links.drop(id);
   meters.drop(id);
   s.tiles.get(id)?.destroy();
   s.tiles.delete(id);
-  clearBanner(`ice-${id}`);
   relayout();
   renderSide();
 }
 
 function clearRemotes() {
   for (const id of [...s.participants.keys()]) removeParticipant(id);
-  s.links.get(SERVER)?.close();
-  s.links.delete(SERVER);
-  clearBanner(`ice-${SERVER}`);
+  links.closeServer();
 }
 
 /** The pinned participant, else the first one sharing a screen, gets the big tile. */
@@ -173,82 +163,6 @@ function renderSide() {
   $('recording').hidden = !recording;
 }
 
-// ---- peer connections ----
-
-function createLink(p, initiator) {
-  const link = new PeerLink({
-    selfId: s.selfId,
-    remote: p,
-    iceServers: s.iceServers,
-    send: (m) => signaling.send(m),
-    tracks: { audio: local.mic, video: local.video },
-    stream: local.stream,
-    onTrack: (track) => onRemoteTrack(p.id, track),
-    onState: (state) => onLinkState(p.id, state),
-  });
-  if (initiator) link.start();
-  return watchLink(p.id, link);
-}
-
-/** SFU room: one connection to the server, which forwards every publisher's audio to us. */
-function createServerLink() {
-  const link = new SfuLink({
-    selfId: s.selfId,
-    iceServers: s.iceServers,
-    send: (m) => signaling.send(m),
-    tracks: { audio: local.mic },
-    stream: local.stream,
-    onTrack: (publisher, track) => onRemoteTrack(publisher, track),
-    onState: (state) => onLinkState(SERVER, state),
-  });
-  // We offer first, even with nothing to publish (a receive-only section starts the connection).
-  link.start();
-  return watchLink(SERVER, link);
-}
-
-function watchLink(id, link) {
-  s.links.set(id, link);
-  // With every path blocked Chromium may sit in "new"/"checking" for good instead of failing.
-  setTimeout(() => {
-    if (s.links.get(id) === link && link.pc.connectionState !== 'connected') showIceProblem(id);
-  }, CONNECT_TIMEOUT_MS);
-  return link;
-}
-
-/** The participants whose media comes over link `id`: everyone in an SFU room. */
-const carriedBy = (id) => (id === SERVER ? [...s.participants.keys()] : [id]);
-
-function showIceProblem(id) {
-  for (const pid of carriedBy(id)) s.tiles.get(pid)?.setStatus('Cannot connect', true);
-  const who = id === SERVER ? 'the server for audio' : s.participants.get(id)?.name ?? 'a participant';
-  showBanner(`ice-${id}`, `Could not connect to ${who}. Some networks block direct calls; a TURN relay fixes this (whoever runs this server can add one with --ice-server turn:user:password@host:3478).`, 'bad');
-}
-
-function onRemoteTrack(id, track) {
-  const tile = s.tiles.get(id);
-  if (!tile) return;
-  const old = tile.video.srcObject?.getTracks().filter((t) => t.kind !== track.kind) ?? [];
-  tile.setStream(new MediaStream([...old, track]));
-  track.onmute = () => tile.refreshVideo();
-  track.onunmute = () => tile.refreshVideo();
-}
-
-function onLinkState(id, state) {
-  for (const pid of carriedBy(id)) showLinkState(pid, state);
-  if (state === 'connected') clearBanner(`ice-${id}`);
-  else if (state === 'failed') showIceProblem(id);
-  renderSide();
-}
-
-/** A participant's connection state, on their tile (a failure is shown by showIceProblem). */
-function showLinkState(id, state) {
-  s.linkStates.set(id, state);
-  const tile = s.tiles.get(id);
-  if (state === 'connected') tile?.setStatus('');
-  else if (state === 'disconnected') tile?.setStatus('Connection unstable…');
-  else if (state === 'connecting' || state === 'new') tile?.setStatus('Connecting…');
-}
-
 // ---- signaling ----
 
 function sendJoin() {
@@ -287,7 +201,7 @@ signaling.addEventListener('message', (e) => {
       // In an SFU room only the server offers, on the link we opened.
       if (s.topology === 'sfu') return s.links.get(m.from)?.description('offer', m.sdp);
       const p = s.participants.get(m.from) ?? { id: m.from, name: 'Guest', role: 'participant' };
-      const link = s.links.get(m.from) ?? createLink(p, false);
+      const link = s.links.get(m.from) ?? links.mesh(p, false);
       return link.description('offer', m.sdp);
     }
     case 'answer': return s.links.get(m.from)?.description('answer', m.sdp);
@@ -315,9 +229,9 @@ function onJoined(m) {
   refreshLocalTile();
   for (const p of m.participants) {
     upsertParticipant(p);
-    if (s.topology === 'mesh') createLink(p, true);
+    if (s.topology === 'mesh') links.mesh(p, true);
   }
-  if (s.topology === 'sfu') createServerLink();
+  if (s.topology === 'sfu') links.server();
   renderSide();
 }
 
@@ -384,16 +298,6 @@ $('copy-link').onclick = async () => {
   toast((await copyText(roomUrl(roomId))) ? 'Invite link copied' : roomUrl(roomId));
 };
 
-// ---- connection quality ----
-
-async function tickQuality() {
-  for (const link of s.links.values()) {
-    if (link.pc.connectionState !== 'connected') continue;
-    const qs = await link.qualityByPeer().catch(() => new Map());
-    for (const [id, q] of qs) s.tiles.get(id)?.setQuality(q);
-  }
-}
-
 // ---- audio levels (and video liveness, on the same 100 ms tick) ----
 
 function tickLevels() {
@@ -445,7 +349,7 @@ function init() {
   refreshControls();
   new ResizeObserver(relayout).observe(grid);
   setInterval(tickLevels, 100);
-  setInterval(tickQuality, QUALITY_INTERVAL_MS);
+  setInterval(() => links.tickQuality(), QUALITY_INTERVAL_MS);
   hideNotice();
   devicesReady = openLocal();
 
