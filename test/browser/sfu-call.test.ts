@@ -18,7 +18,7 @@ import {
 } from '../helpers/browser.js';
 import { until } from '../helpers/rtc.js';
 import { startTestServer } from '../helpers/server.js';
-import { DEBUG_STATE, joinCall, state, stats, type CallState } from './call-page.js';
+import { BLOCK_ALL, DEBUG_STATE, joinCall, state, stats, type CallState } from './call-page.js';
 
 const RAW = { raw: '1' };
 
@@ -69,6 +69,26 @@ function packetsHz(packets: Buffer[]): number {
     pcm.set(dec.decode(p.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength)), i * 960);
   });
   return dominantFrequency(pcm.subarray(pcm.length / 2), 48000);
+}
+
+/** A Node member that publishes a tone once negotiated and keeps each publisher's RTP it hears. */
+async function toneAgent(wsUrl: string, room: string, hz: number) {
+  const agent = new SfuAgent({ wsUrl, room, name: 'Node tone', peer: { bindAddress: '127.0.0.1' } });
+  const heard = new Map<string, Buffer[]>();
+  let sender: OpusSender | undefined;
+  agent.on('track', (publisher, track) => {
+    const packets: Buffer[] = [];
+    heard.set(publisher, packets);
+    track.onRtp = (p) => { if (!isRtcp(p)) packets.push(Buffer.from(p)); };
+  });
+  agent.on('negotiated', (peer) => {
+    const track = peer.tracks().find((t) => t.direction === 'sendonly');
+    if (sender || !track) return;
+    sender = new OpusSender(track);
+    sender.play(new ToneSource(hz));
+  });
+  await agent.start();
+  return { id: agent.id!, heard, stop: async () => { sender?.close(); await agent.close(); } };
 }
 
 describe.skipIf(!hasChromium())(`call page in an SFU room${skipNote()}`, { timeout: 60_000 }, () => {
@@ -133,24 +153,9 @@ describe.skipIf(!hasChromium())(`call page in an SFU room${skipNote()}`, { timeo
   });
 
   it('pages and a Node publisher (SfuAgent) hear each other, each publisher on its own tile', async () => {
-    const agent = new SfuAgent({ wsUrl: server.wsUrl, room: 'sfu-node', name: 'Node tone', peer: { bindAddress: '127.0.0.1' } });
-    const heard = new Map<string, Buffer[]>();
-    let sender: OpusSender | undefined;
-    agent.on('track', (publisher, track) => {
-      const packets: Buffer[] = [];
-      heard.set(publisher, packets);
-      track.onRtp = (p) => { if (!isRtcp(p)) packets.push(Buffer.from(p)); };
-    });
-    agent.on('negotiated', (peer) => {
-      const track = peer.tracks().find((t) => t.direction === 'sendonly');
-      if (sender || !track) return;
-      sender = new OpusSender(track);
-      sender.play(new ToneSource(880));
-    });
+    // The agent publishes first; Cleo (440 Hz) joins after it, Dan (660 Hz) after her.
+    const { id: agentId, heard, stop } = await toneAgent(server.wsUrl, 'sfu-node', 880);
     try {
-      // The agent publishes first; Cleo (440 Hz) joins after it, Dan (660 Hz) after her.
-      await agent.start();
-      const agentId = agent.id!;
       const cleo = await joinCall(low, server.url, 'sfu-node', 'Cleo', { query: RAW });
       await waitForAudioFrom(cleo, agentId);
       const dan = await joinCall(high, server.url, 'sfu-node', 'Dan', { query: RAW });
@@ -172,10 +177,28 @@ describe.skipIf(!hasChromium())(`call page in an SFU room${skipNote()}`, { timeo
       await cleo.close();
       await dan.close();
     } finally {
-      sender?.close();
-      await agent.close();
+      await stop();
     }
     expect([...low.pageErrors, ...high.pageErrors]).toEqual([]);
+  });
+
+  it('a page without any microphone still connects (receive-only) and hears a publisher', async () => {
+    const { id: agentId, heard, stop } = await toneAgent(server.wsUrl, 'sfu-listen', 500);
+    try {
+      const page = await low.newPage(`${server.url}/r/sfu-listen?name=Eve&raw=1`, { initScript: BLOCK_ALL });
+      await waitForPage(page, () => window.callpeer?.state().phase === 'joined', undefined, { what: 'Eve to join', debug: DEBUG_STATE });
+      expect((await state(page)).tracks).toEqual([]);
+      await waitForAudioFrom(page, agentId);
+      expect(Math.abs((await heardHz(page, agentId)) - 500)).toBeLessThanOrEqual(2);
+      // Loopback is a perfect network: the per-publisher quality check runs and finds nothing to show.
+      await waitForPage(page, () => window.callpeer!.state().peers[0]!.tile!.quality === 'good', undefined, { what: 'a quality verdict', debug: DEBUG_STATE });
+      // Eve publishes nothing, so the agent is sent nothing.
+      expect(heard.size).toBe(0);
+      await page.close();
+    } finally {
+      await stop();
+    }
+    expect(low.pageErrors).toEqual([]);
   });
 
   it('camera and screen sharing are off and disabled, saying why; the room header says SFU', async () => {
