@@ -9,7 +9,7 @@
  */
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Participant } from '../../protocol/signaling.js';
+import type { Participant, Topology } from '../../protocol/signaling.js';
 import { fileError } from './track-writer.js';
 
 export const MANIFEST_NAME = 'manifest.json';
@@ -69,6 +69,10 @@ export interface Manifest {
   durationMs: number;
   status: 'recording' | 'complete' | 'failed';
   error?: string;
+  /** The room's topology, known at the join. */
+  topology?: Topology;
+  /** Whether cameras are recorded: not with --no-video, nor in SFU rooms (their server forwards audio only). */
+  video?: boolean;
   sampleRate: 48000;
   connections: ManifestConnection[];
   participants: ManifestParticipant[];
@@ -107,6 +111,12 @@ export class ManifestStore {
 
   get isDirty(): boolean {
     return this.dirty;
+  }
+
+  /** What the join told about the room, and whether its video is recorded. */
+  room(topology: Topology, video: boolean): void {
+    Object.assign(this.manifest, { topology, video });
+    this.dirty = true;
   }
 
   connected(id: string, atMs: number): void {

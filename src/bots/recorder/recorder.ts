@@ -6,16 +6,23 @@
  * (left, or our signaling reconnected: the new connection records into new files). Pages go
  * to disk every 500 ms; manifest.json follows every change.
  *
+ * Either topology: in a mesh room each participant sends us its tracks (audio, and VP8 video
+ * when asked); in an SFU room the server forwards each publisher's audio on its own track,
+ * named by the publisher, and no video (the manifest says `video: false`).
+ *
  * Usable as a library: `await new Recorder({ wsUrl, room, outDir }).start()`, later `stop()`.
  */
 import { EventEmitter } from 'node:events';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { MeshAgent, type MeshAgentOptions, type RemotePeer } from '../../client/mesh-agent.js';
+import type { AgentOptions } from '../../client/agent-options.js';
+import { joinRoom, type RoomAgent } from '../../client/room-agent.js';
+import { SfuAgent } from '../../client/sfu-agent.js';
 import { CallpeerError, toCallpeerError } from '../../errors.js';
 import { silentLogger, type Logger } from '../../log.js';
 import type { JoinedMessage, Participant } from '../../protocol/signaling.js';
 import type { MediaTrack } from '../../rtc/media-track.js';
+import type { Peer } from '../../rtc/peer.js';
 import { ManifestStore, type Manifest, type ManifestFile } from './manifest.js';
 import { mixOggOpusFiles } from './mixer.js';
 import { IvfWriter } from './ivf.js';
@@ -24,7 +31,7 @@ import type { TimelineOptions } from './track-timeline.js';
 import { fileError, TrackWriter } from './track-writer.js';
 import { VideoTrackRecorder } from './video-recorder.js';
 
-export interface RecorderOptions extends Omit<MeshAgentOptions, 'role' | 'log' | 'audio'> {
+export interface RecorderOptions extends Omit<AgentOptions, 'role' | 'log' | 'audio'> {
   /** Directory for the files and manifest.json (created if missing). */
   outDir: string;
   /** Also write a mixed WAV of everyone there when stopping (a path). */
@@ -34,7 +41,7 @@ export interface RecorderOptions extends Omit<MeshAgentOptions, 'role' | 'log' |
   timeline?: Omit<TimelineOptions, 'startMs'>;
   /** Test hook: audio packets for which this returns true are dropped before recording (simulated loss). */
   dropPacket?: (index: number) => boolean;
-  /** Record VP8 video into IVF files (default true). */
+  /** Record VP8 video into IVF files (default true; mesh rooms only: an SFU forwards audio only). */
   video?: boolean;
 }
 
@@ -52,9 +59,10 @@ export interface RecorderEvents {
   closed: [];
 }
 
-/** One participant track being recorded, and its manifest entry once its file is open. */
+/** One participant track being recorded (on `peer`: theirs in a mesh, the server's in an SFU), and its manifest entry once its file is open. */
 interface Recording {
-  remote: RemotePeer;
+  peer: Peer;
+  participant: Participant;
   recorder: TrackRecorder | VideoTrackRecorder;
   entry: ManifestFile | undefined;
 }
@@ -65,7 +73,7 @@ const PAGE_TICKS = 2;
 const MANIFEST_TICKS = 4;
 
 export class Recorder extends EventEmitter<RecorderEvents> {
-  readonly agent: MeshAgent;
+  private roomAgent: RoomAgent | undefined;
   readonly outDir: string;
   private readonly log: Logger;
   private readonly recordings = new Set<Recording>();
@@ -79,46 +87,20 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   private stopping: Promise<Manifest> | undefined;
   /** The output directory was checked and the first manifest written. */
   private outputReady = false;
+  private readonly video: boolean;
 
   constructor(private readonly options: RecorderOptions) {
     super();
     this.log = options.log ?? silentLogger();
     this.outDir = path.resolve(options.outDir);
     this.store = new ManifestStore(this.outDir, { room: options.room, server: options.wsUrl, startEpochMs: Date.now() });
-    const video = options.video ?? true;
-    this.agent = new MeshAgent({
-      ...options,
-      role: 'recorder',
-      name: options.name ?? 'callpeer recorder',
-      audio: false,
-      log: this.log,
-      peer: { ...options.peer, capabilities: { ...options.peer?.capabilities, receiveVideo: video, videoCodecs: ['VP8'] } },
-    });
-    const a = this.agent;
-    // As the newcomer we offer: an audio section, and a video one so cameras are sent to us too.
-    a.on('peer', (remote, { initiator }) => {
-      if (!initiator || !video) return;
-      remote.peer.addAudioTrack({ direction: 'sendrecv' });
-      remote.peer.addVideoReceiver();
-    });
-    a.on('joined', (j) => this.onJoined(j));
-    a.on('participant-joined', (p) => {
-      this.store.participantJoined(p, this.now());
-      this.emit('participant-joined', p);
-    });
-    a.on('participant-left', (p) => {
-      this.store.participantLeft(p.id, this.now());
-      this.emit('participant-left', p);
-    });
-    a.on('track', (remote, track) => this.onTrack(remote, track));
-    a.on('peer-closed', (remote) => {
-      for (const r of [...this.recordings]) if (r.remote === remote) this.finalize(r);
-    });
-    a.on('disconnected', (d) => {
-      this.store.connectionLost(this.now());
-      this.emit('disconnected', d);
-    });
-    a.on('closed', () => this.emit('closed'));
+    this.video = options.video ?? true;
+  }
+
+  /** The room member underneath (a MeshAgent or an SfuAgent, as the room is); throws NOT_IN_ROOM before start(). */
+  get agent(): RoomAgent {
+    if (!this.roomAgent) throw new CallpeerError('NOT_IN_ROOM', 'the recorder has not joined yet', { hint: 'await recorder.start() first' });
+    return this.roomAgent;
   }
 
   /** The manifest as it stands. */
@@ -139,10 +121,22 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     this.store.write(true);
     let joined: JoinedMessage;
     try {
-      joined = await this.agent.start();
+      const o = this.options;
+      ({ agent: this.roomAgent, joined } = await joinRoom({
+        ...o,
+        role: 'recorder',
+        name: o.name ?? 'callpeer recorder',
+        audio: false,
+        log: this.log,
+        peer: { ...o.peer, capabilities: { ...o.peer?.capabilities, receiveVideo: this.video, videoCodecs: ['VP8'] } },
+      }, (a) => this.wire(a)));
     } catch (err) {
       this.failure = toCallpeerError(err); // the manifest says why; stop() rethrows it
       throw err;
+    }
+    if (this.stopping) {
+      await this.roomAgent.close();
+      throw new CallpeerError('CLOSED', 'the recorder was stopped while joining');
     }
     this.timer = setInterval(() => this.tick(), TICK_MS);
     return joined;
@@ -159,7 +153,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   private async doStop(): Promise<Manifest> {
     clearInterval(this.timer);
-    await this.agent.close();
+    await this.roomAgent?.close();
     if (!this.outputReady) throw this.failure ?? new CallpeerError('CLOSED', 'stopped before it started');
     for (const r of [...this.recordings]) this.finalize(r);
     this.store.finish(this.now(), this.failure?.message);
@@ -184,8 +178,53 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     return performance.now() - this.startMs;
   }
 
+  /** Listens to the agent before it connects. */
+  private wire(a: RoomAgent): void {
+    a.on('joined', (j) => this.onJoined(j));
+    a.on('participant-joined', (p) => {
+      this.store.participantJoined(p, this.now());
+      this.emit('participant-joined', p);
+    });
+    a.on('participant-left', (p) => {
+      // SFU: their forwarded track stays negotiated but idle; in a mesh their Peer closed already.
+      for (const r of [...this.recordings]) if (r.participant.id === p.id) this.finalize(r);
+      this.store.participantLeft(p.id, this.now());
+      this.emit('participant-left', p);
+    });
+    a.on('disconnected', (d) => {
+      this.store.connectionLost(this.now());
+      this.emit('disconnected', d);
+    });
+    a.on('closed', () => this.emit('closed'));
+    const closed = (peer: Peer) => {
+      for (const r of [...this.recordings]) if (r.peer === peer) this.finalize(r);
+    };
+    if (a instanceof SfuAgent) {
+      a.on('track', (publisher, track) => {
+        const peer = a.server;
+        if (!peer) return;
+        // A publisher's new track replaces its old one (they reconnected; the old one stays idle): a new file, as in a mesh.
+        for (const r of [...this.recordings]) if (r.peer === peer && r.participant.id === publisher) this.finalize(r);
+        this.onTrack(peer, a.roomParticipants().find((p) => p.id === publisher) ?? unknownParticipant(publisher), track);
+      });
+      a.on('server-closed', closed);
+      return;
+    }
+    // As the newcomer we offer: an audio section, and a video one so cameras are sent to us too.
+    a.on('peer', (remote, { initiator }) => {
+      if (!initiator || !this.video) return;
+      remote.peer.addAudioTrack({ direction: 'sendrecv' });
+      remote.peer.addVideoReceiver();
+    });
+    a.on('track', (remote, track) => this.onTrack(remote.peer, remote.participant, track));
+    a.on('peer-closed', (remote) => closed(remote.peer));
+  }
+
   private onJoined(j: JoinedMessage): void {
     const at = this.now();
+    const sfu = j.room.topology === 'sfu';
+    if (sfu && this.video && this.store.manifest.topology === undefined) this.log.info({ room: j.room.id }, 'SFU room: the server forwards audio only; no video is recorded');
+    this.store.room(j.room.topology, this.video && !sfu);
     // After a re-join, whoever is not listed any more left while we were away.
     const present = new Set(j.participants.map((p) => p.id));
     for (const p of this.store.manifest.participants) if (!present.has(p.id)) this.store.participantLeft(p.id, at);
@@ -195,11 +234,12 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     this.emit('joined', j);
   }
 
-  private onTrack(remote: RemotePeer, track: MediaTrack): void {
+  private onTrack(peer: Peer, participant: Participant, track: MediaTrack): void {
     const codec = track.codec?.name.toLowerCase();
-    if (track.kind === 'video' && codec === 'vp8' && this.options.video !== false) {
+    if (track.kind === 'video' && codec === 'vp8' && this.video) {
       const rec: Recording = {
-        remote,
+        peer,
+        participant,
         entry: undefined,
         recorder: new VideoTrackRecorder(track, { startMs: this.startMs, open: () => this.openVideo(rec), onError: (err) => this.fail(err), logger: this.log }),
       };
@@ -207,11 +247,12 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       return;
     }
     if (track.kind !== 'audio' || codec !== 'opus') {
-      this.log.info({ peer: remote.participant.id, kind: track.kind, codec: track.codec?.name }, 'track not recorded');
+      this.log.info({ peer: participant.id, kind: track.kind, codec: track.codec?.name }, 'track not recorded');
       return;
     }
     const rec: Recording = {
-      remote,
+      peer,
+      participant,
       entry: undefined,
       recorder: new TrackRecorder(track, {
         startMs: this.startMs,
@@ -227,7 +268,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   /** Opens the file for an audio track at its first packet. */
   private open(rec: Recording): TrackWriter {
-    const p = rec.remote.participant;
+    const p = rec.participant;
     const file = this.fileName(p.name, 'audio.opus');
     const writer = new TrackWriter(path.join(this.outDir, file), { title: p.name, comments: [`CALLPEER_PARTICIPANT=${p.id}`, `CALLPEER_SESSION_START=${this.store.manifest.startedAt}`] });
     this.listFile(rec, file, 'audio', 'opus');
@@ -236,7 +277,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   /** Opens the file for a video track at its first key frame. */
   private openVideo(rec: Recording): IvfWriter {
-    const file = this.fileName(rec.remote.participant.name, 'video.ivf');
+    const file = this.fileName(rec.participant.name, 'video.ivf');
     const writer = new IvfWriter(path.join(this.outDir, file));
     this.listFile(rec, file, 'video', 'vp8');
     return writer;
@@ -249,7 +290,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   }
 
   private listFile(rec: Recording, file: string, kind: ManifestFile['kind'], codec: ManifestFile['codec']): void {
-    const p = rec.remote.participant;
+    const p = rec.participant;
     rec.entry = this.store.addFile({
       file, kind, codec, participantId: p.id, name: p.name, mid: rec.recorder.track.mid,
       offsetMs: 0, durationMs: 0, packets: { received: 0, lost: 0, late: 0, duplicates: 0 }, status: 'recording',
@@ -320,4 +361,9 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     this.log.info({ err: e }, 'recording failed');
     this.emit('failed', e);
   }
+}
+
+/** A publisher the server names before telling us about them (not expected): recorded under their id. */
+function unknownParticipant(id: string): Participant {
+  return { id, name: id, role: 'participant', audio: true, video: false, screen: false, metadata: {} };
 }

@@ -1,0 +1,127 @@
+/**
+ * The recorder in an SFU room (`serve --topology sfu`): each publisher's forwarded audio track
+ * goes to its own Ogg Opus file, on the session timeline, as in a mesh; no video (the manifest
+ * says so); a publisher who leaves has its file finalized at once; and `callpeer record` (built
+ * CLI: `npm run build` first) against an SFU server.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Bot } from '../../src/bots/bot.js';
+import type { Manifest, ManifestFile } from '../../src/bots/recorder/manifest.js';
+import { Recorder } from '../../src/bots/recorder/recorder.js';
+import { SfuAgent } from '../../src/client/sfu-agent.js';
+import { dominantFrequency } from '../../src/media/analysis.js';
+import { ToneSource } from '../../src/rtc/opus-sources.js';
+import { runCli } from '../helpers/cli.js';
+import { until } from '../helpers/rtc.js';
+import { useTestServer } from '../helpers/server.js';
+import { checkFrameOrigins, checkPauses, decodeRecording, frameOrigins, has, ScheduledSource, slice, tonePlan } from './recorder-helpers.js';
+import { PEER } from './sfu-helpers.js';
+
+const ctx = useTestServer({ topology: 'sfu', rtcBind: '127.0.0.1' }, { rtc: true });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const outDir = () => mkdtempSync(path.join(tmpdir(), 'callpeer-recsfu-'));
+
+/** A bot playing `frames` in the room; with the session time (ms) its frame 0 was due. */
+async function playBot(room: string, name: string, frames: (Buffer | undefined)[], recorder: Recorder) {
+  const bot = new Bot({ wsUrl: ctx.server.wsUrl, room, name, source: new ScheduledSource(frames), peer: PEER });
+  const ended = new Promise<void>((r) => bot.once('ended', () => r()));
+  await bot.start(); // its pacer fires frame 0 as start() resolves
+  return { bot, t0: performance.now() - recorder.startMs, ended };
+}
+
+/** What every recorded file must pass (opusinfo and ffprobe accept it, finalized); its decoded audio. */
+function checkFile(dir: string, entry: ManifestFile): Int16Array {
+  const file = path.join(dir, entry.file);
+  if (has('opusinfo')) expect(spawnSync('opusinfo', [file]).status).toBe(0);
+  if (has('ffprobe')) {
+    const r = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe('opus');
+  }
+  const { pcm } = decodeRecording(file);
+  expect(entry.status).toBe('complete');
+  expect(entry.kind).toBe('audio');
+  return pcm;
+}
+
+describe('callpeer record in an SFU room', () => {
+  it('records two publishers into aligned files named after them, their tones and pauses in place; no video', async () => {
+    const dir = outDir();
+    const rec = new Recorder({ wsUrl: ctx.server.wsUrl, room: 'sfu-two', outDir: dir, peer: PEER });
+    await rec.start();
+    expect(rec.agent).toBeInstanceOf(SfuAgent);
+    const a = tonePlan(440, [100, 25, 50, 40, 60]); // 5.5 s
+    const b = tonePlan(660, [100, 50, 60, 20, 65]);
+    const botA = await playBot('sfu-two', 'alice', a.frames, rec);
+    await sleep(170); // not in step with alice
+    const botB = await playBot('sfu-two', 'bob', b.frames, rec);
+    await Promise.all([botA.ended, botB.ended]);
+    await sleep(300);
+    const ids = { alice: botA.bot.agent.id, bob: botB.bot.agent.id };
+    const manifest = await rec.stop();
+    await botA.bot.close();
+    await botB.bot.close();
+
+    expect(manifest).toMatchObject({ status: 'complete', topology: 'sfu', video: false });
+    expect(manifest.files).toHaveLength(2);
+    const origins: number[] = [];
+    for (const [who, plan, t0, hz] of [['alice', a, botA.t0, 440], ['bob', b, botB.t0, 660]] as const) {
+      const entry = manifest.files.find((f) => f.name === who)!;
+      expect(entry).toMatchObject({ participantId: ids[who], codec: 'opus' });
+      expect(entry.file).toContain(who);
+      const pcm = checkFile(dir, entry);
+      const file = path.join(dir, entry.file);
+      const origin = checkPauses(pcm, plan.pauses, t0);
+      origins.push(checkFrameOrigins(frameOrigins(file, plan.frames), t0, plan.pauses[0]![1]));
+      const tone = slice(pcm, origin + plan.pauses[0]![1] * 20 + 50, origin + plan.pauses[1]![0] * 20 - 50);
+      expect(Math.abs(dominantFrequency(tone, 48000) - hz)).toBeLessThanOrEqual(1);
+      expect(entry.packets.lost).toBe(0);
+      expect(Math.abs(pcm.length / 48 - manifest.durationMs)).toBeLessThanOrEqual(1000);
+    }
+    // Forwarding keeps time: the files line up as the bots played.
+    expect(Math.abs(origins[0]! - origins[1]! - (botA.t0 - botB.t0))).toBeLessThanOrEqual(20);
+    expect(manifest.participants.map((p) => p.name).sort()).toEqual(['alice', 'bob']);
+  });
+
+  it('a publisher who leaves has its file finalized while the recording goes on', async () => {
+    const dir = outDir();
+    const rec = new Recorder({ wsUrl: ctx.server.wsUrl, room: 'sfu-leave', outDir: dir, peer: PEER });
+    await rec.start();
+    const bot = new Bot({ wsUrl: ctx.server.wsUrl, room: 'sfu-leave', name: 'frank', source: new ToneSource(523), peer: PEER });
+    await bot.start();
+    await until(() => (rec.manifest.files[0]?.packets.received ?? 0) > 50, 10_000, 'frank recorded for a while');
+    const closed = new Promise<ManifestFile>((r) => rec.once('file-closed', r));
+    await bot.close();
+    const entry = await closed;
+    expect(entry).toMatchObject({ name: 'frank', status: 'complete' });
+    expect(rec.manifest.status).toBe('recording');
+    const manifest = await rec.stop();
+    expect(manifest.files).toHaveLength(1);
+    const pcm = checkFile(dir, manifest.files[0]!);
+    expect(Math.abs(dominantFrequency(slice(pcm, entry.offsetMs + 300, entry.offsetMs + 1000), 48000) - 523)).toBeLessThanOrEqual(1);
+  });
+
+  it('`callpeer record <url>/r/<room>` records two tone publishers of an SFU room and exits 0 after --duration', async () => {
+    const dir = outDir();
+    const bots = [new Bot({ wsUrl: ctx.server.wsUrl, room: 'sfu-cli', name: 'low', source: new ToneSource(330), peer: PEER }),
+      new Bot({ wsUrl: ctx.server.wsUrl, room: 'sfu-cli', name: 'high', source: new ToneSource(880), peer: PEER })];
+    for (const b of bots) await b.start();
+    const r = await runCli(['record', `${ctx.server.url}/r/sfu-cli`, '--out', dir, '--bind', '127.0.0.1', '--duration', '3'], { timeoutMs: 20_000 });
+    for (const b of bots) await b.close();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('SFU room: audio only');
+    expect(r.stdout).toMatch(/stopped \(duration\): 2 files/);
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
+    expect(manifest).toMatchObject({ status: 'complete', topology: 'sfu', video: false });
+    for (const [name, hz] of [['low', 330], ['high', 880]] as const) {
+      const entry = manifest.files.find((f) => f.name === name)!;
+      const pcm = checkFile(dir, entry);
+      expect(Math.abs(dominantFrequency(pcm.subarray(pcm.length - 48000), 48000) - hz)).toBeLessThanOrEqual(1);
+    }
+  });
+});
