@@ -17,7 +17,7 @@ import { dominantFrequency } from '../../src/media/analysis.js';
 import { ToneSource } from '../../src/rtc/opus-sources.js';
 import { runCli } from '../helpers/cli.js';
 import { until } from '../helpers/rtc.js';
-import { useTestServer } from '../helpers/server.js';
+import { startTestServer, useTestServer } from '../helpers/server.js';
 import { checkFrameOrigins, checkPauses, decodeRecording, frameOrigins, has, ScheduledSource, slice, tonePlan } from './recorder-helpers.js';
 import { PEER } from './sfu-helpers.js';
 
@@ -105,6 +105,38 @@ describe('callpeer record in an SFU room', () => {
     const pcm = checkFile(dir, manifest.files[0]!);
     expect(Math.abs(dominantFrequency(slice(pcm, entry.offsetMs + 300, entry.offsetMs + 1000), 48000) - 523)).toBeLessThanOrEqual(1);
   });
+
+  it('a server restart: recorder and bot re-join, the old file ends there and a new one follows; the bot has one server link', async () => {
+    const own = await startTestServer({ topology: 'sfu', rtcBind: '127.0.0.1' });
+    const signaling = { minBackoffMs: 100, maxBackoffMs: 300 };
+    const dir = outDir();
+    const rec = new Recorder({ wsUrl: own.wsUrl, room: 'sfu-restart', outDir: dir, peer: PEER, signaling });
+    await rec.start();
+    const bot = new Bot({ wsUrl: own.wsUrl, room: 'sfu-restart', name: 'eve', source: new ToneSource(440), peer: PEER, signaling });
+    await bot.start();
+    await until(() => (rec.manifest.files[0]?.packets.received ?? 0) > 25, 10_000, 'the first file');
+    await own.close();
+    const again = await startTestServer({ port: own.port, topology: 'sfu', rtcBind: '127.0.0.1' });
+    try {
+      await until(() => rec.manifest.files.length >= 2, 20_000, 'a second file after the re-join');
+      await until(() => (bot.stats()[0]?.heard?.length ?? -1) === 0 && bot.stats()[0]!.connected, 10_000, 'the bot connected again');
+      expect(bot.stats()).toHaveLength(1);
+      await sleep(1000);
+      const manifest = await rec.stop();
+      await bot.close();
+      expect(manifest.connections.length).toBeGreaterThanOrEqual(2);
+      const [first, second] = manifest.files;
+      expect([first!.name, second!.name]).toEqual(['eve', 'eve']);
+      // The old connection's file ended at the re-join, before the new one's audio starts.
+      expect(first!.durationMs).toBeLessThanOrEqual(second!.offsetMs + 50);
+      for (const f of [first!, second!]) {
+        const pcm = checkFile(dir, f);
+        expect(Math.abs(pcm.length / 48 - f.durationMs)).toBeLessThanOrEqual(25);
+      }
+    } finally {
+      await again.close();
+    }
+  }, 40_000);
 
   it('`callpeer record <url>/r/<room>` records two tone publishers of an SFU room and exits 0 after --duration', async () => {
     const dir = outDir();

@@ -204,7 +204,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         const peer = a.server;
         if (!peer) return;
         // A publisher's new track replaces its old one (they reconnected; the old one stays idle): a new file, as in a mesh.
-        for (const r of [...this.recordings]) if (r.peer === peer && r.participant.id === publisher) this.finalize(r);
+        for (const r of [...this.recordings]) if (r.participant.id === publisher) this.finalize(r);
         this.onTrack(peer, a.roomParticipants().find((p) => p.id === publisher) ?? unknownParticipant(publisher), track);
       });
       a.on('server-closed', closed);
@@ -222,6 +222,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   private onJoined(j: JoinedMessage): void {
     const at = this.now();
+    // A re-join: what the old connection carried is over (an SfuAgent drops its server Peer without an event).
+    for (const r of [...this.recordings]) this.finalize(r);
     const sfu = j.room.topology === 'sfu';
     if (sfu && this.video && this.store.manifest.topology === undefined) this.log.info({ room: j.room.id }, 'SFU room: the server forwards audio only; no video is recorded');
     this.store.room(j.room.topology, this.video && !sfu);
