@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import type { AgentOptions } from '../client/agent-options.js';
-import type { RemotePeer } from '../client/mesh-agent.js';
 import { joinRoom, type RoomAgent } from '../client/room-agent.js';
 import { SfuAgent } from '../client/sfu-agent.js';
 import { CallpeerError, toCallpeerError } from '../errors.js';
@@ -178,7 +177,7 @@ export class Bot extends EventEmitter<BotEvents> {
     } else {
       a.on('peer', (remote) => this.addLink(remote.peer, remote.participant));
       a.on('negotiated', (remote) => this.attachSenders(remote.peer));
-      a.on('track', (remote: RemotePeer, track) => this.attachReceiver(remote.peer, remote.participant.id, track));
+      a.on('track', (remote, track) => this.attachReceiver(remote.peer, remote.participant.id, track));
       a.on('peer-closed', (remote) => this.dropLink(remote.peer));
     }
   }
