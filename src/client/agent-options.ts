@@ -17,6 +17,13 @@ export interface AgentOptions {
   log?: Logger;
   /** Options for every Peer (bindAddress, capabilities, …). iceServers default to the server's `joined.iceServers`. */
   peer?: Omit<PeerOptions, 'id' | 'logger' | 'polite'>;
+  /**
+   * More options for the one connection to an SFU server, over `peer`. A process with many
+   * members can share one UDP port here (enableIceUdpMux with a one-port range): each
+   * member's connection goes to its own server port, so the shared socket can tell them
+   * apart. Not for mesh rooms, where members of one process would talk through one port.
+   */
+  sfuPeer?: Omit<PeerOptions, 'id' | 'logger' | 'polite'>;
   /** Passed to the signaling client (reconnect backoff, timeouts, insecure TLS). */
   signaling?: Omit<SignalingClientOptions, 'log'>;
 }

@@ -132,6 +132,7 @@ export class SfuAgent extends EventEmitter<SfuAgentEvents> {
     const peer = new Peer({
       iceServers: this.iceServers.flatMap(toNdcIceServers),
       ...this.options.peer,
+      ...this.options.sfuPeer,
       id: 'server',
       logger: this.log,
       polite: true,

@@ -72,11 +72,17 @@ export class SendLog {
     this.byStream.delete(key);
   }
 
-  /** ms since the packet `key`/`seq` was sent, or undefined when it was not sent from this process (or too long ago). */
-  latency(key: number | string, seq: number, now: number): number | undefined {
-    const ring = this.byStream.get(key);
-    if (!ring || ring.seqs[seq % RING] !== seq) return undefined;
-    return now - ring.times[seq % RING]!;
+  /**
+   * A reader of one stream's send times: ms since packet `seq` was sent, or undefined when it
+   * was not sent from this process (or too long ago). Resolved once per stream, not per packet.
+   */
+  lookup(key: number | string): (seq: number, now: number) => number | undefined {
+    let ring: Ring | undefined;
+    return (seq, now) => {
+      ring ??= this.byStream.get(key);
+      if (!ring || ring.seqs[seq % RING] !== seq) return undefined;
+      return now - ring.times[seq % RING]!;
+    };
   }
 }
 

@@ -7,6 +7,7 @@
  * The caller owns node-datachannel's lifetime: call `cleanupRtc()` once done with WebRTC
  * (the CLI does), since other PeerConnections may live in the same process.
  */
+import { createSocket } from 'node:dgram';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseRoomUrl } from '../client/room-url.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -110,6 +111,18 @@ function webRtcTesters(params: WebRtcLoadParams, ctx: Omit<TesterContext, 'param
   return out;
 }
 
+/** A UDP port free right now on `address` (the OS picks it). */
+function freeUdpPort(address = '0.0.0.0'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const sock = createSocket(address.includes(':') ? 'udp6' : 'udp4');
+    sock.once('error', reject);
+    sock.bind(0, address, () => {
+      const { port } = sock.address();
+      sock.close(() => resolve(port));
+    });
+  });
+}
+
 /** Runs one load test to its end and returns every figure; throws only on bad parameters. */
 export async function runLoadTest(input: LoadTestInput | LoadTestParams, options: RunOptions = {}): Promise<LoadTestResult> {
   const params = validateParams(input as LoadTestInput);
@@ -121,7 +134,8 @@ export async function runLoadTest(input: LoadTestInput | LoadTestParams, options
   if (params.mode === 'webrtc') {
     const audio = new SharedAudio(await openLoadAudio(params.audio, params.audioFile));
     const wsUrl = parseRoomUrl(params.url, 'x').wsUrl;
-    testers = webRtcTesters(params, { wsUrl, audio, sendLog: new SendLog(), latency, log });
+    const sfuUdpPort = await freeUdpPort(params.bindAddress);
+    testers = webRtcTesters(params, { wsUrl, audio, sendLog: new SendLog(), latency, log, sfuUdpPort });
     audio.start();
     skippedFrames = () => audio.skippedFrames;
     stopMedia = () => audio.stop();

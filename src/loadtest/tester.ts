@@ -30,6 +30,8 @@ export interface TesterContext {
   /** Every packet's one-way latency, all peers together. */
   latency: LatencyHistogram;
   log: Logger;
+  /** A free local UDP port every SFU connection of the run shares (one socket, one I/O thread). */
+  sfuUdpPort?: number;
 }
 
 /** Where a tester sits: its room and what that room holds. */
@@ -94,6 +96,9 @@ export class WebRtcTester {
         ...(p.bindAddress !== undefined && { bindAddress: p.bindAddress }),
         ...(p.iceServers !== undefined && { iceServers: p.iceServers }),
       },
+      // One socket for all: libjuice polls every socket of the process on each wakeup, and a
+      // generator with hundreds of connections spent a quarter of its core in that poll.
+      ...(ctx.sfuUdpPort !== undefined && { sfuPeer: { enableIceUdpMux: true, portRangeBegin: ctx.sfuUdpPort, portRangeEnd: ctx.sfuUdpPort } }),
       // A dropped socket is an error of the run, not something to paper over with a re-join.
       signaling: { reconnect: false, insecure: p.insecure },
     };
@@ -260,6 +265,8 @@ export class WebRtcTester {
     if (track.kind !== 'audio') return;
     const viaSfu = this.agent !== undefined && !(this.agent instanceof MeshAgent);
     const { sendLog, latency } = this.ctx;
+    let key: number | string | undefined = viaSfu ? from : undefined;
+    let latencyOf = key === undefined ? undefined : sendLog.lookup(key);
     const drop = this.ctx.params.hooks?.dropReceived;
     const counters: StreamCounters = { arrived: 0, firstAt: 0, lastAt: 0, latencySum: 0, latencyCount: 0 };
     const receiver = new RtpReceiver(track, {
@@ -269,7 +276,8 @@ export class WebRtcTester {
         const now = performance.now();
         if (counters.firstAt === 0) counters.firstAt = now;
         counters.lastAt = now;
-        const ms = sendLog.latency(viaSfu ? from : h.ssrc, h.sequenceNumber, now);
+        if (!viaSfu && key !== h.ssrc) latencyOf = sendLog.lookup((key = h.ssrc));
+        const ms = latencyOf!(h.sequenceNumber, now);
         if (ms !== undefined) {
           latency.add(ms);
           counters.latencySum += ms;

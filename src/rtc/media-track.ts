@@ -15,7 +15,7 @@ import { isRtcp } from '../media/rtp.js';
 import type { SdpCodec, SdpDirection } from './sdp.js';
 
 export interface MediaTrackEvents {
-  /** DTLS-SRTP is up: `send()` works from now on. */
+  /** DTLS-SRTP is up: `send()` works from now on (tracks we send on only). */
   open: [];
   closed: [];
   /** A received RTCP (compound) packet routed to this mid. */

@@ -34,6 +34,7 @@ export interface RtpReceiverOptions {
 
 export class RtpReceiver {
   private readonly sources = new Map<number, ReceiverStats>();
+  private last: ReceiverStats | undefined;
   private readonly clock: Clock;
   private readonly clockRate: number;
   private readonly reportIntervalMs: number;
@@ -69,12 +70,14 @@ export class RtpReceiver {
       this.malformed++; // counted, not fatal: a peer can send junk
       return;
     }
-    let stats = this.sources.get(header.ssrc);
+    // A track has one source (two with RTX): skip the map for a repeat of the last one.
+    let stats = this.last?.ssrc === header.ssrc ? this.last : this.sources.get(header.ssrc);
     if (!stats) {
       // SSRCs come from the SDP, so the first packet is trusted (no A.1 probation).
       stats = new ReceiverStats(header.ssrc, this.clockRate, 1);
       this.sources.set(header.ssrc, stats);
     }
+    this.last = stats;
     stats.onPacket(header.sequenceNumber, header.timestamp, this.clock.now(), packet.length);
     this.onPacket?.(packet, header);
   }

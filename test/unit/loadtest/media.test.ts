@@ -18,6 +18,17 @@ function rtp(seq: number, ssrc: number): Buffer {
 }
 
 describe('SendLog', () => {
+  it('keys a stream by a name when asked (through an SFU the SSRC changes; the publisher id does not)', () => {
+    const log = new SendLog();
+    const { track } = fakeTrack(0x1234);
+    const read = log.lookup('publisher-a'); // made before the stream exists: resolved on use
+    log.watch(track, 'publisher-a');
+    const before = performance.now();
+    track.send(rtp(42, 0x1234));
+    expect(read(42, before + 3)).toBeGreaterThan(2);
+    expect(log.lookup(0x1234)(42, before + 3)).toBeUndefined();
+  });
+
   it('times each RTP packet by SSRC and sequence number and still sends it', () => {
     const log = new SendLog();
     const { track, sent } = fakeTrack(0xdeadbeef);
@@ -25,7 +36,7 @@ describe('SendLog', () => {
     const before = performance.now();
     expect(track.send(rtp(65535, 0xdeadbeef))).toBe(true);
     expect(sent).toHaveLength(1);
-    const ms = log.latency(0xdeadbeef, 65535, before + 5)!;
+    const ms = log.lookup(0xdeadbeef)(65535, before + 5)!;
     expect(ms).toBeGreaterThan(4);
     expect(ms).toBeLessThanOrEqual(5);
   });
@@ -37,13 +48,14 @@ describe('SendLog', () => {
     const rr = rtp(0, 7);
     rr[1] = 201; // RTCP RR: bytes 2-3 are a length, not a sequence number
     track.send(rr);
-    expect(log.latency(7, 0, performance.now())).toBeUndefined();
+    expect(log.lookup(7)(0, performance.now())).toBeUndefined();
     track.send(rtp(10, 7));
-    expect(log.latency(8, 10, performance.now())).toBeUndefined();
+    expect(log.lookup(8)(10, performance.now())).toBeUndefined();
     track.send(rtp(10 + 512, 7)); // same slot, newer packet
-    expect(log.latency(7, 10, performance.now())).toBeUndefined();
-    expect(log.latency(7, 522, performance.now())).toBeDefined();
+    expect(log.lookup(7)(10, performance.now())).toBeUndefined();
+    expect(log.lookup(7)(522, performance.now())).toBeDefined();
     log.forget(7);
-    expect(log.latency(7, 522, performance.now())).toBeUndefined();
+    // A reader made after forget() finds nothing (one made before keeps the stream it found).
+    expect(log.lookup(7)(522, performance.now())).toBeUndefined();
   });
 });
