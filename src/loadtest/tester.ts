@@ -72,6 +72,8 @@ export class WebRtcTester {
   private agent: MeshAgent | SfuAgent | undefined;
   private readonly agentOptions: AgentOptions;
   private readonly links = new Map<string, Link>();
+  /** SFU rooms: who was in the room when we joined. */
+  private readonly presentAtJoin = new Set<string>();
   /** SFU rooms: our one stream, sent once to the server, and when the server connection came up. */
   private readonly sfu: { sender: OpusSender | undefined; connectedAt: number | undefined; connected: boolean } = { sender: undefined, connectedAt: undefined, connected: false };
   private readonly errors: Record<string, number> = {};
@@ -117,6 +119,7 @@ export class WebRtcTester {
   }
 
   private wireSfu(a: SfuAgent): void {
+    a.on('joined', (joined) => { for (const p of joined.participants) this.presentAtJoin.add(p.id); });
     a.on('connected', () => {
       this.sfu.connected = true;
       this.sfu.connectedAt ??= performance.now();
@@ -127,7 +130,8 @@ export class WebRtcTester {
       const participant = a.roomParticipants().find((x) => x.id === publisher)
         ?? { id: publisher, name: publisher, role: 'participant' as const, audio: true, video: false, screen: false, metadata: {} };
       const remote: RemotePeer = { participant, peer: a.server! };
-      const link = newLink(remote, true, true);
+      // Ours to time, as a mesh newcomer's offers are: publishers already there when we joined.
+      const link = newLink(remote, this.presentAtJoin.has(publisher), true);
       link.connectAt = this.sfu.connectedAt;
       this.links.set(publisher, link);
       this.attachReceiver(link, publisher, track);

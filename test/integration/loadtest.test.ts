@@ -97,7 +97,8 @@ describe('runLoadTest (WebRTC, SFU rooms)', () => {
     expect(s.latencyMs.p50!).toBeGreaterThan(0);
     expect(s.latencyMs.p50!).toBeLessThan(50);
     expect(s.rttMs.count).toBeGreaterThan(0); // the server's receiver reports on our stream
-    expect(s.setup.firstPacketMs.count).toBe(12);
+    // Timed like a mesh newcomer's links: to publishers already there when it joined (0+1+2 per room).
+    expect(s.setup.firstPacketMs.count).toBe(6);
     expect(r.passed).toBe(true);
   }, 30_000);
 
