@@ -194,10 +194,10 @@ export class SfuAgent extends EventEmitter<SfuAgentEvents> {
     }
   }
 
+  /** Closes the server connection on purpose (`server-closed` with reason 'closed', no retry). */
   private closePeer(): void {
-    const peer = this.peer;
+    this.peer?.close();
     this.peer = undefined;
-    peer?.close();
   }
 
   private safeEmit<K extends keyof SfuAgentEvents>(event: K, ...args: SfuAgentEvents[K]): void {

@@ -174,7 +174,8 @@ export class SfuRoom {
   /** Adds a send-only track for `publisher` on `subscriber`'s Peer (a server offer follows). */
   private subscribe(subscriber: Member, publisher: Member): void {
     if (subscriber.subscriptions.has(publisher.link.id) || subscriber.peer.closed) return;
-    const track = subscriber.peer.addAudioTrack({ direction: 'sendonly', streamId: publisher.link.id, trackId: SFU_AUDIO_TRACK });
+    // Stream id = the publisher (clients map tracks to people by it); track ids unique too.
+    const track = subscriber.peer.addAudioTrack({ direction: 'sendonly', streamId: publisher.link.id, trackId: `${SFU_AUDIO_TRACK}-${publisher.link.id}` });
     subscriber.subscriptions.set(publisher.link.id, { track, wanted: true });
     this.rebuildFanout(publisher);
   }

@@ -11,17 +11,20 @@
  * frames) without it using more CPU. So the figure that does not depend on neighbours is the
  * CPU cost per packet measured during each hold, and the capacity it implies for a whole core;
  * the stepped result says what held on this machine in this run.
- * Baseline (same run): the first step; the ratio is µs per packet at each step against it
- * (1.0 = linear scaling).
+ * Baselines (same run): bare node-datachannel moving the same mesh traffic for the first
+ * step's links (support/bare-mesh.ts: the floor no code above the library goes under), and
+ * the first step (µs per packet at each step against it: 1.0 = linear scaling).
+ * Mesh cannot reach the 250 target here: even the bare floor implies fewer per core. The
+ * SFU shape (each stream sent once) is loadtest-sfu.bench.ts.
  *
  * Run: node --import tsx test/bench/loadtest.bench.ts [steps, default 60,120,160,200,250]
  * (LOADTEST_BENCH_PIN=0 leaves the process unpinned, for a machine whose cores are all busy)
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { runLoadTest, type ProgressSnapshot } from '../../src/loadtest/runner.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
 import { BenchServer, fmt } from './support/child.js';
+import { runBareMesh } from './support/bare-mesh.js';
+import { pinToIdlestCore } from './support/pin.js';
 
 const STEPS = (process.argv[2] ?? '60,120,160,200,250').split(',').map(Number);
 const ROOM = 5;
@@ -32,25 +35,6 @@ const TARGET = 250;
 const PACKETS_PER_PEER = 400;
 /** Above this share of the core a step is past what the core sustains. */
 const CPU_STOP = 90;
-
-function idleTicks(): number[] {
-  return readFileSync('/proc/stat', 'utf8').split('\n').filter((l) => /^cpu\d/.test(l)).map((l) => Number(l.split(/\s+/)[4]));
-}
-
-/** Pins every thread (later ones inherit it) to the core that was idlest over the last second. */
-async function pinToIdlestCore(): Promise<string> {
-  if (process.env.LOADTEST_BENCH_PIN === '0') return 'not pinned (LOADTEST_BENCH_PIN=0): CPU is still counted as a share of one core';
-  const a = idleTicks();
-  await new Promise((r) => setTimeout(r, 1000));
-  const idle = idleTicks().map((v, i) => v - a[i]!);
-  const core = idle.indexOf(Math.max(...idle));
-  try {
-    execFileSync('taskset', ['-a', '-c', '-p', String(core), String(process.pid)], { stdio: 'ignore' });
-    return `pinned to core ${core} (idle ${idle.join('/')} % over the last second)`;
-  } catch {
-    return 'NOT pinned (taskset failed)';
-  }
-}
 
 interface Step { peers: number; cpu: number; usPerPacket: number; loss: number; skipped: number; missing: boolean }
 
@@ -76,7 +60,10 @@ async function step(url: string, peers: number): Promise<Step> {
   return res;
 }
 
-const pinned = await pinToIdlestCore();
+const { note: pinned } = await pinToIdlestCore();
+const bare = await runBareMesh((STEPS[0]! / ROOM) * 10, HOLD_S);
+console.log(`baseline, bare node-datachannel: ${bare.links} links (= ${STEPS[0]} peers in rooms of ${ROOM}), ${fmt(bare.packetsPerSecond, 0)} pkts/s, loss ${bare.lossPercent.toFixed(2)} %, `
+  + `CPU ${bare.cpuPercent.toFixed(0)} %, ${bare.usPerPacket.toFixed(2)} µs/packet -> ${(1e6 / (bare.usPerPacket * PACKETS_PER_PEER)).toFixed(0)} peers per fully used core${bare.remade ? ` (${bare.remade} pairs remade)` : ''}`);
 const server = await BenchServer.start('callpeer');
 const url = server.url.replace(/\/ws$/, '');
 console.log(`load generator ${pinned}; server in its own process; rooms of ${ROOM}, ramp ${RAMP}/s, hold ${HOLD_S} s per step`);
@@ -89,7 +76,7 @@ for (const peers of STEPS) {
   if (performance.now() - started > 45_000) { console.log('time budget spent; stopping'); break; }
   const s = await step(url, peers);
   baseline ??= s.usPerPacket;
-  console.log(`      µs/packet x${(s.usPerPacket / baseline).toFixed(2)} of the first step`);
+  console.log(`      µs/packet x${(s.usPerPacket / baseline).toFixed(2)} of the first step, x${(s.usPerPacket / bare.usPerPacket).toFixed(2)} of bare node-datachannel`);
   last = s;
   // A pacer that skipped more than 1 % of the hold's frames sent less than real time: a loss too.
   const late = s.skipped > (HOLD_S * 50) / 100;

@@ -1,7 +1,7 @@
 /**
  * A server in its own process for benchmarks, so its CPU and memory are measured alone.
- * argv[2]: 'callpeer' (the real server) or 'bare' (a ws server that relays by id with no
- * validation: the baseline). Talks to the parent over IPC: {cmd:'stats'} -> cpu and memory.
+ * argv[2]: 'callpeer' (the real server), 'sfu' (the real server with SFU rooms, media on
+ * loopback) or 'bare' (a ws server that relays by id with no validation: the baseline). Talks to the parent over IPC: {cmd:'stats'} -> cpu and memory.
  */
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startServer } from '../../../src/app.js';
@@ -11,8 +11,9 @@ import { silentLogger } from '../../../src/log.js';
 const kind = process.argv[2] ?? 'callpeer';
 
 async function start(): Promise<string> {
-  if (kind === 'callpeer') {
-    const config = loadServeConfig({ port: 0, host: '127.0.0.1', maxMembers: 1000, rateLimitPerSecond: 1e9 }, {});
+  if (kind === 'callpeer' || kind === 'sfu') {
+    const sfu = kind === 'sfu' ? { topology: 'sfu' as const, rtcBind: '127.0.0.1' } : {};
+    const config = loadServeConfig({ port: 0, host: '127.0.0.1', maxMembers: 1000, rateLimitPerSecond: 1e9, ...sfu }, {});
     const s = await startServer(config, { log: silentLogger(), joinTimeoutMs: 3_600_000 });
     return s.wsUrl;
   }

@@ -1,0 +1,59 @@
+/**
+ * The far end for support/bare-sfu.ts: a stand-in SFU of bare node-datachannel. For each
+ * client it answers an offer of one send-only + four receive-only audio sections, takes the
+ * client's stream and, every 20 ms, sends a pre-built packet on each of the four others: the
+ * traffic an SFU sends a member of a room of 5, without forwarding logic of any kind.
+ */
+import { Audio, PeerConnection, type Track } from 'node-datachannel';
+
+type Msg = { t: 'offer'; id: number; sdp: string } | { t: 'cand'; id: number; c: string; mid: string } | { t: 'go' };
+
+// Every Track is kept referenced: a collected wrapper stops delivering.
+const clients = new Map<number, { pc: PeerConnection; out: Track[]; inbound?: Track }>();
+const send = (m: unknown): void => { process.send?.(m); };
+
+process.on('message', (m: Msg) => {
+  if (m.t === 'offer') {
+    const pc = new PeerConnection(`sfu${m.id}`, { iceServers: [], bindAddress: '127.0.0.1' });
+    const out: Track[] = [];
+    clients.set(m.id, { pc, out });
+    pc.onStateChange(() => {});
+    pc.onLocalDescription((sdp, type) => { if (type === 'answer') send({ t: 'answer', id: m.id, sdp }); });
+    pc.onLocalCandidate((c, mid) => send({ t: 'cand', id: m.id, c, mid }));
+    for (let i = 0; i < 5; i++) {
+      const a = new Audio(String(i), i === 0 ? 'RecvOnly' : 'SendOnly');
+      a.addOpusCodec(111);
+      if (i > 0) a.addSSRC(0x5000 + m.id * 8 + i, 'sfu');
+      const t = pc.addTrack(a);
+      t.onClosed(() => {});
+      if (i === 0) {
+        t.onMessage(() => {});
+        clients.get(m.id)!.inbound = t;
+      } else {
+        out.push(t);
+      }
+    }
+    pc.setRemoteDescription(m.sdp, 'offer');
+  } else if (m.t === 'cand') {
+    try { clients.get(m.id)?.pc.addRemoteCandidate(m.c, m.mid); } catch { /* before the description */ }
+  } else if (m.t === 'go') {
+    const packet = Buffer.alloc(92, 0xab);
+    packet[0] = 0x80;
+    packet[1] = 111;
+    let seq = 0;
+    const start = performance.now();
+    const tick = (): void => {
+      packet.writeUInt16BE(seq & 0xffff, 2);
+      seq++;
+      for (const [id, c] of clients) {
+        c.out.forEach((t, k) => {
+          packet.writeUInt32BE(0x5000 + id * 8 + k + 1, 8);
+          try { t.sendMessageBinary(packet); } catch { /* closed */ }
+        });
+      }
+      setTimeout(tick, Math.max(0, start + seq * 20 - performance.now()));
+    };
+    tick();
+  }
+});
+send({ t: 'ready' });
