@@ -14,6 +14,7 @@ import { accessSync, constants, mkdirSync, mkdtempSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { CallpeerError } from '../../src/errors.js';
 import { ToneGenerator } from '../../src/media/tone.js';
 import { encodeWav } from '../../src/media/wav.js';
 
@@ -162,9 +163,9 @@ export interface WaitOptions {
 }
 
 /**
- * Runs a page-side wait (`wait(timeoutMs)`); when it fails, throws an error naming `what` and,
- * if given, the page-side `debug` value read with `evaluate`. Shared by the Chromium and
- * Firefox harnesses, whose drivers differ only in how they take the wait's arguments.
+ * Runs a page-side wait (`wait(timeoutMs)`); when it fails, throws a CallpeerError `TIMEOUT`
+ * naming `what` and, if given, the page-side `debug` value read with `evaluate`. Shared by the
+ * Chromium and Firefox harnesses, whose drivers differ only in how they take the wait's arguments.
  */
 export async function describedWait<T>(
   wait: (timeoutMs: number) => Promise<T>,
@@ -176,13 +177,21 @@ export async function describedWait<T>(
     return await wait(timeout);
   } catch (err) {
     const detail = options.debug === undefined ? '' : await evaluate(options.debug).then((v) => `\npage state: ${JSON.stringify(v)}`, () => '');
-    throw new Error(`timed out after ${timeout} ms waiting for ${options.what ?? 'a page condition'}${detail}`, { cause: err });
+    throw new CallpeerError('TIMEOUT', `timed out after ${timeout} ms waiting for ${options.what ?? 'a page condition'}${detail}`, { cause: err });
   }
 }
 
+const POLL_MS = 100;
+
 /**
- * Waits until `predicate` (run in the page) returns a truthy value and returns that value.
- * Times out with an error naming `what` and, if given, the page-side `debug` value.
+ * Waits until `predicate` (run in the page) returns, or resolves to, a truthy value and returns
+ * that value. Times out with a CallpeerError `TIMEOUT` naming `what` and, if given, the
+ * page-side `debug` value.
+ *
+ * Polled with `evaluate`, not Playwright's `waitForFunction`: that one does not await a Promise
+ * the predicate returns, so an async predicate (e.g. a getStats check) ended the wait at once.
+ * A predicate that throws (state not there yet, or the page navigating) is tried again; the
+ * last error is the timeout's cause. One evaluation that never settles still ends at the timeout.
  */
 export function waitForPage<T, A = undefined>(
   page: Page,
@@ -193,10 +202,31 @@ export function waitForPage<T, A = undefined>(
   // `arg` crosses to the page as JSON; Playwright's typing of that (Unboxed<A>) is looser than A.
   const fn = predicate as (a: unknown) => T | Promise<T>;
   return describedWait(
-    async (timeout) => (await (await page.waitForFunction(fn, arg as unknown, { timeout, polling: 100 })).jsonValue()) as Truthy<T>,
+    async (timeout) => {
+      const deadline = Date.now() + timeout;
+      let lastError: unknown = new Error(`still falsy after ${timeout} ms`);
+      for (;;) {
+        const outcome = await withDeadline(page.evaluate(fn, arg as unknown), deadline);
+        if (outcome.kind === 'value' && outcome.value) return outcome.value as Truthy<T>;
+        if (outcome.kind === 'late') throw new Error('the predicate had not settled at the deadline');
+        if (outcome.kind === 'error') lastError = outcome.error;
+        if (Date.now() + POLL_MS > deadline) throw lastError;
+        await new Promise((r) => setTimeout(r, POLL_MS));
+      }
+    },
     (expression) => page.evaluate(expression),
     options,
   );
+}
+
+type Outcome<T> = { kind: 'value'; value: T } | { kind: 'error'; error: unknown } | { kind: 'late' };
+
+/** How `attempt` settles, or 'late' at `deadline` (its later rejection is then ignored, not unhandled). */
+function withDeadline<T>(attempt: Promise<T>, deadline: number): Promise<Outcome<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<Outcome<T>>((resolve) => { timer = setTimeout(() => resolve({ kind: 'late' }), Math.max(0, deadline - Date.now())); });
+  const settled = attempt.then((value): Outcome<T> => ({ kind: 'value', value }), (error: unknown): Outcome<T> => ({ kind: 'error', error }));
+  return Promise.race([settled, late]).finally(() => clearTimeout(timer));
 }
 
 /** Saves a full-page PNG to test-artifacts/<name>.png and returns its path. */
