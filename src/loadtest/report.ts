@@ -36,7 +36,8 @@ function describeRun(r: LoadTestResult): string {
   if (p.mode === 'pcm') return `pcm, ${p.pairs} pairs (codec ${p.codec})`;
   const size = p.publishers + p.subscribers;
   const who = p.subscribers === 0 ? `${size} peers` : `${p.publishers} publishers + ${p.subscribers} subscribers`;
-  return `webrtc mesh, ${p.rooms} room${p.rooms === 1 ? '' : 's'} x ${who}, audio ${p.audio}`;
+  const kind = r.topology === 'mesh' || r.topology === 'sfu' ? `webrtc ${r.topology}` : 'webrtc';
+  return `${kind}, ${p.rooms} room${p.rooms === 1 ? '' : 's'} x ${who}, audio ${p.audio}`;
 }
 
 function peerRows(peers: readonly PeerFigures[]): string[] {

@@ -19,6 +19,7 @@ import {
   type GeneratorFigures, type GeneratorSample, type LoadSummary, type PeerFigures, type Violation,
 } from './stats.js';
 import { WebRtcTester, type TesterContext } from './tester.js';
+import type { Topology } from '../protocol/signaling.js';
 
 /** One simulated peer, whatever the mode. */
 export interface Tester {
@@ -28,6 +29,8 @@ export interface Tester {
   quiesce?(): void;
   snapshot(now: number): PeerFigures;
   close(): Promise<void>;
+  /** The kind of room it joined (WebRTC testers, once joined). */
+  readonly topology?: Topology | undefined;
 }
 
 export type Phase = 'ramping' | 'holding' | 'stopping';
@@ -59,6 +62,8 @@ export interface ProgressSnapshot {
 export interface LoadTestResult {
   version: 1;
   mode: 'webrtc' | 'pcm';
+  /** The rooms' topology as the server said (WebRTC; 'mixed' if rooms differed, null if none joined or PCM). */
+  topology: Topology | 'mixed' | null;
   startedAt: string;
   /** Wall seconds from the first start to the final snapshot. */
   elapsedSeconds: number;
@@ -226,9 +231,11 @@ export async function runLoadTest(input: LoadTestInput | LoadTestParams, options
   const violations = checkThresholds(summary, params.thresholds);
   // Test hooks are code, and a token is a secret: neither goes into a report file.
   const { hooks: _hooks, token: _token, ...shown } = params as WebRtcLoadParams;
+  const topologies = new Set(testers.flatMap((t) => (t.topology ? [t.topology] : [])));
   return {
     version: 1,
     mode: params.mode,
+    topology: topologies.size > 1 ? 'mixed' : ([...topologies][0] ?? null),
     startedAt,
     elapsedSeconds: (end - t0) / 1000,
     params: shown,

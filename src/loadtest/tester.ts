@@ -12,6 +12,7 @@ import { MeshAgent, type RemotePeer } from '../client/mesh-agent.js';
 import { joinRoom } from '../client/room-agent.js';
 import type { SfuAgent } from '../client/sfu-agent.js';
 import type { Peer } from '../rtc/peer.js';
+import type { Topology } from '../protocol/signaling.js';
 import { toCallpeerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { MediaTrack } from '../rtc/media-track.js';
@@ -162,6 +163,11 @@ export class WebRtcTester {
 
   get joined(): boolean {
     return this.joinedAt !== undefined;
+  }
+
+  get topology(): Topology | undefined {
+    if (!this.agent) return undefined;
+    return this.agent instanceof MeshAgent ? 'mesh' : 'sfu';
   }
 
   /** Plain counters as of `now` (performance.now()). */

@@ -25,7 +25,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'callpeer-loadtest-'));
 // [shape] for an array of that shape, {} for a record of numbers.
 const dist = { count: 'number', min: 'number|null', mean: 'number|null', p50: 'number|null', p95: 'number|null', p99: 'number|null', max: 'number|null' };
 const SHAPE = {
-  version: 'number', mode: 'string', startedAt: 'string', elapsedSeconds: 'number', passed: 'boolean',
+  version: 'number', mode: 'string', topology: 'string|null', startedAt: 'string', elapsedSeconds: 'number', passed: 'boolean',
   params: { mode: 'string', url: 'string', rampPerSecond: 'number', durationSeconds: 'number', thresholds: 'object' },
   summary: {
     peers: { total: 'number', joined: 'number', connected: 'number', withErrors: 'number' },
@@ -87,6 +87,24 @@ describe('callpeer loadtest', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^callpeer: threshold --max-setup-p95 0 ms exceeded: \d+\.\d\d ms$/)]);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ passed: false, violations: [{ threshold: '--max-setup-p95', limit: 0 }] });
+  }, 30_000);
+
+  it('against an SFU server it says so, sends each stream once and hears every track through the server', async () => {
+    const sfu = await startTestServer({ topology: 'sfu', rtcBind: '127.0.0.1' });
+    try {
+      const url = sfu.wsUrl.replace(/\/ws$/, '').replace(/^ws:/, 'http:');
+      const file = path.join(dir, 'sfu.json');
+      const r = await runCli(['loadtest', url, '--rooms', '1', '--peers', '3', '--ramp', '20', '--duration', '2', '--max-loss', '1', '--json', file], { timeoutMs: 20_000 });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/webrtc sfu, 1 room x 3 peers/);
+      expect(r.stdout).toMatch(/tracks +6\/6 received/);
+      const json = JSON.parse(readFileSync(file, 'utf8')) as { topology: string; peers: { peersExpected: number; peersConnected: number }[] };
+      expect(mismatches(json, SHAPE)).toEqual([]);
+      expect(json.topology).toBe('sfu');
+      expect(json.peers.every((p) => p.peersExpected === 1 && p.peersConnected === 1)).toBe(true);
+    } finally {
+      await sfu.close();
+    }
   }, 30_000);
 
   it('PCM mode runs pairs over /ws/pcm', async () => {

@@ -15,7 +15,7 @@ const peer: PeerFigures = {
 function result(over: Partial<LoadTestResult> = {}): LoadTestResult {
   const summary = summarize([peer], distribution([0.1, 0.2]));
   return {
-    version: 1, mode: 'webrtc', startedAt: '2026-01-01T00:00:00.000Z', elapsedSeconds: 5,
+    version: 1, mode: 'webrtc', topology: 'mesh', startedAt: '2026-01-01T00:00:00.000Z', elapsedSeconds: 5,
     params: validateParams({ url: 'http://127.0.0.1:1', peers: 2 }), summary,
     generator: generatorFigures([{ t: 1, cpuPercent: 97, rssMB: 80, loopLagP99Ms: 2 }], 0),
     violations: [{ threshold: '--max-loss', limit: 1, actual: 10 }], passed: false, peers: [peer], ...over,
@@ -46,6 +46,12 @@ describe('report', () => {
     expect(text).toMatch(/^0 +loadtest-0 +publisher/m);
     expect(text.trimEnd().split('\n').at(-1)).toBe('FAIL: threshold --max-loss 1 % exceeded: 10.00 %');
     expect(formatReport(result({ violations: [], passed: true })).trimEnd().endsWith('PASS')).toBe(true);
+  });
+
+  it('names the rooms\' topology in the run line', () => {
+    expect(formatReport(result())).toMatch(/webrtc mesh, 1 room x 2 peers/);
+    expect(formatReport(result({ topology: 'sfu' }))).toMatch(/webrtc sfu, 1 room x 2 peers/);
+    expect(formatReport(result({ topology: null }))).toMatch(/webrtc, 1 room x 2 peers/);
   });
 
   it('JSON round-trips the result', () => {
