@@ -27,24 +27,15 @@ async function sfuState(page: Page): Promise<CallState & { topology: string }> {
   return (await state(page)) as CallState & { topology: string };
 }
 
-/**
- * Waits until `page` hears `id` through the server: connected, an audio track on its tile, audio
- * packets arriving. Polled from here: waitForFunction does not await a predicate's Promise.
- */
+/** Waits until `page` hears `id` through the server: connected, an audio track on its tile, audio packets arriving. */
 async function waitForAudioFrom(page: Page, id: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await page.evaluate(async (peer) => {
-      const all = await window.callpeer!.stats();
-      const p = window.callpeer!.state().peers.find((x) => x.id === peer);
-      const video = document.querySelector<HTMLVideoElement>(`.tile[data-peer="${peer}"] video`);
-      const track = (video?.srcObject as MediaStream | null)?.getAudioTracks()[0];
-      return p?.connection === 'connected' && track !== undefined && (all[peer]?.inbound.audio?.packetsReceived ?? 0) > 50;
-    }, id);
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`no audio from ${id} within ${timeoutMs} ms; page state: ${JSON.stringify(await state(page))}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitForPage(page, async (peer) => {
+    const all = await window.callpeer!.stats();
+    const p = window.callpeer!.state().peers.find((x) => x.id === peer);
+    const video = document.querySelector<HTMLVideoElement>(`.tile[data-peer="${peer}"] video`);
+    const track = (video?.srcObject as MediaStream | null)?.getAudioTracks()[0];
+    return p?.connection === 'connected' && track !== undefined && (all[peer]?.inbound.audio?.packetsReceived ?? 0) > 50;
+  }, id, { timeoutMs, what: `audio from ${id}`, debug: DEBUG_STATE });
 }
 
 /**
