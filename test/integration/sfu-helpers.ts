@@ -3,6 +3,7 @@ import { SfuAgent } from '../../src/client/sfu-agent.js';
 import { dominantFrequency } from '../../src/media/analysis.js';
 import { OpusDecoderStream } from '../../src/media/opus.js';
 import { isRtcp, parseRtpHeader } from '../../src/media/rtp.js';
+import type { MediaTrack } from '../../src/rtc/media-track.js';
 import { OpusSender } from '../../src/rtc/opus-sender.js';
 import { ToneSource } from '../../src/rtc/opus-sources.js';
 
@@ -12,6 +13,8 @@ export interface SfuMember {
   agent: SfuAgent;
   /** RTP packets heard, by publisher id. */
   heard: Map<string, Buffer[]>;
+  /** The forwarded track of each publisher. */
+  tracks: Map<string, MediaTrack>;
   stop(): Promise<void>;
 }
 
@@ -19,10 +22,12 @@ export interface SfuMember {
 export async function sfuMember(wsUrl: string, room: string, name: string, hz: number | undefined): Promise<SfuMember> {
   const agent = new SfuAgent({ wsUrl, room, name, audio: hz !== undefined, peer: PEER });
   const heard = new Map<string, Buffer[]>();
+  const tracks = new Map<string, MediaTrack>();
   let sender: OpusSender | undefined;
   agent.on('track', (publisher, track) => {
     const packets: Buffer[] = [];
     heard.set(publisher, packets);
+    tracks.set(publisher, track);
     track.onRtp = (p) => { if (!isRtcp(p)) packets.push(Buffer.from(p)); };
   });
   agent.on('negotiated', (peer) => {
@@ -32,7 +37,7 @@ export async function sfuMember(wsUrl: string, room: string, name: string, hz: n
     sender.play(new ToneSource(hz));
   });
   await agent.start();
-  return { agent, heard, stop: async () => { sender?.close(); await agent.close(); } };
+  return { agent, heard, tracks, stop: async () => { sender?.close(); await agent.close(); } };
 }
 
 /** The dominant frequency of the second half of some RTP packets' audio (the decoder settled). */

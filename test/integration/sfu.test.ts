@@ -5,50 +5,16 @@
 import { describe, expect, it } from 'vitest';
 import { joinRoom } from '../../src/client/room-agent.js';
 import { SfuAgent } from '../../src/client/sfu-agent.js';
-import { dominantFrequency } from '../../src/media/analysis.js';
-import { OpusDecoderStream } from '../../src/media/opus.js';
-import { isRtcp, parseRtpHeader } from '../../src/media/rtp.js';
-import type { MediaTrack } from '../../src/rtc/media-track.js';
-import { OpusSender } from '../../src/rtc/opus-sender.js';
-import { ToneSource } from '../../src/rtc/opus-sources.js';
+import { Peer } from '../../src/rtc/peer.js';
+import { parseSdp } from '../../src/rtc/sdp.js';
+import { parseRtpHeader } from '../../src/media/rtp.js';
 import { until } from '../helpers/rtc.js';
+import { frequencyOf, PEER, sfuMember } from './sfu-helpers.js';
 import { Probe, useTestServer } from '../helpers/server.js';
 
 const ctx = useTestServer({ topology: 'sfu', rtcBind: '127.0.0.1' }, { rtc: true });
-const PEER = { bindAddress: '127.0.0.1' };
 
-interface Heard { packets: Buffer[]; track: MediaTrack }
-
-/** An agent that publishes a tone and keeps every packet it hears, by publisher id. */
-async function member(room: string, name: string, hz: number | undefined) {
-  const agent = new SfuAgent({ wsUrl: ctx.server.wsUrl, room, name, audio: hz !== undefined, peer: PEER });
-  const heard = new Map<string, Heard>();
-  let sender: OpusSender | undefined;
-  agent.on('track', (publisher, track) => {
-    const h: Heard = { packets: [], track };
-    heard.set(publisher, h);
-    track.onRtp = (p) => { if (!isRtcp(p)) h.packets.push(Buffer.from(p)); };
-  });
-  agent.on('negotiated', (peer) => {
-    if (hz === undefined || sender) return;
-    const track = peer.tracks().find((t) => t.direction === 'sendonly');
-    if (!track) return;
-    sender = new OpusSender(track);
-    sender.play(new ToneSource(hz));
-  });
-  await agent.start();
-  return { agent, heard, stop: async () => { sender?.close(); await agent.close(); } };
-}
-
-function frequencyOf(packets: Buffer[]): number {
-  const dec = new OpusDecoderStream(48000);
-  const pcm = new Int16Array(packets.length * 960);
-  packets.forEach((p, i) => {
-    const h = parseRtpHeader(p);
-    pcm.set(dec.decode(p.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength)), i * 960);
-  });
-  return dominantFrequency(pcm.subarray(pcm.length / 2), 48000);
-}
+const member = (room: string, name: string, hz: number | undefined) => sfuMember(ctx.server.wsUrl, room, name, hz);
 
 describe('SFU rooms', () => {
   it('three members each hear the other two, named by publisher, at their tones, with continuous sequence numbers', async () => {
@@ -58,14 +24,14 @@ describe('SFU rooms', () => {
     const c = await member('sfu-three', 'c', tones[2]);
     const all = [a, b, c];
     const ids = all.map((m) => m.agent.id!);
-    await until(() => all.every((m) => m.heard.size === 2 && [...m.heard.values()].every((h) => h.packets.length >= 60)), 15_000, 'every member hears two streams');
+    await until(() => all.every((m) => m.heard.size === 2 && [...m.heard.values()].every((h) => h.length >= 60)), 15_000, 'every member hears two streams');
     for (const [i, m] of all.entries()) {
       expect([...m.heard.keys()].sort()).toEqual(ids.filter((_, k) => k !== i).sort());
-      for (const [publisher, h] of m.heard) {
-        const packets = h.packets.slice(0, 60);
+      for (const [publisher, heard] of m.heard) {
+        const packets = heard.slice(0, 60);
         // Only SSRC and payload type are rewritten: our track's SSRC, sequence numbers +1.
         const headers = packets.map(parseRtpHeader);
-        expect(new Set(headers.map((x) => x.ssrc))).toEqual(new Set(h.track.remoteSsrcs));
+        expect(new Set(headers.map((x) => x.ssrc))).toEqual(new Set(m.tracks.get(publisher)!.remoteSsrcs));
         headers.forEach((x, k) => { if (k > 0) expect(x.sequenceNumber).toBe((headers[k - 1]!.sequenceNumber + 1) & 0xffff); });
         expect(Math.abs(frequencyOf(packets) - tones[ids.indexOf(publisher)]!)).toBeLessThanOrEqual(1);
       }
@@ -79,9 +45,9 @@ describe('SFU rooms', () => {
     const early = await member('sfu-listen', 'early', 500);
     const listener = await member('sfu-listen', 'listener', undefined);
     const late = await member('sfu-listen', 'late', 700);
-    await until(() => listener.heard.size === 2 && [...listener.heard.values()].every((h) => h.packets.length >= 30), 15_000, 'the listener hears both');
-    expect(Math.abs(frequencyOf(listener.heard.get(early.agent.id!)!.packets.slice(0, 30)) - 500)).toBeLessThanOrEqual(1);
-    expect(Math.abs(frequencyOf(listener.heard.get(late.agent.id!)!.packets.slice(0, 30)) - 700)).toBeLessThanOrEqual(1);
+    await until(() => listener.heard.size === 2 && [...listener.heard.values()].every((h) => h.length >= 30), 15_000, 'the listener hears both');
+    expect(Math.abs(frequencyOf(listener.heard.get(early.agent.id!)!.slice(0, 30)) - 500)).toBeLessThanOrEqual(1);
+    expect(Math.abs(frequencyOf(listener.heard.get(late.agent.id!)!.slice(0, 30)) - 700)).toBeLessThanOrEqual(1);
     // Publishers do not hear the listener (it sends nothing): one stream each.
     await until(() => early.heard.size === 1 && late.heard.size === 1, 5000, 'publishers hear each other');
     for (const m of [early, listener, late]) await m.stop();
@@ -90,21 +56,21 @@ describe('SFU rooms', () => {
   it('unsubscribe stops forwarding one publisher, subscribe resumes it; a leaver stops being forwarded', async () => {
     const a = await member('sfu-sub', 'a', 300);
     const b = await member('sfu-sub', 'b', 400);
-    await until(() => (b.heard.get(a.agent.id!)?.packets.length ?? 0) >= 10, 10_000, 'b hears a');
+    await until(() => (b.heard.get(a.agent.id!)?.length ?? 0) >= 10, 10_000, 'b hears a');
     b.agent.setSubscribed(a.agent.id!, false);
     await new Promise((r) => setTimeout(r, 300));
-    const paused = b.heard.get(a.agent.id!)!.packets.length;
+    const paused = b.heard.get(a.agent.id!)!.length;
     await new Promise((r) => setTimeout(r, 500));
-    expect(b.heard.get(a.agent.id!)!.packets.length).toBe(paused);
+    expect(b.heard.get(a.agent.id!)!.length).toBe(paused);
     b.agent.setSubscribed(a.agent.id!, true);
-    await until(() => b.heard.get(a.agent.id!)!.packets.length >= paused + 10, 5000, 'forwarding resumed');
+    await until(() => b.heard.get(a.agent.id!)!.length >= paused + 10, 5000, 'forwarding resumed');
     // a leaves: b stops receiving it, and keeps its own connection.
     const aId = a.agent.id!;
     await a.stop();
     await new Promise((r) => setTimeout(r, 300));
-    const after = b.heard.get(aId)!.packets.length;
+    const after = b.heard.get(aId)!.length;
     await new Promise((r) => setTimeout(r, 400));
-    expect(b.heard.get(aId)!.packets.length).toBe(after);
+    expect(b.heard.get(aId)!.length).toBe(after);
     expect(b.agent.server?.connected).toBe(true);
     await b.stop();
   });
@@ -119,6 +85,25 @@ describe('SFU rooms', () => {
     expect(events).toEqual(['joined']); // listeners were attached before it entered
     await until(() => (agent as SfuAgent).server?.connected === true, 8000, 'connected to the server');
     await agent.close();
+  });
+
+  it('answers an offer with video by refusing the video section (audio only), over raw signaling', async () => {
+    const p = await Probe.open(ctx.server.wsUrl);
+    p.send({ type: 'join', room: 'sfu-video', name: 'raw' });
+    await p.next('joined');
+    const peer = new Peer({ ...PEER, iceServers: [] });
+    peer.addAudioTrack({ direction: 'sendonly' });
+    peer.addVideoReceiver();
+    const offer = await new Promise<string>((resolve) => peer.on('signal', (sig) => { if (sig.kind === 'description') resolve(sig.sdp); }));
+    p.send({ type: 'offer', sdp: offer });
+    const answer = await p.next('answer');
+    expect(answer.from).toBe('server');
+    const media = parseSdp(answer.sdp).media;
+    expect(media.map((m) => m.kind)).toEqual(['audio', 'video']);
+    expect(media[0]!.direction).toBe('recvonly');
+    expect(media[1]!.port === 0 || media[1]!.direction === 'inactive').toBe(true);
+    peer.close();
+    p.close();
   });
 
   it('refuses what does not fit an SFU room with a protocol error, and keeps the socket', async () => {
