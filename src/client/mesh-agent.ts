@@ -1,11 +1,9 @@
-import { EventEmitter } from 'node:events';
-import { toCallpeerError } from '../errors.js';
-import { silentLogger, type Logger } from '../log.js';
-import type { IceServer, JoinedMessage, Participant, Role } from '../protocol/signaling.js';
-import { Peer, type PeerCloseReason, type PeerOptions } from '../rtc/peer.js';
+import type { IceServer, JoinedMessage, Participant } from '../protocol/signaling.js';
+import { Peer, type PeerCloseReason } from '../rtc/peer.js';
 import type { MediaTrack } from '../rtc/media-track.js';
-import { joinParams, RETRY_DELAYS_MS, type AgentOptions } from './agent-options.js';
-import { SignalingClient } from './signaling-client.js';
+import { AgentBase, type AgentBaseEvents } from './agent-base.js';
+import { RETRY_DELAYS_MS, type AgentOptions } from './agent-options.js';
+import type { SignalingClient } from './signaling-client.js';
 
 export type MeshAgentOptions = AgentOptions;
 
@@ -17,11 +15,7 @@ export interface RemotePeer {
   readonly peer: Peer;
 }
 
-export interface MeshAgentEvents {
-  /** In the room (again, after a reconnect: ids changed and every peer was renegotiated). */
-  joined: [JoinedMessage];
-  'participant-joined': [Participant];
-  'participant-left': [Participant];
+export interface MeshAgentEvents extends AgentBaseEvents {
   /** A Peer was made for a participant; add tracks or listeners here (before it negotiates). */
   peer: [RemotePeer, { initiator: boolean }];
   /** The remote sends media on this track. */
@@ -30,10 +24,6 @@ export interface MeshAgentEvents {
   negotiated: [RemotePeer];
   connected: [RemotePeer];
   'peer-closed': [RemotePeer, PeerCloseReason];
-  /** Signaling dropped; it reconnects by itself. */
-  disconnected: [{ code: number; reason: string }];
-  /** Closed for good. */
-  closed: [];
 }
 
 /**
@@ -41,13 +31,8 @@ export interface MeshAgentEvents {
  * one Peer per remote participant. As a newcomer it offers to everyone already there; later
  * arrivals offer to it. The bots, the recorder and the load tester are built on this.
  */
-export class MeshAgent extends EventEmitter<MeshAgentEvents> {
-  readonly client: SignalingClient;
+export class MeshAgent extends AgentBase<MeshAgentEvents> {
   private readonly remotes = new Map<string, RemotePeer>();
-  private readonly participants = new Map<string, Participant>();
-  private readonly log: Logger;
-  private iceServers: IceServer[] = [];
-  private closed = false;
   /** Reconnect attempts per participant since its last successful connection. */
   private readonly retries = new Map<string, number>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
@@ -55,78 +40,31 @@ export class MeshAgent extends EventEmitter<MeshAgentEvents> {
   private readonly remoteUfrags = new Map<string, string>();
 
   /** `client`: one already connected and joined (see joinRoom), entered with adopt(). */
-  constructor(private readonly options: MeshAgentOptions, client?: SignalingClient) {
-    super();
-    this.log = options.log ?? silentLogger();
-    this.client = client ?? new SignalingClient(options.wsUrl, { ...options.signaling, log: this.log });
-    this.client.on('peer-joined', (p) => {
-      this.participants.set(p.id, p);
-      this.safeEmit('participant-joined', p);
-    });
-    this.client.on('peer-updated', (p) => {
-      if (this.participants.has(p.id)) this.participants.set(p.id, p);
-    });
-    this.client.on('peer-left', (id) => this.onPeerLeft(id));
+  constructor(options: MeshAgentOptions, client?: SignalingClient) {
+    super(options, client);
     this.client.on('offer', (m) => this.onDescription(m.from, m.sdp, 'offer'));
     this.client.on('answer', (m) => this.onDescription(m.from, m.sdp, 'answer'));
     this.client.on('candidate', (m) => this.remotes.get(m.from)?.peer.addRemoteCandidate(m.candidate, m.mid));
-    this.client.on('disconnected', (d) => this.safeEmit('disconnected', { code: d.code, reason: d.reason }));
-    this.client.on('rejoined', (joined) => {
-      // New ids on both sides: every old connection is stale.
-      this.closePeers();
-      this.enter(joined);
-    });
-    this.client.on('closed', () => {
-      if (!this.closed) void this.close();
-    });
-    this.client.on('server-error', (e) => this.log.warn({ code: e.code, ref: e.ref }, e.message));
-  }
-
-  /** Our participant id in the room. */
-  get id(): string | undefined {
-    return this.client.id;
-  }
-
-  /** Connects and joins; rejects with the server's code (ROOM_FULL, …) or CONNECTION_FAILED. */
-  async start(): Promise<JoinedMessage> {
-    await this.client.connect();
-    const joined = await this.client.join(joinParams(this.options));
-    this.enter(joined);
-    return joined;
-  }
-
-  /** Takes up a join made by the caller on our client (joinRoom): offers to everyone present. */
-  adopt(joined: JoinedMessage): void {
-    this.enter(joined);
-  }
-
-  /** Everyone else in the room, as the server last described them. */
-  roomParticipants(): Participant[] {
-    return [...this.participants.values()];
   }
 
   peers(): RemotePeer[] {
     return [...this.remotes.values()];
   }
 
-  /** Leaves the room, closes every Peer and the signaling connection. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const t of this.retryTimers) clearTimeout(t);
-    this.closePeers();
-    await this.client.close();
-    this.safeEmit('closed');
-    this.removeAllListeners();
+  /** The newcomer offers to everyone already in the room. */
+  protected override startMedia(joined: JoinedMessage): void {
+    for (const p of joined.participants) this.createRemote(p, true);
   }
 
-  private enter(joined: JoinedMessage): void {
-    this.iceServers = joined.iceServers;
-    this.participants.clear();
-    for (const p of joined.participants) this.participants.set(p.id, p);
-    this.safeEmit('joined', joined);
-    // The newcomer offers to everyone already in the room.
-    for (const p of joined.participants) this.createRemote(p, true);
+  protected override closeMedia(): void {
+    if (this.closed) for (const t of this.retryTimers) clearTimeout(t);
+    this.closePeers();
+  }
+
+  protected override participantLeft(id: string): void {
+    this.remoteUfrags.delete(id);
+    this.retries.delete(id);
+    this.remotes.get(id)?.peer.close();
   }
 
   private createRemote(participant: Participant, initiator: boolean): RemotePeer {
@@ -222,29 +160,11 @@ export class MeshAgent extends EventEmitter<MeshAgentEvents> {
     }
   }
 
-  private onPeerLeft(id: string): void {
-    const participant = this.participants.get(id);
-    this.participants.delete(id);
-    this.remoteUfrags.delete(id);
-    this.retries.delete(id);
-    this.remotes.get(id)?.peer.close();
-    if (participant) this.safeEmit('participant-left', participant);
-  }
-
   private closePeers(): void {
     for (const r of [...this.remotes.values()]) r.peer.close();
     this.remotes.clear();
     this.remoteUfrags.clear();
     this.retries.clear();
-  }
-
-  /** Listeners are user code: one that throws is logged, never breaks the agent. */
-  private safeEmit<K extends keyof MeshAgentEvents>(event: K, ...args: MeshAgentEvents[K]): void {
-    try {
-      (this.emit as (e: K, ...a: MeshAgentEvents[K]) => boolean)(event, ...args);
-    } catch (err) {
-      this.log.error({ err: toCallpeerError(err), event }, 'listener threw');
-    }
   }
 }
 

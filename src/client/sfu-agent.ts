@@ -1,20 +1,15 @@
-import { EventEmitter } from 'node:events';
-import { CallpeerError, toCallpeerError } from '../errors.js';
-import { silentLogger, type Logger } from '../log.js';
-import type { IceServer, JoinedMessage, Participant } from '../protocol/signaling.js';
+import { CallpeerError } from '../errors.js';
+import type { JoinedMessage } from '../protocol/signaling.js';
 import type { MediaTrack } from '../rtc/media-track.js';
 import { Peer, type PeerCloseReason } from '../rtc/peer.js';
-import { joinParams, RETRY_DELAYS_MS, type AgentOptions } from './agent-options.js';
+import { AgentBase, type AgentBaseEvents } from './agent-base.js';
+import { RETRY_DELAYS_MS, type AgentOptions } from './agent-options.js';
 import { toNdcIceServers } from './mesh-agent.js';
-import { SignalingClient } from './signaling-client.js';
+import type { SignalingClient } from './signaling-client.js';
 
 export type SfuAgentOptions = AgentOptions;
 
-export interface SfuAgentEvents {
-  /** In the room (again, after a reconnect). */
-  joined: [JoinedMessage];
-  'participant-joined': [Participant];
-  'participant-left': [Participant];
+export interface SfuAgentEvents extends AgentBaseEvents {
   /** The connection to the server was made; add tracks here (before it negotiates). */
   server: [Peer];
   /** A publisher's audio, forwarded by the server (the track's stream id names the publisher). */
@@ -23,9 +18,6 @@ export interface SfuAgentEvents {
   negotiated: [Peer];
   connected: [Peer];
   'server-closed': [Peer, PeerCloseReason];
-  /** Signaling dropped; it reconnects by itself. */
-  disconnected: [{ code: number; reason: string }];
-  closed: [];
 }
 
 /**
@@ -34,49 +26,17 @@ export interface SfuAgentEvents {
  * per publisher, each named by the publisher's id. A connection that fails is made again,
  * like MeshAgent's (libdatachannel's occasional DTLS refusal).
  */
-export class SfuAgent extends EventEmitter<SfuAgentEvents> {
-  readonly client: SignalingClient;
+export class SfuAgent extends AgentBase<SfuAgentEvents> {
   private peer: Peer | undefined;
-  private readonly participants = new Map<string, Participant>();
-  private readonly log: Logger;
-  private iceServers: IceServer[] = [];
-  private closed = false;
   private retries = 0;
   private retryTimer: NodeJS.Timeout | undefined;
 
   /** `client`: one already connected and joined (see joinRoom), entered with adopt(). */
-  constructor(private readonly options: SfuAgentOptions, client?: SignalingClient) {
-    super();
-    this.log = options.log ?? silentLogger();
-    this.client = client ?? new SignalingClient(options.wsUrl, { ...options.signaling, log: this.log });
-    this.client.on('peer-joined', (p) => {
-      this.participants.set(p.id, p);
-      this.safeEmit('participant-joined', p);
-    });
-    this.client.on('peer-updated', (p) => {
-      if (this.participants.has(p.id)) this.participants.set(p.id, p);
-    });
-    this.client.on('peer-left', (id) => {
-      const p = this.participants.get(id);
-      this.participants.delete(id);
-      if (p) this.safeEmit('participant-left', p);
-    });
+  constructor(options: SfuAgentOptions, client?: SignalingClient) {
+    super(options, client);
     this.client.on('offer', (m) => this.onDescription(m.sdp, 'offer'));
     this.client.on('answer', (m) => this.onDescription(m.sdp, 'answer'));
     this.client.on('candidate', (m) => this.peer?.addRemoteCandidate(m.candidate, m.mid));
-    this.client.on('disconnected', (d) => this.safeEmit('disconnected', { code: d.code, reason: d.reason }));
-    this.client.on('rejoined', (joined) => {
-      this.closePeer();
-      this.enter(joined);
-    });
-    this.client.on('closed', () => {
-      if (!this.closed) void this.close();
-    });
-    this.client.on('server-error', (e) => this.log.warn({ code: e.code, ref: e.ref }, e.message));
-  }
-
-  get id(): string | undefined {
-    return this.client.id;
   }
 
   /** The connection to the server, once made. */
@@ -84,48 +44,27 @@ export class SfuAgent extends EventEmitter<SfuAgentEvents> {
     return this.peer;
   }
 
-  /** Connects and joins; rejects with the server's code, or SFU_NOT_ENABLED for a mesh room. */
-  async start(): Promise<JoinedMessage> {
-    await this.client.connect();
-    const joined = await this.client.join(joinParams(this.options));
-    if (joined.room.topology !== 'sfu') {
-      await this.close();
-      throw new CallpeerError('SFU_NOT_ENABLED', `room "${joined.room.id}" is a ${joined.room.topology} room`, { hint: 'use a mesh agent for it' });
-    }
-    this.enter(joined);
-    return joined;
-  }
-
-  /** Takes up a join made by the caller on our client (joinRoom): connects to the server. */
-  adopt(joined: JoinedMessage): void {
-    this.enter(joined);
-  }
-
-  roomParticipants(): Participant[] {
-    return [...this.participants.values()];
-  }
-
   /** Stops or resumes the server forwarding `publisher`'s audio to us. */
   setSubscribed(publisher: string, wanted: boolean): void {
     this.client.send({ type: wanted ? 'subscribe' : 'unsubscribe', publisher, track: 'audio' });
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    clearTimeout(this.retryTimer);
-    this.closePeer();
-    await this.client.close();
-    this.safeEmit('closed');
-    this.removeAllListeners();
+  /** start() in a mesh room: SFU_NOT_ENABLED. */
+  protected override async accept(joined: JoinedMessage): Promise<void> {
+    if (joined.room.topology === 'sfu') return;
+    await this.close();
+    throw new CallpeerError('SFU_NOT_ENABLED', `room "${joined.room.id}" is a ${joined.room.topology} room`, { hint: 'use a mesh agent for it' });
   }
 
-  private enter(joined: JoinedMessage): void {
-    this.iceServers = joined.iceServers;
-    this.participants.clear();
-    for (const p of joined.participants) this.participants.set(p.id, p);
-    this.safeEmit('joined', joined);
+  protected override startMedia(): void {
     this.connect();
+  }
+
+  /** Closes the server connection on purpose (`server-closed` with reason 'closed', no retry). */
+  protected override closeMedia(): void {
+    if (this.closed) clearTimeout(this.retryTimer);
+    this.peer?.close();
+    this.peer = undefined;
   }
 
   private connect(): void {
@@ -191,20 +130,6 @@ export class SfuAgent extends EventEmitter<SfuAgentEvents> {
     } catch (err) {
       this.log.warn({ err }, `${type} from the server refused`);
       peer.close('error');
-    }
-  }
-
-  /** Closes the server connection on purpose (`server-closed` with reason 'closed', no retry). */
-  private closePeer(): void {
-    this.peer?.close();
-    this.peer = undefined;
-  }
-
-  private safeEmit<K extends keyof SfuAgentEvents>(event: K, ...args: SfuAgentEvents[K]): void {
-    try {
-      (this.emit as (e: K, ...a: SfuAgentEvents[K]) => boolean)(event, ...args);
-    } catch (err) {
-      this.log.error({ err: toCallpeerError(err), event }, 'listener threw');
     }
   }
 }
