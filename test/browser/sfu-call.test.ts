@@ -8,8 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/app.js';
 import { SfuAgent } from '../../src/client/sfu-agent.js';
 import { dominantFrequency } from '../../src/media/analysis.js';
-import { OpusDecoderStream } from '../../src/media/opus.js';
-import { isRtcp, parseRtpHeader } from '../../src/media/rtp.js';
+import { isRtcp } from '../../src/media/rtp.js';
 import { OpusSender } from '../../src/rtc/opus-sender.js';
 import { ToneSource } from '../../src/rtc/opus-sources.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
@@ -19,6 +18,7 @@ import {
 import { until } from '../helpers/rtc.js';
 import { startTestServer } from '../helpers/server.js';
 import { BLOCK_ALL, DEBUG_STATE, joinCall, state, stats, type CallState } from './call-page.js';
+import { frequencyOf } from '../integration/sfu-helpers.js';
 
 const RAW = { raw: '1' };
 
@@ -49,17 +49,6 @@ async function heardHz(page: Page, id: string): Promise<number> {
   const w = Math.round(sampleRate / 2);
   const freqs = [0, 1, 2].map((k) => dominantFrequency(pcm.subarray(k * w, (k + 1) * w), sampleRate)).sort((a, b) => a - b);
   return freqs[1]!;
-}
-
-/** Dominant frequency of Opus RTP packets (20 ms each) as a Node member received them. */
-function packetsHz(packets: Buffer[]): number {
-  const dec = new OpusDecoderStream(48000);
-  const pcm = new Int16Array(packets.length * 960);
-  packets.forEach((p, i) => {
-    const h = parseRtpHeader(p);
-    pcm.set(dec.decode(p.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength)), i * 960);
-  });
-  return dominantFrequency(pcm.subarray(pcm.length / 2), 48000);
 }
 
 /** A Node member that publishes a tone once negotiated and keeps each publisher's RTP it hears. */
@@ -162,8 +151,8 @@ describe.skipIf(!hasChromium())(`call page in an SFU room${skipNote()}`, { timeo
       // The agent gets each page's audio as a track named by that page's participant id.
       await until(() => (heard.get(cleoId)?.length ?? 0) >= 100 && (heard.get(danId)?.length ?? 0) >= 100, 15_000, 'the agent hears both pages');
       expect([...heard.keys()].sort()).toEqual([cleoId, danId].sort());
-      expect(Math.abs(packetsHz(heard.get(cleoId)!.slice(-50)) - 440)).toBeLessThanOrEqual(2);
-      expect(Math.abs(packetsHz(heard.get(danId)!.slice(-50)) - 660)).toBeLessThanOrEqual(2);
+      expect(Math.abs(frequencyOf(heard.get(cleoId)!.slice(-50)) - 440)).toBeLessThanOrEqual(2);
+      expect(Math.abs(frequencyOf(heard.get(danId)!.slice(-50)) - 660)).toBeLessThanOrEqual(2);
       await screenshot(cleo, 'sfu-call-three');
       await cleo.close();
       await dan.close();
