@@ -30,6 +30,8 @@ describe('callpeer bot in an SFU room', () => {
     // The server's receiver reports (every ~1 s) tell the bot how its one stream arrives.
     // (RTT once a report follows one of our sender reports.)
     await until(() => bot.stats()[0]?.sent.rttMs !== undefined, 5000, 'a receiver report from the server with RTT');
+    // (A connection libdatachannel refused and remade starts its counts again: give it time.)
+    await until(() => (bot.stats()[0]?.heard?.[0]?.received.packets ?? 0) > 50, 5000, 'a second of the talker in the stats');
     const [s, ...more] = bot.stats();
     expect(more).toEqual([]);
     expect(s).toMatchObject({ id: 'server', name: 'server', connected: true });
