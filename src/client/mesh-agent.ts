@@ -1,6 +1,7 @@
 import type { IceServer, JoinedMessage, Participant } from '../protocol/signaling.js';
 import { Peer, type PeerCloseReason } from '../rtc/peer.js';
 import type { MediaTrack } from '../rtc/media-track.js';
+import { iceUfrag } from '../rtc/sdp.js';
 import { AgentBase, type AgentBaseEvents } from './agent-base.js';
 import { RETRY_DELAYS_MS, type AgentOptions } from './agent-options.js';
 import type { SignalingClient } from './signaling-client.js';
@@ -137,7 +138,7 @@ export class MeshAgent extends AgentBase<MeshAgentEvents> {
 
   private onDescription(from: string, sdp: string, type: 'offer' | 'answer'): void {
     let remote = this.remotes.get(from);
-    const ufrag = /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
+    const ufrag = iceUfrag(sdp);
     const previous = this.remoteUfrags.get(from);
     if (ufrag !== undefined) this.remoteUfrags.set(from, ufrag);
     if (remote && type === 'offer' && previous !== undefined && ufrag !== previous) {

@@ -175,7 +175,7 @@ export class WebRtcTester {
     const { place } = this;
     const links = [...this.links.values()];
     const rel = (t: number | undefined) => (t === undefined ? null : t - this.startAt);
-    const sfu = this.agent !== undefined && !(this.agent instanceof MeshAgent);
+    const sfu = this.topology === 'sfu';
     const linkFigures: LinkFigures[] = links.map((l) => ({
       remote: l.remote.participant.id, initiator: l.initiator, remotePublishes: l.remotePublishes,
       connectMs: rel(l.connectAt), firstPacketMs: rel(l.firstPacketAt),
@@ -187,10 +187,10 @@ export class WebRtcTester {
     const senders = links.flatMap((l) => l.senders);
     if (this.sfu.sender) senders.push(this.sfu.sender);
     for (const s of senders) {
-      const st = s.stats();
-      sentPackets += st.packetsSent;
-      sentBytes += st.octetsSent + RTP_HEADER_BYTES * st.packetsSent;
-      const rtt = st.remote?.rttMs;
+      const sent = sentBy(s);
+      sentPackets += sent.packets;
+      sentBytes += sent.bytes;
+      const rtt = s.stats().remote?.rttMs;
       if (rtt !== undefined) rttMs.push(rtt);
     }
     const heard = new Set(streams.filter((s) => s.packets > 0).map((s) => s.from));
@@ -257,13 +257,8 @@ export class WebRtcTester {
   }
 
   private detachSfuSender(): void {
-    const s = this.sfu.sender;
-    if (!s) return;
-    this.gone.sentPackets += s.stats().packetsSent;
-    this.gone.sentBytes += s.stats().octetsSent + RTP_HEADER_BYTES * s.stats().packetsSent;
-    this.ctx.audio.delete(s);
-    if (this.agent?.id !== undefined) this.ctx.sendLog.forget(this.agent.id);
-    s.close();
+    if (!this.sfu.sender) return;
+    this.retireSender(this.sfu.sender, this.agent?.id);
     this.sfu.sender = undefined;
   }
 
@@ -273,7 +268,7 @@ export class WebRtcTester {
    */
   private attachReceiver(link: Link, from: string, track: MediaTrack): void {
     if (track.kind !== 'audio') return;
-    const viaSfu = this.agent !== undefined && !(this.agent instanceof MeshAgent);
+    const viaSfu = this.topology === 'sfu';
     const { sendLog, latency } = this.ctx;
     let key: number | string | undefined = viaSfu ? from : undefined;
     let latencyOf = key === undefined ? undefined : sendLog.lookup(key);
@@ -313,33 +308,31 @@ export class WebRtcTester {
 
   /** Keeps what a closing link counted (a remote that left mid-run still delivered packets) and drops it. */
   private retire(link: Link): void {
-    const snap = this.snapshotLink(link);
-    this.gone.sentPackets += snap.packets;
-    this.gone.sentBytes += snap.bytes;
     this.gone.streams.push(...link.streams.map((s) => streamFigures(link.remote.participant.id, s)));
     this.detach(link);
     this.links.delete(link.remote.participant.id);
   }
 
-  private snapshotLink(link: Link): { packets: number; bytes: number } {
-    let packets = 0;
-    let bytes = 0;
-    for (const s of link.senders) {
-      const st = s.stats();
-      packets += st.packetsSent;
-      bytes += st.octetsSent + RTP_HEADER_BYTES * st.packetsSent;
-    }
-    return { packets, bytes };
+  /** Stops a sender; what it sent stays in the totals. */
+  private retireSender(s: OpusSender, sendLogKey: number | string | undefined): void {
+    const sent = sentBy(s);
+    this.gone.sentPackets += sent.packets;
+    this.gone.sentBytes += sent.bytes;
+    this.ctx.audio.delete(s);
+    if (sendLogKey !== undefined) this.ctx.sendLog.forget(sendLogKey);
+    s.close();
   }
 
   private detach(link: Link): void {
-    for (const s of link.senders) {
-      this.ctx.audio.delete(s);
-      this.ctx.sendLog.forget(s.ssrc);
-      s.close();
-    }
+    for (const s of link.senders) this.retireSender(s, s.ssrc);
     link.senders = [];
   }
+}
+
+/** What a sender put on the wire: packets, and bytes with their RTP headers. */
+function sentBy(s: OpusSender): { packets: number; bytes: number } {
+  const st = s.stats();
+  return { packets: st.packetsSent, bytes: st.octetsSent + RTP_HEADER_BYTES * st.packetsSent };
 }
 
 function newLink(remote: RemotePeer, initiator: boolean, remotePublishes: boolean): Link {

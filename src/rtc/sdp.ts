@@ -241,3 +241,11 @@ export function findCodec(m: SdpMedia, name: string, accept: (c: SdpCodec) => bo
   const lower = name.toLowerCase();
   return m.codecs.find((c) => c.name.toLowerCase() === lower && accept(c));
 }
+
+/**
+ * The first ICE ufrag of a description. A new one from the same remote means a new connection
+ * (libdatachannel cannot restart ICE on a live one), which both kinds of room agent check.
+ */
+export function iceUfrag(sdp: string): string | undefined {
+  return /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
+}

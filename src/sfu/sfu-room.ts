@@ -13,6 +13,7 @@ import type { ServerMessage } from '../protocol/signaling.js';
 import type { MediaTrack } from '../rtc/media-track.js';
 import { Peer, type PeerOptions } from '../rtc/peer.js';
 import { RtpReceiver } from '../rtc/rtp-receiver.js';
+import { iceUfrag } from '../rtc/sdp.js';
 import { retargetRtp } from './forward.js';
 
 /** What the SFU needs of a room member: its id and a way to signal it. */
@@ -67,7 +68,7 @@ export class SfuRoom {
   /** A description from a member (`offer`/`answer` without `to`); its server Peer is made on the first. */
   description(link: SfuMemberLink, type: 'offer' | 'answer', sdp: string): void {
     let member = this.members.get(link.id);
-    const ufrag = /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
+    const ufrag = iceUfrag(sdp);
     if (member && type === 'offer' && ufrag !== undefined && ufrag !== member.ufrag) {
       // New ICE credentials: the member started over (its connection failed, maybe unseen
       // here); libdatachannel cannot restart ICE, so the old connection goes.

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isCallpeerError } from '../../../src/errors.js';
-import { findCodec, mirrorDirection, parseSdp, primarySsrcs } from '../../../src/rtc/sdp.js';
+import { findCodec, iceUfrag, mirrorDirection, parseSdp, primarySsrcs } from '../../../src/rtc/sdp.js';
 import { planAnswer, DEFAULT_CAPABILITIES } from '../../../src/rtc/answer-plan.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/rtc/${name}`, import.meta.url), 'utf8');
@@ -98,5 +98,12 @@ describe('planAnswer', () => {
     expect(planAnswer(parseSdp(noOpus))[0]).toMatchObject({ mid: 'a', direction: 'inactive', codec: { name: 'PCMU' } });
     const rejected = ndcSendonly.replace('m=audio 9', 'm=audio 0');
     expect(planAnswer(parseSdp(rejected))[0]).toMatchObject({ direction: 'inactive', remoteSsrcs: [] });
+  });
+});
+
+describe('iceUfrag', () => {
+  it('reads the first a=ice-ufrag line, or nothing', () => {
+    expect(iceUfrag('v=0\r\na=ice-ufrag:abCD+/1\r\na=ice-pwd:x\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:other\r\n')).toBe('abCD+/1');
+    expect(iceUfrag('v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n')).toBeUndefined();
   });
 });
