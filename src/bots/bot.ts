@@ -166,11 +166,7 @@ export class Bot extends EventEmitter<BotEvents> {
     a.on('disconnected', (d) => this.emit('disconnected', d));
     a.on('closed', () => { void this.close(); });
     if (a instanceof SfuAgent) {
-      a.on('server', (peer) => {
-        // One server connection at a time: a re-join drops the old one without `server-closed`.
-        for (const old of [...this.links.keys()]) this.dropLink(old);
-        this.addLink(peer, undefined);
-      });
+      a.on('server', (peer) => this.addLink(peer, undefined));
       a.on('negotiated', (peer) => this.attachSenders(peer));
       a.on('track', (publisher, track) => { if (a.server) this.attachReceiver(a.server, publisher, track); });
       a.on('server-closed', (peer) => this.dropLink(peer));

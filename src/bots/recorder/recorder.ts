@@ -222,8 +222,6 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   private onJoined(j: JoinedMessage): void {
     const at = this.now();
-    // A re-join: what the old connection carried is over (an SfuAgent drops its server Peer without an event).
-    for (const r of [...this.recordings]) this.finalize(r);
     const sfu = j.room.topology === 'sfu';
     if (sfu && this.video && this.store.manifest.topology === undefined) this.log.info({ room: j.room.id }, 'SFU room: the server forwards audio only; no video is recorded');
     this.store.room(j.room.topology, this.video && !sfu);
