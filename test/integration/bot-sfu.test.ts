@@ -17,6 +17,15 @@ import { frequencyOf, PEER, sfuMember } from './sfu-helpers.js';
 const ctx = useTestServer({ topology: 'sfu', rtcBind: '127.0.0.1' }, { rtc: true });
 
 describe('callpeer bot in an SFU room', () => {
+  it('has no agent before start() (NOT_IN_ROOM), and a bot closed while joining rejects CLOSED and leaves', async () => {
+    const bot = new Bot({ wsUrl: ctx.server.wsUrl, room: 'sfu-early', source: new ToneSource(440), peer: PEER });
+    expect(() => bot.agent).toThrow(expect.objectContaining({ code: 'NOT_IN_ROOM' }));
+    const joining = bot.start();
+    await bot.close();
+    await expect(joining).rejects.toMatchObject({ code: 'CLOSED' });
+    await until(() => ctx.server.rooms.get('sfu-early') === undefined, 3000, 'the room emptied');
+  });
+
   it('a tone bot is heard through the server at 440 Hz (±1 Hz); its stats are the server connection and each publisher heard', async () => {
     const talker = await sfuMember(ctx.server.wsUrl, 'sfu-tone', 'talker', 700);
     const bot = new Bot({ wsUrl: ctx.server.wsUrl, room: 'sfu-tone', source: new ToneSource(440), peer: PEER });

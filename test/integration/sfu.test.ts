@@ -115,6 +115,8 @@ describe('SFU rooms', () => {
     expect(await p.next('error')).toMatchObject({ code: 'INVALID_MESSAGE', ref: 'offer' });
     p.send({ type: 'answer', sdp: 'v=0' });
     expect(await p.next('error')).toMatchObject({ code: 'INVALID_MESSAGE', ref: 'answer' });
+    p.send({ type: 'candidate', candidate: 'candidate:1 1 UDP 1 127.0.0.1 9 typ host', mid: '0' });
+    expect(await p.next('error')).toMatchObject({ code: 'INVALID_MESSAGE', ref: 'candidate' });
     p.send({ type: 'offer', sdp: 'not sdp at all' });
     expect(await p.next('error')).toMatchObject({ code: 'INVALID_SDP', ref: 'offer' });
     p.send({ type: 'subscribe', publisher: 'nobody', track: 'audio' });
