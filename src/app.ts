@@ -18,6 +18,7 @@ import { SfuService } from './sfu/service.js';
 import { toNdcIceServers } from './client/mesh-agent.js';
 import { ServerMetrics } from './server/metrics.js';
 import { isOriginAllowed } from './server/origin.js';
+import { requestUrl } from './server/request-url.js';
 import { handleRequest } from './server/routes.js';
 import type { SignalingContext } from './signaling/context.js';
 import { SignalingSession } from './signaling/session.js';
@@ -97,15 +98,16 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
   const signalingWss = new WebSocketServer({ noServer: true, maxPayload: HARD_FRAME_LIMIT });
   const pcmWss = new WebSocketServer({ noServer: true, maxPayload: PCM_MAX_FRAME_BYTES });
 
-  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', `${tls ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`);
-    const refuse = (status: number, text: string) => {
-      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
-    };
-    if (!accepting) return refuse(503, 'Service Unavailable');
+  const refuseUpgrade = (socket: Duplex, status: number, text: string) => {
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
+  };
+  const dispatchUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = requestUrl(req);
+    if (!url) return refuseUpgrade(socket, 400, 'Bad Request');
+    if (!accepting) return refuseUpgrade(socket, 503, 'Service Unavailable');
     if (!isOriginAllowed(req, config.allowedOrigins)) {
       log.warn({ origin: req.headers.origin }, 'websocket from a disallowed origin refused');
-      return refuse(403, 'Forbidden');
+      return refuseUpgrade(socket, 403, 'Forbidden');
     }
     if (url.pathname === '/ws') {
       signalingWss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
@@ -120,7 +122,20 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
         pcm.handleConnection(ws, url);
       });
     } else {
-      refuse(404, 'Not Found');
+      refuseUpgrade(socket, 404, 'Not Found');
+    }
+  };
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node stops watching a socket once it is handed over as an upgrade: a client that resets
+    // it before we answer would otherwise be an unhandled 'error' and end the process.
+    socket.on('error', (err) => log.debug({ err }, 'upgrade socket error'));
+    try {
+      dispatchUpgrade(req, socket, head);
+    } catch (err) {
+      // The last line of defence: nothing a client sends may take the process down.
+      log.error({ err, url: req.url }, 'upgrade failed');
+      if (socket.writable) refuseUpgrade(socket, 500, 'Internal Server Error');
+      else socket.destroy();
     }
   });
 

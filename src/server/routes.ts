@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RoomRegistry } from '../rooms/registry.js';
 import { isValidRoomId } from '../protocol/signaling.js';
 import type { ServerMetrics } from './metrics.js';
+import { requestUrl } from './request-url.js';
 import { serveStatic } from './static-files.js';
 
 export interface RouteContext {
@@ -26,7 +27,12 @@ export async function handleRequest(ctx: RouteContext, req: IncomingMessage, res
     return;
   }
   const head = method === 'HEAD';
-  const pathname = new URL(req.url ?? '/', 'http://x').pathname;
+  const url = requestUrl(req);
+  if (!url) {
+    res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end('bad request: the URL does not parse\n');
+    return;
+  }
+  const pathname = url.pathname;
 
   if (pathname === '/healthz') {
     const ok = ctx.accepting();

@@ -97,6 +97,8 @@ export class PcmProbe {
 export interface ChildServer {
   readonly url: string;
   readonly pid: number;
+  /** Resolves with the exit code when the child ends (null when killed by a signal). */
+  readonly exited: Promise<number | null>;
   /** CPU time the child has used so far, seconds, from /proc. */
   cpuSeconds(): { user: number; system: number; total: number };
   /** Samples of /metrics, parsed as name{labels} -> value. */
@@ -161,11 +163,12 @@ export async function spawnServer(pcmOptions: Record<string, number> = {}, { bas
     });
     child.once('exit', (code) => reject(new Error(`server child exited with ${code}`)));
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const ticksPerSecond = 100; // Linux USER_HZ
   return {
     url,
     pid: child.pid!,
+    exited,
     cpuSeconds() {
       // fields after the ")" of the command name: state is 3rd, utime 14th, stime 15th
       const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');

@@ -1,0 +1,73 @@
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnServer, type ChildServer } from './pcm-harness.js';
+
+// The server runs in its own process: an exception that escapes would end it, and the test
+// sees the process gone instead of an error swallowed by the test runner.
+let server: ChildServer;
+let port: number;
+let exited: number | null | undefined;
+
+beforeAll(async () => {
+  server = await spawnServer();
+  port = Number(new URL(server.url).port);
+  server.exited.then((code) => { exited = code; });
+});
+afterAll(() => server.close());
+
+/** Sends raw bytes, resolves with everything the server answered until it closed (or 2 s passed). */
+function raw(request: string, { reset = false } = {}): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let answer = '';
+    const done = () => { clearTimeout(timer); socket.destroy(); resolve(answer); };
+    const timer = setTimeout(done, 2000);
+    socket.on('data', (d) => { answer += d.toString('latin1'); });
+    socket.on('close', done);
+    socket.on('error', done);
+    socket.write(request, () => { if (reset) socket.resetAndDestroy(); });
+  });
+}
+
+const status = (answer: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0);
+const upgrade = (path: string, host: string, kind = 'websocket') =>
+  `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: ${kind}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+const get = (path: string, host = '127.0.0.1') => `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
+
+describe('malformed requests', () => {
+  it.each([
+    ['an upgrade with Host "%%%" on /ws', upgrade('/ws', '%%%')],
+    ['an upgrade with Host "a b" on /ws/pcm', upgrade('/ws/pcm', 'a b')],
+    ['an h2c upgrade with a bad Host on another path', upgrade('/nowhere', '%%%', 'h2c')],
+    ['an upgrade with an absolute URL that does not parse', upgrade('http://%%%/ws', '127.0.0.1')],
+    ['an upgrade to a protocol-relative path with a bad host', upgrade('//a b/ws', '127.0.0.1')],
+    ['a GET with an absolute URL that does not parse', get('http://%%%/')],
+    ['a GET of a protocol-relative path with a bad host', get('//%%%/index.html')],
+  ])('%s answers 400 and closes that socket', async (_name, request) => {
+    const answer = await raw(request);
+    expect(status(answer)).toBe(400);
+  });
+
+  it('a batch of odd request lines, headers and resets leaves the server serving', async () => {
+    const batch = [
+      upgrade('/ws', '%%%'), upgrade('/ws', ''), upgrade('/ws?x=%zz%', '[::1'), upgrade('/ws/pcm?rate=%zz&codec=%%&pair=../..', '127.0.0.1'),
+      upgrade('/ws', '127.0.0.1', 'websocket, h2c'), upgrade('*', '%%%'), upgrade('/ws', 'x'.repeat(20_000)),
+      get('/r/%E0%A4%A'), get('/%00'), get('/..%2f..%2fetc/passwd'), get('/?' + 'a=1&'.repeat(5000)), get('*'),
+      'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 'GET / HTTP/1.1\r\n\r\n', 'BREW /pot HTCPCP/1.0\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Bad: a\u0000b\r\n\r\n', 'GET /\u0001 HTTP/1.1\r\nHost: a\r\n\r\n', 'GET / HTTP/9.9\r\nHost: a\r\n\r\n',
+      'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n', // no key
+    ];
+    const answers = await Promise.all(batch.map((r) => raw(r)));
+    // Reset mid-upgrade, before and after the server answers.
+    await Promise.all([raw(upgrade('/ws', '%%%'), { reset: true }), raw(upgrade('/ws', '127.0.0.1'), { reset: true }), raw(upgrade('/ws/pcm', '127.0.0.1'), { reset: true })]);
+    for (const [i, a] of answers.entries()) {
+      const code = status(a);
+      // Each gets a plain answer, never a 5xx: 4xx, or what a well-formed request gets (the
+      // pcm upgrade with an odd query is accepted and then refused with a close; a long query is a page).
+      expect(code > 0 && code < 500, `request ${i}: ${JSON.stringify(a.slice(0, 80))}`).toBe(true);
+    }
+    const health = await fetch(`${server.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(exited).toBeUndefined();
+  });
+});
