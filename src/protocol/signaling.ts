@@ -4,7 +4,7 @@
  */
 import { CallpeerError, isWireErrorCode, type WireErrorCode } from '../errors.js';
 import {
-  fail, isObject, optBoolean, optOneOf, optString, parseJsonObject, reqBoolean, reqNumber,
+  fail, isObject, nestsAtMost, optBoolean, optOneOf, optString, parseJsonObject, reqBoolean, reqNumber,
   reqObject, reqOneOf, reqString, type Obj,
 } from './validate.js';
 
@@ -16,6 +16,8 @@ export const QUALITIES = ['low', 'medium', 'high'] as const;
 /** Longest display name accepted; longer names are refused, not cut. */
 export const MAX_NAME_LENGTH = 64;
 export const MAX_METADATA_BYTES = 4096;
+/** Levels of objects and arrays `join.metadata` may nest (itself included). */
+export const MAX_METADATA_DEPTH = 16;
 export const MAX_CHAT_LENGTH = 4096;
 /** SDP is bounded by the frame limit; this guards against empty or absurd values. */
 export const MAX_SDP_LENGTH = 60_000;
@@ -99,6 +101,7 @@ function metadataField(o: Obj, ref: string): Record<string, unknown> | undefined
   const v = o.metadata;
   if (v === undefined) return undefined;
   if (!isObject(v)) fail(`${ref}.metadata must be an object`, ref);
+  if (!nestsAtMost(v, MAX_METADATA_DEPTH)) fail(`${ref}.metadata must nest at most ${MAX_METADATA_DEPTH} levels deep`, ref);
   if (Buffer.byteLength(JSON.stringify(v)) > MAX_METADATA_BYTES) fail(`${ref}.metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`, ref);
   return v;
 }

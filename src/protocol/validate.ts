@@ -66,6 +66,22 @@ export function reqObject(o: Obj, key: string, ref: string): Obj {
   return v;
 }
 
+/**
+ * Whether a parsed JSON value nests at most `maxDepth` levels of objects and arrays (a flat
+ * object is depth 1). Iterative, so a frame nested thousands deep cannot overflow the stack:
+ * JSON.parse accepts such frames, JSON.stringify and recursive walkers do not.
+ */
+export function nestsAtMost(value: unknown, maxDepth: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth + 1 > maxDepth) return false;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return true;
+}
+
 /** Parses one JSON text frame into an object with a string `type`. */
 export function parseJsonObject(text: string): Obj & { type: string } {
   let value: unknown;

@@ -199,6 +199,34 @@ describe('refusals', () => {
     a.close();
   });
 
+  it('join.metadata nested thousands deep answers INVALID_MESSAGE, counts toward the abuse limit, and closes with 1008 when repeated', async () => {
+    const s = await startTestServer({ abuseLimit: 5 });
+    const a = await Probe.open(s.wsUrl);
+    const deep = `{"type":"join","room":"deep","metadata":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`;
+    a.send(deep);
+    const err = await a.next('error');
+    expect(err).toMatchObject({ code: 'INVALID_MESSAGE', ref: 'join' });
+    expect(err.message).toMatch(/nest/);
+    for (let i = 0; i < 10; i++) a.send(deep);
+    expect((await a.closed).code).toBe(1008);
+    // 17 levels is refused too; 16 is the limit and joins
+    const b = await Probe.open(s.wsUrl);
+    const nest = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
+    b.send(`{"type":"join","room":"deep","metadata":${nest(17)}}`);
+    expect((await b.next('error')).code).toBe('INVALID_MESSAGE');
+    b.send(`{"type":"join","room":"deep","metadata":${nest(16)}}`);
+    expect((await b.next('joined')).room.id).toBe('deep');
+    b.close();
+    await s.close();
+  });
+
+  it('a text frame that is not UTF-8 fails the connection with 1007 (RFC 6455)', async () => {
+    const a = await Probe.open(server.wsUrl);
+    await a.join(room());
+    a.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    expect((await a.closed).code).toBe(1007);
+  });
+
   it('a binary frame answers INVALID_MESSAGE', async () => {
     const a = await Probe.open(server.wsUrl);
     a.ws.send(Buffer.from([1, 2, 3]));
