@@ -31,6 +31,8 @@ export interface ServeConfig {
   logLevel: LevelWithSilent;
   /** Largest signaling frame in bytes. Default 65536. */
   maxFrameBytes: number;
+  /** Bytes the server may hold for one /ws client that does not read them; past this the client is dropped (1008). Default 1048576. */
+  maxSendBufferBytes: number;
   /** Server ping interval in ms; a client that misses two is dropped. Default 20000. */
   pingIntervalMs: number;
   /** Signaling messages allowed per connection per second (burst = 2x). Default 50. */
@@ -61,6 +63,7 @@ export function defaultServeConfig(cwd = process.cwd()): ServeConfig {
     allowedOrigins: [],
     logLevel: 'info',
     maxFrameBytes: 64 * 1024,
+    maxSendBufferBytes: 1024 * 1024,
     pingIntervalMs: 20_000,
     rateLimitPerSecond: 50,
     abuseLimit: 20,
@@ -132,6 +135,7 @@ export function loadServeConfig(flags: ServeFlags = {}, env: NodeJS.ProcessEnv =
     maxMembers: merged.maxMembers === undefined ? base.maxMembers : intIn('--max-members (CALLPEER_MAX_MEMBERS)', merged.maxMembers, 1, 1000, 'use a number such as 8'),
     logLevel: merged.logLevel ?? base.logLevel,
     maxFrameBytes: merged.maxFrameBytes ?? base.maxFrameBytes,
+    maxSendBufferBytes: merged.maxSendBufferBytes ?? base.maxSendBufferBytes,
     pingIntervalMs: merged.pingIntervalMs ?? base.pingIntervalMs,
     rateLimitPerSecond: merged.rateLimitPerSecond ?? base.rateLimitPerSecond,
     abuseLimit: merged.abuseLimit ?? base.abuseLimit,

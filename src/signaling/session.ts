@@ -3,12 +3,14 @@ import { CallpeerError, toCallpeerError, type WireErrorCode } from '../errors.js
 import type { Logger } from '../log.js';
 import { errorMessage, parseClientMessage, type ClientMessage, type Participant, type ServerMessage } from '../protocol/signaling.js';
 import type { Member, Room } from '../rooms/room.js';
-import { TokenBucket } from './rate-limit.js';
+import { TokenBucket } from '../time/token-bucket.js';
 import type { SignalingContext } from './context.js';
 import { handlers } from './handlers.js';
 
 /** Strikes (refused frames) come back at this rate, per second: a slip now and then never adds up. */
 const STRIKE_REFILL_PER_SECOND = 0.1;
+/** How long a dropped slow reader's close frame may take before its socket is cut, ms. */
+const SLOW_READER_GRACE_MS = 1000;
 
 /**
  * One /ws connection: frame limits, rate limiting, parsing, dispatch to the handler of each
@@ -59,6 +61,10 @@ export class SignalingSession implements Member {
 
   send(message: ServerMessage): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > this.ctx.config.maxSendBufferBytes) {
+      this.dropSlowReader();
+      return;
+    }
     this.ws.send(JSON.stringify(message));
     this.ctx.metrics.messages.inc({ type: message.type, direction: 'out' });
   }
@@ -72,6 +78,18 @@ export class SignalingSession implements Member {
   close(code: number, reason: string): void {
     this.closing = true;
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
+  }
+
+  /**
+   * A client that leaves what we send unread would make us queue it without bound (signaling
+   * has nothing to shed: every message matters), so past the limit it is dropped. The close
+   * frame waits behind the unread bytes, so the socket is cut shortly after.
+   */
+  private dropSlowReader(): void {
+    this.log.warn({ bufferedBytes: this.ws.bufferedAmount }, 'client does not read what it is sent; dropping it');
+    this.ctx.metrics.slowReaders.inc();
+    this.close(1008, 'not reading');
+    setTimeout(() => this.ws.terminate(), SLOW_READER_GRACE_MS).unref();
   }
 
   /** Leaves the current room, telling the others. Safe to call when not in a room. */
