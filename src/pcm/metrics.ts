@@ -15,6 +15,8 @@ export class PcmMetrics {
   transcoded = 0;
   /** Audio frames dropped because a receiver could not keep up. */
   dropped = 0;
+  /** Audio frames dropped on arrival: longer than a frame may be, or sent faster than real time. */
+  overrun = 0;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -31,6 +33,7 @@ export class PcmMetrics {
     let forwardedSeen = 0;
     let transcodedSeen = 0;
     let droppedSeen = 0;
+    let overrunSeen = 0;
     new Counter({
       name: 'callpeer_pcm_relayed_frames_total', help: 'Audio frames sent to PCM receivers, by path (forward = byte for byte, transcode = converted)',
       labelNames: ['path'] as const, registers,
@@ -46,6 +49,13 @@ export class PcmMetrics {
       collect() {
         this.inc(self.dropped - droppedSeen);
         droppedSeen = self.dropped;
+      },
+    });
+    new Counter({
+      name: 'callpeer_pcm_overrun_frames_total', help: 'Audio frames dropped on arrival, unheard: over 200 ms long, or sent faster than real time beyond a 1 s burst', registers,
+      collect() {
+        this.inc(self.overrun - overrunSeen);
+        overrunSeen = self.overrun;
       },
     });
   }

@@ -1,5 +1,7 @@
 import type { WebSocket } from 'ws';
-import type { PcmParams, PcmServerMessage } from '../protocol/pcm.js';
+import { opusPacketSamples48k } from '../media/opus-packet.js';
+import { PCM_FRAME_MS, PCM_MAX_FRAME_MS, type PcmParams, type PcmServerMessage } from '../protocol/pcm.js';
+import { TokenBucket } from '../time/token-bucket.js';
 import { Egress, type EgressOptions } from './egress.js';
 import type { PcmSession } from './session.js';
 
@@ -12,8 +14,12 @@ export class PcmPeer {
   muted = false;
   /** Date.now() of its last frame, message or pong. */
   lastHeard: number;
-  /** Bad frames in a row; past the service's limit the socket is closed. */
-  badFrames = 0;
+  /** Bad frames it may still send; empty, the socket is closed. Refills slowly (see the service). */
+  readonly strikes: TokenBucket;
+  /** Ms of audio it may send now: refills in real time, up to a burst. */
+  private readonly audioBudget: TokenBucket;
+  /** Date.now() when it was last told that its audio is being dropped. */
+  private lastOverrunNotice = -Infinity;
   /** Set once its socket closed (or the server is closing it): never queue or pair it again. */
   gone = false;
 
@@ -22,8 +28,12 @@ export class PcmPeer {
     readonly ws: WebSocket,
     readonly params: PcmParams,
     egressOptions: EgressOptions,
+    strikes: TokenBucket,
+    maxBurstMs: number,
   ) {
     this.egress = new Egress(ws, egressOptions);
+    this.strikes = strikes;
+    this.audioBudget = new TokenBucket(1000, maxBurstMs);
     this.lastHeard = Date.now();
   }
 
@@ -37,8 +47,32 @@ export class PcmPeer {
     if (this.open) this.ws.send(JSON.stringify(message));
   }
 
-  /** How much audio a frame of `bytes` from this client holds, ms (an Opus packet is 20 ms). */
-  frameMs(bytes: number): number {
-    return this.params.codec === 'pcm' ? bytes / 2 / (this.params.rate / 1000) : 20;
+  /** How much audio a frame from this client holds, ms (an Opus packet by its TOC; 20 if unreadable). */
+  frameMs(frame: Uint8Array): number {
+    if (this.params.codec === 'pcm') return frame.length / 2 / (this.params.rate / 1000);
+    try {
+      return opusPacketSamples48k(frame) / 48;
+    } catch {
+      return PCM_FRAME_MS;
+    }
+  }
+
+  /**
+   * Whether a frame of `ms` fits real time: at most PCM_MAX_FRAME_MS long, and within what the
+   * client may have sent by now. Checked before any decoding or resampling, so a client that
+   * floods the server costs it no codec work.
+   */
+  admitAudio(ms: number): boolean {
+    return ms <= PCM_MAX_FRAME_MS && this.audioBudget.take(ms);
+  }
+
+  /** Tells the client its audio is being dropped, at most once a second. */
+  noticeOverrun(now = Date.now()): void {
+    if (now - this.lastOverrunNotice < 1000) return;
+    this.lastOverrunNotice = now;
+    this.sendJson({
+      type: 'error', code: 'RATE_LIMITED',
+      message: `audio dropped: send at most ${PCM_MAX_FRAME_MS} ms per frame, in real time`,
+    });
   }
 }

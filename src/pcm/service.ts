@@ -2,11 +2,12 @@ import type { RawData, WebSocket } from 'ws';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
 import { CallpeerError, toCallpeerError } from '../errors.js';
-import { PCM_MIN_FRAME_BYTES, parsePcmClientMessage, parsePcmParams, type PcmParams } from '../protocol/pcm.js';
+import { PCM_MAX_BURST_MS, PCM_MIN_FRAME_BYTES, parsePcmClientMessage, parsePcmParams, type PcmParams } from '../protocol/pcm.js';
 import { PcmMetrics } from './metrics.js';
 import { PcmPeer } from './peer.js';
 import { PairingQueue } from './queue.js';
 import { PcmSession } from './session.js';
+import { TokenBucket } from '../time/token-bucket.js';
 
 export interface PcmServiceOptions {
   log: Logger;
@@ -20,8 +21,10 @@ export interface PcmServiceOptions {
   maxQueuedMs?: number;
   /** Bytes per receiver unflushed in its socket's buffer before audio queues in the service. Default 16384. */
   maxBufferedBytes?: number;
-  /** Bad frames in a row (odd PCM length, bad JSON...) before the socket is closed with 1008. Default 50. */
+  /** Bad frames (odd PCM length, bad JSON...) tolerated in a burst before the socket is closed with 1008; one is forgiven every 10 s. Default 50. */
   maxBadFrames?: number;
+  /** Audio a client may send ahead of real time before its frames are dropped on arrival, ms. Default PCM_MAX_BURST_MS (1000). */
+  maxBurstMs?: number;
   /** Period of the info-level stats line (pairs, frames relayed and dropped), ms; skipped while idle. Default 60000. */
   statsIntervalMs?: number;
 }
@@ -31,6 +34,8 @@ const CLOSE_POLICY = 1008;
 const CLOSE_GOING_AWAY = 1001;
 /** How long `close()` waits for clients to answer the close handshake before cutting them off, ms. */
 const CLOSE_GRACE_MS = 1000;
+/** Bad frames come back at this rate, per second: good frames in between do not wipe the slate. */
+const STRIKE_REFILL_PER_SECOND = 0.1;
 
 /**
  * The /ws/pcm pairing service. The HTTP server accepts the upgrade (origin check, 1 MiB frame
@@ -98,7 +103,7 @@ export class PcmService {
       maxQueuedMs: this.options.maxQueuedMs,
       maxBufferedBytes: this.options.maxBufferedBytes,
       onDrop: (n) => { metrics.dropped += n; },
-    });
+    }, new TokenBucket(STRIKE_REFILL_PER_SECOND, this.maxBadFrames), this.options.maxBurstMs ?? PCM_MAX_BURST_MS);
     this.peers.add(peer);
     ws.on('message', (data, isBinary) => this.onMessage(peer, data, isBinary));
     const heard = () => { peer.lastHeard = Date.now(); };
@@ -142,10 +147,15 @@ export class PcmService {
       this.refuse(peer, new CallpeerError('INVALID_MESSAGE', `a PCM frame must hold whole 16-bit samples, got ${bytes.length} bytes`));
       return;
     }
+    const ms = peer.frameMs(bytes);
+    if (!peer.admitAudio(ms)) {
+      this.metrics.overrun++;
+      peer.noticeOverrun();
+      return;
+    }
     try {
       // While waiting there is nobody to hear it: dropped.
-      peer.session?.relay(peer, bytes);
-      peer.badFrames = 0;
+      peer.session?.relay(peer, bytes, ms);
     } catch (err) {
       this.refuse(peer, toCallpeerError(err, 'INVALID_MESSAGE'));
     }
@@ -159,7 +169,6 @@ export class PcmService {
       this.refuse(peer, toCallpeerError(err, 'INVALID_MESSAGE'));
       return;
     }
-    peer.badFrames = 0;
     peer.muted = muted;
     peer.session?.mute(peer, muted);
   }
@@ -167,8 +176,8 @@ export class PcmService {
   /** Answers a bad frame with an error; the socket stays open unless the client keeps at it. */
   private refuse(peer: PcmPeer, err: CallpeerError): void {
     peer.sendJson({ type: 'error', code: err.code, message: err.message });
-    if (++peer.badFrames > this.maxBadFrames) {
-      this.log.info({ peer: peer.id, badFrames: peer.badFrames }, 'pcm client closed after too many bad frames');
+    if (!peer.strikes.take()) {
+      this.log.info({ peer: peer.id }, 'pcm client closed after too many bad frames');
       peer.ws.close(CLOSE_POLICY, 'too many bad frames');
     }
   }

@@ -50,16 +50,16 @@ export class PcmSession {
   }
 
   /**
-   * One binary frame from `from` (already checked by the service). Throws INVALID_MESSAGE if
-   * a transcoder cannot read it (e.g. not an Opus packet).
+   * One binary frame from `from`, holding `ms` of audio (already checked and admitted by the
+   * service). Throws INVALID_MESSAGE if a transcoder cannot read it (e.g. not an Opus packet).
    */
-  relay(from: PcmPeer, frame: Buffer): void {
+  relay(from: PcmPeer, frame: Buffer, ms: number): void {
     if (this.closed) return;
     const route = from === this.a ? this.routeA : this.routeB;
     if (route.transcoder) {
       route.transcoder.push(frame);
     } else {
-      route.to.egress.push(frame, from.frameMs(frame.length));
+      route.to.egress.push(frame, ms);
       this.metrics.forwarded++;
     }
   }

@@ -10,6 +10,10 @@ export const PCM_CHANNELS = 1;
 /** Frames under this many bytes are ignored, per the protocol. */
 export const PCM_MIN_FRAME_BYTES = 10;
 export const PCM_MAX_FRAME_BYTES = 1024 * 1024;
+/** Audio is real time: a frame holding more than this much audio is dropped unheard, ms. */
+export const PCM_MAX_FRAME_MS = 200;
+/** Audio a client may send ahead of real time (a network hiccup delivers a backlog at once), ms. */
+export const PCM_MAX_BURST_MS = 1000;
 
 export type PcmCodec = (typeof PCM_CODECS)[number];
 export type PcmRate = (typeof PCM_RATES)[number];

@@ -5,7 +5,9 @@ import { PcmProbe, sleep, spawnServer, type ChildServer } from './pcm-harness.js
 let server: ChildServer;
 
 beforeAll(async () => {
-  server = await spawnServer();
+  // Lifted: the talker's blast must reach the stalled receiver's queue (this file tests the egress
+  // side; the real-time budget on arrival has its own test in pcm-flood.test.ts).
+  server = await spawnServer({ maxBurstMs: 1e9 });
 });
 afterAll(() => server.close());
 

@@ -249,6 +249,25 @@ describe('frames', () => {
     await b.waitFor('waiting');
     expect(b.types()).toEqual(['connected', 'disconnected', 'waiting']);
   });
+
+  it('good frames between bad ones do not wipe the slate: the client is still closed with 1008', async () => {
+    const [a, b] = await pair();
+    for (let i = 0; i < 60; i++) {
+      a.sendAudio(frame(11)); // odd length: refused
+      a.sendAudio(frame(20)); // 10 samples: fine
+      a.sendJson({ type: 'mute', muted: false }); // fine
+    }
+    expect(await a.closed).toBe(1008);
+    expect(a.count('error')).toBeGreaterThan(40);
+    await b.waitFor('waiting');
+  });
+
+  it('a text frame that is not UTF-8 fails the connection with 1007 (RFC 6455) and its partner waits again', async () => {
+    const [a, b] = await pair();
+    a.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    expect(await a.closed).toBe(1007);
+    await b.waitFor('waiting');
+  });
 });
 
 describe('shutdown', () => {
