@@ -1,6 +1,6 @@
 // The /duo page: pairs with one other person over /ws/pcm and talks, audio only.
 // Tests read it through `window.duo` (state, stats, and what the speakers played).
-import { copyText, randomRoomName, ROOM_ID_PATTERN } from '../js/rooms.js';
+import { copyText, randomInviteCode, ROOM_ID_PATTERN } from '../js/rooms.js';
 import { $, bannerTexts, clearBanner, fillIcons, showBanner, toast } from '../js/ui.js';
 import { DuoAudio, SAMPLE_RATE } from './audio.js';
 import { createCodec, opusAvailable } from './codec.js';
@@ -190,7 +190,7 @@ for (const input of document.querySelectorAll('input[name="codec"]')) {
   });
 }
 $('create-invite').addEventListener('click', () => {
-  setPair(randomRoomName());
+  setPair(randomInviteCode());
   reconnect();
 });
 $('copy-invite').addEventListener('click', async () => {

@@ -24,6 +24,16 @@ export function randomRoomName() {
   return `${pick(ADJECTIVES)}-${pick(ANIMALS)}-${10 + (n[0] % 90)}`;
 }
 
+/**
+ * An invite code nobody can guess: 128 random bits as 22 base64url characters (the room-id
+ * charset). Whoever brings a code first takes the slot, so a guessable one can be stolen.
+ */
+export function randomInviteCode() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
 /** A plain-words problem with a typed room name, or '' when it is fine. */
 export function roomNameProblem(name) {
   if (name.length === 0) return 'Type a room name, or pick a random one.';

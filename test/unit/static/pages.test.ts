@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain JS module of the pages (no types)
 import { assessQuality } from '../../../static/js/quality.js';
 // @ts-expect-error plain JS module of the pages (no types)
-import { ROOM_ID_PATTERN, randomRoomName, roomNameProblem, roomUrl } from '../../../static/js/rooms.js';
+import { ROOM_ID_PATTERN, randomInviteCode, randomRoomName, roomNameProblem, roomUrl } from '../../../static/js/rooms.js';
 import { ROOM_ID_PATTERN as PROTOCOL_ROOM_ID_PATTERN } from '../../../src/protocol/signaling.js';
 
 describe('room names on the pages', () => {
@@ -20,6 +20,18 @@ describe('room names on the pages', () => {
       names.add(n);
     }
     expect(names.size).toBeGreaterThan(150);
+  });
+
+  it('invite codes carry 128 random bits in the room-id charset, so nobody guesses one and takes the slot', () => {
+    const codes = new Set<string>();
+    for (let i = 0; i < 1000; i++) {
+      const c = randomInviteCode() as string;
+      expect(c).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      codes.add(c);
+    }
+    expect(codes.size).toBe(1000);
+    // every base64url character shows up: the bits are spread over the whole alphabet
+    expect(new Set([...codes].join('')).size).toBe(64);
   });
 
   it('explain what is wrong with a typed name', () => {
