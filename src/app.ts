@@ -15,7 +15,7 @@ import { PcmService, type PcmServiceOptions } from './pcm/service.js';
 import { PCM_MAX_FRAME_BYTES } from './protocol/pcm.js';
 import { RoomRegistry } from './rooms/registry.js';
 import { SfuService } from './sfu/service.js';
-import { toNdcIceServers } from './client/mesh-agent.js';
+import { toNdcIceServers } from './rtc/ice-servers.js';
 import { ServerMetrics } from './server/metrics.js';
 import { isOriginAllowed } from './server/origin.js';
 import { requestUrl } from './server/request-url.js';

@@ -1,5 +1,5 @@
 /** Small commander helpers shared by the subcommands. */
-import { toNdcIceServers } from '../client/mesh-agent.js';
+import { toNdcIceServers } from '../rtc/ice-servers.js';
 import { parseIceServerUrl } from '../config.js';
 
 /** Collects a repeatable option into an array. */

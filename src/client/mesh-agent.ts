@@ -1,4 +1,5 @@
 import type { IceServer, JoinedMessage, Participant } from '../protocol/signaling.js';
+import { toNdcIceServers } from '../rtc/ice-servers.js';
 import { Peer, type PeerCloseReason } from '../rtc/peer.js';
 import type { MediaTrack } from '../rtc/media-track.js';
 import { iceUfrag } from '../rtc/sdp.js';
@@ -167,14 +168,4 @@ export class MeshAgent extends AgentBase<MeshAgentEvents> {
     this.remoteUfrags.clear();
     this.retries.clear();
   }
-}
-
-/** RTCIceServer-shaped entries to node-datachannel's URL strings (credentials inline). */
-export function toNdcIceServers(server: IceServer): string[] {
-  const urls = Array.isArray(server.urls) ? server.urls : [server.urls];
-  return urls.map((u) => {
-    if (server.username === undefined || !/^turns?:/.test(u)) return u;
-    const [scheme, rest] = [u.slice(0, u.indexOf(':')), u.slice(u.indexOf(':') + 1)];
-    return `${scheme}:${encodeURIComponent(server.username)}:${encodeURIComponent(server.credential ?? '')}@${rest}`;
-  });
 }

@@ -4,7 +4,7 @@ import type { MediaTrack } from '../rtc/media-track.js';
 import { Peer, type PeerCloseReason } from '../rtc/peer.js';
 import { AgentBase, type AgentBaseEvents } from './agent-base.js';
 import { RETRY_DELAYS_MS, type AgentOptions } from './agent-options.js';
-import { toNdcIceServers } from './mesh-agent.js';
+import { toNdcIceServers } from '../rtc/ice-servers.js';
 import type { SignalingClient } from './signaling-client.js';
 
 export type SfuAgentOptions = AgentOptions;

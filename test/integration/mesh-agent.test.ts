@@ -1,6 +1,7 @@
 /** MeshAgent: a Node mesh member over real signaling and node-datachannel on loopback. */
 import { describe, expect, it } from 'vitest';
-import { MeshAgent, toNdcIceServers } from '../../src/client/mesh-agent.js';
+import { MeshAgent } from '../../src/client/mesh-agent.js';
+import { toNdcIceServers } from '../../src/rtc/ice-servers.js';
 import { joinRoom } from '../../src/client/room-agent.js';
 import { SfuAgent } from '../../src/client/sfu-agent.js';
 import { useTestServer } from '../helpers/server.js';
