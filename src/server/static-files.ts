@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ServerResponse } from 'node:http';
+import { applySecurityHeaders } from './security-headers.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -33,8 +34,12 @@ export function resolveStaticPath(root: string, urlPath: string): string | undef
   return full.startsWith(rootWithSep) ? full : undefined;
 }
 
-/** Streams a file from `root`; answers 404 for anything missing, outside root, or not a file. */
+/**
+ * Streams a file from `root`; answers 404 for anything missing, outside root, or not a file.
+ * Both answers carry the security headers (CSP, nosniff, …) of ./security-headers.ts.
+ */
 export async function serveStatic(root: string, urlPath: string, res: ServerResponse, head = false): Promise<void> {
+  applySecurityHeaders(res);
   const file = resolveStaticPath(root, urlPath);
   const info = file ? await stat(file).catch(() => undefined) : undefined;
   if (!file || !info?.isFile()) {
@@ -45,7 +50,6 @@ export async function serveStatic(root: string, urlPath: string, res: ServerResp
     'content-type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream',
     'content-length': info.size,
     'cache-control': 'no-cache',
-    'x-content-type-options': 'nosniff',
   });
   if (head) {
     res.end();
