@@ -13,13 +13,15 @@ import { CallpeerError } from './errors.js';
 import type { Logger } from './log.js';
 import { PcmService, type PcmServiceOptions } from './pcm/service.js';
 import { PCM_MAX_FRAME_BYTES } from './protocol/pcm.js';
+import { MeshRelay } from './rooms/mesh-relay.js';
 import { RoomRegistry } from './rooms/registry.js';
-import { SfuService } from './sfu/service.js';
+import { SfuRoom } from './sfu/sfu-room.js';
 import { toNdcIceServers } from './rtc/ice-servers.js';
 import { ServerMetrics } from './server/metrics.js';
 import { isOriginAllowed } from './server/origin.js';
 import { requestUrl } from './server/request-url.js';
 import { handleRequest } from './server/routes.js';
+import { applySecurityHeaders } from './server/security-headers.js';
 import type { SignalingContext } from './signaling/context.js';
 import { SignalingSession } from './signaling/session.js';
 
@@ -64,22 +66,22 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
   const metrics = new ServerMetrics();
   const startedAt = Date.now();
   let accepting = true;
+  const sfuPeer = {
+    iceServers: config.iceServers.flatMap(toNdcIceServers),
+    ...(config.rtcBind !== undefined && { bindAddress: config.rtcBind }),
+  };
   const rooms = new RoomRegistry({
     log,
     maxMembers: config.maxMembers,
     topology: config.topology,
+    iceServers: config.iceServers,
+    // The one place that knows the media stacks: each room gets its topology's.
+    media: (room) => (room.topology === 'sfu' ? new SfuRoom(room.id, { log: room.log, peer: sfuPeer }) : new MeshRelay(room)),
     onChange: (r, p) => { metrics.rooms.set(r); metrics.participants.set(p); },
   });
   const sessions = new Set<SignalingSession>();
-  const sfu = new SfuService({
-    log,
-    peer: {
-      iceServers: config.iceServers.flatMap(toNdcIceServers),
-      ...(config.rtcBind !== undefined && { bindAddress: config.rtcBind }),
-    },
-  });
   const ctx: SignalingContext = {
-    config, rooms, metrics, log, sfu,
+    config, rooms, metrics, log,
     joinTimeoutMs: options.joinTimeoutMs ?? 30_000,
     sessionClosed: (s) => { sessions.delete(s); metrics.connections.dec({ path: '/ws' }); },
   };
@@ -87,6 +89,7 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
 
   const tls = config.cert !== undefined && config.key !== undefined;
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    applySecurityHeaders(res);
     handleRequest({ staticDir: config.staticDir, rooms, metrics, accepting: () => accepting, startedAt }, req, res).catch((err) => {
       log.error({ err, url: req.url }, 'request failed');
       if (!res.headersSent) res.writeHead(500).end();
@@ -173,7 +176,7 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
       const listenerClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sessions) s.close(1001, 'server shutting down');
       pcm.close();
-      sfu.close();
+      rooms.close('shutdown');
       server.closeIdleConnections();
       // Clients get 1 s to finish the close handshake; then sockets are cut.
       const deadline = setTimeout(() => {

@@ -1,12 +1,8 @@
+import { CallpeerError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Participant, RoomInfo, ServerMessage, Topology } from '../protocol/signaling.js';
-
-/** What a room needs of a member: its public state and a way to send it a message. */
-export interface Member {
-  readonly id: string;
-  readonly participant: Participant;
-  send(message: ServerMessage): void;
-}
+import type { IceServer, Participant, RoomInfo, ServerMessage, Topology } from '../protocol/signaling.js';
+import type { RoomMedia, RoomMediaFactory } from './media.js';
+import { Member, type JoinRequest, type LeaveReason, type MemberSink } from './member.js';
 
 export interface RoomSnapshot {
   id: string;
@@ -17,53 +13,131 @@ export interface RoomSnapshot {
   participants: Participant[];
 }
 
-/** A call room: its members, keyed by id, in join order. Knows nothing of sockets or media. */
-export class Room {
-  readonly members = new Map<string, Member>();
-  readonly createdAt = Date.now();
+/** Why a room closes. */
+export type RoomCloseReason =
+  /** its last member left */
+  | 'empty'
+  /** the server is stopping */
+  | 'shutdown';
 
-  constructor(
-    readonly id: string,
-    readonly topology: Topology,
-    readonly maxMembers: number,
-    readonly log: Logger,
-  ) {}
+export interface RoomOptions {
+  topology: Topology;
+  maxMembers: number;
+  log: Logger;
+  /** Handed to each member in `joined.iceServers`. */
+  iceServers: readonly IceServer[];
+  /** Makes the room's media side (mesh relay, SFU router...). */
+  media: RoomMediaFactory;
+  /** Called after each join (+1) and leave (-1): metrics. */
+  onMembers?: (delta: number) => void;
+  /** Called once when the room has closed. */
+  onClosed?: (room: Room, reason: RoomCloseReason) => void;
+}
+
+/**
+ * A call room. It owns its members and its media: one place admits (capacity today; auth
+ * later), one place announces `peer-joined` / `peer-left`, and `close()` cascades to every
+ * member and the media, as mediasoup's parents close their children.
+ */
+export class Room {
+  readonly createdAt = Date.now();
+  readonly topology: Topology;
+  readonly maxMembers: number;
+  readonly log: Logger;
+  private readonly members = new Map<string, Member>();
+  private readonly media: RoomMedia;
+  private closed = false;
+
+  constructor(readonly id: string, private readonly options: RoomOptions) {
+    this.topology = options.topology;
+    this.maxMembers = options.maxMembers;
+    this.log = options.log;
+    this.media = options.media(this);
+  }
 
   get size(): number {
     return this.members.size;
   }
 
-  get isFull(): boolean {
-    return this.members.size >= this.maxMembers;
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   info(): RoomInfo {
     return { id: this.id, topology: this.topology, maxMembers: this.maxMembers };
   }
 
-  /** Everyone but `exceptId`, as the protocol's participant objects. */
+  get(id: string): Member | undefined {
+    return this.members.get(id);
+  }
+
+  /** Everyone but `exceptId`, as the protocol's participant objects, in join order. */
   participants(exceptId?: string): Participant[] {
     const list: Participant[] = [];
     for (const m of this.members.values()) if (m.id !== exceptId) list.push(m.participant);
     return list;
   }
 
-  add(member: Member): void {
+  /**
+   * Admits a member: `joined` to it (with everyone already there), `peer-joined` to the others.
+   * Throws ROOM_FULL, or ROOM_NOT_FOUND when the room closed meanwhile.
+   */
+  join(sink: MemberSink, request: JoinRequest): Member {
+    if (this.closed) throw new CallpeerError('ROOM_NOT_FOUND', `room "${this.id}" has closed; join again to open it anew`, { ref: 'join' });
+    if (this.members.size >= this.maxMembers) {
+      throw new CallpeerError('ROOM_FULL', `room "${this.id}" is full (${this.maxMembers} members)`, { ref: 'join' });
+    }
+    const participant: Participant = {
+      id: request.id,
+      name: request.name?.trim() || `Guest ${request.id.slice(0, 4)}`,
+      role: request.role ?? 'participant',
+      audio: request.audio ?? false,
+      video: request.video ?? false,
+      screen: false,
+      metadata: request.metadata ?? {},
+    };
+    const others = this.participants();
+    const member = new Member(this, participant, sink, this.log.child({ peer: participant.id }), (m, reason) => this.leave(m, reason));
     this.members.set(member.id, member);
+    try {
+      member.media = this.media.join(member);
+    } catch (err) {
+      this.members.delete(member.id);
+      throw err;
+    }
+    this.options.onMembers?.(1);
+    sink.send({ type: 'joined', id: member.id, room: this.info(), participants: others, iceServers: [...this.options.iceServers] });
+    this.broadcast({ type: 'peer-joined', participant }, member.id);
+    this.log.info({ peer: member.id, role: participant.role, members: this.members.size }, 'participant joined');
+    return member;
   }
 
-  /** Removes a member; returns whether it was there. */
-  remove(id: string): boolean {
-    return this.members.delete(id);
+  /** Changes a member's public state and tells the others (`peer-updated`). */
+  update(member: Member, changes: Partial<Pick<Participant, 'audio' | 'video' | 'screen'>>): void {
+    if (this.members.get(member.id) !== member) return;
+    member.participant = { ...member.participant, ...changes };
+    this.broadcast({ type: 'peer-updated', participant: member.participant }, member.id);
   }
 
-  get(id: string): Member | undefined {
-    return this.members.get(id);
-  }
-
-  /** Sends to every member but `exceptId`. The message is serialized once per member by its socket. */
+  /** Sends to every member but `exceptId`. */
   broadcast(message: ServerMessage, exceptId?: string): void {
     for (const m of this.members.values()) if (m.id !== exceptId) m.send(message);
+  }
+
+  /** Closes the room: every member is detached (`room-closed`), then the media. Idempotent. */
+  close(reason: RoomCloseReason): void {
+    if (this.closed) return;
+    this.closed = true;
+    const members = [...this.members.values()];
+    this.members.clear();
+    for (const m of members) {
+      m.media.close();
+      this.options.onMembers?.(-1);
+      m.detach('room-closed');
+    }
+    this.media.close();
+    this.log.info({ reason }, 'room closed');
+    this.options.onClosed?.(this, reason);
   }
 
   snapshot(now = Date.now()): RoomSnapshot {
@@ -75,5 +149,16 @@ export class Room {
       ageSeconds: Math.round((now - this.createdAt) / 1000),
       participants: this.participants(),
     };
+  }
+
+  private leave(member: Member, reason: LeaveReason): void {
+    if (this.members.get(member.id) !== member) return;
+    this.members.delete(member.id);
+    member.media.close();
+    this.broadcast({ type: 'peer-left', id: member.id });
+    this.log.info({ peer: member.id, reason, members: this.members.size }, 'participant left');
+    this.options.onMembers?.(-1);
+    member.detach(reason);
+    if (this.members.size === 0) this.close('empty');
   }
 }

@@ -40,7 +40,7 @@ export async function handleRequest(ctx: RouteContext, req: IncomingMessage, res
     return;
   }
   if (pathname === '/api/rooms') {
-    json(res, 200, { rooms: ctx.rooms.list() });
+    json(res, 200, { rooms: await ctx.rooms.list() });
     return;
   }
   if (pathname === '/metrics') {

@@ -10,15 +10,17 @@
 import { CallpeerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ServerMessage } from '../protocol/signaling.js';
+import type { MemberMedia, RoomMedia, SignalMessage } from '../rooms/media.js';
 import type { MediaTrack } from '../rtc/media-track.js';
 import { Peer, type PeerOptions } from '../rtc/peer.js';
 import { RtpReceiver } from '../rtc/rtp-receiver.js';
 import { iceUfrag } from '../rtc/sdp.js';
 import { retargetRtp } from './forward.js';
 
-/** What the SFU needs of a room member: its id and a way to signal it. */
+/** What the SFU needs of a room member: its id, a way to signal it, its logger. */
 export interface SfuMemberLink {
   readonly id: string;
+  readonly log: Logger;
   send(message: ServerMessage): void;
 }
 
@@ -53,7 +55,8 @@ class Member {
   }
 }
 
-export class SfuRoom {
+/** The SFU router of one room: the room's media side when its topology is `sfu`. */
+export class SfuRoom implements RoomMedia {
   private readonly members = new Map<string, Member>();
   private readonly log: Logger;
 
@@ -65,8 +68,25 @@ export class SfuRoom {
     return this.members.size;
   }
 
+  join(link: SfuMemberLink): MemberMedia {
+    return {
+      signal: (m: SignalMessage) => {
+        if (m.to !== undefined) {
+          throw new CallpeerError('INVALID_MESSAGE', `room "${this.id}" is an SFU room: send "${m.type}" without "to" (the server is the other side)`, { ref: m.type });
+        }
+        if (m.type === 'candidate') this.candidate(link, m.candidate, m.mid);
+        else this.description(link, m.type, m.sdp);
+      },
+      setSubscribed: (publisher, track, wanted) => this.setSubscribed(link, publisher, track, wanted),
+      setLayer: () => {
+        throw new CallpeerError('INVALID_MESSAGE', 'this SFU forwards audio only: there are no video layers to choose', { ref: 'layer' });
+      },
+      close: () => this.leave(link.id),
+    };
+  }
+
   /** A description from a member (`offer`/`answer` without `to`); its server Peer is made on the first. */
-  description(link: SfuMemberLink, type: 'offer' | 'answer', sdp: string): void {
+  private description(link: SfuMemberLink, type: 'offer' | 'answer', sdp: string): void {
     let member = this.members.get(link.id);
     const ufrag = iceUfrag(sdp);
     if (member && type === 'offer' && ufrag !== undefined && ufrag !== member.ufrag) {
@@ -95,14 +115,14 @@ export class SfuRoom {
     }
   }
 
-  candidate(link: SfuMemberLink, candidate: string, mid: string): void {
+  private candidate(link: SfuMemberLink, candidate: string, mid: string): void {
     const member = this.members.get(link.id);
     if (!member) throw new CallpeerError('INVALID_MESSAGE', 'send an offer before candidates', { ref: 'candidate' });
     member.peer.addRemoteCandidate(candidate, mid);
   }
 
   /** Starts or stops forwarding `publisher`'s track to `link`'s member. */
-  setSubscribed(link: SfuMemberLink, publisher: string, track: string, wanted: boolean): void {
+  private setSubscribed(link: SfuMemberLink, publisher: string, track: string, wanted: boolean): void {
     const ref = wanted ? 'subscribe' : 'unsubscribe';
     if (track !== SFU_AUDIO_TRACK) throw new CallpeerError('INVALID_MESSAGE', `unknown track "${track}": SFU rooms forward "${SFU_AUDIO_TRACK}" only`, { ref });
     const member = this.members.get(link.id);
@@ -114,7 +134,7 @@ export class SfuRoom {
   }
 
   /** The member left or dropped: its connection closes and nobody is sent its audio any more. */
-  leave(id: string): void {
+  private leave(id: string): void {
     const member = this.members.get(id);
     if (!member) return;
     this.members.delete(id);
@@ -133,11 +153,12 @@ export class SfuRoom {
   }
 
   private addMember(link: SfuMemberLink): Member {
-    const log = this.log.child({ peer: link.id });
+    const log = link.log;
     const peer = new Peer({
       ...this.options.peer,
       id: link.id,
-      logger: log,
+      // The Peer binds `peer` itself: give it the room's logger, not the member's.
+      logger: this.log,
       // The member is polite: on glare our offer wins.
       polite: false,
       capabilities: { receiveAudio: true, sendAudio: false, receiveVideo: false },

@@ -2,7 +2,6 @@ import type { ServeConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { RoomRegistry } from '../rooms/registry.js';
 import type { ServerMetrics } from '../server/metrics.js';
-import type { SfuService } from '../sfu/service.js';
 import type { SignalingSession } from './session.js';
 
 /** What the signaling handlers share: the server's config, rooms, metrics and logger. */
@@ -11,8 +10,6 @@ export interface SignalingContext {
   readonly rooms: RoomRegistry;
   readonly metrics: ServerMetrics;
   readonly log: Logger;
-  /** The media side of SFU rooms. */
-  readonly sfu: SfuService;
   /** A socket that is in no room for this long is closed with SIGNALING_TIMEOUT (ms). */
   readonly joinTimeoutMs: number;
   sessionClosed(session: SignalingSession): void;

@@ -1,8 +1,8 @@
 import type { WebSocket, RawData } from 'ws';
 import { CallpeerError, toCallpeerError, type WireErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
-import { errorMessage, parseClientMessage, type ClientMessage, type Participant, type ServerMessage } from '../protocol/signaling.js';
-import type { Member, Room } from '../rooms/room.js';
+import { errorMessage, parseClientMessage, type ClientMessage, type ServerMessage } from '../protocol/signaling.js';
+import type { LeaveReason, Member, MemberSink } from '../rooms/member.js';
 import { TokenBucket } from '../time/token-bucket.js';
 import type { SignalingContext } from './context.js';
 import { handlers } from './handlers.js';
@@ -14,13 +14,16 @@ const SLOW_READER_GRACE_MS = 1000;
 
 /**
  * One /ws connection: frame limits, rate limiting, parsing, dispatch to the handler of each
- * message type, liveness pings. Also the room Member for this connection while it is joined.
+ * message type, liveness pings. While it is in a room it is its member's sink: the room sends
+ * through it and tells it when the member is out.
  */
-export class SignalingSession implements Member {
+export class SignalingSession implements MemberSink {
   readonly id: string;
-  participant: Participant;
-  room: Room | undefined;
-  readonly log: Logger;
+  /** Its membership while in a room. */
+  member: Member | undefined;
+  /** A join is on its way (the room answers asynchronously). */
+  joining = false;
+  private readonly ownLog: Logger;
   private readonly bucket: TokenBucket;
   /** Bad frames allowed: abuseLimit at once, then one more per 10 s (strikes decay). */
   private readonly strikes: TokenBucket;
@@ -36,8 +39,7 @@ export class SignalingSession implements Member {
     id: string,
   ) {
     this.id = id;
-    this.log = ctx.log.child({ peer: id });
-    this.participant = { id, name: '', role: 'participant', audio: false, video: false, screen: false, metadata: {} };
+    this.ownLog = ctx.log.child({ peer: id });
     const rate = ctx.config.rateLimitPerSecond;
     this.bucket = new TokenBucket(rate, rate * 2);
     this.strikes = new TokenBucket(STRIKE_REFILL_PER_SECOND, ctx.config.abuseLimit);
@@ -46,6 +48,11 @@ export class SignalingSession implements Member {
     ws.on('close', () => this.onClose());
     ws.on('error', (err) => this.log.debug({ err }, 'socket error'));
     this.armJoinTimer();
+  }
+
+  /** The member's logger (a child of its room's) while in a room, else the connection's. */
+  get log(): Logger {
+    return this.member?.log ?? this.ownLog;
   }
 
   /** Called by the server's ping timer: a client that missed the previous ping is dropped. */
@@ -92,22 +99,24 @@ export class SignalingSession implements Member {
     setTimeout(() => this.ws.terminate(), SLOW_READER_GRACE_MS).unref();
   }
 
-  /** Leaves the current room, telling the others. Safe to call when not in a room. */
-  leaveRoom(): void {
-    const room = this.room;
-    if (!room) return;
-    this.room = undefined;
-    if (room.topology === 'sfu') this.ctx.sfu.leave(room.id, this.id);
-    if (room.remove(this.id)) {
-      room.broadcast({ type: 'peer-left', id: this.id });
-      room.log.info({ peer: this.id, members: room.size }, 'participant left');
-      this.ctx.rooms.left(room);
+  /** The room admitted us. */
+  joined(member: Member): void {
+    if (this.closed) {
+      member.close('disconnected'); // the socket went while the join was on its way
+      return;
     }
+    this.member = member;
+    this.disarmJoinTimer();
+  }
+
+  /** MemberSink: the member is out of its room (it left, its room closed...). */
+  detached(_reason: LeaveReason): void {
+    this.member = undefined;
     this.armJoinTimer();
   }
 
   /** Arms the idle timer: a socket that is in no room for `joinTimeoutMs` is closed. */
-  armJoinTimer(): void {
+  private armJoinTimer(): void {
     clearTimeout(this.joinTimer);
     if (this.closed) return;
     this.joinTimer = setTimeout(() => {
@@ -117,7 +126,7 @@ export class SignalingSession implements Member {
     this.joinTimer.unref();
   }
 
-  disarmJoinTimer(): void {
+  private disarmJoinTimer(): void {
     clearTimeout(this.joinTimer);
     this.joinTimer = undefined;
   }
@@ -141,8 +150,9 @@ export class SignalingSession implements Member {
   }
 
   private dispatch(msg: ClientMessage): void {
-    const handler = handlers[msg.type] as (s: SignalingSession, m: ClientMessage) => void;
-    handler(this, msg);
+    const handler = handlers[msg.type] as (s: SignalingSession, m: ClientMessage) => void | Promise<void>;
+    const done = handler(this, msg);
+    if (done) done.catch((err: unknown) => { if (!this.closed) this.refuse(err, msg.type); });
   }
 
   private refuse(err: unknown, type: string | undefined): void {
@@ -160,7 +170,7 @@ export class SignalingSession implements Member {
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
-    this.leaveRoom();
+    this.member?.close('disconnected');
     this.disarmJoinTimer();
     this.ctx.sessionClosed(this);
   }

@@ -59,7 +59,7 @@ describe.skipIf(!hasChromium())(`lobby in Chromium${skipNote()}`, { timeout: 30_
     await waitForPage(page, () => window.callpeer?.state().phase === 'joined', undefined, { what: 'joined', debug: DEBUG_STATE });
     const st = await state(page);
     expect(st).toMatchObject({ room: 'design_review-2', name: 'Grace Hopper' });
-    expect(server.rooms.list().map((r) => r.id)).toContain('design_review-2');
+    expect((await server.rooms.list()).map((r) => r.id)).toContain('design_review-2');
 
     // Back in the lobby, the room is one click away.
     await page.goto(`${server.url}/`);
@@ -82,7 +82,7 @@ describe.skipIf(!hasChromium())(`lobby in Chromium${skipNote()}`, { timeout: 30_
     await waitForPage(page, () => window.callpeer?.state().phase === 'joined', undefined, { what: 'joined', debug: DEBUG_STATE });
     const st = await state(page);
     expect(st).toMatchObject({ name: 'Linus', local: { audio: false, video: true } });
-    expect(server.rooms.list().find((r) => r.id === 'ask-me')?.participants[0]).toMatchObject({ name: 'Linus', audio: false, video: true });
+    expect((await server.rooms.list()).find((r) => r.id === 'ask-me')?.participants[0]).toMatchObject({ name: 'Linus', audio: false, video: true });
     expect(await page.getAttribute('#btn-mic', 'class')).toContain('off');
     expect(browser.pageErrors).toEqual([]);
     await page.close();

@@ -23,6 +23,9 @@ const CASES: { path: string; status: number; contentType: string }[] = [
   { path: '/style.css', status: 200, contentType: 'text/css; charset=utf-8' },
   { path: '/favicon.svg', status: 200, contentType: 'image/svg+xml' },
   { path: '/no-such-file.js', status: 404, contentType: 'text/plain; charset=utf-8' },
+  { path: '/healthz', status: 200, contentType: 'application/json; charset=utf-8' },
+  { path: '/api/rooms', status: 200, contentType: 'application/json; charset=utf-8' },
+  { path: '/r/bad%20name', status: 404, contentType: 'text/plain; charset=utf-8' },
 ];
 
 describe('security headers on pages and static files', () => {

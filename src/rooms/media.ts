@@ -1,0 +1,34 @@
+/**
+ * The one interface between a room and its media: the room never imports the media stack,
+ * and the media side never manages membership (Galène's split). The mesh relay and the SFU
+ * router implement it; the PCM gateway and a proxy to a room on another node will.
+ */
+import type { AnswerMessage, CandidateMessage, OfferMessage, Quality } from '../protocol/signaling.js';
+import type { Member } from './member.js';
+import type { Room } from './room.js';
+
+/** A member's `offer`, `answer` or `candidate`, as validated (with or without `to`). */
+export type SignalMessage = OfferMessage | AnswerMessage | CandidateMessage;
+
+/** The media side of one room: made with the room, closed with it. */
+export interface RoomMedia {
+  /** The media side of a member who just joined (it is already in the room's member list). */
+  join(member: Member): MemberMedia;
+  /** Frees everything. Called once, after every member's media was closed. */
+  close(): void;
+}
+
+/**
+ * One member's media. Each method throws CallpeerError with the protocol's code for what this
+ * topology does not allow (e.g. SFU_NOT_ENABLED for `subscribe` in a mesh).
+ */
+export interface MemberMedia {
+  signal(message: SignalMessage): void;
+  setSubscribed(publisher: string, track: string, wanted: boolean): void;
+  setLayer(track: string, quality: Quality): void;
+  /** The member left: stop sending it anything and free what it used. Idempotent. */
+  close(): void;
+}
+
+/** Makes the media side of a new room; the composition root picks the topology's implementation. */
+export type RoomMediaFactory = (room: Room) => RoomMedia;
