@@ -8,7 +8,7 @@ import type { JoinedMessage, Participant } from '../protocol/signaling.js';
 import { tsDiff } from '../media/rtp.js';
 import type { MediaTrack } from '../rtc/media-track.js';
 import { OpusSender, OPUS_FRAME_TICKS, type OpusSource } from '../rtc/opus-sender.js';
-import { Pacer } from '../rtc/pacer.js';
+import { Pacer } from '../time/pacer.js';
 import type { Peer } from '../rtc/peer.js';
 import { RtpReceiver } from '../rtc/rtp-receiver.js';
 

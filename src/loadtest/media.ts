@@ -9,7 +9,7 @@ import { OpusEncoderStream } from '../media/opus.js';
 import type { MediaTrack } from '../rtc/media-track.js';
 import type { OpusSender, OpusSource } from '../rtc/opus-sender.js';
 import { ToneSource } from '../rtc/opus-sources.js';
-import { Pacer } from '../rtc/pacer.js';
+import { Pacer } from '../time/pacer.js';
 import type { LoadAudio } from './params.js';
 
 /** 20 ms is split in this many slots and senders are spread over them, as independent clients would be. */

@@ -17,7 +17,7 @@ import { int16ToBytes } from '../media/pcm.js';
 import { ToneGenerator } from '../media/tone.js';
 import { pcmSocketUrl } from '../pcm/client.js';
 import type { PcmCodec } from '../protocol/pcm.js';
-import { Pacer } from '../rtc/pacer.js';
+import { Pacer } from '../time/pacer.js';
 import type { PcmLoadParams } from './params.js';
 import { streamKbps, type LatencyHistogram, type PeerFigures } from './stats.js';
 

@@ -12,7 +12,7 @@ import { OpusDecoderStream, OpusEncoderStream } from '../media/opus.js';
 import { bytesToInt16, int16ToBytes } from '../media/pcm.js';
 import { PCM_MAX_FRAME_BYTES, PCM_MIN_FRAME_BYTES, type PcmCodec, type PcmRate, type PcmServerMessage } from '../protocol/pcm.js';
 import { isValidRoomId } from '../protocol/signaling.js';
-import { Pacer } from '../rtc/pacer.js';
+import { Pacer } from '../time/pacer.js';
 import type { PcmFrameSource } from '../media/frames.js';
 
 export interface PcmClientOptions {

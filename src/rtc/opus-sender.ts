@@ -16,7 +16,8 @@ import {
 } from '../media/rtcp.js';
 import { RTP_HEADER_MIN } from '../media/rtp.js';
 import { silentLogger, type Logger } from '../log.js';
-import { Pacer, systemClock, type Clock } from './pacer.js';
+import { systemClock, type Clock } from '../time/clock.js';
+import { Pacer } from '../time/pacer.js';
 import { ReportTimer, readRtcp } from './rtcp-schedule.js';
 import type { MediaTrack } from './media-track.js';
 

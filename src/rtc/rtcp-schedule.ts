@@ -1,7 +1,7 @@
 /** What the RTP sender and receiver share about RTCP: when to report, and reading reports. */
 import { parseRtcp, type RtcpPacket } from '../media/rtcp.js';
 import type { Logger } from '../log.js';
-import type { Clock } from './pacer.js';
+import type { Clock } from '../time/clock.js';
 
 /**
  * Due times snap up to a shared grid: a process with hundreds of senders and receivers (the

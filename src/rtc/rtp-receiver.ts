@@ -8,7 +8,7 @@
 import { buildRtcp, SDES_CNAME } from '../media/rtcp.js';
 import { parseRtpHeader, type RtpPacketInfo } from '../media/rtp.js';
 import { silentLogger, type Logger } from '../log.js';
-import { systemClock, type Clock } from './pacer.js';
+import { systemClock, type Clock } from '../time/clock.js';
 import { ReportTimer, readRtcp } from './rtcp-schedule.js';
 import { ReceiverStats, type ReceiverStatsSnapshot } from './receiver-stats.js';
 import type { MediaTrack } from './media-track.js';

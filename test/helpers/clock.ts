@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/rtc/pacer.js';
+import type { Clock } from '../../src/time/clock.js';
 
 /** A clock that moves only when told; timers fire in due order as time passes. */
 export class ManualClock implements Clock {

@@ -10,7 +10,7 @@ import { OpusDecoderStream } from '../../src/media/opus.js';
 import { parseRtpHeader } from '../../src/media/rtp.js';
 import { OpusSender } from '../../src/rtc/opus-sender.js';
 import { ToneSource } from '../../src/rtc/opus-sources.js';
-import { Pacer } from '../../src/rtc/pacer.js';
+import { Pacer } from '../../src/time/pacer.js';
 import { RtpReceiver } from '../../src/rtc/rtp-receiver.js';
 import type { MediaTrack } from '../../src/rtc/media-track.js';
 import { useTestServer } from '../helpers/server.js';

@@ -6,19 +6,7 @@
  * skipped frames, so a sender derives its RTP timestamp from it and the receiver sees the
  * real time gap.
  */
-
-/** Time source and timers, injectable for tests. `now()` is monotonic milliseconds. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: Clock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+import { systemClock, type Clock } from './clock.js';
 
 export interface PacerOptions {
   /** Tick period in ms (default 20). */

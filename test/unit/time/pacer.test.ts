@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Pacer } from '../../../src/rtc/pacer.js';
+import { Pacer } from '../../../src/time/pacer.js';
 import { ManualClock } from '../../helpers/clock.js';
 
 function record(clock: ManualClock, maxBurst?: number) {
