@@ -13,6 +13,10 @@ import { CallpeerError } from './errors.js';
 import type { Logger } from './log.js';
 import { PcmService, type PcmServiceOptions } from './pcm/service.js';
 import { PCM_MAX_FRAME_BYTES } from './protocol/pcm.js';
+import { TokenAccess } from './auth/access.js';
+import { turnIceServer } from './auth/turn.js';
+import type { VerifierKey } from './auth/tokens.js';
+import { OPEN_ACCESS } from './rooms/access.js';
 import { MeshRelay } from './rooms/mesh-relay.js';
 import { RoomRegistry } from './rooms/registry.js';
 import { SfuRoom } from './sfu/sfu-room.js';
@@ -20,6 +24,7 @@ import { toNdcIceServers } from './rtc/ice-servers.js';
 import { ServerMetrics } from './server/metrics.js';
 import { isOriginAllowed } from './server/origin.js';
 import { requestUrl } from './server/request-url.js';
+import type { RoomApiContext } from './server/room-api.js';
 import { handleRequest } from './server/routes.js';
 import { applySecurityHeaders } from './server/security-headers.js';
 import type { SignalingContext } from './signaling/context.js';
@@ -61,6 +66,20 @@ function createTlsServer(certFile: string, keyFile: string, onRequest: http.Requ
   }
 }
 
+/** Auth is on when the server has a key to verify tokens with. */
+export function authOn(config: Readonly<ServeConfig>): boolean {
+  return config.authSecret !== undefined || config.authPublicKey !== undefined;
+}
+
+function verifierKey(config: Readonly<ServeConfig>): VerifierKey {
+  if (config.authSecret !== undefined) return { secret: config.authSecret };
+  try {
+    return { publicKeyPem: readFileSync(config.authPublicKey!, 'utf8') };
+  } catch (err) {
+    throw new CallpeerError('INVALID_CONFIG', `--auth-public-key ${config.authPublicKey} cannot be read`, { cause: err, hint: 'give the PEM file of the token issuer\'s public key' });
+  }
+}
+
 export async function startServer(config: Readonly<ServeConfig>, options: StartOptions): Promise<RunningServer> {
   const log = options.log;
   const metrics = new ServerMetrics();
@@ -70,11 +89,17 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
     iceServers: config.iceServers.flatMap(toNdcIceServers),
     ...(config.rtcBind !== undefined && { bindAddress: config.rtcBind }),
   };
+  const access = authOn(config) ? new TokenAccess({ key: verifierKey(config), allowGuests: config.allowGuests }) : undefined;
+  // Each member gets its own short-lived TURN credentials (coturn's use-auth-secret).
+  const turn = config.turnUrl !== undefined && config.turnSecret !== undefined
+    ? (id: string) => turnIceServer(config.turnUrl!, config.turnSecret!, config.turnTtlSeconds, id)
+    : undefined;
   const rooms = new RoomRegistry({
     log,
     maxMembers: config.maxMembers,
     topology: config.topology,
-    iceServers: config.iceServers,
+    iceServers: (member) => (turn ? [...config.iceServers, turn(member.participant.identity ?? member.id)] : [...config.iceServers]),
+    access: access ?? OPEN_ACCESS,
     // The one place that knows the media stacks: each room gets its topology's.
     media: (room) => (room.topology === 'sfu' ? new SfuRoom(room.id, { log: room.log, peer: sfuPeer }) : new MeshRelay(room)),
     onChange: (r, p) => { metrics.rooms.set(r); metrics.participants.set(p); },
@@ -87,10 +112,15 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
   };
   const pcm = new PcmService({ log: log.child({ service: 'pcm' }), registry: metrics.registry, ...options.pcm });
 
+  const api: RoomApiContext = {
+    rooms,
+    openApi: config.openApi,
+    ...(access && { authorizeAdmin: (token: string | undefined, roomId?: string) => access.authorizeAdmin(token, roomId) }),
+  };
   const tls = config.cert !== undefined && config.key !== undefined;
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     applySecurityHeaders(res);
-    handleRequest({ staticDir: config.staticDir, rooms, metrics, accepting: () => accepting, startedAt }, req, res).catch((err) => {
+    handleRequest({ staticDir: config.staticDir, rooms, metrics, accepting: () => accepting, startedAt, api }, req, res).catch((err) => {
       log.error({ err, url: req.url }, 'request failed');
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();

@@ -41,9 +41,29 @@ export interface ServeConfig {
   abuseLimit: number;
   /** Folder of the browser pages. Default the package's static/. */
   staticDir: string;
+  /** HS256 secret that signs join tokens; turns auth on. Env CALLPEER_AUTH_SECRET. */
+  authSecret?: string;
+  /** PEM public key (ES256 or RS256) that verifies join tokens; turns auth on. Read at start. Env CALLPEER_AUTH_PUBLIC_KEY (a file path). */
+  authPublicKey?: string;
+  /** With auth on, a join without a token is let in as a guest participant. Default false. Env CALLPEER_ALLOW_GUESTS=1. */
+  allowGuests: boolean;
+  /** With auth off, the room API answers every address, not only loopback. Default false. Env CALLPEER_OPEN_API=1. */
+  openApi: boolean;
+  /** TURN server whose short-lived credentials members get in `joined.iceServers`: turn:host:port[?transport=udp|tcp]. Env CALLPEER_TURN_URL. */
+  turnUrl?: string;
+  /** The secret shared with the TURN server (coturn `static-auth-secret`). Env CALLPEER_TURN_SECRET. */
+  turnSecret?: string;
+  /** How long TURN credentials stay valid, seconds. Default 3600. Env CALLPEER_TURN_TTL. */
+  turnTtlSeconds: number;
+  /** The SFU gathers only relayed candidates through the TURN server (tests). Default false. */
+  rtcRelayOnly: boolean;
+  /** Host names (with or without port) requests may name; empty: any. Guards against DNS rebinding. Env CALLPEER_ALLOWED_HOST (comma-separated). */
+  allowedHosts: string[];
+  /** Trust X-Forwarded-Host / X-Forwarded-Proto from a reverse proxy for the origin check. Default false. Env CALLPEER_TRUST_PROXY=1. */
+  trustProxy: boolean;
 }
 
-export type ServeFlags = Partial<Omit<ServeConfig, 'iceServers'>> & { iceServer?: string[]; allowedOrigin?: string[] };
+export type ServeFlags = Partial<Omit<ServeConfig, 'iceServers' | 'allowedHosts'>> & { iceServer?: string[]; allowedOrigin?: string[]; allowedHost?: string[] };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -68,6 +88,12 @@ export function defaultServeConfig(cwd = process.cwd()): ServeConfig {
     rateLimitPerSecond: 50,
     abuseLimit: 20,
     staticDir: path.join(PACKAGE_ROOT, 'static'),
+    allowGuests: false,
+    openApi: false,
+    turnTtlSeconds: 3600,
+    rtcRelayOnly: false,
+    allowedHosts: [],
+    trustProxy: false,
   };
 }
 
@@ -99,6 +125,11 @@ export function parseIceServerUrl(text: string): IceServer {
   return server;
 }
 
+/** An environment switch: 1/true/yes on, anything else off. */
+function flag(v: string): boolean {
+  return /^(1|true|yes|on)$/i.test(v.trim());
+}
+
 function list(v: string | undefined): string[] | undefined {
   return v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean);
 }
@@ -118,6 +149,16 @@ export function serveFlagsFromEnv(env: NodeJS.ProcessEnv): ServeFlags {
   if (ice) f.iceServer = ice;
   const origins = list(env.CALLPEER_ALLOWED_ORIGIN);
   if (origins) f.allowedOrigin = origins;
+  if (env.CALLPEER_AUTH_SECRET !== undefined) f.authSecret = env.CALLPEER_AUTH_SECRET;
+  if (env.CALLPEER_AUTH_PUBLIC_KEY !== undefined) f.authPublicKey = env.CALLPEER_AUTH_PUBLIC_KEY;
+  if (env.CALLPEER_ALLOW_GUESTS !== undefined) f.allowGuests = flag(env.CALLPEER_ALLOW_GUESTS);
+  if (env.CALLPEER_OPEN_API !== undefined) f.openApi = flag(env.CALLPEER_OPEN_API);
+  if (env.CALLPEER_TURN_URL !== undefined) f.turnUrl = env.CALLPEER_TURN_URL;
+  if (env.CALLPEER_TURN_SECRET !== undefined) f.turnSecret = env.CALLPEER_TURN_SECRET;
+  if (env.CALLPEER_TURN_TTL !== undefined) f.turnTtlSeconds = env.CALLPEER_TURN_TTL as unknown as number;
+  const hosts = list(env.CALLPEER_ALLOWED_HOST);
+  if (hosts) f.allowedHost = hosts;
+  if (env.CALLPEER_TRUST_PROXY !== undefined) f.trustProxy = flag(env.CALLPEER_TRUST_PROXY);
   return f;
 }
 
@@ -144,7 +185,30 @@ export function loadServeConfig(flags: ServeFlags = {}, env: NodeJS.ProcessEnv =
     topology: merged.topology ?? base.topology,
     ...(merged.rtcBind !== undefined && { rtcBind: merged.rtcBind }),
     allowedOrigins: (merged.allowedOrigin ?? []).map(normalizeOrigin),
+    ...(merged.authSecret !== undefined && { authSecret: merged.authSecret }),
+    ...(merged.authPublicKey !== undefined && { authPublicKey: merged.authPublicKey }),
+    allowGuests: merged.allowGuests ?? base.allowGuests,
+    openApi: merged.openApi ?? base.openApi,
+    ...(merged.turnUrl !== undefined && { turnUrl: merged.turnUrl }),
+    ...(merged.turnSecret !== undefined && { turnSecret: merged.turnSecret }),
+    turnTtlSeconds: merged.turnTtlSeconds === undefined ? base.turnTtlSeconds : intIn('--turn-ttl (CALLPEER_TURN_TTL)', merged.turnTtlSeconds, 60, 7 * 86_400, 'use seconds, e.g. 3600'),
+    rtcRelayOnly: merged.rtcRelayOnly ?? base.rtcRelayOnly,
+    allowedHosts: (merged.allowedHost ?? []).map((h) => h.trim().toLowerCase()),
+    trustProxy: merged.trustProxy ?? base.trustProxy,
   };
+  if (cfg.authSecret !== undefined && cfg.authPublicKey !== undefined) invalid('--auth-secret and --auth-public-key exclude each other', 'give one: a shared secret (HS256) or the public key of the token issuer (ES256/RS256)');
+  if (cfg.authSecret !== undefined && Buffer.byteLength(cfg.authSecret) < 32) invalid('--auth-secret (CALLPEER_AUTH_SECRET) must be at least 32 bytes', 'make one with: openssl rand -base64 32');
+  if (cfg.authPublicKey !== undefined) {
+    try {
+      readFileSync(cfg.authPublicKey);
+    } catch (err) {
+      invalid(`--auth-public-key ${cfg.authPublicKey} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'give the PEM file of the token issuer\'s public key');
+    }
+  }
+  if (cfg.allowGuests && cfg.authSecret === undefined && cfg.authPublicKey === undefined) invalid('--allow-guests needs auth on', 'add --auth-secret or --auth-public-key (without auth everyone is let in anyway)');
+  if ((cfg.turnUrl === undefined) !== (cfg.turnSecret === undefined)) invalid('--turn-url and --turn-secret go together', 'give both: the TURN server and the static-auth-secret it shares with this server');
+  if (cfg.turnUrl !== undefined && !/^turns?:[^\s@]+$/.test(cfg.turnUrl)) invalid(`--turn-url "${cfg.turnUrl}" is not a TURN URL`, 'use turn:host:port, optionally with ?transport=udp or ?transport=tcp');
+  if (cfg.rtcRelayOnly && cfg.turnUrl === undefined) invalid('--rtc-relay-only needs --turn-url', 'the SFU can only relay through a TURN server');
   if (!(LOG_LEVELS as readonly string[]).includes(cfg.logLevel)) invalid(`--log-level (CALLPEER_LOG_LEVEL) must be one of ${LOG_LEVELS.join(', ')}`, 'use info, or debug for more');
   if (cfg.topology !== 'mesh' && cfg.topology !== 'sfu') invalid(`--topology (CALLPEER_TOPOLOGY) must be mesh or sfu (got ${String(cfg.topology)})`, 'use mesh (peer to peer) or sfu (the server forwards audio)');
   if (cfg.rtcBind !== undefined && isIP(cfg.rtcBind) === 0) invalid(`--rtc-bind (CALLPEER_RTC_BIND) must be an IP address (got "${cfg.rtcBind}")`, 'use an address of this machine, e.g. 127.0.0.1');

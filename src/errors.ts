@@ -20,6 +20,8 @@ export const WIRE_ERROR_CODES = [
   'INTERNAL',
   // PCM pairing (/ws/pcm)
   'PAIR_FULL',
+  // The room API (HTTP): a room with that id exists already (409)
+  'ROOM_EXISTS',
 ] as const;
 
 export const LOCAL_ERROR_CODES = [

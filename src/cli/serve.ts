@@ -15,6 +15,16 @@ interface ServeCliOptions {
   logLevel?: string;
   topology?: string;
   rtcBind?: string;
+  authSecret?: string;
+  authPublicKey?: string;
+  allowGuests?: boolean;
+  openApi?: boolean;
+  turnUrl?: string;
+  turnSecret?: string;
+  turnTtl?: string;
+  rtcRelayOnly?: boolean;
+  allowedHost?: string[];
+  trustProxy?: boolean;
 }
 
 export function registerServe(program: Command): void {
@@ -30,6 +40,16 @@ export function registerServe(program: Command): void {
     .option('--topology <mesh|sfu>', 'rooms are mesh (peers connect to each other) or sfu (everyone connects to the server, which forwards audio) (default mesh; env CALLPEER_TOPOLOGY)')
     .option('--rtc-bind <address>', 'local address the SFU gathers ICE candidates on (default every interface; env CALLPEER_RTC_BIND)')
     .option('--allowed-origin <origin>', 'extra origin allowed to open WebSockets, repeatable; the server\'s own origin and localhost are always allowed (env CALLPEER_ALLOWED_ORIGIN)', collect)
+    .option('--auth-secret <secret>', 'turn auth on: join tokens are JWTs signed HS256 with this secret (at least 32 bytes; env CALLPEER_AUTH_SECRET)')
+    .option('--auth-public-key <file>', 'turn auth on: join tokens are JWTs signed ES256/RS256, verified with this PEM public key (env CALLPEER_AUTH_PUBLIC_KEY)')
+    .option('--allow-guests', 'with auth on, a join without a token gets in as a guest participant (env CALLPEER_ALLOW_GUESTS=1)')
+    .option('--open-api', 'with auth off, the room API answers every address, not only loopback (env CALLPEER_OPEN_API=1)')
+    .option('--turn-url <url>', 'TURN server members get short-lived credentials for: turn:host:port[?transport=udp|tcp] (env CALLPEER_TURN_URL)')
+    .option('--turn-secret <secret>', 'the static-auth-secret shared with that TURN server (env CALLPEER_TURN_SECRET)')
+    .option('--turn-ttl <seconds>', 'how long TURN credentials stay valid (default 3600; env CALLPEER_TURN_TTL)')
+    .option('--rtc-relay-only', 'the SFU connects only through the TURN server (relayed candidates; for tests)')
+    .option('--allowed-host <host>', 'host name requests may use, repeatable (guards against DNS rebinding; default any; env CALLPEER_ALLOWED_HOST)', collect)
+    .option('--trust-proxy', 'trust X-Forwarded-Host/-Proto from a reverse proxy for the origin check (env CALLPEER_TRUST_PROXY=1)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info; env CALLPEER_LOG_LEVEL)')
     .addHelpText('after', '\nLogs are JSON when piped and readable on a terminal. SIGINT/SIGTERM stop the server cleanly.\nExample: callpeer serve --port 8443 --cert certs/cert.pem --key certs/key.pem')
     .action(async (opts: ServeCliOptions) => {
@@ -44,6 +64,16 @@ export function registerServe(program: Command): void {
         allowedOrigin: opts.allowedOrigin,
         topology: opts.topology as ServeFlags['topology'],
         rtcBind: opts.rtcBind,
+        authSecret: opts.authSecret,
+        authPublicKey: opts.authPublicKey,
+        allowGuests: opts.allowGuests,
+        openApi: opts.openApi,
+        turnUrl: opts.turnUrl,
+        turnSecret: opts.turnSecret,
+        turnTtlSeconds: opts.turnTtl as unknown as number | undefined,
+        rtcRelayOnly: opts.rtcRelayOnly,
+        allowedHost: opts.allowedHost,
+        trustProxy: opts.trustProxy,
       };
       const config = loadServeConfig(flags, process.env);
       const log = createLogger({ level: config.logLevel });

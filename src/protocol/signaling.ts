@@ -35,6 +35,12 @@ export interface Participant {
   video: boolean;
   screen: boolean;
   metadata: Record<string, unknown>;
+  /** (v2) The token's `sub`; absent for guests and when auth is off. */
+  identity?: string;
+  /** (v2) Let in without a token (`--allow-guests`). A v1 server sends none. */
+  guest?: boolean;
+  /** (v2) False when the token says `publish: false`: the member sends no media. */
+  canPublish?: boolean;
 }
 
 export interface IceServer {
@@ -73,10 +79,17 @@ export interface ChatLine { type: 'chat'; from: string; name: string; text: stri
 export interface QualityMessage { type: 'quality'; id: string; score: number; packetLoss: number; jitterMs: number; rttMs: number; bitrateKbps: number; warnings: string[] }
 export interface PongMessage { type: 'pong'; id?: string | number }
 export interface ErrorMessage { type: 'error'; code: WireErrorCode; message: string; ref?: string }
+/** (v2) Why a room closed under its members: deleted through the room API, or its node was lost. */
+export const ROOM_CLOSE_REASONS = ['deleted', 'node-lost'] as const;
+export type RoomClosedReason = (typeof ROOM_CLOSE_REASONS)[number];
+export interface RoomClosedMessage { type: 'room-closed'; reason: RoomClosedReason }
+export interface KickedMessage { type: 'kicked'; reason: string }
+export interface MutedByServerMessage { type: 'muted-by-server'; audio?: boolean; video?: boolean; screen?: boolean }
 
 export type ServerMessage =
   | JoinedMessage | PeerJoinedMessage | PeerLeftMessage | PeerUpdatedMessage | RelayedOffer
-  | RelayedAnswer | RelayedCandidate | ChatLine | QualityMessage | PongMessage | ErrorMessage;
+  | RelayedAnswer | RelayedCandidate | ChatLine | QualityMessage | PongMessage | ErrorMessage
+  | RoomClosedMessage | KickedMessage | MutedByServerMessage;
 export type ServerMessageType = ServerMessage['type'];
 
 export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
@@ -181,6 +194,7 @@ function participantField(v: unknown, ref: string): Participant {
     video: reqBoolean(v, 'video', ref),
     screen: reqBoolean(v, 'screen', ref),
     metadata: isObject(v.metadata) ? v.metadata : {},
+    ...withDefined({ identity: optString(v, 'identity', ref), guest: optBoolean(v, 'guest', ref), canPublish: optBoolean(v, 'canPublish', ref) }),
   };
 }
 
@@ -232,6 +246,12 @@ export function parseServerMessage(text: string): ServerMessage {
     }
     case 'pong':
       return withDefined({ type: t, id: pingId(o, t) });
+    case 'room-closed':
+      return { type: t, reason: reqOneOf(o, 'reason', t, ROOM_CLOSE_REASONS) };
+    case 'kicked':
+      return { type: t, reason: reqString(o, 'reason', t, { max: 256 }) };
+    case 'muted-by-server':
+      return withDefined({ type: t, audio: optBoolean(o, 'audio', t), video: optBoolean(o, 'video', t), screen: optBoolean(o, 'screen', t) });
     case 'error': {
       const code = reqString(o, 'code', t);
       if (!isWireErrorCode(code)) fail(`error.code "${code.slice(0, 32)}" is not a protocol error code`, t);

@@ -4,7 +4,7 @@
  * router implement it; the PCM gateway and a proxy to a room on another node will.
  */
 import type { AnswerMessage, CandidateMessage, OfferMessage, Quality } from '../protocol/signaling.js';
-import type { Member } from './member.js';
+import type { MediaKinds, Member } from './member.js';
 import type { Room } from './room.js';
 
 /** A member's `offer`, `answer` or `candidate`, as validated (with or without `to`). */
@@ -26,6 +26,8 @@ export interface MemberMedia {
   signal(message: SignalMessage): void;
   setSubscribed(publisher: string, track: string, wanted: boolean): void;
   setLayer(track: string, quality: Quality): void;
+  /** The room API muted (true) a kind of the member's media, or the member turned it on again (false). */
+  setMuted(kinds: MediaKinds): void;
   /** The member left: stop sending it anything and free what it used. Idempotent. */
   close(): void;
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import type { Admission } from './access.js';
 import type { Participant, ServerMessage } from '../protocol/signaling.js';
 import type { MemberMedia } from './media.js';
 import type { Room } from './room.js';
@@ -9,7 +10,11 @@ export type LeaveReason =
   | 'left'
   /** its connection ended */
   | 'disconnected'
-  /** its room closed (`Room.close`) */
+  /** removed through the room API (`kicked` was sent to it) */
+  | 'kicked'
+  /** its room closed under it: deleted (`room-closed` was sent to it) */
+  | 'room-deleted'
+  /** its room closed for another reason (the server is stopping) */
   | 'room-closed';
 
 /**
@@ -32,13 +37,22 @@ export interface JoinRequest {
   audio?: boolean;
   video?: boolean;
   metadata?: Record<string, unknown>;
+  /** What the access policy granted (auth off: everything). */
+  admission?: Admission;
 }
+
+/** Media kinds the room API can mute. */
+export interface MediaKinds { audio?: boolean; video?: boolean; screen?: boolean }
 
 /** The room's side of a member: its public state, its sink and its media. */
 export class Member {
   participant: Participant;
   /** Set by the room right after the member is added (the media needs the member first). */
   media!: MemberMedia;
+  /** What the access policy granted. */
+  readonly admission: Admission;
+  /** Kinds muted through the room API, until the member unmutes them itself. */
+  readonly serverMuted = new Set<keyof MediaKinds>();
 
   constructor(
     readonly room: Room,
@@ -46,8 +60,10 @@ export class Member {
     private readonly sink: MemberSink,
     readonly log: Logger,
     private readonly onClose: (member: Member, reason: LeaveReason) => void,
+    admission: Admission,
   ) {
     this.participant = participant;
+    this.admission = admission;
   }
 
   get id(): string {

@@ -27,6 +27,8 @@ export class MeshRelay implements RoomMedia {
       },
       setSubscribed: (_publisher, _track, wanted) => sfuOnly(wanted ? 'subscribe' : 'unsubscribe'),
       setLayer: () => sfuOnly('layer'),
+      // Media flows peer to peer: only the member's own page can stop it (it is told).
+      setMuted: () => {},
       close: () => {},
     };
   }

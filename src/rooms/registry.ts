@@ -1,52 +1,106 @@
+import { CallpeerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { IceServer, Topology } from '../protocol/signaling.js';
+import { OPEN_ACCESS, type AccessPolicy } from './access.js';
 import type { RoomMediaFactory } from './media.js';
-import type { JoinRequest, Member, MemberSink } from './member.js';
+import type { JoinRequest, MediaKinds, Member, MemberSink } from './member.js';
 import { Room, type RoomCloseReason, type RoomSnapshot } from './room.js';
 
 export interface RoomRegistryOptions {
   log: Logger;
-  /** Capacity of a room created on first join. */
+  /** Capacity of a room made without one. */
   maxMembers: number;
-  /** Topology of a room created on first join. */
+  /** Topology of a room made without one. */
   topology?: Topology;
-  /** Handed to members in `joined.iceServers`. */
-  iceServers?: readonly IceServer[];
+  /** What each member gets in `joined.iceServers` (TURN credentials are made per member). Default none. */
+  iceServers?: (member: Member) => IceServer[];
+  /** Who may join; default everyone (auth off). */
+  access?: AccessPolicy;
   /** Makes each room's media side. */
   media: RoomMediaFactory;
   /** Called when the number of rooms or participants changes (metrics). */
   onChange?: (rooms: number, participants: number) => void;
 }
 
+/** A room as the room API creates it. */
+export interface RoomSpec {
+  id: string;
+  topology?: Topology;
+  maxMembers?: number;
+  name?: string;
+}
+
 /**
- * All rooms of a server. A room springs into being on first join and goes when its last
- * member leaves. The calls a distributed registry will answer over the network (join, list)
+ * All rooms of a server. With auth off a room springs into being on first join and goes when
+ * its last member leaves; rooms made through the API stay until deleted. Admission is decided
+ * here, in one place: the access policy (token, role, whether this join may open the room),
+ * then the room's capacity. The calls a distributed registry will answer over the network
  * return promises already, so callers need not change when rooms live on other nodes.
  */
 export class RoomRegistry {
   private readonly rooms = new Map<string, Room>();
   private participantCount = 0;
+  private readonly access: AccessPolicy;
 
-  constructor(private readonly options: RoomRegistryOptions) {}
+  constructor(private readonly options: RoomRegistryOptions) {
+    this.access = options.access ?? OPEN_ACCESS;
+  }
 
   get(id: string): Room | undefined {
     return this.rooms.get(id);
   }
 
-  /** Joins `roomId` (made on first join). Rejects with the room's refusal (ROOM_FULL...). */
-  async join(roomId: string, sink: MemberSink, request: JoinRequest): Promise<Member> {
-    const room = this.getOrCreate(roomId);
+  /**
+   * Joins `roomId` with `token`. Rejects with UNAUTHORIZED (the access policy's reason),
+   * ROOM_NOT_FOUND (auth on and nobody created the room), or the room's refusal (ROOM_FULL).
+   */
+  async join(roomId: string, sink: MemberSink, request: JoinRequest, token?: string): Promise<Member> {
+    const admission = await this.access.admit({ token, roomId, role: request.role ?? 'participant' });
+    let room = this.rooms.get(roomId);
+    const made = !room;
+    if (!room) {
+      if (!admission.mayCreateRoom) throw new CallpeerError('ROOM_NOT_FOUND', `room "${roomId}" does not exist on this server`, { ref: 'join' });
+      room = this.open({ id: roomId }, false);
+    }
     try {
-      return room.join(sink, request);
+      return room.join(sink, { ...request, admission });
     } catch (err) {
-      if (room.size === 0) room.close('empty'); // made for this join alone
+      if (made && room.size === 0) room.close('empty'); // made for this join alone
       throw err;
     }
+  }
+
+  /** Creates a room that stays until deleted; undefined if one with that id exists. */
+  async create(spec: RoomSpec): Promise<RoomSnapshot | undefined> {
+    if (this.rooms.has(spec.id)) return undefined;
+    return this.open(spec, true).snapshot();
+  }
+
+  async snapshot(id: string): Promise<RoomSnapshot | undefined> {
+    return this.rooms.get(id)?.snapshot();
   }
 
   async list(): Promise<RoomSnapshot[]> {
     const now = Date.now();
     return [...this.rooms.values()].map((r) => r.snapshot(now));
+  }
+
+  /** Deletes a room: its members get `room-closed {reason: "deleted"}` and are closed. False if there is none. */
+  async delete(id: string): Promise<boolean> {
+    const room = this.rooms.get(id);
+    if (!room) return false;
+    room.close('deleted');
+    return true;
+  }
+
+  /** Removes a member (`kicked` to it, `peer-left` to the others). False if there is no such room or member. */
+  async kick(roomId: string, memberId: string, reason: string): Promise<boolean> {
+    return this.rooms.get(roomId)?.kick(memberId, reason) ?? false;
+  }
+
+  /** Mutes what `kinds` sets to false on a member. False if there is no such room or member. */
+  async mute(roomId: string, memberId: string, kinds: MediaKinds): Promise<boolean> {
+    return this.rooms.get(roomId)?.mute(memberId, kinds) ?? false;
   }
 
   get size(): number {
@@ -58,26 +112,26 @@ export class RoomRegistry {
     for (const room of [...this.rooms.values()]) room.close(reason);
   }
 
-  private getOrCreate(id: string): Room {
-    let room = this.rooms.get(id);
-    if (!room) {
-      const o = this.options;
-      room = new Room(id, {
-        topology: o.topology ?? 'mesh',
-        maxMembers: o.maxMembers,
-        log: o.log.child({ room: id }),
-        iceServers: o.iceServers ?? [],
-        media: o.media,
-        onMembers: (delta) => { this.participantCount += delta; this.changed(); },
-        onClosed: (r) => {
-          if (this.rooms.get(r.id) === r) this.rooms.delete(r.id);
-          this.changed();
-        },
-      });
-      this.rooms.set(id, room);
-      room.log.info('room created');
-      this.changed();
-    }
+  private open(spec: RoomSpec, persistent: boolean): Room {
+    const o = this.options;
+    const iceServers = o.iceServers ?? (() => []);
+    const room = new Room(spec.id, {
+      topology: spec.topology ?? o.topology ?? 'mesh',
+      maxMembers: spec.maxMembers ?? o.maxMembers,
+      log: o.log.child({ room: spec.id }),
+      iceServers,
+      persistent,
+      ...(spec.name !== undefined && { name: spec.name }),
+      media: o.media,
+      onMembers: (delta) => { this.participantCount += delta; this.changed(); },
+      onClosed: (r) => {
+        if (this.rooms.get(r.id) === r) this.rooms.delete(r.id);
+        this.changed();
+      },
+    });
+    this.rooms.set(spec.id, room);
+    room.log.info({ topology: room.topology, maxMembers: room.maxMembers, persistent }, 'room created');
+    this.changed();
     return room;
   }
 

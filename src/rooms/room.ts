@@ -1,8 +1,9 @@
 import { CallpeerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { IceServer, Participant, RoomInfo, ServerMessage, Topology } from '../protocol/signaling.js';
+import type { Admission } from './access.js';
 import type { RoomMedia, RoomMediaFactory } from './media.js';
-import { Member, type JoinRequest, type LeaveReason, type MemberSink } from './member.js';
+import { Member, type JoinRequest, type LeaveReason, type MediaKinds, type MemberSink } from './member.js';
 
 export interface RoomSnapshot {
   id: string;
@@ -10,22 +11,33 @@ export interface RoomSnapshot {
   maxMembers: number;
   createdAt: string;
   ageSeconds: number;
+  /** A display name given when the room was created through the API. */
+  name?: string;
   participants: Participant[];
 }
 
 /** Why a room closes. */
 export type RoomCloseReason =
-  /** its last member left */
+  /** its last member left (rooms made by a join, not by the API) */
   | 'empty'
   /** the server is stopping */
-  | 'shutdown';
+  | 'shutdown'
+  /** deleted through the room API: members get `room-closed {reason: "deleted"}` */
+  | 'deleted';
+
+/** What a member gets when no access policy is involved (tests, auth off). */
+const OPEN_ACCESS_ADMISSION: Admission = { guest: false, publish: true, subscribe: true, mayCreateRoom: true };
 
 export interface RoomOptions {
   topology: Topology;
   maxMembers: number;
   log: Logger;
-  /** Handed to each member in `joined.iceServers`. */
-  iceServers: readonly IceServer[];
+  /** Handed to each member in `joined.iceServers` (TURN credentials are per member). */
+  iceServers: (member: Member) => IceServer[];
+  /** Made through the room API: it stays when empty, until deleted. */
+  persistent?: boolean;
+  /** A display name given at creation. */
+  name?: string;
   /** Makes the room's media side (mesh relay, SFU router...). */
   media: RoomMediaFactory;
   /** Called after each join (+1) and leave (-1): metrics. */
@@ -87,17 +99,21 @@ export class Room {
     if (this.members.size >= this.maxMembers) {
       throw new CallpeerError('ROOM_FULL', `room "${this.id}" is full (${this.maxMembers} members)`, { ref: 'join' });
     }
+    const admission = request.admission ?? OPEN_ACCESS_ADMISSION;
     const participant: Participant = {
       id: request.id,
-      name: request.name?.trim() || `Guest ${request.id.slice(0, 4)}`,
+      name: admission.name ?? (request.name?.trim() || `Guest ${request.id.slice(0, 4)}`),
       role: request.role ?? 'participant',
       audio: request.audio ?? false,
       video: request.video ?? false,
       screen: false,
       metadata: request.metadata ?? {},
+      ...(admission.identity !== undefined && { identity: admission.identity }),
+      guest: admission.guest,
+      ...(!admission.publish && { canPublish: false }),
     };
     const others = this.participants();
-    const member = new Member(this, participant, sink, this.log.child({ peer: participant.id }), (m, reason) => this.leave(m, reason));
+    const member = new Member(this, participant, sink, this.log.child({ peer: participant.id }), (m, reason) => this.leave(m, reason), admission);
     this.members.set(member.id, member);
     try {
       member.media = this.media.join(member);
@@ -106,17 +122,48 @@ export class Room {
       throw err;
     }
     this.options.onMembers?.(1);
-    sink.send({ type: 'joined', id: member.id, room: this.info(), participants: others, iceServers: [...this.options.iceServers] });
+    sink.send({ type: 'joined', id: member.id, room: this.info(), participants: others, iceServers: this.options.iceServers(member) });
     this.broadcast({ type: 'peer-joined', participant }, member.id);
     this.log.info({ peer: member.id, role: participant.role, members: this.members.size }, 'participant joined');
     return member;
   }
 
-  /** Changes a member's public state and tells the others (`peer-updated`). */
-  update(member: Member, changes: Partial<Pick<Participant, 'audio' | 'video' | 'screen'>>): void {
+  /**
+   * Changes a member's public state and tells the others (`peer-updated`). A kind the room
+   * API muted comes back when the member turns it on itself.
+   */
+  update(member: Member, changes: MediaKinds): void {
     if (this.members.get(member.id) !== member) return;
+    const unmuted = (Object.keys(changes) as (keyof MediaKinds)[]).filter((k) => changes[k] && member.serverMuted.delete(k));
+    if (unmuted.length > 0) member.media.setMuted(Object.fromEntries(unmuted.map((k) => [k, false])));
     member.participant = { ...member.participant, ...changes };
     this.broadcast({ type: 'peer-updated', participant: member.participant }, member.id);
+  }
+
+  /** Removes a member for the room API: `kicked {reason}` to it, `peer-left` to the others. */
+  kick(memberId: string, reason: string): boolean {
+    const member = this.members.get(memberId);
+    if (!member) return false;
+    member.send({ type: 'kicked', reason });
+    this.leave(member, 'kicked');
+    return true;
+  }
+
+  /**
+   * Mutes a member's media for the room API: `muted-by-server` to it, `peer-updated` to the
+   * others, and the media side stops forwarding it (an SFU can; a mesh cannot) until the
+   * member turns it on again.
+   */
+  mute(memberId: string, kinds: MediaKinds): boolean {
+    const member = this.members.get(memberId);
+    if (!member) return false;
+    const muted = (Object.keys(kinds) as (keyof MediaKinds)[]).filter((k) => kinds[k] === false);
+    for (const k of muted) member.serverMuted.add(k);
+    member.media.setMuted(Object.fromEntries(muted.map((k) => [k, true])));
+    member.send({ type: 'muted-by-server', ...Object.fromEntries(muted.map((k) => [k, false])) });
+    member.participant = { ...member.participant, ...Object.fromEntries(muted.map((k) => [k, false])) };
+    this.broadcast({ type: 'peer-updated', participant: member.participant }, member.id);
+    return true;
   }
 
   /** Sends to every member but `exceptId`. */
@@ -124,16 +171,20 @@ export class Room {
     for (const m of this.members.values()) if (m.id !== exceptId) m.send(message);
   }
 
-  /** Closes the room: every member is detached (`room-closed`), then the media. Idempotent. */
+  /**
+   * Closes the room: every member is detached, then the media. Deleted, members are told
+   * first (`room-closed`). Idempotent.
+   */
   close(reason: RoomCloseReason): void {
     if (this.closed) return;
     this.closed = true;
     const members = [...this.members.values()];
     this.members.clear();
     for (const m of members) {
+      if (reason === 'deleted') m.send({ type: 'room-closed', reason: 'deleted' });
       m.media.close();
       this.options.onMembers?.(-1);
-      m.detach('room-closed');
+      m.detach(reason === 'deleted' ? 'room-deleted' : 'room-closed');
     }
     this.media.close();
     this.log.info({ reason }, 'room closed');
@@ -147,6 +198,7 @@ export class Room {
       maxMembers: this.maxMembers,
       createdAt: new Date(this.createdAt).toISOString(),
       ageSeconds: Math.round((now - this.createdAt) / 1000),
+      ...(this.options.name !== undefined && { name: this.options.name }),
       participants: this.participants(),
     };
   }
@@ -159,6 +211,6 @@ export class Room {
     this.log.info({ peer: member.id, reason, members: this.members.size }, 'participant left');
     this.options.onMembers?.(-1);
     member.detach(reason);
-    if (this.members.size === 0) this.close('empty');
+    if (this.members.size === 0 && !this.options.persistent) this.close('empty');
   }
 }

@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RoomRegistry } from '../rooms/registry.js';
 import { isValidRoomId } from '../protocol/signaling.js';
+import { toCallpeerError } from '../errors.js';
 import type { ServerMetrics } from './metrics.js';
 import { requestUrl } from './request-url.js';
+import { authorizeApiCall, fromLoopback, handleRoomApi, sendJson, type RoomApiContext } from './room-api.js';
 import { serveStatic } from './static-files.js';
 
 export interface RouteContext {
@@ -12,38 +14,42 @@ export interface RouteContext {
   /** False once shutdown began: /healthz then answers 503. */
   accepting: () => boolean;
   startedAt: number;
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(text);
+  /** Who may use the room API (and, with auth on, read /metrics from elsewhere). */
+  api: RoomApiContext;
 }
 
 /** The HTTP surface of PROTOCOL.md: pages, health, rooms, metrics, static files. */
 export async function handleRequest(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const method = req.method ?? 'GET';
-  if (method !== 'GET' && method !== 'HEAD') {
-    res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
-    return;
-  }
-  const head = method === 'HEAD';
   const url = requestUrl(req);
   if (!url) {
     res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end('bad request: the URL does not parse\n');
     return;
   }
   const pathname = url.pathname;
+  if (pathname === '/api/rooms' || pathname.startsWith('/api/rooms/')) return handleRoomApi(ctx.api, req, res, pathname);
+  if (method !== 'GET' && method !== 'HEAD') {
+    res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+    return;
+  }
+  const head = method === 'HEAD';
 
   if (pathname === '/healthz') {
     const ok = ctx.accepting();
-    json(res, ok ? 200 : 503, { ok, uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000), rooms: ctx.rooms.size });
-    return;
-  }
-  if (pathname === '/api/rooms') {
-    json(res, 200, { rooms: await ctx.rooms.list() });
+    sendJson(res, ok ? 200 : 503, { ok, uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000), rooms: ctx.rooms.size });
     return;
   }
   if (pathname === '/metrics') {
+    // With auth on, a scraper elsewhere shows an admin token; this machine needs none.
+    if (ctx.api.authorizeAdmin && !fromLoopback(req)) {
+      try {
+        await authorizeApiCall(ctx.api, req);
+      } catch (err) {
+        const e = toCallpeerError(err);
+        sendJson(res, 401, { error: { code: e.code, message: e.message } });
+        return;
+      }
+    }
     const body = await ctx.metrics.registry.metrics();
     res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType }).end(head ? undefined : body);
     return;

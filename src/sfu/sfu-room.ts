@@ -21,6 +21,8 @@ import { retargetRtp } from './forward.js';
 export interface SfuMemberLink {
   readonly id: string;
   readonly log: Logger;
+  /** What the member may do: without `publish`, the server receives nothing from it. */
+  readonly admission: { readonly publish: boolean };
   send(message: ServerMessage): void;
 }
 
@@ -47,6 +49,8 @@ class Member {
   readonly subscriptions = new Map<string, Subscription>();
   /** Subscribers' tracks for this member's audio, rebuilt on change (the per-packet loop reads it). */
   fanout: MediaTrack[] = [];
+  /** Muted through the room API: its audio is not forwarded (its receiver reports go on). */
+  audioMuted = false;
   /** The ICE ufrag of its first offer: a different one means a new connection. */
   ufrag: string | undefined;
 
@@ -58,6 +62,8 @@ class Member {
 /** The SFU router of one room: the room's media side when its topology is `sfu`. */
 export class SfuRoom implements RoomMedia {
   private readonly members = new Map<string, Member>();
+  /** Members muted through the room API, connected yet or not. */
+  private readonly audioMuted = new Set<string>();
   private readonly log: Logger;
 
   constructor(readonly id: string, private readonly options: SfuRoomOptions) {
@@ -81,7 +87,17 @@ export class SfuRoom implements RoomMedia {
       setLayer: () => {
         throw new CallpeerError('INVALID_MESSAGE', 'this SFU forwards audio only: there are no video layers to choose', { ref: 'layer' });
       },
-      close: () => this.leave(link.id),
+      setMuted: (kinds) => {
+        if (kinds.audio === undefined) return;
+        if (kinds.audio) this.audioMuted.add(link.id);
+        else this.audioMuted.delete(link.id);
+        const member = this.members.get(link.id);
+        if (member) member.audioMuted = kinds.audio;
+      },
+      close: () => {
+        this.audioMuted.delete(link.id);
+        this.leave(link.id);
+      },
     };
   }
 
@@ -161,9 +177,11 @@ export class SfuRoom implements RoomMedia {
       logger: this.log,
       // The member is polite: on glare our offer wins.
       polite: false,
-      capabilities: { receiveAudio: true, sendAudio: false, receiveVideo: false },
+      // A member whose token says `publish: false` gets its send sections refused.
+      capabilities: { receiveAudio: link.admission.publish, sendAudio: false, receiveVideo: false },
     });
     const member = new Member(link, peer);
+    member.audioMuted = this.audioMuted.has(link.id);
     this.members.set(link.id, member);
     peer.on('signal', (s) => {
       if (s.kind === 'description') link.send({ type: s.type, from: 'server', sdp: s.sdp });
@@ -184,6 +202,7 @@ export class SfuRoom implements RoomMedia {
     member.published = { track, receiver };
     track.onRtp = (packet) => {
       receiver.handleRtp(packet);
+      if (member.audioMuted) return;
       for (const out of member.fanout) {
         retargetRtp(packet, out.localSsrc, out.codec?.payloadType ?? 111);
         out.send(packet);

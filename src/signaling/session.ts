@@ -9,6 +9,8 @@ import { handlers } from './handlers.js';
 
 /** Strikes (refused frames) come back at this rate, per second: a slip now and then never adds up. */
 const STRIKE_REFILL_PER_SECOND = 0.1;
+/** Refused joins (UNAUTHORIZED) in a row before the socket is closed with 1008: no token guessing on one socket. */
+const MAX_REFUSED_JOINS = 5;
 /** How long a dropped slow reader's close frame may take before its socket is cut, ms. */
 const SLOW_READER_GRACE_MS = 1000;
 
@@ -32,6 +34,7 @@ export class SignalingSession implements MemberSink {
   private alive = true;
   private closed = false;
   private joinTimer: NodeJS.Timeout | undefined;
+  private refusedJoins = 0;
 
   constructor(
     readonly ws: WebSocket,
@@ -106,13 +109,16 @@ export class SignalingSession implements MemberSink {
       return;
     }
     this.member = member;
+    this.refusedJoins = 0;
     this.disarmJoinTimer();
   }
 
   /** MemberSink: the member is out of its room (it left, its room closed...). */
-  detached(_reason: LeaveReason): void {
+  detached(reason: LeaveReason): void {
     this.member = undefined;
-    this.armJoinTimer();
+    // A deleted room's members were told (`room-closed`): their connection ends cleanly.
+    if (reason === 'room-deleted') this.close(1000, 'room deleted');
+    else this.armJoinTimer();
   }
 
   /** Arms the idle timer: a socket that is in no room for `joinTimeoutMs` is closed. */
@@ -160,6 +166,11 @@ export class SignalingSession implements MemberSink {
     if (e.code === 'INTERNAL') this.log.error({ err }, 'handler failed');
     const code = (e.code as WireErrorCode);
     this.sendError(code, e.message, e.ref ?? type);
+    if (code === 'UNAUTHORIZED' && ++this.refusedJoins >= MAX_REFUSED_JOINS) {
+      this.log.warn({ refusedJoins: this.refusedJoins }, 'closing a connection after refused joins');
+      this.close(1008, 'too many refused joins');
+      return;
+    }
     // Refusals that stem from the client's behaviour count toward the abuse limit.
     if ((code === 'INVALID_MESSAGE' || code === 'RATE_LIMITED' || code === 'MESSAGE_TOO_LARGE' || code === 'INVALID_SDP') && !this.strikes.take()) {
       this.log.warn({ code }, 'closing a connection that keeps sending bad frames');

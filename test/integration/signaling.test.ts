@@ -34,7 +34,7 @@ describe('joining and leaving', () => {
     const ja = await a.join(r, { name: 'Ada', video: true, metadata: { lang: 'en' } });
     const b = await Probe.open(server.wsUrl);
     const jb = await b.join(r, { name: 'Bob', role: 'bot' });
-    expect(jb.participants).toEqual([{ id: ja.id, name: 'Ada', role: 'participant', audio: false, video: true, screen: false, metadata: { lang: 'en' } }]);
+    expect(jb.participants).toEqual([{ id: ja.id, name: 'Ada', role: 'participant', audio: false, video: true, screen: false, metadata: { lang: 'en' }, guest: false }]);
     const pj = await a.next('peer-joined');
     expect(pj.participant).toMatchObject({ id: jb.id, name: 'Bob', role: 'bot' });
     b.send({ type: 'leave' });

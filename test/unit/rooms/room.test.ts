@@ -24,6 +24,7 @@ function recordingMedia(log: string[]): RoomMedia {
         signal: (m: SignalMessage) => { log.push(`signal ${member.id} ${m.type}`); },
         setSubscribed: () => {},
         setLayer: () => {},
+        setMuted: (kinds) => { log.push(`mute ${member.id} ${JSON.stringify(kinds)}`); },
         close: () => { log.push(`close ${member.id}`); },
       };
     },
@@ -35,7 +36,7 @@ function registry(media: (log: string[]) => RoomMedia = recordingMedia, maxMembe
   const calls: string[] = [];
   const changes: [number, number][] = [];
   const rooms = new RoomRegistry({
-    log: silentLogger(), maxMembers, iceServers: [{ urls: 'stun:example.test' }],
+    log: silentLogger(), maxMembers, iceServers: () => [{ urls: 'stun:example.test' }],
     media: () => media(calls),
     onChange: (r, p) => changes.push([r, p]),
   });
@@ -53,8 +54,8 @@ describe('Room', () => {
       { type: 'joined', id: 'A', room: { id: 'r1', topology: 'mesh', maxMembers: 3 }, participants: [], iceServers: [{ urls: 'stun:example.test' }] },
       { type: 'peer-joined', participant: mb.participant },
     ]);
-    expect(b.sent[0]).toMatchObject({ type: 'joined', id: 'B', participants: [{ id: 'A', name: 'Ann', role: 'participant', audio: false, video: false, screen: false, metadata: {} }] });
-    expect(mb.participant).toEqual({ id: 'B', name: 'Guest B', role: 'bot', audio: true, video: false, screen: false, metadata: {} });
+    expect(b.sent[0]).toMatchObject({ type: 'joined', id: 'B', participants: [{ id: 'A', name: 'Ann', role: 'participant', audio: false, video: false, screen: false, metadata: {}, guest: false }] });
+    expect(mb.participant).toEqual({ id: 'B', name: 'Guest B', role: 'bot', audio: true, video: false, screen: false, metadata: {}, guest: false });
     expect(calls).toEqual(['join A', 'join B']);
   });
 
