@@ -110,7 +110,10 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
     joinTimeoutMs: options.joinTimeoutMs ?? 30_000,
     sessionClosed: (s) => { sessions.delete(s); metrics.connections.dec({ path: '/ws' }); },
   };
-  const pcm = new PcmService({ log: log.child({ service: 'pcm' }), registry: metrics.registry, ...options.pcm });
+  const pcm = new PcmService({
+    log: log.child({ service: 'pcm' }), registry: metrics.registry, ...options.pcm,
+    ...(access && { authorize: (token: string | undefined) => access.authorizeClient(token) }),
+  });
 
   const api: RoomApiContext = {
     rooms,

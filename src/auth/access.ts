@@ -40,6 +40,15 @@ export class TokenAccess implements AccessPolicy {
     };
   }
 
+  /** For services outside rooms (PCM pairing): any valid token, or none when guests are allowed. */
+  async authorizeClient(token: string | undefined): Promise<void> {
+    if (token === undefined || token === '') {
+      if (!this.options.allowGuests) refuse('this server needs a token: add token=<jwt> to the URL');
+      return;
+    }
+    await this.verifier.verify(token);
+  }
+
   /** For the room API: resolves if `token` is valid and grants `admin` (for `roomId`, if given). */
   async authorizeAdmin(token: string | undefined, roomId?: string): Promise<void> {
     if (token === undefined) refuse('the room API needs "Authorization: Bearer <token>" with the admin role');

@@ -25,6 +25,11 @@ export interface PcmServiceOptions {
   maxBadFrames?: number;
   /** Audio a client may send ahead of real time before its frames are dropped on arrival, ms. Default PCM_MAX_BURST_MS (1000). */
   maxBurstMs?: number;
+  /**
+   * Auth on: resolves when a client's `token` (absent: a guest) may use the service, rejects
+   * UNAUTHORIZED otherwise; the client is then told and closed with 1008.
+   */
+  authorize?: (token: string | undefined) => Promise<void>;
   /** Period of the info-level stats line (pairs, frames relayed and dropped), ms; skipped while idle. Default 60000. */
   statsIntervalMs?: number;
 }
@@ -98,6 +103,22 @@ export class PcmService {
       ws.close(CLOSE_POLICY, 'bad parameters');
       return;
     }
+    if (!this.options.authorize) {
+      this.accept(ws, params);
+      return;
+    }
+    // Frames that arrive before the token is checked are not read: nothing is listening yet.
+    this.options.authorize(params.token).then(
+      () => { if (!this.closed && ws.readyState === ws.OPEN) this.accept(ws, params); },
+      (err: unknown) => {
+        const e = toCallpeerError(err, 'UNAUTHORIZED');
+        ws.send(JSON.stringify({ type: 'error', code: e.code, message: e.message }));
+        ws.close(CLOSE_POLICY, 'unauthorized');
+      },
+    );
+  }
+
+  private accept(ws: WebSocket, params: PcmParams): void {
     const metrics = this.metrics;
     const peer = new PcmPeer(`p${this.nextPeer++}`, ws, params, {
       maxQueuedMs: this.options.maxQueuedMs,

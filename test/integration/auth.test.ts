@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/app.js';
 import { mintToken } from '../../src/auth/tokens.js';
 import { Probe, startTestServer } from '../helpers/server.js';
+import { PcmProbe } from './pcm-harness.js';
 import { handMadeJwt } from '../helpers/jwt.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-bytes!!';
@@ -80,6 +81,22 @@ describe('joining with auth on', () => {
       expect(await p.next('error')).toMatchObject({ code: 'UNAUTHORIZED' });
     }
     expect((await p.closed).code).toBe(1008);
+  });
+});
+
+describe('/ws/pcm with auth on', () => {
+  it('pairs clients with a valid token; one without, or with a bad one, gets UNAUTHORIZED and 1008', async () => {
+    const good = token({ sub: 'caller' });
+    const a = await PcmProbe.open(server, { pair: 'authed', token: good });
+    const b = await PcmProbe.open(server, { pair: 'authed', token: good });
+    await a.waitFor('connected');
+    for (const query of [{ pair: 'authed2' }, { pair: 'authed2', token: 'x.y.z' }]) {
+      const c = await PcmProbe.open(server, query);
+      expect(await c.closed).toBe(1008);
+      expect(c.messages).toEqual([expect.objectContaining({ type: 'error', code: 'UNAUTHORIZED' })]);
+    }
+    a.close();
+    b.close();
   });
 });
 
