@@ -22,6 +22,7 @@ import { RoomRegistry } from './rooms/registry.js';
 import { SfuRoom } from './sfu/sfu-room.js';
 import { toNdcIceServers } from './rtc/ice-servers.js';
 import { ServerMetrics } from './server/metrics.js';
+import { isHostAllowed, requestHost } from './server/host-check.js';
 import { isOriginAllowed } from './server/origin.js';
 import { requestUrl } from './server/request-url.js';
 import type { RoomApiContext } from './server/room-api.js';
@@ -121,8 +122,14 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
     ...(access && { authorizeAdmin: (token: string | undefined, roomId?: string) => access.authorizeAdmin(token, roomId) }),
   };
   const tls = config.cert !== undefined && config.key !== undefined;
+  const hostAllowed = (req: http.IncomingMessage) => isHostAllowed(requestHost(req, config.trustProxy), config.allowedHosts, config.host);
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     applySecurityHeaders(res);
+    if (!hostAllowed(req)) {
+      log.warn({ host: requestHost(req, config.trustProxy) }, 'request for a host name this server does not answer to');
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('this server does not answer to that host name (add it with --allowed-host)\n');
+      return;
+    }
     handleRequest({ staticDir: config.staticDir, rooms, metrics, accepting: () => accepting, startedAt, api }, req, res).catch((err) => {
       log.error({ err, url: req.url }, 'request failed');
       if (!res.headersSent) res.writeHead(500).end();
@@ -141,7 +148,8 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
     const url = requestUrl(req);
     if (!url) return refuseUpgrade(socket, 400, 'Bad Request');
     if (!accepting) return refuseUpgrade(socket, 503, 'Service Unavailable');
-    if (!isOriginAllowed(req, config.allowedOrigins)) {
+    if (!hostAllowed(req)) return refuseUpgrade(socket, 403, 'Forbidden');
+    if (!isOriginAllowed(req, config.allowedOrigins, config.trustProxy)) {
       log.warn({ origin: req.headers.origin }, 'websocket from a disallowed origin refused');
       return refuseUpgrade(socket, 403, 'Forbidden');
     }

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { requestHost } from './host-check.js';
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -7,7 +8,7 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
  * server's own origin (as the Host header names it), localhost on any port, or one of `allowed`.
  * Browsers always send Origin, so this stops other sites from driving a visitor's browser.
  */
-export function isOriginAllowed(req: IncomingMessage, allowed: readonly string[]): boolean {
+export function isOriginAllowed(req: IncomingMessage, allowed: readonly string[], trustProxy = false): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return true;
   let url: URL;
@@ -17,6 +18,8 @@ export function isOriginAllowed(req: IncomingMessage, allowed: readonly string[]
     return false;
   }
   if (LOCAL_HOSTS.has(url.hostname)) return true;
-  if (req.headers.host !== undefined && url.host === req.headers.host) return true;
+  // Behind a trusted reverse proxy the page's origin is the proxy's public host.
+  const host = requestHost(req, trustProxy);
+  if (host !== undefined && url.host === host) return true;
   return allowed.includes(url.origin);
 }

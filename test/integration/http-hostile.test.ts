@@ -71,3 +71,13 @@ describe('malformed requests', () => {
     expect(exited).toBeUndefined();
   });
 });
+
+describe('host names (DNS rebinding)', () => {
+  it('a server on loopback refuses pages and upgrades for another host name with 403, and names it in the log', async () => {
+    expect(status(await raw(get('/', 'rebind.attacker.example')))).toBe(403);
+    expect(status(await raw(upgrade('/ws', 'rebind.attacker.example:80')))).toBe(403);
+    expect(status(await raw(get('/', `127.0.0.1:${port}`)))).toBe(200);
+    expect(status(await raw(get('/', `localhost:${port}`)))).toBe(200);
+  });
+});
+

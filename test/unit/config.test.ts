@@ -53,6 +53,32 @@ describe('serve config', () => {
     expect(() => loadServeConfig({}, { CALLPEER_TOPOLOGY: 'star' }, empty)).toThrow(/CALLPEER_TOPOLOGY/);
   });
 
+  it('reads auth, TURN and host settings from env or flags', () => {
+    const env = {
+      CALLPEER_AUTH_SECRET: 's'.repeat(32), CALLPEER_ALLOW_GUESTS: '1', CALLPEER_OPEN_API: 'false', CALLPEER_TURN_URL: 'turn:127.0.0.1:3478',
+      CALLPEER_TURN_SECRET: 't', CALLPEER_TURN_TTL: '600', CALLPEER_ALLOWED_HOST: 'Call.Example.com, b.example', CALLPEER_TRUST_PROXY: 'yes',
+    };
+    expect(loadServeConfig({}, env, empty)).toMatchObject({
+      authSecret: 's'.repeat(32), allowGuests: true, openApi: false, turnUrl: 'turn:127.0.0.1:3478', turnSecret: 't', turnTtlSeconds: 600,
+      allowedHosts: ['call.example.com', 'b.example'], trustProxy: true,
+    });
+    expect(loadServeConfig({}, {}, empty)).toMatchObject({ allowGuests: false, openApi: false, turnTtlSeconds: 3600, rtcRelayOnly: false, allowedHosts: [], trustProxy: false });
+  });
+
+  it.each([
+    ['a short auth secret', { authSecret: 'short' }],
+    ['both a secret and a public key', { authSecret: 's'.repeat(32), authPublicKey: '/etc/hostname' }],
+    ['an unreadable public key', { authPublicKey: '/nonexistent/key.pem' }],
+    ['guests without auth', { allowGuests: true }],
+    ['a TURN URL without its secret', { turnUrl: 'turn:127.0.0.1:3478' }],
+    ['a TURN secret without its URL', { turnSecret: 'x' }],
+    ['a TURN URL that is not one', { turnUrl: 'stun:127.0.0.1:3478', turnSecret: 'x' }],
+    ['a TURN TTL under a minute', { turnUrl: 'turn:h:1', turnSecret: 'x', turnTtlSeconds: 5 }],
+    ['relay-only without TURN', { rtcRelayOnly: true }],
+  ])('refuses %s with INVALID_CONFIG', (_name, flags) => {
+    expect(code(() => loadServeConfig(flags as never, {}, empty))).toBe('INVALID_CONFIG');
+  });
+
   it('parses TURN URLs with credentials', () => {
     expect(parseIceServerUrl('turns:bob:p%40ss@turn.example:5349?transport=tcp')).toEqual({ urls: 'turns:turn.example:5349?transport=tcp', username: 'bob', credential: 'p@ss' });
   });
