@@ -6,6 +6,7 @@ import { registerBot } from './bot.js';
 import { registerPcm } from './pcm.js';
 import { registerRecord } from './record.js';
 import { registerLoadtest } from './loadtest.js';
+import { registerToken } from './token.js';
 
 /** Builds the `callpeer` program. Each subcommand lives in its own file with a `register*` function. */
 export function buildProgram(): Command {
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerPcm(program);
   registerRecord(program);
   registerLoadtest(program);
+  registerToken(program);
   return program;
 }
 
