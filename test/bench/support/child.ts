@@ -7,7 +7,7 @@ export interface ChildStats { cpu: NodeJS.CpuUsage; mem: NodeJS.MemoryUsage }
 export class BenchServer {
   private constructor(readonly child: ChildProcess, readonly url: string) {}
 
-  static async start(kind: 'callpeer' | 'sfu' | 'bare'): Promise<BenchServer> {
+  static async start(kind: 'callpeer' | 'sfu' | 'auth' | 'bare'): Promise<BenchServer> {
     const child = fork(path.join(import.meta.dirname, 'server-child.ts'), [kind], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const url = await new Promise<string>((resolve, reject) => {
       child.once('message', (m: { url: string }) => resolve(m.url));

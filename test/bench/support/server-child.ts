@@ -1,7 +1,7 @@
 /**
  * A server in its own process for benchmarks, so its CPU and memory are measured alone.
  * argv[2]: 'callpeer' (the real server), 'sfu' (the real server with SFU rooms, media on
- * loopback) or 'bare' (a ws server that relays by id with no validation: the baseline). Talks to the parent over IPC: {cmd:'stats'} -> cpu and memory.
+ * loopback), 'auth' (the real server with --auth-secret BENCH_AUTH_SECRET) or 'bare' (a ws server that relays by id with no validation: the baseline). Talks to the parent over IPC: {cmd:'stats'} -> cpu and memory.
  */
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startServer } from '../../../src/app.js';
@@ -9,11 +9,14 @@ import { loadServeConfig } from '../../../src/config.js';
 import { silentLogger } from '../../../src/log.js';
 
 const kind = process.argv[2] ?? 'callpeer';
+/** The auth secret of the 'auth' kind (the real server with auth on). */
+export const BENCH_AUTH_SECRET = 'bench-auth-secret-that-is-32-bytes!!';
 
 async function start(): Promise<string> {
-  if (kind === 'callpeer' || kind === 'sfu') {
+  if (kind === 'callpeer' || kind === 'sfu' || kind === 'auth') {
     const sfu = kind === 'sfu' ? { topology: 'sfu' as const, rtcBind: '127.0.0.1' } : {};
-    const config = loadServeConfig({ port: 0, host: '127.0.0.1', maxMembers: 1000, rateLimitPerSecond: 1e9, ...sfu }, {});
+    const auth = kind === 'auth' ? { authSecret: BENCH_AUTH_SECRET } : {};
+    const config = loadServeConfig({ port: 0, host: '127.0.0.1', maxMembers: 1000, rateLimitPerSecond: 1e9, ...sfu, ...auth }, {});
     const s = await startServer(config, { log: silentLogger(), joinTimeoutMs: 3_600_000 });
     return s.wsUrl;
   }
@@ -39,11 +42,13 @@ async function start(): Promise<string> {
   return `ws://127.0.0.1:${addr.port}/ws`;
 }
 
-const url = await start();
-process.send!({ url });
-process.on('message', (m: { cmd: string }) => {
-  if (m.cmd === 'stats') {
-    (globalThis as { gc?: () => void }).gc?.();
-    process.send!({ cpu: process.cpuUsage(), mem: process.memoryUsage() });
-  }
-});
+if (process.send) {
+  const url = await start();
+  process.send({ url });
+  process.on('message', (m: { cmd: string }) => {
+    if (m.cmd === 'stats') {
+      (globalThis as { gc?: () => void }).gc?.();
+      process.send!({ cpu: process.cpuUsage(), mem: process.memoryUsage() });
+    }
+  });
+}
