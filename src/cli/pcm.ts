@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { CallpeerError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { PcmClient } from '../pcm/client.js';
+import { PcmClient } from '../client/pcm-client.js';
 import { ToneFrames, type PcmFrameSource } from '../media/frames.js';
-import { openWavFrames } from '../pcm/frame-sources.js';
-import { WavFileRecorder } from '../pcm/wav-recorder.js';
+import { openWavFrames } from '../client/audio-files.js';
+import { WavFileRecorder } from '../client/wav-recorder.js';
 import { PCM_CODECS, PCM_RATES, type PcmCodec, type PcmRate } from '../protocol/pcm.js';
 import { parseSeconds, waitForStop } from './run.js';
 

@@ -15,7 +15,7 @@ import type { Logger } from '../log.js';
 import { OpusEncoderStream } from '../media/opus.js';
 import { int16ToBytes } from '../media/pcm.js';
 import { ToneGenerator } from '../media/tone.js';
-import { pcmSocketUrl } from '../pcm/client.js';
+import { pcmSocketUrl } from '../client/pcm-client.js';
 import type { PcmCodec } from '../protocol/pcm.js';
 import { Pacer } from '../time/pacer.js';
 import type { PcmLoadParams } from './params.js';

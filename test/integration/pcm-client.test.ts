@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/app.js';
 import { dominantFrequency } from '../../src/media/analysis.js';
 import { parseWav } from '../../src/media/wav.js';
-import { PcmClient } from '../../src/pcm/client.js';
+import { PcmClient } from '../../src/client/pcm-client.js';
 import { ToneFrames } from '../../src/media/frames.js';
-import { WavFileRecorder } from '../../src/pcm/wav-recorder.js';
+import { WavFileRecorder } from '../../src/client/wav-recorder.js';
 import { startTestServer } from '../helpers/server.js';
 import { sleep, until } from './pcm-harness.js';
 

@@ -87,7 +87,7 @@ describe('bot audio files', () => {
 
 describe('PCM client audio files', () => {
   it('a file that is not a WAV is PARSE_ERROR naming the file, with a fix', async () => {
-    const { openWavFrames } = await import('../../../src/pcm/frame-sources.js');
+    const { openWavFrames } = await import('../../../src/client/audio-files.js');
     const file = path.join(tempDir(), 'x.wav');
     writeFileSync(file, 'hi\n');
     const err = await openWavFrames(file, 16000).catch((e: CallpeerError) => e);

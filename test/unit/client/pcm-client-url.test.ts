@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pcmSocketUrl } from '../../../src/pcm/client.js';
+import { pcmSocketUrl } from '../../../src/client/pcm-client.js';
 import { SampleFrames, ToneFrames } from '../../../src/media/frames.js';
 
 const codeOf = (f: () => unknown) => { try { f(); } catch (err) { return (err as { code?: string }).code; } return undefined; };
