@@ -25,7 +25,7 @@ import type { MediaTrack } from '../../rtc/media-track.js';
 import type { Peer } from '../../rtc/peer.js';
 import { ManifestStore, type Manifest, type ManifestFile } from './manifest.js';
 import { mixOggOpusFiles } from './mixer.js';
-import { IvfWriter } from './ivf.js';
+import { IvfWriter } from './ivf-writer.js';
 import { TrackRecorder } from './track-recorder.js';
 import type { TimelineOptions } from './track-timeline.js';
 import { fileError, TrackWriter } from './track-writer.js';

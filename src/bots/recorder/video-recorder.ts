@@ -7,13 +7,14 @@
  * one comes, so the file always decodes.
  */
 import type { Logger } from '../../log.js';
+import { IVF_RATE } from '../../media/ivf.js';
 import { buildRtcp } from '../../media/rtcp.js';
 import { tsDiff, type RtpPacketInfo } from '../../media/rtp.js';
+import { Vp8Depacketizer, type Vp8Frame, type Vp8Stats } from '../../media/vp8.js';
 import type { MediaTrack } from '../../rtc/media-track.js';
 import { RtpReceiver } from '../../rtc/rtp-receiver.js';
-import { IVF_RATE, type IvfWriter } from './ivf.js';
+import type { IvfWriter } from './ivf-writer.js';
 import type { PacketCounts } from './manifest.js';
-import { Vp8Depacketizer, type Vp8Frame, type Vp8Stats } from './vp8.js';
 
 const PLI_INTERVAL_MS = 500;
 

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ivfFrameHeader, ivfHeader, IvfWriter } from '../../../src/bots/recorder/ivf.js';
-import { Vp8Depacketizer, vp8DescriptorLength, vp8KeyframeSize, type Vp8Frame } from '../../../src/bots/recorder/vp8.js';
+import { IvfWriter } from '../../../src/bots/recorder/ivf-writer.js';
+import { Vp8Depacketizer, type Vp8Frame } from '../../../src/media/vp8.js';
 
 const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'callpeer-vp8-'));
@@ -41,37 +41,6 @@ beforeAll(() => {
   const file = path.join(tmp(), 'src.ivf');
   const r = spawnSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=15', '-t', '2', '-c:v', 'libvpx', '-b:v', '300k', '-g', '10', file]);
   if (r.status === 0) source = readIvf(readFileSync(file));
-});
-
-describe('VP8 payload descriptor', () => {
-  it('measures the descriptor with and without the optional fields', () => {
-    expect(vp8DescriptorLength(Buffer.from([0x10, 0x9d]))).toBe(1); // S only
-    expect(vp8DescriptorLength(Buffer.from([0x90, 0x80, 0x05, 0xaa]))).toBe(3); // X, I, 7-bit PictureID
-    expect(vp8DescriptorLength(Buffer.from([0x90, 0x80, 0x85, 0x01, 0xaa]))).toBe(4); // 15-bit PictureID
-    expect(vp8DescriptorLength(Buffer.from([0x90, 0xf0, 0x85, 0x01, 0x07, 0x40, 0xaa]))).toBe(6); // I, L, T, K
-  });
-
-  it('a truncated descriptor is PARSE_ERROR', () => {
-    expect(() => vp8DescriptorLength(Buffer.from([0x90]))).toThrow(expect.objectContaining({ code: 'PARSE_ERROR' }));
-    expect(() => vp8DescriptorLength(Buffer.from([0x90, 0x80, 0x85]))).toThrow(expect.objectContaining({ code: 'PARSE_ERROR' }));
-  });
-
-  it('reads a key frame size; an inter frame has none', () => {
-    //                         tag (P=0)         start code         width 640    height 480
-    const key = Buffer.from([0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01]);
-    expect(vp8KeyframeSize(key)).toEqual({ width: 640, height: 480 });
-    expect(vp8KeyframeSize(Buffer.from([0x51, 0x42, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01]))).toBeUndefined();
-  });
-});
-
-describe('IVF', () => {
-  it('header and frame header are byte-exact', () => {
-    expect(ivfHeader({ width: 320, height: 240, rate: 90000, scale: 1, frames: 30 }).toString('hex')).toBe(
-      '444b4946' + '0000' + '2000' + '56503830' + '4001' + 'f000' + '905f0100' + '01000000' + '1e000000' + '00000000',
-      // DKIF     version  size   VP80       320     240      90000        1           30 frames    unused
-    );
-    expect(ivfFrameHeader(1234, 90000 * 3).toString('hex')).toBe('d2040000' + 'b01e040000000000');
-  });
 });
 
 describe.skipIf(!has('ffmpeg') || !has('ffprobe'))('VP8 depacketizer + IvfWriter against libvpx frames', () => {

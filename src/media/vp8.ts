@@ -19,7 +19,7 @@
  * whose header carries the size (RFC 6386 §9.1): start code 9d 01 2a, then 14-bit width and
  * height, little-endian.
  */
-import { CallpeerError } from '../../errors.js';
+import { CallpeerError } from '../errors.js';
 
 export interface Vp8Frame {
   data: Buffer;
