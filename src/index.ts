@@ -7,15 +7,15 @@ export { SignalingClient, type SignalingClientOptions, type SignalingClientEvent
 export { parseRoomUrl, type RoomTarget } from './client/room-url.js';
 export * from './protocol/index.js';
 export { Bot, type BotOptions, type BotPeerStats, type BotReceivedStats, type BotEvents } from './bots/bot.js';
-export { openAudioFile } from './bots/file-sources.js';
+export { openAudioFile } from './client/audio-files.js';
 export { Recorder, type RecorderOptions, type RecorderEvents } from './bots/recorder/recorder.js';
 export type { Manifest, ManifestFile } from './bots/recorder/manifest.js';
 export { MeshAgent, type MeshAgentOptions, type RemotePeer } from './client/mesh-agent.js';
 export { SfuAgent, type SfuAgentOptions, type SfuAgentEvents } from './client/sfu-agent.js';
 export { joinRoom, type RoomAgent } from './client/room-agent.js';
 export type { AgentOptions } from './client/agent-options.js';
-export { EncodedSource, ToneSource, PacketListSource } from './rtc/opus-sources.js';
-export { OpusSender, type OpusSource } from './rtc/opus-sender.js';
+export { EncodedSource, ToneSource, PacketListSource, type OpusSource } from './media/opus-sources.js';
+export { OpusSender } from './rtc/opus-sender.js';
 export type { MediaTrack } from './rtc/media-track.js';
 export { ToneFrames, SampleFrames, wavFrames, type PcmFrameSource } from './media/frames.js';
 export { Peer, cleanupRtc, type PeerOptions } from './rtc/peer.js';

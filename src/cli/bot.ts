@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
 import { Bot, type BotReceivedStats } from '../bots/bot.js';
-import { openAudioFile } from '../bots/file-sources.js';
+import { openAudioFile } from '../client/audio-files.js';
 import { parseRoomUrl } from '../client/room-url.js';
 import { CallpeerError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { ToneSource } from '../rtc/opus-sources.js';
-import type { OpusSource } from '../rtc/opus-sender.js';
+import { ToneSource, type OpusSource } from '../media/opus-sources.js';
 import { cleanupRtc } from '../rtc/peer.js';
 import { collect, peerNetworkOptions } from './options.js';
 import { parseSeconds, waitForStop } from './run.js';

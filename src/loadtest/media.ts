@@ -4,11 +4,11 @@
  * RTP packet left, so a receiver in the same process computes its one-way latency on the
  * same clock (performance.now()) without any change on the wire.
  */
-import { openAudioFile } from '../bots/file-sources.js';
+import { openAudioFile } from '../client/audio-files.js';
 import { OpusEncoderStream } from '../media/opus.js';
+import { ToneSource, type OpusSource } from '../media/opus-sources.js';
 import type { MediaTrack } from '../rtc/media-track.js';
-import type { OpusSender, OpusSource } from '../rtc/opus-sender.js';
-import { ToneSource } from '../rtc/opus-sources.js';
+import type { OpusSender } from '../rtc/opus-sender.js';
 import { Pacer } from '../time/pacer.js';
 import type { LoadAudio } from './params.js';
 

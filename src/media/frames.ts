@@ -1,7 +1,7 @@
 /**
  * Sources of 20 ms frames of mono Int16 at a given rate, one per tick: a tone (endless or
  * timed) and given samples (once or looped). Pure; the PCM client plays them as they are,
- * the bots encode them to Opus (rtc/opus-sources.ts).
+ * the bots encode them to Opus (media/opus-sources.ts).
  */
 import { CallpeerError } from '../errors.js';
 import { resampleAll } from './resample.js';

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import {
   buildRtcp, ntpFromUnixMs, ntpMiddle32, rttMs, SDES_CNAME, type ReportBlock,
 } from '../media/rtcp.js';
+import type { OpusSource } from '../media/opus-sources.js';
 import { RTP_HEADER_MIN } from '../media/rtp.js';
 import { silentLogger, type Logger } from '../log.js';
 import { systemClock, type Clock } from '../time/clock.js';
@@ -25,13 +26,8 @@ import type { MediaTrack } from './media-track.js';
 export const OPUS_FRAME_TICKS = 960;
 const OPUS_CLOCK_RATE = 48000;
 
-/** A pull source of 20 ms Opus packets (a tone, a file, a mixer). */
-export interface OpusSource {
-  /** The packet for frame `index`, or undefined for silence (nothing is sent: DTX). */
-  nextFrame(index: number): Buffer | undefined;
-  /** True once the source has nothing more to give: with nextFrame returning undefined, the sender stops and emits `ended`. */
-  readonly ended?: boolean;
-}
+// The sources live in media/; re-exported until src/bots/bot.ts imports the type from there.
+export type { OpusSource } from '../media/opus-sources.js';
 
 /** What the remote said about our stream in its last report block. */
 export interface RemoteReceptionReport {

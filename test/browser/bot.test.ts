@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/app.js';
 import { Bot } from '../../src/bots/bot.js';
 import { dominantFrequency } from '../../src/media/analysis.js';
-import { ToneSource } from '../../src/rtc/opus-sources.js';
+import { ToneSource } from '../../src/media/opus-sources.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
 import { floatToInt16, hasChromium, launchBrowser, screenshot, skipNote, waitForPage, type TestBrowser } from '../helpers/browser.js';
 import './call-page.js'; // window.callpeer's type

@@ -10,7 +10,7 @@ import { SfuAgent } from '../../src/client/sfu-agent.js';
 import { dominantFrequency } from '../../src/media/analysis.js';
 import { isRtcp } from '../../src/media/rtp.js';
 import { OpusSender } from '../../src/rtc/opus-sender.js';
-import { ToneSource } from '../../src/rtc/opus-sources.js';
+import { ToneSource } from '../../src/media/opus-sources.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
 import {
   floatToInt16, hasChromium, launchBrowser, screenshot, skipNote, toneWavFile, waitForPage, type Page, type TestBrowser,

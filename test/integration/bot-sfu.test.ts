@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Bot } from '../../src/bots/bot.js';
 import { SfuAgent } from '../../src/client/sfu-agent.js';
 import { parseRtpHeader } from '../../src/media/rtp.js';
-import { ToneSource } from '../../src/rtc/opus-sources.js';
+import { ToneSource } from '../../src/media/opus-sources.js';
 import { startCli } from '../helpers/cli.js';
 import { until } from '../helpers/rtc.js';
 import { useTestServer } from '../helpers/server.js';

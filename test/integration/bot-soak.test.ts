@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Bot } from '../../src/bots/bot.js';
-import { ToneSource } from '../../src/rtc/opus-sources.js';
+import { ToneSource } from '../../src/media/opus-sources.js';
 import { useTestServer } from '../helpers/server.js';
 
 const fds = () => readdirSync('/proc/self/fd').length;

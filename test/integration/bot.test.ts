@@ -9,7 +9,7 @@ import { dominantFrequency } from '../../src/media/analysis.js';
 import { OpusDecoderStream } from '../../src/media/opus.js';
 import { parseRtpHeader } from '../../src/media/rtp.js';
 import { OpusSender } from '../../src/rtc/opus-sender.js';
-import { ToneSource } from '../../src/rtc/opus-sources.js';
+import { ToneSource } from '../../src/media/opus-sources.js';
 import { Pacer } from '../../src/time/pacer.js';
 import { RtpReceiver } from '../../src/rtc/rtp-receiver.js';
 import type { MediaTrack } from '../../src/rtc/media-track.js';

@@ -14,7 +14,7 @@ import type { Manifest } from '../../src/bots/recorder/manifest.js';
 import { Recorder } from '../../src/bots/recorder/recorder.js';
 import { dominantFrequency } from '../../src/media/analysis.js';
 import { parseWav } from '../../src/media/wav.js';
-import { ToneSource } from '../../src/rtc/opus-sources.js';
+import { ToneSource } from '../../src/media/opus-sources.js';
 import { BIN, runCli, startCli } from '../helpers/cli.js';
 import { startTestServer, useTestServer } from '../helpers/server.js';
 import { decodeRecording, has } from './recorder-helpers.js';

@@ -4,7 +4,7 @@ import { rms } from '../../src/media/analysis.js';
 import { readOggOpus } from '../../src/media/ogg-opus.js';
 import { OpusDecoderStream, OpusEncoderStream } from '../../src/media/opus.js';
 import { ToneGenerator } from '../../src/media/tone.js';
-import type { OpusSource } from '../../src/rtc/opus-sender.js';
+import type { OpusSource } from '../../src/media/opus-sources.js';
 
 export { has } from '../helpers/tools.js';
 

@@ -14,7 +14,7 @@ import type { Manifest, ManifestFile } from '../../src/bots/recorder/manifest.js
 import { Recorder } from '../../src/bots/recorder/recorder.js';
 import { SfuAgent } from '../../src/client/sfu-agent.js';
 import { dominantFrequency } from '../../src/media/analysis.js';
-import { ToneSource } from '../../src/rtc/opus-sources.js';
+import { ToneSource } from '../../src/media/opus-sources.js';
 import { runCli } from '../helpers/cli.js';
 import { until } from '../helpers/rtc.js';
 import { startTestServer, useTestServer } from '../helpers/server.js';

@@ -12,7 +12,7 @@ import { dominantFrequency } from '../../src/media/analysis.js';
 import { OpusDecoderStream } from '../../src/media/opus.js';
 import type { MediaTrack } from '../../src/rtc/media-track.js';
 import { OpusSender } from '../../src/rtc/opus-sender.js';
-import { ToneSource } from '../../src/rtc/opus-sources.js';
+import { ToneSource } from '../../src/media/opus-sources.js';
 import { cleanupRtc, Peer, type PeerSignal } from '../../src/rtc/peer.js';
 import { RtpReceiver } from '../../src/rtc/rtp-receiver.js';
 import { parseSdp } from '../../src/rtc/sdp.js';

@@ -5,7 +5,7 @@ import { OpusDecoderStream } from '../../src/media/opus.js';
 import { isRtcp, parseRtpHeader } from '../../src/media/rtp.js';
 import type { MediaTrack } from '../../src/rtc/media-track.js';
 import { OpusSender } from '../../src/rtc/opus-sender.js';
-import { ToneSource } from '../../src/rtc/opus-sources.js';
+import { ToneSource } from '../../src/media/opus-sources.js';
 
 export const PEER = { bindAddress: '127.0.0.1' };
 

@@ -4,7 +4,7 @@ import { buildRtcp, ntpFromUnixMs, ntpMiddle32, parseRtcp, type SenderReport } f
 import { parseRtpHeader } from '../../../src/media/rtp.js';
 import type { MediaTrack } from '../../../src/rtc/media-track.js';
 import { OpusSender } from '../../../src/rtc/opus-sender.js';
-import { PacketListSource } from '../../../src/rtc/opus-sources.js';
+import { PacketListSource } from '../../../src/media/opus-sources.js';
 import { ManualClock } from '../../helpers/clock.js';
 import { RtpReceiver } from '../../../src/rtc/rtp-receiver.js';
 

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openAudioFile } from '../../../src/bots/file-sources.js';
+import { openAudioFile, openWavFrames } from '../../../src/client/audio-files.js';
 import { dominantFrequency } from '../../../src/media/analysis.js';
 import { OpusDecoderStream } from '../../../src/media/opus.js';
 import { encodeWav } from '../../../src/media/wav.js';
@@ -28,7 +28,7 @@ async function code(p: Promise<unknown>): Promise<string | undefined> {
   return undefined;
 }
 
-describe('bot audio files', () => {
+describe('audio files as Opus sources (bots, load tester)', () => {
   it('a 44.1 kHz WAV is resampled and encoded in 20 ms frames, tone intact', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'a.wav');
@@ -85,10 +85,24 @@ describe('bot audio files', () => {
   });
 });
 
-describe('PCM client audio files', () => {
-  it('a file that is not a WAV is PARSE_ERROR naming the file, with a fix', async () => {
-    const { openWavFrames } = await import('../../../src/client/audio-files.js');
-    const file = path.join(tempDir(), 'x.wav');
+describe('audio files as PCM frames (PCM client)', () => {
+  it('a 44.1 kHz WAV plays as 20 ms frames at the client rate, looped on request', async () => {
+    const file = path.join(tempDir(), 'a.wav');
+    writeFileSync(file, encodeWav(new ToneGenerator(440, 44100).next(4410), 44100)); // 100 ms
+    const once = await openWavFrames(file, 16000);
+    let frames = 0;
+    while (once.nextFrame()) frames++;
+    expect(frames).toBe(5);
+    expect(once.ended).toBe(true);
+    const looped = await openWavFrames(file, 16000, { loop: true });
+    for (let i = 0; i < 12; i++) expect(looped.nextFrame()).toHaveLength(320);
+    expect(looped.ended).toBe(false);
+  });
+
+  it('a missing file is IO_ERROR; a file that is not a WAV is PARSE_ERROR naming the file, with a fix', async () => {
+    const dir = tempDir();
+    expect(await code(openWavFrames(path.join(dir, 'nope.wav'), 16000))).toBe('IO_ERROR');
+    const file = path.join(dir, 'x.wav');
     writeFileSync(file, 'hi\n');
     const err = await openWavFrames(file, 16000).catch((e: CallpeerError) => e);
     expect((err as CallpeerError).code).toBe('PARSE_ERROR');
