@@ -90,7 +90,7 @@ describe('/ws/pcm with auth on', () => {
     const a = await PcmProbe.open(server, { pair: 'authed', token: good });
     const b = await PcmProbe.open(server, { pair: 'authed', token: good });
     await a.waitFor('connected');
-    for (const query of [{ pair: 'authed2' }, { pair: 'authed2', token: 'x.y.z' }]) {
+    for (const query of [{ pair: 'authed2' }, { pair: 'authed2', token: 'x.y.z' }] as Record<string, string>[]) {
       const c = await PcmProbe.open(server, query);
       expect(await c.closed).toBe(1008);
       expect(c.messages).toEqual([expect.objectContaining({ type: 'error', code: 'UNAUTHORIZED' })]);
