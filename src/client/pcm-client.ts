@@ -10,6 +10,7 @@ import { CallpeerError, isWireErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { OpusDecoderStream, OpusEncoderStream } from '../media/opus.js';
 import { bytesToInt16, int16ToBytes } from '../media/pcm.js';
+import { CLOSE_NORMAL } from '../protocol/close-codes.js';
 import { PCM_MAX_FRAME_BYTES, PCM_MIN_FRAME_BYTES, type PcmCodec, type PcmRate, type PcmServerMessage } from '../protocol/pcm.js';
 import { isValidRoomId } from '../protocol/signaling.js';
 import { Pacer } from '../time/pacer.js';
@@ -134,12 +135,12 @@ export class PcmClient extends EventEmitter<PcmClientEvents> {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'mute', muted }));
   }
 
-  /** Closes the socket (code 1000) and resolves once it is closed. */
+  /** Closes the socket (CLOSE_NORMAL, 1000) and resolves once it is closed. */
   async close(): Promise<void> {
     const ws = this.ws;
     if (!ws || !this.closedInfo) return;
     this.pacer.stop();
-    if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000, 'bye');
+    if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(CLOSE_NORMAL, 'bye');
     const cut = setTimeout(() => ws.terminate(), 2000);
     await this.closedInfo;
     clearTimeout(cut);

@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import { CallpeerError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
+import { CLOSE_NORMAL, mayReconnectAfter } from '../protocol/close-codes.js';
 import {
   parseServerMessage, type ChatLine, type ClientMessage, type ErrorMessage, type JoinedMessage, type JoinMessage,
   type Participant, type QualityMessage, type RelayedAnswer, type RelayedCandidate, type RelayedOffer, type ServerMessage,
@@ -152,7 +153,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     const ws = this.ws;
     this.failPending(new CallpeerError('CLOSED', 'client closed'));
     if (!ws || ws.readyState === WebSocket.CLOSED) {
-      this.emit('closed', { code: 1000, reason: 'closed' });
+      this.emit('closed', { code: CLOSE_NORMAL, reason: 'closed' });
       return;
     }
     if (ws.readyState === WebSocket.OPEN && this.joinParams) {
@@ -161,7 +162,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => { ws.terminate(); resolve(); }, 1000);
       ws.once('close', () => { clearTimeout(t); resolve(); });
-      ws.close(1000, 'bye');
+      ws.close(CLOSE_NORMAL, 'bye');
     });
   }
 
@@ -272,8 +273,8 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
 
   private scheduleReconnect(code: number, reason: string, announce: boolean): void {
     if (this.closedByUser) return;
-    // 1008 is the server telling us we misbehaved: reconnecting would repeat it.
-    if (!this.opts.reconnect || code === 1008 || this.attempts >= this.opts.maxAttempts) {
+    // A policy close (1008) is the server telling us we misbehaved: reconnecting would repeat it.
+    if (!this.opts.reconnect || !mayReconnectAfter(code) || this.attempts >= this.opts.maxAttempts) {
       this.emit('closed', { code, reason });
       return;
     }

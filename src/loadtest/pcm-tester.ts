@@ -16,6 +16,7 @@ import { OpusEncoderStream } from '../media/opus.js';
 import { int16ToBytes } from '../media/pcm.js';
 import { ToneGenerator } from '../media/tone.js';
 import { pcmSocketUrl } from '../client/pcm-client.js';
+import { CLOSE_NORMAL } from '../protocol/close-codes.js';
 import type { PcmCodec } from '../protocol/pcm.js';
 import { Pacer } from '../time/pacer.js';
 import type { PcmLoadParams } from './params.js';
@@ -190,7 +191,7 @@ export class PcmTester {
     const ws = this.ws;
     if (!ws || ws.readyState === WebSocket.CLOSED) return;
     const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-    ws.close(1000, 'load test done');
+    ws.close(CLOSE_NORMAL, 'load test done');
     const cut = setTimeout(() => ws.terminate(), 2000);
     await closed;
     clearTimeout(cut);

@@ -2,6 +2,7 @@ import type { RawData, WebSocket } from 'ws';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
 import { CallpeerError, toCallpeerError } from '../errors.js';
+import { CLOSE_GOING_AWAY, CLOSE_POLICY, closeCodeFor } from '../protocol/close-codes.js';
 import { PCM_MAX_BURST_MS, PCM_MIN_FRAME_BYTES, parsePcmClientMessage, parsePcmParams, type PcmParams } from '../protocol/pcm.js';
 import { PcmMetrics } from './metrics.js';
 import { PcmPeer } from './peer.js';
@@ -34,9 +35,6 @@ export interface PcmServiceOptions {
   statsIntervalMs?: number;
 }
 
-/** Close codes: 1008 policy violation (bad parameters, pair code taken), 1001 going away. */
-const CLOSE_POLICY = 1008;
-const CLOSE_GOING_AWAY = 1001;
 /** How long `close()` waits for clients to answer the close handshake before cutting them off, ms. */
 const CLOSE_GRACE_MS = 1000;
 /** Bad frames come back at this rate, per second: good frames in between do not wipe the slate. */
@@ -100,7 +98,7 @@ export class PcmService {
     } catch (err) {
       const e = toCallpeerError(err, 'INVALID_MESSAGE');
       ws.send(JSON.stringify({ type: 'error', code: e.code, message: e.message }));
-      ws.close(CLOSE_POLICY, 'bad parameters');
+      ws.close(closeCodeFor('INVALID_MESSAGE'), 'bad parameters');
       return;
     }
     if (!this.options.authorize) {
@@ -113,7 +111,7 @@ export class PcmService {
       (err: unknown) => {
         const e = toCallpeerError(err, 'UNAUTHORIZED');
         ws.send(JSON.stringify({ type: 'error', code: e.code, message: e.message }));
-        ws.close(CLOSE_POLICY, 'unauthorized');
+        ws.close(closeCodeFor('UNAUTHORIZED'), 'unauthorized');
       },
     );
   }
@@ -209,7 +207,7 @@ export class PcmService {
     if (result.kind === 'full') {
       const err = new CallpeerError('PAIR_FULL', 'this pair code is already in use by two clients');
       peer.sendJson({ type: 'error', code: err.code, message: err.message });
-      peer.ws.close(CLOSE_POLICY, 'pair code in use');
+      peer.ws.close(closeCodeFor('PAIR_FULL'), 'pair code in use');
     } else if (result.kind === 'waiting') {
       if (!requeued) peer.sendJson({ type: 'waiting' });
     } else if (!result.partner.open) {
