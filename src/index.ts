@@ -13,6 +13,7 @@ export type { Manifest, ManifestFile } from './bots/recorder/manifest.js';
 export { MeshAgent, type MeshAgentOptions, type RemotePeer } from './client/mesh-agent.js';
 export { SfuAgent, type SfuAgentOptions, type SfuAgentEvents } from './client/sfu-agent.js';
 export { joinRoom, type RoomAgent } from './client/room-agent.js';
+export type { AgentEvents, AgentLink, RemoteTrack } from './client/agent-events.js';
 export type { AgentOptions } from './client/agent-options.js';
 export { EncodedSource, ToneSource, PacketListSource, type OpusSource } from './media/opus-sources.js';
 export { OpusSender } from './rtc/opus-sender.js';

@@ -1,5 +1,7 @@
+import type { EventEmitter } from 'node:events';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import pretty from 'pino-pretty';
+import { toCallpeerError } from './errors.js';
 
 export type { Logger };
 
@@ -26,4 +28,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 /** A logger that writes nothing (library use and tests). */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
+}
+
+/**
+ * Emits an event whose listeners are user code: one that throws is logged (under `err`, with
+ * the event's name), never thrown into the emitter, so a caller's bug is not taken for ours.
+ */
+export function safeEmit<E extends Record<keyof E, unknown[]>, K extends keyof E & string>(emitter: EventEmitter<E>, log: Logger, event: K, ...args: E[K]): void {
+  try {
+    (emitter.emit as unknown as (e: K, ...a: E[K]) => boolean).call(emitter, event, ...args);
+  } catch (err) {
+    log.error({ err: toCallpeerError(err), event }, 'listener threw');
+  }
 }

@@ -1,15 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { AgentOptions } from '../client/agent-options.js';
+import type { AgentLink, RemoteTrack } from '../client/agent-events.js';
 import { joinRoom, type RoomAgent } from '../client/room-agent.js';
-import { SfuAgent } from '../client/sfu-agent.js';
 import { CallpeerError, toCallpeerError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { JoinedMessage, Participant } from '../protocol/signaling.js';
 import { tsDiff } from '../media/rtp.js';
-import type { MediaTrack } from '../rtc/media-track.js';
 import { OpusSender, OPUS_FRAME_TICKS, type OpusSource } from '../rtc/opus-sender.js';
 import { Pacer } from '../time/pacer.js';
-import type { Peer } from '../rtc/peer.js';
 import { RtpReceiver } from '../rtc/rtp-receiver.js';
 
 export interface BotOptions extends Omit<AgentOptions, 'role' | 'log'> {
@@ -64,8 +62,7 @@ export interface BotEvents {
 
 /** One connection: to a participant (mesh), or to the server (SFU, `participant` undefined). */
 interface Link {
-  peer: Peer;
-  participant: Participant | undefined;
+  agentLink: AgentLink;
   senders: Map<string, OpusSender>;
   /** What we hear on it by mid, and from whom (a mesh participant, or an SFU publisher). */
   receivers: Map<string, { from: string; receiver: RtpReceiver }>;
@@ -84,7 +81,7 @@ const ECHO_FLOOR_MS = 500;
  */
 export class Bot extends EventEmitter<BotEvents> {
   private roomAgent: RoomAgent | undefined;
-  private readonly links = new Map<Peer, Link>();
+  private readonly links = new Map<AgentLink, Link>();
   private readonly pacer: Pacer | undefined;
   private readonly log: Logger;
   private closed = false;
@@ -122,10 +119,11 @@ export class Bot extends EventEmitter<BotEvents> {
       const report = tx.find((s) => s.remote)?.remote;
       const sentPackets = tx.reduce((n, s) => n + s.packetsSent, 0);
       const receivers = [...link.receivers.values()];
+      const { participant, peer } = link.agentLink;
       const stats: BotPeerStats = {
-        id: link.participant?.id ?? 'server',
-        name: link.participant?.name ?? 'server',
-        connected: link.peer.connected,
+        id: participant?.id ?? 'server',
+        name: participant?.name ?? 'server',
+        connected: peer.connected,
         received: received(receivers.map((r) => r.receiver)),
         sent: {
           packets: sentPackets,
@@ -135,7 +133,7 @@ export class Bot extends EventEmitter<BotEvents> {
           rttMs: report?.rttMs,
         },
       };
-      if (!link.participant) {
+      if (!participant) {
         const names = new Map(this.roomAgent?.roomParticipants().map((p) => [p.id, p.name]));
         stats.heard = receivers.map(({ from, receiver }) => ({ id: from, name: names.get(from) ?? from, received: received([receiver]) }));
       }
@@ -156,38 +154,26 @@ export class Bot extends EventEmitter<BotEvents> {
   private wire(a: RoomAgent): void {
     a.on('joined', (j) => this.emit('joined', j));
     a.on('participant-joined', (p) => this.emit('participant-joined', p));
-    a.on('participant-left', (p) => {
-      // SFU: their forwarded track stays negotiated but idle; stop listening to it.
-      for (const link of this.links.values()) {
-        for (const [mid, r] of link.receivers) if (r.from === p.id) { r.receiver.close(); link.receivers.delete(mid); }
-      }
-      this.emit('participant-left', p);
-    });
+    a.on('participant-left', (p) => this.emit('participant-left', p));
     a.on('disconnected', (d) => this.emit('disconnected', d));
     a.on('closed', () => { void this.close(); });
-    if (a instanceof SfuAgent) {
-      a.on('server', (peer) => this.addLink(peer, undefined));
-      a.on('negotiated', (peer) => this.attachSenders(peer));
-      a.on('track', (publisher, track) => { if (a.server) this.attachReceiver(a.server, publisher, track); });
-      a.on('server-closed', (peer) => this.dropLink(peer));
-    } else {
-      a.on('peer', (remote) => this.addLink(remote.peer, remote.participant));
-      a.on('negotiated', (remote) => this.attachSenders(remote.peer));
-      a.on('track', (remote, track) => this.attachReceiver(remote.peer, remote.participant.id, track));
-      a.on('peer-closed', (remote) => this.dropLink(remote.peer));
-    }
-  }
-
-  private addLink(peer: Peer, participant: Participant | undefined): void {
-    this.links.set(peer, { peer, participant, senders: new Map(), receivers: new Map(), echo: { mid: undefined, lastTs: 0, lastAt: 0 } });
-  }
-
-  private dropLink(peer: Peer): void {
-    const link = this.links.get(peer);
-    if (!link) return;
-    this.links.delete(peer);
-    for (const s of link.senders.values()) s.close();
-    for (const r of link.receivers.values()) r.receiver.close();
+    a.on('link-opened', (l) => {
+      this.links.set(l, { agentLink: l, senders: new Map(), receivers: new Map(), echo: { mid: undefined, lastTs: 0, lastAt: 0 } });
+    });
+    a.on('link-negotiated', (l) => this.attachSenders(l));
+    a.on('track-added', (t) => this.attachReceiver(t));
+    a.on('track-removed', (t) => {
+      const receivers = this.links.get(t.link)?.receivers;
+      receivers?.get(t.track.mid)?.receiver.close();
+      receivers?.delete(t.track.mid);
+    });
+    a.on('link-closed', (l) => {
+      const link = this.links.get(l);
+      if (!link) return;
+      this.links.delete(l);
+      for (const s of link.senders.values()) s.close();
+      for (const r of link.receivers.values()) r.receiver.close();
+    });
   }
 
   private tick(index: number, skipped: number): void {
@@ -215,25 +201,21 @@ export class Bot extends EventEmitter<BotEvents> {
   }
 
   /** After each negotiation: a sender on every audio track we send on (mesh: one per peer; SFU: our one track). */
-  private attachSenders(peer: Peer): void {
-    const link = this.links.get(peer);
+  private attachSenders(l: AgentLink): void {
+    const link = this.links.get(l);
     if (!link || (!this.options.source && !this.options.echo)) return;
-    for (const track of peer.tracks()) {
+    for (const track of l.peer.tracks()) {
       if (track.kind !== 'audio' || link.senders.has(track.mid) || !(track.direction === 'sendrecv' || track.direction === 'sendonly')) continue;
       link.senders.set(track.mid, new OpusSender(track, { logger: this.log }));
     }
   }
 
-  private attachReceiver(peer: Peer, from: string, track: MediaTrack): void {
-    const link = this.links.get(peer);
+  private attachReceiver({ link: l, participant, track }: RemoteTrack): void {
+    const link = this.links.get(l);
     if (!link || track.kind !== 'audio' || link.receivers.has(track.mid)) return;
-    if (!link.participant) {
-      // SFU: a publisher's new track replaces the old one (they reconnected; the old one stays idle).
-      for (const [mid, r] of link.receivers) if (r.from === from) { r.receiver.close(); link.receivers.delete(mid); }
-    }
     const echo = this.options.echo === true;
     link.receivers.set(track.mid, {
-      from,
+      from: participant.id,
       receiver: new RtpReceiver(track, {
         logger: this.log,
         onPacket: echo ? (packet, h) => this.echoPacket(link, track.mid, packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength), h.timestamp) : undefined,

@@ -1,33 +1,26 @@
 /**
  * What MeshAgent and SfuAgent share: the signaling connection, the room's participants as
- * the server last described them, joining, closing, and listener safety. Each adds its media:
- * one Peer per participant (mesh) or one Peer to the server (SFU).
+ * the server last described them, joining, closing, listener safety, and the common events
+ * (AgentEvents) of their links and remote tracks. Each adds its media: one Peer per
+ * participant (mesh) or one Peer to the server (SFU).
  */
 import { EventEmitter } from 'node:events';
-import { toCallpeerError } from '../errors.js';
-import { silentLogger, type Logger } from '../log.js';
-import type { IceServer, JoinedMessage, Participant } from '../protocol/signaling.js';
+import { safeEmit, silentLogger, type Logger } from '../log.js';
+import type { IceServer, JoinedMessage, Participant, Topology } from '../protocol/signaling.js';
+import type { MediaTrack } from '../rtc/media-track.js';
+import type { PeerSignal } from '../rtc/peer.js';
+import type { AgentEvents, AgentLink, RemoteTrack } from './agent-events.js';
 import { joinParams, type AgentOptions } from './agent-options.js';
 import { SignalingClient } from './signaling-client.js';
 
-/** The events every agent emits. */
-export interface AgentBaseEvents {
-  /** In the room (again, after a reconnect: ids changed and media was set up anew). */
-  joined: [JoinedMessage];
-  'participant-joined': [Participant];
-  'participant-left': [Participant];
-  /** Signaling dropped; it reconnects by itself. */
-  disconnected: [{ code: number; reason: string }];
-  /** Closed for good. */
-  closed: [];
-}
-
-export abstract class AgentBase<E extends AgentBaseEvents & Record<keyof E, unknown[]>> extends EventEmitter<E> {
+export abstract class AgentBase<E extends AgentEvents & Record<keyof E, unknown[]>> extends EventEmitter<E> {
   readonly client: SignalingClient;
   protected readonly participants = new Map<string, Participant>();
   protected readonly log: Logger;
   protected iceServers: IceServer[] = [];
   protected closed = false;
+  /** Every open link and the remote tracks on it. */
+  private readonly links = new Map<AgentLink, Set<RemoteTrack>>();
 
   /** `client`: one already connected and joined (see joinRoom), entered with adopt(). */
   constructor(protected readonly options: AgentOptions, client?: SignalingClient) {
@@ -45,6 +38,8 @@ export abstract class AgentBase<E extends AgentBaseEvents & Record<keyof E, unkn
       const p = this.participants.get(id);
       this.participants.delete(id);
       this.participantLeft(id);
+      // SFU: their forwarded tracks stay negotiated but idle (mesh: their link closed already).
+      this.removeTracks((t) => t.participant.id === id);
       if (p) this.emitBase('participant-left', p);
     });
     this.client.on('disconnected', (d) => this.emitBase('disconnected', { code: d.code, reason: d.reason }));
@@ -58,6 +53,9 @@ export abstract class AgentBase<E extends AgentBaseEvents & Record<keyof E, unkn
     });
     this.client.on('server-error', (e) => this.log.warn({ code: e.code, ref: e.ref }, e.message));
   }
+
+  /** The room's topology, as this agent serves it. */
+  abstract get topology(): Topology;
 
   /** Our participant id in the room. */
   get id(): string | undefined {
@@ -105,17 +103,75 @@ export abstract class AgentBase<E extends AgentBaseEvents & Record<keyof E, unkn
   /** A participant left the room. */
   protected participantLeft(_id: string): void {}
 
-  /** Listeners are user code: one that throws is logged, never breaks the agent. */
-  protected safeEmit<K extends keyof E & string>(event: K, ...args: E[K]): void {
-    try {
-      (this.emit as unknown as (e: K, ...a: E[K]) => boolean)(event, ...args);
-    } catch (err) {
-      this.log.error({ err: toCallpeerError(err), event }, 'listener threw');
+  /**
+   * Takes up a new link, before it negotiates: its Peer's signals go out over signaling (to
+   * its participant, or to the server), its events become link-negotiated, link-connected and
+   * link-closed (after track-removed for each of its tracks). Emits link-opened.
+   */
+  protected openLink(link: AgentLink): void {
+    const { peer } = link;
+    const to = link.participant?.id;
+    const where = to === undefined ? {} : { peer: to };
+    this.links.set(link, new Set());
+    peer.on('signal', (s) => this.signal(to, s, where));
+    peer.on('negotiated', () => this.emitBase('link-negotiated', link));
+    peer.on('connected', () => this.emitBase('link-connected', link));
+    peer.on('error', (err) => this.log.warn({ err, ...where }, 'connection failed'));
+    peer.on('closed', (reason) => {
+      this.removeTracks((t) => t.link === link);
+      this.links.delete(link);
+      this.emitBase('link-closed', link, reason);
+    });
+    this.emitBase('link-opened', link);
+  }
+
+  /** `participant`'s media arrived on `link`: emits track-added. */
+  protected addTrack(link: AgentLink, participant: Participant, track: MediaTrack): void {
+    const tracks = this.links.get(link);
+    if (!tracks) return;
+    const remote: RemoteTrack = { participant, kind: track.kind, track, link };
+    tracks.add(remote);
+    this.emitBase('track-added', remote);
+  }
+
+  /** Ends the remote tracks `which` picks: emits track-removed for each. */
+  protected removeTracks(which: (t: RemoteTrack) => boolean): void {
+    for (const tracks of this.links.values()) {
+      for (const t of [...tracks]) {
+        if (!which(t)) continue;
+        tracks.delete(t);
+        this.emitBase('track-removed', t);
+      }
     }
   }
 
-  private emitBase<K extends keyof AgentBaseEvents>(event: K, ...args: AgentBaseEvents[K]): void {
-    (this.safeEmit as (e: K, ...a: AgentBaseEvents[K]) => void)(event, ...args);
+  /** A participant as the server last described them; if it has not (not expected), one under their id that announced nothing. */
+  protected participantOf(id: string): Participant {
+    return this.participants.get(id) ?? { id, name: id, role: 'participant', audio: false, video: false, screen: false, metadata: {} };
+  }
+
+  /** Listeners are user code: one that throws is logged, never breaks the agent. */
+  protected safeEmit<K extends keyof E & string>(event: K, ...args: E[K]): void {
+    safeEmit(this as EventEmitter<E>, this.log, event, ...args);
+  }
+
+  private emitBase<K extends keyof AgentEvents & string>(event: K, ...args: AgentEvents[K]): void {
+    safeEmit(this as unknown as EventEmitter<AgentEvents>, this.log, event, ...args);
+  }
+
+  /** Sends a Peer's description or candidate to `to` (undefined: the server). */
+  private signal(to: string | undefined, s: PeerSignal, where: object): void {
+    try {
+      if (s.kind === 'description') {
+        if (s.type === 'offer') this.client.offer(to, s.sdp);
+        else this.client.answer(to, s.sdp);
+      } else {
+        this.client.candidate(to, s.candidate, s.mid);
+      }
+    } catch (err) {
+      // Signaling is down: the reconnect path renegotiates everything.
+      this.log.debug({ err, ...where }, 'signal not sent');
+    }
   }
 
   private enter(joined: JoinedMessage): void {

@@ -1,9 +1,10 @@
-import type { IceServer, JoinedMessage, Participant } from '../protocol/signaling.js';
+import type { JoinedMessage, Participant, Topology } from '../protocol/signaling.js';
 import { toNdcIceServers } from '../rtc/ice-servers.js';
 import { Peer, type PeerCloseReason } from '../rtc/peer.js';
 import type { MediaTrack } from '../rtc/media-track.js';
 import { iceUfrag } from '../rtc/sdp.js';
-import { AgentBase, type AgentBaseEvents } from './agent-base.js';
+import { AgentBase } from './agent-base.js';
+import type { AgentEvents, AgentLink } from './agent-events.js';
 import { RETRY_DELAYS_MS, type AgentOptions } from './agent-options.js';
 import type { SignalingClient } from './signaling-client.js';
 
@@ -11,13 +12,13 @@ export type MeshAgentOptions = AgentOptions;
 
 const MAX_RETRIES = RETRY_DELAYS_MS.length;
 
-/** One remote participant and our connection to it. */
-export interface RemotePeer {
+/** One remote participant and our connection to it: the mesh's AgentLink. */
+export interface RemotePeer extends AgentLink {
   readonly participant: Participant;
-  readonly peer: Peer;
 }
 
-export interface MeshAgentEvents extends AgentBaseEvents {
+/** The common events (AgentEvents: each link is one of our RemotePeers), and the mesh's own. */
+export interface MeshAgentEvents extends AgentEvents {
   /** A Peer was made for a participant; add tracks or listeners here (before it negotiates). */
   peer: [RemotePeer, { initiator: boolean }];
   /** The remote sends media on this track. */
@@ -31,7 +32,7 @@ export interface MeshAgentEvents extends AgentBaseEvents {
 /**
  * A Node member of a mesh room (PROTOCOL.md): it joins through the signaling client and keeps
  * one Peer per remote participant. As a newcomer it offers to everyone already there; later
- * arrivals offer to it. The bots, the recorder and the load tester are built on this.
+ * arrivals offer to it. The bots, the recorder and the load tester use it through RoomAgent.
  */
 export class MeshAgent extends AgentBase<MeshAgentEvents> {
   private readonly remotes = new Map<string, RemotePeer>();
@@ -47,6 +48,10 @@ export class MeshAgent extends AgentBase<MeshAgentEvents> {
     this.client.on('offer', (m) => this.onDescription(m.from, m.sdp, 'offer'));
     this.client.on('answer', (m) => this.onDescription(m.from, m.sdp, 'answer'));
     this.client.on('candidate', (m) => this.remotes.get(m.from)?.peer.addRemoteCandidate(m.candidate, m.mid));
+  }
+
+  get topology(): Topology {
+    return 'mesh';
   }
 
   peers(): RemotePeer[] {
@@ -80,26 +85,16 @@ export class MeshAgent extends AgentBase<MeshAgentEvents> {
     });
     const remote: RemotePeer = { participant, peer };
     this.remotes.set(participant.id, remote);
-    peer.on('signal', (s) => {
-      try {
-        if (s.kind === 'description') {
-          if (s.type === 'offer') this.client.offer(participant.id, s.sdp);
-          else this.client.answer(participant.id, s.sdp);
-        } else {
-          this.client.candidate(participant.id, s.candidate, s.mid);
-        }
-      } catch (err) {
-        // Signaling is down: the reconnect path renegotiates everything.
-        this.log.debug({ err, peer: participant.id }, 'signal not sent');
-      }
+    this.openLink(remote);
+    peer.on('track', (t) => {
+      this.addTrack(remote, participant, t);
+      this.safeEmit('track', remote, t);
     });
-    peer.on('track', (t) => this.safeEmit('track', remote, t));
     peer.on('negotiated', () => this.safeEmit('negotiated', remote));
     peer.on('connected', () => {
       this.retries.delete(participant.id);
       this.safeEmit('connected', remote);
     });
-    peer.on('error', (err) => this.log.warn({ err, peer: participant.id }, 'peer failed'));
     peer.on('closed', (reason) => {
       if (this.remotes.get(participant.id) !== remote) return;
       this.remotes.delete(participant.id);
@@ -108,8 +103,10 @@ export class MeshAgent extends AgentBase<MeshAgentEvents> {
     });
     this.safeEmit('peer', remote, { initiator });
     if (initiator && !peer.closed && peer.tracks().length === 0) {
-      // Nothing added by a listener: offer one audio section so the remote sends us its audio.
+      // Nothing added by a listener: offer one audio section so the remote sends us its audio,
+      // and a video one when we take video (capabilities.receiveVideo: the recorder).
       peer.addAudioTrack({ direction: 'sendrecv' });
+      if (this.options.peer?.capabilities?.receiveVideo) peer.addVideoReceiver();
     }
     return remote;
   }
@@ -151,8 +148,7 @@ export class MeshAgent extends AgentBase<MeshAgentEvents> {
     }
     if (!remote) {
       if (type === 'answer') return;
-      const participant = this.participants.get(from) ?? { id: from, name: from, role: 'participant', audio: false, video: false, screen: false, metadata: {} };
-      remote = this.createRemote(participant, false);
+      remote = this.createRemote(this.participantOf(from), false);
     }
     try {
       remote.peer.handleRemoteDescription(sdp, type);

@@ -1,15 +1,17 @@
 import { CallpeerError } from '../errors.js';
-import type { JoinedMessage } from '../protocol/signaling.js';
+import type { JoinedMessage, Topology } from '../protocol/signaling.js';
 import type { MediaTrack } from '../rtc/media-track.js';
 import { Peer, type PeerCloseReason } from '../rtc/peer.js';
-import { AgentBase, type AgentBaseEvents } from './agent-base.js';
+import { AgentBase } from './agent-base.js';
+import type { AgentEvents, AgentLink } from './agent-events.js';
 import { RETRY_DELAYS_MS, type AgentOptions } from './agent-options.js';
 import { toNdcIceServers } from '../rtc/ice-servers.js';
 import type { SignalingClient } from './signaling-client.js';
 
 export type SfuAgentOptions = AgentOptions;
 
-export interface SfuAgentEvents extends AgentBaseEvents {
+/** The common events (AgentEvents: one link, to the server), and the SFU's own. */
+export interface SfuAgentEvents extends AgentEvents {
   /** The connection to the server was made; add tracks here (before it negotiates). */
   server: [Peer];
   /** A publisher's audio, forwarded by the server (the track's stream id names the publisher). */
@@ -27,7 +29,7 @@ export interface SfuAgentEvents extends AgentBaseEvents {
  * like MeshAgent's (libdatachannel's occasional DTLS refusal).
  */
 export class SfuAgent extends AgentBase<SfuAgentEvents> {
-  private peer: Peer | undefined;
+  private link: AgentLink | undefined;
   private retries = 0;
   private retryTimer: NodeJS.Timeout | undefined;
 
@@ -36,12 +38,16 @@ export class SfuAgent extends AgentBase<SfuAgentEvents> {
     super(options, client);
     this.client.on('offer', (m) => this.onDescription(m.sdp, 'offer'));
     this.client.on('answer', (m) => this.onDescription(m.sdp, 'answer'));
-    this.client.on('candidate', (m) => this.peer?.addRemoteCandidate(m.candidate, m.mid));
+    this.client.on('candidate', (m) => this.link?.peer.addRemoteCandidate(m.candidate, m.mid));
+  }
+
+  get topology(): Topology {
+    return 'sfu';
   }
 
   /** The connection to the server, once made. */
   get server(): Peer | undefined {
-    return this.peer;
+    return this.link?.peer;
   }
 
   /** Stops or resumes the server forwarding `publisher`'s audio to us. */
@@ -63,8 +69,8 @@ export class SfuAgent extends AgentBase<SfuAgentEvents> {
   /** Closes the server connection on purpose (`server-closed` with reason 'closed', no retry). */
   protected override closeMedia(): void {
     if (this.closed) clearTimeout(this.retryTimer);
-    this.peer?.close();
-    this.peer = undefined;
+    this.link?.peer.close();
+    this.link = undefined;
   }
 
   private connect(): void {
@@ -76,29 +82,24 @@ export class SfuAgent extends AgentBase<SfuAgentEvents> {
       logger: this.log,
       polite: true,
     });
-    this.peer = peer;
-    peer.on('signal', (s) => {
-      try {
-        if (s.kind === 'description') {
-          if (s.type === 'offer') this.client.offer(undefined, s.sdp);
-          else this.client.answer(undefined, s.sdp);
-        } else {
-          this.client.candidate(undefined, s.candidate, s.mid);
-        }
-      } catch (err) {
-        this.log.debug({ err }, 'signal not sent'); // signaling is down: the re-join renegotiates
-      }
+    const link: AgentLink = { peer, participant: undefined };
+    this.link = link;
+    this.openLink(link);
+    peer.on('track', (t) => {
+      const publisher = t.remoteStreamId ?? '';
+      // A publisher's new track replaces its old one (they reconnected; the old one stays idle).
+      this.removeTracks((r) => r.participant.id === publisher && r.kind === t.kind);
+      this.addTrack(link, this.participantOf(publisher), t);
+      this.safeEmit('track', publisher, t);
     });
-    peer.on('track', (t) => this.safeEmit('track', t.remoteStreamId ?? '', t));
     peer.on('negotiated', () => this.safeEmit('negotiated', peer));
     peer.on('connected', () => {
       this.retries = 0;
       this.safeEmit('connected', peer);
     });
-    peer.on('error', (err) => this.log.warn({ err }, 'server connection failed'));
     peer.on('closed', (reason) => {
-      if (this.peer !== peer) return;
-      this.peer = undefined;
+      if (this.link !== link) return;
+      this.link = undefined;
       this.safeEmit('server-closed', peer, reason);
       if (reason !== 'closed') this.scheduleRetry(reason);
     });
@@ -118,12 +119,12 @@ export class SfuAgent extends AgentBase<SfuAgentEvents> {
     this.retries++;
     this.log.info({ reason, attempt: this.retries, delay }, 'server connection failed; trying again');
     this.retryTimer = setTimeout(() => {
-      if (!this.closed && !this.peer) this.connect();
+      if (!this.closed && !this.link) this.connect();
     }, delay);
   }
 
   private onDescription(sdp: string, type: 'offer' | 'answer'): void {
-    const peer = this.peer;
+    const peer = this.link?.peer;
     if (!peer) return;
     try {
       peer.handleRemoteDescription(sdp, type);

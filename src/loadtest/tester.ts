@@ -4,18 +4,16 @@
  * link connected and heard its first packet, RFC 3550 reception stats per stream, what the
  * remotes' receiver reports say (RTT), and errors by kind. It never throws: whatever goes
  * wrong is counted, so one failing peer does not stop the run.
- * In a mesh room a link is a connection to another member; in an SFU room there is one
- * connection, to the server, and a link per publisher heard through it.
+ * The figures are kept per remote participant reached over a connection: in a mesh room one
+ * per connection, to that member; in an SFU room one per publisher heard through the one
+ * connection, to the server.
  */
+import type { AgentLink, RemoteTrack } from '../client/agent-events.js';
 import type { AgentOptions } from '../client/agent-options.js';
-import { MeshAgent, type RemotePeer } from '../client/mesh-agent.js';
-import { joinRoom } from '../client/room-agent.js';
-import type { SfuAgent } from '../client/sfu-agent.js';
-import type { Peer } from '../rtc/peer.js';
-import type { Topology } from '../protocol/signaling.js';
+import { joinRoom, type RoomAgent } from '../client/room-agent.js';
+import type { Participant, Topology } from '../protocol/signaling.js';
 import { toCallpeerError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { MediaTrack } from '../rtc/media-track.js';
 import { OpusSender } from '../rtc/opus-sender.js';
 import { RtpReceiver } from '../rtc/rtp-receiver.js';
 import type { SendLog, SharedAudio } from './media.js';
@@ -57,31 +55,41 @@ interface Stream extends StreamCounters {
   receiver: RtpReceiver;
 }
 
-interface Link {
-  remote: RemotePeer;
+/** One connection of the agent: our stream on it and when it came up. */
+interface Conn {
+  link: AgentLink;
+  /** What we publish on it (publishers), and the send log's name for it. */
+  sender: OpusSender | undefined;
+  sendLogKey: number | string | undefined;
+  connectedAt: number | undefined;
+  /** The remote participants reached over it, by id. */
+  remotes: Map<string, Remote>;
+}
+
+/** One remote participant reached over a connection: setup times and what we hear from them. */
+interface Remote {
+  id: string;
+  /** They were in the room when we joined: the setup is ours to time (a mesh newcomer offers to them). */
   initiator: boolean;
   remotePublishes: boolean;
   connectAt: number | undefined;
   firstPacketAt: number | undefined;
-  senders: OpusSender[];
-  streams: Stream[];
+  streams: Map<RemoteTrack, Stream>;
 }
 
 const RTP_HEADER_BYTES = 12;
 
 export class WebRtcTester {
-  private agent: MeshAgent | SfuAgent | undefined;
+  private agent: RoomAgent | undefined;
   private readonly agentOptions: AgentOptions;
-  private readonly links = new Map<string, Link>();
-  /** SFU rooms: who was in the room when we joined. */
+  private readonly conns = new Map<AgentLink, Conn>();
+  /** Who was in the room when we joined. */
   private readonly presentAtJoin = new Set<string>();
-  /** SFU rooms: our one stream, sent once to the server, and when the server connection came up. */
-  private readonly sfu: { sender: OpusSender | undefined; connectedAt: number | undefined; connected: boolean } = { sender: undefined, connectedAt: undefined, connected: false };
   private readonly errors: Record<string, number> = {};
   private startAt = 0;
   private joinedAt: number | undefined;
   private firstSendAt: number | undefined;
-  /** Counters of links already closed, so their figures survive them. */
+  /** Counters of streams and senders already closed, so their figures survive them. */
   private readonly gone: { sentPackets: number; sentBytes: number; streams: StreamFigures[] } = { sentPackets: 0, sentBytes: 0, streams: [] };
   private stopping = false;
 
@@ -107,41 +115,40 @@ export class WebRtcTester {
     };
   }
 
-  private wireMesh(a: MeshAgent): void {
-    a.on('peer', (remote, { initiator }) => this.links.set(remote.participant.id, newLink(remote, initiator, remote.participant.audio)));
-    a.on('connected', (remote) => {
-      const link = this.linkOf(remote);
-      if (link && link.connectAt === undefined) link.connectAt = performance.now();
-    });
-    a.on('negotiated', (remote) => this.attachMeshSender(remote));
-    a.on('track', (remote, track) => { const link = this.linkOf(remote); if (link) this.attachReceiver(link, remote.participant.id, track); });
-    a.on('peer-closed', (remote, reason) => this.onPeerClosed(remote, reason));
-    a.on('disconnected', () => this.count('signaling-lost'));
-  }
-
-  private wireSfu(a: SfuAgent): void {
+  private wire(a: RoomAgent): void {
     a.on('joined', (joined) => { for (const p of joined.participants) this.presentAtJoin.add(p.id); });
-    a.on('connected', () => {
-      this.sfu.connected = true;
-      this.sfu.connectedAt ??= performance.now();
-      for (const l of this.links.values()) l.connectAt ??= this.sfu.connectedAt;
+    a.on('link-opened', (link) => {
+      const conn: Conn = { link, sender: undefined, sendLogKey: undefined, connectedAt: undefined, remotes: new Map() };
+      this.conns.set(link, conn);
+      // A connection to a member: timed from now, whether they publish or not.
+      if (link.participant) this.remoteOf(conn, link.participant, link.participant.audio);
     });
-    a.on('negotiated', (server) => this.attachSfuSender(server));
-    a.on('track', (publisher, track) => {
-      const participant = a.roomParticipants().find((x) => x.id === publisher)
-        ?? { id: publisher, name: publisher, role: 'participant' as const, audio: true, video: false, screen: false, metadata: {} };
-      const remote: RemotePeer = { participant, peer: a.server! };
-      // Ours to time, as a mesh newcomer's offers are: publishers already there when we joined.
-      const link = newLink(remote, this.presentAtJoin.has(publisher), true);
-      link.connectAt = this.sfu.connectedAt;
-      this.links.set(publisher, link);
-      this.attachReceiver(link, publisher, track);
+    a.on('link-connected', (link) => {
+      const conn = this.conns.get(link);
+      if (!conn) return;
+      conn.connectedAt ??= performance.now();
+      for (const r of conn.remotes.values()) r.connectAt ??= conn.connectedAt;
     });
-    a.on('server-closed', (_server, reason) => {
-      this.sfu.connected = false;
+    a.on('link-negotiated', (link) => {
+      const conn = this.conns.get(link);
+      if (conn && !conn.sender) this.publishOn(conn);
+    });
+    a.on('track-added', (t) => {
+      const conn = this.conns.get(t.link);
+      if (conn) this.attachReceiver(this.remoteOf(conn, t.participant, true), t);
+    });
+    a.on('track-removed', (t) => {
+      const streams = this.conns.get(t.link)?.remotes.get(t.participant.id)?.streams;
+      const stream = streams?.get(t);
+      if (!stream) return;
+      streams!.delete(t);
+      this.retireStream(t.participant.id, stream);
+      t.track.onRtp = undefined; // an SFU keeps the track, idle
+    });
+    a.on('link-closed', (link, reason) => {
       if (reason !== 'closed') this.count(`peer-${reason}`);
-      for (const l of [...this.links.values()]) this.retire(l);
-      this.detachSfuSender();
+      const conn = this.conns.get(link);
+      if (conn) this.retire(conn);
     });
     a.on('disconnected', () => this.count('signaling-lost'));
   }
@@ -152,8 +159,7 @@ export class WebRtcTester {
     try {
       await joinRoom(this.agentOptions, (a) => {
         this.agent = a;
-        if (a instanceof MeshAgent) this.wireMesh(a);
-        else this.wireSfu(a);
+        this.wire(a);
       });
       this.joinedAt = performance.now();
     } catch (err) {
@@ -166,27 +172,25 @@ export class WebRtcTester {
   }
 
   get topology(): Topology | undefined {
-    if (!this.agent) return undefined;
-    return this.agent instanceof MeshAgent ? 'mesh' : 'sfu';
+    return this.agent?.topology;
   }
 
   /** Plain counters as of `now` (performance.now()). */
   snapshot(now: number): PeerFigures {
     const { place } = this;
-    const links = [...this.links.values()];
+    const conns = [...this.conns.values()];
+    const remotes = conns.flatMap((c) => [...c.remotes.values()]);
     const rel = (t: number | undefined) => (t === undefined ? null : t - this.startAt);
-    const sfu = this.topology === 'sfu';
-    const linkFigures: LinkFigures[] = links.map((l) => ({
-      remote: l.remote.participant.id, initiator: l.initiator, remotePublishes: l.remotePublishes,
-      connectMs: rel(l.connectAt), firstPacketMs: rel(l.firstPacketAt),
+    const linkFigures: LinkFigures[] = remotes.map((r) => ({
+      remote: r.id, initiator: r.initiator, remotePublishes: r.remotePublishes,
+      connectMs: rel(r.connectAt), firstPacketMs: rel(r.firstPacketAt),
     }));
-    const streams = [...this.gone.streams, ...links.flatMap((l) => l.streams.map((s) => streamFigures(l.remote.participant.id, s)))];
+    const streams = [...this.gone.streams, ...remotes.flatMap((r) => [...r.streams.values()].map((s) => streamFigures(r.id, s)))];
     let sentPackets = this.gone.sentPackets;
     let sentBytes = this.gone.sentBytes;
     const rttMs: number[] = [];
-    const senders = links.flatMap((l) => l.senders);
-    if (this.sfu.sender) senders.push(this.sfu.sender);
-    for (const s of senders) {
+    for (const { sender: s } of conns) {
+      if (!s) continue;
       const sent = sentBy(s);
       sentPackets += sent.packets;
       sentBytes += sent.bytes;
@@ -202,8 +206,8 @@ export class WebRtcTester {
       role: place.publisher ? 'publisher' : 'subscriber',
       joinMs: rel(this.joinedAt),
       // SFU: the one connection, to the server.
-      peersExpected: sfu ? 1 : place.roomSize - 1,
-      peersConnected: sfu ? Number(this.sfu.connected) : links.filter((l) => l.connectAt !== undefined).length,
+      peersExpected: this.topology === 'sfu' ? 1 : place.roomSize - 1,
+      peersConnected: conns.filter((c) => c.connectedAt !== undefined).length,
       tracksExpected: place.publishersInRoom - (place.publisher ? 1 : 0),
       tracksReceived: heard.size,
       links: linkFigures,
@@ -217,8 +221,7 @@ export class WebRtcTester {
   /** Leaves the room; what closes from here on is not an error. */
   async close(): Promise<void> {
     this.stopping = true;
-    for (const l of this.links.values()) this.detach(l);
-    this.detachSfuSender();
+    for (const c of this.conns.values()) this.retireSender(c);
     await this.agent?.close().catch(() => undefined);
   }
 
@@ -226,51 +229,42 @@ export class WebRtcTester {
     if (!this.stopping) this.errors[kind] = (this.errors[kind] ?? 0) + 1;
   }
 
-  private linkOf(remote: RemotePeer): Link | undefined {
-    const link = this.links.get(remote.participant.id);
-    return link?.remote === remote ? link : undefined;
+  /** The figures of `participant` on `conn`, made at the first sign of them. */
+  private remoteOf(conn: Conn, participant: Participant, publishes: boolean): Remote {
+    let r = conn.remotes.get(participant.id);
+    if (!r) {
+      r = {
+        id: participant.id, initiator: this.presentAtJoin.has(participant.id), remotePublishes: publishes,
+        connectAt: conn.connectedAt, firstPacketAt: undefined, streams: new Map(),
+      };
+      conn.remotes.set(participant.id, r);
+    }
+    return r;
   }
 
-  private attachMeshSender(remote: RemotePeer): void {
-    const link = this.linkOf(remote);
-    if (!link || link.senders.length > 0) return;
-    const sender = this.publishOn(remote.peer);
-    if (sender) link.senders.push(sender); // one published stream per link
-  }
-
-  private attachSfuSender(server: Peer): void {
-    if (this.sfu.sender) return;
+  /** Starts the shared source on the connection's first audio track that sends (publishers only). */
+  private publishOn(conn: Conn): void {
+    if (!this.place.publisher) return;
+    const track = conn.link.peer.tracks().find((t) => t.kind === 'audio' && (t.direction === 'sendrecv' || t.direction === 'sendonly'));
+    if (!track) return;
     // Through the SFU our SSRC is rewritten: receivers find our send times by our id.
-    this.sfu.sender = this.publishOn(server, this.agent?.id);
-  }
-
-  /** Starts the shared source on `peer`'s first audio track that sends (publishers only). */
-  private publishOn(peer: Peer, sendLogKey?: string): OpusSender | undefined {
-    if (!this.place.publisher) return undefined;
-    const track = peer.tracks().find((t) => t.kind === 'audio' && (t.direction === 'sendrecv' || t.direction === 'sendonly'));
-    if (!track) return undefined;
-    this.ctx.sendLog.watch(track, sendLogKey);
-    const sender = new OpusSender(track, { logger: this.ctx.log });
-    this.ctx.audio.add(sender);
+    conn.sendLogKey = conn.link.participant ? track.localSsrc : this.agent?.id;
+    this.ctx.sendLog.watch(track, conn.sendLogKey);
+    conn.sender = new OpusSender(track, { logger: this.ctx.log });
+    this.ctx.audio.add(conn.sender);
     this.firstSendAt ??= performance.now();
-    return sender;
-  }
-
-  private detachSfuSender(): void {
-    if (!this.sfu.sender) return;
-    this.retireSender(this.sfu.sender, this.agent?.id);
-    this.sfu.sender = undefined;
   }
 
   /**
-   * Counts one received track. `from` keys the send-time lookup: in a mesh the packet's SSRC
-   * is the sender's own, through an SFU it is not, and the publisher's id is used instead.
+   * Counts one received track. Send times are looked up by the packet's SSRC, the sender's
+   * own on a connection to a member; the server (SFU) rewrites it, so there by the publisher's id.
    */
-  private attachReceiver(link: Link, from: string, track: MediaTrack): void {
+  private attachReceiver(remote: Remote, t: RemoteTrack): void {
+    const { track } = t;
     if (track.kind !== 'audio') return;
-    const viaSfu = this.topology === 'sfu';
+    const bySsrc = t.link.participant !== undefined;
     const { sendLog, latency } = this.ctx;
-    let key: number | string | undefined = viaSfu ? from : undefined;
+    let key: number | string | undefined = bySsrc ? undefined : remote.id;
     let latencyOf = key === undefined ? undefined : sendLog.lookup(key);
     const drop = this.ctx.params.hooks?.dropReceived;
     const counters: StreamCounters = { arrived: 0, firstAt: 0, lastAt: 0, latencySum: 0, latencyCount: 0 };
@@ -281,7 +275,7 @@ export class WebRtcTester {
         const now = performance.now();
         if (counters.firstAt === 0) counters.firstAt = now;
         counters.lastAt = now;
-        if (!viaSfu && key !== h.ssrc) latencyOf = sendLog.lookup((key = h.ssrc));
+        if (bySsrc && key !== h.ssrc) latencyOf = sendLog.lookup((key = h.ssrc));
         const ms = latencyOf!(h.sequenceNumber, now);
         if (ms !== undefined) {
           latency.add(ms);
@@ -294,38 +288,36 @@ export class WebRtcTester {
     track.onRtp = (packet) => {
       stream.arrived++;
       if (drop?.(stream.arrived)) return;
-      link.firstPacketAt ??= performance.now();
+      remote.firstPacketAt ??= performance.now();
       stream.receiver.handleRtp(packet);
     };
-    link.streams.push(stream);
+    remote.streams.set(t, stream);
   }
 
-  private onPeerClosed(remote: RemotePeer, reason: string): void {
-    const link = this.linkOf(remote);
-    if (reason !== 'closed') this.count(`peer-${reason}`);
-    if (link) this.retire(link);
+  /** Keeps what a stream counted (a remote that left mid-run still delivered packets) and stops it. */
+  private retireStream(from: string, stream: Stream): void {
+    this.gone.streams.push(streamFigures(from, stream));
+    stream.receiver.close();
   }
 
-  /** Keeps what a closing link counted (a remote that left mid-run still delivered packets) and drops it. */
-  private retire(link: Link): void {
-    this.gone.streams.push(...link.streams.map((s) => streamFigures(link.remote.participant.id, s)));
-    this.detach(link);
-    this.links.delete(link.remote.participant.id);
+  /** Keeps what a closing connection counted and drops it. */
+  private retire(conn: Conn): void {
+    for (const r of conn.remotes.values()) for (const s of r.streams.values()) this.retireStream(r.id, s);
+    this.retireSender(conn);
+    this.conns.delete(conn.link);
   }
 
-  /** Stops a sender; what it sent stays in the totals. */
-  private retireSender(s: OpusSender, sendLogKey: number | string | undefined): void {
+  /** Stops the connection's sender; what it sent stays in the totals. */
+  private retireSender(conn: Conn): void {
+    const s = conn.sender;
+    if (!s) return;
+    conn.sender = undefined;
     const sent = sentBy(s);
     this.gone.sentPackets += sent.packets;
     this.gone.sentBytes += sent.bytes;
     this.ctx.audio.delete(s);
-    if (sendLogKey !== undefined) this.ctx.sendLog.forget(sendLogKey);
+    if (conn.sendLogKey !== undefined) this.ctx.sendLog.forget(conn.sendLogKey);
     s.close();
-  }
-
-  private detach(link: Link): void {
-    for (const s of link.senders) this.retireSender(s, s.ssrc);
-    link.senders = [];
   }
 }
 
@@ -333,10 +325,6 @@ export class WebRtcTester {
 function sentBy(s: OpusSender): { packets: number; bytes: number } {
   const st = s.stats();
   return { packets: st.packetsSent, bytes: st.octetsSent + RTP_HEADER_BYTES * st.packetsSent };
-}
-
-function newLink(remote: RemotePeer, initiator: boolean, remotePublishes: boolean): Link {
-  return { remote, initiator, remotePublishes, connectAt: undefined, firstPacketAt: undefined, senders: [], streams: [] };
 }
 
 /** One received track's counters as StreamFigures. */

@@ -5,12 +5,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Bot } from '../../src/bots/bot.js';
 import type { Manifest } from '../../src/bots/recorder/manifest.js';
 import { Recorder } from '../../src/bots/recorder/recorder.js';
+import type { CallpeerError } from '../../src/errors.js';
+import { createLogger } from '../../src/log.js';
 import { dominantFrequency, goertzelPower, rms } from '../../src/media/analysis.js';
 import { parseWav } from '../../src/media/wav.js';
 import { useTestServer } from '../helpers/server.js';
@@ -131,5 +134,28 @@ describe('callpeer record', () => {
     const origin = checkFrameOrigins(frameOrigins(path.join(dir, manifest.files[1]!.file), plan.frames), second.t0, 120);
     expect(rms(slice(pcm, origin + 100 * 20 + 30, origin + 120 * 20 - 30))).toBe(0);
     expect(Math.abs(dominantFrequency(slice(pcm, origin + 120 * 20 + 50, origin + 160 * 20 - 50), 48000) - 550)).toBeLessThanOrEqual(1);
+  });
+
+  it('a file-opened listener that throws is logged as a listener error; the recording goes on (no IO_ERROR)', async () => {
+    const dir = outDir();
+    const lines: string[] = [];
+    const destination = new PassThrough();
+    destination.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean)));
+    const rec = new Recorder({ wsUrl: ctx.server.wsUrl, room: 'throwing-listener', outDir: dir, peer: PEER, log: createLogger({ destination, pretty: false, level: 'warn' }) });
+    const failures: CallpeerError[] = [];
+    rec.on('failed', (e) => failures.push(e));
+    rec.on('file-opened', () => { throw new Error('a bug in the caller'); });
+    await rec.start();
+    const eve = await playBot('throwing-listener', 'eve', tonePlan(440, [150]).frames, rec); // 3 s, DTLS may take 1 s of it
+    await eve.ended;
+    await sleep(300);
+    const manifest = await rec.stop();
+    await eve.bot.close();
+    expect(failures).toEqual([]);
+    expect(manifest.status).toBe('complete');
+    expect(manifest.files).toHaveLength(1);
+    expect(manifest.files[0]).toMatchObject({ name: 'eve', status: 'complete' });
+    expect(manifest.files[0]!.packets.received).toBeGreaterThan(50); // recorded after the listener threw
+    expect(lines.map((l) => JSON.parse(l) as object)).toContainEqual(expect.objectContaining({ msg: 'listener threw', event: 'file-opened', err: expect.anything() }));
   });
 });

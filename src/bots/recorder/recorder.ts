@@ -16,13 +16,11 @@ import { EventEmitter } from 'node:events';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentOptions } from '../../client/agent-options.js';
+import type { RemoteTrack } from '../../client/agent-events.js';
 import { joinRoom, type RoomAgent } from '../../client/room-agent.js';
-import { SfuAgent } from '../../client/sfu-agent.js';
 import { CallpeerError, toCallpeerError } from '../../errors.js';
-import { silentLogger, type Logger } from '../../log.js';
+import { safeEmit, silentLogger, type Logger } from '../../log.js';
 import type { JoinedMessage, Participant } from '../../protocol/signaling.js';
-import type { MediaTrack } from '../../rtc/media-track.js';
-import type { Peer } from '../../rtc/peer.js';
 import { ManifestStore, type Manifest, type ManifestFile } from './manifest.js';
 import { mixOggOpusFiles } from './mixer.js';
 import { IvfWriter } from './ivf-writer.js';
@@ -45,6 +43,7 @@ export interface RecorderOptions extends Omit<AgentOptions, 'role' | 'log' | 'au
   video?: boolean;
 }
 
+/** Listeners are user code: one that throws is logged and changes nothing in the recording. */
 export interface RecorderEvents {
   joined: [JoinedMessage];
   'participant-joined': [Participant];
@@ -59,10 +58,9 @@ export interface RecorderEvents {
   closed: [];
 }
 
-/** One participant track being recorded (on `peer`: theirs in a mesh, the server's in an SFU), and its manifest entry once its file is open. */
+/** One participant track being recorded, and its manifest entry once its file is open. */
 interface Recording {
-  peer: Peer;
-  participant: Participant;
+  source: RemoteTrack;
   recorder: TrackRecorder | VideoTrackRecorder;
   entry: ManifestFile | undefined;
 }
@@ -76,7 +74,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   private roomAgent: RoomAgent | undefined;
   readonly outDir: string;
   private readonly log: Logger;
-  private readonly recordings = new Set<Recording>();
+  private readonly recordings = new Map<RemoteTrack, Recording>();
   /** Session start on performance.now()'s clock, ms: position 0 of every file (the Recorder's creation; start() at once). */
   readonly startMs = performance.now();
   private readonly store: ManifestStore;
@@ -155,7 +153,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     clearInterval(this.timer);
     await this.roomAgent?.close();
     if (!this.outputReady) throw this.failure ?? new CallpeerError('CLOSED', 'stopped before it started');
-    for (const r of [...this.recordings]) this.finalize(r);
+    for (const r of [...this.recordings.values()]) this.finalize(r);
     this.store.finish(this.now(), this.failure?.message);
     this.writeManifest();
     const mix = this.options.mixPath;
@@ -178,46 +176,31 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     return performance.now() - this.startMs;
   }
 
-  /** Listens to the agent before it connects. */
+  /**
+   * Listens to the agent before it connects. A file per remote track, finalized when the track
+   * ends (its connection closed, the participant left, or a new track of theirs replaced it).
+   * Video is asked for by `capabilities.receiveVideo` (see start()).
+   */
   private wire(a: RoomAgent): void {
     a.on('joined', (j) => this.onJoined(j));
     a.on('participant-joined', (p) => {
       this.store.participantJoined(p, this.now());
-      this.emit('participant-joined', p);
+      this.notify('participant-joined', p);
     });
     a.on('participant-left', (p) => {
-      // SFU: their forwarded track stays negotiated but idle; in a mesh their Peer closed already.
-      for (const r of [...this.recordings]) if (r.participant.id === p.id) this.finalize(r);
       this.store.participantLeft(p.id, this.now());
-      this.emit('participant-left', p);
+      this.notify('participant-left', p);
     });
     a.on('disconnected', (d) => {
       this.store.connectionLost(this.now());
-      this.emit('disconnected', d);
+      this.notify('disconnected', d);
     });
-    a.on('closed', () => this.emit('closed'));
-    const closed = (peer: Peer) => {
-      for (const r of [...this.recordings]) if (r.peer === peer) this.finalize(r);
-    };
-    if (a instanceof SfuAgent) {
-      a.on('track', (publisher, track) => {
-        const peer = a.server;
-        if (!peer) return;
-        // A publisher's new track replaces its old one (they reconnected; the old one stays idle): a new file, as in a mesh.
-        for (const r of [...this.recordings]) if (r.participant.id === publisher) this.finalize(r);
-        this.onTrack(peer, a.roomParticipants().find((p) => p.id === publisher) ?? unknownParticipant(publisher), track);
-      });
-      a.on('server-closed', closed);
-      return;
-    }
-    // As the newcomer we offer: an audio section, and a video one so cameras are sent to us too.
-    a.on('peer', (remote, { initiator }) => {
-      if (!initiator || !this.video) return;
-      remote.peer.addAudioTrack({ direction: 'sendrecv' });
-      remote.peer.addVideoReceiver();
+    a.on('closed', () => this.notify('closed'));
+    a.on('track-added', (t) => this.onTrack(t));
+    a.on('track-removed', (t) => {
+      const r = this.recordings.get(t);
+      if (r) this.finalize(r);
     });
-    a.on('track', (remote, track) => this.onTrack(remote.peer, remote.participant, track));
-    a.on('peer-closed', (remote) => closed(remote.peer));
   }
 
   private onJoined(j: JoinedMessage): void {
@@ -231,19 +214,19 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     this.store.connected(j.id, at);
     for (const p of j.participants) this.store.participantJoined(p, at);
     this.writeManifest();
-    this.emit('joined', j);
+    this.notify('joined', j);
   }
 
-  private onTrack(peer: Peer, participant: Participant, track: MediaTrack): void {
+  private onTrack(source: RemoteTrack): void {
+    const { participant, track } = source;
     const codec = track.codec?.name.toLowerCase();
     if (track.kind === 'video' && codec === 'vp8' && this.video) {
       const rec: Recording = {
-        peer,
-        participant,
+        source,
         entry: undefined,
         recorder: new VideoTrackRecorder(track, { startMs: this.startMs, open: () => this.openVideo(rec), onError: (err) => this.fail(err), logger: this.log }),
       };
-      this.recordings.add(rec);
+      this.recordings.set(source, rec);
       return;
     }
     if (track.kind !== 'audio' || codec !== 'opus') {
@@ -251,8 +234,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       return;
     }
     const rec: Recording = {
-      peer,
-      participant,
+      source,
       entry: undefined,
       recorder: new TrackRecorder(track, {
         startMs: this.startMs,
@@ -263,12 +245,12 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         ...(this.options.dropPacket && { dropPacket: this.options.dropPacket }),
       }),
     };
-    this.recordings.add(rec);
+    this.recordings.set(source, rec);
   }
 
   /** Opens the file for an audio track at its first packet. */
   private open(rec: Recording): TrackWriter {
-    const p = rec.participant;
+    const p = rec.source.participant;
     const file = this.fileName(p.name, 'audio.opus');
     const writer = new TrackWriter(path.join(this.outDir, file), { title: p.name, comments: [`CALLPEER_PARTICIPANT=${p.id}`, `CALLPEER_SESSION_START=${this.store.manifest.startedAt}`] });
     this.listFile(rec, file, 'audio', 'opus');
@@ -277,7 +259,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   /** Opens the file for a video track at its first key frame. */
   private openVideo(rec: Recording): IvfWriter {
-    const file = this.fileName(rec.participant.name, 'video.ivf');
+    const file = this.fileName(rec.source.participant.name, 'video.ivf');
     const writer = new IvfWriter(path.join(this.outDir, file));
     this.listFile(rec, file, 'video', 'vp8');
     return writer;
@@ -290,14 +272,14 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   }
 
   private listFile(rec: Recording, file: string, kind: ManifestFile['kind'], codec: ManifestFile['codec']): void {
-    const p = rec.participant;
+    const p = rec.source.participant;
     rec.entry = this.store.addFile({
       file, kind, codec, participantId: p.id, name: p.name, mid: rec.recorder.track.mid,
       offsetMs: 0, durationMs: 0, packets: { received: 0, lost: 0, late: 0, duplicates: 0 }, status: 'recording',
     }, this.now());
     this.writeManifest();
     this.log.info({ file, peer: p.id }, 'recording track');
-    this.emit('file-opened', rec.entry);
+    this.notify('file-opened', rec.entry);
   }
 
   private tick(): void {
@@ -306,7 +288,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     const pages = this.ticks % PAGE_TICKS === 0;
     const manifest = this.ticks % MANIFEST_TICKS === 0;
     try {
-      for (const r of this.recordings) {
+      for (const r of this.recordings.values()) {
         r.recorder.tick(now, pages);
         if (manifest) this.updateEntry(r, 'recording');
       }
@@ -326,7 +308,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   /** Ends a track's file: held packets, silence up to now (the file runs until the connection closed), EOS. Never throws. */
   private finalize(r: Recording): void {
-    if (!this.recordings.delete(r)) return;
+    if (!this.recordings.delete(r.source)) return;
     let status: ManifestFile['status'] = 'complete';
     try {
       r.recorder.finish(performance.now());
@@ -337,7 +319,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     if (!r.entry) return;
     this.updateEntry(r, status);
     this.writeManifest();
-    this.emit('file-closed', r.entry);
+    this.notify('file-closed', r.entry);
   }
 
   private writeManifest(): void {
@@ -356,14 +338,14 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       return;
     }
     this.failure = e;
-    for (const r of this.recordings) r.recorder.halt();
+    for (const r of this.recordings.values()) r.recorder.halt();
     // Info, not error: the `failed` listener (the CLI) reports it in plain words.
     this.log.info({ err: e }, 'recording failed');
-    this.emit('failed', e);
+    this.notify('failed', e);
   }
-}
 
-/** A publisher the server names before telling us about them (not expected): recorded under their id. */
-function unknownParticipant(id: string): Participant {
-  return { id, name: id, role: 'participant', audio: true, video: false, screen: false, metadata: {} };
+  /** Emits to user code: a listener that throws is logged, never taken for a recording error (IO_ERROR). */
+  private notify<K extends keyof RecorderEvents & string>(event: K, ...args: RecorderEvents[K]): void {
+    safeEmit<RecorderEvents, K>(this, this.log, event, ...args);
+  }
 }
