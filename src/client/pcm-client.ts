@@ -6,12 +6,12 @@
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import { CallpeerError, isWireErrorCode } from '../errors.js';
+import { CallpeerError, toCallpeerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { OpusDecoderStream, OpusEncoderStream } from '../media/opus.js';
 import { bytesToInt16, int16ToBytes } from '../media/pcm.js';
 import { CLOSE_NORMAL } from '../protocol/close-codes.js';
-import { PCM_MAX_FRAME_BYTES, PCM_MIN_FRAME_BYTES, type PcmCodec, type PcmRate, type PcmServerMessage } from '../protocol/pcm.js';
+import { parsePcmServerMessage, PCM_MAX_FRAME_BYTES, PCM_MIN_FRAME_BYTES, type PcmCodec, type PcmRate, type PcmServerMessage } from '../protocol/pcm.js';
 import { isValidRoomId } from '../protocol/signaling.js';
 import { Pacer } from '../time/pacer.js';
 import type { PcmFrameSource } from '../media/frames.js';
@@ -43,6 +43,8 @@ export interface PcmClientEvents {
   'peer-muted': [boolean];
   /** An error message from the server (e.g. PAIR_FULL); the server may then close. */
   'server-error': [CallpeerError];
+  /** A text frame from the server that is no valid message (INVALID_MESSAGE): ignored. */
+  'invalid-message': [CallpeerError];
   /** Audio from the partner, at this client's rate. */
   audio: [Int16Array];
   /** The source ran out. */
@@ -149,9 +151,11 @@ export class PcmClient extends EventEmitter<PcmClientEvents> {
   private onControl(text: string): void {
     let msg: PcmServerMessage;
     try {
-      msg = JSON.parse(text) as PcmServerMessage;
-    } catch {
-      this.options.log?.warn('pcm server sent a text frame that is not JSON');
+      msg = parsePcmServerMessage(text);
+    } catch (err) {
+      const e = toCallpeerError(err, 'INVALID_MESSAGE');
+      this.options.log?.warn({ err: e }, 'ignoring a malformed pcm server message');
+      this.emit('invalid-message', e);
       return;
     }
     switch (msg.type) {
@@ -169,13 +173,9 @@ export class PcmClient extends EventEmitter<PcmClientEvents> {
       case 'peer-muted':
         this.emit('peer-muted', msg.muted);
         break;
-      case 'error': {
-        const code = isWireErrorCode(msg.code) ? msg.code : 'INTERNAL';
-        this.emit('server-error', new CallpeerError(code, msg.message));
+      case 'error':
+        this.emit('server-error', new CallpeerError(msg.code, msg.message));
         break;
-      }
-      default:
-        this.options.log?.debug({ type: (msg as { type?: unknown }).type }, 'pcm server message of unknown type ignored');
     }
   }
 

@@ -10,14 +10,14 @@
 import { updateJitter } from '../media/rtcp.js';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { CallpeerError, isWireErrorCode, toCallpeerError } from '../errors.js';
+import { CallpeerError, toCallpeerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { OpusEncoderStream } from '../media/opus.js';
 import { int16ToBytes } from '../media/pcm.js';
 import { ToneGenerator } from '../media/tone.js';
 import { pcmSocketUrl } from '../client/pcm-client.js';
 import { CLOSE_NORMAL } from '../protocol/close-codes.js';
-import type { PcmCodec } from '../protocol/pcm.js';
+import { parsePcmServerMessage, type PcmCodec, type PcmServerMessage } from '../protocol/pcm.js';
 import { Pacer } from '../time/pacer.js';
 import type { PcmLoadParams } from './params.js';
 import { streamKbps, type LatencyHistogram, type PeerFigures } from './stats.js';
@@ -202,9 +202,9 @@ export class PcmTester {
   }
 
   private onControl(text: string): void {
-    let msg: { type?: string; code?: string };
+    let msg: PcmServerMessage;
     try {
-      msg = JSON.parse(text) as typeof msg;
+      msg = parsePcmServerMessage(text);
     } catch {
       this.count('INVALID_MESSAGE');
       return;
@@ -216,7 +216,7 @@ export class PcmTester {
       this.paired = false;
       this.count('partner-left');
     } else if (msg.type === 'error') {
-      this.count(msg.code !== undefined && isWireErrorCode(msg.code) ? msg.code : 'INTERNAL');
+      this.count(msg.code);
     }
   }
 

@@ -1,7 +1,7 @@
 import type { RawData, WebSocket } from 'ws';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
-import { CallpeerError, toCallpeerError } from '../errors.js';
+import { CallpeerError, isWireErrorCode, toCallpeerError } from '../errors.js';
 import { CLOSE_GOING_AWAY, CLOSE_POLICY, closeCodeFor } from '../protocol/close-codes.js';
 import { PCM_MAX_BURST_MS, PCM_MIN_FRAME_BYTES, parsePcmClientMessage, parsePcmParams, type PcmParams } from '../protocol/pcm.js';
 import { PcmMetrics } from './metrics.js';
@@ -194,7 +194,8 @@ export class PcmService {
 
   /** Answers a bad frame with an error; the socket stays open unless the client keeps at it. */
   private refuse(peer: PcmPeer, err: CallpeerError): void {
-    peer.sendJson({ type: 'error', code: err.code, message: err.message });
+    // Only protocol codes go on the wire: a local one escaping from below (PARSE_ERROR) is INTERNAL.
+    peer.sendJson({ type: 'error', code: isWireErrorCode(err.code) ? err.code : 'INTERNAL', message: err.message });
     if (!peer.strikes.take()) {
       this.log.info({ peer: peer.id }, 'pcm client closed after too many bad frames');
       peer.ws.close(CLOSE_POLICY, 'too many bad frames');
@@ -205,8 +206,7 @@ export class PcmService {
   private enqueue(peer: PcmPeer, requeued: boolean): void {
     const result = this.queue.offer(peer, peer.params.pair);
     if (result.kind === 'full') {
-      const err = new CallpeerError('PAIR_FULL', 'this pair code is already in use by two clients');
-      peer.sendJson({ type: 'error', code: err.code, message: err.message });
+      peer.sendJson({ type: 'error', code: 'PAIR_FULL', message: 'this pair code is already in use by two clients' });
       peer.ws.close(closeCodeFor('PAIR_FULL'), 'pair code in use');
     } else if (result.kind === 'waiting') {
       if (!requeued) peer.sendJson({ type: 'waiting' });

@@ -1,6 +1,6 @@
 /** The /ws/pcm pairing protocol (shared/PROTOCOL.md, "PCM pairing"). */
-import { CallpeerError } from '../errors.js';
-import { fail, parseJsonObject, reqBoolean } from './validate.js';
+import { CallpeerError, isWireErrorCode, type WireErrorCode } from '../errors.js';
+import { fail, parseJsonObject, reqBoolean, reqNumber, reqOneOf, reqString } from './validate.js';
 import { ROOM_ID_PATTERN } from './signaling.js';
 
 export const PCM_CODECS = ['pcm', 'opus'] as const;
@@ -25,7 +25,7 @@ export type PcmServerMessage =
   | { type: 'connected'; codec: PcmCodec; sampleRate: PcmRate; channels: 1; frameMs: 20 }
   | { type: 'disconnected' }
   | { type: 'peer-muted'; muted: boolean }
-  | { type: 'error'; code: string; message: string };
+  | { type: 'error'; code: WireErrorCode; message: string };
 
 export type PcmClientMessage = { type: 'mute'; muted: boolean };
 
@@ -55,6 +55,37 @@ export function parsePcmClientMessage(text: string): PcmClientMessage {
   const o = parseJsonObject(text);
   if (o.type !== 'mute') fail(`unknown message type "${o.type.slice(0, 32)}"`, o.type.slice(0, 32));
   return { type: 'mute', muted: reqBoolean(o, 'muted', 'mute') };
+}
+
+/**
+ * Reads a text frame from the server. Throws INVALID_MESSAGE (naming the field) on anything
+ * that is not one of its messages, whole and well-typed: a client must not act on a guess.
+ */
+export function parsePcmServerMessage(text: string): PcmServerMessage {
+  const o = parseJsonObject(text);
+  const t = o.type;
+  switch (t) {
+    case 'waiting':
+    case 'disconnected':
+      return { type: t };
+    case 'connected': {
+      const codec = reqOneOf(o, 'codec', t, PCM_CODECS);
+      const sampleRate = reqNumber(o, 'sampleRate', t);
+      if (!(PCM_RATES as readonly number[]).includes(sampleRate)) fail(`connected.sampleRate must be one of ${PCM_RATES.join(', ')}`, t);
+      if (o.channels !== PCM_CHANNELS) fail(`connected.channels must be ${PCM_CHANNELS}`, t);
+      if (o.frameMs !== PCM_FRAME_MS) fail(`connected.frameMs must be ${PCM_FRAME_MS}`, t);
+      return { type: t, codec, sampleRate: sampleRate as PcmRate, channels: PCM_CHANNELS, frameMs: PCM_FRAME_MS };
+    }
+    case 'peer-muted':
+      return { type: t, muted: reqBoolean(o, 'muted', t) };
+    case 'error': {
+      const code = reqString(o, 'code', t);
+      if (!isWireErrorCode(code)) fail(`error.code "${code.slice(0, 32)}" is not a protocol error code`, t);
+      return { type: t, code, message: reqString(o, 'message', t) };
+    }
+    default:
+      fail(`unknown message type "${t.slice(0, 32)}"`, t.slice(0, 32));
+  }
 }
 
 /** Samples in one 20 ms frame at `rate`. */
