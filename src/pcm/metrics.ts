@@ -52,7 +52,7 @@ export class PcmMetrics {
       },
     });
     new Counter({
-      name: 'callpeer_pcm_overrun_frames_total', help: 'Audio frames dropped on arrival, unheard: over 200 ms long, or sent faster than real time beyond a 1 s burst', registers,
+      name: 'callpeer_pcm_overrun_frames_total', help: 'Audio frames dropped on arrival, unheard: over 200 ms long, or sent faster than real time beyond a 5 s burst', registers,
       collect() {
         this.inc(self.overrun - overrunSeen);
         overrunSeen = self.overrun;

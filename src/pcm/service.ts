@@ -24,7 +24,7 @@ export interface PcmServiceOptions {
   maxBufferedBytes?: number;
   /** Bad frames (odd PCM length, bad JSON...) tolerated in a burst before the socket is closed with 1008; one is forgiven every 10 s. Default 50. */
   maxBadFrames?: number;
-  /** Audio a client may send ahead of real time before its frames are dropped on arrival, ms. Default PCM_MAX_BURST_MS (1000). */
+  /** Audio a client may send ahead of real time before its frames are dropped on arrival, ms. Default PCM_MAX_BURST_MS (5000). */
   maxBurstMs?: number;
   /**
    * Auth on: resolves when a client's `token` (absent: a guest) may use the service, rejects

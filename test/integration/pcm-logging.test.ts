@@ -11,7 +11,7 @@ let server: RunningServer;
 beforeAll(async () => {
   const destination = new Writable({ write(chunk, _enc, done) { for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l)); done(); } });
   const log = createLogger({ level: 'info', pretty: false, destination });
-  server = await startTestServer({}, { log, pcm: { statsIntervalMs: 200, maxBurstMs: 10_000 } }); // 200 frames sent at once
+  server = await startTestServer({}, { log, pcm: { statsIntervalMs: 200 } });
 });
 afterAll(() => server.close());
 
