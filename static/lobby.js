@@ -1,4 +1,6 @@
-// The lobby: pick or type a room name, copy its link, join.
+// The lobby: pick or type a room name, copy its link, join; create a room of either kind
+// where the server lets this page use its room API.
+import { createBody, createRoom, roomApiOpen } from './js/create-room.js';
 import { icons } from './js/icons.js';
 import { copyText, randomRoomName, recentRooms, roomNameProblem, roomUrl } from './js/rooms.js';
 
@@ -36,17 +38,54 @@ $('copy').addEventListener('click', async () => {
   hint.className = ok ? 'hint ok' : 'hint error';
   hint.textContent = ok ? 'Link copied. Send it to the people you want to talk to.' : 'Could not copy; select the link and copy it by hand.';
 });
+/** Goes to the call page of `roomId`, with the typed name (remembered for next time). */
+function enter(roomId) {
+  const who = name.value.trim();
+  if (who) localStorage.setItem('callpeer.name', who);
+  const url = new URL(roomUrl(roomId));
+  if (who) url.searchParams.set('name', who);
+  location.assign(url.toString());
+}
+
 $('join-form').addEventListener('submit', (e) => {
   e.preventDefault();
   if (!check(true)) {
     room.focus();
     return;
   }
-  const who = name.value.trim();
-  if (who) localStorage.setItem('callpeer.name', who);
-  const url = new URL(roomUrl(room.value.trim()));
-  if (who) url.searchParams.set('name', who);
-  location.assign(url.toString());
+  enter(room.value.trim());
+});
+
+// ---- create a room (mesh or SFU, with a capacity) through the room API ----
+
+const createHint = $('create-hint');
+function sayCreate(text, kind = 'error') {
+  createHint.textContent = text;
+  createHint.className = text ? `hint ${kind}` : 'hint';
+}
+
+$('create-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const { body, problem } = createBody({ id: $('create-id').value.trim(), topology: $('create-topology').value, capacity: $('create-capacity').value });
+  if (problem) {
+    sayCreate(problem);
+    $('create-id').focus();
+    return;
+  }
+  $('create').disabled = true;
+  sayCreate('Creating…', 'ok');
+  const { room: made, message } = await createRoom(body);
+  $('create').disabled = false;
+  if (!made) return sayCreate(message);
+  sayCreate(`Room "${made.id}" created. Joining…`, 'ok');
+  enter(made.id);
+});
+
+// Shown only when the API answers (auth off, this machine); `data-room-api` tells tests the check is done.
+roomApiOpen().then((open) => {
+  $('create-form').hidden = !open;
+  document.documentElement.dataset.roomApi = open ? 'open' : 'closed';
+  if (open && !$('create-id').value) $('create-id').value = randomRoomName();
 });
 
 // Rooms joined before from this browser, one click away.

@@ -2,11 +2,13 @@
 // per remote participant in a mesh, one SfuLink to the server in an SFU room), and drives the
 // UI. `window.callpeer` is a read-only hook for tests and curious people.
 import { ChatPanel } from './chat.js';
-import { LocalMedia } from './local-media.js';
+import { grantedName, joinRefusal, joinToken, tokenClaims } from './join-token.js';
+import { LISTEN_ONLY_NOTE, LocalMedia } from './local-media.js';
 import { wireControls, renderControls } from './controls.js';
 import { createHook } from './hook.js';
 import { LevelMeters, resumeAudio } from './media.js';
 import { MediaLinks } from './links.js';
+import { applyServerMute, removedNotice, serverMuteText } from './moderation.js';
 import { copyText, rememberRoom, roomUrl } from './rooms.js';
 import { SERVER } from './sfu.js';
 import { Signaling, signalingUrl } from './signaling.js';
@@ -17,6 +19,9 @@ import {
 
 const params = new URLSearchParams(location.search);
 const roomId = decodeURIComponent(location.pathname.split('/')[2] ?? '');
+/** The invitation's join token ('' = none), kept for every (re-)join; its claims only shape the page. */
+const token = joinToken();
+const claims = tokenClaims(token);
 
 /** How long a peer may take to connect before the page says why it might not, ms (tests may lower it). */
 const CONNECT_TIMEOUT_MS = Number(window.CALLPEER_CONNECT_TIMEOUT_MS) || 15_000;
@@ -25,7 +30,7 @@ const CONNECT_TIMEOUT_MS = Number(window.CALLPEER_CONNECT_TIMEOUT_MS) || 15_000;
 const QUALITY_INTERVAL_MS = 2000;
 
 const s = {
-  /** prejoin | joining | joined | reconnecting | full | left | error */
+  /** prejoin | joining | joined | reconnecting | full | left | error | removed (kicked) | ended (room closed) */
   phase: 'prejoin',
   selfId: '',
   name: '',
@@ -68,7 +73,7 @@ const chat = new ChatPanel({
 // ---- participants and tiles ----
 
 function selfParticipant() {
-  return { id: s.selfId || 'self', name: s.name, role: 'participant', ...local.state };
+  return { id: s.selfId || 'self', name: s.name, role: 'participant', canPublish: !local.listenOnly, ...local.state };
 }
 
 function refreshLocalTile() {
@@ -167,7 +172,6 @@ function renderSide() {
 
 function sendJoin() {
   const join = { type: 'join', room: roomId, name: s.name, audio: local.state.audio, video: local.state.video };
-  const token = params.get('token');
   if (token) join.token = token;
   signaling.send(join);
 }
@@ -207,6 +211,11 @@ signaling.addEventListener('message', (e) => {
     case 'answer': return s.links.get(m.from)?.description('answer', m.sdp);
     case 'candidate': return s.links.get(m.from)?.candidate(m.candidate, m.mid);
     case 'chat': return chat.add(m);
+    case 'kicked':
+    case 'room-closed': return endCall(m.type === 'kicked' ? 'removed' : 'ended', removedNotice(m));
+    case 'muted-by-server':
+      complain(serverMuteText(m));
+      return applyServerMute(local, m);
     case 'error': return onError(m);
     default: return undefined;
   }
@@ -247,14 +256,13 @@ function onError(m) {
       actions: [{ label: 'Try again', onClick: () => location.reload() }, { label: 'New room', primary: true, onClick: () => location.assign('/') }],
     });
   } else if (m.ref === 'join') {
+    // Refused (no valid token, no such room...): stop here, a retry would only be refused again.
     s.phase = 'error';
     s.error = { code: m.code, message: m.message };
     signaling.stop();
     setStatus('bad', 'Not joined');
-    const text = m.code === 'UNAUTHORIZED' ? 'This room needs an invitation link with a valid token.'
-      : m.code === 'ROOM_NOT_FOUND' ? 'There is no room with this name. Check the link, or start a new room.'
-        : m.message;
-    showNotice({ title: 'Could not join', text, actions: [{ label: 'Back to the lobby', primary: true, onClick: () => location.assign('/') }] });
+    const { title, text } = joinRefusal(m.code, m.message, token !== '');
+    showNotice({ title, text, actions: [{ label: 'Back to the lobby', primary: true, onClick: () => location.assign('/') }] });
   } else if (s.topology === 'sfu' && ['offer', 'answer', 'candidate'].includes(m.ref) && s.links.has(SERVER)) {
     // The server refused our side of the negotiation: the hook reports it as the link's error.
     s.links.get(SERVER).lastError = `${m.code}: ${m.message}`;
@@ -281,17 +289,30 @@ const refreshControls = () => renderControls(local);
 
 $('btn-leave').onclick = () => leave();
 
-function leave() {
-  signaling.send({ type: 'leave' });
+/** Ends the call on this page for good: no reconnect, connections closed, camera and microphone released. */
+function hangUp(phase) {
   signaling.stop();
   clearRemotes();
   local.stopAll();
-  s.phase = 'left';
+  s.phase = phase;
+}
+
+function leave() {
+  signaling.send({ type: 'leave' });
+  hangUp('left');
   setStatus('', 'Left');
   showNotice({
     icon: 'leave', title: 'You left the call', text: `Thanks for calling. The link to this room stays valid: ${roomUrl(roomId)}`,
     actions: [{ label: 'Rejoin', onClick: () => location.reload() }, { label: 'Back to the lobby', primary: true, onClick: () => location.assign('/') }],
   });
+}
+
+/** The server put us out (`kicked`, `room-closed`): said in plain words, and no re-join. */
+function endCall(phase, { title, text }) {
+  hangUp(phase);
+  s.error = { code: phase === 'removed' ? 'KICKED' : 'ROOM_CLOSED', message: text };
+  setStatus('bad', phase === 'removed' ? 'Removed' : 'Call ended');
+  showNotice({ icon: 'leave', title, text, actions: [{ label: 'Back to the lobby', primary: true, onClick: () => location.assign('/') }] });
 }
 
 $('copy-link').onclick = async () => {
@@ -316,8 +337,9 @@ window.callpeer = createHook({ s, local, meters, chat, signaling, grid, roomId }
 let devicesReady;
 
 async function start(name) {
-  s.name = name.trim().slice(0, 64);
-  localStorage.setItem('callpeer.name', s.name);
+  // A name the token grants is the one the server uses: show the same.
+  s.name = grantedName(claims) || name.trim().slice(0, 64);
+  if (!grantedName(claims)) localStorage.setItem('callpeer.name', s.name);
   $('prejoin').hidden = true;
   resumeAudio();
   setStatus('warn', 'Connecting');
@@ -328,8 +350,7 @@ async function start(name) {
   signaling.connect();
 }
 
-async function openLocal() {
-  const dev = await local.open({ raw: params.get('raw') === '1' });
+function showDevices(dev) {
   if (dev.note) showBanner('devices', dev.note);
   refreshControls();
   return dev;
@@ -351,7 +372,9 @@ function init() {
   setInterval(tickLevels, 100);
   setInterval(() => links.tickQuality(), QUALITY_INTERVAL_MS);
   hideNotice();
-  devicesReady = openLocal();
+  // A token with `publish: false`: the page opens no device and joins to listen only.
+  const opening = claims.publish === false ? local.openNone(`Your camera and microphone stay off: ${LISTEN_ONLY_NOTE}.`) : local.open({ raw: params.get('raw') === '1' });
+  devicesReady = opening.then(showDevices);
 
   const given = params.get('name');
   if (given) {
@@ -360,7 +383,8 @@ function init() {
   }
   $('prejoin').hidden = false;
   $('prejoin-title').textContent = `Join ${roomId}`;
-  $('prejoin-name').value = localStorage.getItem('callpeer.name') ?? '';
+  $('prejoin-name').value = grantedName(claims) || (localStorage.getItem('callpeer.name') ?? '');
+  $('prejoin-name').readOnly = grantedName(claims) !== '';
   $('prejoin-name').focus();
   $('prejoin-form').onsubmit = (e) => {
     e.preventDefault();

@@ -18,9 +18,13 @@ export function createHook({ s, local, meters, chat, signaling, grid, roomId }) 
         recording: !$('recording').hidden,
         spotlight: grid.classList.contains('spotlit') ? grid.querySelector('.tile.spotlight')?.dataset.peer ?? null : null,
         banners: bannerTexts(),
+        notice: $('notice').hidden ? null : { title: $('notice-title').textContent, text: $('notice-text').textContent },
+        toast: document.querySelector('.toast:not([hidden])')?.textContent ?? '',
+        listenOnly: local.listenOnly,
         self: s.tiles.get('self')?.info() ?? null,
         peers: [...s.participants.values()].map((p) => ({
           id: p.id, name: p.name, role: p.role, audio: p.audio, video: p.video, screen: p.screen,
+          identity: p.identity ?? null, guest: Boolean(p.guest), canPublish: p.canPublish !== false,
           connection: s.linkStates.get(p.id) ?? 'new',
           negotiationError: (s.links.get(p.id) ?? s.links.get(SERVER))?.lastError ?? '',
           level: meters.level(p.id),

@@ -4,6 +4,9 @@ import { openCamera, openDevices, openMicrophone, openScreen } from './media.js'
 /** Why camera and screen stay off in an SFU room (its server forwards audio only). */
 export const AUDIO_ONLY_NOTE = 'this room forwards audio only';
 
+/** Why nothing is sent when the member's token says `publish: false`. */
+export const LISTEN_ONLY_NOTE = 'your invitation lets you listen and watch only';
+
 export class LocalMedia {
   /**
    * @param {object} o
@@ -24,6 +27,8 @@ export class LocalMedia {
     this.audioConstraints = true;
     /** True in a room that forwards audio only: camera and screen stay off. */
     this.audioOnly = false;
+    /** True when this member may not send at all (its token says `publish: false`). */
+    this.listenOnly = false;
   }
 
   get mic() { return this.stream.getAudioTracks()[0]; }
@@ -42,6 +47,15 @@ export class LocalMedia {
     return this.devices;
   }
 
+  /** Opens no device: this member may only listen and watch. Resolves the devices, as open() does. */
+  async openNone(note) {
+    this.listenOnly = true;
+    this.devices = { audio: false, video: false, note };
+    this.state.audio = false;
+    this.state.video = false;
+    return this.devices;
+  }
+
   toggleMic() {
     const t = this.mic;
     if (!t) return;
@@ -52,7 +66,7 @@ export class LocalMedia {
 
   /** Camera off stops the track (its light goes out); on asks for a new one. Resolves an error sentence or ''. */
   async toggleCamera() {
-    if (!this.devices.video || this.busy) return '';
+    if (!this.devices.video || this.busy || this.listenOnly) return '';
     if (this.audioOnly && !this.camera) return `The camera cannot be used: ${AUDIO_ONLY_NOTE}.`;
     this.busy = true;
     try {
@@ -82,6 +96,7 @@ export class LocalMedia {
       return '';
     }
     if (this.audioOnly) return `Screen sharing is not possible: ${AUDIO_ONLY_NOTE}.`;
+    if (this.listenOnly) return `Screen sharing is not possible: ${LISTEN_ONLY_NOTE}.`;
     let track;
     try {
       track = await openScreen();

@@ -55,7 +55,8 @@ export class Tile {
     this.participant = p;
     const label = `${p.name}${this.local ? ' (you)' : ''}${p.screen ? ' · presenting' : ''}`;
     this.plate.querySelector('.name').textContent = label;
-    const role = ROLE_LABEL[p.role];
+    // A guest (let in without a token, `--allow-guests`) is labelled so others know who is who.
+    const role = ROLE_LABEL[p.role] ?? (p.guest ? 'guest' : undefined);
     let roleEl = this.plate.querySelector('.role');
     if (role && !roleEl) {
       roleEl = el('span', 'role');
@@ -212,7 +213,7 @@ export function renderPeople(list, entries, { audioOnly = false } = {}) {
     const b = el('b');
     b.textContent = you ? `${p.name} (you)` : p.name;
     const small = el('small');
-    small.textContent = [p.role !== 'participant' ? p.role : '', p.screen ? 'presenting' : '', state].filter(Boolean).join(' · ');
+    small.textContent = [p.role !== 'participant' ? p.role : '', p.guest ? 'guest' : '', p.canPublish === false ? 'listening only' : '', p.screen ? 'presenting' : '', state].filter(Boolean).join(' · ');
     who.append(b, small);
     const ic = el('span', 'icons');
     ic.append(el('span', p.audio ? '' : 'off', p.audio ? icons.mic : icons.micOff));

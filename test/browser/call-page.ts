@@ -9,6 +9,12 @@ export interface TileInfo {
 }
 export interface PeerInfo {
   id: string; name: string; role: string; audio: boolean; video: boolean; screen: boolean;
+  /** The token's `sub` (auth on), else null. */
+  identity: string | null;
+  /** Let in without a token (`--allow-guests`). */
+  guest: boolean;
+  /** False when the member's token says `publish: false`. */
+  canPublish: boolean;
   connection: string; negotiationError: string; level: number; tile: TileInfo | null;
 }
 export interface CallState {
@@ -20,6 +26,12 @@ export interface CallState {
   /** Chosen audio output device id ('' = default). */
   speaker: string;
   signaling: string; recording: boolean; banners: string[];
+  /** The full-page dialog (room full, refused, removed, ended, left), or null. */
+  notice: { title: string; text: string } | null;
+  /** The toast showing now ('' when none). */
+  toast: string;
+  /** The page opened no device: its token says `publish: false`. */
+  listenOnly: boolean;
   /** Id of the participant shown big (sharing a screen, or pinned), or null. */
   spotlight: string | null;
   self: TileInfo | null; peers: PeerInfo[];
