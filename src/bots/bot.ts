@@ -4,7 +4,7 @@ import type { AgentLink, RemoteTrack } from '../client/agent-events.js';
 import { joinRoom, type RoomAgent } from '../client/room-agent.js';
 import { CallpeerError, toCallpeerError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { JoinedMessage, Participant } from '../protocol/signaling.js';
+import type { JoinedMessage, Participant, RemovedByServer } from '../protocol/signaling.js';
 import { tsDiff } from '../media/rtp.js';
 import { OpusSender, OPUS_FRAME_TICKS, type OpusSource } from '../rtc/opus-sender.js';
 import { Pacer } from '../time/pacer.js';
@@ -57,6 +57,8 @@ export interface BotEvents {
   /** The source played to its end (not emitted for endless or looping sources). */
   ended: [];
   disconnected: [{ code: number; reason: string }];
+  /** Kicked, or the room was deleted: the bot closes (closed follows) and does not re-join. */
+  removed: [RemovedByServer];
   closed: [];
 }
 
@@ -156,6 +158,7 @@ export class Bot extends EventEmitter<BotEvents> {
     a.on('participant-joined', (p) => this.emit('participant-joined', p));
     a.on('participant-left', (p) => this.emit('participant-left', p));
     a.on('disconnected', (d) => this.emit('disconnected', d));
+    a.on('removed', (r) => this.emit('removed', r));
     a.on('closed', () => { void this.close(); });
     a.on('link-opened', (l) => {
       this.links.set(l, { agentLink: l, senders: new Map(), receivers: new Map(), echo: { mid: undefined, lastTs: 0, lastAt: 0 } });

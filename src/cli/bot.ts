@@ -6,7 +6,7 @@ import { CallpeerError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { ToneSource, type OpusSource } from '../media/opus-sources.js';
 import { cleanupRtc } from '../rtc/peer.js';
-import { collect, peerNetworkOptions } from './options.js';
+import { collect, ICE_TRANSPORT_POLICY_HELP, peerNetworkOptions } from './options.js';
 import { parseSeconds, waitForStop } from './run.js';
 
 interface BotCliOptions {
@@ -20,6 +20,7 @@ interface BotCliOptions {
   token?: string;
   iceServer?: string[];
   bind?: string;
+  iceTransportPolicy?: string;
   insecure?: boolean;
   statsInterval: string;
   logLevel: string;
@@ -40,6 +41,7 @@ export function registerBot(program: Command): void {
     .option('--token <jwt>', 'token for servers with auth on')
     .option('--ice-server <url>', 'extra STUN/TURN server, repeatable (the server\'s own are used too)', collect)
     .option('--bind <address>', 'local address for ICE candidates (e.g. 127.0.0.1)')
+    .option('--ice-transport-policy <policy>', ICE_TRANSPORT_POLICY_HELP)
     .option('--insecure', 'accept a self-signed certificate on wss://')
     .option('--stats-interval <seconds>', 'seconds between stats lines', '5')
     .option('--log-level <level>', 'log level for diagnostics on stderr', 'warn')
@@ -95,6 +97,7 @@ export function registerBot(program: Command): void {
       const reason = await waitForStop({
         durationSeconds: duration,
         ended: source && !opts.loop && opts.play !== undefined ? new Promise<void>((r) => bot.once('ended', () => r())) : undefined,
+        removed: new Promise<void>((r) => bot.once('removed', (x) => { out(x.message); r(); })),
         closed: new Promise<void>((r) => bot.once('closed', () => r())),
       });
       clearInterval(timer);

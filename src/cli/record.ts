@@ -5,8 +5,9 @@ import { isDiskFull } from '../bots/recorder/track-writer.js';
 import { parseRoomUrl } from '../client/room-url.js';
 import { CallpeerError, isCallpeerError } from '../errors.js';
 import { createLogger } from '../log.js';
+import type { RemovedByServer } from '../protocol/signaling.js';
 import { cleanupRtc } from '../rtc/peer.js';
-import { collect, peerNetworkOptions } from './options.js';
+import { collect, ICE_TRANSPORT_POLICY_HELP, peerNetworkOptions } from './options.js';
 import { parseSeconds, waitForStop } from './run.js';
 
 interface RecordCliOptions {
@@ -19,6 +20,7 @@ interface RecordCliOptions {
   name: string;
   iceServer?: string[];
   bind?: string;
+  iceTransportPolicy?: string;
   insecure?: boolean;
   logLevel: string;
 }
@@ -50,6 +52,7 @@ export function registerRecord(program: Command): void {
     .option('--name <name>', 'display name in the call', 'callpeer recorder')
     .option('--ice-server <url>', 'extra STUN/TURN server, repeatable (the server\'s own are used too)', collect)
     .option('--bind <address>', 'local address for ICE candidates (e.g. 127.0.0.1)')
+    .option('--ice-transport-policy <policy>', ICE_TRANSPORT_POLICY_HELP)
     .option('--insecure', 'accept a self-signed certificate on wss://')
     .option('--log-level <level>', 'log level for diagnostics on stderr', 'warn')
     .addHelpText('after', '\nExamples:\n  callpeer record http://localhost:8080/r/demo\n  callpeer record https://calls.example/r/standup --out standup --duration 3600 --mix standup.wav')
@@ -84,16 +87,19 @@ export function registerRecord(program: Command): void {
         throw explainJoinError(err, target.room);
       }
       const failed = new Promise<void>((r) => recorder.once('failed', () => r()));
+      const removed = new Promise<RemovedByServer>((r) => recorder.once('removed', r));
+      removed.then((r) => out(r.message), () => {});
       const reason = await waitForStop({
         durationSeconds: duration,
         ended: failed,
+        removed,
         closed: new Promise<void>((r) => recorder.once('closed', () => r())),
       });
       let error: unknown;
       const manifest = await recorder.stop().catch((err: unknown) => { error = err; return recorder.manifest; });
       cleanupRtc();
       const files = manifest.files.length;
-      out(`stopped (${reason === 'ended' ? 'write failed' : reason}): ${files} file${files === 1 ? '' : 's'}, ${(manifest.durationMs / 1000).toFixed(1)} s; manifest ${path.join(recorder.outDir, 'manifest.json')}${manifest.mix?.status === 'complete' ? `; mix ${manifest.mix.file}` : ''}`);
+      out(`stopped (${reason === 'ended' ? 'write failed' : reason === 'removed' ? 'removed by the server' : reason}): ${files} file${files === 1 ? '' : 's'}, ${(manifest.durationMs / 1000).toFixed(1)} s; manifest ${path.join(recorder.outDir, 'manifest.json')}${manifest.mix?.status === 'complete' ? `; mix ${manifest.mix.file}` : ''}`);
       if (error !== undefined) {
         if (isDiskFull(error)) throw new CallpeerError('IO_ERROR', `disk full: recording stopped; the files written so far are in ${recorder.outDir}`, { cause: error, hint: 'free some space or record to another disk with --out' });
         throw error;

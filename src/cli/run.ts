@@ -9,10 +9,10 @@ export function parseSeconds(flag: string, value: string | undefined): number | 
   return n;
 }
 
-export type StopReason = 'duration' | 'SIGINT' | 'SIGTERM' | 'ended' | 'connection lost';
+export type StopReason = 'duration' | 'SIGINT' | 'SIGTERM' | 'ended' | 'connection lost' | 'removed';
 
-/** Resolves with the first of: the duration elapsed, SIGINT/SIGTERM, the media ended, the connection closed. */
-export function waitForStop(o: { durationSeconds?: number; ended?: Promise<void>; closed?: Promise<void> }): Promise<StopReason> {
+/** Resolves with the first of: the duration elapsed, SIGINT/SIGTERM, the media ended, removed by the server, the connection closed. */
+export function waitForStop(o: { durationSeconds?: number; ended?: Promise<void>; closed?: Promise<void>; removed?: Promise<unknown> }): Promise<StopReason> {
   return new Promise((resolve) => {
     const timers: NodeJS.Timeout[] = [];
     const done = (r: StopReason) => {
@@ -27,6 +27,8 @@ export function waitForStop(o: { durationSeconds?: number; ended?: Promise<void>
     process.once('SIGTERM', onTerm);
     if (o.durationSeconds !== undefined) timers.push(setTimeout(() => done('duration'), o.durationSeconds * 1000));
     o.ended?.then(() => done('ended'));
+    // Kicked or the room deleted: the server says so before it lets go, so this wins over closed.
+    o.removed?.then(() => done('removed'));
     o.closed?.then(() => done('connection lost'));
   });
 }

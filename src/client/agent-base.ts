@@ -52,6 +52,12 @@ export abstract class AgentBase<E extends AgentEvents & Record<keyof E, unknown[
       if (!this.closed) void this.close();
     });
     this.client.on('server-error', (e) => this.log.warn({ code: e.code, ref: e.ref }, e.message));
+    this.client.on('muted-by-server', (m) => this.emitBase('muted-by-server', m));
+    this.client.on('removed', (r) => {
+      this.log.info({ reason: r.reason }, r.message);
+      this.emitBase('removed', r);
+      void this.close();
+    });
   }
 
   /** The room's topology, as this agent serves it. */

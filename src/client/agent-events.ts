@@ -5,7 +5,7 @@
  * to the server, that carries every publisher's media. Either way a remote track names the
  * participant whose media it is.
  */
-import type { JoinedMessage, Participant } from '../protocol/signaling.js';
+import type { JoinedMessage, MutedByServerMessage, Participant, RemovedByServer } from '../protocol/signaling.js';
 import type { MediaTrack } from '../rtc/media-track.js';
 import type { Peer, PeerCloseReason } from '../rtc/peer.js';
 
@@ -41,6 +41,10 @@ export interface AgentEvents {
   disconnected: [{ code: number; reason: string }];
   /** Closed for good. */
   closed: [];
+  /** Kicked, or the room was deleted: the agent closes itself right after (closed follows). */
+  removed: [RemovedByServer];
+  /** A moderator muted us: senders of what it names should stop (the SFU drops it anyway). */
+  'muted-by-server': [MutedByServerMessage];
   /** A link was made; add tracks or listeners here (before it negotiates). */
   'link-opened': [AgentLink];
   /** An offer/answer exchange on the link completed: its tracks are settled (attach senders here). */

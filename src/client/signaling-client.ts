@@ -6,7 +6,8 @@ import { silentLogger } from '../log.js';
 import { CLOSE_NORMAL, mayReconnectAfter } from '../protocol/close-codes.js';
 import {
   parseServerMessage, type ChatLine, type ClientMessage, type ErrorMessage, type JoinedMessage, type JoinMessage,
-  type Participant, type QualityMessage, type RelayedAnswer, type RelayedCandidate, type RelayedOffer, type ServerMessage,
+  type MutedByServerMessage, type Participant, type QualityMessage, type RelayedAnswer, type RelayedCandidate, type RelayedOffer,
+  type RemovedByServer, type ServerMessage,
 } from '../protocol/signaling.js';
 
 export type JoinParams = Omit<JoinMessage, 'type'>;
@@ -44,6 +45,10 @@ export interface SignalingClientEvents {
   disconnected: [{ code: number; reason: string; delayMs: number | undefined }];
   /** Reconnected and re-joined: ids changed, so peers must be renegotiated. */
   rejoined: [JoinedMessage];
+  /** Kicked, or the room was deleted: out of the room for good (no re-join after a reconnect). */
+  removed: [RemovedByServer];
+  /** A moderator muted us (the room API): stop sending what it names. */
+  'muted-by-server': [MutedByServerMessage];
   /** Closed for good (close() was called, reconnect disabled, or attempts exhausted). */
   closed: [{ code: number; reason: string }];
 }
@@ -67,6 +72,8 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   private readonly log: Logger;
   private readonly opts: Required<Omit<SignalingClientOptions, 'log' | 'headers'>> & { headers: Record<string, string> };
   private joinParams: JoinParams | undefined;
+  /** The server said our room was deleted: its close of the socket is final. */
+  private roomDeleted = false;
   private pendingJoin: Pending | undefined;
   private readonly pings = new Map<number, { sent: number; resolve: (rtt: number) => void; reject: (e: CallpeerError) => void; timer: NodeJS.Timeout }>();
   private pingSeq = 0;
@@ -258,13 +265,25 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
       case 'candidate': this.emit('candidate', msg); break;
       case 'chat': this.emit('chat', msg); break;
       case 'quality': this.emit('quality', msg); break;
+      case 'muted-by-server': this.emit('muted-by-server', msg); break;
+      case 'kicked':
+      case 'room-closed':
+        // Re-joining would undo what a moderator did: forget the room.
+        this.joinParams = undefined;
+        this.id = undefined;
+        // A deleted room's socket is closed next (1000): that close is the end, not a drop.
+        if (msg.type === 'room-closed') this.roomDeleted = true;
+        this.emit('removed', msg.type === 'kicked'
+          ? { reason: 'kicked', message: `removed from the call by a moderator: ${msg.reason}` }
+          : { reason: 'room-closed', message: 'the room was closed (deleted by a moderator)' });
+        break;
     }
   }
 
   private onClose(code: number, reason: string): void {
     this.id = undefined;
     this.failPending(new CallpeerError('CONNECTION_FAILED', `connection closed (${code}${reason ? ` ${reason}` : ''})`));
-    if (this.closedByUser) {
+    if (this.closedByUser || this.roomDeleted) {
       this.emit('closed', { code, reason });
       return;
     }

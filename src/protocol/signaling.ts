@@ -85,6 +85,8 @@ export type RoomClosedReason = (typeof ROOM_CLOSE_REASONS)[number];
 export interface RoomClosedMessage { type: 'room-closed'; reason: RoomClosedReason }
 export interface KickedMessage { type: 'kicked'; reason: string }
 export interface MutedByServerMessage { type: 'muted-by-server'; audio?: boolean; video?: boolean; screen?: boolean }
+/** (v2) The server took a member out of its room for good: it must not re-join by itself. */
+export interface RemovedByServer { reason: 'kicked' | 'room-closed'; message: string }
 
 export type ServerMessage =
   | JoinedMessage | PeerJoinedMessage | PeerLeftMessage | PeerUpdatedMessage | RelayedOffer

@@ -20,7 +20,7 @@ import type { RemoteTrack } from '../../client/agent-events.js';
 import { joinRoom, type RoomAgent } from '../../client/room-agent.js';
 import { CallpeerError, toCallpeerError } from '../../errors.js';
 import { safeEmit, silentLogger, type Logger } from '../../log.js';
-import type { JoinedMessage, Participant } from '../../protocol/signaling.js';
+import type { JoinedMessage, Participant, RemovedByServer } from '../../protocol/signaling.js';
 import { ManifestStore, type Manifest, type ManifestFile } from './manifest.js';
 import { mixOggOpusFiles } from './mixer.js';
 import { IvfWriter } from './ivf-writer.js';
@@ -56,6 +56,8 @@ export interface RecorderEvents {
   failed: [CallpeerError];
   /** The connection closed for good (could not re-join). */
   closed: [];
+  /** Kicked, or the room was deleted: the recording ends (stop() finalizes it); closed follows. */
+  removed: [RemovedByServer];
 }
 
 /** One participant track being recorded, and its manifest entry once its file is open. */
@@ -195,6 +197,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
       this.store.connectionLost(this.now());
       this.notify('disconnected', d);
     });
+    a.on('removed', (r) => this.notify('removed', r));
     a.on('closed', () => this.notify('closed'));
     a.on('track-added', (t) => this.onTrack(t));
     a.on('track-removed', (t) => {
