@@ -1,5 +1,6 @@
 /** Small commander helpers shared by the subcommands. */
-import { toNdcIceServers } from '../rtc/ice-servers.js';
+import { parseIceTransportPolicy, toNdcIceServers } from '../rtc/ice-servers.js';
+import type { IceTransportPolicy } from '../rtc/peer.js';
 import { parseIceServerUrl } from '../config.js';
 
 /** Collects a repeatable option into an array. */
@@ -7,10 +8,16 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
-/** `--bind` and `--ice-server` (STUN/TURN URLs) as node-datachannel Peer options. */
-export function peerNetworkOptions(o: { bind?: string; iceServer?: string[] }): { bindAddress?: string; iceServers?: string[] } {
+/** The help line of `--ice-transport-policy`, the same for every client command. */
+export const ICE_TRANSPORT_POLICY_HELP = 'all (default), or relay: connect only through a TURN relay (the server\'s, or --ice-server turn:…), e.g. to test one';
+
+/** `--bind`, `--ice-server` (STUN/TURN URLs) and `--ice-transport-policy` as node-datachannel Peer options. */
+export function peerNetworkOptions(o: { bind?: string; iceServer?: string[]; iceTransportPolicy?: string }): {
+  bindAddress?: string; iceServers?: string[]; iceTransportPolicy?: IceTransportPolicy;
+} {
   return {
     ...(o.bind !== undefined && { bindAddress: o.bind }),
     ...(o.iceServer && { iceServers: o.iceServer.map(parseIceServerUrl).flatMap(toNdcIceServers) }),
+    ...(o.iceTransportPolicy !== undefined && { iceTransportPolicy: parseIceTransportPolicy(o.iceTransportPolicy) }),
   };
 }

@@ -6,6 +6,11 @@ import type { MediaCapabilities } from './answer-plan.js';
 import type { PeerDataChannel } from './data-channel.js';
 import type { MediaTrack } from './media-track.js';
 
+/** RTCConfiguration.iceTransportPolicy: every candidate, or TURN relay candidates only. */
+export type IceTransportPolicy = 'all' | 'relay';
+
+export const ICE_TRANSPORT_POLICIES: readonly IceTransportPolicy[] = ['all', 'relay'];
+
 export interface PeerOptions {
   /** Name in logs and in libdatachannel's own logs (default: random hex). Never client-supplied. */
   id?: string;
@@ -15,6 +20,11 @@ export interface PeerOptions {
   iceServers?: (string | IceServer)[];
   /** Local address to gather host candidates on (tests: '127.0.0.1'). */
   bindAddress?: string;
+  /**
+   * Which candidates ICE may use (default 'all'): 'relay' gathers and pairs TURN relay
+   * candidates only, so media provably goes through the TURN server in `iceServers`.
+   */
+  iceTransportPolicy?: IceTransportPolicy;
   /**
    * Share one UDP port between PCs (server side only: two muxed PCs on one port cannot reach
    * each other). Use with portRangeBegin === portRangeEnd.

@@ -26,7 +26,8 @@ import { describeMedia, offerAsDtlsClient, OPUS_FMTP, randomId, randomSsrc, watc
 import type { AddAudioTrackOptions, PeerCloseReason, PeerEvents, PeerOptions, PeerSignal } from './peer-types.js';
 import { parseSdp, primarySsrcs, receives, sends, type SdpCodec, type SdpDirection, type SessionDescription } from './sdp.js';
 
-export type { AddAudioTrackOptions, PeerCloseReason, PeerEvents, PeerOptions, PeerSignal } from './peer-types.js';
+export type { AddAudioTrackOptions, IceTransportPolicy, PeerCloseReason, PeerEvents, PeerOptions, PeerSignal } from './peer-types.js';
+export { ICE_TRANSPORT_POLICIES } from './peer-types.js';
 export { offerAsDtlsClient, OPUS_FMTP } from './native.js';
 
 const livePeers = new Set<Peer>();
@@ -73,6 +74,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.pc = new PeerConnection(this.id, {
       iceServers: options.iceServers ?? [],
       ...(options.bindAddress !== undefined && { bindAddress: options.bindAddress }),
+      ...(options.iceTransportPolicy !== undefined && { iceTransportPolicy: options.iceTransportPolicy }),
       ...(options.enableIceUdpMux !== undefined && { enableIceUdpMux: options.enableIceUdpMux }),
       ...(options.portRangeBegin !== undefined && { portRangeBegin: options.portRangeBegin }),
       ...(options.portRangeEnd !== undefined && { portRangeEnd: options.portRangeEnd }),
