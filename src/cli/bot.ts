@@ -6,7 +6,7 @@ import { CallpeerError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { ToneSource, type OpusSource } from '../media/opus-sources.js';
 import { cleanupRtc } from '../rtc/peer.js';
-import { collect, ICE_TRANSPORT_POLICY_HELP, peerNetworkOptions } from './options.js';
+import { collect, ICE_TRANSPORT_POLICY_HELP, peerNetworkOptions, tokenOption } from './options.js';
 import { parseSeconds, waitForStop } from './run.js';
 
 interface BotCliOptions {
@@ -38,7 +38,7 @@ export function registerBot(program: Command): void {
     .option('--tone <hz>', 'publish a sine tone of this frequency')
     .option('--echo', 'send each participant their own audio back (no re-encoding)')
     .option('--duration <seconds>', 'leave after this long (default: until Ctrl-C, or the end of --play)')
-    .option('--token <jwt>', 'token for servers with auth on')
+    .addOption(tokenOption())
     .option('--ice-server <url>', 'extra STUN/TURN server, repeatable (the server\'s own are used too)', collect)
     .option('--bind <address>', 'local address for ICE candidates (e.g. 127.0.0.1)')
     .option('--ice-transport-policy <policy>', ICE_TRANSPORT_POLICY_HELP)

@@ -8,7 +8,7 @@ import { formatReport, toJson, violationLine } from '../loadtest/report.js';
 import { runLoadTest } from '../loadtest/runner.js';
 import type { PcmCodec } from '../protocol/pcm.js';
 import { cleanupRtc } from '../rtc/peer.js';
-import { collect, peerNetworkOptions } from './options.js';
+import { collect, ICE_TRANSPORT_POLICY_HELP, peerNetworkOptions, tokenOption } from './options.js';
 
 interface LoadtestCliOptions {
   mode: string;
@@ -31,6 +31,7 @@ interface LoadtestCliOptions {
   insecure?: boolean;
   bind?: string;
   iceServer?: string[];
+  iceTransportPolicy?: string;
   logLevel: string;
 }
 
@@ -42,7 +43,7 @@ function n(v: string | undefined): number | undefined {
   return v === undefined ? undefined : Number(v);
 }
 
-const WEBRTC_ONLY = ['rooms', 'peers', 'publishers', 'subscribers', 'audio', 'file', 'bind', 'iceServer'] as const;
+const WEBRTC_ONLY = ['rooms', 'peers', 'publishers', 'subscribers', 'audio', 'file', 'bind', 'iceServer', 'iceTransportPolicy'] as const;
 const PCM_ONLY = ['pairs', 'codec'] as const;
 
 function flagName(key: string): string {
@@ -102,10 +103,11 @@ export function registerLoadtest(program: Command): void {
     .option('--max-setup-p95 <ms>', `fail (exit ${THRESHOLD_EXIT_CODE}) when the p95 of start → first packet is above this`)
     .option('--max-jitter <ms>', `fail (exit ${THRESHOLD_EXIT_CODE}) when the p95 of per-stream jitter is above this`)
     .option('--force', 'allow more than 20 peers against a server that is not on this machine')
-    .option('--token <jwt>', 'token for servers with auth on')
+    .addOption(tokenOption())
     .option('--insecure', 'accept a self-signed certificate on wss://')
     .option('--bind <address>', 'local address for ICE candidates (default 127.0.0.1 for a loopback server)')
     .option('--ice-server <url>', 'extra STUN/TURN server, repeatable', collect)
+    .option('--ice-transport-policy <policy>', ICE_TRANSPORT_POLICY_HELP)
     .option('--log-level <level>', 'log level for diagnostics on stderr (failures are counted in the report either way)', 'error')
     .addHelpText('after', [
       '',
@@ -141,5 +143,13 @@ export function registerLoadtest(program: Command): void {
       }
       for (const v of result.violations) process.stderr.write(`callpeer: ${violationLine(v)}\n`);
       if (!result.passed) process.exitCode = THRESHOLD_EXIT_CODE;
+      // A run in which nobody got in measured nothing: that is an error, not a pass.
+      const { peers, errors } = result.summary;
+      if (peers.total > 0 && peers.joined === 0) {
+        const why = Object.entries(errors).map(([code, n]) => `${code} ${n}`).join(', ') || 'no answer';
+        throw new CallpeerError(errors.UNAUTHORIZED ? 'UNAUTHORIZED' : 'CONNECTION_FAILED', `no peer could join (${why})`, {
+          hint: errors.UNAUTHORIZED ? 'the server has auth on: pass --token (or CALLPEER_TOKEN) with a token that may open rooms, e.g. callpeer token --role admin --room "*"' : 'check the URL and that the server runs',
+        });
+      }
     });
 }

@@ -1,7 +1,13 @@
 /** Small commander helpers shared by the subcommands. */
+import { Option } from 'commander';
 import { parseIceTransportPolicy, toNdcIceServers } from '../rtc/ice-servers.js';
 import type { IceTransportPolicy } from '../rtc/peer.js';
 import { parseIceServerUrl } from '../config.js';
+
+/** `--token`, the same for every client command: a join token, also from CALLPEER_TOKEN. */
+export function tokenOption(): Option {
+  return new Option('--token <jwt>', 'join token for a server with auth on (callpeer token makes one)').env('CALLPEER_TOKEN');
+}
 
 /** Collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] | undefined): string[] {

@@ -7,6 +7,7 @@ import { openWavFrames } from '../client/audio-files.js';
 import { WavFileRecorder } from '../client/wav-recorder.js';
 import { PCM_CODECS, PCM_RATES, type PcmCodec, type PcmRate } from '../protocol/pcm.js';
 import { parseSeconds, waitForStop } from './run.js';
+import { tokenOption } from './options.js';
 
 interface PcmCliOptions {
   pair?: string;
@@ -114,7 +115,7 @@ export function registerPcm(program: Command): void {
     .option('--tone <hz>', 'send a sine tone of this frequency')
     .option('--record <file>', 'write what the partner sends to this WAV file (16-bit, at --rate)')
     .option('--duration <seconds>', 'stop after this long (default: until Ctrl-C, or the end of --play)')
-    .option('--token <jwt>', 'token for servers with auth on')
+    .addOption(tokenOption())
     .option('--insecure', 'accept a self-signed certificate on https:// / wss://')
     .option('--log-level <level>', 'log level for diagnostics on stderr', 'warn')
     .addHelpText('after', '\nExamples:\n  callpeer pcm http://localhost:8080 --pair demo --tone 440 --duration 10\n  callpeer pcm http://localhost:8080 --pair demo --codec opus --rate 16000 --record heard.wav --duration 10')

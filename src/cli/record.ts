@@ -7,7 +7,7 @@ import { CallpeerError, isCallpeerError } from '../errors.js';
 import { createLogger } from '../log.js';
 import type { RemovedByServer } from '../protocol/signaling.js';
 import { cleanupRtc } from '../rtc/peer.js';
-import { collect, ICE_TRANSPORT_POLICY_HELP, peerNetworkOptions } from './options.js';
+import { collect, ICE_TRANSPORT_POLICY_HELP, peerNetworkOptions, tokenOption } from './options.js';
 import { parseSeconds, waitForStop } from './run.js';
 
 interface RecordCliOptions {
@@ -34,7 +34,7 @@ function stamp(d: Date): string {
 function explainJoinError(err: unknown, room: string): unknown {
   if (!isCallpeerError(err)) return err;
   if (err.code === 'ROOM_NOT_FOUND') return new CallpeerError('ROOM_NOT_FOUND', `room "${room}" does not exist on this server`, { cause: err, hint: 'check the room name, or create the room first' });
-  if (err.code === 'UNAUTHORIZED') return new CallpeerError('UNAUTHORIZED', `the server refused to let the recorder into "${room}"`, { cause: err, hint: 'pass a valid --token' });
+  if (err.code === 'UNAUTHORIZED') return new CallpeerError('UNAUTHORIZED', `the server refused to let the recorder into "${room}": ${err.message}`, { cause: err, hint: 'pass a valid --token (or CALLPEER_TOKEN) that grants the recorder role: callpeer token --role recorder' });
   return err;
 }
 
@@ -48,7 +48,7 @@ export function registerRecord(program: Command): void {
     .option('--duration <seconds>', 'stop after this long (default: until Ctrl-C)')
     .option('--mix <file.wav>', 'also write a mix of everyone (48 kHz mono WAV) when stopping')
     .option('--no-video', 'audio only (default: cameras too, VP8 into IVF files)')
-    .option('--token <jwt>', 'token for servers with auth on')
+    .addOption(tokenOption())
     .option('--name <name>', 'display name in the call', 'callpeer recorder')
     .option('--ice-server <url>', 'extra STUN/TURN server, repeatable (the server\'s own are used too)', collect)
     .option('--bind <address>', 'local address for ICE candidates (e.g. 127.0.0.1)')
