@@ -248,6 +248,13 @@ export function setRtpTimestamp(buf: Uint8Array, timestamp: number): void {
   put32(buf, 4, timestamp);
 }
 
+/** Sets the payload type, keeping the marker bit. Throws TypeError outside 0..127. */
+export function setRtpPayloadType(buf: Uint8Array, payloadType: number): void {
+  checkHeader(buf);
+  if (!(Number.isInteger(payloadType) && payloadType >= 0 && payloadType <= 127)) throw new TypeError(`payload type ${payloadType} out of 0..127`);
+  buf[1] = (buf[1]! & 0x80) | payloadType;
+}
+
 /** a - b modulo 2^16, as a signed value in -32768..32767 (positive: a is newer). */
 export function seqDiff(a: number, b: number): number {
   return (((a - b) & 0xffff) << 16) >> 16;

@@ -1,8 +1,8 @@
 /**
- * Sends Opus as RTP on a MediaTrack, building each header itself (the track has no media
- * handler, so the bytes go out as given): random initial sequence number and timestamp
- * (RFC 3550 §5.1), +960 ticks per 20 ms frame at 48 kHz, the marker bit on the first packet
- * of each talk spurt (RFC 7587 §4.1: after silence/DTX or a stall). RTCP sender reports go
+ * Sends Opus as RTP on a MediaTrack, each header written by media/rtp.ts's writeRtpHeader
+ * (the track has no media handler, so the bytes go out as given): random initial sequence
+ * number and timestamp (RFC 3550 §5.1), +960 ticks per 20 ms frame at 48 kHz, the marker bit
+ * on the first packet of each talk spurt (RFC 7587 §4.1: after silence/DTX or a stall). RTCP sender reports go
  * out every `reportIntervalMs` (randomised ±50 %, RFC 3550 §6.2) with an SDES CNAME; the
  * receiver reports the remote sends back are decoded into loss, jitter and RTT (`report`).
  *
@@ -15,7 +15,7 @@ import {
   buildRtcp, ntpFromUnixMs, ntpMiddle32, rttMs, SDES_CNAME, type ReportBlock,
 } from '../media/rtcp.js';
 import type { OpusSource } from '../media/opus-sources.js';
-import { RTP_HEADER_MIN } from '../media/rtp.js';
+import { RTP_HEADER_MIN, writeRtpHeader, type RtpHeader } from '../media/rtp.js';
 import { silentLogger, type Logger } from '../log.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import { Pacer } from '../time/pacer.js';
@@ -98,12 +98,20 @@ export class OpusSender extends EventEmitter<OpusSenderEvents> {
   private readonly log: Logger;
   /** One buffer for every packet: sendMessageBinary copies synchronously. */
   private packet = Buffer.alloc(1500);
+  /** The header of every packet, one object: sequence number, timestamp and marker set per packet. */
+  private readonly header: RtpHeader;
   private readonly onRtcp = (p: Buffer) => this.handleRtcp(p);
 
   constructor(private readonly track: MediaTrack, options: OpusSenderOptions = {}) {
     super();
     this.ssrc = track.localSsrc;
     this.payloadType = options.payloadType ?? track.codec?.payloadType ?? 111;
+    this.header = {
+      padding: false, marker: false, payloadType: this.payloadType, sequenceNumber: 0, timestamp: 0, ssrc: this.ssrc,
+      csrcs: [], extensionProfile: undefined, extensions: [], extensionData: undefined,
+    };
+    // Checks the fields once: a payload type outside 0..127 throws TypeError here rather than go out corrupt.
+    writeRtpHeader(this.header, this.packet, 0);
     this.clock = options.clock ?? systemClock;
     // Sub-millisecond wall time: RTT on a LAN or loopback is well under a millisecond.
     this.wallClock = options.wallClock ?? (() => performance.timeOrigin + performance.now());
@@ -203,16 +211,16 @@ export class OpusSender extends EventEmitter<OpusSenderEvents> {
 
   private sendAt(opus: Buffer, ts: number, marker: boolean): boolean {
     if (this.closedFlag || !this.track.isOpen()) return false;
-    const size = RTP_HEADER_MIN + opus.length;
-    if (size > this.packet.length) this.packet = Buffer.alloc(size);
+    const h = this.header;
+    h.marker = marker || this.needMarker;
+    h.sequenceNumber = this.seq;
+    h.timestamp = ts >>> 0;
+    // No CSRCs, no extension: the header is RTP_HEADER_MIN (12) bytes.
+    if (RTP_HEADER_MIN + opus.length > this.packet.length) this.packet = Buffer.alloc(RTP_HEADER_MIN + opus.length);
     const p = this.packet;
-    p[0] = 0x80; // V=2, no padding, no extension, no CSRC
-    p[1] = ((marker || this.needMarker) ? 0x80 : 0) | this.payloadType;
-    p.writeUInt16BE(this.seq, 2);
-    p.writeUInt32BE(ts >>> 0, 4);
-    p.writeUInt32BE(this.ssrc >>> 0, 8);
-    opus.copy(p, RTP_HEADER_MIN);
-    if (!this.track.send(p.subarray(0, size))) return false;
+    const offset = writeRtpHeader(h, p, 0);
+    opus.copy(p, offset);
+    if (!this.track.send(p.subarray(0, offset + opus.length))) return false;
     this.seq = (this.seq + 1) & 0xffff;
     this.needMarker = false;
     this.lastTs = ts >>> 0;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import {
-  isRtcp, parseRtpHeader, rtpHeaderLength, seqDiff, seqLt, setRtpSequenceNumber, setRtpSsrc, setRtpTimestamp,
+  isRtcp, parseRtpHeader, rtpHeaderLength, seqDiff, seqLt, setRtpPayloadType, setRtpSequenceNumber, setRtpSsrc, setRtpTimestamp,
   tsDiff, unwrapSeq, writeRtpHeader, type RtpHeader,
 } from '../../../src/media/rtp.js';
 
@@ -111,6 +111,17 @@ describe('RTP header', () => {
     setRtpTimestamp(buf, -1);
     expect(buf.toString('hex')).toBe('806f0001ffffffffcafebabeaa');
     expect(() => setRtpSsrc(Buffer.alloc(4), 1)).toThrow(expect.objectContaining({ code: 'PARSE_ERROR' }));
+  });
+
+  it('rewrites the payload type in place and keeps the marker bit', () => {
+    const marked = hex('80ef0001 00000000 00000000 aa'); // M=1, PT=111
+    setRtpPayloadType(marked, 96);
+    expect(marked.toString('hex')).toBe('80e0000100000000' + '00000000aa'); // M=1, PT=96, the rest untouched
+    const unmarked = hex('806f0001 00000000 00000000 aa'); // M=0, PT=111
+    setRtpPayloadType(unmarked, 0);
+    expect(unmarked.subarray(0, 2).toString('hex')).toBe('8000');
+    expect(() => setRtpPayloadType(hex('80000001 00000000 00000000'), 128)).toThrow(TypeError);
+    expect(() => setRtpPayloadType(Buffer.alloc(4), 1)).toThrow(expect.objectContaining({ code: 'PARSE_ERROR' }));
   });
 });
 

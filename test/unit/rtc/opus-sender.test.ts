@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { buildRtcp, ntpFromUnixMs, ntpMiddle32, parseRtcp, type SenderReport } from '../../../src/media/rtcp.js';
-import { parseRtpHeader } from '../../../src/media/rtp.js';
+import { parseRtpHeader, writeRtpHeader } from '../../../src/media/rtp.js';
 import type { MediaTrack } from '../../../src/rtc/media-track.js';
 import { OpusSender } from '../../../src/rtc/opus-sender.js';
 import { PacketListSource } from '../../../src/media/opus-sources.js';
@@ -38,6 +38,36 @@ describe('OpusSender', () => {
     expect(((h[2]!.timestamp - h[1]!.timestamp) >>> 0)).toBe(960);
     expect(track.sent[0]!.subarray(12)).toEqual(opus(80));
     sender.close();
+  });
+
+  it('writes its headers with writeRtpHeader, byte for byte: V=2, M+PT, seq, timestamp, SSRC, then the payload', () => {
+    const track = new FakeTrack();
+    const sender = new OpusSender(track.asTrack(), { clock: new ManualClock() });
+    sender.sendFrame(opus(3));
+    sender.sendFrame(opus(3));
+    const [a, b] = track.sent;
+    const seq = a!.readUInt16BE(2);
+    const ts = a!.readUInt32BE(4);
+    const hex16 = (v: number) => (v & 0xffff).toString(16).padStart(4, '0');
+    const hex32 = (v: number) => (v >>> 0).toString(16).padStart(8, '0');
+    //                          V=2   M=1 PT=109  sequence       timestamp       SSRC         payload
+    expect(a!.toString('hex')).toBe('80' + 'ed' + hex16(seq) + hex32(ts) + '11223344' + 'ababab');
+    //                          V=2   M=0 PT=109  +1                +960
+    expect(b!.toString('hex')).toBe('80' + '6d' + hex16(seq + 1) + hex32(ts + 960) + '11223344' + 'ababab');
+    const expected = Buffer.alloc(12);
+    writeRtpHeader({
+      padding: false, marker: true, payloadType: 109, sequenceNumber: seq, timestamp: ts, ssrc: 0x11223344,
+      csrcs: [], extensionProfile: undefined, extensions: [], extensionData: undefined,
+    }, expected, 0);
+    expect(a!.subarray(0, 12)).toEqual(expected);
+    sender.close();
+  });
+
+  it('refuses a payload type outside 0..127 with TypeError instead of sending corrupt headers', () => {
+    const track = new FakeTrack();
+    expect(() => new OpusSender(track.asTrack(), { payloadType: 128, clock: new ManualClock() })).toThrow(TypeError);
+    expect(track.listenerCount('rtcp')).toBe(0); // nothing left attached
+    expect(track.sent).toEqual([]);
   });
 
   it('a gap (skipped frames) advances the timestamp and sets the marker; a closed track consumes no sequence number', () => {
