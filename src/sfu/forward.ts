@@ -1,3 +1,5 @@
+import { setRtpPayloadType, setRtpSsrc } from '../media/rtp.js';
+
 /**
  * The one change an audio SFU makes to a forwarded RTP packet: the SSRC (and payload type)
  * of the subscriber's track, which its SDP announced. Sequence numbers and timestamps pass
@@ -6,6 +8,6 @@
  * (node-datachannel copies it on send).
  */
 export function retargetRtp(packet: Buffer, ssrc: number, payloadType: number): void {
-  packet[1] = (packet[1]! & 0x80) | (payloadType & 0x7f);
-  packet.writeUInt32BE(ssrc >>> 0, 8);
+  setRtpPayloadType(packet, payloadType);
+  setRtpSsrc(packet, ssrc);
 }

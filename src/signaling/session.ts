@@ -1,6 +1,7 @@
 import type { WebSocket, RawData } from 'ws';
 import { CallpeerError, toCallpeerError, type WireErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
+import { CLOSE_NORMAL, CLOSE_POLICY, closeCodeFor, type CloseCode } from '../protocol/close-codes.js';
 import { errorMessage, parseClientMessage, type ClientMessage, type ServerMessage } from '../protocol/signaling.js';
 import type { LeaveReason, Member, MemberSink } from '../rooms/member.js';
 import { TokenBucket } from '../time/token-bucket.js';
@@ -85,7 +86,7 @@ export class SignalingSession implements MemberSink {
   }
 
   /** Server shutdown or kick: close with a code the client's reconnect logic understands. */
-  close(code: number, reason: string): void {
+  close(code: CloseCode, reason: string): void {
     this.closing = true;
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
   }
@@ -98,7 +99,7 @@ export class SignalingSession implements MemberSink {
   private dropSlowReader(): void {
     this.log.warn({ bufferedBytes: this.ws.bufferedAmount }, 'client does not read what it is sent; dropping it');
     this.ctx.metrics.slowReaders.inc();
-    this.close(1008, 'not reading');
+    this.close(CLOSE_POLICY, 'not reading');
     setTimeout(() => this.ws.terminate(), SLOW_READER_GRACE_MS).unref();
   }
 
@@ -117,7 +118,7 @@ export class SignalingSession implements MemberSink {
   detached(reason: LeaveReason): void {
     this.member = undefined;
     // A deleted room's members were told (`room-closed`): their connection ends cleanly.
-    if (reason === 'room-deleted') this.close(1000, 'room deleted');
+    if (reason === 'room-deleted') this.close(CLOSE_NORMAL, 'room deleted');
     else this.armJoinTimer();
   }
 
@@ -127,7 +128,7 @@ export class SignalingSession implements MemberSink {
     if (this.closed) return;
     this.joinTimer = setTimeout(() => {
       this.sendError('SIGNALING_TIMEOUT', `no join within ${this.ctx.joinTimeoutMs} ms`);
-      this.close(1008, 'join timeout');
+      this.close(closeCodeFor('SIGNALING_TIMEOUT'), 'join timeout');
     }, this.ctx.joinTimeoutMs);
     this.joinTimer.unref();
   }
@@ -168,13 +169,13 @@ export class SignalingSession implements MemberSink {
     this.sendError(code, e.message, e.ref ?? type);
     if (code === 'UNAUTHORIZED' && ++this.refusedJoins >= MAX_REFUSED_JOINS) {
       this.log.warn({ refusedJoins: this.refusedJoins }, 'closing a connection after refused joins');
-      this.close(1008, 'too many refused joins');
+      this.close(closeCodeFor('UNAUTHORIZED'), 'too many refused joins');
       return;
     }
     // Refusals that stem from the client's behaviour count toward the abuse limit.
     if ((code === 'INVALID_MESSAGE' || code === 'RATE_LIMITED' || code === 'MESSAGE_TOO_LARGE' || code === 'INVALID_SDP') && !this.strikes.take()) {
       this.log.warn({ code }, 'closing a connection that keeps sending bad frames');
-      this.close(1008, 'too many bad frames');
+      this.close(CLOSE_POLICY, 'too many bad frames');
     }
   }
 
