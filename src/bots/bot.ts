@@ -6,7 +6,8 @@ import { CallpeerError, toCallpeerError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { JoinedMessage, Participant, RemovedByServer } from '../protocol/signaling.js';
 import { tsDiff } from '../media/rtp.js';
-import { OpusSender, OPUS_FRAME_TICKS, type OpusSource } from '../rtc/opus-sender.js';
+import { OpusSender, OPUS_FRAME_TICKS } from '../rtc/opus-sender.js';
+import type { OpusSource } from '../media/opus-sources.js';
 import { Pacer } from '../time/pacer.js';
 import { RtpReceiver } from '../rtc/rtp-receiver.js';
 

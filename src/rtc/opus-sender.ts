@@ -27,7 +27,6 @@ export const OPUS_FRAME_TICKS = 960;
 const OPUS_CLOCK_RATE = 48000;
 
 // The sources live in media/; re-exported until src/bots/bot.ts imports the type from there.
-export type { OpusSource } from '../media/opus-sources.js';
 
 /** What the remote said about our stream in its last report block. */
 export interface RemoteReceptionReport {
