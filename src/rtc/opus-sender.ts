@@ -26,7 +26,6 @@ import type { MediaTrack } from './media-track.js';
 export const OPUS_FRAME_TICKS = 960;
 const OPUS_CLOCK_RATE = 48000;
 
-// The sources live in media/; re-exported until src/bots/bot.ts imports the type from there.
 
 /** What the remote said about our stream in its last report block. */
 export interface RemoteReceptionReport {
