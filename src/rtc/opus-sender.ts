@@ -26,7 +26,6 @@ import type { MediaTrack } from './media-track.js';
 export const OPUS_FRAME_TICKS = 960;
 const OPUS_CLOCK_RATE = 48000;
 
-
 /** What the remote said about our stream in its last report block. */
 export interface RemoteReceptionReport {
   /** Fraction of packets lost in the remote's last interval, 0..1. */
