@@ -19,7 +19,7 @@ import type { VerifierKey } from './auth/tokens.js';
 import { OPEN_ACCESS } from './rooms/access.js';
 import { MeshRelay } from './rooms/mesh-relay.js';
 import { RoomRegistry } from './rooms/registry.js';
-import { SfuRoom } from './sfu/sfu-room.js';
+import { SfuRoom, type SfuPeerOptions } from './sfu/sfu-room.js';
 import { toNdcIceServers } from './rtc/ice-servers.js';
 import { ServerMetrics } from './server/metrics.js';
 import { isHostAllowed, requestHost } from './server/host-check.js';
@@ -37,6 +37,11 @@ export interface StartOptions {
   joinTimeoutMs?: number;
   /** Options passed to the PCM service (timeouts shortened in tests). */
   pcm?: Omit<PcmServiceOptions, 'log' | 'registry'>;
+  /**
+   * The clock TURN credentials are dated by, ms since the epoch (default Date.now). A test
+   * hands a clock hours in the past to get credentials that are already expired.
+   */
+  now?: () => number;
 }
 
 export interface RunningServer {
@@ -86,15 +91,19 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
   const metrics = new ServerMetrics();
   const startedAt = Date.now();
   let accepting = true;
-  const sfuPeer = {
-    iceServers: config.iceServers.flatMap(toNdcIceServers),
-    ...(config.rtcBind !== undefined && { bindAddress: config.rtcBind }),
-  };
+  const now = options.now ?? Date.now;
   const access = authOn(config) ? new TokenAccess({ key: verifierKey(config), allowGuests: config.allowGuests }) : undefined;
-  // Each member gets its own short-lived TURN credentials (coturn's use-auth-secret).
+  // Each member gets its own short-lived TURN credentials (coturn's use-auth-secret), made
+  // when asked for: at join for members, when each server Peer is made for the SFU.
   const turn = config.turnUrl !== undefined && config.turnSecret !== undefined
-    ? (id: string) => turnIceServer(config.turnUrl!, config.turnSecret!, config.turnTtlSeconds, id)
+    ? (id: string) => turnIceServer(config.turnUrl!, config.turnSecret!, config.turnTtlSeconds, id, now())
     : undefined;
+  const sfuPeer = (memberId: string): SfuPeerOptions => ({
+    iceServers: [...config.iceServers, ...(turn ? [turn(`sfu-${memberId}`)] : [])].flatMap(toNdcIceServers),
+    ...(config.rtcBind !== undefined && { bindAddress: config.rtcBind }),
+    // Tests prove the SFU's media goes through the TURN server (config: needs --turn-url).
+    ...(config.rtcRelayOnly && { iceTransportPolicy: 'relay' as const }),
+  });
   const rooms = new RoomRegistry({
     log,
     maxMembers: config.maxMembers,

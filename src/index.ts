@@ -19,7 +19,7 @@ export { EncodedSource, ToneSource, PacketListSource, type OpusSource } from './
 export { OpusSender } from './rtc/opus-sender.js';
 export type { MediaTrack } from './rtc/media-track.js';
 export { ToneFrames, SampleFrames, wavFrames, type PcmFrameSource } from './media/frames.js';
-export { Peer, cleanupRtc, type PeerOptions } from './rtc/peer.js';
+export { Peer, cleanupRtc, type IceTransportPolicy, type PeerOptions } from './rtc/peer.js';
 export { runLoadTest, type LoadTestResult, type ProgressSnapshot, type RunOptions as LoadTestOptions } from './loadtest/runner.js';
 export type { LoadTestInput, LoadTestParams, LoadThresholds } from './loadtest/params.js';
 export { formatReport as formatLoadTestReport } from './loadtest/report.js';

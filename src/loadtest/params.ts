@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { CallpeerError } from '../errors.js';
 import type { PcmCodec } from '../protocol/pcm.js';
+import { parseIceTransportPolicy } from '../rtc/ice-servers.js';
+import type { IceTransportPolicy } from '../rtc/peer.js';
 
 /** What each publishing peer sends: a 440 Hz tone, a file (looped), or encoded silence (tiny Opus packets). */
 export type LoadAudio = 'tone' | 'file' | 'silence';
@@ -60,6 +62,8 @@ export interface WebRtcLoadParams extends CommonParams {
   bindAddress?: string;
   /** STUN/TURN in node-datachannel form, on top of the server's own. */
   iceServers?: string[];
+  /** 'relay': every peer connects only through a TURN relay (the server's or `iceServers`); default 'all'. */
+  iceTransportPolicy?: IceTransportPolicy;
   /** A peer link not connected this long after it started is closed and counted, ms. Default 15000. */
   connectTimeoutMs: number;
   hooks?: LoadTestHooks;
@@ -171,6 +175,7 @@ export function validateParams(input: LoadTestInput): LoadTestParams {
       // Against this machine, gather on loopback: libjuice finds no loopback candidate by itself.
       ...((input.bindAddress ?? (isLoopbackHost(input.url) ? '127.0.0.1' : undefined)) !== undefined && { bindAddress: input.bindAddress ?? '127.0.0.1' }),
       ...(input.iceServers !== undefined && { iceServers: input.iceServers }),
+      ...(input.iceTransportPolicy !== undefined && { iceTransportPolicy: parseIceTransportPolicy(input.iceTransportPolicy) }),
       ...(input.hooks !== undefined && { hooks: input.hooks }),
     };
     total = params.rooms * (publishers + subscribers);

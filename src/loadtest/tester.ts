@@ -106,6 +106,7 @@ export class WebRtcTester {
         connectTimeoutMs: p.connectTimeoutMs,
         ...(p.bindAddress !== undefined && { bindAddress: p.bindAddress }),
         ...(p.iceServers !== undefined && { iceServers: p.iceServers }),
+        ...(p.iceTransportPolicy !== undefined && { iceTransportPolicy: p.iceTransportPolicy }),
       },
       // One socket for all: libjuice polls every socket of the process on each wakeup, and a
       // generator with hundreds of connections spent a quarter of its core in that poll.

@@ -27,6 +27,21 @@ export function offerAsDtlsClient(sdp: string): string {
 }
 
 /**
+ * A local description with its relay candidates only (iceTransportPolicy 'relay').
+ * libdatachannel applies the policy to trickled candidates, but a later description (a
+ * re-offer once gathering is done) carries every candidate libjuice has, host and srflx
+ * included: signaled, they let the remote reach our host address, off the relay.
+ */
+export function relayCandidatesOnly(sdp: string): string {
+  return sdp.replace(/^a=candidate:[^\n]*\n?/gm, (line) => (isRelayCandidate(line) ? line : ''));
+}
+
+/** `candidate:… typ relay …` (with or without `a=`). */
+export function isRelayCandidate(candidate: string): boolean {
+  return / typ relay(?:\s|$)/.test(candidate);
+}
+
+/**
  * node-datachannel removes a Track wrapper from its registry only from the native onClosed
  * callback, and only when JS registered one; a wrapper garbage-collected while still
  * registered is a dangling pointer that makes cleanup() segfault (seen here: exit 139 after

@@ -21,8 +21,11 @@ export interface PeerOptions {
   /** Local address to gather host candidates on (tests: '127.0.0.1'). */
   bindAddress?: string;
   /**
-   * Which candidates ICE may use (default 'all'): 'relay' gathers and pairs TURN relay
-   * candidates only, so media provably goes through the TURN server in `iceServers`.
+   * Which candidates we offer (default 'all'): 'relay' signals TURN relay candidates only
+   * (from the TURN server in `iceServers`), so a remote can reach us only through the relay.
+   * Not a hard guarantee on our side: libjuice still sends connectivity checks from its host
+   * socket, which a remote TURN allocation lets through when our host address is one it
+   * permits (the relay's own address, e.g. coturn on the same machine).
    */
   iceTransportPolicy?: IceTransportPolicy;
   /**

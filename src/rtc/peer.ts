@@ -22,7 +22,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { DEFAULT_CAPABILITIES, planAnswer, type AnswerEntry, type MediaCapabilities } from './answer-plan.js';
 import { PeerDataChannel } from './data-channel.js';
 import { MediaTrack } from './media-track.js';
-import { describeMedia, offerAsDtlsClient, OPUS_FMTP, randomId, randomSsrc, watchNativeClose } from './native.js';
+import { describeMedia, isRelayCandidate, offerAsDtlsClient, OPUS_FMTP, randomId, randomSsrc, relayCandidatesOnly, watchNativeClose } from './native.js';
 import type { AddAudioTrackOptions, PeerCloseReason, PeerEvents, PeerOptions, PeerSignal } from './peer-types.js';
 import { parseSdp, primarySsrcs, receives, sends, type SdpCodec, type SdpDirection, type SessionDescription } from './sdp.js';
 
@@ -60,6 +60,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   private readonly connectTimeoutMs: number;
   private readonly disconnectedTimeoutMs: number;
   private readonly offererIsDtlsClient: boolean;
+  /** iceTransportPolicy 'relay': we signal relay candidates only (see PeerOptions). */
+  private readonly relayOnly: boolean;
 
   constructor(options: PeerOptions = {}) {
     super();
@@ -71,6 +73,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
     this.disconnectedTimeoutMs = options.disconnectedTimeoutMs ?? 10_000;
     this.offererIsDtlsClient = options.offererIsDtlsClient ?? true;
+    this.relayOnly = options.iceTransportPolicy === 'relay';
     this.pc = new PeerConnection(this.id, {
       iceServers: options.iceServers ?? [],
       ...(options.bindAddress !== undefined && { bindAddress: options.bindAddress }),
@@ -277,13 +280,16 @@ export class Peer extends EventEmitter<PeerEvents> {
     pc.onLocalDescription(this.guard('onLocalDescription', (sdp: string, type: string) => {
       if (type !== 'offer' && type !== 'answer') return;
       this.armConnectTimer();
-      this.emit('signal', { kind: 'description', type, sdp: type === 'offer' && this.firstNegotiation() ? offerAsDtlsClient(sdp) : sdp });
+      const own = this.relayOnly ? relayCandidatesOnly(sdp) : sdp;
+      this.emit('signal', { kind: 'description', type, sdp: type === 'offer' && this.firstNegotiation() ? offerAsDtlsClient(own) : own });
       this.localDescriptionSent = true;
       const queued = this.pendingLocalCandidates;
       this.pendingLocalCandidates = [];
       for (const s of queued) this.emit('signal', s);
     }));
     pc.onLocalCandidate(this.guard('onLocalCandidate', (candidate: string, mid: string) => {
+      // libdatachannel filters these by the policy already; one rule for all we signal.
+      if (this.relayOnly && !isRelayCandidate(candidate)) return;
       const signal: PeerSignal = { kind: 'candidate', candidate, mid };
       if (this.localDescriptionSent) this.emit('signal', signal);
       else this.pendingLocalCandidates.push(signal);

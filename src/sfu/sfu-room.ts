@@ -29,10 +29,17 @@ export interface SfuMemberLink {
 /** The only track name SFU rooms know today: a publisher's audio. */
 export const SFU_AUDIO_TRACK = 'audio';
 
+/** What the room lets its owner choose for each server Peer. */
+export type SfuPeerOptions = Omit<PeerOptions, 'id' | 'logger' | 'polite' | 'capabilities'>;
+
 export interface SfuRoomOptions {
   log: Logger;
-  /** For every server Peer: bind address, port range, ICE servers. */
-  peer?: Omit<PeerOptions, 'id' | 'logger' | 'polite' | 'capabilities'>;
+  /**
+   * For every server Peer: bind address, port range, ICE servers, ICE transport policy. A
+   * function is called once per Peer, with the member's id, when the Peer is made: TURN
+   * credentials expire, so each Peer gets fresh ones.
+   */
+  peer?: SfuPeerOptions | ((memberId: string) => SfuPeerOptions);
 }
 
 interface Subscription {
@@ -170,8 +177,9 @@ export class SfuRoom implements RoomMedia {
 
   private addMember(link: SfuMemberLink): Member {
     const log = link.log;
+    const peerOptions = typeof this.options.peer === 'function' ? this.options.peer(link.id) : this.options.peer;
     const peer = new Peer({
-      ...this.options.peer,
+      ...peerOptions,
       id: link.id,
       // The Peer binds `peer` itself: give it the room's logger, not the member's.
       logger: this.log,

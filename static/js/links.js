@@ -1,8 +1,12 @@
 // The call page's media connections: one PeerLink per remote participant (mesh) or one SfuLink
 // to the server (SFU room), and how their state shows on the participants' tiles and banners.
 import { PeerLink } from './peer.js';
+import { hasTurnServer, iceTransportPolicy, relayOnly, relayProblemText, RELAY_REFUSED_TEXT } from './relay.js';
 import { SERVER, SfuLink } from './sfu.js';
 import { clearBanner, showBanner } from './ui.js';
+
+/** The banner about relaying (`?relay=1`): one for the page, since every link uses the same credentials. */
+const RELAY_BANNER = 'relay';
 
 export class MediaLinks {
   /**
@@ -12,20 +16,31 @@ export class MediaLinks {
    * @param {(msg: object) => void} o.send signaling
    * @param {() => void} o.changed a connection's state changed (the people list shows it)
    * @param {number} o.connectTimeoutMs how long a connection may take before the page says why it might not
+   * @param {boolean} [o.relayOnly] connect through a TURN relay only (default: `relay=1` in the page's address)
    */
   constructor(o) {
     this.o = o;
     this.s = o.s;
+    this.relayOnly = o.relayOnly ?? relayOnly(location.search);
+  }
+
+  /** What every link shares: ICE servers from `joined`, the transport policy, what a refused relay does. */
+  linkOptions(id) {
+    return {
+      selfId: this.s.selfId,
+      iceServers: this.s.iceServers,
+      iceTransportPolicy: iceTransportPolicy(this.relayOnly),
+      onRelayRefused: () => this.onRelayRefused(id),
+      send: this.o.send,
+    };
   }
 
   /** Mesh: a connection to participant `p`; the newcomer (`initiator`) offers. */
   mesh(p, initiator) {
     const { s, local } = this.o;
     const link = new PeerLink({
-      selfId: s.selfId,
+      ...this.linkOptions(p.id),
       remote: p,
-      iceServers: s.iceServers,
-      send: this.o.send,
       tracks: { audio: local.mic, video: local.video },
       stream: local.stream,
       onTrack: (track) => this.onRemoteTrack(p.id, track),
@@ -39,9 +54,7 @@ export class MediaLinks {
   server() {
     const { s, local } = this.o;
     const link = new SfuLink({
-      selfId: s.selfId,
-      iceServers: s.iceServers,
-      send: this.o.send,
+      ...this.linkOptions(SERVER),
       tracks: { audio: local.mic },
       stream: local.stream,
       onTrack: (publisher, track) => this.onRemoteTrack(publisher, track),
@@ -76,6 +89,8 @@ export class MediaLinks {
     this.s.links.get(SERVER)?.close();
     this.s.links.delete(SERVER);
     clearBanner(`ice-${SERVER}`);
+    // Called on every (re-)join and hang-up: a new join brings new relay credentials.
+    clearBanner(RELAY_BANNER);
   }
 
   /** Measures every connected link and shows a weak or poor one on its participants' tiles. */
@@ -89,6 +104,7 @@ export class MediaLinks {
 
   watch(id, link) {
     this.s.links.set(id, link);
+    if (this.relayOnly && !hasTurnServer(this.s.iceServers)) showBanner(RELAY_BANNER, relayProblemText({ hasTurn: false }), 'bad');
     // With every path blocked Chromium may sit in "new"/"checking" for good instead of failing.
     setTimeout(() => {
       if (this.s.links.get(id) === link && link.pc.connectionState !== 'connected') this.showIceProblem(id);
@@ -104,7 +120,24 @@ export class MediaLinks {
   showIceProblem(id) {
     for (const pid of this.carriedBy(id)) this.s.tiles.get(pid)?.setStatus('Cannot connect', true);
     const who = id === SERVER ? 'the server for audio' : this.s.participants.get(id)?.name ?? 'a participant';
-    showBanner(`ice-${id}`, `Could not connect to ${who}. Some networks block direct calls; a TURN relay fixes this (whoever runs this server can add one with --ice-server turn:user:password@host:3478).`, 'bad');
+    const refused = this.s.links.get(id)?.relayRefused === true;
+    if (this.relayOnly) {
+      // Relaying is all this page may do: whatever went wrong went wrong at the relay.
+      showBanner(RELAY_BANNER, relayProblemText({ refused, hasTurn: hasTurnServer(this.s.iceServers), who }), 'bad');
+      return;
+    }
+    const relay = refused ? ` The relay server also refused this call's credentials (they may have expired): leave and join again to get new ones.` : '';
+    showBanner(`ice-${id}`, `Could not connect to ${who}. Some networks block direct calls; a TURN relay fixes this (whoever runs this server can add one with serve --turn-url).${relay}`, 'bad');
+  }
+
+  /**
+   * A TURN server refused our credentials on link `id`. Relaying only, nothing else can carry
+   * the call: say so now. Otherwise a direct path may still work; a failure will mention it.
+   */
+  onRelayRefused(id) {
+    if (!this.relayOnly) return;
+    for (const pid of this.carriedBy(id)) this.s.tiles.get(pid)?.setStatus('Cannot connect', true);
+    showBanner(RELAY_BANNER, RELAY_REFUSED_TEXT, 'bad');
   }
 
   onRemoteTrack(id, track) {
@@ -118,7 +151,10 @@ export class MediaLinks {
 
   onLinkState(id, state) {
     for (const pid of this.carriedBy(id)) this.showLinkState(pid, state);
-    if (state === 'connected') clearBanner(`ice-${id}`);
+    if (state === 'connected') {
+      clearBanner(`ice-${id}`);
+      clearBanner(RELAY_BANNER);
+    }
     else if (state === 'failed') this.showIceProblem(id);
     this.o.changed();
   }

@@ -3,6 +3,7 @@
 // SfuLink (sfu.js) reuses it for the one connection to the server in an SFU room.
 
 import { assessQuality } from './quality.js';
+import { isCredentialRefusal } from './relay.js';
 
 const KINDS = ['audio', 'video'];
 
@@ -17,6 +18,8 @@ export class PeerLink {
    * @param {MediaStream} o.stream the local stream the tracks belong to (for msid)
    * @param {(track: MediaStreamTrack, stream: MediaStream | undefined, tr: RTCRtpTransceiver) => void} o.onTrack
    * @param {(state: string) => void} o.onState connection state changes
+   * @param {'all' | 'relay'} [o.iceTransportPolicy] 'relay': connect through a TURN relay only (`?relay=1`)
+   * @param {() => void} [o.onRelayRefused] a TURN server refused our credentials (see relay.js)
    */
   constructor(o) {
     this.id = o.remote.id;
@@ -40,8 +43,16 @@ export class PeerLink {
     /** Packet counts at the previous quality() call, by mid ('' = all). */
     this.prevCounts = new Map();
 
-    const pc = new RTCPeerConnection({ iceServers: o.iceServers });
+    /** A TURN server refused our credentials on this connection (401/403): it can only relay with new ones. */
+    this.relayRefused = false;
+
+    const pc = new RTCPeerConnection({ iceServers: o.iceServers, iceTransportPolicy: o.iceTransportPolicy ?? 'all' });
     this.pc = pc;
+    pc.onicecandidateerror = (e) => {
+      if (!isCredentialRefusal(e) || this.relayRefused) return;
+      this.relayRefused = true;
+      o.onRelayRefused?.();
+    };
     pc.onnegotiationneeded = () => this.offer();
     pc.onicecandidate = ({ candidate }) => {
       // End-of-candidates is not sent: Node peers do not accept it and browsers do not need it.
@@ -155,13 +166,15 @@ export class PeerLink {
   }
 
   /**
-   * Inbound and outbound RTP figures by kind, and the round trip time, for the page's test hook.
+   * Inbound and outbound RTP figures by kind, the round trip time and the selected candidate
+   * pair's candidate types (`path`), for the page's test hook.
    * With `mid`, inbound counts only that section's (one publisher of an SFU).
    */
   async stats(mid) {
-    const out = { state: this.pc.connectionState, inbound: {}, outbound: {}, rttMs: undefined };
+    const out = { state: this.pc.connectionState, inbound: {}, outbound: {}, rttMs: undefined, path: null, relayRefused: this.relayRefused };
     if (this.closed) return out;
     const report = await this.pc.getStats();
+    out.path = selectedPath(report);
     for (const s of report.values()) {
       if (s.type === 'candidate-pair' && s.nominated && s.currentRoundTripTime !== undefined) out.rttMs = s.currentRoundTripTime * 1000;
       if (s.type === 'inbound-rtp' && (mid === undefined || s.mid === mid)) {
@@ -204,4 +217,18 @@ export class PeerLink {
     this.closed = true;
     this.pc.close();
   }
+}
+
+/**
+ * The selected candidate pair of a getStats() report as candidate types and protocol, e.g.
+ * {local: 'relay', remote: 'host', protocol: 'udp'}; null before one is selected.
+ */
+function selectedPath(report) {
+  let pairId;
+  for (const s of report.values()) if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+  const pair = pairId ? report.get(pairId) : undefined;
+  if (!pair) return null;
+  const local = report.get(pair.localCandidateId);
+  const remote = report.get(pair.remoteCandidateId);
+  return { local: local?.candidateType ?? '', remote: remote?.candidateType ?? '', protocol: local?.protocol ?? '' };
 }

@@ -21,6 +21,13 @@ describe('loadtest flags', () => {
     expect(loadtestInput(URL, { mode: 'pcm', pairs: '10', codec: 'opus', logLevel: 'error' })).toMatchObject({ mode: 'pcm', pairs: 10, codec: 'opus' });
   });
 
+  it('pass --ice-transport-policy on as the peers\' policy, refuse anything but all/relay, and refuse it in PCM mode', () => {
+    expect(loadtestInput(URL, { mode: 'webrtc', iceTransportPolicy: 'relay', logLevel: 'error' })).toMatchObject({ iceTransportPolicy: 'relay' });
+    expect(loadtestInput(URL, { mode: 'webrtc', logLevel: 'error' })).not.toHaveProperty('iceTransportPolicy');
+    expect(refusal(() => loadtestInput(URL, { mode: 'webrtc', iceTransportPolicy: 'turn', logLevel: 'error' }))).toBe('INVALID_CONFIG');
+    expect(refusal(() => loadtestInput(URL, { mode: 'pcm', iceTransportPolicy: 'relay', logLevel: 'error' }))).toBe('INVALID_CONFIG');
+  });
+
   it('refuse flags of the other mode and an unknown mode', () => {
     expect(refusal(() => loadtestInput(URL, { mode: 'pcm', rooms: '2', logLevel: 'error' }))).toBe('INVALID_CONFIG');
     expect(refusal(() => loadtestInput(URL, { mode: 'webrtc', pairs: '2', logLevel: 'error' }))).toBe('INVALID_CONFIG');

@@ -18,6 +18,12 @@ describe('validateParams', () => {
     expect(peerCount(p)).toBe(2);
   });
 
+  it('keeps an ICE transport policy of all or relay and refuses any other', () => {
+    expect(validateParams({ url: 'http://127.0.0.1:8080', iceTransportPolicy: 'relay' })).toMatchObject({ iceTransportPolicy: 'relay' });
+    expect(validateParams({ url: 'http://127.0.0.1:8080' })).not.toHaveProperty('iceTransportPolicy');
+    expect(code(() => validateParams({ url: 'http://127.0.0.1:8080', iceTransportPolicy: 'host' as 'relay' }))).toBe('INVALID_CONFIG');
+  });
+
   it('takes --peers as publishers, and --publishers/--subscribers per room', () => {
     expect(peerCount(validateParams({ url: 'ws://localhost:1', rooms: 3, peers: 5 }))).toBe(15);
     expect(validateParams({ url: 'ws://localhost:1', publishers: 1, subscribers: 4 })).toMatchObject({ publishers: 1, subscribers: 4 });

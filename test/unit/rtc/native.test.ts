@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { offerAsDtlsClient } from '../../../src/rtc/native.js';
+import { isRelayCandidate, offerAsDtlsClient, relayCandidatesOnly } from '../../../src/rtc/native.js';
 import { parseSdp } from '../../../src/rtc/sdp.js';
 
 describe('offerAsDtlsClient', () => {
@@ -14,5 +14,34 @@ describe('offerAsDtlsClient', () => {
   it('does not touch an offer that already picked a role', () => {
     const sdp = 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=setup:passive\r\n';
     expect(offerAsDtlsClient(sdp)).toBe(sdp);
+  });
+});
+
+describe('relayCandidatesOnly', () => {
+  // A re-offer as libdatachannel makes it once gathering is done: every candidate embedded.
+  const reoffer = [
+    'v=0', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'c=IN IP4 0.0.0.0', 'a=mid:0',
+    'a=candidate:1 1 UDP 2114977791 127.0.0.1 58517 typ host',
+    'a=candidate:2 1 UDP 1678769919 127.0.0.1 58517 typ srflx raddr 0.0.0.0 rport 0',
+    'a=candidate:3 1 UDP 1048063 127.0.0.2 62946 typ relay raddr 0.0.0.0 rport 0',
+    'a=end-of-candidates', 'a=setup:actpass', '',
+  ];
+
+  it('keeps relay candidates and every other line, drops host and srflx candidates', () => {
+    const out = relayCandidatesOnly(reoffer.join('\r\n'));
+    expect(out).toBe(reoffer.filter((l) => !/typ (host|srflx)/.test(l)).join('\r\n'));
+    expect(relayCandidatesOnly(reoffer.join('\n'))).toBe(reoffer.filter((l) => !/typ (host|srflx)/.test(l)).join('\n'));
+  });
+
+  it('leaves a description without candidates byte-identical', () => {
+    const sdp = 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n';
+    expect(relayCandidatesOnly(sdp)).toBe(sdp);
+  });
+
+  it('tells a relay candidate by its type, with or without a=', () => {
+    expect(isRelayCandidate('candidate:3 1 UDP 1048063 127.0.0.2 62946 typ relay raddr 0.0.0.0 rport 0')).toBe(true);
+    expect(isRelayCandidate('a=candidate:3 1 UDP 1048063 127.0.0.2 62946 typ relay')).toBe(true);
+    expect(isRelayCandidate('a=candidate:1 1 UDP 2114977791 127.0.0.1 58517 typ host')).toBe(false);
+    expect(isRelayCandidate('a=candidate:9 1 UDP 1 10.0.0.1 9 typ relayish')).toBe(false);
   });
 });
