@@ -17,6 +17,7 @@ import { TokenAccess } from './auth/access.js';
 import { turnIceServer } from './auth/turn.js';
 import type { VerifierKey } from './auth/tokens.js';
 import { OPEN_ACCESS } from './rooms/access.js';
+import { CLOSE_GOING_AWAY } from './protocol/close-codes.js';
 import { MeshRelay } from './rooms/mesh-relay.js';
 import { RoomRegistry } from './rooms/registry.js';
 import { SfuRoom, type SfuPeerOptions } from './sfu/sfu-room.js';
@@ -224,7 +225,7 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
       accepting = false;
       clearInterval(heartbeat);
       const listenerClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const s of sessions) s.close(1001, 'server shutting down');
+      for (const s of sessions) s.close(CLOSE_GOING_AWAY, 'server shutting down');
       pcm.close();
       rooms.close('shutdown');
       server.closeIdleConnections();
