@@ -92,6 +92,19 @@ describe('SFU rooms with auth on', () => {
     for (const b of [speaker, silenced, listener]) await b.close();
   });
 
+  it('deleting an SFU room in a call: every member is told (removed, room-closed), the server connections close, the room is gone', async () => {
+    expect(await api(sfu.server.url, 'POST', '/api/rooms', { id: 'sfu-del', topology: 'sfu' })).toBe(201);
+    const bots = [await toneBot(sfu.server.wsUrl, 'sfu-del', 440, await token('a'), 'a'), await toneBot(sfu.server.wsUrl, 'sfu-del', 660, await token('b'), 'b')];
+    await until(() => bots.every((b) => b.stats().flatMap((x) => x.heard ?? []).some((h) => h.received.packets > 20)), 15_000, 'both hear each other');
+    const removed = bots.map((b) => new Promise((r) => b.once('removed', r)));
+    const closed = bots.map((b) => new Promise((r) => b.once('closed', () => r(true))));
+    expect(await api(sfu.server.url, 'DELETE', '/api/rooms/sfu-del')).toBe(204);
+    for (const r of await Promise.all(removed)) expect(r).toMatchObject({ reason: 'room-closed' });
+    expect(await Promise.all(closed)).toEqual([true, true]);
+    expect(sfu.server.rooms.get('sfu-del')).toBeUndefined();
+    expect(await api(sfu.server.url, 'GET', '/api/rooms/sfu-del')).toBe(404);
+  });
+
   it('server mute stops forwarding a publisher\'s audio until it unmutes itself', async () => {
     expect(await api(sfu.server.url, 'POST', '/api/rooms', { id: 'muting' })).toBe(201);
     const speaker = await toneBot(sfu.server.wsUrl, 'muting', 440, await token('speaker'), 'speaker');
