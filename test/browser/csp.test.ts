@@ -72,7 +72,8 @@ function joined(page: Page, who: string): Promise<true> {
 /** The bindings report asynchronously: a short wait lets a late violation arrive before asserting none. */
 const settle = (ms = 300): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(!hasChromium())(`pages under the Content-Security-Policy in Chromium${skipNote()}`, { timeout: 40_000 }, () => {
+// One retry, as duo.test.ts: its /duo test measures real-time audio through the fake device.
+describe.skipIf(!hasChromium())(`pages under the Content-Security-Policy in Chromium${skipNote()}`, { timeout: 40_000, retry: 1 }, () => {
   const t = useTestServer();
   let browser: TestBrowser;
   const contexts: BrowserContext[] = [];

@@ -16,7 +16,10 @@ const A_HZ = 440;
 const B_HZ = 660;
 const PHONE = { width: 390, height: 844 };
 
-describe.skipIf(!hasChromium())(`/duo page in Chromium${skipNote()}`, { timeout: 45_000 }, () => {
+// One retry: Chromium's fake audio device on a busy 2-core machine now and then delivers a
+// second of capture late (seen once in ~10 full runs: the partner's tone measured off); a real
+// fault fails both tries.
+describe.skipIf(!hasChromium())(`/duo page in Chromium${skipNote()}`, { timeout: 45_000, retry: 1 }, () => {
   const ctx = useTestServer();
   let a: TestBrowser;
   let b: TestBrowser;
