@@ -51,7 +51,9 @@ async function expectGrowing(page: Page, id: string, video: boolean): Promise<Pa
   const before = (await pathStats(page))[id]!;
   await new Promise((r) => setTimeout(r, 1000));
   const after = (await pathStats(page))[id]!;
-  expect(after.inbound.audio!.packetsReceived).toBeGreaterThan(before.inbound.audio!.packetsReceived + 20);
+  // Any growth proves the path carries media; a loaded CI machine was seen at 16 packets in
+  // that second (the fake microphone's beep lets Opus DTX thin the stream), so not 50.
+  expect(after.inbound.audio!.packetsReceived).toBeGreaterThan(before.inbound.audio!.packetsReceived + 5);
   if (video) expect(after.inbound.video!.framesDecoded!).toBeGreaterThan(before.inbound.video!.framesDecoded! + 5);
   return after;
 }
