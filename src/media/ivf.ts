@@ -12,6 +12,8 @@
  *   frame count          4
  *   unused               4
  */
+import { CallpeerError } from '../errors.js';
+
 export const IVF_HEADER_BYTES = 32;
 export const IVF_FRAME_HEADER_BYTES = 12;
 
@@ -38,3 +40,35 @@ export function ivfFrameHeader(size: number, pts: number): Buffer {
 
 /** Frame timestamps are in 1/90000 s, like VP8's RTP clock. */
 export const IVF_RATE = 90000;
+
+export interface IvfFile {
+  fourcc: string;
+  width: number;
+  height: number;
+  /** Time base: a pts unit is scale / rate seconds. */
+  rate: number;
+  scale: number;
+  frames: Array<{ pts: number; data: Buffer }>;
+}
+
+/** Reads an IVF file (views into `buf`); PARSE_ERROR when it is not one or is cut short. */
+export function parseIvf(buf: Buffer): IvfFile {
+  const fail = (what: string, at: number) => new CallpeerError('PARSE_ERROR', `IVF: ${what} at offset ${at}`);
+  if (buf.length < IVF_HEADER_BYTES || buf.toString('latin1', 0, 4) !== 'DKIF') throw fail('no DKIF signature', 0);
+  const headerSize = buf.readUInt16LE(6);
+  if (headerSize < IVF_HEADER_BYTES || headerSize > buf.length) throw fail(`header size ${headerSize}`, 6);
+  const file: IvfFile = {
+    fourcc: buf.toString('latin1', 8, 12), width: buf.readUInt16LE(12), height: buf.readUInt16LE(14),
+    rate: buf.readUInt32LE(16), scale: buf.readUInt32LE(20), frames: [],
+  };
+  let at = headerSize;
+  while (at < buf.length) {
+    if (at + IVF_FRAME_HEADER_BYTES > buf.length) throw fail('frame header cut short', at);
+    const size = buf.readUInt32LE(at);
+    const start = at + IVF_FRAME_HEADER_BYTES;
+    if (start + size > buf.length) throw fail(`frame of ${size} bytes past the end`, at);
+    file.frames.push({ pts: Number(buf.readBigUInt64LE(at + 4)), data: buf.subarray(start, start + size) });
+    at = start + size;
+  }
+  return file;
+}

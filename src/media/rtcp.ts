@@ -1,7 +1,7 @@
 /**
- * RTCP (RFC 3550 §6, RFC 4585 feedback): SR, RR, SDES, BYE, generic NACK, PLI, compound
+ * RTCP (RFC 3550 §6, RFC 4585 feedback): SR, RR, SDES, BYE, generic NACK, PLI, FIR, REMB, compound
  * packets, plus the NTP and report-block arithmetic receivers need. Other packet types (XR,
- * REMB, transport-cc...) are kept as raw bodies so a compound packet round-trips. Profile-
+ * transport-cc...) are kept as raw bodies so a compound packet round-trips. Profile-
  * specific extensions after an SR's or RR's report blocks (unused by WebRTC) are dropped.
  *
  * Common header of every RTCP packet:
@@ -25,6 +25,11 @@
  * RTPFB (205) FMT 1, generic NACK: sender SSRC, media SSRC, then | PID (16) | BLP (16) |...
  *            (lost PID, and bit i of BLP: PID+i+1 lost too)
  * PSFB  (206) FMT 1, PLI: sender SSRC, media SSRC, no FCI
+ * PSFB  (206) FMT 4, FIR (RFC 5104 §4.3.1): sender SSRC, media SSRC = 0, then per target
+ *            | SSRC (32) | seq nr (8) | reserved (24) |
+ * PSFB  (206) FMT 15, REMB (draft-alvestrand-rmcat-remb): sender SSRC, media SSRC = 0,
+ *            "REMB", | num SSRC (8) | BR exp (6) | BR mantissa (18) |, then the SSRCs;
+ *            bitrate = mantissa << exp bits/s
  */
 import { CallpeerError } from '../errors.js';
 
@@ -66,10 +71,21 @@ export interface Goodbye { type: 'bye'; ssrcs: number[]; reason?: string }
 export interface NackItem { pid: number; blp: number }
 export interface GenericNack { type: 'nack'; senderSsrc: number; mediaSsrc: number; items: NackItem[] }
 export interface PictureLossIndication { type: 'pli'; senderSsrc: number; mediaSsrc: number }
+export interface FullIntraRequest { type: 'fir'; senderSsrc: number; entries: Array<{ ssrc: number; seq: number }> }
+/** Receiver estimated maximum bitrate: what the sender of `ssrcs` may send in total, bits/s. */
+export interface Remb { type: 'remb'; senderSsrc: number; bitrate: number; ssrcs: number[] }
 /** Any other packet: `count` is the RC/FMT field, `body` what follows the 4-byte header. */
 export interface OtherRtcp { type: 'other'; packetType: number; count: number; body: Uint8Array }
 
-export type RtcpPacket = SenderReport | ReceiverReport | SourceDescription | Goodbye | GenericNack | PictureLossIndication | OtherRtcp;
+export type RtcpPacket =
+  | SenderReport | ReceiverReport | SourceDescription | Goodbye | GenericNack | PictureLossIndication
+  | FullIntraRequest | Remb | OtherRtcp;
+
+const PSFB_PLI = 1;
+const PSFB_FIR = 4;
+const PSFB_AFB = 15;
+/** "REMB" in ASCII: the application-layer feedback REMB is. */
+const REMB_ID = 0x52454d42;
 
 function parseError(message: string, offset: number): CallpeerError {
   return new CallpeerError('PARSE_ERROR', `RTCP: ${message} at offset ${offset}`);
@@ -116,6 +132,23 @@ function parseSdes(buf: Uint8Array, start: number, end: number, count: number): 
   return { type: 'sdes', chunks };
 }
 
+function parseFir(buf: Uint8Array, v: DataView, body: number, end: number): FullIntraRequest {
+  if (body + 8 > end) throw parseError(`FIR SSRCs need 8 bytes, packet has ${end - body}`, body);
+  const entries: FullIntraRequest['entries'] = [];
+  for (let i = body + 8; i + 8 <= end; i += 8) entries.push({ ssrc: v.getUint32(i), seq: buf[i + 4]! });
+  return { type: 'fir', senderSsrc: v.getUint32(body), entries };
+}
+
+function parseRemb(buf: Uint8Array, v: DataView, body: number, end: number): Remb {
+  const n = buf[body + 12]!;
+  if (body + 16 + 4 * n > end) throw parseError(`REMB with ${n} SSRCs past the packet`, body);
+  const exp = buf[body + 13]! >> 2;
+  const mantissa = ((buf[body + 13]! & 3) << 16) | v.getUint16(body + 14);
+  const ssrcs: number[] = [];
+  for (let i = 0; i < n; i++) ssrcs.push(v.getUint32(body + 16 + 4 * i));
+  return { type: 'remb', senderSsrc: v.getUint32(body), bitrate: mantissa * 2 ** exp, ssrcs };
+}
+
 function parseOne(buf: Uint8Array, v: DataView, at: number, count: number, pt: number, end: number): RtcpPacket {
   const body = at + 4;
   const need = (n: number, what: string): void => {
@@ -143,17 +176,22 @@ function parseOne(buf: Uint8Array, v: DataView, at: number, count: number, pt: n
       if (r + 1 + buf[r]! > end) throw parseError('BYE reason past the packet', r);
       return { type: 'bye', ssrcs, reason: utf8.decode(buf.subarray(r + 1, r + 1 + buf[r]!)) };
     }
-    case RTCP_RTPFB:
     case RTCP_PSFB:
-      if (count === 1) { // FMT 1: generic NACK (RTPFB) or PLI (PSFB)
+      if (count === PSFB_FIR) return parseFir(buf, v, body, end);
+      if (count === PSFB_AFB && end - body >= 16 && v.getUint32(body + 8) === REMB_ID) return parseRemb(buf, v, body, end);
+      if (count === PSFB_PLI) {
         need(8, 'feedback SSRCs');
-        const senderSsrc = v.getUint32(body);
-        const mediaSsrc = v.getUint32(body + 4);
-        if (pt === RTCP_PSFB) return { type: 'pli', senderSsrc, mediaSsrc };
+        return { type: 'pli', senderSsrc: v.getUint32(body), mediaSsrc: v.getUint32(body + 4) };
+      }
+      break;
+    case RTCP_RTPFB:
+      if (count === 1) { // FMT 1: generic NACK
+        need(8, 'feedback SSRCs');
         const items: NackItem[] = [];
         for (let i = body + 8; i + 4 <= end; i += 4) items.push({ pid: v.getUint16(i), blp: v.getUint16(i + 2) });
-        return { type: 'nack', senderSsrc, mediaSsrc, items };
+        return { type: 'nack', senderSsrc: v.getUint32(body), mediaSsrc: v.getUint32(body + 4), items };
       }
+      break;
   }
   return { type: 'other', packetType: pt, count, body: buf.subarray(body, end) };
 }
@@ -202,6 +240,8 @@ export function rtcpPacketLength(p: RtcpPacket): number {
     case 'bye': return 4 + 4 * p.ssrcs.length + (p.reason === undefined ? 0 : Math.ceil((1 + utf8e.encode(p.reason).length) / 4) * 4);
     case 'nack': return 12 + 4 * p.items.length;
     case 'pli': return 12;
+    case 'fir': return 12 + 8 * p.entries.length;
+    case 'remb': return 20 + 4 * p.ssrcs.length;
     case 'other': return 4 + Math.ceil(p.body.length / 4) * 4;
   }
 }
@@ -225,7 +265,9 @@ function headerFields(p: RtcpPacket): [count: number, pt: number] {
     case 'sdes': return [p.chunks.length, RTCP_SDES];
     case 'bye': return [p.ssrcs.length, RTCP_BYE];
     case 'nack': return [1, RTCP_RTPFB];
-    case 'pli': return [1, RTCP_PSFB];
+    case 'pli': return [PSFB_PLI, RTCP_PSFB];
+    case 'fir': return [PSFB_FIR, RTCP_PSFB];
+    case 'remb': return [PSFB_AFB, RTCP_PSFB];
     case 'other': return [p.count, p.packetType];
   }
 }
@@ -287,11 +329,35 @@ export function writeRtcpPacket(p: RtcpPacket, out: Uint8Array, offset: number):
       v.setUint32(b + 4, p.mediaSsrc >>> 0);
       if (p.type === 'nack') p.items.forEach((it, k) => { v.setUint16(b + 8 + 4 * k, it.pid); v.setUint16(b + 10 + 4 * k, it.blp); });
       break;
+    case 'fir':
+      v.setUint32(b, p.senderSsrc >>> 0);
+      p.entries.forEach((e, k) => { v.setUint32(b + 8 + 8 * k, e.ssrc >>> 0); out[b + 12 + 8 * k] = e.seq & 0xff; });
+      break;
+    case 'remb': {
+      if (p.ssrcs.length > 255) throw new TypeError(`REMB with ${p.ssrcs.length} SSRCs exceeds 255`);
+      const [exp, mantissa] = rembExponent(p.bitrate);
+      v.setUint32(b, p.senderSsrc >>> 0);
+      v.setUint32(b + 8, REMB_ID);
+      out[b + 12] = p.ssrcs.length;
+      out[b + 13] = (exp << 2) | (mantissa >> 16);
+      v.setUint16(b + 14, mantissa & 0xffff);
+      p.ssrcs.forEach((s, k) => v.setUint32(b + 16 + 4 * k, s >>> 0));
+      break;
+    }
     case 'other':
       out.set(p.body, b);
       break;
   }
   return length;
+}
+
+/** A bitrate as REMB's 6-bit exponent and 18-bit mantissa, rounded down. */
+function rembExponent(bitrate: number): [exp: number, mantissa: number] {
+  let value = Math.max(0, Math.floor(bitrate));
+  let exp = 0;
+  while (value >= 1 << 18) { value = Math.floor(value / 2); exp++; }
+  if (exp > 63) throw new TypeError(`REMB bitrate ${bitrate} out of range`);
+  return [exp, value];
 }
 
 /** Serialises packets into one compound RTCP packet. */
@@ -332,6 +398,11 @@ const NTP_UNIX_OFFSET = 2208988800;
 export function ntpFromUnixMs(ms: number): { seconds: number; fraction: number } {
   const secs = Math.floor(ms / 1000);
   return { seconds: (secs + NTP_UNIX_OFFSET) >>> 0, fraction: Math.floor(((ms - secs * 1000) / 1000) * 2 ** 32) >>> 0 };
+}
+
+/** The Unix time in ms of an NTP timestamp (the inverse of ntpFromUnixMs, to the sub-ms). */
+export function unixMsFromNtp(seconds: number, fraction: number): number {
+  return (seconds - NTP_UNIX_OFFSET) * 1000 + (fraction / 2 ** 32) * 1000;
 }
 
 /** The middle 32 bits of an NTP timestamp (16.16 fixed point seconds): what LSR carries. */

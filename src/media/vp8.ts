@@ -51,6 +51,80 @@ export function vp8DescriptorLength(payload: Uint8Array): number {
   return at;
 }
 
+/** A VP8 payload descriptor's fields, as a forwarder needs them. */
+export interface Vp8Descriptor {
+  /** Bytes of the descriptor: the VP8 payload starts there. */
+  length: number;
+  /** S bit: first packet of a partition. */
+  start: boolean;
+  partitionIndex: number;
+  /** Undefined when the I bit is clear. */
+  pictureId: number | undefined;
+  /** 7 or 15 (the M bit), 0 when there is no picture id. */
+  pictureIdBits: 0 | 7 | 15;
+  tl0PicIdx: number | undefined;
+  temporalId: number | undefined;
+  /** Y bit: a switching point up to this temporal layer. */
+  layerSync: boolean;
+  keyIdx: number | undefined;
+  /** First packet of a key frame (S=1, PID=0, and the frame header's P bit clear). */
+  keyframe: boolean;
+}
+
+/** Parses the descriptor of a VP8 RTP payload; PARSE_ERROR when it is truncated. */
+export function parseVp8Descriptor(payload: Uint8Array): Vp8Descriptor {
+  const length = vp8DescriptorLength(payload);
+  const b0 = payload[0]!;
+  const d: Vp8Descriptor = {
+    length, start: (b0 & 0x10) !== 0, partitionIndex: b0 & 0x0f,
+    pictureId: undefined, pictureIdBits: 0, tl0PicIdx: undefined, temporalId: undefined, layerSync: false, keyIdx: undefined,
+    keyframe: false,
+  };
+  if (b0 & 0x80) {
+    const x = payload[1]!;
+    let at = 2;
+    if (x & 0x80) {
+      if (payload[at]! & 0x80) {
+        d.pictureId = ((payload[at]! & 0x7f) << 8) | payload[at + 1]!;
+        d.pictureIdBits = 15;
+        at += 2;
+      } else {
+        d.pictureId = payload[at]!;
+        d.pictureIdBits = 7;
+        at++;
+      }
+    }
+    if (x & 0x40) d.tl0PicIdx = payload[at++]!;
+    if (x & 0x30) {
+      const tk = payload[at]!;
+      if (x & 0x20) { d.temporalId = tk >> 6; d.layerSync = (tk & 0x20) !== 0; }
+      if (x & 0x10) d.keyIdx = tk & 0x1f;
+    }
+  }
+  d.keyframe = d.start && d.partitionIndex === 0 && length < payload.length && (payload[length]! & 1) === 0;
+  return d;
+}
+
+/**
+ * Writes a picture id and TL0PICIDX into a descriptor laid out as `d` says, in place (fields
+ * the descriptor lacks are left alone; the picture id keeps its 7- or 15-bit width and wraps).
+ */
+export function rewriteVp8Descriptor(payload: Uint8Array, d: Vp8Descriptor, pictureId: number | undefined, tl0PicIdx: number | undefined): void {
+  if (!(payload[0]! & 0x80)) return;
+  let at = 2;
+  if (d.pictureIdBits === 15) {
+    if (pictureId !== undefined) {
+      payload[at] = 0x80 | ((pictureId >> 8) & 0x7f);
+      payload[at + 1] = pictureId & 0xff;
+    }
+    at += 2;
+  } else if (d.pictureIdBits === 7) {
+    if (pictureId !== undefined) payload[at] = pictureId & 0x7f;
+    at++;
+  }
+  if (d.tl0PicIdx !== undefined && tl0PicIdx !== undefined) payload[at] = tl0PicIdx & 0xff;
+}
+
 /** Width and height of a VP8 key frame, or undefined if it does not carry the start code. */
 export function vp8KeyframeSize(frame: Uint8Array): { width: number; height: number } | undefined {
   if (frame.length < 10 || frame[0]! & 1 || frame[3] !== 0x9d || frame[4] !== 0x01 || frame[5] !== 0x2a) return undefined;

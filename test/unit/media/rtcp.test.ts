@@ -48,7 +48,7 @@ describe('RTCP', () => {
     expect(rr).toEqual({ type: 'rr', ssrc: 1, reports: [{ ssrc: 0xdeadbeef, fractionLost: 64, packetsLost: -1, highestSeq: 0x11388, jitter: 16, lsr: 0xb7052000, dlsr: 0x54000 }] });
   });
 
-  it('parses BYE with a reason, NACK, PLI and keeps unknown feedback (REMB) raw', () => {
+  it('parses BYE with a reason, NACK, PLI and keeps unknown feedback raw', () => {
     const packets = roundTrip(hex(`
       81 cb 0003  # SC=1 PT=203 BYE, 4 words
       11223344
@@ -59,8 +59,8 @@ describe('RTCP', () => {
       0064 0005   # PID 100, BLP 0b101: 100, 101, 103 lost
       81 ce 0002  # FMT=1 PT=206 PLI
       00000001 11223344
-      8f ce 0004  # FMT=15 PT=206 REMB (application layer feedback)
-      00000001 00000000 52454d42 010a3f1e
+      8f ce 0004  # FMT=15 PT=206 application layer feedback that is not REMB
+      00000001 00000000 41424344 010a3f1e
     `));
     expect(packets[0]).toEqual({ type: 'bye', ssrcs: [0x11223344], reason: 'bye!' });
     expect(packets[1]).toEqual({ type: 'nack', senderSsrc: 1, mediaSsrc: 0x11223344, items: [{ pid: 100, blp: 5 }] });
