@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LevelWithSilent } from 'pino';
 import { CallpeerError } from './errors.js';
-import type { IceServer, Topology } from './protocol/signaling.js';
+import type { IceServer, Topology, VideoCodecName } from './protocol/signaling.js';
 import { isIP } from 'node:net';
 
 export interface ServeConfig {
@@ -61,9 +61,11 @@ export interface ServeConfig {
   allowedHosts: string[];
   /** Trust X-Forwarded-Host / X-Forwarded-Proto from a reverse proxy for the origin check. Default false. Env CALLPEER_TRUST_PROXY=1. */
   trustProxy: boolean;
+  /** Video codecs SFU publishers may use, in preference order. Default VP8, H264. Env CALLPEER_VIDEO_CODECS (comma-separated). */
+  videoCodecs: VideoCodecName[];
 }
 
-export type ServeFlags = Partial<Omit<ServeConfig, 'iceServers' | 'allowedHosts'>> & { iceServer?: string[]; allowedOrigin?: string[]; allowedHost?: string[] };
+export type ServeFlags = Partial<Omit<ServeConfig, 'iceServers' | 'allowedHosts' | 'videoCodecs'>> & { iceServer?: string[]; allowedOrigin?: string[]; allowedHost?: string[]; videoCodecs?: string[] };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -94,6 +96,7 @@ export function defaultServeConfig(cwd = process.cwd()): ServeConfig {
     rtcRelayOnly: false,
     allowedHosts: [],
     trustProxy: false,
+    videoCodecs: ['VP8', 'H264'],
   };
 }
 
@@ -159,6 +162,8 @@ export function serveFlagsFromEnv(env: NodeJS.ProcessEnv): ServeFlags {
   const hosts = list(env.CALLPEER_ALLOWED_HOST);
   if (hosts) f.allowedHost = hosts;
   if (env.CALLPEER_TRUST_PROXY !== undefined) f.trustProxy = flag(env.CALLPEER_TRUST_PROXY);
+  const codecs = list(env.CALLPEER_VIDEO_CODECS);
+  if (codecs) f.videoCodecs = codecs;
   return f;
 }
 
@@ -195,6 +200,7 @@ export function loadServeConfig(flags: ServeFlags = {}, env: NodeJS.ProcessEnv =
     rtcRelayOnly: merged.rtcRelayOnly ?? base.rtcRelayOnly,
     allowedHosts: (merged.allowedHost ?? []).map((h) => h.trim().toLowerCase()),
     trustProxy: merged.trustProxy ?? base.trustProxy,
+    videoCodecs: merged.videoCodecs === undefined ? base.videoCodecs : videoCodecList(merged.videoCodecs),
   };
   if (cfg.authSecret !== undefined && cfg.authPublicKey !== undefined) invalid('--auth-secret and --auth-public-key exclude each other', 'give one: a shared secret (HS256) or the public key of the token issuer (ES256/RS256)');
   if (cfg.authSecret !== undefined && Buffer.byteLength(cfg.authSecret) < 32) invalid('--auth-secret (CALLPEER_AUTH_SECRET) must be at least 32 bytes', 'make one with: openssl rand -base64 32');
@@ -222,6 +228,16 @@ export function loadServeConfig(flags: ServeFlags = {}, env: NodeJS.ProcessEnv =
     }
   }
   return Object.freeze(cfg);
+}
+
+function videoCodecList(names: string[]): VideoCodecName[] {
+  const out: VideoCodecName[] = [];
+  for (const name of names.flatMap((n) => n.split(',')).map((n) => n.trim().toUpperCase()).filter(Boolean)) {
+    if (name !== 'VP8' && name !== 'H264') invalid(`--video-codecs (CALLPEER_VIDEO_CODECS) knows vp8 and h264 (got "${name.toLowerCase()}")`, 'use vp8, h264 or vp8,h264');
+    if (!out.includes(name)) out.push(name);
+  }
+  if (!out.includes('VP8')) invalid('--video-codecs (CALLPEER_VIDEO_CODECS) must include vp8', 'every WebRTC browser sends VP8: use vp8 or vp8,h264');
+  return out;
 }
 
 function normalizeOrigin(o: string): string {

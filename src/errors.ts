@@ -22,6 +22,8 @@ export const WIRE_ERROR_CODES = [
   'PAIR_FULL',
   // The room API (HTTP): a room with that id exists already (409)
   'ROOM_EXISTS',
+  // (v2) SFU rooms: a subscribe, unsubscribe or layer naming no such track
+  'TRACK_NOT_FOUND',
 ] as const;
 
 export const LOCAL_ERROR_CODES = [

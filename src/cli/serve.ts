@@ -25,6 +25,7 @@ interface ServeCliOptions {
   rtcRelayOnly?: boolean;
   allowedHost?: string[];
   trustProxy?: boolean;
+  videoCodecs?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -37,7 +38,7 @@ export function registerServe(program: Command): void {
     .option('--key <file>', 'TLS private key (PEM) that goes with --cert (env CALLPEER_KEY)')
     .option('--max-members <n>', 'participants per room (default 8; env CALLPEER_MAX_MEMBERS)')
     .option('--ice-server <url>', 'STUN/TURN server handed to clients, repeatable: stun:host:port or turn:user:pass@host:port (env CALLPEER_ICE_SERVER, comma-separated; default none)', collect)
-    .option('--topology <mesh|sfu>', 'rooms are mesh (peers connect to each other) or sfu (everyone connects to the server, which forwards audio) (default mesh; env CALLPEER_TOPOLOGY)')
+    .option('--topology <mesh|sfu>', 'rooms are mesh (peers connect to each other) or sfu (everyone connects to the server, which forwards audio and video) (default mesh; env CALLPEER_TOPOLOGY)')
     .option('--rtc-bind <address>', 'local address the SFU gathers ICE candidates on (default every interface; env CALLPEER_RTC_BIND)')
     .option('--allowed-origin <origin>', 'extra origin allowed to open WebSockets, repeatable; the server\'s own origin and localhost are always allowed (env CALLPEER_ALLOWED_ORIGIN)', collect)
     .option('--auth-secret <secret>', 'turn auth on: join tokens are JWTs signed HS256 with this secret (at least 32 bytes; env CALLPEER_AUTH_SECRET)')
@@ -50,6 +51,7 @@ export function registerServe(program: Command): void {
     .option('--rtc-relay-only', 'the SFU connects only through the TURN server (relayed candidates; for tests)')
     .option('--allowed-host <host>', 'host name requests may use, repeatable (guards against DNS rebinding; default any; env CALLPEER_ALLOWED_HOST)', collect)
     .option('--trust-proxy', 'trust X-Forwarded-Host/-Proto from a reverse proxy for the origin check (env CALLPEER_TRUST_PROXY=1)')
+    .option('--video-codecs <list>', 'video codecs SFU publishers may send, in preference order: vp8 or vp8,h264 (default vp8,h264; env CALLPEER_VIDEO_CODECS)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info; env CALLPEER_LOG_LEVEL)')
     .addHelpText('after', '\nLogs are JSON when piped and readable on a terminal. SIGINT/SIGTERM stop the server cleanly.\nExample: callpeer serve --port 8443 --cert certs/cert.pem --key certs/key.pem')
     .action(async (opts: ServeCliOptions) => {
@@ -74,6 +76,7 @@ export function registerServe(program: Command): void {
         rtcRelayOnly: opts.rtcRelayOnly,
         allowedHost: opts.allowedHost,
         trustProxy: opts.trustProxy,
+        ...(opts.videoCodecs !== undefined && { videoCodecs: [opts.videoCodecs] }),
       };
       const config = loadServeConfig(flags, process.env);
       const log = createLogger({ level: config.logLevel });

@@ -132,10 +132,10 @@ export abstract class AgentBase<E extends AgentEvents & Record<keyof E, unknown[
   }
 
   /** `participant`'s media arrived on `link`: emits track-added. */
-  protected addTrack(link: AgentLink, participant: Participant, track: MediaTrack): void {
+  protected addTrack(link: AgentLink, participant: Participant, track: MediaTrack, id?: string): void {
     const tracks = this.links.get(link);
     if (!tracks) return;
-    const remote: RemoteTrack = { participant, kind: track.kind, track, link };
+    const remote: RemoteTrack = { participant, kind: track.kind, track, link, ...(id !== undefined && { id }) };
     tracks.add(remote);
     this.emitBase('track-added', remote);
   }

@@ -26,6 +26,8 @@ export interface RemoteTrack {
   readonly kind: 'audio' | 'video';
   /** Set `track.onRtp` to receive its packets. */
   readonly track: MediaTrack;
+  /** (SFU rooms) The room's id for the track (`tracks`, `layer`): `<publisher>-<source>`. */
+  readonly id?: string;
   /** The connection it arrives on. */
   readonly link: AgentLink;
 }

@@ -13,7 +13,11 @@ export interface AgentOptions {
   token?: string;
   /** Announced in `join` (and shown by pages as mute state). Default true. */
   audio?: boolean;
+  /** Announced in `join`: this member sends camera video (an SFU room lists its camera unmuted). Default false. */
+  video?: boolean;
   metadata?: Record<string, unknown>;
+  /** (v2, SFU rooms) Receive every track as it appears (default true); false: only what we `subscribe` to. */
+  autoSubscribe?: boolean;
   log?: Logger;
   /** Options for every Peer (bindAddress, capabilities, …). iceServers default to the server's `joined.iceServers`. */
   peer?: Omit<PeerOptions, 'id' | 'logger' | 'polite'>;
@@ -39,7 +43,8 @@ export function joinParams(o: AgentOptions): JoinParams {
     ...(o.role !== undefined && { role: o.role }),
     ...(o.token !== undefined && { token: o.token }),
     ...(o.metadata !== undefined && { metadata: o.metadata }),
+    ...(o.autoSubscribe !== undefined && { autoSubscribe: o.autoSubscribe }),
     audio: o.audio ?? true,
-    video: false,
+    video: o.video ?? false,
   };
 }

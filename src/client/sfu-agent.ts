@@ -1,5 +1,5 @@
 import { CallpeerError } from '../errors.js';
-import type { JoinedMessage, Topology } from '../protocol/signaling.js';
+import type { JoinedMessage, LayerChangedMessage, LayerPreference, PublishLayersMessage, Topology, TrackInfo } from '../protocol/signaling.js';
 import type { MediaTrack } from '../rtc/media-track.js';
 import { Peer, type PeerCloseReason } from '../rtc/peer.js';
 import { AgentBase } from './agent-base.js';
@@ -14,8 +14,14 @@ export type SfuAgentOptions = AgentOptions;
 export interface SfuAgentEvents extends AgentEvents {
   /** The connection to the server was made; add tracks here (before it negotiates). */
   server: [Peer];
-  /** A publisher's audio, forwarded by the server (the track's stream id names the publisher). */
+  /** A publisher's track, forwarded by the server (the track's stream id names the publisher). */
   track: [publisher: string, MediaTrack];
+  /** (v2) The room's tracks, whole, after joining and on every change. */
+  tracks: [TrackInfo[]];
+  /** (v2) The layer the server now forwards on one of our video subscriptions. */
+  layer: [LayerChangedMessage];
+  /** (v2) Layers of our own track somebody receives: a simulcast sender may pause the rest. */
+  'publish-layers': [PublishLayersMessage];
   /** An offer/answer exchange with the server completed (attach senders here). */
   negotiated: [Peer];
   connected: [Peer];
@@ -39,7 +45,16 @@ export class SfuAgent extends AgentBase<SfuAgentEvents> {
     this.client.on('offer', (m) => this.onDescription(m.sdp, 'offer'));
     this.client.on('answer', (m) => this.onDescription(m.sdp, 'answer'));
     this.client.on('candidate', (m) => this.link?.peer.addRemoteCandidate(m.candidate, m.mid));
+    this.client.on('tracks', (m) => {
+      this.roomTracks = m.tracks;
+      this.safeEmit('tracks', m.tracks);
+    });
+    this.client.on('layer', (m) => this.safeEmit('layer', m));
+    this.client.on('publish-layers', (m) => this.safeEmit('publish-layers', m));
   }
+
+  /** The room's tracks as the server last listed them (v2). */
+  roomTracks: TrackInfo[] = [];
 
   get topology(): Topology {
     return 'sfu';
@@ -50,9 +65,14 @@ export class SfuAgent extends AgentBase<SfuAgentEvents> {
     return this.link?.peer;
   }
 
-  /** Stops or resumes the server forwarding `publisher`'s audio to us. */
-  setSubscribed(publisher: string, wanted: boolean): void {
-    this.client.send({ type: wanted ? 'subscribe' : 'unsubscribe', publisher, track: 'audio' });
+  /** Stops or resumes the server forwarding `publisher`'s track (default its microphone) to us. */
+  setSubscribed(publisher: string, wanted: boolean, track = 'audio'): void {
+    this.client.send({ type: wanted ? 'subscribe' : 'unsubscribe', publisher, track });
+  }
+
+  /** Asks for a simulcast layer of a video track (`auto`: the server chooses). */
+  setLayer(track: string, quality: LayerPreference): void {
+    this.client.send({ type: 'layer', track, quality });
   }
 
   /** start() in a mesh room: SFU_NOT_ENABLED. */
@@ -87,9 +107,10 @@ export class SfuAgent extends AgentBase<SfuAgentEvents> {
     this.openLink(link);
     peer.on('track', (t) => {
       const publisher = t.remoteStreamId ?? '';
-      // A publisher's new track replaces its old one (they reconnected; the old one stays idle).
-      this.removeTracks((r) => r.participant.id === publisher && r.kind === t.kind);
-      this.addTrack(link, this.participantOf(publisher), t);
+      const id = t.remoteMedia?.msid?.trackId || undefined;
+      // A publisher's new track replaces its old one of the same source (they reconnected; the old one stays idle).
+      this.removeTracks((r) => r.participant.id === publisher && r.kind === t.kind && r.id === id);
+      this.addTrack(link, this.participantOf(publisher), t, id);
       this.safeEmit('track', publisher, t);
     });
     peer.on('negotiated', () => this.safeEmit('negotiated', peer));
@@ -104,8 +125,9 @@ export class SfuAgent extends AgentBase<SfuAgentEvents> {
       if (reason !== 'closed') this.scheduleRetry(reason);
     });
     this.safeEmit('server', peer);
-    if (!peer.closed && peer.tracks().length === 0) {
-      // Our one section: what we publish, or a receive-only one that lets the connection start.
+    if (!peer.closed && !peer.tracks().some((t) => t.kind === 'audio')) {
+      // Our microphone's section (a `server` listener may have added video): what we publish, or
+      // a receive-only one that lets the connection start.
       peer.addAudioTrack({ direction: this.options.audio === false ? 'recvonly' : 'sendonly' });
     }
   }

@@ -7,7 +7,7 @@ import { CLOSE_NORMAL, mayReconnectAfter } from '../protocol/close-codes.js';
 import {
   parseServerMessage, type ChatLine, type ClientMessage, type ErrorMessage, type JoinedMessage, type JoinMessage,
   type MutedByServerMessage, type Participant, type QualityMessage, type RelayedAnswer, type RelayedCandidate, type RelayedOffer,
-  type RemovedByServer, type ServerMessage,
+  type RemovedByServer, type ServerMessage, type TracksMessage, type LayerChangedMessage, type PublishLayersMessage,
 } from '../protocol/signaling.js';
 
 export type JoinParams = Omit<JoinMessage, 'type'>;
@@ -49,6 +49,12 @@ export interface SignalingClientEvents {
   removed: [RemovedByServer];
   /** A moderator muted us (the room API): stop sending what it names. */
   'muted-by-server': [MutedByServerMessage];
+  /** (v2, SFU rooms) The room's tracks, whole. */
+  tracks: [TracksMessage];
+  /** (v2, SFU rooms) The layer forwarded on one of our subscriptions changed. */
+  layer: [LayerChangedMessage];
+  /** (v2, SFU rooms) Layers of our own track that somebody receives. */
+  'publish-layers': [PublishLayersMessage];
   /** Closed for good (close() was called, reconnect disabled, or attempts exhausted). */
   closed: [{ code: number; reason: string }];
 }
@@ -266,6 +272,9 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
       case 'chat': this.emit('chat', msg); break;
       case 'quality': this.emit('quality', msg); break;
       case 'muted-by-server': this.emit('muted-by-server', msg); break;
+      case 'tracks': this.emit('tracks', msg); break;
+      case 'layer': this.emit('layer', msg); break;
+      case 'publish-layers': this.emit('publish-layers', msg); break;
       case 'kicked':
       case 'room-closed':
         // Re-joining would undo what a moderator did: forget the room.

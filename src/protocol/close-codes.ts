@@ -42,6 +42,7 @@ const CLOSE_CODES: Readonly<Record<WireErrorCode, CloseCode>> = {
   SFU_NOT_ENABLED: CLOSE_POLICY,
   RATE_LIMITED: CLOSE_POLICY,
   PAIR_FULL: CLOSE_POLICY,
+  TRACK_NOT_FOUND: CLOSE_POLICY,
   // RFC 6455's own code for a message too big to process.
   MESSAGE_TOO_LARGE: CLOSE_TOO_BIG,
   INTERNAL: CLOSE_INTERNAL,

@@ -1,5 +1,5 @@
 /**
- * The /ws signaling protocol, version 1 (shared/PROTOCOL.md), in code: message types and
+ * The /ws signaling protocol, version 2 (shared/PROTOCOL.md; v1 clients keep working), in code: message types and
  * validators, used by the server and by the Node client alike.
  */
 import { CallpeerError, isWireErrorCode, type WireErrorCode } from '../errors.js';
@@ -8,11 +8,19 @@ import {
   reqObject, reqOneOf, reqString, type Obj,
 } from './validate.js';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const ROOM_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const ROLES = ['participant', 'bot', 'recorder'] as const;
 export const TOPOLOGIES = ['mesh', 'sfu'] as const;
 export const QUALITIES = ['low', 'medium', 'high'] as const;
+/** (v2) What a subscriber may ask for: a layer, or `auto` (the server picks; the default). */
+export const LAYER_PREFERENCES = [...QUALITIES, 'auto'] as const;
+/** (v2) Why the forwarded layer changed. */
+export const LAYER_REASONS = ['requested', 'bandwidth', 'loss', 'unavailable'] as const;
+export const TRACK_KINDS = ['audio', 'video'] as const;
+/** Video codecs an SFU room may take (`serve --video-codecs`), as SDP names them. */
+export const VIDEO_CODECS = ['VP8', 'H264'] as const;
+export const TRACK_SOURCES = ['microphone', 'camera', 'screen'] as const;
 /** Longest display name accepted; longer names are refused, not cut. */
 export const MAX_NAME_LENGTH = 64;
 export const MAX_METADATA_BYTES = 4096;
@@ -26,6 +34,25 @@ export const MAX_CANDIDATE_LENGTH = 1024;
 export type Role = (typeof ROLES)[number];
 export type Topology = (typeof TOPOLOGIES)[number];
 export type Quality = (typeof QUALITIES)[number];
+export type LayerPreference = (typeof LAYER_PREFERENCES)[number];
+export type LayerReason = (typeof LAYER_REASONS)[number];
+export type TrackKind = (typeof TRACK_KINDS)[number];
+export type VideoCodecName = (typeof VIDEO_CODECS)[number];
+export type TrackSource = (typeof TRACK_SOURCES)[number];
+
+/** (v2) One track an SFU room forwards (`tracks`). */
+export interface TrackInfo {
+  /** Stable for the life of the track: `<publisher id>-<source>`. */
+  id: string;
+  publisher: string;
+  kind: TrackKind;
+  source: TrackSource;
+  /** `opus`, `VP8`, `H264` as negotiated. */
+  codec: string;
+  /** The simulcast layers it has, low to high; [] when not simulcast. */
+  layers: Quality[];
+  muted: boolean;
+}
 
 export interface Participant {
   id: string;
@@ -50,7 +77,7 @@ export interface IceServer {
 }
 
 // ---- client to server ----
-export interface JoinMessage { type: 'join'; room: string; name?: string; token?: string; role?: Role; audio?: boolean; video?: boolean; metadata?: Record<string, unknown> }
+export interface JoinMessage { type: 'join'; room: string; name?: string; token?: string; role?: Role; audio?: boolean; video?: boolean; metadata?: Record<string, unknown>; autoSubscribe?: boolean }
 export interface OfferMessage { type: 'offer'; to?: string; sdp: string }
 export interface AnswerMessage { type: 'answer'; to?: string; sdp: string }
 export interface CandidateMessage { type: 'candidate'; to?: string; candidate: string; mid: string }
@@ -59,7 +86,7 @@ export interface ChatMessage { type: 'chat'; text: string }
 export interface LeaveMessage { type: 'leave' }
 export interface PingMessage { type: 'ping'; id?: string | number }
 export interface SubscribeMessage { type: 'subscribe' | 'unsubscribe'; publisher: string; track: string }
-export interface LayerMessage { type: 'layer'; track: string; quality: Quality }
+export interface LayerMessage { type: 'layer'; track: string; quality: LayerPreference }
 
 export type ClientMessage =
   | JoinMessage | OfferMessage | AnswerMessage | CandidateMessage | MediaMessage | ChatMessage
@@ -84,6 +111,12 @@ export const ROOM_CLOSE_REASONS = ['deleted', 'node-lost'] as const;
 export type RoomClosedReason = (typeof ROOM_CLOSE_REASONS)[number];
 export interface RoomClosedMessage { type: 'room-closed'; reason: RoomClosedReason }
 export interface KickedMessage { type: 'kicked'; reason: string }
+/** (v2) The room's tracks, whole, after `joined` and on every change (SFU rooms). */
+export interface TracksMessage { type: 'tracks'; tracks: TrackInfo[] }
+/** (v2) The layer the server now forwards on one of your subscriptions. */
+export interface LayerChangedMessage { type: 'layer'; track: string; quality: Quality; reason: LayerReason }
+/** (v2) To a publisher: the layers of its track someone receives; it may pause the others. */
+export interface PublishLayersMessage { type: 'publish-layers'; track: string; active: Quality[] }
 export interface MutedByServerMessage { type: 'muted-by-server'; audio?: boolean; video?: boolean; screen?: boolean }
 /** (v2) The server took a member out of its room for good: it must not re-join by itself. */
 export interface RemovedByServer { reason: 'kicked' | 'room-closed'; message: string }
@@ -91,7 +124,8 @@ export interface RemovedByServer { reason: 'kicked' | 'room-closed'; message: st
 export type ServerMessage =
   | JoinedMessage | PeerJoinedMessage | PeerLeftMessage | PeerUpdatedMessage | RelayedOffer
   | RelayedAnswer | RelayedCandidate | ChatLine | QualityMessage | PongMessage | ErrorMessage
-  | RoomClosedMessage | KickedMessage | MutedByServerMessage;
+  | RoomClosedMessage | KickedMessage | MutedByServerMessage | TracksMessage | LayerChangedMessage
+  | PublishLayersMessage;
 export type ServerMessageType = ServerMessage['type'];
 
 export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
@@ -99,6 +133,7 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
 ];
 export const SERVER_MESSAGE_TYPES: readonly ServerMessageType[] = [
   'joined', 'peer-joined', 'peer-left', 'peer-updated', 'offer', 'answer', 'candidate', 'chat', 'quality', 'pong', 'error',
+  'room-closed', 'kicked', 'muted-by-server', 'tracks', 'layer', 'publish-layers',
 ];
 
 export function isValidRoomId(id: unknown): id is string {
@@ -149,6 +184,7 @@ export function validateClientMessage(o: Obj & { type: string }): ClientMessage 
         audio: optBoolean(o, 'audio', t),
         video: optBoolean(o, 'video', t),
         metadata: metadataField(o, t),
+        autoSubscribe: optBoolean(o, 'autoSubscribe', t),
       });
     }
     case 'offer':
@@ -175,7 +211,7 @@ export function validateClientMessage(o: Obj & { type: string }): ClientMessage 
     case 'unsubscribe':
       return { type: t, publisher: reqString(o, 'publisher', t, { min: 1, max: 64 }), track: reqString(o, 'track', t, { min: 1, max: 64 }) };
     case 'layer':
-      return { type: t, track: reqString(o, 'track', t, { min: 1, max: 64 }), quality: reqOneOf(o, 'quality', t, QUALITIES) };
+      return { type: t, track: reqString(o, 'track', t, { min: 1, max: 64 }), quality: reqOneOf(o, 'quality', t, LAYER_PREFERENCES) };
     default:
       fail(`unknown message type "${t.slice(0, 32)}"`, t.slice(0, 32));
   }
@@ -197,6 +233,24 @@ function participantField(v: unknown, ref: string): Participant {
     screen: reqBoolean(v, 'screen', ref),
     metadata: isObject(v.metadata) ? v.metadata : {},
     ...withDefined({ identity: optString(v, 'identity', ref), guest: optBoolean(v, 'guest', ref), canPublish: optBoolean(v, 'canPublish', ref) }),
+  };
+}
+
+function qualityList(v: unknown, what: string, ref: string): Quality[] {
+  if (!Array.isArray(v) || !v.every((q) => (QUALITIES as readonly unknown[]).includes(q))) fail(`${what} must be a list of ${QUALITIES.join('/')}`, ref);
+  return v as Quality[];
+}
+
+function trackInfoField(v: unknown, ref: string): TrackInfo {
+  if (!isObject(v)) fail(`${ref}.tracks entries must be objects`, ref);
+  return {
+    id: reqString(v, 'id', ref, { min: 1 }),
+    publisher: reqString(v, 'publisher', ref, { min: 1 }),
+    kind: reqOneOf(v, 'kind', ref, TRACK_KINDS),
+    source: reqOneOf(v, 'source', ref, TRACK_SOURCES),
+    codec: reqString(v, 'codec', ref),
+    layers: qualityList(v.layers, `${ref}.tracks[].layers`, ref),
+    muted: reqBoolean(v, 'muted', ref),
   };
 }
 
@@ -254,6 +308,17 @@ export function parseServerMessage(text: string): ServerMessage {
       return { type: t, reason: reqString(o, 'reason', t, { max: 256 }) };
     case 'muted-by-server':
       return withDefined({ type: t, audio: optBoolean(o, 'audio', t), video: optBoolean(o, 'video', t), screen: optBoolean(o, 'screen', t) });
+    case 'tracks': {
+      const list = o.tracks;
+      if (!Array.isArray(list)) fail('tracks.tracks must be an array', t);
+      return { type: t, tracks: list.map((x) => trackInfoField(x, t)) };
+    }
+    case 'layer':
+      return {
+        type: t, track: reqString(o, 'track', t), quality: reqOneOf(o, 'quality', t, QUALITIES), reason: reqOneOf(o, 'reason', t, LAYER_REASONS),
+      };
+    case 'publish-layers':
+      return { type: t, track: reqString(o, 'track', t), active: qualityList(o.active, 'publish-layers.active', t) };
     case 'error': {
       const code = reqString(o, 'code', t);
       if (!isWireErrorCode(code)) fail(`error.code "${code.slice(0, 32)}" is not a protocol error code`, t);

@@ -3,7 +3,7 @@
  * and the media side never manages membership (Galène's split). The mesh relay and the SFU
  * router implement it; the PCM gateway and a proxy to a room on another node will.
  */
-import type { AnswerMessage, CandidateMessage, OfferMessage, Quality } from '../protocol/signaling.js';
+import type { AnswerMessage, CandidateMessage, LayerPreference, OfferMessage } from '../protocol/signaling.js';
 import type { MediaKinds, Member } from './member.js';
 import type { Room } from './room.js';
 
@@ -25,7 +25,9 @@ export interface RoomMedia {
 export interface MemberMedia {
   signal(message: SignalMessage): void;
   setSubscribed(publisher: string, track: string, wanted: boolean): void;
-  setLayer(track: string, quality: Quality): void;
+  setLayer(track: string, quality: LayerPreference): void;
+  /** The member's public state changed (`media`, or the room API muted it): e.g. a track's `muted`. */
+  updated(): void;
   /** The room API muted (true) a kind of the member's media, or the member turned it on again (false). */
   setMuted(kinds: MediaKinds): void;
   /** The member left: stop sending it anything and free what it used. Idempotent. */

@@ -39,6 +39,8 @@ export interface JoinRequest {
   metadata?: Record<string, unknown>;
   /** What the access policy granted (auth off: everything). */
   admission?: Admission;
+  /** (v2, SFU rooms) Subscribe to every track as it appears (default true). */
+  autoSubscribe?: boolean;
 }
 
 /** Media kinds the room API can mute. */
@@ -53,6 +55,8 @@ export class Member {
   readonly admission: Admission;
   /** Kinds muted through the room API, until the member unmutes them itself. */
   readonly serverMuted = new Set<keyof MediaKinds>();
+  /** (v2, SFU rooms) Subscribed to every track as it appears, unless the join said otherwise. */
+  readonly autoSubscribe: boolean;
 
   constructor(
     readonly room: Room,
@@ -61,9 +65,11 @@ export class Member {
     readonly log: Logger,
     private readonly onClose: (member: Member, reason: LeaveReason) => void,
     admission: Admission,
+    autoSubscribe = true,
   ) {
     this.participant = participant;
     this.admission = admission;
+    this.autoSubscribe = autoSubscribe;
   }
 
   get id(): string {

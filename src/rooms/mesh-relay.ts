@@ -29,6 +29,7 @@ export class MeshRelay implements RoomMedia {
       setLayer: () => sfuOnly('layer'),
       // Media flows peer to peer: only the member's own page can stop it (it is told).
       setMuted: () => {},
+      updated: () => {},
       close: () => {},
     };
   }

@@ -113,7 +113,7 @@ export class Room {
       ...(!admission.publish && { canPublish: false }),
     };
     const others = this.participants();
-    const member = new Member(this, participant, sink, this.log.child({ peer: participant.id }), (m, reason) => this.leave(m, reason), admission);
+    const member = new Member(this, participant, sink, this.log.child({ peer: participant.id }), (m, reason) => this.leave(m, reason), admission, request.autoSubscribe ?? true);
     this.members.set(member.id, member);
     try {
       member.media = this.media.join(member);
@@ -138,6 +138,7 @@ export class Room {
     if (unmuted.length > 0) member.media.setMuted(Object.fromEntries(unmuted.map((k) => [k, false])));
     member.participant = { ...member.participant, ...changes };
     this.broadcast({ type: 'peer-updated', participant: member.participant }, member.id);
+    member.media.updated();
   }
 
   /** Removes a member for the room API: `kicked {reason}` to it, `peer-left` to the others. */
@@ -163,6 +164,7 @@ export class Room {
     member.send({ type: 'muted-by-server', ...Object.fromEntries(muted.map((k) => [k, false])) });
     member.participant = { ...member.participant, ...Object.fromEntries(muted.map((k) => [k, false])) };
     this.broadcast({ type: 'peer-updated', participant: member.participant }, member.id);
+    member.media.updated();
     return true;
   }
 

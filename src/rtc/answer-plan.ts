@@ -5,6 +5,7 @@
  * pre-added track before setRemoteDescription (so the library does not echo every codec,
  * extmap and ssrc-group of the offer).
  */
+import type { VideoCodecName } from '../protocol/signaling.js';
 import {
   directionOf, findCodec, primarySsrcs, receives, sends,
   type SdpCodec, type SdpDirection, type SdpMedia, type SessionDescription,
@@ -22,7 +23,7 @@ export interface MediaCapabilities {
   videoCodecs: readonly VideoCodecName[];
 }
 
-export type VideoCodecName = 'VP8' | 'H264';
+export type { VideoCodecName };
 
 export const DEFAULT_CAPABILITIES: Readonly<MediaCapabilities> = Object.freeze({
   receiveAudio: true,
@@ -43,6 +44,37 @@ export interface AnswerEntry {
   codec: SdpCodec | undefined;
   /** The remote's primary media SSRCs for this mid (empty when it does not send). */
   remoteSsrcs: number[];
+  /**
+   * Extra attribute lines (without `a=`) for our side: what receiving simulcast takes
+   * (RFC 8853: `rid … recv`, `simulcast:recv …`, the MID/RID header extensions the sender
+   * stamps its layers with) and `rtcp-fb … ccm fir` when offered.
+   */
+  attributes: string[];
+}
+
+/** Most encodings of one video track we receive (PROTOCOL.md v2: up to three layers). */
+export const MAX_SIMULCAST_LAYERS = 3;
+export const MID_EXTENSION = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+export const RID_EXTENSION = 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id';
+
+/** The rids of an offered simulcast send section, in its order, at most MAX_SIMULCAST_LAYERS. */
+export function offeredSimulcastRids(m: SdpMedia): string[] {
+  if (!m.simulcast?.startsWith('send') || m.rids.length < 2) return [];
+  return m.rids.slice(0, MAX_SIMULCAST_LAYERS);
+}
+
+function receiveAttributes(m: SdpMedia, codec: SdpCodec): string[] {
+  const attrs: string[] = [];
+  if (codec.rtcpFb.includes('ccm fir')) attrs.push(`rtcp-fb:${codec.payloadType} ccm fir`);
+  const rids = offeredSimulcastRids(m);
+  if (rids.length === 0) return attrs;
+  for (const uri of [MID_EXTENSION, RID_EXTENSION]) {
+    const ext = m.extmaps.find((e) => e.uri === uri);
+    if (ext) attrs.push(`extmap:${ext.id} ${uri}`);
+  }
+  for (const rid of rids) attrs.push(`rid:${rid} recv`);
+  attrs.push(`simulcast:recv ${rids.join(';')}`);
+  return attrs;
 }
 
 /** H264 we can record: packetization-mode=1 (FU-A), the only mode browsers send at scale. */
@@ -87,6 +119,7 @@ export function planAnswer(offer: SessionDescription, caps: MediaCapabilities = 
       direction,
       codec,
       remoteSsrcs: theySend ? primarySsrcs(m) : [],
+      attributes: m.kind === 'video' && codec && receives(direction) ? receiveAttributes(m, codec) : [],
     });
   }
   return plan;

@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events';
 import type { Track } from 'node-datachannel';
 import { isRtcp } from '../media/rtp.js';
-import type { SdpCodec, SdpDirection } from './sdp.js';
+import type { SdpCodec, SdpDirection, SdpMedia } from './sdp.js';
 
 export interface MediaTrackEvents {
   /** DTLS-SRTP is up: `send()` works from now on (tracks we send on only). */
@@ -35,6 +35,8 @@ export class MediaTrack extends EventEmitter<MediaTrackEvents> {
   remoteSsrcs: number[] = [];
   /** True once the remote said it sends on this mid (a `track` event was emitted for it). */
   remoteSending = false;
+  /** The remote's m-section as last described (rids, simulcast, content, SSRC groups). */
+  remoteMedia: SdpMedia | undefined;
   /** The remote's stream id for this mid (a=msid, else a=ssrc msid): an SFU names the publisher with it. */
   remoteStreamId: string | undefined;
   private closedFlag = false;
@@ -45,10 +47,12 @@ export class MediaTrack extends EventEmitter<MediaTrackEvents> {
     readonly kind: 'audio' | 'video',
     direction: SdpDirection,
     codec: SdpCodec | undefined,
-    /** Our SSRC when we send on this mid (signaled with a=ssrc); also the RTCP sender SSRC. */
-    readonly localSsrc: number,
+    /** Our SSRC when we send on this mid (signaled with a=ssrc); also the RTCP sender SSRC. New when the section is reused. */
+    public localSsrc: number,
     /** Our RTCP CNAME (shared by all tracks of one Peer). */
     readonly cname: string,
+    /** Every SSRC we send on (simulcast: one per layer, low → high); `[localSsrc]` otherwise. */
+    public localSsrcs: readonly number[] = [localSsrc],
   ) {
     super();
     this.direction = direction;
@@ -87,6 +91,21 @@ export class MediaTrack extends EventEmitter<MediaTrackEvents> {
     if (this.closedFlag) return;
     if (isRtcp(packet)) this.emit('rtcp', packet);
     else this.onRtp?.(packet);
+  }
+
+  /** Retired by the Peer (its section set inactive, kept for reuse): it sends nothing and tells no one. @internal */
+  retire(): void {
+    this.direction = 'inactive';
+    this.onRtp = undefined;
+    this.removeAllListeners('rtcp');
+  }
+
+  /** Reused by the Peer for a new send track: a new SSRC (a new stream to the remote). @internal */
+  reuse(ssrc: number, codec: SdpCodec): void {
+    this.direction = 'sendonly';
+    this.codec = codec;
+    this.localSsrc = ssrc;
+    this.localSsrcs = [ssrc];
   }
 
   /** @internal */

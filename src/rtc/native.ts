@@ -9,6 +9,11 @@ import type { SdpCodec, SdpDirection } from './sdp.js';
 /** Opus for voice: mono, in-band FEC (browsers' default; stereo=1 makes them send 3x bigger packets). */
 export const OPUS_FMTP = 'minptime=10;useinbandfec=1';
 
+/** VP8 as browsers number it, with the feedback an SFU path uses. */
+export const VP8_CODEC: Readonly<SdpCodec> = Object.freeze({
+  payloadType: 96, name: 'VP8', clockRate: 90000, channels: 1, fmtp: '', rtcpFb: ['nack', 'nack pli', 'ccm fir'],
+});
+
 const NATIVE_DIRECTION: Record<SdpDirection, Direction> = {
   sendrecv: 'SendRecv', sendonly: 'SendOnly', recvonly: 'RecvOnly', inactive: 'Inactive',
 };
@@ -58,12 +63,15 @@ export function watchNativeClose(native: Track): void {
 export function describeMedia(
   mid: string, kind: 'audio' | 'video', direction: SdpDirection, codec: SdpCodec | undefined,
   send?: { ssrc: number; cname: string; streamId: string; trackId: string },
+  attributes: readonly string[] = [],
 ): Audio | Video {
   const dir = NATIVE_DIRECTION[direction];
   const desc = kind === 'audio' ? new Audio(mid, dir) : new Video(mid, dir);
   if (kind === 'audio') addAudioCodec(desc as Audio, codec);
   else addVideoCodec(desc as Video, codec);
   if (send) desc.addSSRC(send.ssrc, send.cname, send.streamId, send.trackId);
+  // The library keeps lines it does not model (rid, simulcast) and parses extmap/rtcp-fb.
+  for (const a of attributes) desc.parseSdpLine(`a=${a}`);
   return desc;
 }
 

@@ -68,6 +68,8 @@ export interface PeerEvents {
   connected: [];
   /** The remote sends media on this track (once per track). */
   track: [track: MediaTrack];
+  /** The remote stopped sending on a track it sent on (its section went inactive or recvonly). */
+  'track-ended': [track: MediaTrack];
   /** The remote opened a data channel. */
   datachannel: [channel: PeerDataChannel];
   /** An offer/answer exchange completed (signaling state back to stable). */

@@ -22,7 +22,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { DEFAULT_CAPABILITIES, planAnswer, type AnswerEntry, type MediaCapabilities } from './answer-plan.js';
 import { PeerDataChannel } from './data-channel.js';
 import { MediaTrack } from './media-track.js';
-import { describeMedia, isRelayCandidate, offerAsDtlsClient, OPUS_FMTP, randomId, randomSsrc, relayCandidatesOnly, watchNativeClose } from './native.js';
+import { describeMedia, isRelayCandidate, offerAsDtlsClient, OPUS_FMTP, randomId, randomSsrc, relayCandidatesOnly, VP8_CODEC, watchNativeClose } from './native.js';
 import type { AddAudioTrackOptions, PeerCloseReason, PeerEvents, PeerOptions, PeerSignal } from './peer-types.js';
 import { parseSdp, primarySsrcs, receives, sends, type SdpCodec, type SdpDirection, type SessionDescription } from './sdp.js';
 
@@ -31,6 +31,13 @@ export { ICE_TRANSPORT_POLICIES } from './peer-types.js';
 export { offerAsDtlsClient, OPUS_FMTP } from './native.js';
 
 const livePeers = new Set<Peer>();
+/**
+ * Native Track wrappers superseded when a mid was described anew (retired or reused): only the
+ * newest wrapper gets the library's close callback, and a wrapper garbage-collected while the
+ * library still lists it crashes cleanup() (see watchNativeClose). A few dozen bytes each,
+ * kept for the life of the process.
+ */
+const supersededNatives: Track[] = [];
 const MAX_PENDING_CANDIDATES = 100;
 
 export class Peer extends EventEmitter<PeerEvents> {
@@ -44,6 +51,10 @@ export class Peer extends EventEmitter<PeerEvents> {
   private readonly mediaTracks = new Map<string, MediaTrack>();
   /** Natives the library made for mids we did not pre-add: referenced until close (GC would kill them). */
   private readonly strayTracks: Track[] = [];
+  /** Send sections set inactive by retireTrack(), by mid: the next send track of their kind and codec reuses one. */
+  private readonly retired = new Map<string, MediaTrack>();
+  /** A section was described anew: the next negotiation must re-offer even with no new mid. */
+  private redescribed = false;
   private readonly channels = new Set<PeerDataChannel>();
   private pendingRemoteCandidates: { candidate: string; mid: string | undefined }[] = [];
   private pendingLocalCandidates: PeerSignal[] = [];
@@ -182,6 +193,8 @@ export class Peer extends EventEmitter<PeerEvents> {
     const codec: SdpCodec = {
       payloadType: options.payloadType ?? 111, name: 'opus', clockRate: 48000, channels: 2, fmtp: OPUS_FMTP, rtcpFb: [],
     };
+    const reused = direction === 'sendonly' ? this.reuseRetired('audio', codec, options.streamId, options.trackId, []) : undefined;
+    if (reused) return reused;
     const track = this.addTrackFor(mid, 'audio', direction, codec, options.streamId, options.trackId);
     this.requestNegotiation();
     return track;
@@ -193,10 +206,42 @@ export class Peer extends EventEmitter<PeerEvents> {
    */
   addVideoReceiver(payloadType = 96): MediaTrack {
     this.assertOpen();
-    const codec: SdpCodec = { payloadType, name: 'VP8', clockRate: 90000, channels: 1, fmtp: '', rtcpFb: [] };
-    const track = this.addTrackFor(this.unusedMid(), 'video', 'recvonly', codec);
+    const track = this.addTrackFor(this.unusedMid(), 'video', 'recvonly', { ...VP8_CODEC, payloadType });
     this.requestNegotiation();
     return track;
+  }
+
+  /**
+   * Adds a send-only video track in `codec` (VP8 by default), offered with `nack`, `nack pli`
+   * and `ccm fir` feedback. With `layers` > 1 it is simulcast the way Firefox signals it: one
+   * SSRC per layer (low → high, in `track.localSsrcs`), each with a=ssrc lines, grouped by
+   * `a=ssrc-group:SIM`, so a libdatachannel receiver routes every layer. An SFU forwarding a
+   * publisher's camera gives the publisher's codec (with its fmtp).
+   */
+  addVideoSender(codec: SdpCodec = VP8_CODEC, options: { streamId?: string; trackId?: string; layers?: number } = {}): MediaTrack {
+    this.assertOpen();
+    const layers = Math.max(1, Math.min(3, options.layers ?? 1));
+    const extra = Array.from({ length: layers - 1 }, () => randomSsrc());
+    const attributes = [`rtcp-fb:${codec.payloadType} ccm fir`];
+    const reused = layers === 1 ? this.reuseRetired('video', codec, options.streamId, options.trackId, attributes) : undefined;
+    if (reused) return reused;
+    const track = this.addTrackFor(this.unusedMid(), 'video', 'sendonly', codec, options.streamId, options.trackId, attributes, extra);
+    this.requestNegotiation();
+    return track;
+  }
+
+  /**
+   * Stops sending on one of our send-only tracks for good: its m-section goes inactive in the
+   * next offer and is kept for reuse by the next send track of the same kind and codec, so a
+   * long session with churn keeps as many sections as tracks it ever sent at once (an SFU
+   * subscriber whose publishers come and go). The MediaTrack object is the one reused.
+   */
+  retireTrack(track: MediaTrack): void {
+    if (this.closed || this.mediaTracks.get(track.mid) !== track || track.direction !== 'sendonly') return;
+    this.redescribe(track, 'inactive', track.codec, undefined, []);
+    track.retire();
+    this.retired.set(track.mid, track);
+    this.requestNegotiation();
   }
 
   /** Opens a data channel (negotiates by itself when needed). */
@@ -238,6 +283,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     }
     // Natives are released only now, after pc.close() (a collected Track can abort a negotiation).
     this.mediaTracks.clear();
+    this.retired.clear();
     this.channels.clear();
     this.strayTracks.length = 0;
     this.removeAllListeners();
@@ -345,17 +391,22 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   private addPlannedTrack(entry: AnswerEntry): MediaTrack {
-    return this.addTrackFor(entry.mid, entry.kind, entry.direction, entry.codec);
+    return this.addTrackFor(entry.mid, entry.kind, entry.direction, entry.codec, undefined, undefined, entry.attributes);
   }
 
   private addTrackFor(
     mid: string, kind: 'audio' | 'video', direction: SdpDirection, codec: SdpCodec | undefined,
-    streamId?: string, trackId?: string,
+    streamId?: string, trackId?: string, attributes: readonly string[] = [], simulcastSsrcs: readonly number[] = [],
   ): MediaTrack {
     const ssrc = randomSsrc();
     const send = sends(direction) ? { ssrc, cname: this.cname, streamId: streamId ?? this.cname, trackId: trackId ?? `${kind}-${mid}` } : undefined;
-    const native = this.pc.addTrack(describeMedia(mid, kind, direction, codec, send));
-    const track = new MediaTrack(native, mid, kind, direction, codec, ssrc, this.cname);
+    const desc = describeMedia(mid, kind, direction, codec, send, attributes);
+    if (send && simulcastSsrcs.length > 0) {
+      for (const extra of simulcastSsrcs) desc.addSSRC(extra, send.cname, send.streamId, send.trackId);
+      desc.parseSdpLine(`a=ssrc-group:SIM ${[ssrc, ...simulcastSsrcs].join(' ')}`);
+    }
+    const native = this.pc.addTrack(desc);
+    const track = new MediaTrack(native, mid, kind, direction, codec, ssrc, this.cname, [ssrc, ...simulcastSsrcs]);
     // Each native callback is a thread-safe function, one libuv async handle, and libuv scans
     // every such handle on each wakeup (perf: ~10 % of a load generator's CPU with thousands
     // of tracks). So a track registers only what it uses; no onError: failures show in the
@@ -375,6 +426,31 @@ export class Peer extends EventEmitter<PeerEvents> {
     return track;
   }
 
+  /** A retired section of `kind` in `codec`, described again as send-only with a new SSRC and msid. */
+  private reuseRetired(kind: 'audio' | 'video', codec: SdpCodec, streamId: string | undefined, trackId: string | undefined, attributes: readonly string[]): MediaTrack | undefined {
+    for (const track of this.retired.values()) {
+      const c = track.codec;
+      if (track.kind !== kind || !c || c.name.toLowerCase() !== codec.name.toLowerCase() || c.payloadType !== codec.payloadType || c.fmtp !== codec.fmtp) continue;
+      this.retired.delete(track.mid);
+      const ssrc = randomSsrc();
+      this.redescribe(track, 'sendonly', codec, { ssrc, cname: this.cname, streamId: streamId ?? this.cname, trackId: trackId ?? `${kind}-${track.mid}` }, attributes);
+      track.reuse(ssrc, codec);
+      this.requestNegotiation();
+      return track;
+    }
+    return undefined;
+  }
+
+  private redescribe(
+    track: MediaTrack, direction: SdpDirection, codec: SdpCodec | undefined,
+    send: { ssrc: number; cname: string; streamId: string; trackId: string } | undefined, attributes: readonly string[],
+  ): void {
+    // addTrack with a mid the connection has replaces that section's description in place.
+    const native = this.pc.addTrack(describeMedia(track.mid, track.kind, direction, codec, send, attributes));
+    supersededNatives.push(native);
+    this.redescribed = true;
+  }
+
   private dropTrack(track: MediaTrack): void {
     this.mediaTracks.delete(track.mid);
     track.close();
@@ -388,9 +464,13 @@ export class Peer extends EventEmitter<PeerEvents> {
       const theySend = m.port !== 0 && sends(m.direction);
       track.remoteSsrcs = theySend ? primarySsrcs(m) : [];
       track.remoteStreamId = m.msid?.streamId ?? m.ssrcs.find((x) => x.streamId !== undefined)?.streamId;
+      track.remoteMedia = m;
       if (theySend && receives(track.direction) && !track.remoteSending) {
         track.remoteSending = true;
         this.emit('track', track);
+      } else if (!theySend && track.remoteSending) {
+        track.remoteSending = false;
+        this.emit('track-ended', track);
       }
     }
   }
@@ -430,10 +510,11 @@ export class Peer extends EventEmitter<PeerEvents> {
     // createDataChannel or an earlier offer may already carry every track: a redundant
     // re-offer racing the first DTLS handshake makes it fail (seen under churn).
     const local = this.pc.localDescription();
-    if (local) {
+    if (local && !this.redescribed) {
       const mids = new Set(parseSdp(local.sdp).media.map((m) => m.mid));
       if ([...this.mediaTracks.keys()].every((mid) => mids.has(mid))) return;
     }
+    this.redescribed = false;
     this.pc.setLocalDescription();
   }
 

@@ -56,6 +56,10 @@ export interface SdpMedia {
   /** a=msid (Unified Plan). */
   msid?: { streamId: string; trackId: string };
   rids: string[];
+  /** a=simulcast value (`send q;h;f`), RFC 8853. */
+  simulcast?: string;
+  /** a=content (RFC 4796): `slides` marks a screen share. */
+  content?: string;
   /** a=setup (actpass/active/passive), session-level value when the section has none. */
   setup?: string;
 }
@@ -187,6 +191,8 @@ export function parseSdp(sdp: string): SessionDescription {
         cur.msid = { streamId: streamId ?? '', trackId: trackId ?? '' };
         break;
       }
+      case 'simulcast': cur.simulcast = value; break;
+      case 'content': cur.content = value; break;
       case 'rid': {
         const rid = value.split(' ')[0];
         if (rid) cur.rids.push(rid);

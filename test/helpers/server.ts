@@ -2,12 +2,16 @@ import { afterAll, beforeAll } from 'vitest';
 import WebSocket from 'ws';
 import { startServer, type RunningServer, type StartOptions } from '../../src/app.js';
 import { loadServeConfig, type ServeFlags } from '../../src/config.js';
-import { silentLogger } from '../../src/log.js';
+import { createLogger, silentLogger } from '../../src/log.js';
 
-/** A real callpeer server on 127.0.0.1 and an ephemeral port. */
+/**
+ * A real callpeer server on 127.0.0.1 and an ephemeral port. Silent, unless CALLPEER_TEST_LOG
+ * names a level (`CALLPEER_TEST_LOG=debug npx vitest run …` to see why a test fails).
+ */
 export async function startTestServer(flags: ServeFlags = {}, options: Partial<StartOptions> = {}): Promise<RunningServer> {
   const config = loadServeConfig({ port: 0, host: '127.0.0.1', ...flags }, {});
-  return startServer(config, { log: silentLogger(), ...options });
+  const level = process.env.CALLPEER_TEST_LOG as 'debug' | undefined;
+  return startServer(config, { log: level ? createLogger({ level, pretty: false, destination: process.stderr }) : silentLogger(), ...options });
 }
 
 /** A raw `ws` client that records every JSON message and lets a test await the next of a type. */

@@ -1,7 +1,7 @@
 /**
  * The recorder in an SFU room (`serve --topology sfu`): each publisher's forwarded audio track
- * goes to its own Ogg Opus file, on the session timeline, as in a mesh; no video (the manifest
- * says so); a publisher who leaves has its file finalized at once; and `callpeer record` (built
+ * goes to its own Ogg Opus file, on the session timeline, as in a mesh (these publishers send
+ * no video; the manifest says video is recorded: test/integration/sfu-video.test.ts has it); a publisher who leaves has its file finalized at once; and `callpeer record` (built
  * CLI: `npm run build` first) against an SFU server.
  */
 import { spawnSync } from 'node:child_process';
@@ -50,7 +50,7 @@ function checkFile(dir: string, entry: ManifestFile): Int16Array {
 }
 
 describe('callpeer record in an SFU room', () => {
-  it('records two publishers into aligned files named after them, their tones and pauses in place; no video', async () => {
+  it('records two publishers into aligned files named after them, their tones and pauses in place', async () => {
     const dir = outDir();
     const rec = new Recorder({ wsUrl: ctx.server.wsUrl, room: 'sfu-two', outDir: dir, peer: PEER });
     await rec.start();
@@ -67,7 +67,7 @@ describe('callpeer record in an SFU room', () => {
     await botA.bot.close();
     await botB.bot.close();
 
-    expect(manifest).toMatchObject({ status: 'complete', topology: 'sfu', video: false });
+    expect(manifest).toMatchObject({ status: 'complete', topology: 'sfu', video: true });
     expect(manifest.files).toHaveLength(2);
     const origins: number[] = [];
     for (const [who, plan, t0, hz] of [['alice', a, botA.t0, 440], ['bob', b, botB.t0, 660]] as const) {
@@ -149,7 +149,7 @@ describe('callpeer record in an SFU room', () => {
     expect(r.stdout).toContain('SFU room: audio only');
     expect(r.stdout).toMatch(/stopped \(duration\): 2 files/);
     const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
-    expect(manifest).toMatchObject({ status: 'complete', topology: 'sfu', video: false });
+    expect(manifest).toMatchObject({ status: 'complete', topology: 'sfu', video: true });
     for (const [name, hz] of [['low', 330], ['high', 880]] as const) {
       const entry = manifest.files.find((f) => f.name === name)!;
       const pcm = checkFile(dir, entry);

@@ -25,6 +25,7 @@ export async function sfuMember(wsUrl: string, room: string, name: string, hz: n
   const tracks = new Map<string, MediaTrack>();
   let sender: OpusSender | undefined;
   agent.on('track', (publisher, track) => {
+    if (track.kind !== 'audio') return;
     const packets: Buffer[] = [];
     heard.set(publisher, packets);
     tracks.set(publisher, track);

@@ -32,7 +32,7 @@ describe('SFU logs', () => {
     await b.stop();
     await until(() => lines.some((l) => l.includes('room closed')), 5000, 'the room closed');
     const peerLines = lines.filter((l) => l.includes(`"peer":"${aId}"`));
-    expect(peerLines.some((l) => l.includes('publishing audio'))).toBe(true);
+    expect(peerLines.some((l) => l.includes('"msg":"publishing"'))).toBe(true);
     expect(peerLines.length).toBeGreaterThan(3);
     for (const l of lines) {
       expect(count(l, 'peer'), l).toBeLessThanOrEqual(1);

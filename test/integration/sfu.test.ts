@@ -5,8 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { joinRoom } from '../../src/client/room-agent.js';
 import { SfuAgent } from '../../src/client/sfu-agent.js';
+import { VP8_CODEC } from '../../src/rtc/native.js';
 import { Peer } from '../../src/rtc/peer.js';
 import { parseSdp } from '../../src/rtc/sdp.js';
+import type { TracksMessage } from '../../src/protocol/signaling.js';
 import { parseRtpHeader } from '../../src/media/rtp.js';
 import { until } from '../helpers/rtc.js';
 import { frequencyOf, PEER, sfuMember } from './sfu-helpers.js';
@@ -87,21 +89,38 @@ describe('SFU rooms', () => {
     await agent.close();
   });
 
-  it('answers an offer with video by refusing the video section (audio only), over raw signaling', async () => {
+  it('takes VP8 video, refuses a codec the room does not allow with CODEC_NOT_SUPPORTED, and lists the track', async () => {
     const p = await Probe.open(ctx.server.wsUrl);
-    p.send({ type: 'join', room: 'sfu-video', name: 'raw' });
-    await p.next('joined');
+    p.send({ type: 'join', room: 'sfu-video', name: 'raw', video: true });
+    const joined = await p.next('joined');
     const peer = new Peer({ ...PEER, iceServers: [] });
     peer.addAudioTrack({ direction: 'sendonly' });
-    peer.addVideoReceiver();
+    peer.addVideoSender();
+    peer.addVideoSender({ ...VP8_CODEC, payloadType: 98, name: 'VP9' });
     const offer = await new Promise<string>((resolve) => peer.on('signal', (sig) => { if (sig.kind === 'description') resolve(sig.sdp); }));
     p.send({ type: 'offer', sdp: offer });
     const answer = await p.next('answer');
     expect(answer.from).toBe('server');
     const media = parseSdp(answer.sdp).media;
-    expect(media.map((m) => m.kind)).toEqual(['audio', 'video']);
+    expect(media.map((m) => m.kind)).toEqual(['audio', 'video', 'video']);
     expect(media[0]!.direction).toBe('recvonly');
-    expect(media[1]!.port === 0 || media[1]!.direction === 'inactive').toBe(true);
+    expect(media[1]!.direction).toBe('recvonly');
+    expect(media[1]!.codecs.map((c) => c.name)).toEqual(['VP8']);
+    expect(media[2]!.port === 0 || media[2]!.direction === 'inactive').toBe(true);
+    const refusal = await p.next('error');
+    expect(refusal).toMatchObject({ code: 'CODEC_NOT_SUPPORTED', ref: 'offer' });
+    expect(refusal.message).toMatch(/VP9/);
+    const me = joined.id;
+    let tracks: TracksMessage = await p.next('tracks');
+    while (!tracks.tracks.some((t) => t.id === `${me}-camera`)) tracks = await p.next('tracks');
+    expect(tracks.tracks.find((t) => t.id === `${me}-camera`)).toMatchObject({
+      publisher: me, kind: 'video', source: 'camera', codec: 'VP8', layers: [], muted: false,
+    });
+    // The audio and the accepted video go on: "layer" on this single-layer track is refused, the socket stays.
+    p.send({ type: 'layer', track: `${me}-camera`, quality: 'low' });
+    expect(await p.next('error')).toMatchObject({ code: 'INVALID_MESSAGE', ref: 'layer' });
+    p.send({ type: 'layer', track: `${me}-microphone`, quality: 'low' });
+    expect(await p.next('error')).toMatchObject({ code: 'INVALID_MESSAGE', ref: 'layer' });
     peer.close();
     p.close();
   });
@@ -121,9 +140,11 @@ describe('SFU rooms', () => {
     expect(await p.next('error')).toMatchObject({ code: 'INVALID_SDP', ref: 'offer' });
     p.send({ type: 'subscribe', publisher: 'nobody', track: 'audio' });
     expect(await p.next('error')).toMatchObject({ code: 'PEER_NOT_FOUND', ref: 'subscribe' });
-    p.send({ type: 'subscribe', publisher: 'nobody', track: 'video' });
-    expect(await p.next('error')).toMatchObject({ code: 'INVALID_MESSAGE', ref: 'subscribe' });
+    p.send({ type: 'subscribe', publisher: joined.id, track: 'nothing-camera' });
+    expect(await p.next('error')).toMatchObject({ code: 'TRACK_NOT_FOUND', ref: 'subscribe' });
     p.send({ type: 'layer', track: 'audio', quality: 'low' });
+    expect(await p.next('error')).toMatchObject({ code: 'TRACK_NOT_FOUND', ref: 'layer' });
+    p.send({ type: 'layer', track: 'x', quality: 'ultra' });
     expect(await p.next('error')).toMatchObject({ code: 'INVALID_MESSAGE', ref: 'layer' });
     p.send({ type: 'ping', id: 'still-open' });
     expect(await p.next('pong')).toMatchObject({ id: 'still-open' });

@@ -71,7 +71,7 @@ export interface Manifest {
   error?: string;
   /** The room's topology, known at the join. */
   topology?: Topology;
-  /** Whether cameras are recorded: not with --no-video, nor in SFU rooms (their server forwards audio only). */
+  /** Whether cameras and screens are recorded (not with --no-video). */
   video?: boolean;
   sampleRate: 48000;
   connections: ManifestConnection[];

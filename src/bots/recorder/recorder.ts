@@ -7,8 +7,9 @@
  * to disk every 500 ms; manifest.json follows every change.
  *
  * Either topology: in a mesh room each participant sends us its tracks (audio, and VP8 video
- * when asked); in an SFU room the server forwards each publisher's audio on its own track,
- * named by the publisher, and no video (the manifest says `video: false`).
+ * when asked); in an SFU room the server forwards each publisher's microphone, camera and
+ * screen on tracks of their own, named by the publisher (a simulcast camera at its highest
+ * layer: the server's `auto`, which steps down only while that layer stops).
  *
  * Usable as a library: `await new Recorder({ wsUrl, room, outDir }).start()`, later `stop()`.
  */
@@ -39,7 +40,7 @@ export interface RecorderOptions extends Omit<AgentOptions, 'role' | 'log' | 'au
   timeline?: Omit<TimelineOptions, 'startMs'>;
   /** Test hook: audio packets for which this returns true are dropped before recording (simulated loss). */
   dropPacket?: (index: number) => boolean;
-  /** Record VP8 video into IVF files (default true; mesh rooms only: an SFU forwards audio only). */
+  /** Record VP8 video into IVF files (default true). */
   video?: boolean;
 }
 
@@ -208,9 +209,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   private onJoined(j: JoinedMessage): void {
     const at = this.now();
-    const sfu = j.room.topology === 'sfu';
-    if (sfu && this.video && this.store.manifest.topology === undefined) this.log.info({ room: j.room.id }, 'SFU room: the server forwards audio only; no video is recorded');
-    this.store.room(j.room.topology, this.video && !sfu);
+    this.store.room(j.room.topology, this.video);
     // After a re-join, whoever is not listed any more left while we were away.
     const present = new Set(j.participants.map((p) => p.id));
     for (const p of this.store.manifest.participants) if (!present.has(p.id)) this.store.participantLeft(p.id, at);
@@ -260,9 +259,13 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     return writer;
   }
 
-  /** Opens the file for a video track at its first key frame. */
+  /**
+   * Opens the file for a video track at its first key frame: `…-video.ivf` in a mesh room,
+   * `…-camera.ivf` / `…-screen.ivf` in an SFU room (whose track ids name the source).
+   */
   private openVideo(rec: Recording): IvfWriter {
-    const file = this.fileName(rec.source.participant.name, 'video.ivf');
+    const source = rec.source.id?.endsWith('-screen') ? 'screen' : rec.source.id?.endsWith('-camera') ? 'camera' : 'video';
+    const file = this.fileName(rec.source.participant.name, `${source}.ivf`);
     const writer = new IvfWriter(path.join(this.outDir, file));
     this.listFile(rec, file, 'video', 'vp8');
     return writer;

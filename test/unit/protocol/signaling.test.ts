@@ -15,7 +15,7 @@ function codeOf(fn: () => unknown): string | undefined {
 }
 
 const validClient: Record<string, unknown[]> = {
-  join: [{ room: 'a' }, { room: 'A_b-9', name: 'Ada', token: 't', role: 'recorder', audio: true, video: false, metadata: { x: 1 } }],
+  join: [{ room: 'a' }, { room: 'A_b-9', name: 'Ada', token: 't', role: 'recorder', audio: true, video: false, metadata: { x: 1 }, autoSubscribe: false }],
   offer: [{ to: 'p1', sdp: SDP }, { sdp: SDP }],
   answer: [{ to: 'p1', sdp: SDP }],
   candidate: [{ to: 'p1', candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host', mid: '0' }, { candidate: '', mid: 'audio' }],
@@ -25,13 +25,14 @@ const validClient: Record<string, unknown[]> = {
   ping: [{}, { id: 5 }, { id: 'abc' }],
   subscribe: [{ publisher: 'p', track: 't' }],
   unsubscribe: [{ publisher: 'p', track: 't' }],
-  layer: [{ track: 't', quality: 'medium' }],
+  layer: [{ track: 't', quality: 'medium' }, { track: 't', quality: 'auto' }],
 };
 
 const invalidClient: Record<string, [unknown, string][]> = {
   join: [[{}, 'INVALID_MESSAGE'], [{ room: '' }, 'INVALID_MESSAGE'], [{ room: 'a b' }, 'INVALID_MESSAGE'], [{ room: 'x'.repeat(65) }, 'INVALID_MESSAGE'],
     [{ room: 'a', role: 'admin' }, 'INVALID_MESSAGE'], [{ room: 'a', audio: 'yes' }, 'INVALID_MESSAGE'], [{ room: 'a', metadata: [1] }, 'INVALID_MESSAGE'],
-    [{ room: 'a', metadata: { big: 'x'.repeat(5000) } }, 'INVALID_MESSAGE'], [{ room: 'a', name: 'n'.repeat(65) }, 'INVALID_MESSAGE']],
+    [{ room: 'a', metadata: { big: 'x'.repeat(5000) } }, 'INVALID_MESSAGE'], [{ room: 'a', name: 'n'.repeat(65) }, 'INVALID_MESSAGE'],
+    [{ room: 'a', autoSubscribe: 'no' }, 'INVALID_MESSAGE']],
   offer: [[{ to: 'p' }, 'INVALID_MESSAGE'], [{ to: 'p', sdp: 'hello' }, 'INVALID_SDP'], [{ to: 5, sdp: SDP }, 'INVALID_MESSAGE']],
   answer: [[{ to: 'p', sdp: 7 }, 'INVALID_MESSAGE'], [{ to: 'p', sdp: '' }, 'INVALID_SDP']],
   candidate: [[{ candidate: 'c' }, 'INVALID_MESSAGE'], [{ candidate: 1, mid: '0' }, 'INVALID_MESSAGE'], [{ mid: '0' }, 'INVALID_MESSAGE']],
@@ -98,6 +99,15 @@ const validServer: Record<string, unknown> = {
   quality: { id: 'p1', score: 90, packetLoss: 0.5, jitterMs: 3, rttMs: 20, bitrateKbps: 32, warnings: [] },
   pong: { id: 3 },
   error: { code: 'ROOM_FULL', message: 'full', ref: 'join' },
+  'room-closed': { reason: 'deleted' },
+  kicked: { reason: 'spam' },
+  'muted-by-server': { audio: false },
+  tracks: { tracks: [
+    { id: 'p1-microphone', publisher: 'p1', kind: 'audio', source: 'microphone', codec: 'opus', layers: [], muted: false },
+    { id: 'p1-camera', publisher: 'p1', kind: 'video', source: 'camera', codec: 'VP8', layers: ['low', 'medium', 'high'], muted: true },
+  ] },
+  layer: { track: 'p1-camera', quality: 'low', reason: 'requested' },
+  'publish-layers': { track: 'p1-camera', active: ['low', 'high'] },
 };
 
 describe('server messages', () => {
@@ -119,6 +129,12 @@ describe('server messages', () => {
       { type: 'error', code: 'NOT_A_CODE', message: 'x' },
       { type: 'chat', from: 'p', name: 'n', text: 't' },
       { type: 'quality', id: 'p', score: 1, packetLoss: 0, jitterMs: 0, rttMs: 0, bitrateKbps: 0, warnings: [1] },
+      { type: 'tracks', tracks: [{ id: 'p-camera', publisher: 'p', kind: 'video', source: 'webcam', codec: 'VP8', layers: [], muted: false }] },
+      { type: 'tracks', tracks: [{ id: 'p-camera', publisher: 'p', kind: 'video', source: 'camera', codec: 'VP8', layers: ['ultra'], muted: false }] },
+      { type: 'tracks' },
+      { type: 'layer', track: 't', quality: 'auto', reason: 'requested' },
+      { type: 'layer', track: 't', quality: 'low', reason: 'because' },
+      { type: 'publish-layers', track: 't', active: 'low' },
       { type: 'mystery' },
     ]) {
       expect(codeOf(() => parseServerMessage(JSON.stringify(bad))), JSON.stringify(bad)).toBe('INVALID_MESSAGE');

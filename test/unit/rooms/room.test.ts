@@ -24,6 +24,7 @@ function recordingMedia(log: string[]): RoomMedia {
         signal: (m: SignalMessage) => { log.push(`signal ${member.id} ${m.type}`); },
         setSubscribed: () => {},
         setLayer: () => {},
+        updated: () => {},
         setMuted: (kinds) => { log.push(`mute ${member.id} ${JSON.stringify(kinds)}`); },
         close: () => { log.push(`close ${member.id}`); },
       };

@@ -107,3 +107,45 @@ describe('iceUfrag', () => {
     expect(iceUfrag('v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n')).toBeUndefined();
   });
 });
+
+/** A video section as Chromium 156 offers it with three `sendEncodings` (no a=ssrc lines). */
+const chromiumSimulcast = [
+  'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0',
+  'm=video 9 UDP/TLS/RTP/SAVPF 96 97 98', 'c=IN IP4 0.0.0.0', 'a=mid:0', 'a=sendonly', 'a=msid:s1 t1',
+  'a=extmap:4 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+  'a=extmap:9 urn:ietf:params:rtp-hdrext:sdes:mid',
+  'a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
+  'a=extmap:11 urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id',
+  'a=rtpmap:96 VP8/90000', 'a=rtcp-fb:96 goog-remb', 'a=rtcp-fb:96 ccm fir', 'a=rtcp-fb:96 nack', 'a=rtcp-fb:96 nack pli',
+  'a=rtpmap:97 rtx/90000', 'a=fmtp:97 apt=96', 'a=rtpmap:98 AV1/90000',
+  'a=rid:q send', 'a=rid:h send', 'a=rid:f send', 'a=simulcast:send q;h;f', '',
+].join('\r\n');
+
+describe('planAnswer for simulcast video', () => {
+  const receiver = { ...DEFAULT_CAPABILITIES, receiveVideo: true };
+
+  it('receives the three rids with the MID/RID extensions and ccm fir (RFC 8853 answer)', () => {
+    const [entry] = planAnswer(parseSdp(chromiumSimulcast), receiver);
+    expect(entry).toMatchObject({ mid: '0', direction: 'recvonly', codec: { name: 'VP8', payloadType: 96 }, remoteSsrcs: [] });
+    expect(entry!.attributes).toEqual([
+      'rtcp-fb:96 ccm fir',
+      'extmap:9 urn:ietf:params:rtp-hdrext:sdes:mid',
+      'extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
+      'rid:q recv', 'rid:h recv', 'rid:f recv',
+      'simulcast:recv q;h;f',
+    ]);
+  });
+
+  it('takes the first three of more rids, and none when not receiving video', () => {
+    const four = chromiumSimulcast.replace('a=simulcast:send q;h;f', 'a=rid:x send\r\na=simulcast:send q;h;f;x');
+    expect(planAnswer(parseSdp(four), receiver)[0]!.attributes).toContain('simulcast:recv q;h;f');
+    expect(planAnswer(parseSdp(chromiumSimulcast))[0]).toMatchObject({ direction: 'inactive', attributes: [] });
+  });
+
+  it('parses a=simulcast and a=content', () => {
+    const m = parseSdp(chromiumSimulcast.replace('a=sendonly', 'a=sendonly\r\na=content:slides')).media[0]!;
+    expect(m.simulcast).toBe('send q;h;f');
+    expect(m.rids).toEqual(['q', 'h', 'f']);
+    expect(m.content).toBe('slides');
+  });
+});

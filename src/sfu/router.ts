@@ -1,0 +1,344 @@
+/**
+ * The SFU router of one room (PROTOCOL.md "SFU rooms, version 2"): the room's media side when
+ * its topology is `sfu`, and the one owner of who receives what. Each member has one server
+ * Peer. What a member offers to send becomes a Publication (its microphone, camera, screen);
+ * every subscriber of it gets one send-only m-section we add on its Peer (a=msid stream id =
+ * the publisher), fed by a Subscription. The router keeps the room's track list (`tracks`),
+ * answers `subscribe`/`unsubscribe`/`layer`, and tells publishers which simulcast layers
+ * anyone receives (`publish-layers`).
+ */
+import { CallpeerError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { LayerPreference, TrackInfo, TrackSource } from '../protocol/signaling.js';
+import type { MemberMedia, RoomMedia, SignalMessage } from '../rooms/media.js';
+import type { MediaKinds, Member } from '../rooms/member.js';
+import { MAX_SIMULCAST_LAYERS, type VideoCodecName } from '../rtc/answer-plan.js';
+import type { MediaTrack } from '../rtc/media-track.js';
+import { Peer, type PeerOptions } from '../rtc/peer.js';
+import { iceUfrag, parseSdp, sends, type SessionDescription } from '../rtc/sdp.js';
+import { systemClock, type Clock } from '../time/clock.js';
+import { Publication, trackId } from './publication.js';
+import { Subscription } from './subscription.js';
+
+/** v1's name for a publisher's microphone in `subscribe`/`unsubscribe`. */
+export const SFU_AUDIO_TRACK = 'audio';
+
+/** What the room lets its owner choose for each server Peer. */
+export type SfuPeerOptions = Omit<PeerOptions, 'id' | 'logger' | 'polite' | 'capabilities'>;
+
+export interface SfuRouterOptions {
+  log: Logger;
+  /**
+   * For every server Peer: bind address, port range, ICE servers, ICE transport policy. A
+   * function is called once per Peer, with the member's id, when the Peer is made: TURN
+   * credentials expire, so each Peer gets fresh ones.
+   */
+  peer?: SfuPeerOptions | ((memberId: string) => SfuPeerOptions);
+  /** Video codecs publishers may use (default VP8 and H264). */
+  videoCodecs?: readonly VideoCodecName[];
+  clock?: Clock;
+}
+
+const KIND_OF_SOURCE: Record<TrackSource, keyof MediaKinds> = { microphone: 'audio', camera: 'video', screen: 'screen' };
+
+class SfuMember {
+  readonly peer: Peer;
+  /** What it publishes, by mid of its m-section. */
+  readonly publications = new Map<string, Publication>();
+  /** What it receives, by track id. */
+  readonly subscriptions = new Map<string, Subscription>();
+  /** `layer` preferences by track id, kept for subscriptions made later. */
+  readonly preferences = new Map<string, LayerPreference>();
+  /** The ICE ufrag of its first offer: a different one means a new connection. */
+  ufrag: string | undefined;
+  /** Mids of its offers already checked (refusals are said once). */
+  readonly reported = new Set<string>();
+
+  constructor(readonly member: Member, peer: Peer) {
+    this.peer = peer;
+  }
+}
+
+export class SfuRouter implements RoomMedia {
+  /** Members with a server connection (after their first offer). */
+  private readonly members = new Map<string, SfuMember>();
+  /** Everyone in the room, connected or not: all of them hear `tracks`. */
+  private readonly joined = new Map<string, Member>();
+  /** Every live publication of the room, by track id. */
+  private readonly publications = new Map<string, Publication>();
+  private readonly log: Logger;
+  private readonly clock: Clock;
+
+  constructor(readonly id: string, private readonly options: SfuRouterOptions) {
+    this.log = options.log;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  get size(): number {
+    return this.members.size;
+  }
+
+  join(member: Member): MemberMedia {
+    this.joined.set(member.id, member);
+    // After `joined` (sent once this returns), the track list as it is now.
+    queueMicrotask(() => {
+      if (member.room.get(member.id) === member) member.send({ type: 'tracks', tracks: this.trackList() });
+    });
+    return {
+      signal: (m: SignalMessage) => {
+        if (m.to !== undefined) {
+          throw new CallpeerError('INVALID_MESSAGE', `room "${this.id}" is an SFU room: send "${m.type}" without "to" (the server is the other side)`, { ref: m.type });
+        }
+        if (m.type === 'candidate') this.candidate(member, m.candidate, m.mid);
+        else this.description(member, m.type, m.sdp);
+      },
+      setSubscribed: (publisher, track, wanted) => this.setSubscribed(member, publisher, track, wanted),
+      setLayer: (track, quality) => this.setLayer(member, track, quality),
+      setMuted: () => this.applyMutes(member),
+      updated: () => this.applyMutes(member),
+      close: () => {
+        if (this.joined.get(member.id) === member) this.joined.delete(member.id);
+        this.leave(member.id);
+      },
+    };
+  }
+
+  close(): void {
+    for (const id of [...this.members.keys()]) this.leave(id);
+  }
+
+  /** The room's tracks as `tracks` lists them. */
+  trackList(): TrackInfo[] {
+    return [...this.publications.values()].map((p) => p.info(this.isMuted(p)));
+  }
+
+  private isMuted(p: Publication): boolean {
+    const m = this.members.get(p.publisher)?.member;
+    if (!m) return false;
+    const kind = KIND_OF_SOURCE[p.source];
+    return m.serverMuted.has(kind) || m.participant[kind] === false;
+  }
+
+  private broadcastTracks(): void {
+    const message = { type: 'tracks' as const, tracks: this.trackList() };
+    for (const m of this.joined.values()) m.send(message);
+  }
+
+  /** A description from a member (`offer`/`answer` without `to`); its server Peer is made on the first. */
+  private description(member: Member, type: 'offer' | 'answer', sdp: string): void {
+    let sm = this.members.get(member.id);
+    const ufrag = iceUfrag(sdp);
+    if (sm && type === 'offer' && ufrag !== undefined && ufrag !== sm.ufrag) {
+      // New ICE credentials: the member started over (its connection failed, maybe unseen
+      // here); libdatachannel cannot restart ICE, so the old connection goes.
+      this.log.info({ peer: member.id }, 'new connection offered; replacing the old one');
+      this.leave(member.id);
+      sm = undefined;
+    }
+    const parsed = type === 'offer' ? parseSdp(sdp) : undefined;
+    if (sm) {
+      sm.peer.handleRemoteDescription(sdp, type);
+      if (parsed) this.checkOffer(sm, parsed);
+      return;
+    }
+    if (type === 'answer') throw new CallpeerError('INVALID_MESSAGE', 'no offer from the server to answer: send an offer first', { ref: 'answer' });
+    sm = this.addMember(member);
+    sm.ufrag = ufrag;
+    try {
+      sm.peer.handleRemoteDescription(sdp, type);
+    } catch (err) {
+      this.leave(member.id);
+      throw err;
+    }
+    this.checkOffer(sm, parsed!);
+    // What the others publish already: added after their offer, whose mids come first.
+    if (member.autoSubscribe) for (const p of this.publications.values()) if (p.publisher !== member.id) this.subscribe(sm, p);
+  }
+
+  /** Tells a publisher what of its offer the room does not take (its other media goes on). */
+  private checkOffer(sm: SfuMember, offer: SessionDescription): void {
+    for (const m of offer.media) {
+      if (m.kind !== 'video' || m.port === 0 || !sends(m.direction) || !sm.member.admission.publish) continue;
+      if (sm.reported.has(m.mid)) continue;
+      sm.reported.add(m.mid);
+      const track = sm.peer.track(m.mid);
+      if (!track || track.direction === 'inactive') {
+        const offered = [...new Set(m.codecs.map((c) => c.name).filter((n) => !/^(rtx|red|ulpfec|flexfec-03)$/i.test(n)))].join(', ');
+        const allowed = (this.options.videoCodecs ?? ['VP8', 'H264']).join(', ');
+        sm.member.send({
+          type: 'error', code: 'CODEC_NOT_SUPPORTED', ref: 'offer',
+          message: `video section ${m.mid} offers ${offered || 'no codec'}; this room takes ${allowed} (H264 with packetization-mode=1): that section is refused`,
+        });
+      }
+      if (m.rids.length > MAX_SIMULCAST_LAYERS) {
+        sm.member.send({
+          type: 'error', code: 'INVALID_SDP', ref: 'offer',
+          message: `video section ${m.mid} offers ${m.rids.length} simulcast encodings; the server takes at most ${MAX_SIMULCAST_LAYERS} (the first ${MAX_SIMULCAST_LAYERS}: ${m.rids.slice(0, MAX_SIMULCAST_LAYERS).join(', ')})`,
+        });
+      }
+    }
+  }
+
+  private candidate(member: Member, candidate: string, mid: string): void {
+    const sm = this.members.get(member.id);
+    if (!sm) throw new CallpeerError('INVALID_MESSAGE', 'send an offer before candidates', { ref: 'candidate' });
+    sm.peer.addRemoteCandidate(candidate, mid);
+  }
+
+  /** The publication a member names: a track id, or v1's `audio` for `publisher`'s microphone. */
+  private findPublication(asker: Member, publisher: string | undefined, track: string, ref: string): Publication {
+    const id = track === SFU_AUDIO_TRACK && publisher !== undefined ? trackId(publisher, 'microphone') : track;
+    const pub = this.publications.get(id);
+    if (pub && (publisher === undefined || pub.publisher === publisher)) return pub;
+    if (publisher !== undefined && !asker.room.get(publisher)) {
+      throw new CallpeerError('PEER_NOT_FOUND', `no participant "${publisher}" in room "${this.id}"`, { ref });
+    }
+    throw new CallpeerError('TRACK_NOT_FOUND', `no track "${track}"${publisher !== undefined ? ` from "${publisher}"` : ''} in room "${this.id}": see the latest "tracks" message`, { ref });
+  }
+
+  private setSubscribed(member: Member, publisher: string, track: string, wanted: boolean): void {
+    const ref = wanted ? 'subscribe' : 'unsubscribe';
+    const pub = this.findPublication(member, publisher, track, ref);
+    const sm = this.members.get(member.id);
+    if (!sm) throw new CallpeerError('INVALID_MESSAGE', `send an offer before "${ref}": the server needs your connection to send you media`, { ref });
+    const sub = sm.subscriptions.get(pub.id);
+    if (sub) {
+      sub.wanted = wanted;
+      pub.rebuildFanout();
+      if (wanted) sub.setPreference(sm.preferences.get(pub.id) ?? 'auto');
+    } else if (wanted) {
+      this.subscribe(sm, pub);
+    }
+  }
+
+  private setLayer(member: Member, track: string, quality: LayerPreference): void {
+    const pub = this.findPublication(member, undefined, track, 'layer');
+    if (pub.kind !== 'video') throw new CallpeerError('INVALID_MESSAGE', `"${track}" is an audio track: it has no layers`, { ref: 'layer' });
+    if (!pub.simulcast) throw new CallpeerError('INVALID_MESSAGE', `"${track}" is not simulcast: it has one layer`, { ref: 'layer' });
+    const sm = this.members.get(member.id);
+    if (!sm) {
+      throw new CallpeerError('INVALID_MESSAGE', 'send an offer before "layer": the server needs your connection to send you media', { ref: 'layer' });
+    }
+    sm.preferences.set(pub.id, quality);
+    sm.subscriptions.get(pub.id)?.setPreference(quality);
+  }
+
+  /** Server mutes and the member's own media state, applied to what it publishes. */
+  private applyMutes(member: Member): void {
+    const sm = this.members.get(member.id);
+    if (!sm) return;
+    for (const p of sm.publications.values()) p.serverMuted = member.serverMuted.has(KIND_OF_SOURCE[p.source]);
+    // `muted` in the track list follows the member's own state too.
+    if (sm.publications.size > 0) this.broadcastTracks();
+  }
+
+  /** The member left or dropped: its connection closes, its tracks end. */
+  private leave(id: string): void {
+    const sm = this.members.get(id);
+    if (!sm) return;
+    this.members.delete(id);
+    for (const sub of sm.subscriptions.values()) sub.close();
+    const ended = [...sm.publications.values()];
+    for (const p of ended) this.endPublication(p);
+    sm.peer.close();
+    if (ended.length > 0) this.broadcastTracks();
+  }
+
+  private addMember(member: Member): SfuMember {
+    const peerOptions = typeof this.options.peer === 'function' ? this.options.peer(member.id) : this.options.peer;
+    const publish = member.admission.publish;
+    const peer = new Peer({
+      ...peerOptions,
+      id: member.id,
+      // The Peer binds `peer` itself: give it the room's logger, not the member's.
+      logger: this.log,
+      // The member is polite: on glare our offer wins.
+      polite: false,
+      // A member whose token says `publish: false` gets its send sections refused.
+      capabilities: { receiveAudio: publish, sendAudio: false, receiveVideo: publish, ...(this.options.videoCodecs && { videoCodecs: this.options.videoCodecs }) },
+    });
+    const sm = new SfuMember(member, peer);
+    this.members.set(member.id, sm);
+    peer.on('signal', (s) => {
+      if (s.kind === 'description') member.send({ type: s.type, from: 'server', sdp: s.sdp });
+      else member.send({ type: 'candidate', from: 'server', candidate: s.candidate, mid: s.mid });
+    });
+    peer.on('track', (track) => this.publish(sm, track));
+    peer.on('track-ended', (track) => {
+      const p = sm.publications.get(track.mid);
+      if (!p) return;
+      this.endPublication(p);
+      this.broadcastTracks();
+    });
+    peer.on('closed', (reason) => {
+      if (this.members.get(member.id) !== sm) return;
+      member.log.info({ reason }, 'sfu connection closed');
+      this.leave(member.id);
+    });
+    return sm;
+  }
+
+  private sourceOf(sm: SfuMember, track: MediaTrack): TrackSource | undefined {
+    if (track.kind === 'audio') return 'microphone';
+    if (track.remoteMedia?.content === 'slides') return 'screen';
+    // Without a=content, the first video section is the camera and the next the screen.
+    const taken = new Set([...sm.publications.values()].map((p) => p.source));
+    return !taken.has('camera') ? 'camera' : !taken.has('screen') ? 'screen' : undefined;
+  }
+
+  private publish(sm: SfuMember, track: MediaTrack): void {
+    const source = this.sourceOf(sm, track);
+    const codec = track.codec;
+    if (!source || !codec || this.publications.has(trackId(sm.member.id, source))) {
+      sm.member.log.warn({ mid: track.mid, kind: track.kind }, 'a second track of the same source is not forwarded');
+      return;
+    }
+    const pub: Publication = new Publication({
+      publisher: sm.member.id,
+      source,
+      track,
+      codec,
+      clock: this.clock,
+      log: sm.member.log,
+      onLayersChanged: () => this.broadcastTracks(),
+      onActiveLayers: (active) => sm.member.send({ type: 'publish-layers', track: pub.id, active }),
+    });
+    pub.serverMuted = sm.member.serverMuted.has(KIND_OF_SOURCE[source]);
+    sm.publications.set(track.mid, pub);
+    this.publications.set(pub.id, pub);
+    for (const other of this.members.values()) {
+      if (other !== sm && other.member.autoSubscribe) this.subscribe(other, pub);
+    }
+    sm.member.log.info({ track: pub.id, codec: codec.name, simulcast: pub.simulcast }, 'publishing');
+    this.broadcastTracks();
+  }
+
+  private endPublication(p: Publication): void {
+    if (this.publications.get(p.id) !== p) return;
+    this.publications.delete(p.id);
+    this.members.get(p.publisher)?.publications.delete(p.track.mid);
+    p.close();
+    // Each subscriber's section for it goes inactive, to be reused by the next new track.
+    for (const sm of this.members.values()) {
+      const sub = sm.subscriptions.get(p.id);
+      if (!sub) continue;
+      sm.subscriptions.delete(p.id);
+      sm.peer.retireTrack(sub.track);
+    }
+  }
+
+  /** Adds a send-only track for `pub` on `sm`'s Peer (a server offer follows). */
+  private subscribe(sm: SfuMember, pub: Publication): void {
+    if (sm.subscriptions.has(pub.id) || sm.peer.closed) return;
+    // Stream id = the publisher (clients map tracks to people by it); the track id is the room's.
+    const track = pub.kind === 'audio'
+      ? sm.peer.addAudioTrack({ direction: 'sendonly', streamId: pub.publisher, trackId: pub.id, payloadType: pub.codec.payloadType })
+      : sm.peer.addVideoSender(pub.codec, { streamId: pub.publisher, trackId: pub.id });
+    const sub = new Subscription(pub, track, sm.member, { clock: this.clock, log: sm.member.log });
+    sm.subscriptions.set(pub.id, sub);
+    pub.subscriptions.add(sub);
+    const preference = sm.preferences.get(pub.id);
+    if (preference) sub.setPreference(preference);
+    pub.rebuildFanout();
+  }
+}

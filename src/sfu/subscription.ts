@@ -1,0 +1,197 @@
+/**
+ * One subscriber's copy of one published track: our send-only m-section on the subscriber's
+ * connection, and what turns the publisher's packets into one continuous stream there. Audio
+ * only needs its SSRC and payload type changed (one source, never switched). Video goes
+ * through a layer selector (which simulcast layer, switching at key frames), a rewriter
+ * (sequence numbers, timestamps, VP8 picture ids continuous across switches) and a packet
+ * cache that answers the subscriber's NACKs; its PLI/FIR become key-frame requests upstream.
+ * Sender reports go to the subscriber so it can measure RTT and sync audio with video.
+ */
+import type { Logger } from '../log.js';
+import { buildRtcp, SDES_CNAME, type RtcpPacket } from '../media/rtcp.js';
+import { rewriteVp8Descriptor } from '../media/vp8.js';
+import type { LayerPreference, LayerReason, ServerMessage } from '../protocol/signaling.js';
+import type { MediaTrack } from '../rtc/media-track.js';
+import { readRtcp, ReportTimer } from '../rtc/rtcp-schedule.js';
+import type { Clock } from '../time/clock.js';
+import { retargetRtp } from './forward.js';
+import { LayerSelector } from './layer-selector.js';
+import { layerIndexFor, layerNames } from './layers.js';
+import { NackResponder } from './nack-responder.js';
+import { PacketCache } from './packet-cache.js';
+import type { ForwardedPacket, Publication } from './publication.js';
+import { RtpRewriter } from './rtp-rewriter.js';
+import { buildForwardedSenderReport } from './sender-report.js';
+
+/** What a subscription needs of the member it forwards to. */
+export interface Subscriber {
+  readonly id: string;
+  send(message: ServerMessage): void;
+}
+
+export interface SubscriptionOptions {
+  clock: Clock;
+  log: Logger;
+  /** Mean interval of our sender reports to the subscriber, ms (default 1000). */
+  reportIntervalMs?: number;
+}
+
+export class Subscription {
+  /** False after `unsubscribe`: the m-section stays, nothing is forwarded on it. */
+  wanted = true;
+  private preference: LayerPreference = 'auto';
+  private ended = false;
+  private readonly video: boolean;
+  private readonly rewriter: RtpRewriter | undefined;
+  private readonly selector: LayerSelector | undefined;
+  private readonly cache: PacketCache | undefined;
+  private readonly nacks: NackResponder | undefined;
+  private readonly reports: ReportTimer;
+  private readonly payloadType: number;
+  private packets = 0;
+  private octets = 0;
+  /** The layer index last announced to the subscriber (`layer`), -1 before any. */
+  private announced = -1;
+  private readonly onRtcp = (packet: Buffer): void => this.handleRtcp(packet);
+
+  constructor(
+    readonly publication: Publication,
+    readonly track: MediaTrack,
+    readonly subscriber: Subscriber,
+    private readonly options: SubscriptionOptions,
+  ) {
+    this.video = publication.kind === 'video';
+    this.payloadType = track.codec?.payloadType ?? publication.codec.payloadType;
+    if (this.video) {
+      this.rewriter = new RtpRewriter({
+        ssrc: track.localSsrc, payloadType: this.payloadType, clockRate: publication.codec.clockRate,
+        vp8: publication.codec.name.toUpperCase() === 'VP8',
+      });
+      this.selector = new LayerSelector({ layerCount: publication.layerCount, preference: this.preference });
+      this.cache = new PacketCache();
+      this.nacks = new NackResponder({ clock: options.clock });
+    }
+    track.on('rtcp', this.onRtcp);
+    this.reports = new ReportTimer(() => this.sendReport(), options.reportIntervalMs ?? 1000, options.clock);
+  }
+
+  /** Whether packets are forwarded now. */
+  receiving(): boolean {
+    return this.wanted && !this.ended && !this.track.closed;
+  }
+
+  /** The layer index this subscriber's preference aims at (for `publish-layers`). */
+  targetLayer(): number {
+    return layerIndexFor(this.preference, this.publication.layerCount);
+  }
+
+  setPreference(preference: LayerPreference): void {
+    this.preference = preference;
+    this.selector?.setPreference(preference, this.publication.layerCount);
+    this.publication.updateActiveLayers();
+    this.pursueTarget();
+  }
+
+  /** Forwards one packet of the publication (called for every packet: keep it cheap). */
+  forward(f: ForwardedPacket): void {
+    const packet = f.packet;
+    if (!this.video) {
+      retargetRtp(packet, this.track.localSsrc, this.payloadType);
+      if (this.track.send(packet)) this.count(packet.length);
+      return;
+    }
+    const selector = this.selector!;
+    const pub = this.publication;
+    if (!selector.onPacket(f.layer.index, f.keyframe, f.nowMs, pub)) {
+      this.pursueTarget();
+      return;
+    }
+    const layer = selector.current;
+    if (layer !== this.announced) this.announce(layer);
+    if (!this.rewriter!.rewrite(packet, f.header, f.nowMs, f.vp8)) return;
+    if (this.track.send(packet)) {
+      this.count(packet.length);
+      this.cache!.put(packet.readUInt16BE(2), packet, f.nowMs);
+    }
+    // The buffer is shared by every subscriber: put the publisher's VP8 ids back for the next.
+    if (f.vp8 && f.vp8.pictureId !== undefined) {
+      rewriteVp8Descriptor(packet.subarray(f.header.payloadOffset), f.vp8, f.vp8.pictureId, f.vp8.tl0PicIdx);
+    }
+  }
+
+  /** The publication's layers were re-ranked: the selector starts from where it is. */
+  layersReranked(): void {
+    if (!this.selector) return;
+    const ssrc = this.rewriter!.currentSource;
+    this.selector.reset(this.publication.layerCount, this.publication.layers.findIndex((l) => l.ssrc === ssrc));
+  }
+
+  /** The publisher stopped this track; the m-section stays until reused. */
+  publicationEnded(): void {
+    this.ended = true;
+    this.stop();
+  }
+
+  /** Stops everything (the subscriber left or unsubscribed for good). Idempotent. */
+  close(): void {
+    this.ended = true;
+    this.stop();
+    this.publication.subscriptions.delete(this);
+    this.publication.rebuildFanout();
+  }
+
+  private stop(): void {
+    this.reports.stop();
+    this.track.off('rtcp', this.onRtcp);
+  }
+
+  private count(bytes: number): void {
+    this.packets++;
+    this.octets += bytes;
+  }
+
+  /** Asks the publisher for a key frame of the layer we want to switch to (rate-limited there). */
+  private pursueTarget(): void {
+    const want = this.selector?.keyframeWanted();
+    if (want !== undefined) this.publication.requestKeyframe(want);
+  }
+
+  private announce(layer: number): void {
+    const names = layerNames(this.publication.layerCount);
+    this.announced = layer;
+    if (!this.publication.simulcast) return;
+    const reason: LayerReason = layer === this.targetLayer() ? 'requested' : 'unavailable';
+    this.subscriber.send({ type: 'layer', track: this.publication.id, quality: names[layer] ?? 'high', reason });
+  }
+
+  private handleRtcp(packet: Buffer): void {
+    for (const p of readRtcp(packet, this.options.log)) this.handleFeedback(p);
+  }
+
+  private handleFeedback(p: RtcpPacket): void {
+    if (p.type === 'pli' || p.type === 'fir') {
+      this.publication.requestKeyframe(this.selector?.current ?? 0);
+    } else if (p.type === 'nack' && this.cache) {
+      for (const resend of this.nacks!.packetsFor(p, this.cache)) this.track.send(resend);
+    }
+  }
+
+  private sendReport(): void {
+    if (this.packets === 0 || this.track.closed) return;
+    const layer = this.publication.layers[this.selector?.current ?? 0];
+    const sr = buildForwardedSenderReport({
+      ssrc: this.track.localSsrc,
+      packets: this.packets,
+      octets: this.octets,
+      clockRate: this.publication.codec.clockRate,
+      lastTimestamp: this.rewriter?.lastTimestamp,
+      source: layer?.senderReport,
+      timestampOffset: this.rewriter && layer ? this.rewriter.timestampOffsetOf(layer.ssrc) : 0,
+      nowMs: Date.now(),
+    });
+    this.track.send(buildRtcp([
+      sr,
+      { type: 'sdes', chunks: [{ ssrc: this.track.localSsrc, items: [{ type: SDES_CNAME, text: this.track.cname }] }] },
+    ]));
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * SFU rooms, version 2, with Node members on loopback: a publisher sends pre-encoded VP8 in
+ * three simulcast layers (libvpx fixtures, 160x90 / 320x180 / 640x360) plus its microphone;
+ * subscribers get the camera as ONE continuous stream whatever layer the server forwards.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SfuAgent } from '../../src/client/sfu-agent.js';
+import { parseIvf } from '../../src/media/ivf.js';
+import { isRtcp, parseRtpHeader, type RtpPacketInfo } from '../../src/media/rtp.js';
+import { parseVp8Descriptor, vp8KeyframeSize } from '../../src/media/vp8.js';
+import type { LayerChangedMessage, PublishLayersMessage, TrackInfo } from '../../src/protocol/signaling.js';
+import type { MediaTrack } from '../../src/rtc/media-track.js';
+import { Peer } from '../../src/rtc/peer.js';
+import { Vp8SimulcastSender } from '../../src/rtc/vp8-sender.js';
+import { until } from '../helpers/rtc.js';
+import { Probe, useTestServer } from '../helpers/server.js';
+import { PEER } from './sfu-helpers.js';
+
+const ctx = useTestServer({ topology: 'sfu', rtcBind: '127.0.0.1' }, { rtc: true });
+
+const FIXTURES = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'media', 'vp8');
+const LAYERS = ['160x90', '320x180', '640x360'].map((size) => parseIvf(readFileSync(path.join(FIXTURES, `${size}.ivf`))));
+
+interface Received { header: RtpPacketInfo; packet: Buffer; at: number }
+
+interface VideoMember {
+  agent: SfuAgent;
+  tracks: TrackInfo[];
+  layers: LayerChangedMessage[];
+  publishLayers: PublishLayersMessage[];
+  /** Camera packets received, by publisher. */
+  video: Map<string, Received[]>;
+  videoTracks: Map<string, MediaTrack>;
+  sender: Vp8SimulcastSender | undefined;
+  /** Stops sending the camera and ends its track (the member stays). */
+  unpublish(): void;
+  stop(): Promise<void>;
+}
+
+/** A member that publishes the three fixture layers (when `publish`) and keeps every camera packet it receives. */
+async function videoMember(room: string, name: string, publish: boolean, join: { autoSubscribe?: boolean } = {}): Promise<VideoMember> {
+  const agent = new SfuAgent({ wsUrl: ctx.server.wsUrl, room, name, audio: false, video: publish, peer: { ...PEER, capabilities: { receiveVideo: true } }, ...join });
+  const m: VideoMember = {
+    agent, tracks: [], layers: [], publishLayers: [], video: new Map(), videoTracks: new Map(), sender: undefined,
+    stop: async () => { m.sender?.close(); await agent.close(); },
+    unpublish: () => {
+      m.sender?.close();
+      if (server && camera) server.retireTrack(camera);
+    },
+  };
+  let camera: MediaTrack | undefined;
+  let server: Peer | undefined;
+  agent.on('server', (peer: Peer) => {
+    server = peer;
+    if (publish) camera = peer.addVideoSender(undefined, { layers: 3 });
+  });
+  agent.on('negotiated', () => {
+    if (camera && !m.sender) m.sender = new Vp8SimulcastSender(camera, LAYERS.map((l) => l.frames), { fps: 15 });
+  });
+  agent.on('tracks', (t) => { m.tracks = t; });
+  agent.on('layer', (l) => m.layers.push(l));
+  agent.on('publish-layers', (p) => {
+    m.publishLayers.push(p);
+    m.sender?.setActive(['low', 'medium', 'high'].map((q) => p.active.includes(q as 'low')));
+  });
+  agent.on('track', (publisher, track) => {
+    if (track.kind !== 'video') return;
+    const got: Received[] = [];
+    m.video.set(publisher, got);
+    m.videoTracks.set(publisher, track);
+    track.onRtp = (p) => { if (!isRtcp(p)) got.push({ header: parseRtpHeader(p), packet: Buffer.from(p), at: performance.now() }); };
+  });
+  await agent.start();
+  return m;
+}
+
+/** Key-frame sizes seen in received packets, in order, with the index of the packet. */
+function keyframes(got: Received[]): { at: number; size: string }[] {
+  const out: { at: number; size: string }[] = [];
+  got.forEach((r, i) => {
+    const payload = r.packet.subarray(r.header.payloadOffset, r.header.payloadOffset + r.header.payloadLength);
+    const d = parseVp8Descriptor(payload);
+    if (!d.keyframe) return;
+    const size = vp8KeyframeSize(payload.subarray(d.length));
+    if (size) out.push({ at: i, size: `${size.width}x${size.height}` });
+  });
+  return out;
+}
+
+/** Every packet on one SSRC, sequence numbers +1, timestamps never backwards, picture ids never backwards. */
+function expectOneContinuousStream(got: Received[]): void {
+  expect(new Set(got.map((r) => r.header.ssrc)).size).toBe(1);
+  let lastPic = -1;
+  for (let i = 1; i < got.length; i++) {
+    const prev = got[i - 1]!.header;
+    const cur = got[i]!.header;
+    expect(cur.sequenceNumber, `packet ${i}`).toBe((prev.sequenceNumber + 1) & 0xffff);
+    expect(((cur.timestamp - prev.timestamp) >>> 0) < 0x80000000, `timestamp at ${i}`).toBe(true);
+    const pic = parseVp8Descriptor(got[i]!.packet.subarray(cur.payloadOffset)).pictureId!;
+    if (lastPic >= 0) expect(((pic - lastPic) & 0x7fff) < 0x4000, `picture id at ${i}`).toBe(true);
+    lastPic = pic;
+  }
+}
+
+describe('SFU video with simulcast (Node members)', () => {
+  it('forwards the highest layer by default as one stream, lists the tracks, and switches to low and back on request', async () => {
+    const pub = await videoMember('sfu-vid', 'pub', true);
+    const sub = await videoMember('sfu-vid', 'sub', false);
+    const pubId = pub.agent.id!;
+    const cameraId = `${pubId}-camera`;
+    await until(() => sub.tracks.some((t) => t.id === cameraId && t.layers.length === 3), 10_000, 'the camera in the track list');
+    expect(sub.tracks.find((t) => t.id === cameraId)).toEqual({
+      id: cameraId, publisher: pubId, kind: 'video', source: 'camera', codec: 'VP8', layers: ['low', 'medium', 'high'], muted: false,
+    });
+    // The stream starts at the first key frame of any layer and settles on the top one (auto).
+    await until(() => keyframes(sub.video.get(pubId) ?? []).some((k) => k.size === '640x360'), 15_000, 'the high layer');
+    await until(() => sub.layers.at(-1)?.quality === 'high', 2000, 'layer high announced');
+    expect(sub.layers.at(-1)).toEqual({ type: 'layer', track: cameraId, quality: 'high', reason: 'requested' });
+
+    const requested = performance.now();
+    sub.agent.setLayer(cameraId, 'low');
+    await until(() => keyframes(sub.video.get(pubId)!).some((k) => k.size === '160x90'), 5000, 'the low layer');
+    const got = sub.video.get(pubId)!;
+    const switchedAt = got[keyframes(got).find((k) => k.size === '160x90')!.at]!.at;
+    expect(switchedAt - requested).toBeLessThan(1500); // a key frame was asked for, not waited for
+    await until(() => sub.layers.some((l) => l.quality === 'low'), 2000, 'layer low announced');
+    // Nobody wants medium or high now: the publisher is told so.
+    await until(() => pub.publishLayers.at(-1)?.active.join() === 'low', 3000, 'publish-layers low');
+
+    sub.agent.setLayer(cameraId, 'high');
+    await until(() => keyframes(sub.video.get(pubId)!).filter((k) => k.size === '640x360').length >= 2, 5000, 'back to high');
+    await new Promise((r) => setTimeout(r, 500));
+    expectOneContinuousStream(sub.video.get(pubId)!);
+    expect(new Set(sub.video.get(pubId)!.map((r) => r.header.ssrc))).toEqual(new Set([sub.videoTracks.get(pubId)!.remoteSsrcs[0]]));
+    await sub.stop();
+    await pub.stop();
+  });
+
+  it('a subscriber that joins with autoSubscribe false gets nothing until it subscribes; an ended track is TRACK_NOT_FOUND', async () => {
+    const pub = await videoMember('sfu-manual', 'pub', true);
+    const sub = await videoMember('sfu-manual', 'sub', false, { autoSubscribe: false });
+    const pubId = pub.agent.id!;
+    await until(() => sub.tracks.some((t) => t.id === `${pubId}-camera`), 10_000, 'the camera listed');
+    await until(() => sub.agent.server?.connected === true, 10_000, 'connected');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sub.video.size).toBe(0);
+    sub.agent.setSubscribed(pubId, true, `${pubId}-camera`);
+    await until(() => (sub.video.get(pubId)?.length ?? 0) > 20, 10_000, 'video after subscribe');
+    // The publisher stops its camera but stays: the track leaves the list, and subscribing to it now is TRACK_NOT_FOUND.
+    const p = await Probe.open(ctx.server.wsUrl);
+    p.send({ type: 'join', room: 'sfu-manual', name: 'probe' });
+    await p.next('joined');
+    pub.unpublish();
+    await until(() => sub.tracks.length === 0, 5000, 'the track list emptied');
+    p.send({ type: 'subscribe', publisher: pubId, track: `${pubId}-camera` });
+    expect(await p.next('error')).toMatchObject({ code: 'TRACK_NOT_FOUND', ref: 'subscribe' });
+    p.close();
+    await sub.stop();
+    await pub.stop();
+  });
+
+  it('refuses bad layer and subscription requests with protocol errors and keeps the member', async () => {
+    const pub = await videoMember('sfu-bad', 'pub', true);
+    const p = await Probe.open(ctx.server.wsUrl);
+    p.send({ type: 'join', room: 'sfu-bad', name: 'probe' });
+    await p.next('joined');
+    let tracks: { tracks: TrackInfo[] } = await p.next('tracks');
+    while (!tracks.tracks.some((t) => t.id === `${pub.agent.id}-camera`)) tracks = await p.next('tracks', 10_000);
+    p.send({ type: 'layer', track: 'nobody-camera', quality: 'low' });
+    expect(await p.next('error')).toMatchObject({ code: 'TRACK_NOT_FOUND', ref: 'layer' });
+    p.send({ type: 'subscribe', publisher: pub.agent.id!, track: `${pub.agent.id}-screen` });
+    expect(await p.next('error')).toMatchObject({ code: 'TRACK_NOT_FOUND', ref: 'subscribe' });
+    p.send({ type: 'ping', id: 'alive' });
+    expect(await p.next('pong')).toMatchObject({ id: 'alive' });
+    p.close();
+    await pub.stop();
+  });
+});
