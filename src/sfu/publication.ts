@@ -187,9 +187,13 @@ export class Publication {
     this.updateActiveLayers();
   }
 
-  /** Tells the publisher which layers someone wants (what each subscription aims at). */
+  /**
+   * Tells the publisher which layers someone wants (what each subscription aims at). Not
+   * before every layer has been seen: a browser's SSRCs reach us in a re-offer it makes only
+   * once it sends them (static/js/sfu-sdp.js), so a layer paused before that would stay unknown.
+   */
   updateActiveLayers(): void {
-    if (!this.simulcast) return;
+    if (!this.simulcast || this.layers.length < this.expectedLayers || this.layers.some((l) => l.lastPacketMs === 0)) return;
     const names = this.layerNames();
     const wanted = new Set<number>();
     for (const s of this.subscriptions) if (s.receiving()) wanted.add(s.targetLayer());
@@ -223,6 +227,7 @@ export class Publication {
     layer = { ssrc, index: this.layers.length, width: 0, height: 0, lastPacketMs: 0, senderReport: undefined };
     this.bySsrc.set(ssrc, layer);
     this.layers.push(layer);
+    this.log.debug({ track: this.id, ssrc, layer: layer.index }, 'layer stream added');
     if (this.simulcast) this.options.onLayersChanged();
     return layer;
   }
@@ -231,7 +236,9 @@ export class Publication {
     const layer = this.layerFor(header.ssrc);
     if (!layer) return;
     const now = this.clock.now();
+    const first = layer.lastPacketMs === 0;
     layer.lastPacketMs = now;
+    if (first) this.updateActiveLayers();
     const f = this.current;
     f.packet = packet;
     f.header = header;

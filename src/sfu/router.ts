@@ -47,8 +47,6 @@ class SfuMember {
   readonly publications = new Map<string, Publication>();
   /** What it receives, by track id. */
   readonly subscriptions = new Map<string, Subscription>();
-  /** `layer` preferences by track id, kept for subscriptions made later. */
-  readonly preferences = new Map<string, LayerPreference>();
   /** The ICE ufrag of its first offer: a different one means a new connection. */
   ufrag: string | undefined;
   /** Mids of its offers already checked (refusals are said once). */
@@ -64,6 +62,11 @@ export class SfuRouter implements RoomMedia {
   private readonly members = new Map<string, SfuMember>();
   /** Everyone in the room, connected or not: all of them hear `tracks`. */
   private readonly joined = new Map<string, Member>();
+  /**
+   * `layer` preferences per member, by track id: kept for subscriptions made later, and taken
+   * before the member's first offer (a page asks as soon as it sees the track list).
+   */
+  private readonly preferences = new Map<string, Map<string, LayerPreference>>();
   /** Every live publication of the room, by track id. */
   private readonly publications = new Map<string, Publication>();
   private readonly log: Logger;
@@ -80,6 +83,7 @@ export class SfuRouter implements RoomMedia {
 
   join(member: Member): MemberMedia {
     this.joined.set(member.id, member);
+    this.preferences.set(member.id, new Map());
     // After `joined` (sent once this returns), the track list as it is now.
     queueMicrotask(() => {
       if (member.room.get(member.id) === member) member.send({ type: 'tracks', tracks: this.trackList() });
@@ -97,7 +101,10 @@ export class SfuRouter implements RoomMedia {
       setMuted: () => this.applyMutes(member),
       updated: () => this.applyMutes(member),
       close: () => {
-        if (this.joined.get(member.id) === member) this.joined.delete(member.id);
+        if (this.joined.get(member.id) === member) {
+          this.joined.delete(member.id);
+          this.preferences.delete(member.id);
+        }
         this.leave(member.id);
       },
     };
@@ -136,6 +143,7 @@ export class SfuRouter implements RoomMedia {
       sm = undefined;
     }
     const parsed = type === 'offer' ? parseSdp(sdp) : undefined;
+    member.log.debug({ type, sections: parsed?.media.map((m) => `${m.mid}:${m.kind}:${m.direction}:${m.ssrcs.length} ssrc`) }, 'description');
     if (sm) {
       sm.peer.handleRemoteDescription(sdp, type);
       if (parsed) this.checkOffer(sm, parsed);
@@ -205,7 +213,7 @@ export class SfuRouter implements RoomMedia {
     if (sub) {
       sub.wanted = wanted;
       pub.rebuildFanout();
-      if (wanted) sub.setPreference(sm.preferences.get(pub.id) ?? 'auto');
+      if (wanted) sub.setPreference(this.preferenceOf(sm.member.id, pub.id));
     } else if (wanted) {
       this.subscribe(sm, pub);
     }
@@ -215,12 +223,12 @@ export class SfuRouter implements RoomMedia {
     const pub = this.findPublication(member, undefined, track, 'layer');
     if (pub.kind !== 'video') throw new CallpeerError('INVALID_MESSAGE', `"${track}" is an audio track: it has no layers`, { ref: 'layer' });
     if (!pub.simulcast) throw new CallpeerError('INVALID_MESSAGE', `"${track}" is not simulcast: it has one layer`, { ref: 'layer' });
-    const sm = this.members.get(member.id);
-    if (!sm) {
-      throw new CallpeerError('INVALID_MESSAGE', 'send an offer before "layer": the server needs your connection to send you media', { ref: 'layer' });
-    }
-    sm.preferences.set(pub.id, quality);
-    sm.subscriptions.get(pub.id)?.setPreference(quality);
+    this.preferences.get(member.id)?.set(pub.id, quality);
+    this.members.get(member.id)?.subscriptions.get(pub.id)?.setPreference(quality);
+  }
+
+  private preferenceOf(member: string, track: string): LayerPreference {
+    return this.preferences.get(member)?.get(track) ?? 'auto';
   }
 
   /** Server mutes and the member's own media state, applied to what it publishes. */
@@ -337,8 +345,8 @@ export class SfuRouter implements RoomMedia {
     const sub = new Subscription(pub, track, sm.member, { clock: this.clock, log: sm.member.log });
     sm.subscriptions.set(pub.id, sub);
     pub.subscriptions.add(sub);
-    const preference = sm.preferences.get(pub.id);
-    if (preference) sub.setPreference(preference);
+    const preference = this.preferenceOf(sm.member.id, pub.id);
+    if (preference !== 'auto') sub.setPreference(preference);
     pub.rebuildFanout();
   }
 }

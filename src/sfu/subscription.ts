@@ -161,6 +161,7 @@ export class Subscription {
     this.announced = layer;
     if (!this.publication.simulcast) return;
     const reason: LayerReason = layer === this.targetLayer() ? 'requested' : 'unavailable';
+    this.options.log.debug({ track: this.publication.id, subscriber: this.subscriber.id, layer: names[layer], reason }, 'forwarded layer changed');
     this.subscriber.send({ type: 'layer', track: this.publication.id, quality: names[layer] ?? 'high', reason });
   }
 

@@ -11,6 +11,7 @@ import { MediaLinks } from './links.js';
 import { applyServerMute, removedNotice, serverMuteText } from './moderation.js';
 import { copyText, rememberRoom, roomUrl } from './rooms.js';
 import { SERVER } from './sfu.js';
+import { SfuView } from './sfu-view.js';
 import { Signaling, signalingUrl } from './signaling.js';
 import {
   $, Tile, clearBanner, fillIcons, hideNotice, layoutGrid, renderInvite, renderPeople, setStatus, showBanner, showNotice,
@@ -64,6 +65,7 @@ const local = new LocalMedia({
 const signaling = new Signaling(signalingUrl());
 const links = new MediaLinks({ s, local, send: (m) => signaling.send(m), changed: () => renderSide(), connectTimeoutMs: CONNECT_TIMEOUT_MS });
 const grid = $('grid');
+const sfuView = new SfuView({ s, send: (m) => signaling.send(m) });
 const chat = new ChatPanel({
   list: $('messages'), form: $('chat-form'), input: $('chat-input'), unread: $('unread'),
   send: (text) => signaling.send({ type: 'chat', text }),
@@ -102,6 +104,7 @@ function upsertParticipant(p) {
     tile.setStatus('Connecting…');
     s.tiles.set(p.id, tile);
     grid.append(tile.root);
+    sfuView.observe(tile);
     links.adopt(p.id);
   }
   tile.update(p);
@@ -138,6 +141,7 @@ function relayout() {
   renderInvite(grid, s.phase === 'joined' && s.participants.size === 0, roomUrl(roomId), () => $('copy-link').click());
   refreshSpotlight();
   layoutGrid(grid);
+  sfuView.refresh();
 }
 
 /** A click on a tile pins it big; another click unpins. */
@@ -162,7 +166,7 @@ function renderSide() {
     const st = s.linkStates.get(p.id);
     everyone.push({ participant: p, you: false, state: st === 'connected' || !st ? '' : st });
   }
-  renderPeople($('people'), everyone, { audioOnly: local.audioOnly });
+  renderPeople($('people'), everyone);
   $('tab-people').textContent = `People (${everyone.length})`;
   const recording = [...s.participants.values()].some((p) => p.role === 'recorder');
   $('recording').hidden = !recording;
@@ -210,6 +214,11 @@ signaling.addEventListener('message', (e) => {
     }
     case 'answer': return s.links.get(m.from)?.description('answer', m.sdp);
     case 'candidate': return s.links.get(m.from)?.candidate(m.candidate, m.mid);
+    case 'tracks':
+      links.pruneTracks(new Set(m.tracks.map((t) => t.id)));
+      return sfuView.onTracks(m.tracks);
+    case 'layer': return sfuView.onLayer(m);
+    case 'publish-layers': return s.links.get(SERVER)?.setPublishLayers(m.active);
     case 'chat': return chat.add(m);
     case 'kicked':
     case 'room-closed': return endCall(m.type === 'kicked' ? 'removed' : 'ended', removedNotice(m));
@@ -225,6 +234,7 @@ function onJoined(m) {
   rememberRoom(roomId);
   // A (re)join starts over: ids changed, so old connections are of no use.
   clearRemotes();
+  sfuView.onTracks([]);
   s.phase = 'joined';
   s.selfId = m.id;
   chat.selfId = m.id;
@@ -234,7 +244,6 @@ function onJoined(m) {
   clearBanner('server');
   setStatus('good', 'Connected');
   $('topology').hidden = s.topology !== 'sfu';
-  if (s.topology === 'sfu') local.setAudioOnly().then(refreshControls);
   refreshLocalTile();
   for (const p of m.participants) {
     upsertParticipant(p);
@@ -330,7 +339,7 @@ function tickLevels() {
 
 // ---- test hook ----
 
-window.callpeer = createHook({ s, local, meters, chat, signaling, grid, roomId });
+window.callpeer = createHook({ s, local, meters, chat, signaling, grid, roomId, sfuView });
 
 // ---- start ----
 
@@ -399,4 +408,5 @@ document.addEventListener('callpeer:sound-blocked', () => {
   document.addEventListener('click', () => clearBanner('sound'), { once: true });
 });
 window.addEventListener('pagehide', () => signaling.send({ type: 'leave' }));
+document.addEventListener('visibilitychange', () => sfuView.refresh());
 init();

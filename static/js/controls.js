@@ -1,5 +1,5 @@
 // The call page's buttons and shortcuts: microphone, camera, screen, settings, side panel.
-import { AUDIO_ONLY_NOTE, LISTEN_ONLY_NOTE } from './local-media.js';
+import { LISTEN_ONLY_NOTE } from './local-media.js';
 import { SettingsDialog } from './settings.js';
 import { $, setControl, toggleSide } from './ui.js';
 
@@ -9,12 +9,10 @@ export function renderControls(local) {
   setControl($('btn-mic'), local.mic
     ? { icon: on.audio ? 'mic' : 'micOff', off: !on.audio, label: on.audio ? 'Mute microphone' : 'Unmute microphone' }
     : { icon: 'micOff', off: true, disabled: true, label: local.listenOnly ? `Microphone off: ${LISTEN_ONLY_NOTE}` : 'No microphone' });
-  const only = local.audioOnly;
-  setControl($('btn-cam'), only ? { icon: 'camOff', disabled: true, label: `Camera unavailable: ${AUDIO_ONLY_NOTE}` }
-    : local.listenOnly ? { icon: 'camOff', off: true, disabled: true, label: `Camera off: ${LISTEN_ONLY_NOTE}` }
+  setControl($('btn-cam'), local.listenOnly ? { icon: 'camOff', off: true, disabled: true, label: `Camera off: ${LISTEN_ONLY_NOTE}` }
     : local.devices.video ? { icon: on.video ? 'cam' : 'camOff', off: !on.video, label: on.video ? 'Turn camera off' : 'Turn camera on' }
       : { icon: 'camOff', off: true, disabled: true, label: 'No camera' });
-  setControl($('btn-screen'), only || local.listenOnly ? { icon: 'screen', disabled: true, label: `Screen sharing unavailable: ${only ? AUDIO_ONLY_NOTE : LISTEN_ONLY_NOTE}` }
+  setControl($('btn-screen'), local.listenOnly ? { icon: 'screen', disabled: true, label: `Screen sharing unavailable: ${LISTEN_ONLY_NOTE}` }
     : { icon: 'screen', on: on.screen, label: on.screen ? 'Stop sharing' : 'Share your screen' });
   for (const kind of ['mic', 'cam']) {
     const main = $(`btn-${kind}`);

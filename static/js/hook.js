@@ -5,7 +5,7 @@ import { SERVER } from './sfu.js';
 import { $, bannerTexts } from './ui.js';
 
 /** Builds the hook over the call page's live state (`s`, see call.js). */
-export function createHook({ s, local, meters, chat, signaling, grid, roomId }) {
+export function createHook({ s, local, meters, chat, signaling, grid, roomId, sfuView }) {
   return Object.freeze({
     /** A JSON snapshot of the page: phase, us, each remote peer and its tile, chat, banners. */
     state() {
@@ -31,7 +31,13 @@ export function createHook({ s, local, meters, chat, signaling, grid, roomId }) 
           tile: s.tiles.get(p.id)?.info() ?? null,
         })),
         chat: chat.lines.map((l) => ({ ...l })),
+        /** SFU rooms: the room's tracks, the layers asked for and forwarded, what we subscribe to. */
+        sfu: sfuView.snapshot(),
       };
+    },
+    /** SFU rooms: asks for `quality` of video track `trackId` whatever its tile's size ('' = back to the size rule). */
+    setLayer(trackId, quality) {
+      sfuView.setOverride(trackId, quality);
     },
     /**
      * `ms` of what the page hears from peer `id` ('self' = our microphone), as

@@ -8,6 +8,11 @@ import { clearBanner, showBanner } from './ui.js';
 /** The banner about relaying (`?relay=1`): one for the page, since every link uses the same credentials. */
 const RELAY_BANNER = 'relay';
 
+/** `camera` or `screen`, from a track id the server made (`<publisher>-<source>`). */
+export function sourceOf(trackId) {
+  return trackId.endsWith('-screen') ? 'screen' : 'camera';
+}
+
 export class MediaLinks {
   /**
    * @param {object} o
@@ -50,14 +55,15 @@ export class MediaLinks {
     return this.watch(p.id, link);
   }
 
-  /** SFU room: one connection to the server, which forwards every publisher's audio to us. */
+  /** SFU room: one connection to the server, which forwards every publisher's tracks to us. */
   server() {
-    const { s, local } = this.o;
+    const { local } = this.o;
     const link = new SfuLink({
       ...this.linkOptions(SERVER),
       tracks: { audio: local.mic },
       stream: local.stream,
-      onTrack: (publisher, track) => this.onRemoteTrack(publisher, track),
+      local,
+      onTrack: (publisher, track, trackId) => this.onForwardedTrack(publisher, track, trackId),
       onState: (state) => this.onLinkState(SERVER, state),
     });
     // We offer first, even with nothing to publish (a receive-only section starts the connection).
@@ -65,12 +71,11 @@ export class MediaLinks {
     return this.watch(SERVER, link);
   }
 
-  /** A participant's tile was just made: in an SFU room their audio may have come already. */
+  /** A participant's tile was just made: in an SFU room their tracks may have come already. */
   adopt(id) {
     const sfu = this.s.links.get(SERVER);
     if (!sfu) return;
-    const track = sfu.trackOf(id);
-    if (track) this.onRemoteTrack(id, track);
+    for (const [trackId, f] of sfu.tracksOf(id)) this.onForwardedTrack(id, f.track, trackId);
     this.showLinkState(id, sfu.pc.connectionState);
   }
 
@@ -147,6 +152,27 @@ export class MediaLinks {
     tile.setStream(new MediaStream([...old, track]));
     track.onmute = () => tile.refreshVideo();
     track.onunmute = () => tile.refreshVideo();
+  }
+
+  /** SFU rooms: audio joins the tile's stream; a camera and a screen each have their place on the tile. */
+  onForwardedTrack(id, track, trackId) {
+    if (track.kind === 'audio') return this.onRemoteTrack(id, track);
+    const tile = this.s.tiles.get(id);
+    if (!tile) return;
+    tile.setVideo(sourceOf(trackId), track);
+    track.onmute = () => tile.refreshVideo();
+    track.onunmute = () => tile.refreshVideo();
+  }
+
+  /** SFU rooms: the server's track list changed; tracks no longer in it leave their tiles. */
+  pruneTracks(listed) {
+    const sfu = this.s.links.get(SERVER);
+    if (!sfu) return;
+    for (const [trackId, f] of [...sfu.forwarded]) {
+      if (listed.has(trackId) || f.kind !== 'video') continue;
+      sfu.forwarded.delete(trackId);
+      this.s.tiles.get(f.publisher)?.setVideo(sourceOf(trackId), undefined, f.track);
+    }
   }
 
   onLinkState(id, state) {

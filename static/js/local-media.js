@@ -1,9 +1,6 @@
 // What this page sends: microphone, camera and screen, and the on/off state others see.
 import { openCamera, openDevices, openMicrophone, openScreen } from './media.js';
 
-/** Why camera and screen stay off in an SFU room (its server forwards audio only). */
-export const AUDIO_ONLY_NOTE = 'this room forwards audio only';
-
 /** Why nothing is sent when the member's token says `publish: false`. */
 export const LISTEN_ONLY_NOTE = 'your invitation lets you listen and watch only';
 
@@ -25,8 +22,6 @@ export class LocalMedia {
     /** Chosen devices by kind ('' = the browser's default). */
     this.deviceIds = { audio: '', video: '' };
     this.audioConstraints = true;
-    /** True in a room that forwards audio only: camera and screen stay off. */
-    this.audioOnly = false;
     /** True when this member may not send at all (its token says `publish: false`). */
     this.listenOnly = false;
   }
@@ -67,7 +62,6 @@ export class LocalMedia {
   /** Camera off stops the track (its light goes out); on asks for a new one. Resolves an error sentence or ''. */
   async toggleCamera() {
     if (!this.devices.video || this.busy || this.listenOnly) return '';
-    if (this.audioOnly && !this.camera) return `The camera cannot be used: ${AUDIO_ONLY_NOTE}.`;
     this.busy = true;
     try {
       const old = this.camera;
@@ -95,7 +89,6 @@ export class LocalMedia {
       await this.stopScreen();
       return '';
     }
-    if (this.audioOnly) return `Screen sharing is not possible: ${AUDIO_ONLY_NOTE}.`;
     if (this.listenOnly) return `Screen sharing is not possible: ${LISTEN_ONLY_NOTE}.`;
     let track;
     try {
@@ -121,13 +114,6 @@ export class LocalMedia {
     this.state.screen = false;
     await this.o.sendTrack('video', this.camera);
     this.o.changed();
-  }
-
-  /** Enters a room that forwards audio only: camera and screen off (their lights out), and kept off. */
-  async setAudioOnly() {
-    this.audioOnly = true;
-    await this.stopScreen();
-    if (this.camera) await this.toggleCamera();
   }
 
   /**

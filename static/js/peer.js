@@ -84,12 +84,17 @@ export class PeerLink {
     try {
       this.makingOffer = true;
       await this.pc.setLocalDescription();
-      this.sendSignal({ type: this.pc.localDescription.type, sdp: this.pc.localDescription.sdp });
+      this.sendSignal({ type: this.pc.localDescription.type, sdp: this.localSdp() });
     } catch (err) {
       this.lastError = String(err);
     } finally {
       this.makingOffer = false;
     }
+  }
+
+  /** Our local description as we send it (an SFU link adds to its offers). */
+  localSdp() {
+    return this.pc.localDescription.sdp;
   }
 
   /** Incoming offer or answer; runs in order with candidates. */
@@ -183,7 +188,12 @@ export class PeerLink {
           framesDecoded: s.framesDecoded, frameWidth: s.frameWidth, frameHeight: s.frameHeight, audioLevel: s.audioLevel,
         };
       } else if (s.type === 'outbound-rtp') {
-        out.outbound[s.kind] = { packetsSent: s.packetsSent ?? 0, bytesSent: s.bytesSent ?? 0, frameWidth: s.frameWidth, frameHeight: s.frameHeight };
+        // Simulcast: one entry per encoding, summed (the size is the largest one's).
+        const o = out.outbound[s.kind] ??= { packetsSent: 0, bytesSent: 0, pliCount: 0, frameWidth: undefined, frameHeight: undefined };
+        o.packetsSent += s.packetsSent ?? 0;
+        o.bytesSent += s.bytesSent ?? 0;
+        o.pliCount += (s.pliCount ?? 0) + (s.firCount ?? 0);
+        if ((s.frameWidth ?? 0) > (o.frameWidth ?? 0)) [o.frameWidth, o.frameHeight] = [s.frameWidth, s.frameHeight];
       }
     }
     return out;

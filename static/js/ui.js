@@ -34,7 +34,15 @@ export class Tile {
     this.status.hidden = true;
     this.badges = el('div', 'badges');
     this.plate = el('div', 'nameplate', '<span class="level"><i></i><i></i><i></i></span><span class="name"></span>');
-    this.root.append(this.video, this.avatar, this.status, this.badges, this.plate);
+    /** SFU rooms: the camera in a corner while the tile shows this participant's screen. */
+    this.pip = el('video', 'pip');
+    this.pip.autoplay = true;
+    this.pip.playsInline = true;
+    this.pip.muted = true;
+    this.pip.hidden = true;
+    /** SFU rooms: the forwarded camera and screen tracks, each shown apart. */
+    this.videos = { camera: undefined, screen: undefined };
+    this.root.append(this.video, this.pip, this.avatar, this.status, this.badges, this.plate);
     this.countFrames();
     this.update(participant);
   }
@@ -67,7 +75,7 @@ export class Tile {
     av.textContent = p.role === 'bot' || p.role === 'recorder' ? '' : initials(p.name);
     if (!av.textContent) av.innerHTML = icons.bot;
     av.style.background = colorFor(p.name);
-    for (const b of this.badges.querySelectorAll('.badge:not(.signal)')) b.remove();
+    for (const b of this.badges.querySelectorAll('.badge:not(.signal):not(.layer)')) b.remove();
     if (!p.audio) this.badges.append(el('span', 'badge off mic-off', icons.micOff));
     if (p.screen) this.badges.append(el('span', 'badge screen-on', icons.screen));
     this.root.classList.toggle('muted', !p.audio);
@@ -80,6 +88,35 @@ export class Tile {
     if (this.video.srcObject !== stream) this.video.srcObject = stream;
     if (stream) this.play();
     this.refreshVideo();
+  }
+
+  /**
+   * SFU rooms: sets this participant's camera or screen track (`undefined`: gone, if it is still
+   * `was`). The screen fills the tile with the camera in a corner; else the camera fills it.
+   */
+  setVideo(source, track, was = this.videos[source]) {
+    if (this.videos[source] !== was) return;
+    this.videos[source] = track;
+    const { camera, screen } = this.videos;
+    const main = screen ?? camera;
+    const audio = this.video.srcObject?.getAudioTracks() ?? [];
+    if (this.video.srcObject?.getVideoTracks()[0] !== main) this.setStream(new MediaStream([...audio, ...(main ? [main] : [])]));
+    const corner = screen ? camera : undefined;
+    if (this.pip.srcObject?.getVideoTracks()[0] !== corner) this.pip.srcObject = corner ? new MediaStream([corner]) : null;
+    this.pip.hidden = !corner;
+    this.refreshVideo();
+  }
+
+  /** SFU rooms: which simulcast layer of the camera the server forwards (`low`, `medium`, `high`). */
+  setLayer(quality) {
+    let badge = this.badges.querySelector('.layer');
+    if (!badge) {
+      badge = el('span', 'badge layer');
+      this.badges.append(badge);
+    }
+    badge.textContent = quality[0].toUpperCase();
+    badge.title = `Receiving the ${quality} quality layer of this camera`;
+    badge.dataset.quality = quality;
   }
 
   play() {
@@ -137,6 +174,7 @@ export class Tile {
   /** Takes the tile out of the page and lets go of its stream (a detached element would keep it alive). */
   destroy() {
     this.video.srcObject = null;
+    this.pip.srcObject = null;
     this.root.remove();
   }
 
@@ -148,6 +186,8 @@ export class Tile {
       paused: v.paused, showsVideo: !this.root.classList.contains('novideo'), speaking: this.root.classList.contains('speaking'),
       status: this.status.hidden ? '' : this.status.textContent,
       quality: this.quality?.verdict ?? '',
+      layer: this.badges.querySelector('.layer')?.dataset.quality ?? '',
+      pip: this.pip.hidden ? null : { videoWidth: this.pip.videoWidth, videoHeight: this.pip.videoHeight },
     };
   }
 }
@@ -200,8 +240,7 @@ export function renderInvite(grid, show, url, onCopy) {
   grid.append(card);
 }
 
-/** `audioOnly`: the room forwards no video, so nobody's camera state is shown. */
-export function renderPeople(list, entries, { audioOnly = false } = {}) {
+export function renderPeople(list, entries) {
   list.innerHTML = '';
   for (const { participant: p, you, state } of entries) {
     const li = el('li');
@@ -217,7 +256,7 @@ export function renderPeople(list, entries, { audioOnly = false } = {}) {
     who.append(b, small);
     const ic = el('span', 'icons');
     ic.append(el('span', p.audio ? '' : 'off', p.audio ? icons.mic : icons.micOff));
-    if (!audioOnly) ic.append(el('span', p.video ? '' : 'off', p.video ? icons.cam : icons.camOff));
+    ic.append(el('span', p.video ? '' : 'off', p.video ? icons.cam : icons.camOff));
     li.append(avatar, who, ic);
     list.append(li);
   }

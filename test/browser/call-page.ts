@@ -6,6 +6,10 @@ export interface TileInfo {
   showsVideo: boolean; speaking: boolean; status: string;
   /** '' until measured, then 'good' | 'weak' | 'poor'. */
   quality: string;
+  /** SFU rooms: the camera layer the server says it forwards ('' before any). */
+  layer: string;
+  /** SFU rooms: the camera shown in the corner while the tile shows a screen, else null. */
+  pip: { videoWidth: number; videoHeight: number } | null;
 }
 export interface PeerInfo {
   id: string; name: string; role: string; audio: boolean; video: boolean; screen: boolean;
@@ -36,12 +40,18 @@ export interface CallState {
   spotlight: string | null;
   self: TileInfo | null; peers: PeerInfo[];
   chat: { from: string; name: string; text: string; ts: number }[];
+  /** SFU rooms: the room's tracks, the layers asked for and forwarded, what the page subscribes to. */
+  sfu: {
+    tracks: { id: string; publisher: string; kind: string; source: string; codec: string; layers: string[]; muted: boolean }[];
+    layers: Record<string, string>; wanted: Record<string, string>; subscribed: Record<string, boolean>;
+  };
 }
 export interface RtpStats {
   state: string;
   rttMs?: number;
   inbound: Record<string, { packetsReceived: number; bytesReceived: number; framesDecoded?: number; frameWidth?: number; frameHeight?: number }>;
-  outbound: Record<string, { packetsSent: number; bytesSent: number }>;
+  /** Per kind; a simulcast sender's encodings summed. */
+  outbound: Record<string, { packetsSent: number; bytesSent: number; pliCount: number; frameWidth?: number; frameHeight?: number }>;
 }
 
 declare global {
@@ -50,6 +60,7 @@ declare global {
       state(): CallState;
       stats(): Promise<Record<string, RtpStats>>;
       audio(id: string, ms?: number): Promise<{ sampleRate: number; samples: number[] }>;
+      setLayer(trackId: string, quality: string): void;
     };
   }
 }

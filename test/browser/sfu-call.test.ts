@@ -1,8 +1,8 @@
 /**
  * The call page in an SFU room (`serve --topology sfu`): each page has one connection, to the
  * server, which forwards every publisher's audio. Two Chromium pages (each its own fake
- * microphone tone) hear each other; a page and a Node SfuAgent hear each other; camera and
- * screen sharing are off with a reason, since the server forwards audio only.
+ * microphone tone) hear each other; a page and a Node SfuAgent hear each other; the header
+ * says SFU and the camera and screen buttons work (video: sfu-video.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/app.js';
@@ -108,7 +108,6 @@ describe.skipIf(!hasChromium())(`call page in an SFU room${skipNote()}`, { timeo
     const st = await stats(ada);
     expect(Object.keys(st)).toEqual([b.id]);
     expect(st[b.id]!.outbound.audio!.packetsSent).toBeGreaterThan(50);
-    expect(st[b.id]!.inbound.video).toBeUndefined();
 
     // Mute shows on the other page (peer-updated), and chat goes over signaling as in a mesh.
     await bob.click('#btn-mic');
@@ -181,25 +180,18 @@ describe.skipIf(!hasChromium())(`call page in an SFU room${skipNote()}`, { timeo
     expect(low.pageErrors).toEqual([]);
   });
 
-  it('camera and screen sharing are off and disabled, saying why; the room header says SFU', async () => {
-    // Phone-sized: the room header must still fit with its "SFU · audio only" label.
+  it('the room header says SFU; camera and screen buttons are enabled, and the camera goes off and on', async () => {
+    // Phone-sized: the room header must still fit.
     const page = await joinCall(high, server.url, 'sfu-buttons', 'Dee', { query: RAW, viewport: { width: 390, height: 844 } });
-    // The camera opened before joining is released once the room turns out audio-only.
-    await waitForPage(page, () => {
-      const st = window.callpeer!.state();
-      return !st.local.video && st.tracks.every((t) => t.kind !== 'video');
-    }, undefined, { what: 'the camera off', debug: DEBUG_STATE });
-    for (const id of ['#btn-cam', '#btn-screen']) {
-      expect(await page.locator(id).isDisabled()).toBe(true);
-      expect(await page.locator(id).getAttribute('title')).toContain('this room forwards audio only');
-    }
+    for (const id of ['#btn-cam', '#btn-screen']) expect(await page.locator(id).isDisabled()).toBe(false);
     expect(await page.locator('#topology').isVisible()).toBe(true);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
-    expect(await page.locator('#topology').textContent()).toBe('SFU · audio only');
-    // The keyboard shortcut does not turn the camera back on either; the page says why.
+    expect(await page.locator('#topology').textContent()).toBe('SFU');
+    expect((await state(page)).local.video).toBe(true);
     await page.keyboard.press('Control+e');
-    await waitForPage(page, () => document.querySelector('.toast:not([hidden])')?.textContent?.includes('audio only'), undefined, { what: 'the reason shown' });
-    expect((await state(page)).local.video).toBe(false);
+    await waitForPage(page, () => !window.callpeer!.state().local.video, undefined, { what: 'the camera off', debug: DEBUG_STATE });
+    await page.keyboard.press('Control+e');
+    await waitForPage(page, () => window.callpeer!.state().local.video, undefined, { what: 'the camera on again', debug: DEBUG_STATE });
     await screenshot(page, 'sfu-call-alone');
     await page.close();
     expect(high.pageErrors).toEqual([]);
