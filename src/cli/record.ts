@@ -74,7 +74,7 @@ export function registerRecord(program: Command): void {
         signaling: { insecure: opts.insecure === true },
       });
       const out = (line: string) => process.stdout.write(`${line}\n`);
-      recorder.on('joined', (j) => out(`recording room ${j.room.id} into ${recorder.outDir} (${j.participants.length} other${j.participants.length === 1 ? '' : 's'} there${j.room.topology === 'sfu' ? '; SFU room: audio only' : ''})`));
+      recorder.on('joined', (j) => out(`recording room ${j.room.id} into ${recorder.outDir} (${j.participants.length} other${j.participants.length === 1 ? '' : 's'} there${j.room.topology === 'sfu' ? '; SFU room' : ''})`));
       recorder.on('participant-joined', (p) => out(`+ ${p.name} (${p.role}, ${p.id})`));
       recorder.on('participant-left', (p) => out(`- ${p.name} (${p.id})`));
       recorder.on('file-opened', (f) => out(`> ${f.file} (${f.name})`));

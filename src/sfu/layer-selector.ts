@@ -2,8 +2,9 @@
  * Which simulcast layer one subscriber receives. The target is what its preference asks for
  * (`layerIndexFor`), lowered to the best layer that is still sending when that one is not
  * (a publisher's top layer paused for bandwidth, or stopped). A switch happens only at a key
- * frame of a layer closer to the target than the current one, so the decoder never gets a
- * delta frame it has no reference for; until then the current layer keeps flowing (no freeze).
+ * frame of a layer closer to the target than the current one (a new stream starts at the
+ * target's own key frame), so the decoder never gets a delta frame it has no reference for;
+ * until then the current layer keeps flowing (no freeze).
  * Pure: the caller says which layers are live and what time it is.
  */
 import type { LayerPreference } from '../protocol/signaling.js';
@@ -69,9 +70,13 @@ export class LayerSelector {
     return wanted;
   }
 
-  /** Whether `layer` is nearer the target than what we forward (anything is, when that stopped). */
+  /**
+   * Whether to switch to `layer`: nearer the target than what we forward. With nothing to
+   * forward yet (or the current layer stopped), the target's own key frame is awaited while
+   * the target sends (it was asked for one); any layer's will do when it does not.
+   */
   private closer(layer: number, nowMs: number, live: LayerLiveness): boolean {
-    if (this.current < 0 || !live.isLive(this.current, nowMs)) return true;
+    if (this.current < 0 || !live.isLive(this.current, nowMs)) return layer === this.target || !live.isLive(this.target, nowMs);
     return Math.abs(layer - this.target) < Math.abs(this.current - this.target);
   }
 }

@@ -19,7 +19,7 @@ import { runCli } from '../helpers/cli.js';
 import { until } from '../helpers/rtc.js';
 import { startTestServer, useTestServer } from '../helpers/server.js';
 import { checkFrameOrigins, checkPauses, decodeRecording, frameOrigins, has, ScheduledSource, slice, tonePlan } from './recorder-helpers.js';
-import { PEER } from './sfu-helpers.js';
+import { PEER, sfuMember } from './sfu-helpers.js';
 
 const ctx = useTestServer({ topology: 'sfu', rtcBind: '127.0.0.1' }, { rtc: true });
 
@@ -146,7 +146,7 @@ describe('callpeer record in an SFU room', () => {
     const r = await runCli(['record', `${ctx.server.url}/r/sfu-cli`, '--out', dir, '--bind', '127.0.0.1', '--duration', '3'], { timeoutMs: 20_000 });
     for (const b of bots) await b.close();
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('SFU room: audio only');
+    expect(r.stdout).toContain('; SFU room)');
     expect(r.stdout).toMatch(/stopped \(duration\): 2 files/);
     const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
     expect(manifest).toMatchObject({ status: 'complete', topology: 'sfu', video: true });
@@ -156,4 +156,33 @@ describe('callpeer record in an SFU room', () => {
       expect(Math.abs(dominantFrequency(pcm.subarray(pcm.length - 48000), 48000) - hz)).toBeLessThanOrEqual(1);
     }
   });
+
+  it('records each publisher\'s camera at its highest layer into an IVF file ffprobe reads, next to its audio', async () => {
+    const dir = outDir();
+    const rec = new Recorder({ wsUrl: ctx.server.wsUrl, room: 'sfu-cams', outDir: dir, peer: PEER });
+    await rec.start();
+    const ann = await sfuMember(ctx.server.wsUrl, 'sfu-cams', 'ann', 440, { camera: true });
+    const ben = await sfuMember(ctx.server.wsUrl, 'sfu-cams', 'ben', 660, { camera: true });
+    await until(() => rec.manifest.files.filter((f) => f.kind === 'video').length >= 2, 15_000, 'two camera files');
+    await sleep(3000);
+    await ann.stop();
+    await ben.stop();
+    const manifest = await rec.stop();
+    expect(manifest).toMatchObject({ status: 'complete', topology: 'sfu', video: true });
+    for (const name of ['ann', 'ben']) {
+      const video = manifest.files.find((f) => f.name === name && f.kind === 'video')!;
+      const audio = manifest.files.find((f) => f.name === name && f.kind === 'audio')!;
+      expect(video.file).toMatch(new RegExp(`^\\d+-${name}-camera\\.ivf$`));
+      expect(video.status).toBe('complete');
+      // The highest layer of the fixtures (640x360, 15 fps), from its first key frame on.
+      const probe = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,width,height,nb_read_frames', '-of', 'json', path.join(dir, video.file)], { encoding: 'utf8' });
+      expect(probe.status).toBe(0);
+      const stream = (JSON.parse(probe.stdout) as { streams: { codec_name: string; width: number; height: number; nb_read_frames: string }[] }).streams[0]!;
+      expect(stream).toMatchObject({ codec_name: 'vp8', width: 640, height: 360 });
+      expect(Number(stream.nb_read_frames)).toBeGreaterThanOrEqual(40);
+      // On the session timeline with the audio: both start within a second of each other (the camera waits for a key frame).
+      expect(Math.abs(video.offsetMs - audio.offsetMs)).toBeLessThan(1000);
+      expect(Math.abs(video.offsetMs + video.durationMs - (audio.offsetMs + audio.durationMs))).toBeLessThan(1000);
+    }
+  }, 40_000);
 });

@@ -3,25 +3,18 @@
  * three simulcast layers (libvpx fixtures, 160x90 / 320x180 / 640x360) plus its microphone;
  * subscribers get the camera as ONE continuous stream whatever layer the server forwards.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SfuAgent } from '../../src/client/sfu-agent.js';
-import { parseIvf } from '../../src/media/ivf.js';
 import { isRtcp, parseRtpHeader, type RtpPacketInfo } from '../../src/media/rtp.js';
 import { parseVp8Descriptor, vp8KeyframeSize } from '../../src/media/vp8.js';
 import type { LayerChangedMessage, PublishLayersMessage, TrackInfo } from '../../src/protocol/signaling.js';
 import type { MediaTrack } from '../../src/rtc/media-track.js';
-import { Peer } from '../../src/rtc/peer.js';
-import { Vp8SimulcastSender } from '../../src/rtc/vp8-sender.js';
 import { until } from '../helpers/rtc.js';
 import { Probe, useTestServer } from '../helpers/server.js';
-import { PEER } from './sfu-helpers.js';
+import { PEER, publishCamera, type CameraPublisher } from './sfu-helpers.js';
 
 const ctx = useTestServer({ topology: 'sfu', rtcBind: '127.0.0.1' }, { rtc: true });
 
-const FIXTURES = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'media', 'vp8');
-const LAYERS = ['160x90', '320x180', '640x360'].map((size) => parseIvf(readFileSync(path.join(FIXTURES, `${size}.ivf`))));
 
 interface Received { header: RtpPacketInfo; packet: Buffer; at: number }
 
@@ -33,9 +26,7 @@ interface VideoMember {
   /** Camera packets received, by publisher. */
   video: Map<string, Received[]>;
   videoTracks: Map<string, MediaTrack>;
-  sender: Vp8SimulcastSender | undefined;
-  /** Stops sending the camera and ends its track (the member stays). */
-  unpublish(): void;
+  camera: CameraPublisher | undefined;
   stop(): Promise<void>;
 }
 
@@ -43,28 +34,13 @@ interface VideoMember {
 async function videoMember(room: string, name: string, publish: boolean, join: { autoSubscribe?: boolean } = {}): Promise<VideoMember> {
   const agent = new SfuAgent({ wsUrl: ctx.server.wsUrl, room, name, audio: false, video: publish, peer: { ...PEER, capabilities: { receiveVideo: true } }, ...join });
   const m: VideoMember = {
-    agent, tracks: [], layers: [], publishLayers: [], video: new Map(), videoTracks: new Map(), sender: undefined,
-    stop: async () => { m.sender?.close(); await agent.close(); },
-    unpublish: () => {
-      m.sender?.close();
-      if (server && camera) server.retireTrack(camera);
-    },
+    agent, tracks: [], layers: [], publishLayers: [], video: new Map(), videoTracks: new Map(),
+    camera: publish ? publishCamera(agent) : undefined,
+    stop: async () => { m.camera?.close(); await agent.close(); },
   };
-  let camera: MediaTrack | undefined;
-  let server: Peer | undefined;
-  agent.on('server', (peer: Peer) => {
-    server = peer;
-    if (publish) camera = peer.addVideoSender(undefined, { layers: 3 });
-  });
-  agent.on('negotiated', () => {
-    if (camera && !m.sender) m.sender = new Vp8SimulcastSender(camera, LAYERS.map((l) => l.frames), { fps: 15 });
-  });
   agent.on('tracks', (t) => { m.tracks = t; });
   agent.on('layer', (l) => m.layers.push(l));
-  agent.on('publish-layers', (p) => {
-    m.publishLayers.push(p);
-    m.sender?.setActive(['low', 'medium', 'high'].map((q) => p.active.includes(q as 'low')));
-  });
+  agent.on('publish-layers', (p) => m.publishLayers.push(p));
   agent.on('track', (publisher, track) => {
     if (track.kind !== 'video') return;
     const got: Received[] = [];
@@ -152,7 +128,7 @@ describe('SFU video with simulcast (Node members)', () => {
     const p = await Probe.open(ctx.server.wsUrl);
     p.send({ type: 'join', room: 'sfu-manual', name: 'probe' });
     await p.next('joined');
-    pub.unpublish();
+    pub.camera!.unpublish();
     await until(() => sub.tracks.length === 0, 5000, 'the track list emptied');
     p.send({ type: 'subscribe', publisher: pubId, track: `${pubId}-camera` });
     expect(await p.next('error')).toMatchObject({ code: 'TRACK_NOT_FOUND', ref: 'subscribe' });

@@ -4,7 +4,7 @@ import { LayerSelector, type LayerLiveness } from '../../../src/sfu/layer-select
 const live = (...layers: number[]): LayerLiveness => ({ isLive: (i) => layers.includes(i) });
 
 describe('LayerSelector', () => {
-  it('starts on the first key frame of the best live layer, and waits for a key frame to move up', () => {
+  it('starts on the key frame of the best live layer, and waits for a key frame to move up', () => {
     const s = new LayerSelector({ layerCount: 3, preference: 'auto' });
     expect(s.onPacket(0, false, 0, live(0))).toBe(false); // no key frame yet: nothing to decode from
     expect(s.keyframeWanted()).toBe(0);
@@ -23,9 +23,9 @@ describe('LayerSelector', () => {
   it('low then high: switches only at the target key frame, never to a layer further away', () => {
     const s = new LayerSelector({ layerCount: 3, preference: 'low' });
     const all = live(0, 1, 2);
-    // The first key frame of any layer starts the stream: a picture now beats the right size later.
-    expect(s.onPacket(2, true, 0, all)).toBe(true);
-    expect(s.current).toBe(2);
+    // A new stream starts at the target's own key frame while the target sends.
+    expect(s.onPacket(2, true, 0, all)).toBe(false);
+    expect(s.keyframeWanted()).toBe(0);
     expect(s.onPacket(0, true, 1, all)).toBe(true);
     expect(s.current).toBe(0);
     s.setPreference('high', 3);
