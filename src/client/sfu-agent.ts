@@ -113,6 +113,8 @@ export class SfuAgent extends AgentBase<SfuAgentEvents> {
       this.addTrack(link, this.participantOf(publisher), t, id);
       this.safeEmit('track', publisher, t);
     });
+    // The server ended a track (its section goes inactive, to be reused for the next one).
+    peer.on('track-ended', (t) => this.removeTracks((r) => r.track === t));
     peer.on('negotiated', () => this.safeEmit('negotiated', peer));
     peer.on('connected', () => {
       this.retries = 0;

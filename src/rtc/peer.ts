@@ -462,9 +462,17 @@ export class Peer extends EventEmitter<PeerEvents> {
       const track = this.mediaTracks.get(m.mid);
       if (!track) continue;
       const theySend = m.port !== 0 && sends(m.direction);
+      const before = track.remoteMedia?.msid;
       track.remoteSsrcs = theySend ? primarySsrcs(m) : [];
       track.remoteStreamId = m.msid?.streamId ?? m.ssrcs.find((x) => x.streamId !== undefined)?.streamId;
       track.remoteMedia = m;
+      // A section the remote ended and reused for another track within one negotiation (an
+      // SFU does): the old track ended, a new one began.
+      const replaced = before !== undefined && m.msid !== undefined && (before.streamId !== m.msid.streamId || before.trackId !== m.msid.trackId);
+      if (theySend && track.remoteSending && replaced) {
+        track.remoteSending = false;
+        this.emit('track-ended', track);
+      }
       if (theySend && receives(track.direction) && !track.remoteSending) {
         track.remoteSending = true;
         this.emit('track', track);

@@ -72,7 +72,9 @@ describe.skipIf(!hasChromium())(`call page video in an SFU room${skipNote()}`, {
     expect(browser.pageErrors).toEqual([]);
   });
 
-  it('asking for low then high changes the decoded width, without a freeze, and few key frames are asked for', async () => {
+  // One retry: on a busy 2-core machine Chromium's own decode or render can stall a frame past
+  // 500 ms now and then; a switch that freezes the picture fails both tries.
+  it('asking for low then high changes the decoded width, without a freeze, and few key frames are asked for', { retry: 1 }, async () => {
     const pub = await joinCall(browser, server.url, 'sfu-layers', 'Pub');
     const sub = await joinCall(browser, server.url, 'sfu-layers', 'Sub');
     const pubId = (await state(pub)).id;

@@ -11,7 +11,7 @@ import type { LayerChangedMessage, PublishLayersMessage, TrackInfo } from '../..
 import type { MediaTrack } from '../../src/rtc/media-track.js';
 import { until } from '../helpers/rtc.js';
 import { Probe, useTestServer } from '../helpers/server.js';
-import { PEER, publishCamera, type CameraPublisher } from './sfu-helpers.js';
+import { frequencyOf, PEER, publishCamera, sfuMember, type CameraPublisher, type SfuMember } from './sfu-helpers.js';
 
 const ctx = useTestServer({ topology: 'sfu', rtcBind: '127.0.0.1' }, { rtc: true });
 
@@ -153,4 +153,29 @@ describe('SFU video with simulcast (Node members)', () => {
     p.close();
     await pub.stop();
   });
+});
+
+describe('SFU churn (bounded SDP)', () => {
+  it('20 members with microphone and camera join and leave in turn while two stay: the two\'s sections stay bounded, media flows', async () => {
+    const stay = [await sfuMember(ctx.server.wsUrl, 'sfu-churn', 'stay-a', 440, { camera: true }), await sfuMember(ctx.server.wsUrl, 'sfu-churn', 'stay-b', 660, { camera: true })];
+    const [a, b] = stay as [SfuMember, SfuMember];
+    await until(() => (a.heard.get(b.agent.id!)?.length ?? 0) > 10 && (b.heard.get(a.agent.id!)?.length ?? 0) > 10, 10_000, 'the two hear each other');
+    const sections = (m: SfuMember) => m.agent.server?.tracks().length ?? 0;
+    let most = 0;
+    for (let i = 0; i < 20; i++) {
+      const c = await sfuMember(ctx.server.wsUrl, 'sfu-churn', `churn-${i}`, 300 + i * 10, { camera: true });
+      const id = c.agent.id!;
+      await until(() => (a.heard.get(id)?.length ?? 0) > 0 && (b.heard.get(id)?.length ?? 0) > 0, 10_000, `both hear churn-${i}`);
+      await c.stop();
+      most = Math.max(most, sections(a), sections(b));
+    }
+    // Own microphone and camera, the other's two, one churner's two: 6; without reuse it would be 44.
+    expect(most).toBeLessThanOrEqual(6);
+    const before = [a.heard.get(b.agent.id!)!.length, b.heard.get(a.agent.id!)!.length];
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(a.heard.get(b.agent.id!)!.length - before[0]!).toBeGreaterThan(30);
+    expect(b.heard.get(a.agent.id!)!.length - before[1]!).toBeGreaterThan(30);
+    expect(Math.abs(frequencyOf(a.heard.get(b.agent.id!)!.slice(-50)) - 660)).toBeLessThanOrEqual(2);
+    for (const m of stay) await m.stop();
+  }, 90_000);
 });

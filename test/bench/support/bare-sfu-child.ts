@@ -3,10 +3,16 @@
  * client it answers an offer of one send-only + four receive-only audio sections, takes the
  * client's stream and, every 20 ms, sends a pre-built packet on each of the four others: the
  * traffic an SFU sends a member of a room of 5, without forwarding logic of any kind.
+ * With argv[2] `forward` it is instead the bare forwarding loop sfu-forward.bench.ts compares
+ * callpeer's SFU with: each packet a client sends goes, SSRC rewritten in place, to the four
+ * others of its room of 5, and nothing more (no parsing, no rewriting state, no RTCP).
  */
 import { Audio, PeerConnection, type Track } from 'node-datachannel';
 
-type Msg = { t: 'offer'; id: number; sdp: string } | { t: 'cand'; id: number; c: string; mid: string } | { t: 'go' };
+type Msg = { t: 'offer'; id: number; sdp: string } | { t: 'cand'; id: number; c: string; mid: string } | { t: 'go' } | { t: 'cpu' };
+
+const FORWARD = process.argv[2] === 'forward';
+const ROOM = 5;
 
 // Every Track is kept referenced: a collected wrapper stops delivering.
 const clients = new Map<number, { pc: PeerConnection; out: Track[]; inbound?: Track }>();
@@ -27,7 +33,8 @@ process.on('message', (m: Msg) => {
       const t = pc.addTrack(a);
       t.onClosed(() => {});
       if (i === 0) {
-        t.onMessage(() => {});
+        const id = m.id;
+        t.onMessage(FORWARD ? (packet) => forward(id, packet as Buffer) : () => {});
         clients.get(m.id)!.inbound = t;
       } else {
         out.push(t);
@@ -36,7 +43,9 @@ process.on('message', (m: Msg) => {
     pc.setRemoteDescription(m.sdp, 'offer');
   } else if (m.t === 'cand') {
     try { clients.get(m.id)?.pc.addRemoteCandidate(m.c, m.mid); } catch { /* before the description */ }
-  } else if (m.t === 'go') {
+  } else if (m.t === 'cpu') {
+    send({ t: 'cpu', cpu: process.cpuUsage() });
+  } else if (m.t === 'go' && !FORWARD) {
     const packet = Buffer.alloc(92, 0xab);
     packet[0] = 0x80;
     packet[1] = 111;
@@ -56,4 +65,19 @@ process.on('message', (m: Msg) => {
     tick();
   }
 });
+/** Client `from`'s packet to the others of its room: on member k's track for `from`, SSRC rewritten in place. */
+function forward(from: number, packet: Buffer): void {
+  const base = from - (from % ROOM);
+  for (let k = base; k < base + ROOM; k++) {
+    if (k === from) continue;
+    const c = clients.get(k);
+    // Member k hears the others on out tracks 0..3, in room order skipping itself.
+    const slot = (from - base) - (from - base > k - base ? 1 : 0);
+    const t = c?.out[slot];
+    if (!t) continue;
+    packet.writeUInt32BE(0x5000 + k * 8 + slot + 1, 8);
+    try { t.sendMessageBinary(packet); } catch { /* closed */ }
+  }
+}
+
 send({ t: 'ready' });

@@ -12,6 +12,8 @@ import { offerAsDtlsClient } from '../../../src/rtc/peer.js';
 import { pinProcess } from './pin.js';
 
 export interface BareSfuResult {
+  /** Forward mode: the stand-in SFU's own CPU per packet it forwarded, µs. */
+  childUsPerForwarded?: number;
   peers: number;
   sentPerSecond: number;
   receivedPerSecond: number;
@@ -23,8 +25,13 @@ export interface BareSfuResult {
 type ChildMsg = { t: string; id: number; sdp?: string; c?: string; mid?: string };
 
 /** Runs `peers` bare SFU-shaped connections for `holdS` seconds; the child goes on core `childCore`. */
-export async function runBareSfu(peers: number, holdS: number, childCore: number | undefined): Promise<BareSfuResult> {
-  const child = fork(path.join(import.meta.dirname, 'bare-sfu-child.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+export async function runBareSfu(peers: number, holdS: number, childCore: number | undefined, mode: 'timed' | 'forward' = 'timed'): Promise<BareSfuResult> {
+  const child = fork(path.join(import.meta.dirname, 'bare-sfu-child.ts'), mode === 'forward' ? ['forward'] : [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const childCpu = (): Promise<NodeJS.CpuUsage> => new Promise((resolve) => {
+    const on = (m: { t: string; cpu?: NodeJS.CpuUsage }): void => { if (m.t === 'cpu') { child.off('message', on); resolve(m.cpu!); } };
+    child.on('message', on);
+    child.send({ t: 'cpu' });
+  });
   await new Promise((r) => child.once('message', r));
   if (childCore !== undefined) pinProcess(child.pid!, childCore);
   // Every Track is kept referenced: a collected wrapper stops delivering.
@@ -82,11 +89,13 @@ export async function runBareSfu(peers: number, holdS: number, childCore: number
   tick();
   await new Promise((r) => setTimeout(r, 1500)); // settle
   const cpu0 = process.cpuUsage();
+  const child0 = await childCpu();
   const s0 = sent;
   const r0 = received;
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, holdS * 1000));
   const cpu = process.cpuUsage(cpu0);
+  const child1 = await childCpu();
   const seconds = (performance.now() - t0) / 1000;
   clearTimeout(timer);
   const connected = [...clients.values()].filter((c) => c.open).length;
@@ -95,5 +104,9 @@ export async function runBareSfu(peers: number, holdS: number, childCore: number
   const sentPerSecond = (sent - s0) / seconds;
   const receivedPerSecond = (received - r0) / seconds;
   const cpuPercent = ((cpu.user + cpu.system) / 1e6 / seconds) * 100;
-  return { peers, sentPerSecond, receivedPerSecond, cpuPercent, usPerPacket: (cpuPercent * 1e4) / (sentPerSecond + receivedPerSecond), connected };
+  const childUs = child1.user + child1.system - child0.user - child0.system;
+  return {
+    peers, sentPerSecond, receivedPerSecond, cpuPercent, usPerPacket: (cpuPercent * 1e4) / (sentPerSecond + receivedPerSecond), connected,
+    ...(mode === 'forward' && { childUsPerForwarded: childUs / (receivedPerSecond * seconds) }),
+  };
 }

@@ -28,6 +28,10 @@ export interface Step {
   /** The server's CPU over the same seconds (% of one core), when it was watched. */
   serverCpu: number | undefined;
   usPerPacket: number;
+  /** Packets the peers received per second during the hold (through an SFU: what it forwarded). */
+  receivedPerSecond: number;
+  latencyP50: number;
+  latencyP99: number;
   loss: number;
   skipped: number;
   missing: boolean;
@@ -60,7 +64,8 @@ export async function measureStep(url: string, peers: number, shape: Shape, serv
   const s = r.summary;
   const g = r.generator;
   const step: Step = {
-    peers, cpu, serverCpu, usPerPacket: pps > 0 ? (cpu * 1e4) / pps : 0, loss: s.packets.lossPercent, skipped: g.pacerSkippedFrames,
+    peers, cpu, serverCpu, usPerPacket: pps > 0 ? (cpu * 1e4) / pps : 0, receivedPerSecond: pps / shape.handledPerReceived,
+    latencyP50: s.latencyMs.p50 ?? 0, latencyP99: s.latencyMs.p99 ?? 0, loss: s.packets.lossPercent, skipped: g.pacerSkippedFrames,
     missing: s.tracks.received < s.tracks.expected,
   };
   console.log(`${String(peers).padStart(4)} peers  connected ${s.peers.connected}/${s.peers.total}  tracks ${s.tracks.received}/${s.tracks.expected}  `
