@@ -20,6 +20,7 @@ interface LoadtestCliOptions {
   duration?: string;
   audio?: string;
   file?: string;
+  video?: boolean;
   pairs?: string;
   codec?: string;
   json?: string;
@@ -43,7 +44,7 @@ function n(v: string | undefined): number | undefined {
   return v === undefined ? undefined : Number(v);
 }
 
-const WEBRTC_ONLY = ['rooms', 'peers', 'publishers', 'subscribers', 'audio', 'file', 'bind', 'iceServer', 'iceTransportPolicy'] as const;
+const WEBRTC_ONLY = ['rooms', 'peers', 'publishers', 'subscribers', 'audio', 'file', 'video', 'bind', 'iceServer', 'iceTransportPolicy'] as const;
 const PCM_ONLY = ['pairs', 'codec'] as const;
 
 function flagName(key: string): string {
@@ -78,6 +79,7 @@ export function loadtestInput(url: string, o: LoadtestCliOptions): LoadTestInput
     subscribers: n(o.subscribers),
     audio: o.audio as LoadAudio | undefined,
     ...(o.file !== undefined && { audioFile: o.file }),
+    ...(o.video === true && { video: true }),
     ...peerNetworkOptions(o),
   };
 }
@@ -96,6 +98,7 @@ export function registerLoadtest(program: Command): void {
     .option('--duration <seconds>', 'how long everyone stays after the last peer started (default 10)')
     .option('--audio <kind>', 'tone, file or silence (default tone)')
     .option('--file <path>', 'WAV or Ogg Opus file for --audio file (looped)')
+    .option('--video', 'SFU rooms: publishers also send a camera, three simulcast VP8 layers (160x90, 320x180, 640x360 at 15 fps)')
     .option('--pairs <n>', 'pcm: client pairs (default 10)')
     .option('--codec <codec>', 'pcm: pcm or opus (default pcm)')
     .option('--json <file>', 'write every figure as JSON to this file')

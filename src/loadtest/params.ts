@@ -56,6 +56,8 @@ export interface WebRtcLoadParams extends CommonParams {
   audio: LoadAudio;
   /** WAV or Ogg Opus file when audio is 'file'. */
   audioFile?: string;
+  /** SFU rooms: publishers also send a camera, three simulcast layers of pre-encoded VP8 (loadtest/video.ts). */
+  video: boolean;
   /** Rooms are named `<prefix>-<n>`; default `loadtest-<random>` so runs never collide. */
   roomPrefix: string;
   /** Local address for ICE candidates; default 127.0.0.1 against a loopback server, else any. */
@@ -169,6 +171,7 @@ export function validateParams(input: LoadTestInput): LoadTestParams {
       publishers,
       subscribers,
       audio,
+      video: input.video ?? false,
       roomPrefix: input.roomPrefix ?? `loadtest-${randomBytes(3).toString('hex')}`,
       connectTimeoutMs: positive('connectTimeoutMs', input.connectTimeoutMs, 15_000),
       ...(input.audioFile !== undefined && { audioFile: input.audioFile }),

@@ -168,6 +168,7 @@ export class PcmTester {
       tracksExpected: 1,
       tracksReceived: this.received > 0 ? 1 : 0,
       links: [{ remote: partnerName, initiator: (this.index & 1) === 0, remotePublishes: true, connectMs: rel(this.pairedAt), firstPacketMs: rel(this.firstAt) }],
+      video: { expected: 0, streams: [] },
       streams: this.pairedAt === undefined ? [] : [{
         from: partnerName,
         packets: this.received,

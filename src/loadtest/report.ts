@@ -3,7 +3,7 @@
  * there are few) and as JSON (the `--json` file). Pure: a result in, strings out.
  */
 import type { LoadTestResult } from './runner.js';
-import type { Distribution, PeerFigures, Violation } from './stats.js';
+import type { Distribution, PeerFigures, VideoSummary, Violation } from './stats.js';
 
 /** Fixed-width columns, right-aligned except the first. */
 export function table(rows: readonly (readonly string[])[]): string[] {
@@ -70,6 +70,7 @@ export function formatReport(r: LoadTestResult): string {
     `tracks   ${s.tracks.received}/${s.tracks.expected} received`,
     `packets  ${s.packets.sent} sent, ${s.packets.received} received, ${s.packets.lost} lost (${num(s.packets.lossPercent, 2)} %)`,
     `bitrate  ${num(s.bitrate.sentKbps, 0)} kbps sent, ${num(s.bitrate.receivedKbps, 0)} kbps received`,
+    ...(s.video ? [videoLine(s.video)] : []),
     `errors   ${formatErrors(s.errors)}`,
     '',
     ...table([
@@ -90,6 +91,13 @@ export function formatReport(r: LoadTestResult): string {
   if (r.peers.length <= PEER_LINES) lines.push('', ...peerRows(r.peers));
   lines.push('', r.passed ? 'PASS' : `FAIL: ${r.violations.map(violationLine).join('; ')}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** `--video` runs: the cameras received, their packets and frames, and the layers the server forwarded. */
+function videoLine(v: VideoSummary): string {
+  const sizes = Object.entries(v.sizes).map(([size, n]) => `${n} at ${size}`).join(', ') || 'none';
+  return `video    ${v.tracks.received}/${v.tracks.expected} cameras received, ${v.packets.received} packets, ${v.packets.lost} lost (${num(v.packets.lossPercent, 2)} %), `
+    + `${v.frames} frames (${v.keyframes} key), ${num(v.framesPerSecond.p50, 1)} fps per camera (median), ${num(v.receivedKbps, 0)} kbps; last layer: ${sizes}`;
 }
 
 /** The `--json` file: the result as is (its shape is in README "Load testing"). */

@@ -19,6 +19,7 @@ import {
   type GeneratorFigures, type GeneratorSample, type LoadSummary, type PeerFigures, type Violation,
 } from './stats.js';
 import { WebRtcTester, type TesterContext } from './tester.js';
+import { loadVideoLayers } from './video.js';
 import type { Topology } from '../protocol/signaling.js';
 
 /** One simulated peer, whatever the mode. */
@@ -140,7 +141,7 @@ export async function runLoadTest(input: LoadTestInput | LoadTestParams, options
     const audio = new SharedAudio(await openLoadAudio(params.audio, params.audioFile));
     const wsUrl = parseRoomUrl(params.url, 'x').wsUrl;
     const sfuUdpPort = await freeUdpPort(params.bindAddress);
-    testers = webRtcTesters(params, { wsUrl, audio, sendLog: new SendLog(), latency, log, sfuUdpPort });
+    testers = webRtcTesters(params, { wsUrl, audio, sendLog: new SendLog(), latency, log, sfuUdpPort, ...(params.video && { videoLayers: loadVideoLayers() }) });
     audio.start();
     skippedFrames = () => audio.skippedFrames;
     stopMedia = () => audio.stop();

@@ -34,6 +34,22 @@ export interface StreamFigures {
   latencyMeanMs: number | null;
 }
 
+/** One received camera (`--video`, SFU rooms): one publisher's forwarded video heard by one peer. */
+export interface VideoStreamFigures {
+  from: string;
+  packets: number;
+  expected: number;
+  lost: number;
+  bytes: number;
+  kbps: number;
+  /** Frames completed (RTP marker bits) and key frames among them. */
+  frames: number;
+  keyframes: number;
+  framesPerSecond: number;
+  /** The size of the last key frame (the layer forwarded last), '' before one. */
+  size: string;
+}
+
 /** One link (PeerConnection) to another member, timed from this peer's start. */
 export interface LinkFigures {
   remote: string;
@@ -61,6 +77,8 @@ export interface PeerFigures {
   tracksReceived: number;
   links: LinkFigures[];
   streams: StreamFigures[];
+  /** `--video`: the cameras expected (the room's other video publishers) and received. */
+  video: { expected: number; streams: VideoStreamFigures[] };
   /** What we sent, over every link; kbps from our first packet to the end. */
   sent: { packets: number; bytes: number; kbps: number };
   /** RTT from the RRs of each remote we send to, ms (latest report each). */
@@ -101,7 +119,20 @@ export interface LoadSummary {
   jitterMs: Distribution;
   rttMs: Distribution;
   latencyMs: Distribution;
+  /** `--video` runs only (null otherwise). */
+  video: VideoSummary | null;
   errors: Record<string, number>;
+}
+
+export interface VideoSummary {
+  tracks: { expected: number; received: number };
+  packets: { received: number; expected: number; lost: number; lossPercent: number };
+  frames: number;
+  keyframes: number;
+  receivedKbps: number;
+  framesPerSecond: Distribution;
+  /** How many received cameras were last at each size (the layer the server forwarded). */
+  sizes: Record<string, number>;
 }
 
 export interface Violation {
@@ -231,7 +262,29 @@ export function summarize(peers: readonly PeerFigures[], latency: Distribution):
     jitterMs: distribution(streams.map((s) => s.jitterMs)),
     rttMs: distribution(peers.flatMap((p) => p.rttMs)),
     latencyMs: latency,
+    video: summarizeVideo(peers),
     errors,
+  };
+}
+
+function summarizeVideo(peers: readonly PeerFigures[]): VideoSummary | null {
+  const expectedTracks = peers.reduce((n, p) => n + p.video.expected, 0);
+  const streams = peers.flatMap((p) => p.video.streams);
+  if (expectedTracks === 0 && streams.length === 0) return null;
+  const sum = (f: (s: VideoStreamFigures) => number) => streams.reduce((n, s) => n + f(s), 0);
+  const expected = sum((s) => s.expected);
+  const lost = sum((s) => s.lost);
+  const sizes: Record<string, number> = {};
+  for (const s of streams) if (s.size) sizes[s.size] = (sizes[s.size] ?? 0) + 1;
+  return {
+    tracks: { expected: expectedTracks, received: new Set(peers.flatMap((p) => p.video.streams.filter((s) => s.frames > 0).map((s) => `${p.index}:${s.from}`))).size },
+    packets: { received: sum((s) => s.packets), expected, lost, lossPercent: expected > 0 ? (100 * lost) / expected : 0 },
+    frames: sum((s) => s.frames),
+    keyframes: sum((s) => s.keyframes),
+    receivedKbps: sum((s) => s.kbps),
+    // Cameras that delivered frames: a connection remade mid-run leaves empty ones behind.
+    framesPerSecond: distribution(streams.filter((s) => s.frames > 0).map((s) => s.framesPerSecond)),
+    sizes,
   };
 }
 

@@ -14,11 +14,14 @@ import { joinRoom, type RoomAgent } from '../client/room-agent.js';
 import type { Participant, Topology } from '../protocol/signaling.js';
 import { toCallpeerError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { MediaTrack } from '../rtc/media-track.js';
 import { OpusSender } from '../rtc/opus-sender.js';
 import { RtpReceiver } from '../rtc/rtp-receiver.js';
+import { Vp8SimulcastSender } from '../rtc/vp8-sender.js';
 import type { SendLog, SharedAudio } from './media.js';
 import type { WebRtcLoadParams } from './params.js';
-import { streamKbps, type LatencyHistogram, type LinkFigures, type PeerFigures, type StreamFigures } from './stats.js';
+import { streamKbps, type LatencyHistogram, type LinkFigures, type PeerFigures, type StreamFigures, type VideoStreamFigures } from './stats.js';
+import { VIDEO_FPS, VideoStreamCounter } from './video.js';
 
 /** What every tester of a run shares. */
 export interface TesterContext {
@@ -31,6 +34,8 @@ export interface TesterContext {
   log: Logger;
   /** A free local UDP port every SFU connection of the run shares (one socket, one I/O thread). */
   sfuUdpPort?: number;
+  /** `--video`: the camera's frames per layer, low → high (loadtest/video.ts). */
+  videoLayers?: { data: Buffer }[][];
 }
 
 /** Where a tester sits: its room and what that room holds. */
@@ -62,6 +67,9 @@ interface Conn {
   sender: OpusSender | undefined;
   sendLogKey: number | string | undefined;
   connectedAt: number | undefined;
+  /** `--video` on the server connection: our camera's section and what sends on it. */
+  camera: MediaTrack | undefined;
+  video: Vp8SimulcastSender | undefined;
   /** The remote participants reached over it, by id. */
   remotes: Map<string, Remote>;
 }
@@ -90,7 +98,10 @@ export class WebRtcTester {
   private joinedAt: number | undefined;
   private firstSendAt: number | undefined;
   /** Counters of streams and senders already closed, so their figures survive them. */
-  private readonly gone: { sentPackets: number; sentBytes: number; streams: StreamFigures[] } = { sentPackets: 0, sentBytes: 0, streams: [] };
+  private readonly gone: { sentPackets: number; sentBytes: number; streams: StreamFigures[]; video: VideoStreamFigures[] } = { sentPackets: 0, sentBytes: 0, streams: [], video: [] };
+  private meshVideoCounted = false;
+  /** Cameras we receive, by track. */
+  private readonly cameras = new Map<MediaTrack, VideoStreamCounter>();
   private stopping = false;
 
   constructor(private readonly ctx: TesterContext, readonly place: TesterPlace) {
@@ -100,10 +111,12 @@ export class WebRtcTester {
       room: place.room,
       name: `loadtest-${place.index}`,
       audio: place.publisher,
+      video: place.publisher && p.video,
       ...(p.token !== undefined && { token: p.token }),
       log: ctx.log,
       peer: {
         connectTimeoutMs: p.connectTimeoutMs,
+        ...(p.video && { capabilities: { receiveVideo: true, videoCodecs: ['VP8'] } }),
         ...(p.bindAddress !== undefined && { bindAddress: p.bindAddress }),
         ...(p.iceServers !== undefined && { iceServers: p.iceServers }),
         ...(p.iceTransportPolicy !== undefined && { iceTransportPolicy: p.iceTransportPolicy }),
@@ -119,8 +132,11 @@ export class WebRtcTester {
   private wire(a: RoomAgent): void {
     a.on('joined', (joined) => { for (const p of joined.participants) this.presentAtJoin.add(p.id); });
     a.on('link-opened', (link) => {
-      const conn: Conn = { link, sender: undefined, sendLogKey: undefined, connectedAt: undefined, remotes: new Map() };
+      const conn: Conn = { link, sender: undefined, sendLogKey: undefined, connectedAt: undefined, camera: undefined, video: undefined, remotes: new Map() };
       this.conns.set(link, conn);
+      // Our camera goes in the connection's first offer: a section added later can race the
+      // sections the server adds for us (both sides pick the next free mid).
+      if (this.ctx.videoLayers && this.place.publisher && !link.participant) conn.camera = link.peer.addVideoSender(undefined, { layers: this.ctx.videoLayers.length });
       // A connection to a member: timed from now, whether they publish or not.
       if (link.participant) this.remoteOf(conn, link.participant, link.participant.audio);
     });
@@ -133,12 +149,23 @@ export class WebRtcTester {
     a.on('link-negotiated', (link) => {
       const conn = this.conns.get(link);
       if (conn && !conn.sender) this.publishOn(conn);
+      if (conn) this.publishVideoOn(conn);
     });
     a.on('track-added', (t) => {
       const conn = this.conns.get(t.link);
-      if (conn) this.attachReceiver(this.remoteOf(conn, t.participant, true), t);
+      if (!conn) return;
+      if (t.kind === 'video') this.cameras.set(t.track, new VideoStreamCounter(t.participant.id, t.track, this.ctx.log));
+      else this.attachReceiver(this.remoteOf(conn, t.participant, true), t);
     });
     a.on('track-removed', (t) => {
+      const camera = this.cameras.get(t.track);
+      if (camera) {
+        this.cameras.delete(t.track);
+        this.gone.video.push(camera.figures());
+        camera.close();
+        t.track.onRtp = undefined;
+        return;
+      }
       const streams = this.conns.get(t.link)?.remotes.get(t.participant.id)?.streams;
       const stream = streams?.get(t);
       if (!stream) return;
@@ -190,7 +217,8 @@ export class WebRtcTester {
     let sentPackets = this.gone.sentPackets;
     let sentBytes = this.gone.sentBytes;
     const rttMs: number[] = [];
-    for (const { sender: s } of conns) {
+    for (const { sender: s, video } of conns) {
+      if (video) sentPackets += video.stats.packetsSent;
       if (!s) continue;
       const sent = sentBy(s);
       sentPackets += sent.packets;
@@ -213,6 +241,10 @@ export class WebRtcTester {
       tracksReceived: heard.size,
       links: linkFigures,
       streams,
+      video: {
+        expected: this.ctx.params.video ? place.publishersInRoom - (place.publisher ? 1 : 0) : 0,
+        streams: [...this.gone.video, ...[...this.cameras.values()].map((c) => c.figures())],
+      },
       sent: { packets: sentPackets, bytes: sentBytes, kbps: sendSeconds > 0 ? (sentBytes * 8) / sendSeconds / 1000 : 0 },
       rttMs,
       errors: { ...this.errors },
@@ -254,6 +286,19 @@ export class WebRtcTester {
     conn.sender = new OpusSender(track, { logger: this.ctx.log });
     this.ctx.audio.add(conn.sender);
     this.firstSendAt ??= performance.now();
+  }
+
+  /** `--video`: once the connection to an SFU is negotiated, sends the three layers on our camera. Mesh rooms send no video here. */
+  private publishVideoOn(conn: Conn): void {
+    const layers = this.ctx.videoLayers;
+    if (!layers || !this.place.publisher || conn.video) return;
+    if (conn.link.participant) {
+      // A mesh link: no simulcast camera to send peer to peer (docs/loadtest.md); counted once.
+      if (!this.meshVideoCounted) this.count('video-needs-sfu');
+      this.meshVideoCounted = true;
+      return;
+    }
+    if (conn.camera) conn.video = new Vp8SimulcastSender(conn.camera, layers, { fps: VIDEO_FPS, logger: this.ctx.log });
   }
 
   /**
@@ -308,8 +353,13 @@ export class WebRtcTester {
     this.conns.delete(conn.link);
   }
 
-  /** Stops the connection's sender; what it sent stays in the totals. */
+  /** Stops the connection's senders; what they sent stays in the totals. */
   private retireSender(conn: Conn): void {
+    if (conn.video) {
+      this.gone.sentPackets += conn.video.stats.packetsSent;
+      conn.video.close();
+      conn.video = undefined;
+    }
     const s = conn.sender;
     if (!s) return;
     conn.sender = undefined;

@@ -128,8 +128,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   /**
    * Applies a remote description. An offer is answered (the answer comes out as `signal`)
    * with one track per audio/video mid, as planned by planAnswer. Returns false when the
-   * description was ignored: a colliding offer on the impolite side, or an answer we were
-   * not waiting for. Throws INVALID_SDP for a description that does not parse or that the
+   * description was ignored: a colliding offer on the impolite side, an answer we were not
+   * waiting for, or a connection that failed meanwhile (then closed as 'failed'). Throws INVALID_SDP for a description that does not parse or that the
    * library refuses, CLOSED after close().
    */
   handleRemoteDescription(sdp: string, type: 'offer' | 'answer'): boolean {
@@ -154,6 +154,12 @@ export class Peer extends EventEmitter<PeerEvents> {
       this.pc.setRemoteDescription(type === 'offer' && this.firstNegotiation() ? offerAsDtlsClient(sdp) : sdp, type);
     } catch (err) {
       for (const t of fresh) this.dropTrack(t); // a refused offer must not leave tracks behind
+      // The connection failed under us (libdatachannel dropped its ICE transport; the state
+      // callback is still queued): that is the cause, not the SDP.
+      if (this.pc.state() === 'failed' || this.pc.state() === 'closed') {
+        this.close('failed');
+        return false;
+      }
       throw new CallpeerError('INVALID_SDP', 'remote description refused', { cause: err });
     }
     this.armConnectTimer();

@@ -3,6 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/app.js';
+import { formatReport } from '../../src/loadtest/report.js';
 import { runLoadTest } from '../../src/loadtest/runner.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
 import { startTestServer } from '../helpers/server.js';
@@ -52,6 +53,13 @@ describe('runLoadTest (WebRTC mesh)', () => {
     for (const s of streams) expect(Math.abs(s.lossPercent - 10)).toBeLessThan(1.5);
     expect(r.passed).toBe(false);
     expect(r.violations.map((v) => v.threshold)).toEqual(['--max-loss']);
+  }, 30_000);
+
+  it('--video in a mesh room sends no video and says why, once per peer', async () => {
+    const r = await runLoadTest({ url: server.wsUrl, rooms: 1, peers: 2, video: true, rampPerSecond: 20, durationSeconds: 1 });
+    expect(r.summary.errors['video-needs-sfu']).toBe(2);
+    expect(r.summary.tracks).toEqual({ expected: 2, received: 2 });
+    expect(r.summary.video!.tracks.received).toBe(0);
   }, 30_000);
 
   it('publishers and subscribers: listeners hear every publisher, publishers hear each other', async () => {
@@ -118,6 +126,25 @@ describe('runLoadTest (WebRTC, SFU rooms)', () => {
     expect(r.peers.filter((p) => p.role === 'subscriber').every((p) => p.sent.packets === 0)).toBe(true);
     expect(r.summary.peers.connected).toBe(4);
     expect(r.summary.packets.lost).toBe(0);
+  }, 30_000);
+
+  it('--video: every publisher sends a simulcast camera; each peer receives the others\' at the top layer, frames and key frames counted', async () => {
+    const r = await runLoadTest({ url: sfu.wsUrl, rooms: 2, peers: 3, video: true, rampPerSecond: 20, durationSeconds: 4, bindAddress: '127.0.0.1' });
+    const v = r.summary.video!;
+    // libdatachannel's refused first DTLS handshakes (issue 16) remake a connection now and
+    // then; about one run in ten a camera then stays unseen for its peer (notes: under study).
+    const remade = r.summary.errors['peer-failed'] ?? 0;
+    expect(v.tracks.expected).toBe(12);
+    expect(v.tracks.received).toBeGreaterThanOrEqual(remade === 0 ? 12 : 10);
+    expect(v.packets.lost).toBe(0);
+    // 15 fps per camera for about 4 s, at the fixtures' 640x360 once the server is on the top layer.
+    expect(v.framesPerSecond.p50!).toBeGreaterThan(12);
+    expect(v.framesPerSecond.p50!).toBeLessThan(18);
+    expect(v.keyframes).toBeGreaterThanOrEqual(12);
+    expect(Object.keys(v.sizes)).toEqual(['640x360']);
+    expect(r.summary.tracks).toEqual({ expected: 12, received: 12 }); // the audio too
+    expect(Object.keys(r.summary.errors).filter((k) => k !== 'peer-failed')).toEqual([]);
+    expect(formatReport(r)).toMatch(/^video {4}1[02]\/12 cameras received, \d+ packets, 0 lost \(0\.00 %\), \d+ frames \(\d+ key\), [\d.]+ fps per camera \(median\), \d+ kbps; last layer: \d+ at 640x360$/m);
   }, 30_000);
 });
 

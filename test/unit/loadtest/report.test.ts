@@ -9,7 +9,7 @@ const peer: PeerFigures = {
   index: 0, id: 'a', room: 'loadtest-0', role: 'publisher', joinMs: 10, peersExpected: 1, peersConnected: 1, tracksExpected: 1, tracksReceived: 1,
   links: [{ remote: 'b', initiator: true, remotePublishes: true, connectMs: 30, firstPacketMs: 50 }],
   streams: [{ from: 'b', packets: 90, expected: 100, lost: 10, lossPercent: 10, bytes: 9000, kbps: 36, jitterMs: 1, latencyMeanMs: 0.2 }],
-  sent: { packets: 100, bytes: 9000, kbps: 36 }, rttMs: [0.5], errors: { 'peer-failed': 1 },
+  video: { expected: 0, streams: [] }, sent: { packets: 100, bytes: 9000, kbps: 36 }, rttMs: [0.5], errors: { 'peer-failed': 1 },
 };
 
 function result(over: Partial<LoadTestResult> = {}): LoadTestResult {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  checkThresholds, distribution, generatorFigures, LatencyHistogram, streamKbps, summarize, type PeerFigures, type StreamFigures,
+  checkThresholds, distribution, generatorFigures, LatencyHistogram, streamKbps, summarize, type PeerFigures, type StreamFigures, type VideoStreamFigures,
 } from '../../../src/loadtest/stats.js';
 
 function stream(o: Partial<StreamFigures> = {}): StreamFigures {
@@ -11,7 +11,7 @@ function peer(o: Partial<PeerFigures> = {}): PeerFigures {
   return {
     index: 0, id: 'a', room: 'r', role: 'publisher', joinMs: 10, peersExpected: 1, peersConnected: 1, tracksExpected: 1, tracksReceived: 1,
     links: [{ remote: 'b', initiator: true, remotePublishes: true, connectMs: 30, firstPacketMs: 50 }],
-    streams: [stream()], sent: { packets: 100, bytes: 9000, kbps: 36 }, rttMs: [0.5], errors: {}, ...o,
+    streams: [stream()], video: { expected: 0, streams: [] }, sent: { packets: 100, bytes: 9000, kbps: 36 }, rttMs: [0.5], errors: {}, ...o,
   };
 }
 
@@ -112,5 +112,26 @@ describe('generatorFigures', () => {
     expect(generatorFigures([sample(90), sample(95)], 0).reasons).toHaveLength(1);
     expect(generatorFigures([sample(10, 80), sample(10, 90)], 0).bottleneck).toBe(true);
     expect(generatorFigures([sample(10)], 3)).toMatchObject({ bottleneck: true, pacerSkippedFrames: 3 });
+  });
+});
+
+describe('summarize: video (--video)', () => {
+  const cam = (from: string, o: Partial<VideoStreamFigures> = {}): VideoStreamFigures => ({
+    from, packets: 300, expected: 303, lost: 3, bytes: 300_000, kbps: 600, frames: 60, keyframes: 4, framesPerSecond: 15, size: '640x360', ...o,
+  });
+  it('adds the cameras up: tracks with frames, loss, frames and key frames, sizes last forwarded', () => {
+    const v = summarize([
+      peer({ index: 0, video: { expected: 2, streams: [cam('b'), cam('c', { size: '320x180', framesPerSecond: 14 })] } }),
+      peer({ index: 1, video: { expected: 2, streams: [cam('a'), cam('c', { frames: 0, packets: 0, expected: 0, lost: 0, keyframes: 0, size: '' })] } }),
+    ], distribution([])).video;
+    expect(v).toMatchObject({
+      tracks: { expected: 4, received: 3 }, packets: { received: 900, expected: 909, lost: 9 }, frames: 180, keyframes: 12,
+      receivedKbps: 2400, sizes: { '640x360': 2, '320x180': 1 },
+    });
+    expect(v!.packets.lossPercent).toBeCloseTo(0.99, 2);
+    expect(v!.framesPerSecond.p50).toBe(15);
+  });
+  it('is null in a run without video', () => {
+    expect(summarize([peer()], distribution([])).video).toBeNull();
   });
 });
