@@ -20,6 +20,7 @@ import { OPEN_ACCESS } from './rooms/access.js';
 import { CLOSE_GOING_AWAY } from './protocol/close-codes.js';
 import { MeshRelay } from './rooms/mesh-relay.js';
 import { RoomRegistry } from './rooms/registry.js';
+import { SfuMetrics } from './sfu/metrics.js';
 import { SfuRouter, type SfuPeerOptions } from './sfu/router.js';
 import { toNdcIceServers } from './rtc/ice-servers.js';
 import { ServerMetrics } from './server/metrics.js';
@@ -105,6 +106,7 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
     // Tests prove the SFU's media goes through the TURN server (config: needs --turn-url).
     ...(config.rtcRelayOnly && { iceTransportPolicy: 'relay' as const }),
   });
+  const sfuMetrics = new SfuMetrics(metrics.registry);
   const rooms = new RoomRegistry({
     log,
     maxMembers: config.maxMembers,
@@ -112,7 +114,7 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
     iceServers: (member) => (turn ? [...config.iceServers, turn(member.participant.identity ?? member.id)] : [...config.iceServers]),
     access: access ?? OPEN_ACCESS,
     // The one place that knows the media stacks: each room gets its topology's.
-    media: (room) => (room.topology === 'sfu' ? new SfuRouter(room.id, { log: room.log, peer: sfuPeer, videoCodecs: config.videoCodecs }) : new MeshRelay(room)),
+    media: (room) => (room.topology === 'sfu' ? new SfuRouter(room.id, { log: room.log, peer: sfuPeer, videoCodecs: config.videoCodecs, metrics: sfuMetrics }) : new MeshRelay(room)),
     onChange: (r, p) => { metrics.rooms.set(r); metrics.participants.set(p); },
   });
   const sessions = new Set<SignalingSession>();

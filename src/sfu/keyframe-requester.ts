@@ -32,14 +32,14 @@ export class KeyframeRequester {
     this.retryMs = options.retryMs ?? 500;
   }
 
-  /** Asks for a key frame on `ssrc` unless one was asked for within retryMs and has not come. */
-  request(ssrc: number): void {
-    if (this.closed) return;
+  /** Asks for a key frame on `ssrc` unless one was asked for within retryMs and has not come; true when a request went out. */
+  request(ssrc: number): boolean {
+    if (this.closed) return false;
     const now = this.options.clock.now();
     const since = this.pending.get(ssrc);
     if (since !== undefined && now - since < this.retryMs) {
       this.coalesced++;
-      return;
+      return false;
     }
     this.pending.set(ssrc, now);
     this.sent++;
@@ -47,6 +47,7 @@ export class KeyframeRequester {
       ? { type: 'fir', senderSsrc: this.options.senderSsrc, entries: [{ ssrc, seq: this.firSeq++ & 0xff }] }
       : { type: 'pli', senderSsrc: this.options.senderSsrc, mediaSsrc: ssrc };
     this.options.send(buildRtcp([packet]));
+    return true;
   }
 
   /** A key frame arrived on `ssrc`: the next request is sent at once. */

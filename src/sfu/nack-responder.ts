@@ -43,6 +43,7 @@ export class NackResponder {
         continue;
       }
       this.lastResend.set(seq, now);
+      this.counters.resent++;
       out.push(packet);
     }
     if (this.lastResend.size > 1024) this.forget(now);

@@ -19,6 +19,7 @@ import type { SdpCodec } from '../rtc/sdp.js';
 import type { Clock } from '../time/clock.js';
 import { KeyframeRequester } from './keyframe-requester.js';
 import { layerNames } from './layers.js';
+import type { SfuMetrics } from './metrics.js';
 import type { Subscription } from './subscription.js';
 
 /** One encoding of a published track: one SSRC. */
@@ -66,6 +67,7 @@ export interface PublicationOptions {
   onLayersChanged: () => void;
   /** Told the layers subscribers want changed, so the publisher hears `publish-layers`. */
   onActiveLayers: (active: Quality[]) => void;
+  metrics?: SfuMetrics;
 }
 
 /**
@@ -175,7 +177,7 @@ export class Publication {
   /** Asks the publisher for a key frame on layer `index` (rate-limited per SSRC). */
   requestKeyframe(index: number): void {
     const layer = this.layers[index] ?? this.layers[0];
-    if (layer) this.keyframes.request(layer.ssrc);
+    if (layer && this.keyframes.request(layer.ssrc)) this.options.metrics?.keyframeRequests.inc();
   }
 
   keyframeRequests(): { sent: number; coalesced: number } {

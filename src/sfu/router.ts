@@ -17,6 +17,7 @@ import type { MediaTrack } from '../rtc/media-track.js';
 import { Peer, type PeerOptions } from '../rtc/peer.js';
 import { iceUfrag, parseSdp, sends, type SessionDescription } from '../rtc/sdp.js';
 import { systemClock, type Clock } from '../time/clock.js';
+import type { SfuMetrics } from './metrics.js';
 import { Publication, trackId } from './publication.js';
 import { Subscription } from './subscription.js';
 
@@ -37,6 +38,8 @@ export interface SfuRouterOptions {
   /** Video codecs publishers may use (default VP8 and H264). */
   videoCodecs?: readonly VideoCodecName[];
   clock?: Clock;
+  /** Counters on the server's /metrics (one SfuMetrics for every room). */
+  metrics?: SfuMetrics;
 }
 
 const KIND_OF_SOURCE: Record<TrackSource, keyof MediaKinds> = { microphone: 'audio', camera: 'video', screen: 'screen' };
@@ -310,6 +313,7 @@ export class SfuRouter implements RoomMedia {
       log: sm.member.log,
       onLayersChanged: () => this.broadcastTracks(),
       onActiveLayers: (active) => sm.member.send({ type: 'publish-layers', track: pub.id, active }),
+      ...(this.options.metrics && { metrics: this.options.metrics }),
     });
     pub.serverMuted = sm.member.serverMuted.has(KIND_OF_SOURCE[source]);
     sm.publications.set(track.mid, pub);
@@ -342,7 +346,7 @@ export class SfuRouter implements RoomMedia {
     const track = pub.kind === 'audio'
       ? sm.peer.addAudioTrack({ direction: 'sendonly', streamId: pub.publisher, trackId: pub.id, payloadType: pub.codec.payloadType })
       : sm.peer.addVideoSender(pub.codec, { streamId: pub.publisher, trackId: pub.id });
-    const sub = new Subscription(pub, track, sm.member, { clock: this.clock, log: sm.member.log });
+    const sub = new Subscription(pub, track, sm.member, { clock: this.clock, log: sm.member.log, ...(this.options.metrics && { metrics: this.options.metrics }) });
     sm.subscriptions.set(pub.id, sub);
     pub.subscriptions.add(sub);
     const preference = this.preferenceOf(sm.member.id, pub.id);

@@ -17,6 +17,7 @@ import type { Clock } from '../time/clock.js';
 import { retargetRtp } from './forward.js';
 import { LayerSelector } from './layer-selector.js';
 import { layerIndexFor, layerNames } from './layers.js';
+import type { SfuMetrics } from './metrics.js';
 import { NackResponder } from './nack-responder.js';
 import { PacketCache } from './packet-cache.js';
 import type { ForwardedPacket, Publication } from './publication.js';
@@ -34,6 +35,7 @@ export interface SubscriptionOptions {
   log: Logger;
   /** Mean interval of our sender reports to the subscriber, ms (default 1000). */
   reportIntervalMs?: number;
+  metrics?: SfuMetrics;
 }
 
 export class Subscription {
@@ -158,6 +160,7 @@ export class Subscription {
 
   private announce(layer: number): void {
     const names = layerNames(this.publication.layerCount);
+    if (this.announced >= 0) this.options.metrics?.layerSwitches.inc();
     this.announced = layer;
     if (!this.publication.simulcast) return;
     const reason: LayerReason = layer === this.targetLayer() ? 'requested' : 'unavailable';
@@ -173,7 +176,12 @@ export class Subscription {
     if (p.type === 'pli' || p.type === 'fir') {
       this.publication.requestKeyframe(this.selector?.current ?? 0);
     } else if (p.type === 'nack' && this.cache) {
+      const before = { ...this.nacks!.counters };
       for (const resend of this.nacks!.packetsFor(p, this.cache)) this.track.send(resend);
+      const m = this.options.metrics?.nackPackets;
+      if (!m) return;
+      const after = this.nacks!.counters;
+      for (const result of ['resent', 'missing', 'suppressed'] as const) if (after[result] > before[result]) m.inc({ result }, after[result] - before[result]);
     }
   }
 

@@ -5,10 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SfuAgent } from '../../src/client/sfu-agent.js';
+import { buildRtcp, nackItemsFromSeqs } from '../../src/media/rtcp.js';
 import { isRtcp, parseRtpHeader, type RtpPacketInfo } from '../../src/media/rtp.js';
 import { parseVp8Descriptor, vp8KeyframeSize } from '../../src/media/vp8.js';
 import type { LayerChangedMessage, PublishLayersMessage, TrackInfo } from '../../src/protocol/signaling.js';
 import type { MediaTrack } from '../../src/rtc/media-track.js';
+import { Peer } from '../../src/rtc/peer.js';
+import { parseSdp } from '../../src/rtc/sdp.js';
 import { until } from '../helpers/rtc.js';
 import { Probe, useTestServer } from '../helpers/server.js';
 import { frequencyOf, PEER, publishCamera, sfuMember, type CameraPublisher, type SfuMember } from './sfu-helpers.js';
@@ -80,6 +83,12 @@ function expectOneContinuousStream(got: Received[]): void {
   }
 }
 
+/** A counter's value in a Prometheus text page (0 when absent). */
+function metric(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
 describe('SFU video with simulcast (Node members)', () => {
   it('forwards the highest layer by default as one stream, lists the tracks, and switches to low and back on request', async () => {
     const pub = await videoMember('sfu-vid', 'pub', true);
@@ -135,6 +144,55 @@ describe('SFU video with simulcast (Node members)', () => {
     p.close();
     await sub.stop();
     await pub.stop();
+  });
+
+  it('answers a subscriber\'s NACK from the packet cache; /metrics counts the resent packets, key-frame requests and layer switches', async () => {
+    const resent = async () => metric(await (await fetch(`${ctx.server.url}/metrics`)).text(), 'callpeer_sfu_nack_packets_total{result="resent"}');
+    const pub = await videoMember('sfu-nack', 'pub', true);
+    const sub = await videoMember('sfu-nack', 'sub', false);
+    const pubId = pub.agent.id!;
+    await until(() => (sub.video.get(pubId)?.length ?? 0) > 60, 10_000, 'video');
+    const got = sub.video.get(pubId)!;
+    const track = sub.videoTracks.get(pubId)!;
+    const before = await resent();
+    // Ten packets it did receive: the server resends them (the subscriber's SRTP layer drops
+    // them as replays, as it should; a real NACK asks for packets that never arrived).
+    const asked = got.slice(-40, -30).map((r) => r.header.sequenceNumber);
+    track.send(buildRtcp([{ type: 'nack', senderSsrc: track.localSsrc, mediaSsrc: got[0]!.header.ssrc, items: nackItemsFromSeqs(asked) }]));
+    for (let t = 0; t < 30 && (await resent()) < before + 10; t++) await new Promise((r) => setTimeout(r, 100));
+    // Asked again at once: suppressed (each packet at most once per 100 ms), not resent twice.
+    track.send(buildRtcp([{ type: 'nack', senderSsrc: track.localSsrc, mediaSsrc: got[0]!.header.ssrc, items: nackItemsFromSeqs(asked) }]));
+    await new Promise((r) => setTimeout(r, 300));
+    const text = await (await fetch(`${ctx.server.url}/metrics`)).text();
+    expect(metric(text, 'callpeer_sfu_nack_packets_total{result="resent"}')).toBe(before + 10);
+    expect(metric(text, 'callpeer_sfu_nack_packets_total{result="suppressed"}')).toBeGreaterThanOrEqual(10);
+    expect(metric(text, 'callpeer_sfu_keyframe_requests_total')).toBeGreaterThan(0);
+    await sub.stop();
+    await pub.stop();
+  });
+
+  it('more than three simulcast encodings: INVALID_SDP naming the three used, the rest of the offer answered', async () => {
+    const p = await Probe.open(ctx.server.wsUrl);
+    p.send({ type: 'join', room: 'sfu-rids', name: 'rids', video: true });
+    await p.next('joined');
+    const peer = new Peer({ ...PEER, iceServers: [] });
+    peer.addAudioTrack({ direction: 'sendonly' });
+    peer.addVideoSender();
+    const offer = await new Promise<string>((resolve) => peer.on('signal', (sig) => { if (sig.kind === 'description') resolve(sig.sdp); }));
+    // Four rids on the video section, the way a browser with four sendEncodings would offer them.
+    const eol = offer.includes('\r\n') ? '\r\n' : '\n';
+    const fourRids = offer.replace(/(a=mid:1)(\r?\n)/, `$1$2a=rid:a send${eol}a=rid:b send${eol}a=rid:c send${eol}a=rid:d send${eol}a=simulcast:send a;b;c;d${eol}`);
+    expect(fourRids).not.toBe(offer);
+    p.send({ type: 'offer', sdp: fourRids });
+    const answer = await p.next('answer');
+    expect(parseSdp(answer.sdp).media.map((m) => m.direction)).toEqual(['recvonly', 'recvonly']);
+    const err = await p.next('error');
+    expect(err).toMatchObject({ code: 'INVALID_SDP', ref: 'offer' });
+    expect(err.message).toMatch(/4 simulcast encodings.*at most 3.*a, b, c/);
+    p.send({ type: 'ping', id: 'alive' });
+    expect(await p.next('pong')).toMatchObject({ id: 'alive' });
+    peer.close();
+    p.close();
   });
 
   it('refuses bad layer and subscription requests with protocol errors and keeps the member', async () => {

@@ -45,7 +45,7 @@ describe('PacketCache and NackResponder', () => {
     // PID 0xffff with BLP bits 0 and 1: 0xffff, 0, 1 (across the wrap); 9 was never sent.
     const nack = { type: 'nack' as const, senderSsrc: 1, mediaSsrc: 2, items: [{ pid: 0xffff, blp: 0b11 }, { pid: 9, blp: 0 }] };
     expect(nacks.packetsFor(nack, cache).map((b) => b.toString('hex'))).toEqual(['ff0102', '000102', '010102']);
-    expect(nacks.counters).toEqual({ resent: 0, missing: 1, suppressed: 0 });
+    expect(nacks.counters).toEqual({ resent: 3, missing: 1, suppressed: 0 });
     clock.advance(50);
     expect(nacks.packetsFor(nack, cache)).toEqual([]);
     expect(nacks.counters.suppressed).toBe(3);
