@@ -214,6 +214,7 @@ export class SfuRouter implements RoomMedia {
     if (!sm) throw new CallpeerError('INVALID_MESSAGE', `send an offer before "${ref}": the server needs your connection to send you media`, { ref });
     const sub = sm.subscriptions.get(pub.id);
     if (sub) {
+      if (wanted && !sub.wanted) sub.resume();
       sub.wanted = wanted;
       pub.rebuildFanout();
       if (wanted) sub.setPreference(this.preferenceOf(sm.member.id, pub.id));

@@ -49,6 +49,15 @@ export class RtpRewriter {
 
   constructor(private readonly options: RtpRewriterOptions) {}
 
+  /**
+   * The next packet starts anew (after a pause in forwarding, e.g. unsubscribe/subscribe): it
+   * follows on from the last one sent as if the source had switched, so the packets skipped
+   * meanwhile leave no gap for the subscriber to report as loss.
+   */
+  restart(): void {
+    this.source = undefined;
+  }
+
   /** The SSRC of the source being forwarded, undefined before the first packet. */
   get currentSource(): number | undefined {
     return this.source?.ssrc;
@@ -84,7 +93,7 @@ export class RtpRewriter {
   }
 
   private switchTo(h: RtpPacketInfo, nowMs: number, vp8: Vp8Descriptor | undefined): SourceOffsets {
-    const first = this.source === undefined;
+    const first = this.switches === 0;
     this.switches++;
     // The first stream goes out as it came; a later one continues right after the last packet.
     const seq = first ? 0 : (this.lastSequenceNumber + 1 - h.sequenceNumber) & 0xffff;

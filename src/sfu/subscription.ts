@@ -121,6 +121,15 @@ export class Subscription {
     }
   }
 
+  /** Forwarding starts again after `unsubscribe`: at a key frame, continuing the stream without a gap. */
+  resume(): void {
+    this.wanted = true;
+    if (!this.selector) return;
+    this.selector.reset(this.publication.layerCount, -1);
+    this.rewriter!.restart();
+    this.pursueTarget();
+  }
+
   /** The publication's layers were re-ranked: the selector starts from where it is. */
   layersReranked(): void {
     if (!this.selector) return;

@@ -1,8 +1,8 @@
 /**
  * The call page's video in an SFU room (PROTOCOL.md, SFU rooms v2): three Chromium pages with
  * fake cameras each publish three simulcast layers and render the other two; a page asking for
- * `low` then `high` sees the decoded width change while frames keep coming; a member shares its
- * screen and camera at once.
+ * `low` then `high` sees the decoded width change while frames keep coming, and stops receiving
+ * video while its tab is hidden; a member shares its screen and camera at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/app.js';
@@ -74,7 +74,7 @@ describe.skipIf(!hasChromium())(`call page video in an SFU room${skipNote()}`, {
 
   // One retry: on a busy 2-core machine Chromium's own decode or render can stall a frame past
   // 500 ms now and then; a switch that freezes the picture fails both tries.
-  it('asking for low then high changes the decoded width, without a freeze, and few key frames are asked for', { retry: 1 }, async () => {
+  it('asking for low then high changes the decoded width, without a freeze, and few key frames are asked for; a hidden tab pauses the video', { retry: 1 }, async () => {
     const pub = await joinCall(browser, server.url, 'sfu-layers', 'Pub');
     const sub = await joinCall(browser, server.url, 'sfu-layers', 'Sub');
     const pubId = (await state(pub)).id;
@@ -127,6 +127,28 @@ describe.skipIf(!hasChromium())(`call page video in an SFU room${skipNote()}`, {
     expect(plis).toBeGreaterThanOrEqual(1);
     expect(plis).toBeLessThanOrEqual(6);
     console.log(`layer switch: low decoded ${switchMs} ms after the request; widths ${high} → ${low} → ${high}; longest frame gap ${Math.round(Math.max(...gaps.slice(1)))} ms, ${plis} key frame requests`);
+
+    // A hidden tab unsubscribes its video and gets it back when shown; its audio goes on.
+    const inbound = async () => (await sub.evaluate(() => window.callpeer!.stats()))[pubId]!.inbound;
+    // The page's own visibility: what a browser reports when the user switches tabs.
+    const setHidden = (hidden: boolean) => sub.evaluate((h) => {
+      Object.defineProperty(document, 'hidden', { value: h, configurable: true });
+      document.dispatchEvent(new Event('visibilitychange'));
+    }, hidden);
+    await setHidden(true);
+    await waitForPage(sub, (t) => window.callpeer!.state().sfu.subscribed[t] === false, camera, { what: 'the camera unsubscribed' });
+    await new Promise((r) => setTimeout(r, 500)); // what was in flight
+    const counts = async (): Promise<[number, number]> => inbound().then((i) => [i.video!.packetsReceived, i.audio!.packetsReceived]);
+    const [v0, a0] = await counts();
+    await new Promise((r) => setTimeout(r, 1500));
+    const [v1, a1] = await counts();
+    expect(v1 - v0).toBeLessThanOrEqual(5); // stopped (a retransmission at most)
+    expect(a1 - a0).toBeGreaterThan(30); // the audio keeps coming
+    await setHidden(false);
+    await waitForPage(sub, (t) => window.callpeer!.state().sfu.subscribed[t] === true, camera, { what: 'the camera subscribed again' });
+    await waitForPage(sub, ([peer, f]) => (window.callpeer!.state().peers.find((p) => p.id === peer)?.tile?.frames ?? 0) > (f as number) + 10,
+      [pubId, (await tileOf(sub, pubId))!.frames] as const, { what: 'frames again', timeoutMs: 10_000, debug: DEBUG_STATE });
+    expect((await inbound()).video!.packetsReceived).toBeGreaterThan(v1 + 20);
     await pub.close();
     await sub.close();
     expect(browser.pageErrors).toEqual([]);
@@ -157,4 +179,5 @@ describe.skipIf(!hasChromium())(`call page video in an SFU room${skipNote()}`, {
     await bob.close();
     expect(browser.pageErrors).toEqual([]);
   });
+
 });

@@ -195,6 +195,31 @@ describe('SFU video with simulcast (Node members)', () => {
     p.close();
   });
 
+  it('unsubscribe stops a camera, subscribe resumes it at a key frame as the same continuous stream', async () => {
+    const pub = await videoMember('sfu-resub', 'pub', true);
+    const sub = await videoMember('sfu-resub', 'sub', false);
+    // Another subscriber keeps the layer flowing (else the publisher pauses it: publish-layers).
+    const other = await videoMember('sfu-resub', 'other', false);
+    const pubId = pub.agent.id!;
+    const camera = `${pubId}-camera`;
+    await until(() => (sub.video.get(pubId)?.length ?? 0) > 30, 10_000, 'video');
+    sub.agent.setSubscribed(pubId, false, camera);
+    await new Promise((r) => setTimeout(r, 300));
+    const stopped = sub.video.get(pubId)!.length;
+    await new Promise((r) => setTimeout(r, 700));
+    expect(sub.video.get(pubId)!.length).toBe(stopped);
+    sub.agent.setSubscribed(pubId, true, camera);
+    await until(() => sub.video.get(pubId)!.length > stopped + 30, 5000, 'video again');
+    const resumed = sub.video.get(pubId)!.slice(stopped);
+    // The first packet after the pause starts a key frame: the decoder has what it needs.
+    const first = resumed[0]!;
+    expect(parseVp8Descriptor(first.packet.subarray(first.header.payloadOffset)).keyframe).toBe(true);
+    expectOneContinuousStream(sub.video.get(pubId)!);
+    await other.stop();
+    await sub.stop();
+    await pub.stop();
+  });
+
   it('refuses bad layer and subscription requests with protocol errors and keeps the member', async () => {
     const pub = await videoMember('sfu-bad', 'pub', true);
     const p = await Probe.open(ctx.server.wsUrl);

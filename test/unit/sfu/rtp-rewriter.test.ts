@@ -68,6 +68,15 @@ describe('RtpRewriter', () => {
     expect(send(rw, vp8Packet(2, 999, 47000, 499, 59, false), 23).ok).toBe(false);
   });
 
+  it('restart: after a pause the same source continues from the last packet sent, no gap', () => {
+    const rw = new RtpRewriter(options);
+    send(rw, vp8Packet(1, 100, 9000, 10, 1, true), 0);
+    rw.restart();
+    // 50 packets and a second later the same source comes back at a key frame.
+    expect(send(rw, vp8Packet(1, 150, 99000, 40, 31, true), 1000)).toMatchObject({ ok: true, seq: 101, ts: 9000 + 90000, pic: 11, tl0: 2 });
+    expect(send(rw, vp8Packet(1, 151, 102000, 41, 32, false), 1033)).toMatchObject({ seq: 102, ts: 9000 + 90000 + 3000, pic: 12 });
+  });
+
   it('a 7-bit picture id continues modulo 128', () => {
     const rw = new RtpRewriter(options);
     const short = (ssrc: number, seq: number, pic: number) => {
