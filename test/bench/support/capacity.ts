@@ -52,7 +52,7 @@ export async function measureStep(url: string, peers: number, shape: Shape, serv
       onProgress: (p) => {
         if (p.phase !== 'holding' || p.t <= peers / shape.ramp + 1.5) return;
         hold.push(p);
-        if (server) watched.push({ at: performance.now(), stats: server.stats() });
+        if (server) watched.push({ at: performance.now(), stats: server.stats(false) });
       },
     },
   );

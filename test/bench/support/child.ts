@@ -8,7 +8,9 @@ export class BenchServer {
   private constructor(readonly child: ChildProcess, readonly url: string) {}
 
   static async start(kind: 'callpeer' | 'sfu' | 'auth' | 'bare'): Promise<BenchServer> {
-    const child = fork(path.join(import.meta.dirname, 'server-child.ts'), [kind], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // BENCH_CPU_PROF=DIR: the server writes a V8 CPU profile there (stop() ends it cleanly).
+    const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    const child = fork(path.join(import.meta.dirname, 'server-child.ts'), [kind], { execArgv: ['--import', 'tsx', '--expose-gc', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const url = await new Promise<string>((resolve, reject) => {
       child.once('message', (m: { url: string }) => resolve(m.url));
       child.once('exit', (code) => reject(new Error(`bench server exited ${code}`)));
@@ -16,15 +18,17 @@ export class BenchServer {
     return new BenchServer(child, url);
   }
 
-  stats(): Promise<ChildStats> {
+  /** CPU and memory; `gc` (default true) collects first, for memory figures. */
+  stats(gc = true): Promise<ChildStats> {
     return new Promise((resolve) => {
       this.child.once('message', (m) => resolve(m as ChildStats));
-      this.child.send({ cmd: 'stats' });
+      this.child.send({ cmd: 'stats', gc });
     });
   }
 
   stop(): void {
-    this.child.kill('SIGKILL');
+    if (process.env.BENCH_CPU_PROF) this.child.send({ cmd: 'exit' });
+    else this.child.kill('SIGKILL');
   }
 }
 
