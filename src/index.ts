@@ -17,6 +17,8 @@ export type { AgentEvents, AgentLink, RemoteTrack } from './client/agent-events.
 export type { AgentOptions } from './client/agent-options.js';
 export { EncodedSource, ToneSource, PacketListSource, type OpusSource } from './media/opus-sources.js';
 export { OpusSender } from './rtc/opus-sender.js';
+export { Vp8SimulcastSender, type Vp8SenderOptions } from './rtc/vp8-sender.js';
+export { parseIvf, type IvfFile } from './media/ivf.js';
 export type { MediaTrack } from './rtc/media-track.js';
 export { ToneFrames, SampleFrames, wavFrames, type PcmFrameSource } from './media/frames.js';
 export { Peer, cleanupRtc, type IceTransportPolicy, type PeerOptions } from './rtc/peer.js';
