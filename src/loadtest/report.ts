@@ -37,7 +37,7 @@ function describeRun(r: LoadTestResult): string {
   const size = p.publishers + p.subscribers;
   const who = p.subscribers === 0 ? `${size} peers` : `${p.publishers} publishers + ${p.subscribers} subscribers`;
   const kind = r.topology === 'mesh' || r.topology === 'sfu' ? `webrtc ${r.topology}` : 'webrtc';
-  return `${kind}, ${p.rooms} room${p.rooms === 1 ? '' : 's'} x ${who}, audio ${p.audio}`;
+  return `${kind}, ${p.rooms} room${p.rooms === 1 ? '' : 's'} x ${who}, audio ${p.audio}${p.video ? ', video (3 simulcast layers)' : ''}`;
 }
 
 function peerRows(peers: readonly PeerFigures[]): string[] {

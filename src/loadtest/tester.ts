@@ -217,8 +217,7 @@ export class WebRtcTester {
     let sentPackets = this.gone.sentPackets;
     let sentBytes = this.gone.sentBytes;
     const rttMs: number[] = [];
-    for (const { sender: s, video } of conns) {
-      if (video) sentPackets += video.stats.packetsSent;
+    for (const { sender: s } of conns) {
       if (!s) continue;
       const sent = sentBy(s);
       sentPackets += sent.packets;
@@ -355,11 +354,9 @@ export class WebRtcTester {
 
   /** Stops the connection's senders; what they sent stays in the totals. */
   private retireSender(conn: Conn): void {
-    if (conn.video) {
-      this.gone.sentPackets += conn.video.stats.packetsSent;
-      conn.video.close();
-      conn.video = undefined;
-    }
+    // The video line reports what cameras received; `sent` stays the audio's, like `received`.
+    conn.video?.close();
+    conn.video = undefined;
     const s = conn.sender;
     if (!s) return;
     conn.sender = undefined;

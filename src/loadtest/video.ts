@@ -19,9 +19,9 @@ export const VIDEO_LAYER_SIZES = ['160x90', '320x180', '640x360'] as const;
 export const VIDEO_FPS = 15;
 
 /** The three layers' frames, low → high; INVALID_CONFIG naming the file when one is missing. */
-export function loadVideoLayers(): { data: Buffer }[][] {
+export function loadVideoLayers(dir: URL = FIXTURES): { data: Buffer }[][] {
   return VIDEO_LAYER_SIZES.map((size) => {
-    const file = new URL(`${size}.ivf`, FIXTURES);
+    const file = new URL(`${size}.ivf`, dir);
     let data: Buffer;
     try {
       data = readFileSync(file);

@@ -368,6 +368,11 @@ export function buildRtcp(packets: readonly RtcpPacket[]): Buffer {
   return out;
 }
 
+/** The SDES packet every report carries: the CNAME of `ssrc` (RFC 3550 §6.5.1). */
+export function cnameSdes(ssrc: number, cname: string): SourceDescription {
+  return { type: 'sdes', chunks: [{ ssrc, items: [{ type: SDES_CNAME, text: cname }] }] };
+}
+
 /** Generic NACK items (PID + BLP, RFC 4585 §6.2.1) covering the lost sequence numbers. */
 export function nackItemsFromSeqs(lost: readonly number[]): NackItem[] {
   const sorted = [...new Set(lost.map((s) => s & 0xffff))].sort((a, b) => ((((a - b) & 0xffff) << 16) >> 16));

@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import {
-  buildRtcp, ntpFromUnixMs, ntpMiddle32, rttMs, SDES_CNAME, type ReportBlock,
+  buildRtcp, cnameSdes, ntpFromUnixMs, ntpMiddle32, rttMs, type ReportBlock,
 } from '../media/rtcp.js';
 import type { OpusSource } from '../media/opus-sources.js';
 import { RTP_HEADER_MIN, writeRtpHeader, type RtpHeader } from '../media/rtp.js';
@@ -191,7 +191,7 @@ export class OpusSender extends EventEmitter<OpusSenderEvents> {
         type: 'sr', ssrc: this.ssrc, ntpSeconds: ntp.seconds, ntpFraction: ntp.fraction,
         rtpTimestamp: (this.lastTs + elapsedTicks) >>> 0, packetCount: this.packets >>> 0, octetCount: this.octets >>> 0, reports: [],
       },
-      { type: 'sdes', chunks: [{ ssrc: this.ssrc, items: [{ type: SDES_CNAME, text: this.track.cname }] }] },
+      cnameSdes(this.ssrc, this.track.cname),
     ]);
     return this.track.send(rtcp);
   }

@@ -129,8 +129,9 @@ export class Peer extends EventEmitter<PeerEvents> {
    * Applies a remote description. An offer is answered (the answer comes out as `signal`)
    * with one track per audio/video mid, as planned by planAnswer. Returns false when the
    * description was ignored: a colliding offer on the impolite side, an answer we were not
-   * waiting for, or a connection that failed meanwhile (then closed as 'failed'). Throws INVALID_SDP for a description that does not parse or that the
-   * library refuses, CLOSED after close().
+   * waiting for, or a connection that failed meanwhile (then closed as 'failed'). Throws
+   * INVALID_SDP for a description that does not parse or that the library refuses, CLOSED
+   * after close().
    */
   handleRemoteDescription(sdp: string, type: 'offer' | 'answer'): boolean {
     this.assertOpen();
@@ -227,10 +228,10 @@ export class Peer extends EventEmitter<PeerEvents> {
   addVideoSender(codec: SdpCodec = VP8_CODEC, options: { streamId?: string; trackId?: string; layers?: number } = {}): MediaTrack {
     this.assertOpen();
     const layers = Math.max(1, Math.min(3, options.layers ?? 1));
-    const extra = Array.from({ length: layers - 1 }, () => randomSsrc());
     const attributes = [`rtcp-fb:${codec.payloadType} ccm fir`];
     const reused = layers === 1 ? this.reuseRetired('video', codec, options.streamId, options.trackId, attributes) : undefined;
     if (reused) return reused;
+    const extra = Array.from({ length: layers - 1 }, () => randomSsrc());
     const track = this.addTrackFor(this.unusedMid(), 'video', 'sendonly', codec, options.streamId, options.trackId, attributes, extra);
     this.requestNegotiation();
     return track;

@@ -5,7 +5,7 @@
  * remote sender learns loss, jitter and RTT. Each valid packet is handed on to `onPacket`
  * (a decoder, a recorder) with its parsed header.
  */
-import { buildRtcp, SDES_CNAME } from '../media/rtcp.js';
+import { buildRtcp, cnameSdes } from '../media/rtcp.js';
 import { parseRtpHeader, type RtpPacketInfo } from '../media/rtp.js';
 import { silentLogger, type Logger } from '../log.js';
 import { systemClock, type Clock } from '../time/clock.js';
@@ -95,7 +95,7 @@ export class RtpReceiver {
     const reports = [...this.sources.values()].slice(0, 31).map((s) => s.reportBlock(now));
     const rtcp = buildRtcp([
       { type: 'rr', ssrc: this.track.localSsrc, reports },
-      { type: 'sdes', chunks: [{ ssrc: this.track.localSsrc, items: [{ type: SDES_CNAME, text: this.track.cname }] }] },
+      cnameSdes(this.track.localSsrc, this.track.cname),
     ]);
     return this.track.send(rtcp);
   }

@@ -7,7 +7,7 @@
  * how Node members (tests, `loadtest --video`) publish camera video without an encoder.
  */
 import { randomBytes } from 'node:crypto';
-import { buildRtcp, ntpFromUnixMs, SDES_CNAME, type RtcpPacket } from '../media/rtcp.js';
+import { buildRtcp, cnameSdes, ntpFromUnixMs, type RtcpPacket } from '../media/rtcp.js';
 import { RTP_HEADER_MIN, writeRtpHeader, type RtpHeader } from '../media/rtp.js';
 import { vp8KeyframeSize } from '../media/vp8.js';
 import { packetizeVp8 } from '../media/vp8-packetizer.js';
@@ -40,6 +40,8 @@ interface LayerState {
   packets: number;
   octets: number;
   lastTimestamp: number;
+  /** Monotonic ms when the frame at lastTimestamp went out. */
+  lastSentMs: number;
 }
 
 export interface Vp8SenderStats {
@@ -57,6 +59,7 @@ export class Vp8SimulcastSender {
   private readonly payloadType: number;
   private readonly maxPayload: number;
   private readonly log: Logger;
+  private readonly clock: Clock;
   private readonly header: RtpHeader;
   private readonly packet = Buffer.alloc(1500);
   private closed = false;
@@ -71,7 +74,7 @@ export class Vp8SimulcastSender {
       if (keyframes[0] !== 0) throw new TypeError(`layer ${i} does not start with a key frame`);
       return {
         ssrc: ssrcs[i]!, frames, keyframes, next: 0, seq: randomBytes(2).readUInt16BE(0), tsBase: randomBytes(4).readUInt32BE(0),
-        pictureId: randomBytes(2).readUInt16BE(0) & 0x7fff, active: true, packets: 0, octets: 0, lastTimestamp: 0,
+        pictureId: randomBytes(2).readUInt16BE(0) & 0x7fff, active: true, packets: 0, octets: 0, lastTimestamp: 0, lastSentMs: 0,
       };
     });
     this.payloadType = track.codec?.payloadType ?? 96;
@@ -82,6 +85,7 @@ export class Vp8SimulcastSender {
       csrcs: [], extensionProfile: undefined, extensions: [], extensionData: undefined,
     };
     const clock = options.clock ?? systemClock;
+    this.clock = clock;
     track.on('rtcp', this.onRtcp);
     track.once('closed', () => this.close());
     this.pacer = new Pacer((index) => this.tick(index), { intervalMs: 1000 / options.fps, clock, maxBurst: 1 });
@@ -117,6 +121,7 @@ export class Vp8SimulcastSender {
       const payloads = packetizeVp8(frame.data, l.pictureId, l.pictureId & 0xff, this.maxPayload);
       l.pictureId = (l.pictureId + 1) & 0x7fff;
       l.lastTimestamp = timestamp;
+      l.lastSentMs = this.clock.now();
       payloads.forEach((payload, k) => this.sendPacket(l, payload, timestamp, k === payloads.length - 1));
       this.stats.framesSent++;
     }
@@ -157,12 +162,14 @@ export class Vp8SimulcastSender {
     for (const l of this.layers) {
       if (l.packets === 0) continue;
       packets.push({
-        type: 'sr', ssrc: l.ssrc, ntpSeconds: ntp.seconds, ntpFraction: ntp.fraction, rtpTimestamp: l.lastTimestamp,
+        // The RTP time of "now", moved on from the last frame (RFC 3550 §6.4.1), so receivers can sync.
+        type: 'sr', ssrc: l.ssrc, ntpSeconds: ntp.seconds, ntpFraction: ntp.fraction,
+        rtpTimestamp: (l.lastTimestamp + Math.round(((this.clock.now() - l.lastSentMs) * VIDEO_CLOCK_RATE) / 1000)) >>> 0,
         packetCount: l.packets, octetCount: l.octets, reports: [],
       });
     }
     if (packets.length === 0) return;
-    packets.push({ type: 'sdes', chunks: [{ ssrc: this.layers[0]!.ssrc, items: [{ type: SDES_CNAME, text: this.track.cname }] }] });
+    packets.push(cnameSdes(this.layers[0]!.ssrc, this.track.cname));
     this.track.send(buildRtcp(packets));
   }
 }

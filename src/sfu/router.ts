@@ -63,13 +63,12 @@ class SfuMember {
 export class SfuRouter implements RoomMedia {
   /** Members with a server connection (after their first offer). */
   private readonly members = new Map<string, SfuMember>();
-  /** Everyone in the room, connected or not: all of them hear `tracks`. */
-  private readonly joined = new Map<string, Member>();
   /**
-   * `layer` preferences per member, by track id: kept for subscriptions made later, and taken
-   * before the member's first offer (a page asks as soon as it sees the track list).
+   * Everyone in the room, connected or not: all of them hear `tracks`. With each, its `layer`
+   * preferences by track id: kept for subscriptions made later, and taken before the member's
+   * first offer (a page asks as soon as it sees the track list).
    */
-  private readonly preferences = new Map<string, Map<string, LayerPreference>>();
+  private readonly joined = new Map<string, { member: Member; preferences: Map<string, LayerPreference> }>();
   /** Every live publication of the room, by track id. */
   private readonly publications = new Map<string, Publication>();
   private readonly log: Logger;
@@ -85,8 +84,7 @@ export class SfuRouter implements RoomMedia {
   }
 
   join(member: Member): MemberMedia {
-    this.joined.set(member.id, member);
-    this.preferences.set(member.id, new Map());
+    this.joined.set(member.id, { member, preferences: new Map() });
     // After `joined` (sent once this returns), the track list as it is now.
     queueMicrotask(() => {
       if (member.room.get(member.id) === member) member.send({ type: 'tracks', tracks: this.trackList() });
@@ -104,10 +102,7 @@ export class SfuRouter implements RoomMedia {
       setMuted: () => this.applyMutes(member),
       updated: () => this.applyMutes(member),
       close: () => {
-        if (this.joined.get(member.id) === member) {
-          this.joined.delete(member.id);
-          this.preferences.delete(member.id);
-        }
+        if (this.joined.get(member.id)?.member === member) this.joined.delete(member.id);
         this.leave(member.id);
       },
     };
@@ -131,7 +126,7 @@ export class SfuRouter implements RoomMedia {
 
   private broadcastTracks(): void {
     const message = { type: 'tracks' as const, tracks: this.trackList() };
-    for (const m of this.joined.values()) m.send(message);
+    for (const { member } of this.joined.values()) member.send(message);
   }
 
   /** A description from a member (`offer`/`answer` without `to`); its server Peer is made on the first. */
@@ -227,12 +222,12 @@ export class SfuRouter implements RoomMedia {
     const pub = this.findPublication(member, undefined, track, 'layer');
     if (pub.kind !== 'video') throw new CallpeerError('INVALID_MESSAGE', `"${track}" is an audio track: it has no layers`, { ref: 'layer' });
     if (!pub.simulcast) throw new CallpeerError('INVALID_MESSAGE', `"${track}" is not simulcast: it has one layer`, { ref: 'layer' });
-    this.preferences.get(member.id)?.set(pub.id, quality);
+    this.joined.get(member.id)?.preferences.set(pub.id, quality);
     this.members.get(member.id)?.subscriptions.get(pub.id)?.setPreference(quality);
   }
 
   private preferenceOf(member: string, track: string): LayerPreference {
-    return this.preferences.get(member)?.get(track) ?? 'auto';
+    return this.joined.get(member)?.preferences.get(track) ?? 'auto';
   }
 
   /** Server mutes and the member's own media state, applied to what it publishes. */

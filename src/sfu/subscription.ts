@@ -8,7 +8,7 @@
  * Sender reports go to the subscriber so it can measure RTT and sync audio with video.
  */
 import type { Logger } from '../log.js';
-import { buildRtcp, SDES_CNAME, type RtcpPacket } from '../media/rtcp.js';
+import { buildRtcp, cnameSdes, type RtcpPacket } from '../media/rtcp.js';
 import { rewriteVp8Descriptor } from '../media/vp8.js';
 import type { LayerPreference, LayerReason, ServerMessage } from '../protocol/signaling.js';
 import type { MediaTrack } from '../rtc/media-track.js';
@@ -209,7 +209,7 @@ export class Subscription {
     });
     this.track.send(buildRtcp([
       sr,
-      { type: 'sdes', chunks: [{ ssrc: this.track.localSsrc, items: [{ type: SDES_CNAME, text: this.track.cname }] }] },
+      cnameSdes(this.track.localSsrc, this.track.cname),
     ]));
   }
 }

@@ -144,6 +144,7 @@ describe('runLoadTest (WebRTC, SFU rooms)', () => {
     expect(Object.keys(v.sizes)).toEqual(['640x360']);
     expect(r.summary.tracks).toEqual({ expected: 12, received: 12 }); // the audio too
     expect(Object.keys(r.summary.errors).filter((k) => k !== 'peer-failed')).toEqual([]);
+    expect(formatReport(r)).toMatch(/^callpeer loadtest: webrtc sfu, 2 rooms x 3 peers, audio tone, video \(3 simulcast layers\); /);
     expect(formatReport(r)).toMatch(/^video {4}1[02]\/12 cameras received, \d+ packets, 0 lost \(0\.00 %\), \d+ frames \(\d+ key\), [\d.]+ fps per camera \(median\), \d+ kbps; last layer: \d+ at 640x360$/m);
   }, 30_000);
 });

@@ -232,6 +232,13 @@ describe('SFU video with simulcast (Node members)', () => {
     expect(await p.next('error')).toMatchObject({ code: 'TRACK_NOT_FOUND', ref: 'layer' });
     p.send({ type: 'subscribe', publisher: pub.agent.id!, track: `${pub.agent.id}-screen` });
     expect(await p.next('error')).toMatchObject({ code: 'TRACK_NOT_FOUND', ref: 'subscribe' });
+    // A real track, but this member has no server connection to receive it on yet.
+    p.send({ type: 'subscribe', publisher: pub.agent.id!, track: `${pub.agent.id}-camera` });
+    const early = await p.next('error');
+    expect(early).toMatchObject({ code: 'INVALID_MESSAGE', ref: 'subscribe' });
+    expect(early.message).toMatch(/send an offer before "subscribe"/);
+    // `layer` before the offer is kept for later, not refused.
+    p.send({ type: 'layer', track: `${pub.agent.id}-camera`, quality: 'low' });
     p.send({ type: 'ping', id: 'alive' });
     expect(await p.next('pong')).toMatchObject({ id: 'alive' });
     p.close();

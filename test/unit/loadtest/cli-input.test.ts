@@ -33,4 +33,10 @@ describe('loadtest flags', () => {
     expect(refusal(() => loadtestInput(URL, { mode: 'webrtc', pairs: '2', logLevel: 'error' }))).toBe('INVALID_CONFIG');
     expect(refusal(() => loadtestInput(URL, { mode: 'sfu', logLevel: 'error' }))).toBe('INVALID_CONFIG');
   });
+
+  it('--video goes on as `video: true` in WebRTC mode and is refused with --mode pcm', () => {
+    expect(loadtestInput(URL, { mode: 'webrtc', video: true, logLevel: 'error' })).toMatchObject({ video: true });
+    expect(loadtestInput(URL, { mode: 'webrtc', logLevel: 'error' })).not.toHaveProperty('video');
+    expect(refusal(() => loadtestInput(URL, { mode: 'pcm', video: true, logLevel: 'error' }))).toBe('INVALID_CONFIG');
+  });
 });
