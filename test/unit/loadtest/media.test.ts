@@ -35,9 +35,11 @@ describe('SendLog', () => {
     log.watch(track);
     const before = performance.now();
     expect(track.send(rtp(65535, 0xdeadbeef))).toBe(true);
+    const after = performance.now();
     expect(sent).toHaveLength(1);
+    // Timed at the send, between `before` and `after` (a loaded machine may take a while there).
     const ms = log.lookup(0xdeadbeef)(65535, before + 5)!;
-    expect(ms).toBeGreaterThan(4);
+    expect(ms).toBeGreaterThanOrEqual(before + 5 - after);
     expect(ms).toBeLessThanOrEqual(5);
   });
 
