@@ -15,8 +15,6 @@ import { isRtcp } from '../media/rtp.js';
 import type { SdpCodec, SdpDirection, SdpMedia } from './sdp.js';
 
 export interface MediaTrackEvents {
-  /** DTLS-SRTP is up: `send()` works from now on (tracks we send on only). */
-  open: [];
   closed: [];
   /** A received RTCP (compound) packet routed to this mid. */
   rtcp: [packet: Buffer];
@@ -106,11 +104,6 @@ export class MediaTrack extends EventEmitter<MediaTrackEvents> {
     this.codec = codec;
     this.localSsrc = ssrc;
     this.localSsrcs = [ssrc];
-  }
-
-  /** @internal */
-  markOpen(): void {
-    if (!this.closedFlag) this.emit('open');
   }
 
   /** Closes the native track. Idempotent; the Peer calls it when it closes. @internal */

@@ -52,6 +52,8 @@ export interface PeerOptions {
    * the offer we send and in the offer we receive (RFC 8842 lets an offerer pick active).
    */
   offererIsDtlsClient?: boolean;
+  /** Emit `datachannel` for channels the remote opens (default true); false ignores them (an SFU member). */
+  acceptDataChannels?: boolean;
 }
 
 export type PeerSignal =

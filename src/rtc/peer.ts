@@ -71,6 +71,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   private readonly connectTimeoutMs: number;
   private readonly disconnectedTimeoutMs: number;
   private readonly offererIsDtlsClient: boolean;
+  private readonly acceptDataChannels: boolean;
   /** iceTransportPolicy 'relay': we signal relay candidates only (see PeerOptions). */
   private readonly relayOnly: boolean;
 
@@ -85,6 +86,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.disconnectedTimeoutMs = options.disconnectedTimeoutMs ?? 10_000;
     this.offererIsDtlsClient = options.offererIsDtlsClient ?? true;
     this.relayOnly = options.iceTransportPolicy === 'relay';
+    this.acceptDataChannels = options.acceptDataChannels ?? true;
     this.pc = new PeerConnection(this.id, {
       iceServers: options.iceServers ?? [],
       ...(options.bindAddress !== undefined && { bindAddress: options.bindAddress }),
@@ -359,9 +361,13 @@ export class Peer extends EventEmitter<PeerEvents> {
       watchNativeClose(native);
       this.log.warn({ mid: native.mid() }, 'unplanned track from the library');
     }));
-    pc.onDataChannel(this.guard('onDataChannel', (native: DataChannel) => {
-      this.emit('datachannel', this.adoptChannel(native));
-    }));
+    // Every native callback costs a libuv scan on each wakeup (addTrackFor): register this
+    // one only for a Peer that takes channels the remote opens.
+    if (this.acceptDataChannels) {
+      pc.onDataChannel(this.guard('onDataChannel', (native: DataChannel) => {
+        this.emit('datachannel', this.adoptChannel(native));
+      }));
+    }
   }
 
   private onState(state: string): void {
@@ -415,10 +421,11 @@ export class Peer extends EventEmitter<PeerEvents> {
     const native = this.pc.addTrack(desc);
     const track = new MediaTrack(native, mid, kind, direction, codec, ssrc, this.cname, [ssrc, ...simulcastSsrcs]);
     // Each native callback is a thread-safe function, one libuv async handle, and libuv scans
-    // every such handle on each wakeup (perf: ~10 % of a load generator's CPU with thousands
-    // of tracks). So a track registers only what it uses; no onError: failures show in the
-    // connection state.
-    if (sends(direction)) native.onOpen(this.guard('track.onOpen', () => track.markOpen()));
+    // every such handle on each wakeup (perf: ~10 % of a load generator's CPU, 12 % of an SFU's,
+    // with thousands of tracks). So a track registers only onMessage (media and RTCP, which
+    // libdatachannel routes by SSRC to send-only tracks too) and the onClosed the wrapper needs:
+    // no onOpen (send() just fails until DTLS is up; isOpen() tells), no onError (failures show
+    // in the connection state).
     // Per packet: the guard spelled out, without guard()'s rest-argument array.
     native.onMessage((msg: Buffer) => {
       if (this.closed) return;

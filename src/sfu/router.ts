@@ -261,6 +261,8 @@ export class SfuRouter implements RoomMedia {
       logger: this.log,
       // The member is polite: on glare our offer wins.
       polite: false,
+      // Media only: a channel the member opens is left unanswered.
+      acceptDataChannels: false,
       // A member whose token says `publish: false` gets its send sections refused.
       capabilities: { receiveAudio: publish, sendAudio: false, receiveVideo: publish, ...(this.options.videoCodecs && { videoCodecs: this.options.videoCodecs }) },
     });

@@ -105,7 +105,8 @@ async function peerSide(child: ChildProcess): Promise<Side> {
   };
   child.on('message', onChild);
   const track = peer.addAudioTrack();
-  await within(new Promise<void>((r) => track.once('open', () => r())), 10_000, 'rtc track open').catch((err: unknown) => { peer.close(); throw err; });
+  const open = new Promise<void>((r) => { const poll = setInterval(() => { if (track.isOpen() || track.closed) { clearInterval(poll); r(); } }, 5); });
+  await within(open, 10_000, 'rtc track open').catch((err: unknown) => { peer.close(); throw err; });
   const sender = new OpusSender(track);
   const receiver = new RtpReceiver(track, { onPacket: () => { count++; } });
   return {

@@ -67,7 +67,8 @@ async function bareSetup(): Promise<number> {
     const ta = a.addTrack(au);
     keep.push(ta);
     ta.onClosed(() => {});
-    ta.onOpen(() => { probe = prober((seq) => { try { ta.sendMessageBinary(rtp(1234, seq)); } catch { /* closing */ } }); });
+    // Probed from the start, like the Peer below (whose tracks have no open event): sends fail until DTLS is up.
+    probe = prober((seq) => { try { ta.sendMessageBinary(rtp(1234, seq)); } catch { /* not open yet, or closing */ } });
     a.setLocalDescription();
   });
 }
@@ -91,7 +92,8 @@ async function peerSetup(offererIsDtlsClient: boolean): Promise<number> {
       };
     });
     const out = a.addAudioTrack({ direction: 'sendonly' });
-    out.once('open', () => { probe = prober((seq) => out.send(rtp(out.localSsrc, seq))); });
+    // A track has no open event: the prober's first sends fail until DTLS is up.
+    probe = prober((seq) => out.send(rtp(out.localSsrc, seq)));
   });
 }
 

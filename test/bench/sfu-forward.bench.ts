@@ -2,7 +2,8 @@
  * What callpeer's SFU costs per forwarded packet, in the server process pinned to one core,
  * against a bare node-datachannel forwarding loop moving the same packets in the same run
  * (support/bare-sfu-child.ts `forward`: each packet to the four others of its room of 5, SSRC
- * rewritten, nothing else).
+ * rewritten, nothing else; its clients send the RTCP the load tester's peers send, an SR and
+ * four RRs a second, which it receives and drops).
  *
  * - Audio: 200 peers in rooms of 5, everyone publishes (50 packets/s each, forwarded to 4):
  *   server µs per forwarded packet and its ratio to the bare loop (target <= 1.3x), forwarding

@@ -5,7 +5,8 @@
  * traffic an SFU sends a member of a room of 5, without forwarding logic of any kind.
  * With argv[2] `forward` it is instead the bare forwarding loop sfu-forward.bench.ts compares
  * callpeer's SFU with: each packet a client sends goes, SSRC rewritten in place, to the four
- * others of its room of 5, and nothing more (no parsing, no rewriting state, no RTCP).
+ * others of its room of 5, and nothing more (no parsing, no rewriting state; the RTCP the
+ * clients send, as the load tester's peers do, is received and dropped).
  */
 import { Audio, PeerConnection, type Track } from 'node-datachannel';
 
@@ -37,6 +38,8 @@ process.on('message', (m: Msg) => {
         t.onMessage(FORWARD ? (packet) => forward(id, packet as Buffer) : () => {});
         clients.get(m.id)!.inbound = t;
       } else {
+        // Forwarding, the RTCP the clients send about these streams arrives here: received, dropped.
+        if (FORWARD) t.onMessage(() => {});
         out.push(t);
       }
     }
@@ -67,6 +70,7 @@ process.on('message', (m: Msg) => {
 });
 /** Client `from`'s packet to the others of its room: on member k's track for `from`, SSRC rewritten in place. */
 function forward(from: number, packet: Buffer): void {
+  if (packet[1]! >= 192 && packet[1]! <= 223) return; // the client's SR: dropped
   const base = from - (from % ROOM);
   for (let k = base; k < base + ROOM; k++) {
     if (k === from) continue;

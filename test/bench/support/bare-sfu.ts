@@ -8,6 +8,7 @@
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { Audio, PeerConnection, type Track } from 'node-datachannel';
+import { buildRtcp, cnameSdes, type RtcpPacket } from '../../../src/media/rtcp.js';
 import { offerAsDtlsClient } from '../../../src/rtc/peer.js';
 import { pinProcess } from './pin.js';
 
@@ -87,6 +88,24 @@ export async function runBareSfu(peers: number, holdS: number, childCore: number
     timer = setTimeout(tick, Math.max(0, start + seq * 20 - performance.now()));
   };
   tick();
+  // Forward mode: each client reports once a second as the load tester's peers do (an SR on
+  // its send track, an RR on each receive track), so the bare loop receives the RTCP an SFU
+  // gets from them, not RTP alone. Built once: the loop drops it unread.
+  let reports: NodeJS.Timeout | undefined;
+  if (mode === 'forward') {
+    const block = { fractionLost: 0, packetsLost: 0, highestSeq: 0, jitter: 0, lsr: 0, dlsr: 0 };
+    const rtcp = (id: number, k: number): Buffer => {
+      const own = 0x90000 + id;
+      const p: RtcpPacket = k === 0
+        ? { type: 'sr', ssrc: own, ntpSeconds: 0, ntpFraction: 0, rtpTimestamp: 0, packetCount: 0, octetCount: 0, reports: [] }
+        : { type: 'rr', ssrc: own, reports: [{ ...block, ssrc: 0x5000 + id * 8 + k }] };
+      return buildRtcp([p, cnameSdes(own, 'c')]);
+    };
+    const built = [...clients.keys()].map((id) => [0, 1, 2, 3, 4].map((k) => rtcp(id, k)));
+    reports = setInterval(() => {
+      for (const [id, c] of clients) c.tracks.forEach((t, k) => { try { t.sendMessageBinary(built[id]![k]!); } catch { /* closed */ } });
+    }, 1000);
+  }
   await new Promise((r) => setTimeout(r, 1500)); // settle
   const cpu0 = process.cpuUsage();
   const child0 = await childCpu();
@@ -98,6 +117,7 @@ export async function runBareSfu(peers: number, holdS: number, childCore: number
   const child1 = await childCpu();
   const seconds = (performance.now() - t0) / 1000;
   clearTimeout(timer);
+  clearInterval(reports);
   const connected = [...clients.values()].filter((c) => c.open).length;
   for (const c of clients.values()) { try { c.pc.close(); } catch { /* closed */ } }
   child.kill('SIGKILL');
