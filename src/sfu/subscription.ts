@@ -73,7 +73,8 @@ export class Subscription {
       this.cache = new PacketCache();
       this.nacks = new NackResponder({ clock: options.clock });
     }
-    track.on('rtcp', this.onRtcp);
+    // Audio feedback (PLI, NACK) means nothing here: only video subscriptions read RTCP.
+    if (this.video) track.on('rtcp', this.onRtcp);
     this.reports = new ReportTimer(() => this.sendReport(), options.reportIntervalMs ?? 1000, options.clock);
   }
 
