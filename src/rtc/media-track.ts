@@ -22,7 +22,24 @@ export interface MediaTrackEvents {
 
 export type PacketHandler = (packet: Buffer) => void;
 
-export class MediaTrack extends EventEmitter<MediaTrackEvents> {
+/**
+ * What RTP code (receivers, senders, the SFU's publications and subscriptions) needs of a
+ * track: a Peer's MediaTrack on the wire, or a LocalTrack that stays in the process (the PCM
+ * gateway's side of an SFU room).
+ */
+export interface RtpTrack extends Pick<EventEmitter<MediaTrackEvents>, 'on' | 'off' | 'once'> {
+  readonly mid: string;
+  readonly kind: 'audio' | 'video';
+  readonly codec: SdpCodec | undefined;
+  readonly localSsrc: number;
+  readonly cname: string;
+  readonly remoteMedia: SdpMedia | undefined;
+  readonly closed: boolean;
+  onRtp: PacketHandler | undefined;
+  send(packet: Buffer): boolean;
+}
+
+export class MediaTrack extends EventEmitter<MediaTrackEvents> implements RtpTrack {
   /** Called for each RTP packet received on this mid (header included). */
   onRtp: PacketHandler | undefined;
   /** Our direction as last negotiated. */

@@ -1,5 +1,5 @@
 /**
- * The receiving side of a MediaTrack: parses each RTP header, keeps RFC 3550 statistics per
+ * The receiving side of an RtpTrack: parses each RTP header, keeps RFC 3550 statistics per
  * SSRC (ReceiverStats), remembers the remote's sender reports (for LSR/DLSR) and sends
  * receiver reports back every `reportIntervalMs` (randomised ±50 %, RFC 3550 §6.2), so the
  * remote sender learns loss, jitter and RTT. Each valid packet is handed on to `onPacket`
@@ -11,7 +11,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import { ReportTimer, readRtcp } from './rtcp-schedule.js';
 import { ReceiverStats, type ReceiverStatsSnapshot } from './receiver-stats.js';
-import type { MediaTrack } from './media-track.js';
+import type { RtpTrack } from './media-track.js';
 
 export type RtpPacketHandler = (packet: Buffer, header: RtpPacketInfo) => void;
 
@@ -47,7 +47,7 @@ export class RtpReceiver {
   malformed = 0;
   private readonly onRtcp = (p: Buffer) => this.handleRtcp(p);
 
-  constructor(private readonly track: MediaTrack, options: RtpReceiverOptions = {}) {
+  constructor(private readonly track: RtpTrack, options: RtpReceiverOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.clockRate = options.clockRate ?? track.codec?.clockRate ?? 48000;
     this.reportIntervalMs = options.reportIntervalMs ?? 1000;

@@ -12,7 +12,7 @@ import type { RtpPacketInfo } from '../media/rtp.js';
 import { parseVp8Descriptor, vp8KeyframeSize, type Vp8Descriptor } from '../media/vp8.js';
 import type { Quality, TrackInfo, TrackSource } from '../protocol/signaling.js';
 import { offeredSimulcastRids } from '../rtc/answer-plan.js';
-import type { MediaTrack } from '../rtc/media-track.js';
+import type { RtpTrack } from '../rtc/media-track.js';
 import { ReportTimer } from '../rtc/rtcp-schedule.js';
 import { RtpReceiver } from '../rtc/rtp-receiver.js';
 import type { SdpCodec } from '../rtc/sdp.js';
@@ -59,7 +59,7 @@ export const PUBLISHER_REMB_BITRATE = 6_000_000;
 export interface PublicationOptions {
   publisher: string;
   source: TrackSource;
-  track: MediaTrack;
+  track: RtpTrack;
   codec: SdpCodec;
   clock: Clock;
   log: Logger;
@@ -84,7 +84,7 @@ export class Publication {
   readonly source: TrackSource;
   readonly kind: 'audio' | 'video';
   readonly codec: SdpCodec;
-  readonly track: MediaTrack;
+  readonly track: RtpTrack;
   /** Offered as simulcast (a=simulcast with rids, or an SSRC group SIM). */
   readonly simulcast: boolean;
   /** Ranked low → high (`layers[i].index === i`). */

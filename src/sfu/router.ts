@@ -49,7 +49,7 @@ class SfuMember {
   /** What it publishes, by mid of its m-section. */
   readonly publications = new Map<string, Publication>();
   /** What it receives, by track id. */
-  readonly subscriptions = new Map<string, Subscription>();
+  readonly subscriptions = new Map<string, Subscription<MediaTrack>>();
   /** The ICE ufrag of its first offer: a different one means a new connection. */
   ufrag: string | undefined;
   /** Mids of its offers already checked (refusals are said once). */

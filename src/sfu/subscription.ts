@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import { buildRtcp, cnameSdes, type RtcpPacket } from '../media/rtcp.js';
 import { rewriteVp8Descriptor } from '../media/vp8.js';
 import type { LayerPreference, LayerReason, ServerMessage } from '../protocol/signaling.js';
-import type { MediaTrack } from '../rtc/media-track.js';
+import type { RtpTrack } from '../rtc/media-track.js';
 import { readRtcp, ReportTimer } from '../rtc/rtcp-schedule.js';
 import type { Clock } from '../time/clock.js';
 import { retargetRtp } from './forward.js';
@@ -38,7 +38,7 @@ export interface SubscriptionOptions {
   metrics?: SfuMetrics;
 }
 
-export class Subscription {
+export class Subscription<T extends RtpTrack = RtpTrack> {
   /** False after `unsubscribe`: the m-section stays, nothing is forwarded on it. */
   wanted = true;
   private preference: LayerPreference = 'auto';
@@ -58,7 +58,7 @@ export class Subscription {
 
   constructor(
     readonly publication: Publication,
-    readonly track: MediaTrack,
+    readonly track: T,
     readonly subscriber: Subscriber,
     private readonly options: SubscriptionOptions,
   ) {
