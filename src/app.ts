@@ -125,6 +125,7 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
   };
   const pcm = new PcmService({
     log: log.child({ service: 'pcm' }), registry: metrics.registry, ...options.pcm,
+    joinRoom: (roomId, sink, request, token) => rooms.join(roomId, sink, request, token),
     ...(access && { authorize: (token: string | undefined) => access.authorizeClient(token) }),
   });
 

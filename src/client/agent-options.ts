@@ -1,6 +1,6 @@
 /** What a room member in Node (MeshAgent, SfuAgent) is made from, and what both share. */
 import type { Logger } from '../log.js';
-import type { Role } from '../protocol/signaling.js';
+import type { JoinRole } from '../protocol/signaling.js';
 import type { PeerOptions } from '../rtc/peer.js';
 import type { JoinParams, SignalingClientOptions } from './signaling-client.js';
 
@@ -9,7 +9,7 @@ export interface AgentOptions {
   wsUrl: string;
   room: string;
   name?: string;
-  role?: Role;
+  role?: JoinRole;
   token?: string;
   /** Announced in `join` (and shown by pages as mute state). Default true. */
   audio?: boolean;

@@ -3,6 +3,8 @@ import { opusPacketSamples48k } from '../media/opus-packet.js';
 import { PCM_FRAME_MS, PCM_MAX_FRAME_MS, type PcmParams, type PcmServerMessage } from '../protocol/pcm.js';
 import { TokenBucket } from '../time/token-bucket.js';
 import { Egress, type EgressOptions } from './egress.js';
+import type { Member } from '../rooms/member.js';
+import type { PcmRoomLeg } from './room-leg.js';
 import type { PcmSession } from './session.js';
 
 /** One /ws/pcm client as the server sees it: its socket, what it asked for, where it is. */
@@ -10,6 +12,9 @@ export class PcmPeer {
   readonly egress: Egress;
   /** The pair it is in, if any. */
   session: PcmSession | undefined;
+  /** (v2) In a room instead: its membership and its audio leg. */
+  member: Member | undefined;
+  leg: PcmRoomLeg | undefined;
   /** What it last said with `{type:'mute'}`; a new partner is told at once. */
   muted = false;
   /** Date.now() of its last frame, message or pong. */

@@ -1,10 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import type { RawData, WebSocket } from 'ws';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
 import { CallpeerError, isWireErrorCode, toCallpeerError } from '../errors.js';
 import { CLOSE_GOING_AWAY, CLOSE_POLICY, closeCodeFor } from '../protocol/close-codes.js';
 import { PCM_MAX_BURST_MS, PCM_MIN_FRAME_BYTES, parsePcmClientMessage, parsePcmParams, type PcmParams } from '../protocol/pcm.js';
+import type { JoinRequest, LeaveReason, Member, MemberSink } from '../rooms/member.js';
+import type { ServerMessage } from '../protocol/signaling.js';
 import { PcmMetrics } from './metrics.js';
+import { PcmRoomLeg } from './room-leg.js';
 import { PcmPeer } from './peer.js';
 import { PairingQueue } from './queue.js';
 import { PcmSession } from './session.js';
@@ -33,6 +37,11 @@ export interface PcmServiceOptions {
   authorize?: (token: string | undefined) => Promise<void>;
   /** Period of the info-level stats line (pairs, frames relayed and dropped), ms; skipped while idle. Default 60000. */
   statsIntervalMs?: number;
+  /**
+   * (v2) Joins a room for `?room=` clients (the room registry's join: admission by `token`,
+   * capacity). Without it, `?room=` is refused.
+   */
+  joinRoom?: (roomId: string, sink: MemberSink, request: JoinRequest, token: string | undefined) => Promise<Member>;
 }
 
 /** How long `close()` waits for clients to answer the close handshake before cutting them off, ms. */
@@ -101,7 +110,8 @@ export class PcmService {
       ws.close(closeCodeFor('INVALID_MESSAGE'), 'bad parameters');
       return;
     }
-    if (!this.options.authorize) {
+    // A room client is admitted by the room (its token is checked there).
+    if (!this.options.authorize || params.room !== undefined) {
       this.accept(ws, params);
       return;
     }
@@ -129,8 +139,58 @@ export class PcmService {
     ws.on('pong', heard);
     ws.on('ping', heard);
     ws.on('close', () => this.onClose(peer));
-    this.log.debug({ peer: peer.id, codec: params.codec, rate: params.rate, byCode: params.pair !== undefined }, 'pcm client connected');
-    this.enqueue(peer, false);
+    this.log.debug({ peer: peer.id, codec: params.codec, rate: params.rate, byCode: params.pair !== undefined, room: params.room }, 'pcm client connected');
+    if (params.room !== undefined) this.joinRoom(peer, params.room);
+    else this.enqueue(peer, false);
+  }
+
+  /** (v2) Joins the client to a WebRTC room as a `phone` participant, its audio through a PcmRoomLeg. */
+  private joinRoom(peer: PcmPeer, roomId: string): void {
+    const join = this.options.joinRoom;
+    if (!join) {
+      this.refuseAndClose(peer, new CallpeerError('INVALID_MESSAGE', 'this server does not put PCM clients in rooms'));
+      return;
+    }
+    const leg = new PcmRoomLeg(peer.params, peer.egress);
+    const sink: MemberSink = {
+      send: (m) => this.toRoomClient(peer, m),
+      detached: (reason) => this.roomLeft(peer, reason),
+    };
+    const request: JoinRequest = { id: randomBytes(6).toString('base64url'), role: 'phone', audio: true, leg, ...(peer.params.name !== undefined && { name: peer.params.name }) };
+    peer.leg = leg;
+    join(roomId, sink, request, peer.params.token).then(
+      (member) => {
+        if (peer.gone) member.close('disconnected');
+        else peer.member = member;
+      },
+      (err: unknown) => {
+        leg.close();
+        peer.leg = undefined;
+        this.refuseAndClose(peer, toCallpeerError(err, 'INTERNAL'));
+      },
+    );
+  }
+
+  /** What a room client hears of the room's signaling: who comes and goes, and why it is out. */
+  private toRoomClient(peer: PcmPeer, m: ServerMessage): void {
+    const { codec, rate } = peer.params;
+    if (m.type === 'joined') peer.sendJson({ type: 'connected', codec, sampleRate: rate, channels: 1, frameMs: 20, room: m.room.id, id: m.id });
+    else if (m.type === 'peer-joined' || m.type === 'peer-left' || m.type === 'room-closed' || m.type === 'kicked') peer.sendJson(m);
+    else if (m.type === 'error') peer.sendJson({ type: 'error', code: m.code, message: m.message });
+  }
+
+  /** The room let the client go (kicked, deleted, server stopping): its socket closes. */
+  private roomLeft(peer: PcmPeer, reason: LeaveReason): void {
+    peer.member = undefined;
+    peer.leg?.close();
+    peer.leg = undefined;
+    if (reason !== 'disconnected' && peer.open) peer.ws.close(reason === 'kicked' || reason === 'room-deleted' ? CLOSE_POLICY : CLOSE_GOING_AWAY, reason);
+  }
+
+  /** Tells the client why and closes its socket. */
+  private refuseAndClose(peer: PcmPeer, err: CallpeerError): void {
+    peer.sendJson({ type: 'error', code: isWireErrorCode(err.code) ? err.code : 'INTERNAL', message: err.message });
+    if (peer.open) peer.ws.close(closeCodeFor(isWireErrorCode(err.code) ? err.code : 'INTERNAL'), err.code.toLowerCase());
   }
 
   /** Tells every client the server is going away (close code 1001) and frees all pairs. */
@@ -143,6 +203,8 @@ export class PcmService {
     for (const session of this.sessions) session.close();
     this.sessions.clear();
     for (const peer of this.peers) {
+      peer.member?.close('disconnected');
+      peer.leg?.close();
       peer.gone = true;
       peer.egress.close();
       peer.ws.close(CLOSE_GOING_AWAY, 'server shutting down');
@@ -174,7 +236,8 @@ export class PcmService {
     }
     try {
       // While waiting there is nobody to hear it: dropped.
-      peer.session?.relay(peer, bytes, ms);
+      if (peer.leg) peer.leg.push(bytes);
+      else peer.session?.relay(peer, bytes, ms);
     } catch (err) {
       this.refuse(peer, toCallpeerError(err, 'INVALID_MESSAGE'));
     }
@@ -190,6 +253,7 @@ export class PcmService {
     }
     peer.muted = muted;
     peer.session?.mute(peer, muted);
+    if (peer.member) peer.member.room.update(peer.member, { audio: !muted });
   }
 
   /** Answers a bad frame with an error; the socket stays open unless the client keeps at it. */
@@ -236,6 +300,10 @@ export class PcmService {
     peer.egress.close();
     this.queue.remove(peer);
     if (peer.session) this.endSession(peer.session, peer);
+    peer.member?.close('disconnected');
+    peer.member = undefined;
+    peer.leg?.close();
+    peer.leg = undefined;
     this.syncGauges();
     this.log.debug({ peer: peer.id }, 'pcm client left');
   }

@@ -1,7 +1,7 @@
 /** The /ws/pcm pairing protocol (shared/PROTOCOL.md, "PCM pairing"). */
 import { CallpeerError, isWireErrorCode, type WireErrorCode } from '../errors.js';
 import { fail, parseJsonObject, reqBoolean, reqNumber, reqOneOf, reqString } from './validate.js';
-import { ROOM_ID_PATTERN } from './signaling.js';
+import { MAX_NAME_LENGTH, participantField, ROOM_CLOSE_REASONS, ROOM_ID_PATTERN, type Participant, type RoomClosedReason } from './signaling.js';
 
 export const PCM_CODECS = ['pcm', 'opus'] as const;
 export const PCM_RATES = [8000, 12000, 16000, 24000, 48000] as const;
@@ -22,11 +22,25 @@ export const PCM_MAX_BURST_MS = 5000;
 export type PcmCodec = (typeof PCM_CODECS)[number];
 export type PcmRate = (typeof PCM_RATES)[number];
 
-export interface PcmParams { codec: PcmCodec; rate: PcmRate; pair?: string; token?: string }
+export interface PcmParams {
+  codec: PcmCodec;
+  rate: PcmRate;
+  pair?: string;
+  token?: string;
+  /** (v2) Join this WebRTC room as a `phone` participant instead of pairing. */
+  room?: string;
+  /** (v2) Display name in the room. */
+  name?: string;
+}
 
 export type PcmServerMessage =
   | { type: 'waiting' }
-  | { type: 'connected'; codec: PcmCodec; sampleRate: PcmRate; channels: 1; frameMs: 20 }
+  /** In a room (v2) it also names the room and the client's participant id. */
+  | { type: 'connected'; codec: PcmCodec; sampleRate: PcmRate; channels: 1; frameMs: 20; room?: string; id?: string }
+  | { type: 'peer-joined'; participant: Participant }
+  | { type: 'peer-left'; id: string }
+  | { type: 'room-closed'; reason: RoomClosedReason }
+  | { type: 'kicked'; reason: string }
   | { type: 'disconnected' }
   | { type: 'peer-muted'; muted: boolean }
   | { type: 'error'; code: WireErrorCode; message: string };
@@ -52,6 +66,17 @@ export function parsePcmParams(query: URLSearchParams): PcmParams {
   }
   const token = query.get('token');
   if (token !== null) params.token = token;
+  const room = query.get('room');
+  if (room !== null) {
+    if (!ROOM_ID_PATTERN.test(room)) throw new CallpeerError('INVALID_MESSAGE', 'room must match ^[A-Za-z0-9_-]{1,64}$');
+    if (pair !== null) throw new CallpeerError('INVALID_MESSAGE', 'give room (join a call) or pair (pair with one client), not both');
+    params.room = room;
+  }
+  const name = query.get('name');
+  if (name !== null) {
+    if (name.length > MAX_NAME_LENGTH) throw new CallpeerError('INVALID_MESSAGE', `name must be at most ${MAX_NAME_LENGTH} characters`);
+    params.name = name;
+  }
   return params;
 }
 
@@ -78,8 +103,17 @@ export function parsePcmServerMessage(text: string): PcmServerMessage {
       if (!(PCM_RATES as readonly number[]).includes(sampleRate)) fail(`connected.sampleRate must be one of ${PCM_RATES.join(', ')}`, t);
       if (o.channels !== PCM_CHANNELS) fail(`connected.channels must be ${PCM_CHANNELS}`, t);
       if (o.frameMs !== PCM_FRAME_MS) fail(`connected.frameMs must be ${PCM_FRAME_MS}`, t);
-      return { type: t, codec, sampleRate: sampleRate as PcmRate, channels: PCM_CHANNELS, frameMs: PCM_FRAME_MS };
+      const inRoom = o.room === undefined ? {} : { room: reqString(o, 'room', t), id: reqString(o, 'id', t) };
+      return { type: t, codec, sampleRate: sampleRate as PcmRate, channels: PCM_CHANNELS, frameMs: PCM_FRAME_MS, ...inRoom };
     }
+    case 'peer-joined':
+      return { type: t, participant: participantField(o.participant, t) };
+    case 'peer-left':
+      return { type: t, id: reqString(o, 'id', t) };
+    case 'room-closed':
+      return { type: t, reason: reqOneOf(o, 'reason', t, ROOM_CLOSE_REASONS) };
+    case 'kicked':
+      return { type: t, reason: reqString(o, 'reason', t, { max: 256 }) };
     case 'peer-muted':
       return { type: t, muted: reqBoolean(o, 'muted', t) };
     case 'error': {

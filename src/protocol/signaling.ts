@@ -10,7 +10,10 @@ import {
 
 export const PROTOCOL_VERSION = 2;
 export const ROOM_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-export const ROLES = ['participant', 'bot', 'recorder'] as const;
+/** A participant's role; `phone` (v2) is a PCM gateway client, never asked for in `join`. */
+export const ROLES = ['participant', 'bot', 'recorder', 'phone'] as const;
+/** The roles a `join` may ask for. */
+export const JOIN_ROLES = ['participant', 'bot', 'recorder'] as const;
 export const TOPOLOGIES = ['mesh', 'sfu'] as const;
 export const QUALITIES = ['low', 'medium', 'high'] as const;
 /** (v2) What a subscriber may ask for: a layer, or `auto` (the server picks; the default). */
@@ -32,6 +35,7 @@ export const MAX_SDP_LENGTH = 60_000;
 export const MAX_CANDIDATE_LENGTH = 1024;
 
 export type Role = (typeof ROLES)[number];
+export type JoinRole = (typeof JOIN_ROLES)[number];
 export type Topology = (typeof TOPOLOGIES)[number];
 export type Quality = (typeof QUALITIES)[number];
 export type LayerPreference = (typeof LAYER_PREFERENCES)[number];
@@ -77,7 +81,7 @@ export interface IceServer {
 }
 
 // ---- client to server ----
-export interface JoinMessage { type: 'join'; room: string; name?: string; token?: string; role?: Role; audio?: boolean; video?: boolean; metadata?: Record<string, unknown>; autoSubscribe?: boolean }
+export interface JoinMessage { type: 'join'; room: string; name?: string; token?: string; role?: JoinRole; audio?: boolean; video?: boolean; metadata?: Record<string, unknown>; autoSubscribe?: boolean }
 export interface OfferMessage { type: 'offer'; to?: string; sdp: string }
 export interface AnswerMessage { type: 'answer'; to?: string; sdp: string }
 export interface CandidateMessage { type: 'candidate'; to?: string; candidate: string; mid: string }
@@ -180,7 +184,7 @@ export function validateClientMessage(o: Obj & { type: string }): ClientMessage 
         type: t, room,
         name: optString(o, 'name', t, { max: MAX_NAME_LENGTH }),
         token: optString(o, 'token', t, { max: 8192 }),
-        role: optOneOf(o, 'role', t, ROLES),
+        role: optOneOf(o, 'role', t, JOIN_ROLES),
         audio: optBoolean(o, 'audio', t),
         video: optBoolean(o, 'video', t),
         metadata: metadataField(o, t),
@@ -222,7 +226,8 @@ export function parseClientMessage(text: string): ClientMessage {
   return validateClientMessage(parseJsonObject(text));
 }
 
-function participantField(v: unknown, ref: string): Participant {
+/** Validates a participant object (also read by /ws/pcm room clients). */
+export function participantField(v: unknown, ref: string): Participant {
   if (!isObject(v)) fail(`${ref}.participant must be an object`, ref);
   return {
     id: reqString(v, 'id', ref, { min: 1 }),

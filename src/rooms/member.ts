@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import type { Admission } from './access.js';
+import type { AudioLeg } from './audio-leg.js';
 import type { Participant, ServerMessage } from '../protocol/signaling.js';
 import type { MemberMedia } from './media.js';
 import type { Room } from './room.js';
@@ -41,6 +42,8 @@ export interface JoinRequest {
   admission?: Admission;
   /** (v2, SFU rooms) Subscribe to every track as it appears (default true). */
   autoSubscribe?: boolean;
+  /** (v2) A gateway member: its audio comes and goes through this leg, not WebRTC (role `phone`). */
+  leg?: AudioLeg;
 }
 
 /** Media kinds the room API can mute. */
@@ -66,6 +69,8 @@ export class Member {
     private readonly onClose: (member: Member, reason: LeaveReason) => void,
     admission: Admission,
     autoSubscribe = true,
+    /** A gateway member's audio (PCM, phone): set for role `phone`, never for WebRTC members. */
+    readonly leg?: AudioLeg,
   ) {
     this.participant = participant;
     this.admission = admission;

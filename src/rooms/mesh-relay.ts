@@ -11,6 +11,8 @@ export class MeshRelay implements RoomMedia {
 
   join(member: Member): MemberMedia {
     const room = this.room;
+    // The mesh gateway (a server-side member with a link to each browser) is not built yet.
+    if (member.leg) throw new CallpeerError('SFU_NOT_ENABLED', `PCM and phone clients join SFU rooms; room "${room.id}" is mesh`, { ref: 'join' });
     const sfuOnly = (type: string): never => {
       throw new CallpeerError('SFU_NOT_ENABLED', `"${type}" needs an SFU room; room "${room.id}" is mesh`, { ref: type });
     };

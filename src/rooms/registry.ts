@@ -55,7 +55,9 @@ export class RoomRegistry {
    * ROOM_NOT_FOUND (auth on and nobody created the room), or the room's refusal (ROOM_FULL).
    */
   async join(roomId: string, sink: MemberSink, request: JoinRequest, token?: string): Promise<Member> {
-    const admission = await this.access.admit({ token, roomId, role: request.role ?? 'participant' });
+    // A phone (gateway) member is admitted as the participant it is to the access policy.
+    const role = request.role === undefined || request.role === 'phone' ? 'participant' : request.role;
+    const admission = await this.access.admit({ token, roomId, role });
     let room = this.rooms.get(roomId);
     const made = !room;
     if (!room) {

@@ -113,7 +113,7 @@ export class Room {
       ...(!admission.publish && { canPublish: false }),
     };
     const others = this.participants();
-    const member = new Member(this, participant, sink, this.log.child({ peer: participant.id }), (m, reason) => this.leave(m, reason), admission, request.autoSubscribe ?? true);
+    const member = new Member(this, participant, sink, this.log.child({ peer: participant.id }), (m, reason) => this.leave(m, reason), admission, request.autoSubscribe ?? true, request.leg);
     this.members.set(member.id, member);
     try {
       member.media = this.media.join(member);

@@ -9,7 +9,7 @@
  */
 import { CallpeerError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { LayerPreference, TrackInfo, TrackSource } from '../protocol/signaling.js';
+import type { LayerPreference, Quality, TrackInfo, TrackSource } from '../protocol/signaling.js';
 import type { MemberMedia, RoomMedia, SignalMessage } from '../rooms/media.js';
 import type { MediaKinds, Member } from '../rooms/member.js';
 import { MAX_SIMULCAST_LAYERS, type VideoCodecName } from '../rtc/answer-plan.js';
@@ -17,6 +17,9 @@ import type { MediaTrack } from '../rtc/media-track.js';
 import { Peer, type PeerOptions } from '../rtc/peer.js';
 import { iceUfrag, parseSdp, sends, type SessionDescription } from '../rtc/sdp.js';
 import { systemClock, type Clock } from '../time/clock.js';
+import type { RtpTrack } from '../rtc/media-track.js';
+import type { SdpCodec } from '../rtc/sdp.js';
+import { GATEWAY_OPUS, SfuGateway } from './gateway.js';
 import type { SfuMetrics } from './metrics.js';
 import { Publication, trackId } from './publication.js';
 import { Subscription } from './subscription.js';
@@ -71,6 +74,10 @@ export class SfuRouter implements RoomMedia {
   private readonly joined = new Map<string, { member: Member; preferences: Map<string, LayerPreference> }>();
   /** Every live publication of the room, by track id. */
   private readonly publications = new Map<string, Publication>();
+  /** The PCM gateway's mixer: made when the first gateway member joins, closed with the last. */
+  private gateway: SfuGateway | undefined;
+  /** Gateway members' microphones, by member id. */
+  private readonly legPublications = new Map<string, Publication>();
   private readonly log: Logger;
   private readonly clock: Clock;
 
@@ -85,6 +92,7 @@ export class SfuRouter implements RoomMedia {
 
   join(member: Member): MemberMedia {
     this.joined.set(member.id, { member, preferences: new Map() });
+    if (member.leg) return this.joinLeg(member);
     // After `joined` (sent once this returns), the track list as it is now.
     queueMicrotask(() => {
       if (member.room.get(member.id) === member) member.send({ type: 'tracks', tracks: this.trackList() });
@@ -110,6 +118,53 @@ export class SfuRouter implements RoomMedia {
 
   close(): void {
     for (const id of [...this.members.keys()]) this.leave(id);
+    for (const id of [...this.legPublications.keys()]) this.leaveLeg(id);
+    this.gateway?.close();
+    this.gateway = undefined;
+  }
+
+  /**
+   * A gateway member (PCM or phone client): no Peer. Its audio is published as its microphone
+   * from the gateway's encoder, and it hears the gateway's mix of everyone else.
+   */
+  private joinLeg(member: Member): MemberMedia {
+    const leg = member.leg!;
+    if (!this.gateway) {
+      this.gateway = new SfuGateway({ clock: this.clock, log: this.log });
+      for (const p of this.publications.values()) this.gateway.addFeed(p);
+    }
+    const track = this.gateway.addLeg(member.id, leg);
+    const pub = this.createPublication(member, 'microphone', track, GATEWAY_OPUS, () => {});
+    this.legPublications.set(member.id, pub);
+    this.gateway.setLegPublication(member.id, pub.id);
+    this.announcePublication(pub, undefined);
+    const noWebRtc = (ref: string): never => {
+      throw new CallpeerError('INVALID_MESSAGE', `a ${member.participant.role} member's audio goes through its gateway connection: "${ref}" is for WebRTC members`, { ref });
+    };
+    return {
+      signal: (m) => noWebRtc(m.type),
+      setSubscribed: (_p, _t, wanted) => noWebRtc(wanted ? 'subscribe' : 'unsubscribe'),
+      setLayer: () => noWebRtc('layer'),
+      setMuted: () => this.applyMutes(member),
+      updated: () => this.applyMutes(member),
+      close: () => {
+        if (this.joined.get(member.id)?.member === member) this.joined.delete(member.id);
+        this.leaveLeg(member.id);
+      },
+    };
+  }
+
+  private leaveLeg(id: string): void {
+    const pub = this.legPublications.get(id);
+    if (!pub) return;
+    this.legPublications.delete(id);
+    this.endPublication(pub);
+    this.gateway?.removeLeg(id);
+    if (this.gateway && this.gateway.legCount === 0) {
+      this.gateway.close();
+      this.gateway = undefined;
+    }
+    this.broadcastTracks();
   }
 
   /** The room's tracks as `tracks` lists them. */
@@ -118,7 +173,7 @@ export class SfuRouter implements RoomMedia {
   }
 
   private isMuted(p: Publication): boolean {
-    const m = this.members.get(p.publisher)?.member;
+    const m = this.joined.get(p.publisher)?.member;
     if (!m) return false;
     const kind = KIND_OF_SOURCE[p.source];
     return m.serverMuted.has(kind) || m.participant[kind] === false;
@@ -233,10 +288,11 @@ export class SfuRouter implements RoomMedia {
   /** Server mutes and the member's own media state, applied to what it publishes. */
   private applyMutes(member: Member): void {
     const sm = this.members.get(member.id);
-    if (!sm) return;
-    for (const p of sm.publications.values()) p.serverMuted = member.serverMuted.has(KIND_OF_SOURCE[p.source]);
+    const legPub = this.legPublications.get(member.id);
+    const pubs = sm ? [...sm.publications.values()] : legPub ? [legPub] : [];
+    for (const p of pubs) p.serverMuted = member.serverMuted.has(KIND_OF_SOURCE[p.source]);
     // `muted` in the track list follows the member's own state too.
-    if (sm.publications.size > 0) this.broadcastTracks();
+    if (pubs.length > 0) this.broadcastTracks();
   }
 
   /** The member left or dropped: its connection closes, its tracks end. */
@@ -302,24 +358,35 @@ export class SfuRouter implements RoomMedia {
       sm.member.log.warn({ mid: track.mid, kind: track.kind }, 'a second track of the same source is not forwarded');
       return;
     }
-    const pub: Publication = new Publication({
-      publisher: sm.member.id,
+    const pub: Publication = this.createPublication(sm.member, source, track, codec, (active) => sm.member.send({ type: 'publish-layers', track: pub.id, active }));
+    sm.publications.set(track.mid, pub);
+    this.announcePublication(pub, sm);
+  }
+
+  private createPublication(member: Member, source: TrackSource, track: RtpTrack, codec: SdpCodec, onActiveLayers: (active: Quality[]) => void): Publication {
+    const pub = new Publication({
+      publisher: member.id,
       source,
       track,
       codec,
       clock: this.clock,
-      log: sm.member.log,
+      log: member.log,
       onLayersChanged: () => this.broadcastTracks(),
-      onActiveLayers: (active) => sm.member.send({ type: 'publish-layers', track: pub.id, active }),
+      onActiveLayers,
       ...(this.options.metrics && { metrics: this.options.metrics }),
     });
-    pub.serverMuted = sm.member.serverMuted.has(KIND_OF_SOURCE[source]);
-    sm.publications.set(track.mid, pub);
+    pub.serverMuted = member.serverMuted.has(KIND_OF_SOURCE[source]);
+    return pub;
+  }
+
+  /** A new publication reaches every auto-subscribing member but its own, and the gateway's mix. */
+  private announcePublication(pub: Publication, own: SfuMember | undefined): void {
     this.publications.set(pub.id, pub);
     for (const other of this.members.values()) {
-      if (other !== sm && other.member.autoSubscribe) this.subscribe(other, pub);
+      if (other !== own && other.member.autoSubscribe) this.subscribe(other, pub);
     }
-    sm.member.log.info({ track: pub.id, codec: codec.name, simulcast: pub.simulcast }, 'publishing');
+    this.gateway?.addFeed(pub);
+    (this.joined.get(pub.publisher)?.member.log ?? this.log).info({ track: pub.id, codec: pub.codec.name, simulcast: pub.simulcast }, 'publishing');
     this.broadcastTracks();
   }
 
@@ -327,6 +394,7 @@ export class SfuRouter implements RoomMedia {
     if (this.publications.get(p.id) !== p) return;
     this.publications.delete(p.id);
     this.members.get(p.publisher)?.publications.delete(p.track.mid);
+    this.gateway?.removeFeed(p.id);
     p.close();
     // Each subscriber's section for it goes inactive, to be reused by the next new track.
     for (const sm of this.members.values()) {

@@ -1,0 +1,214 @@
+/**
+ * The PCM gateway inside an SFU room (PROTOCOL.md "The PCM gateway"): members whose audio
+ * comes through an AudioLeg (PCM and phone clients) take part with no WebRTC connection.
+ *
+ * - What a leg says is encoded to Opus here and published as its microphone, through a
+ *   LocalTrack, so every WebRTC member receives it like anyone's (the router subscribes them).
+ * - What a leg hears is mixed here, once per room: each audio publication of the room is
+ *   received once (a Subscription whose LocalTrack feeds a decoder), each 20 ms tick takes one
+ *   frame of every feed, and each leg gets the sum of all feeds but its own. Decoding is per
+ *   speaker, not per listener, so a room's cost grows with its talkers plus a subtraction per leg.
+ */
+import type { Logger } from '../log.js';
+import { OpusDecoderStream, OpusEncoderStream } from '../media/opus.js';
+import { clampInt16 } from '../media/pcm.js';
+import { parseRtpHeader } from '../media/rtp.js';
+import { LEG_FRAME_SAMPLES, LEG_SAMPLE_RATE, type AudioLeg } from '../rooms/audio-leg.js';
+import { LocalTrack } from '../rtc/local-track.js';
+import { OPUS_FMTP } from '../rtc/native.js';
+import type { SdpCodec } from '../rtc/sdp.js';
+import type { Clock } from '../time/clock.js';
+import { Pacer } from '../time/pacer.js';
+import type { Publication } from './publication.js';
+import { Subscription, type Subscriber } from './subscription.js';
+
+/** The codec of a leg's published microphone, as a browser's would be. */
+export const GATEWAY_OPUS: SdpCodec = { payloadType: 111, name: 'opus', clockRate: 48000, channels: 2, fmtp: OPUS_FMTP, rtcpFb: [] };
+
+/** Frames a feed holds before it plays (absorbs this much jitter), and at most (older ones are dropped). */
+const FEED_PREBUFFER = 2;
+const FEED_MAX_FRAMES = 6;
+
+/** Nobody is told anything about the gateway's own subscriptions (audio has no layers). */
+const NO_ONE: Subscriber = { id: 'gateway', send: () => {} };
+
+/** One speaker as the gateway hears it: its decoded frames, waiting for the mixer's tick. */
+class Feed {
+  readonly track: LocalTrack;
+  readonly subscription: Subscription<LocalTrack>;
+  private readonly decoder = new OpusDecoderStream(LEG_SAMPLE_RATE);
+  private readonly frames: Int16Array[] = [];
+  private playing = false;
+  /** Counters for the leg's stats. */
+  dropped = 0;
+  underruns = 0;
+
+  constructor(readonly publication: Publication, clock: Clock, log: Logger) {
+    this.track = new LocalTrack('gateway', 'audio', publication.codec, (packet) => this.onRtp(packet));
+    this.subscription = new Subscription(publication, this.track, NO_ONE, { clock, log });
+  }
+
+  /** The frame to mix now, or undefined (not started, or a gap). */
+  take(): Int16Array | undefined {
+    if (!this.playing) {
+      if (this.frames.length < FEED_PREBUFFER) return undefined;
+      this.playing = true;
+    }
+    const frame = this.frames.shift();
+    if (!frame) {
+      this.playing = false; // build the cushion again before playing on
+      this.underruns++;
+    }
+    return frame;
+  }
+
+  close(): void {
+    this.subscription.close();
+    this.track.close();
+    this.decoder.release();
+  }
+
+  private onRtp(packet: Buffer): void {
+    const h = parseRtpHeader(packet);
+    let pcm: Int16Array;
+    try {
+      pcm = this.decoder.decode(packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength));
+    } catch {
+      return; // a packet that does not decode is a gap, concealed by the mixer's silence
+    }
+    if (pcm.length !== LEG_FRAME_SAMPLES) return; // only 20 ms frames are mixed
+    if (this.frames.length >= FEED_MAX_FRAMES) {
+      this.frames.shift();
+      this.dropped++;
+    }
+    this.frames.push(pcm);
+  }
+}
+
+/** One gateway member: its leg, the track it publishes on and the encoder feeding it. */
+class GatewayLegState {
+  readonly track = new LocalTrack('0', 'audio', GATEWAY_OPUS);
+  private readonly encoder = new OpusEncoderStream(LEG_SAMPLE_RATE);
+  private readonly header = Buffer.alloc(12);
+  private seq = Math.floor(Math.random() * 0x10000);
+  private timestamp = Math.floor(Math.random() * 0x100000000);
+  /** Its own publication's id, so its mix leaves it out. */
+  publicationId: string | undefined;
+  readonly out = new Int16Array(LEG_FRAME_SAMPLES);
+
+  constructor(readonly memberId: string, readonly leg: AudioLeg) {
+    this.header[0] = 0x80;
+    this.header[1] = GATEWAY_OPUS.payloadType;
+    this.header.writeUInt32BE(this.track.localSsrc, 8);
+    leg.onAudio = (frame) => this.say(frame);
+  }
+
+  /** One 20 ms frame the member said: encoded and handed to its publication as RTP. */
+  private say(frame: Int16Array): void {
+    if (this.track.closed) return;
+    const payload = this.encoder.encode(frame);
+    this.header.writeUInt16BE(this.seq, 2);
+    this.header.writeUInt32BE(this.timestamp >>> 0, 4);
+    this.seq = (this.seq + 1) & 0xffff;
+    this.timestamp = (this.timestamp + LEG_FRAME_SAMPLES) >>> 0;
+    this.track.deliver(Buffer.concat([this.header, payload]));
+  }
+
+  close(): void {
+    this.leg.onAudio = undefined;
+    this.track.close();
+    this.encoder.release();
+  }
+}
+
+export interface SfuGatewayOptions {
+  clock: Clock;
+  log: Logger;
+}
+
+export class SfuGateway {
+  private readonly feeds = new Map<string, Feed>();
+  private readonly legs = new Map<string, GatewayLegState>();
+  private readonly pacer: Pacer;
+  private readonly sum = new Int32Array(LEG_FRAME_SAMPLES);
+  private readonly silence = new Int16Array(LEG_FRAME_SAMPLES);
+
+  constructor(private readonly options: SfuGatewayOptions) {
+    this.pacer = new Pacer(() => this.tick(), { intervalMs: 20, clock: options.clock });
+  }
+
+  get legCount(): number {
+    return this.legs.size;
+  }
+
+  /** A gateway member joins: returns the track its microphone is published on. */
+  addLeg(memberId: string, leg: AudioLeg): LocalTrack {
+    const state = new GatewayLegState(memberId, leg);
+    this.legs.set(memberId, state);
+    if (this.legs.size === 1) this.pacer.start();
+    return state.track;
+  }
+
+  /** Its publication exists: its own voice is left out of what it hears. */
+  setLegPublication(memberId: string, publicationId: string): void {
+    const state = this.legs.get(memberId);
+    if (state) state.publicationId = publicationId;
+  }
+
+  removeLeg(memberId: string): void {
+    const state = this.legs.get(memberId);
+    if (!state) return;
+    this.legs.delete(memberId);
+    state.close();
+    if (this.legs.size === 0) this.pacer.stop();
+  }
+
+  /** An audio publication of the room: heard by every leg from now on. */
+  addFeed(publication: Publication): void {
+    if (publication.kind !== 'audio' || this.feeds.has(publication.id)) return;
+    const feed = new Feed(publication, this.options.clock, this.options.log);
+    publication.subscriptions.add(feed.subscription);
+    publication.rebuildFanout();
+    this.feeds.set(publication.id, feed);
+  }
+
+  /** The publication ended (its Subscription was told by the publication). */
+  removeFeed(publicationId: string): void {
+    const feed = this.feeds.get(publicationId);
+    if (!feed) return;
+    this.feeds.delete(publicationId);
+    feed.close();
+  }
+
+  close(): void {
+    this.pacer.stop();
+    for (const feed of this.feeds.values()) feed.close();
+    this.feeds.clear();
+    for (const state of this.legs.values()) state.close();
+    this.legs.clear();
+  }
+
+  /** Every 20 ms: one frame from each feed, and to each leg the sum of all but its own. */
+  private tick(): void {
+    const sum = this.sum;
+    sum.fill(0);
+    const taken = new Map<string, Int16Array>();
+    for (const [id, feed] of this.feeds) {
+      const frame = feed.take();
+      if (!frame) continue;
+      taken.set(id, frame);
+      for (let i = 0; i < sum.length; i++) sum[i]! += frame[i]!;
+    }
+    for (const state of this.legs.values()) {
+      const own = state.publicationId === undefined ? undefined : taken.get(state.publicationId);
+      const out = state.out;
+      if (taken.size === 0 || (own && taken.size === 1)) {
+        state.leg.play(this.silence);
+        continue;
+      }
+      // From the unclamped sum: subtracting from a clamped one would distort whoever is loud.
+      for (let i = 0; i < out.length; i++) out[i] = clampInt16(sum[i]! - (own ? own[i]! : 0));
+      state.leg.play(out);
+    }
+  }
+}
