@@ -18,6 +18,7 @@ export type { AgentOptions } from './client/agent-options.js';
 export { EncodedSource, ToneSource, PacketListSource, type OpusSource } from './media/opus-sources.js';
 export { OpusSender } from './rtc/opus-sender.js';
 export { Vp8SimulcastSender, type Vp8SenderOptions } from './rtc/vp8-sender.js';
+export { H264Sender, H264_CODEC, readAnnexBClip, type H264AccessUnit } from './rtc/h264-sender.js';
 export { parseIvf, type IvfFile } from './media/ivf.js';
 export type { MediaTrack } from './rtc/media-track.js';
 export { ToneFrames, SampleFrames, wavFrames, type PcmFrameSource } from './media/frames.js';

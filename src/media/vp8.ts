@@ -20,6 +20,7 @@
  * height, little-endian.
  */
 import { CallpeerError } from '../errors.js';
+import { FrameAssembler, type FrameFormat, type FrameStats } from './frame-assembler.js';
 
 export interface Vp8Frame {
   data: Buffer;
@@ -131,74 +132,28 @@ export function vp8KeyframeSize(frame: Uint8Array): { width: number; height: num
   return { width: (frame[6]! | (frame[7]! << 8)) & 0x3fff, height: (frame[8]! | (frame[9]! << 8)) & 0x3fff };
 }
 
-export interface Vp8Stats {
-  frames: number;
-  /** Frames dropped: a packet missing, or waiting for a key frame after one was. */
-  dropped: number;
-  malformed: number;
-}
+/** Frame counts of a Vp8Depacketizer. */
+export type Vp8Stats = FrameStats;
+
+/** VP8's payload format for the frame assembler: a frame starts at S=1 with partition index 0. */
+const VP8_FORMAT: FrameFormat<Vp8Frame> = {
+  startsFrame: (payload) => (payload[0]! & 0x10) !== 0 && (payload[0]! & 0x0f) === 0,
+  payloadOffset: vp8DescriptorLength,
+  assemble(parts, timestamp) {
+    const data = Buffer.concat(parts);
+    if (data.length === 0) return undefined;
+    const keyframe = (data[0]! & 1) === 0;
+    return { data, timestamp, keyframe, ...(keyframe && vp8KeyframeSize(data)) };
+  },
+};
 
 /**
- * Assembles frames from RTP packets in arrival order. A frame with a missing packet is
- * dropped, and so is everything after it until the next key frame (what follows would not
- * decode): `onNeedKeyframe` is then called so the owner can send a PLI. Reordered packets
- * count as missing (a recorder receives over one connection, where that is rare).
+ * Assembles VP8 frames from RTP packets in arrival order (media/frame-assembler.ts: a frame
+ * with a missing packet is dropped with everything after it until the next key frame, and
+ * `onNeedKeyframe` is called so the owner can send a PLI).
  */
-export class Vp8Depacketizer {
-  readonly stats: Vp8Stats = { frames: 0, dropped: 0, malformed: 0 };
-  private parts: Uint8Array[] = [];
-  private timestamp = 0;
-  private nextSeq = -1;
-  private broken = false;
-  private waitingForKey = true;
-
-  constructor(private readonly onFrame: (frame: Vp8Frame) => void, private readonly onNeedKeyframe: () => void = () => {}) {}
-
-  push(p: { sequenceNumber: number; timestamp: number; marker: boolean; payload: Uint8Array }): void {
-    let offset: number;
-    try {
-      offset = vp8DescriptorLength(p.payload);
-    } catch {
-      this.stats.malformed++;
-      this.lose();
-      return;
-    }
-    const start = (p.payload[0]! & 0x10) !== 0 && (p.payload[0]! & 0x0f) === 0;
-    if (start) {
-      if (this.parts.length > 0) this.lose(); // the previous frame never got its last packet
-      this.parts = [];
-      this.broken = false;
-      this.timestamp = p.timestamp;
-    } else if (this.parts.length === 0 || p.sequenceNumber !== this.nextSeq || p.timestamp !== this.timestamp) {
-      if (!this.broken) this.lose();
-      this.broken = true;
-      return;
-    }
-    this.nextSeq = (p.sequenceNumber + 1) & 0xffff;
-    if (this.broken) return;
-    this.parts.push(p.payload.subarray(offset));
-    if (p.marker) this.complete();
-  }
-
-  private complete(): void {
-    const data = Buffer.concat(this.parts);
-    this.parts = [];
-    if (data.length === 0) return;
-    const keyframe = (data[0]! & 1) === 0;
-    if (this.waitingForKey && !keyframe) {
-      this.stats.dropped++;
-      this.onNeedKeyframe();
-      return;
-    }
-    this.waitingForKey = false;
-    this.stats.frames++;
-    this.onFrame({ data, timestamp: this.timestamp, keyframe, ...(keyframe && vp8KeyframeSize(data)) });
-  }
-
-  private lose(): void {
-    this.parts = [];
-    this.stats.dropped++;
-    if (!this.waitingForKey) this.onNeedKeyframe();
-    this.waitingForKey = true;
+export class Vp8Depacketizer extends FrameAssembler<Vp8Frame> {
+  constructor(onFrame: (frame: Vp8Frame) => void, onNeedKeyframe?: () => void) {
+    super(VP8_FORMAT, onFrame, onNeedKeyframe);
   }
 }

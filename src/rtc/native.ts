@@ -14,6 +14,15 @@ export const VP8_CODEC: Readonly<SdpCodec> = Object.freeze({
   payloadType: 96, name: 'VP8', clockRate: 90000, channels: 1, fmtp: '', rtcpFb: ['nack', 'nack pli', 'ccm fir'],
 });
 
+/**
+ * H264 as a Node publisher offers it: RFC 6184 packetization-mode 1, constrained baseline 3.1
+ * (what every browser decodes and an SFU prefers), Chromium's payload type for it.
+ */
+export const H264_CODEC: Readonly<SdpCodec> = Object.freeze({
+  payloadType: 102, name: 'H264', clockRate: 90000, channels: 1,
+  fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f', rtcpFb: ['nack', 'nack pli', 'ccm fir'],
+});
+
 const NATIVE_DIRECTION: Record<SdpDirection, Direction> = {
   sendrecv: 'SendRecv', sendonly: 'SendOnly', recvonly: 'RecvOnly', inactive: 'Inactive',
 };

@@ -5,9 +5,12 @@ import { SfuAgent } from '../../src/client/sfu-agent.js';
 import { parseIvf } from '../../src/media/ivf.js';
 import type { Peer } from '../../src/rtc/peer.js';
 import { Vp8SimulcastSender } from '../../src/rtc/vp8-sender.js';
+import { H264Sender, readAnnexBClip } from '../../src/rtc/h264-sender.js';
+import { H264_CODEC } from '../../src/rtc/native.js';
 import { dominantFrequency } from '../../src/media/analysis.js';
 import { OpusDecoderStream } from '../../src/media/opus.js';
-import { isRtcp, parseRtpHeader } from '../../src/media/rtp.js';
+import { isRtcp, parseRtpHeader, type RtpPacketInfo } from '../../src/media/rtp.js';
+import type { ErrorMessage, LayerChangedMessage, PublishLayersMessage, TrackInfo } from '../../src/protocol/signaling.js';
 import type { MediaTrack } from '../../src/rtc/media-track.js';
 import { OpusSender } from '../../src/rtc/opus-sender.js';
 import { ToneSource } from '../../src/media/opus-sources.js';
@@ -62,28 +65,36 @@ const FIXTURES = path.resolve(path.dirname(new URL(import.meta.url).pathname), '
 /** The libvpx fixtures, low → high: 160x90, 320x180, 640x360, 15 fps (test/fixtures/media/vp8/README.md). */
 export const VP8_LAYERS = ['160x90', '320x180', '640x360'].map((size) => parseIvf(readFileSync(path.join(FIXTURES, `${size}.ivf`))).frames);
 
+/** The x264 fixture: 320x240, 15 fps, 30 frames, IDRs at 0 and 15 (test/fixtures/media/h264/README.md). */
+export const H264_FIXTURE = path.join(FIXTURES, '..', 'h264', '320x240.h264');
+export const H264_CLIP = readAnnexBClip(readFileSync(H264_FIXTURE));
+
 export interface CameraPublisher {
   /** The sender once negotiated. */
-  sender(): Vp8SimulcastSender | undefined;
+  sender(): Vp8SimulcastSender | H264Sender | undefined;
   /** Stops the camera and ends its track (the member stays). */
   unpublish(): void;
   close(): void;
 }
 
 /**
- * Makes `agent` publish a camera: three simulcast layers of the fixtures, started once
- * negotiated, following `publish-layers`. Call before `agent.start()`.
+ * Makes `agent` publish a camera, started once negotiated: three simulcast VP8 layers of the
+ * fixtures following `publish-layers`, or with `codec: 'h264'` one H264 layer (the x264
+ * fixture, offered as H264 only: packetization-mode=1, profile-level-id=42e01f). Call before
+ * `agent.start()`.
  */
-export function publishCamera(agent: SfuAgent): CameraPublisher {
+export function publishCamera(agent: SfuAgent, options: { codec?: 'vp8' | 'h264' } = {}): CameraPublisher {
+  const h264 = options.codec === 'h264';
   let camera: MediaTrack | undefined;
   let server: Peer | undefined;
-  let sender: Vp8SimulcastSender | undefined;
+  let sender: Vp8SimulcastSender | H264Sender | undefined;
   agent.on('server', (peer: Peer) => {
     server = peer;
-    camera = peer.addVideoSender(undefined, { layers: 3 });
+    camera = h264 ? peer.addVideoSender(H264_CODEC) : peer.addVideoSender(undefined, { layers: 3 });
   });
   agent.on('negotiated', () => {
-    if (camera && !sender) sender = new Vp8SimulcastSender(camera, VP8_LAYERS, { fps: 15 });
+    if (!camera || sender) return;
+    sender = h264 ? new H264Sender(camera, H264_CLIP, { fps: 15 }) : new Vp8SimulcastSender(camera, VP8_LAYERS, { fps: 15 });
   });
   agent.on('publish-layers', (p) => sender?.setActive(['low', 'medium', 'high'].map((q) => p.active.includes(q as 'low'))));
   return {
@@ -94,4 +105,44 @@ export function publishCamera(agent: SfuAgent): CameraPublisher {
     },
     close: () => sender?.close(),
   };
+}
+
+export interface Received { header: RtpPacketInfo; packet: Buffer; at: number }
+
+/** A member that may publish a camera and keeps every camera packet it receives, with what the server tells it. */
+export interface VideoMember {
+  agent: SfuAgent;
+  tracks: TrackInfo[];
+  layers: LayerChangedMessage[];
+  publishLayers: PublishLayersMessage[];
+  /** `error` messages from the server. */
+  errors: ErrorMessage[];
+  /** Camera packets received, by publisher. */
+  video: Map<string, Received[]>;
+  videoTracks: Map<string, MediaTrack>;
+  camera: CameraPublisher | undefined;
+  stop(): Promise<void>;
+}
+
+/** A member that receives video, publishing a camera in `codec` (publishCamera) unless undefined. */
+export async function cameraMember(wsUrl: string, room: string, name: string, codec: 'vp8' | 'h264' | undefined, join: { autoSubscribe?: boolean } = {}): Promise<VideoMember> {
+  const agent = new SfuAgent({ wsUrl, room, name, audio: false, video: codec !== undefined, peer: { ...PEER, capabilities: { receiveVideo: true } }, ...join });
+  const m: VideoMember = {
+    agent, tracks: [], layers: [], publishLayers: [], errors: [], video: new Map(), videoTracks: new Map(),
+    camera: codec ? publishCamera(agent, { codec }) : undefined,
+    stop: async () => { m.camera?.close(); await agent.close(); },
+  };
+  agent.on('tracks', (t) => { m.tracks = t; });
+  agent.on('layer', (l) => m.layers.push(l));
+  agent.on('publish-layers', (p) => m.publishLayers.push(p));
+  agent.client.on('server-error', (e) => m.errors.push(e));
+  agent.on('track', (publisher, track) => {
+    if (track.kind !== 'video') return;
+    const got: Received[] = [];
+    m.video.set(publisher, got);
+    m.videoTracks.set(publisher, track);
+    track.onRtp = (p) => { if (!isRtcp(p)) got.push({ header: parseRtpHeader(p), packet: Buffer.from(p), at: performance.now() }); };
+  });
+  await agent.start();
+  return m;
 }

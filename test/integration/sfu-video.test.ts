@@ -4,55 +4,21 @@
  * subscribers get the camera as ONE continuous stream whatever layer the server forwards.
  */
 import { describe, expect, it } from 'vitest';
-import { SfuAgent } from '../../src/client/sfu-agent.js';
 import { buildRtcp, nackItemsFromSeqs } from '../../src/media/rtcp.js';
-import { isRtcp, parseRtpHeader, type RtpPacketInfo } from '../../src/media/rtp.js';
 import { parseVp8Descriptor, vp8KeyframeSize } from '../../src/media/vp8.js';
-import type { LayerChangedMessage, PublishLayersMessage, TrackInfo } from '../../src/protocol/signaling.js';
-import type { MediaTrack } from '../../src/rtc/media-track.js';
+import type { TrackInfo } from '../../src/protocol/signaling.js';
 import { Peer } from '../../src/rtc/peer.js';
 import { parseSdp } from '../../src/rtc/sdp.js';
 import { until } from '../helpers/rtc.js';
 import { Probe, useTestServer } from '../helpers/server.js';
-import { frequencyOf, PEER, publishCamera, sfuMember, type CameraPublisher, type SfuMember } from './sfu-helpers.js';
+import { cameraMember, frequencyOf, PEER, sfuMember, type Received, type SfuMember, type VideoMember } from './sfu-helpers.js';
 
 const ctx = useTestServer({ topology: 'sfu', rtcBind: '127.0.0.1' }, { rtc: true });
 
 
-interface Received { header: RtpPacketInfo; packet: Buffer; at: number }
-
-interface VideoMember {
-  agent: SfuAgent;
-  tracks: TrackInfo[];
-  layers: LayerChangedMessage[];
-  publishLayers: PublishLayersMessage[];
-  /** Camera packets received, by publisher. */
-  video: Map<string, Received[]>;
-  videoTracks: Map<string, MediaTrack>;
-  camera: CameraPublisher | undefined;
-  stop(): Promise<void>;
-}
-
 /** A member that publishes the three fixture layers (when `publish`) and keeps every camera packet it receives. */
-async function videoMember(room: string, name: string, publish: boolean, join: { autoSubscribe?: boolean } = {}): Promise<VideoMember> {
-  const agent = new SfuAgent({ wsUrl: ctx.server.wsUrl, room, name, audio: false, video: publish, peer: { ...PEER, capabilities: { receiveVideo: true } }, ...join });
-  const m: VideoMember = {
-    agent, tracks: [], layers: [], publishLayers: [], video: new Map(), videoTracks: new Map(),
-    camera: publish ? publishCamera(agent) : undefined,
-    stop: async () => { m.camera?.close(); await agent.close(); },
-  };
-  agent.on('tracks', (t) => { m.tracks = t; });
-  agent.on('layer', (l) => m.layers.push(l));
-  agent.on('publish-layers', (p) => m.publishLayers.push(p));
-  agent.on('track', (publisher, track) => {
-    if (track.kind !== 'video') return;
-    const got: Received[] = [];
-    m.video.set(publisher, got);
-    m.videoTracks.set(publisher, track);
-    track.onRtp = (p) => { if (!isRtcp(p)) got.push({ header: parseRtpHeader(p), packet: Buffer.from(p), at: performance.now() }); };
-  });
-  await agent.start();
-  return m;
+function videoMember(room: string, name: string, publish: boolean, join: { autoSubscribe?: boolean } = {}): Promise<VideoMember> {
+  return cameraMember(ctx.server.wsUrl, room, name, publish ? 'vp8' : undefined, join);
 }
 
 /** Key-frame sizes seen in received packets, in order, with the index of the packet. */

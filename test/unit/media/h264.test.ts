@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { h264StartsKeyframe } from '../../../src/media/h264.js';
+import { h264StartsAccessUnit, h264StartsKeyframe } from '../../../src/media/h264.js';
 
 describe('h264StartsKeyframe', () => {
   it('finds an IDR or SPS in a single NAL unit', () => {
@@ -21,5 +21,27 @@ describe('h264StartsKeyframe', () => {
     expect(h264StartsKeyframe(Uint8Array.of(0x78, 0x00, 0x02, 0x06, 0x01, 0x00, 0x03, 0x67, 0x42, 0x00))).toBe(true);
     expect(h264StartsKeyframe(Uint8Array.of(0x78, 0x00, 0x02, 0x06, 0x01, 0x00, 0x02, 0x41, 0x00))).toBe(false);
     expect(h264StartsKeyframe(Uint8Array.of(0x78, 0x00, 0x00, 0x65))).toBe(false); // zero size: malformed
+  });
+});
+
+describe('h264StartsAccessUnit', () => {
+  it('a slice with first_mb_in_slice 0 (top bit after the header set), an AUD, SEI, SPS or PPS starts one', () => {
+    expect(h264StartsAccessUnit(Uint8Array.of(0x41, 0x9a))).toBe(true); // P slice, first_mb 0
+    expect(h264StartsAccessUnit(Uint8Array.of(0x41, 0x3a))).toBe(false); // P slice, first_mb 1 (ue 010)
+    expect(h264StartsAccessUnit(Uint8Array.of(0x65, 0x88))).toBe(true);
+    expect(h264StartsAccessUnit(Uint8Array.of(0x09, 0xf0))).toBe(true); // AUD
+    expect(h264StartsAccessUnit(Uint8Array.of(0x06))).toBe(true); // SEI
+    expect(h264StartsAccessUnit(Uint8Array.of(0x68, 0xce))).toBe(true); // PPS
+    expect(h264StartsAccessUnit(Uint8Array.of(0x0c, 0xff))).toBe(false); // filler data
+    expect(h264StartsAccessUnit(Uint8Array.of(0x41))).toBe(false); // too short to tell
+    expect(h264StartsAccessUnit(Uint8Array.of())).toBe(false);
+  });
+
+  it('looks at a FU-A start fragment\'s unit and a STAP-A\'s first unit', () => {
+    expect(h264StartsAccessUnit(Uint8Array.of(0x7c, 0x85, 0x88))).toBe(true); // FU-A S, IDR, first_mb 0
+    expect(h264StartsAccessUnit(Uint8Array.of(0x7c, 0x05, 0x88))).toBe(false); // middle fragment
+    expect(h264StartsAccessUnit(Uint8Array.of(0x5c, 0x81, 0x3a))).toBe(false); // FU-A S, P slice, first_mb 1
+    expect(h264StartsAccessUnit(Uint8Array.of(0x78, 0x00, 0x02, 0x67, 0x42))).toBe(true); // STAP-A: SPS first
+    expect(h264StartsAccessUnit(Uint8Array.of(0x78, 0x00))).toBe(false);
   });
 });

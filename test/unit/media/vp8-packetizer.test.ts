@@ -24,4 +24,21 @@ describe('packetizeVp8', () => {
     expect(frames[0]!.data.equals(key)).toBe(true);
     expect(() => packetizeVp8(key, 0, 0, 5)).toThrow(TypeError);
   });
+
+  it('the depacketizer skips padding-only packets, and a whole frame lost between two others stops frames until a key frame', () => {
+    const frames: Vp8Frame[] = [];
+    let asked = 0;
+    const d = new Vp8Depacketizer((f) => frames.push(f), () => { asked++; });
+    const key = Buffer.from([0x50, 1, 2]); // P bit clear: key frame
+    const delta = Buffer.from([0x51, 1, 2]);
+    const send = (frame: Buffer, seq: number) => d.push({ sequenceNumber: seq, timestamp: seq * 3000, marker: true, payload: packetizeVp8(frame, seq, seq)[0]! });
+    send(key, 1);
+    d.push({ sequenceNumber: 2, timestamp: 3000, marker: false, payload: new Uint8Array(0) }); // padding
+    send(delta, 3);
+    send(delta, 5); // 4 never came
+    send(key, 6);
+    expect(frames.map((f) => f.timestamp / 3000)).toEqual([1, 3, 6]);
+    expect(asked).toBeGreaterThanOrEqual(1);
+    expect(d.stats).toMatchObject({ frames: 3, dropped: 2, malformed: 0 });
+  });
 });
