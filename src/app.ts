@@ -18,6 +18,7 @@ import { turnIceServer } from './auth/turn.js';
 import type { VerifierKey } from './auth/tokens.js';
 import { OPEN_ACCESS } from './rooms/access.js';
 import { CLOSE_GOING_AWAY } from './protocol/close-codes.js';
+import { MeshGateway } from './gateway/mesh-gateway.js';
 import { MeshRelay } from './rooms/mesh-relay.js';
 import { RoomRegistry } from './rooms/registry.js';
 import { SfuMetrics } from './sfu/metrics.js';
@@ -114,7 +115,9 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
     iceServers: (member) => (turn ? [...config.iceServers, turn(member.participant.identity ?? member.id)] : [...config.iceServers]),
     access: access ?? OPEN_ACCESS,
     // The one place that knows the media stacks: each room gets its topology's.
-    media: (room) => (room.topology === 'sfu' ? new SfuRouter(room.id, { log: room.log, peer: sfuPeer, videoCodecs: config.videoCodecs, metrics: sfuMetrics }) : new MeshRelay(room)),
+    media: (room) => (room.topology === 'sfu'
+      ? new SfuRouter(room.id, { log: room.log, peer: sfuPeer, videoCodecs: config.videoCodecs, metrics: sfuMetrics })
+      : new MeshRelay(room, () => new MeshGateway(room, { log: room.log, peer: sfuPeer }))),
     onChange: (r, p) => { metrics.rooms.set(r); metrics.participants.set(p); },
   });
   const sessions = new Set<SignalingSession>();

@@ -34,5 +34,19 @@ export interface MemberMedia {
   close(): void;
 }
 
+/**
+ * The PCM gateway of a mesh room (its WebRTC links live above the rooms): gateway members
+ * (`member.leg`) are mesh participants whose links run in the server.
+ */
+export interface MeshGatewayPort {
+  /** A gateway member joined (it is in the member list): it offers to the WebRTC members. */
+  joinLeg(member: Member): void;
+  /** `offer` / `answer` / `candidate` from a WebRTC member to gateway member `to`. */
+  signal(from: Member, to: Member, message: SignalMessage): void;
+  /** A member left (gateway or WebRTC): its links close. */
+  left(memberId: string): void;
+  close(): void;
+}
+
 /** Makes the media side of a new room; the composition root picks the topology's implementation. */
 export type RoomMediaFactory = (room: Room) => RoomMedia;

@@ -3,16 +3,23 @@
  * their `offer` / `answer` / `candidate` to the member named in `to`.
  */
 import { CallpeerError } from '../errors.js';
-import type { MemberMedia, RoomMedia, SignalMessage } from './media.js';
+import type { MeshGatewayPort, MemberMedia, RoomMedia, SignalMessage } from './media.js';
 import type { Member } from './member.js';
 
 export class MeshRelay implements RoomMedia {
-  constructor(private readonly room: { readonly id: string; get(id: string): Member | undefined }) {}
+  private gateway: MeshGatewayPort | undefined;
+
+  /** `gateway` makes the room's PCM gateway when the first gateway member joins (none: they are refused). */
+  constructor(private readonly room: { readonly id: string; get(id: string): Member | undefined }, private readonly makeGateway?: () => MeshGatewayPort) {}
 
   join(member: Member): MemberMedia {
     const room = this.room;
-    // The mesh gateway (a server-side member with a link to each browser) is not built yet.
-    if (member.leg) throw new CallpeerError('SFU_NOT_ENABLED', `PCM and phone clients join SFU rooms; room "${room.id}" is mesh`, { ref: 'join' });
+    if (member.leg) {
+      if (!this.makeGateway) throw new CallpeerError('SFU_NOT_ENABLED', `this server takes PCM and phone clients in SFU rooms only; room "${room.id}" is mesh`, { ref: 'join' });
+      this.gateway ??= this.makeGateway();
+      this.gateway.joinLeg(member);
+    }
+    const gateway = (): MeshGatewayPort | undefined => this.gateway;
     const sfuOnly = (type: string): never => {
       throw new CallpeerError('SFU_NOT_ENABLED', `"${type}" needs an SFU room; room "${room.id}" is mesh`, { ref: type });
     };
@@ -24,6 +31,8 @@ export class MeshRelay implements RoomMedia {
         if (m.to === member.id) throw new CallpeerError('INVALID_MESSAGE', `"${m.type}" cannot be addressed to yourself`, { ref: m.type });
         const peer = room.get(m.to);
         if (!peer) throw new CallpeerError('PEER_NOT_FOUND', `no participant "${m.to}" in room "${room.id}"`, { ref: m.type });
+        // A gateway member's links are the server's: it answers for it.
+        if (peer.leg) { gateway()?.signal(member, peer, m); return; }
         if (m.type === 'candidate') peer.send({ type: 'candidate', from: member.id, candidate: m.candidate, mid: m.mid });
         else peer.send({ type: m.type, from: member.id, sdp: m.sdp });
       },
@@ -32,9 +41,12 @@ export class MeshRelay implements RoomMedia {
       // Media flows peer to peer: only the member's own page can stop it (it is told).
       setMuted: () => {},
       updated: () => {},
-      close: () => {},
+      close: () => gateway()?.left(member.id),
     };
   }
 
-  close(): void {}
+  close(): void {
+    this.gateway?.close();
+    this.gateway = undefined;
+  }
 }

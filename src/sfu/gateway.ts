@@ -10,6 +10,7 @@
  *   speaker, not per listener, so a room's cost grows with its talkers plus a subtraction per leg.
  */
 import type { Logger } from '../log.js';
+import { FrameQueue } from '../media/frame-queue.js';
 import { OpusDecoderStream, OpusEncoderStream } from '../media/opus.js';
 import { clampInt16 } from '../media/pcm.js';
 import { parseRtpHeader } from '../media/rtp.js';
@@ -25,10 +26,6 @@ import { Subscription, type Subscriber } from './subscription.js';
 /** The codec of a leg's published microphone, as a browser's would be. */
 export const GATEWAY_OPUS: SdpCodec = { payloadType: 111, name: 'opus', clockRate: 48000, channels: 2, fmtp: OPUS_FMTP, rtcpFb: [] };
 
-/** Frames a feed holds before it plays (absorbs this much jitter), and at most (older ones are dropped). */
-const FEED_PREBUFFER = 2;
-const FEED_MAX_FRAMES = 6;
-
 /** Nobody is told anything about the gateway's own subscriptions (audio has no layers). */
 const NO_ONE: Subscriber = { id: 'gateway', send: () => {} };
 
@@ -37,11 +34,7 @@ class Feed {
   readonly track: LocalTrack;
   readonly subscription: Subscription<LocalTrack>;
   private readonly decoder = new OpusDecoderStream(LEG_SAMPLE_RATE);
-  private readonly frames: Int16Array[] = [];
-  private playing = false;
-  /** Counters for the leg's stats. */
-  dropped = 0;
-  underruns = 0;
+  readonly queue = new FrameQueue();
 
   constructor(readonly publication: Publication, clock: Clock, log: Logger) {
     this.track = new LocalTrack('gateway', 'audio', publication.codec, (packet) => this.onRtp(packet));
@@ -50,16 +43,7 @@ class Feed {
 
   /** The frame to mix now, or undefined (not started, or a gap). */
   take(): Int16Array | undefined {
-    if (!this.playing) {
-      if (this.frames.length < FEED_PREBUFFER) return undefined;
-      this.playing = true;
-    }
-    const frame = this.frames.shift();
-    if (!frame) {
-      this.playing = false; // build the cushion again before playing on
-      this.underruns++;
-    }
-    return frame;
+    return this.queue.take();
   }
 
   close(): void {
@@ -76,12 +60,7 @@ class Feed {
     } catch {
       return; // a packet that does not decode is a gap, concealed by the mixer's silence
     }
-    if (pcm.length !== LEG_FRAME_SAMPLES) return; // only 20 ms frames are mixed
-    if (this.frames.length >= FEED_MAX_FRAMES) {
-      this.frames.shift();
-      this.dropped++;
-    }
-    this.frames.push(pcm);
+    if (pcm.length === LEG_FRAME_SAMPLES) this.queue.push(pcm); // only 20 ms frames are mixed
   }
 }
 

@@ -1,7 +1,7 @@
 /**
- * The PCM gateway in SFU rooms (PROTOCOL.md "The PCM gateway"): a /ws/pcm?room= client is a
- * `phone` participant. Real clients: node-datachannel SfuAgents on loopback and raw ws PCM
- * clients sending real-time tones.
+ * The PCM gateway (PROTOCOL.md "The PCM gateway"): a /ws/pcm?room= client is a `phone`
+ * participant of an SFU or a mesh room. Real clients: node-datachannel agents on loopback and
+ * raw ws PCM clients sending real-time tones.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { dominantFrequency } from '../../src/media/analysis.js';
@@ -11,7 +11,11 @@ import type { Participant } from '../../src/protocol/signaling.js';
 import { until } from '../helpers/rtc.js';
 import { useTestServer } from '../helpers/server.js';
 import { PcmProbe } from './pcm-harness.js';
-import { frequencyOf, sfuMember, type SfuMember } from './sfu-helpers.js';
+import { joinRoom } from '../../src/client/room-agent.js';
+import { ToneSource } from '../../src/media/opus-sources.js';
+import { isRtcp } from '../../src/media/rtp.js';
+import { OpusSender } from '../../src/rtc/opus-sender.js';
+import { frequencyOf, PEER, sfuMember, type SfuMember } from './sfu-helpers.js';
 
 const ctx = useTestServer({ topology: 'sfu', rtcBind: '127.0.0.1' }, { rtc: true });
 
@@ -36,6 +40,22 @@ function share(pcm: Int16Array, rate: number, hz: number): number {
   return total === 0 ? 0 : (2 * power) / (pcm.length * total);
 }
 
+/**
+ * A WebRTC member that plays `memberHz` and a PCM client at `rate` that plays `phoneHz` hear
+ * each other: the member gets the phone's tone over RTP, the phone the member's in its mix and
+ * not its own. Returns 2 s of the phone's mix.
+ */
+async function heardBothWays(heard: Map<string, Buffer[]>, phone: PcmProbe, phoneId: string, o: { memberHz: number; phoneHz: number; rate: number }): Promise<Int16Array> {
+  await until(() => (heard.get(phoneId)?.length ?? 0) >= 100, 10_000, 'the phone heard by the member');
+  expect(Math.abs(frequencyOf(heard.get(phoneId)!.slice(-100)) - o.phoneHz)).toBeLessThanOrEqual(1);
+  const from = phone.audioBytes;
+  await until(() => phone.audioBytes - from >= o.rate * 2 * 2, 10_000, '2 s of mix');
+  const mix = heardSince(phone, from);
+  expect(Math.abs(dominantFrequency(mix, o.rate) - o.memberHz)).toBeLessThanOrEqual(1);
+  expect(share(mix, o.rate, o.phoneHz)).toBeLessThan(0.01);
+  return mix;
+}
+
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => { for (const c of cleanup.splice(0).reverse()) await c(); });
 
@@ -56,15 +76,8 @@ describe('PCM clients in SFU rooms', () => {
     // The WebRTC member sees a phone participant and receives its microphone as Opus.
     await until(() => joined.some((p) => p.id === phoneId), 5000, 'phone participant listed');
     expect(joined.find((p) => p.id === phoneId)).toMatchObject({ role: 'phone', name: 'Desk phone', audio: true });
-    await until(() => (member.heard.get(phoneId)?.length ?? 0) >= 100, 10_000, 'the phone heard through the SFU');
-    expect(Math.abs(frequencyOf(member.heard.get(phoneId)!.slice(-100)) - 880)).toBeLessThanOrEqual(1);
-
-    // The phone hears the member's tone at 16 kHz, and not its own.
-    const from = phone.audioBytes;
-    await until(() => phone.audioBytes - from >= 16000 * 2 * 2, 10_000, '2 s of mix');
-    const mix = heardSince(phone, from);
-    expect(Math.abs(dominantFrequency(mix, 16000) - 440)).toBeLessThanOrEqual(1);
-    expect(share(mix, 16000, 880)).toBeLessThan(0.01);
+    // It hears the phone; the phone hears it at 16 kHz, and not itself.
+    const mix = await heardBothWays(member.heard, phone, phoneId, { memberHz: 440, phoneHz: 880, rate: 16000 });
     expect(share(mix, 16000, 440)).toBeGreaterThan(0.5);
   });
 
@@ -92,18 +105,69 @@ describe('PCM clients in SFU rooms', () => {
     expect(a.last('peer-left')).toEqual({ type: 'peer-left', id: b.last('connected').id });
   });
 
-  it('refusals: room and pair together, a bad room id, a mesh room', async () => {
+  it('refusals: room and pair together, a bad room id', async () => {
     const both = await PcmProbe.open(ctx.server, { room: 'x', pair: 'y' });
     expect(await both.closed).toBe(1008);
     expect(both.last('error')).toMatchObject({ code: 'INVALID_MESSAGE' });
     const bad = await PcmProbe.open(ctx.server, { room: 'no spaces' });
     await bad.closed;
     expect(bad.last('error')).toMatchObject({ code: 'INVALID_MESSAGE' });
+
+  });
+});
+
+/** A Node member of a mesh room (joinRoom picks MeshAgent) that plays `hz` and keeps what it hears, by participant id. */
+async function meshMember(room: string, name: string, hz: number) {
+  const heard = new Map<string, Buffer[]>();
+  const senders: OpusSender[] = [];
+  const sending = new Set<unknown>();
+  const { agent } = await joinRoom({ wsUrl: ctx.server.wsUrl, room, name, peer: PEER }, (a) => {
+    a.on('track-added', (t) => {
+      if (t.kind !== 'audio') return;
+      const packets: Buffer[] = [];
+      heard.set(t.participant.id, packets);
+      t.track.onRtp = (p) => { if (!isRtcp(p)) packets.push(Buffer.from(p)); };
+    });
+    a.on('link-negotiated', (link) => {
+      const out = link.peer.tracks().find((t) => t.kind === 'audio' && (t.direction === 'sendrecv' || t.direction === 'sendonly'));
+      if (!out || sending.has(out)) return;
+      sending.add(out);
+      const sender = new OpusSender(out);
+      sender.play(new ToneSource(hz));
+      senders.push(sender);
+    });
+  });
+  return { agent, heard, stop: async () => { for (const s of senders) s.close(); await agent.close(); } };
+}
+
+describe('PCM clients in mesh rooms', () => {
+  it('a Node mesh member and a 16 kHz PCM client hear each other, whoever joins first; two PCM clients hear each other too', async () => {
     // The room API (loopback, auth off) makes a mesh room in this SFU server.
     expect((await fetch(`${ctx.server.url}/api/rooms`, { method: 'POST', body: JSON.stringify({ id: 'gw-mesh', topology: 'mesh' }) })).status).toBe(201);
-    const mesh = await PcmProbe.open(ctx.server, { room: 'gw-mesh' });
-    await mesh.closed;
-    expect(mesh.last('error')).toMatchObject({ code: 'SFU_NOT_ENABLED' });
-    expect(mesh.count('connected')).toBe(0);
+    const phone = await PcmProbe.open(ctx.server, { room: 'gw-mesh', rate: '16000', name: 'Phone' });
+    cleanup.push(() => phone.close());
+    await phone.waitFor('connected');
+    const phoneId = phone.last('connected').id as string;
+    cleanup.push(speak(phone, 880, 16000));
+    // The member joins after the phone: it offers to the phone's server-side link.
+    const member = await meshMember('gw-mesh', 'node', 440);
+    cleanup.push(() => member.stop());
+    await heardBothWays(member.heard, phone, phoneId, { memberHz: 440, phoneHz: 880, rate: 16000 });
+
+    // A second phone joins after the member: its link offers to the member; it hears both.
+    const second = await PcmProbe.open(ctx.server, { room: 'gw-mesh', rate: '8000' });
+    cleanup.push(() => second.close());
+    await second.waitFor('connected');
+    const secondId = second.last('connected').id as string;
+    cleanup.push(speak(second, 300, 8000));
+    await until(() => (member.heard.get(secondId)?.length ?? 0) >= 100, 10_000, 'the second phone heard by the member');
+    expect(Math.abs(frequencyOf(member.heard.get(secondId)!.slice(-100)) - 300)).toBeLessThanOrEqual(1);
+    await new Promise((r) => setTimeout(r, 500));
+    const from2 = second.audioBytes;
+    await until(() => second.audioBytes - from2 >= 8000 * 2 * 2, 10_000, '2 s of mix for the second phone');
+    const mix2 = heardSince(second, from2);
+    expect(share(mix2, 8000, 440)).toBeGreaterThan(0.1);
+    expect(share(mix2, 8000, 880)).toBeGreaterThan(0.1);
+    expect(share(mix2, 8000, 300)).toBeLessThan(0.01);
   });
 });

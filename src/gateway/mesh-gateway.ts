@@ -1,0 +1,187 @@
+/**
+ * The PCM gateway in a mesh room (PROTOCOL.md "The PCM gateway"): a gateway member (PCM or
+ * phone client) is a server-side mesh participant with one WebRTC link to each browser, like
+ * a bot. Following the mesh rule, it offers to everyone there when it joins and answers whoever
+ * joins later. What it says is Opus-encoded once and sent on every link; what it hears is the
+ * sum of its links' audio and the other gateway members of the room (in-process, no WebRTC
+ * between them), mixed every 20 ms.
+ */
+import type { Logger } from '../log.js';
+import { FrameQueue } from '../media/frame-queue.js';
+import { OpusDecoderStream, OpusEncoderStream } from '../media/opus.js';
+import { clampInt16 } from '../media/pcm.js';
+import { LEG_FRAME_SAMPLES, LEG_SAMPLE_RATE } from '../rooms/audio-leg.js';
+import type { MeshGatewayPort, SignalMessage } from '../rooms/media.js';
+import type { Member } from '../rooms/member.js';
+import { OpusSender } from '../rtc/opus-sender.js';
+import { Peer, type PeerOptions } from '../rtc/peer.js';
+import { RtpReceiver } from '../rtc/rtp-receiver.js';
+import { systemClock, type Clock } from '../time/clock.js';
+import { Pacer } from '../time/pacer.js';
+
+/** What the server lets its owner choose for each gateway link (bind address, ports, ICE servers). */
+export type GatewayPeerOptions = Omit<PeerOptions, 'id' | 'logger' | 'polite' | 'capabilities'>;
+
+export interface MeshGatewayOptions {
+  log: Logger;
+  peer?: GatewayPeerOptions | ((memberId: string) => GatewayPeerOptions);
+  clock?: Clock;
+}
+
+/** One gateway member's WebRTC link to one browser. */
+class Link {
+  readonly peer: Peer;
+  readonly heard = new FrameQueue();
+  private sender: OpusSender | undefined;
+  private receiver: RtpReceiver | undefined;
+  private readonly decoder = new OpusDecoderStream(LEG_SAMPLE_RATE);
+
+  constructor(readonly leg: Member, readonly remote: Member, options: PeerOptions, log: Logger) {
+    // Perfect negotiation: the lower participant id is polite (PROTOCOL.md, mesh rules).
+    this.peer = new Peer({ ...options, id: `${leg.id}>${remote.id}`, logger: log, polite: leg.id < remote.id });
+    this.peer.on('signal', (s) => {
+      if (s.kind === 'description') remote.send({ type: s.type, from: leg.id, sdp: s.sdp });
+      else remote.send({ type: 'candidate', from: leg.id, candidate: s.candidate, mid: s.mid });
+    });
+    this.peer.on('track', (track) => {
+      if (track.kind !== 'audio' || this.receiver) return;
+      this.receiver = new RtpReceiver(track, {
+        logger: log,
+        onPacket: (packet, h) => {
+          try {
+            const pcm = this.decoder.decode(packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength));
+            if (pcm.length === LEG_FRAME_SAMPLES) this.heard.push(pcm);
+          } catch {
+            // a packet that does not decode is a gap in the mix
+          }
+        },
+      });
+      if (!this.sender && track.direction !== 'recvonly') this.sender = new OpusSender(track);
+    });
+    this.peer.on('negotiated', () => {
+      const out = this.peer.tracks().find((t) => t.kind === 'audio' && (t.direction === 'sendrecv' || t.direction === 'sendonly'));
+      if (!this.sender && out) this.sender = new OpusSender(out);
+    });
+  }
+
+  /** The member's side offers (it is the newcomer). */
+  offer(): void {
+    this.peer.addAudioTrack();
+  }
+
+  send(opus: Buffer): void {
+    this.sender?.sendFrame(opus);
+  }
+
+  close(): void {
+    this.sender?.close();
+    this.receiver?.close();
+    this.peer.close();
+    this.decoder.release();
+  }
+}
+
+/** A gateway member and what it says, waiting for the mixer's tick. */
+class LegState {
+  readonly links = new Map<string, Link>();
+  readonly said = new FrameQueue();
+  readonly out = new Int16Array(LEG_FRAME_SAMPLES);
+  private readonly encoder = new OpusEncoderStream(LEG_SAMPLE_RATE);
+
+  constructor(readonly member: Member) {
+    member.leg!.onAudio = (frame) => this.say(frame);
+  }
+
+  private say(frame: Int16Array): void {
+    this.said.push(frame.slice());
+    const opus = this.encoder.encode(frame);
+    for (const link of this.links.values()) link.send(opus);
+  }
+
+  close(): void {
+    this.member.leg!.onAudio = undefined;
+    for (const link of this.links.values()) link.close();
+    this.links.clear();
+    this.encoder.release();
+  }
+}
+
+export class MeshGateway implements MeshGatewayPort {
+  private readonly legs = new Map<string, LegState>();
+  private readonly pacer: Pacer;
+  private readonly sum = new Int32Array(LEG_FRAME_SAMPLES);
+
+  constructor(private readonly room: { participants(): { id: string }[]; get(id: string): Member | undefined }, private readonly options: MeshGatewayOptions) {
+    this.pacer = new Pacer(() => this.tick(), { intervalMs: 20, clock: options.clock ?? systemClock });
+  }
+
+  joinLeg(member: Member): void {
+    const state = new LegState(member);
+    this.legs.set(member.id, state);
+    if (this.legs.size === 1) this.pacer.start();
+    // The newcomer offers to every WebRTC member already there (after `joined`/`peer-joined` went out).
+    queueMicrotask(() => {
+      if (this.legs.get(member.id) !== state) return;
+      for (const p of this.room.participants()) {
+        const other = this.room.get(p.id);
+        if (other && other !== member && !other.leg) this.link(state, other).offer();
+      }
+    });
+  }
+
+  signal(from: Member, to: Member, m: SignalMessage): void {
+    const state = this.legs.get(to.id);
+    if (!state) return;
+    const link = state.links.get(from.id) ?? this.link(state, from);
+    if (m.type === 'candidate') link.peer.addRemoteCandidate(m.candidate, m.mid);
+    else link.peer.handleRemoteDescription(m.sdp, m.type);
+  }
+
+  left(memberId: string): void {
+    const state = this.legs.get(memberId);
+    if (state) {
+      this.legs.delete(memberId);
+      state.close();
+      if (this.legs.size === 0) this.pacer.stop();
+    }
+    for (const leg of this.legs.values()) {
+      leg.links.get(memberId)?.close();
+      leg.links.delete(memberId);
+    }
+  }
+
+  close(): void {
+    this.pacer.stop();
+    for (const state of this.legs.values()) state.close();
+    this.legs.clear();
+  }
+
+  private link(state: LegState, remote: Member): Link {
+    const o = this.options.peer;
+    const link = new Link(state.member, remote, typeof o === 'function' ? o(state.member.id) : o ?? {}, this.options.log);
+    state.links.set(remote.id, link);
+    link.peer.on('closed', () => { if (state.links.get(remote.id) === link) state.links.delete(remote.id); });
+    return link;
+  }
+
+  /** Every 20 ms: each gateway member hears its links and the other gateway members. */
+  private tick(): void {
+    const said = new Map<string, Int16Array>();
+    for (const [id, state] of this.legs) {
+      const frame = state.said.take();
+      if (frame) said.set(id, frame);
+    }
+    const sum = this.sum;
+    for (const [id, state] of this.legs) {
+      sum.fill(0);
+      for (const [other, frame] of said) if (other !== id) for (let i = 0; i < sum.length; i++) sum[i]! += frame[i]!;
+      for (const link of state.links.values()) {
+        const frame = link.heard.take();
+        if (frame) for (let i = 0; i < sum.length; i++) sum[i]! += frame[i]!;
+      }
+      const out = state.out;
+      for (let i = 0; i < out.length; i++) out[i] = clampInt16(sum[i]!);
+      state.member.leg!.play(out);
+    }
+  }
+}
