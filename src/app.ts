@@ -127,7 +127,7 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
     sessionClosed: (s) => { sessions.delete(s); metrics.connections.dec({ path: '/ws' }); },
   };
   const pcm = new PcmService({
-    log: log.child({ service: 'pcm' }), registry: metrics.registry, ...options.pcm,
+    log: log.child({ service: 'pcm' }), registry: metrics.registry, maxQueuedMs: config.maxQueueMs, ...options.pcm,
     joinRoom: (roomId, sink, request, token) => rooms.join(roomId, sink, request, token),
     ...(access && { authorize: (token: string | undefined) => access.authorizeClient(token) }),
   });

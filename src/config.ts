@@ -19,6 +19,8 @@ export interface ServeConfig {
   key?: string;
   /** Participants per room. Default 8. Env CALLPEER_MAX_MEMBERS. */
   maxMembers: number;
+  /** Audio queued for one PCM or gateway client before the oldest is dropped, ms. Default 200. Env CALLPEER_MAX_QUEUE_MS. */
+  maxQueueMs: number;
   /** ICE servers handed to clients in `joined.iceServers` (the SFU uses them too). Env CALLPEER_ICE_SERVER (comma-separated). */
   iceServers: IceServer[];
   /** Rooms' topology: `mesh` (clients connect to each other; the server relays signaling) or `sfu` (everyone connects to the server, which forwards audio). Default mesh. Env CALLPEER_TOPOLOGY. */
@@ -80,6 +82,7 @@ export function defaultServeConfig(cwd = process.cwd()): ServeConfig {
     host: '0.0.0.0',
     ...(haveCerts ? { cert, key } : {}),
     maxMembers: 8,
+    maxQueueMs: 200,
     iceServers: [],
     topology: 'mesh',
     allowedOrigins: [],
@@ -145,6 +148,7 @@ export function serveFlagsFromEnv(env: NodeJS.ProcessEnv): ServeFlags {
   if (env.CALLPEER_CERT !== undefined) f.cert = env.CALLPEER_CERT;
   if (env.CALLPEER_KEY !== undefined) f.key = env.CALLPEER_KEY;
   if (env.CALLPEER_MAX_MEMBERS !== undefined) f.maxMembers = env.CALLPEER_MAX_MEMBERS as unknown as number;
+  if (env.CALLPEER_MAX_QUEUE_MS !== undefined) f.maxQueueMs = env.CALLPEER_MAX_QUEUE_MS as unknown as number;
   if (env.CALLPEER_LOG_LEVEL !== undefined) f.logLevel = env.CALLPEER_LOG_LEVEL as LevelWithSilent;
   if (env.CALLPEER_TOPOLOGY !== undefined) f.topology = env.CALLPEER_TOPOLOGY as Topology;
   if (env.CALLPEER_RTC_BIND !== undefined) f.rtcBind = env.CALLPEER_RTC_BIND;
@@ -179,6 +183,7 @@ export function loadServeConfig(flags: ServeFlags = {}, env: NodeJS.ProcessEnv =
     port: merged.port === undefined ? base.port : intIn('--port (CALLPEER_PORT)', merged.port, 0, 65535, 'pick a port such as 8080'),
     host: merged.host ?? base.host,
     maxMembers: merged.maxMembers === undefined ? base.maxMembers : intIn('--max-members (CALLPEER_MAX_MEMBERS)', merged.maxMembers, 1, 1000, 'use a number such as 8'),
+    maxQueueMs: merged.maxQueueMs === undefined ? base.maxQueueMs : intIn('--max-queue-ms (CALLPEER_MAX_QUEUE_MS)', merged.maxQueueMs, 20, 5000, 'use a number of ms such as 200'),
     logLevel: merged.logLevel ?? base.logLevel,
     maxFrameBytes: merged.maxFrameBytes ?? base.maxFrameBytes,
     maxSendBufferBytes: merged.maxSendBufferBytes ?? base.maxSendBufferBytes,

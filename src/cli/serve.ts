@@ -10,6 +10,7 @@ interface ServeCliOptions {
   cert?: string;
   key?: string;
   maxMembers?: string;
+  maxQueueMs?: string;
   iceServer?: string[];
   allowedOrigin?: string[];
   logLevel?: string;
@@ -37,6 +38,7 @@ export function registerServe(program: Command): void {
     .option('--cert <file>', 'TLS certificate (PEM) for HTTPS + WSS; default certs/cert.pem when it and certs/key.pem exist (env CALLPEER_CERT)')
     .option('--key <file>', 'TLS private key (PEM) that goes with --cert (env CALLPEER_KEY)')
     .option('--max-members <n>', 'participants per room (default 8; env CALLPEER_MAX_MEMBERS)')
+    .option('--max-queue-ms <ms>', 'audio queued for a PCM or phone client before the oldest is dropped (default 200; env CALLPEER_MAX_QUEUE_MS)')
     .option('--ice-server <url>', 'STUN/TURN server handed to clients, repeatable: stun:host:port or turn:user:pass@host:port (env CALLPEER_ICE_SERVER, comma-separated; default none)', collect)
     .option('--topology <mesh|sfu>', 'rooms are mesh (peers connect to each other) or sfu (everyone connects to the server, which forwards audio and video) (default mesh; env CALLPEER_TOPOLOGY)')
     .option('--rtc-bind <address>', 'local address the SFU gathers ICE candidates on (default every interface; env CALLPEER_RTC_BIND)')
@@ -61,6 +63,7 @@ export function registerServe(program: Command): void {
         cert: opts.cert,
         key: opts.key,
         maxMembers: opts.maxMembers as unknown as number | undefined,
+        maxQueueMs: opts.maxQueueMs as unknown as number | undefined,
         logLevel: opts.logLevel as ServeFlags['logLevel'],
         iceServer: opts.iceServer,
         allowedOrigin: opts.allowedOrigin,

@@ -32,9 +32,7 @@ export interface AgentOptions {
   signaling?: Omit<SignalingClientOptions, 'log'>;
 }
 
-
-/** The DTLS race strikes fast and at random (not for good), so retries come quickly. */
-export const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000];
+export { RETRY_DELAYS_MS } from '../rtc/peer-types.js';
 
 export function joinParams(o: AgentOptions): JoinParams {
   return {

@@ -15,7 +15,9 @@ import type { MeshGatewayPort, SignalMessage } from '../rooms/media.js';
 import type { Member } from '../rooms/member.js';
 import { OpusSender } from '../rtc/opus-sender.js';
 import { Peer, type PeerOptions } from '../rtc/peer.js';
+import { RETRY_DELAYS_MS } from '../rtc/peer-types.js';
 import { RtpReceiver } from '../rtc/rtp-receiver.js';
+import { iceUfrag } from '../rtc/sdp.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import { Pacer } from '../time/pacer.js';
 
@@ -31,6 +33,10 @@ export interface MeshGatewayOptions {
 /** One gateway member's WebRTC link to one browser. */
 class Link {
   readonly peer: Peer;
+  /** The ICE ufrag of the remote's last description: a new one in an offer is a new connection. */
+  remoteUfrag: string | undefined;
+  /** Whether our side offered (then our side retries when it fails). */
+  offered = false;
   readonly heard = new FrameQueue();
   private sender: OpusSender | undefined;
   private receiver: RtpReceiver | undefined;
@@ -64,8 +70,9 @@ class Link {
     });
   }
 
-  /** The member's side offers (it is the newcomer). */
+  /** The member's side offers (it is the newcomer, or it tries again). */
   offer(): void {
+    this.offered = true;
     this.peer.addAudioTrack();
   }
 
@@ -84,11 +91,12 @@ class Link {
 /** A gateway member and what it says, waiting for the mixer's tick. */
 class LegState {
   readonly links = new Map<string, Link>();
-  readonly said = new FrameQueue();
+  readonly said: FrameQueue;
   readonly out = new Int16Array(LEG_FRAME_SAMPLES);
   private readonly encoder = new OpusEncoderStream(LEG_SAMPLE_RATE);
 
   constructor(readonly member: Member) {
+    this.said = new FrameQueue({ onUnderrun: () => member.leg!.underrun() });
     member.leg!.onAudio = (frame) => this.say(frame);
   }
 
@@ -132,9 +140,30 @@ export class MeshGateway implements MeshGatewayPort {
   signal(from: Member, to: Member, m: SignalMessage): void {
     const state = this.legs.get(to.id);
     if (!state) return;
-    const link = state.links.get(from.id) ?? this.link(state, from);
-    if (m.type === 'candidate') link.peer.addRemoteCandidate(m.candidate, m.mid);
-    else link.peer.handleRemoteDescription(m.sdp, m.type);
+    let link = state.links.get(from.id);
+    if (m.type === 'candidate') {
+      link?.peer.addRemoteCandidate(m.candidate, m.mid);
+      return;
+    }
+    const ufrag = iceUfrag(m.sdp);
+    if (link && m.type === 'offer' && link.remoteUfrag !== undefined && ufrag !== link.remoteUfrag) {
+      // The browser started a new connection (it retries after a failure we may not have seen):
+      // libdatachannel cannot restart ICE, so this side starts over too.
+      link.close();
+      state.links.delete(from.id);
+      link = undefined;
+    }
+    if (!link) {
+      if (m.type === 'answer') return;
+      link = this.link(state, from);
+    }
+    link.remoteUfrag = ufrag;
+    try {
+      link.peer.handleRemoteDescription(m.sdp, m.type);
+    } catch (err) {
+      this.options.log.warn({ err, peer: from.id, leg: to.id }, `${m.type} refused`);
+      link.peer.close('error');
+    }
   }
 
   left(memberId: string): void {
@@ -156,12 +185,28 @@ export class MeshGateway implements MeshGatewayPort {
     this.legs.clear();
   }
 
-  private link(state: LegState, remote: Member): Link {
+  private link(state: LegState, remote: Member, attempt = 0): Link {
     const o = this.options.peer;
     const link = new Link(state.member, remote, typeof o === 'function' ? o(state.member.id) : o ?? {}, this.options.log);
     state.links.set(remote.id, link);
-    link.peer.on('closed', () => { if (state.links.get(remote.id) === link) state.links.delete(remote.id); });
+    link.peer.on('closed', (reason) => {
+      if (state.links.get(remote.id) !== link) return;
+      state.links.delete(remote.id);
+      link.close();
+      // As a mesh agent does: the side that offered makes a failed connection again (libdatachannel
+      // refuses some first DTLS handshakes under load; a fresh attempt succeeds).
+      if (link.offered && reason !== 'closed' && attempt < RETRY_DELAYS_MS.length) this.retry(state, remote, attempt + 1);
+    });
     return link;
+  }
+
+  private retry(state: LegState, remote: Member, attempt: number): void {
+    const delay = RETRY_DELAYS_MS[attempt - 1]!;
+    this.options.log.info({ leg: state.member.id, peer: remote.id, attempt, delay }, 'gateway link failed; trying again');
+    setTimeout(() => {
+      if (this.legs.get(state.member.id) !== state || state.links.has(remote.id) || this.room.get(remote.id) !== remote) return;
+      this.link(state, remote, attempt).offer();
+    }, delay).unref();
   }
 
   /** Every 20 ms: each gateway member hears its links and the other gateway members. */

@@ -10,6 +10,8 @@ export interface FrameQueueOptions {
   prebuffer?: number;
   /** Frames held at most; older ones are dropped. Default 6. */
   max?: number;
+  /** Told each time a tick finds the queue dry while playing. */
+  onUnderrun?: () => void;
 }
 
 export class FrameQueue {
@@ -17,6 +19,7 @@ export class FrameQueue {
   private readonly prebuffer: number;
   private readonly max: number;
   private playing = false;
+  private readonly onUnderrun: (() => void) | undefined;
   /** Frames dropped because the queue was full. */
   dropped = 0;
   /** Ticks that found the queue dry while playing. */
@@ -25,6 +28,7 @@ export class FrameQueue {
   constructor(options: FrameQueueOptions = {}) {
     this.prebuffer = options.prebuffer ?? 2;
     this.max = Math.max(this.prebuffer, options.max ?? 6);
+    this.onUnderrun = options.onUnderrun;
   }
 
   get length(): number {
@@ -50,6 +54,7 @@ export class FrameQueue {
     if (!frame) {
       this.playing = false;
       this.underruns++;
+      this.onUnderrun?.();
     }
     return frame;
   }

@@ -68,8 +68,9 @@ export class Egress {
   private readonly queueMs = new Fifo<number>();
   private queuedMs = 0;
   private closed = false;
-  /** Frames dropped by this egress. */
+  /** Frames dropped by this egress, and the audio they held, ms. */
   dropped = 0;
+  droppedMs = 0;
 
   constructor(private readonly sink: AudioSink, options: EgressOptions = {}) {
     this.maxBufferedBytes = options.maxBufferedBytes ?? 16 * 1024;
@@ -96,7 +97,9 @@ export class Egress {
     // Keep at least the newest frame, even if it alone is longer than the limit.
     while (this.queuedMs > this.maxQueuedMs && this.queue.length > 1) {
       this.queue.shift();
-      this.queuedMs -= this.queueMs.shift();
+      const ms = this.queueMs.shift();
+      this.queuedMs -= ms;
+      this.droppedMs += ms;
       drops++;
     }
     if (drops > 0) {

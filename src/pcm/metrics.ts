@@ -1,4 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { LegStats } from '../rooms/audio-leg.js';
+import type { GatewayTotals } from './room-leg.js';
 
 /**
  * The PCM service's counters. The hot path bumps plain numbers (a labelled prom-client
@@ -17,6 +19,10 @@ export class PcmMetrics {
   dropped = 0;
   /** Audio frames dropped on arrival: longer than a frame may be, or sent faster than real time. */
   overrun = 0;
+  /** (v2) Every room client's frames and underruns, summed as they happen. */
+  readonly gateway: GatewayTotals = { framesIn: 0, framesOut: 0, underruns: 0 };
+  /** (v2) The room clients there are now (set by the service). */
+  legs: () => LegStats[] = () => [];
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -49,6 +55,31 @@ export class PcmMetrics {
       collect() {
         this.inc(self.dropped - droppedSeen);
         droppedSeen = self.dropped;
+      },
+    });
+    new Gauge({
+      name: 'callpeer_gateway_legs', help: 'PCM and phone clients in rooms (gateway legs)', registers,
+      collect() { this.set(self.legs().length); },
+    });
+    new Gauge({
+      name: 'callpeer_gateway_queued_audio_ms', help: 'Audio queued for the gateway leg with the most waiting, ms (bounded by --max-queue-ms)', registers,
+      collect() { this.set(Math.max(0, ...self.legs().map((l) => l.queueMs))); },
+    });
+    let gatewaySeen = { framesIn: 0, framesOut: 0, underruns: 0 };
+    new Counter({
+      name: 'callpeer_gateway_frames_total', help: 'Audio frames through gateway legs: in = from the clients, out = 20 ms frames of the mix to them',
+      labelNames: ['direction'] as const, registers,
+      collect() {
+        this.inc({ direction: 'in' }, self.gateway.framesIn - gatewaySeen.framesIn);
+        this.inc({ direction: 'out' }, self.gateway.framesOut - gatewaySeen.framesOut);
+        gatewaySeen = { ...gatewaySeen, framesIn: self.gateway.framesIn, framesOut: self.gateway.framesOut };
+      },
+    });
+    new Counter({
+      name: 'callpeer_gateway_underruns_total', help: 'Times a gateway client\'s audio ran dry while it was talking (late or lost frames)', registers,
+      collect() {
+        this.inc(self.gateway.underruns - gatewaySeen.underruns);
+        gatewaySeen = { ...gatewaySeen, underruns: self.gateway.underruns };
       },
     });
     new Counter({

@@ -4,13 +4,16 @@
  * its codec and rate through its bounded egress (the oldest audio dropped past the queue
  * limit). Codec state belongs to the leg and is freed by `close()`.
  */
-import { LEG_FRAME_SAMPLES, LEG_SAMPLE_RATE, type AudioLeg } from '../rooms/audio-leg.js';
+import { LEG_FRAME_SAMPLES, LEG_SAMPLE_RATE, type AudioLeg, type LegStats } from '../rooms/audio-leg.js';
 import { bytesToInt16, int16ToBytes } from '../media/pcm.js';
 import type { PcmParams } from '../protocol/pcm.js';
 import type { Egress } from './egress.js';
 import { createTranscoder, type Transcoder } from './transcoder.js';
 
 const LEG_FORMAT = { codec: 'pcm', rate: LEG_SAMPLE_RATE } as const;
+
+/** Server-wide running totals over every leg (the metrics read them). */
+export interface GatewayTotals { framesIn: number; framesOut: number; underruns: number }
 
 export class PcmRoomLeg implements AudioLeg {
   onAudio: ((frame: Int16Array) => void) | undefined;
@@ -21,11 +24,11 @@ export class PcmRoomLeg implements AudioLeg {
   /** The 20 ms frame being filled from the client's audio, whatever its frame lengths. */
   private readonly frame = new Int16Array(LEG_FRAME_SAMPLES);
   private fill = 0;
-  /** Frames sent to and taken from the client, for stats. */
-  framesIn = 0;
-  framesOut = 0;
+  private framesIn = 0;
+  private framesOut = 0;
+  private underruns = 0;
 
-  constructor(params: Pick<PcmParams, 'codec' | 'rate'>, private readonly egress: Egress) {
+  constructor(params: Pick<PcmParams, 'codec' | 'rate'>, private readonly egress: Egress, private readonly totals?: GatewayTotals) {
     this.inbound = createTranscoder(params, LEG_FORMAT, (pcm) => this.collect(pcm));
     this.outbound = createTranscoder(LEG_FORMAT, params, (out, ms) => this.egress.push(out, ms));
   }
@@ -33,14 +36,25 @@ export class PcmRoomLeg implements AudioLeg {
   /** One binary frame from the client (checked and admitted by the service). Throws INVALID_MESSAGE on a bad Opus packet. */
   push(bytes: Buffer): void {
     this.framesIn++;
+    if (this.totals) this.totals.framesIn++;
     if (this.inbound) this.inbound.push(bytes);
     else this.collect(bytes);
   }
 
   play(frame: Int16Array): void {
     this.framesOut++;
+    if (this.totals) this.totals.framesOut++;
     if (this.outbound) this.outbound.push(int16ToBytes(frame));
     else this.egress.push(Buffer.from(int16ToBytes(frame)), 20); // a copy: the frame is reused and the egress may hold it
+  }
+
+  underrun(): void {
+    this.underruns++;
+    if (this.totals) this.totals.underruns++;
+  }
+
+  stats(): LegStats {
+    return { framesIn: this.framesIn, framesOut: this.framesOut, queueMs: this.egress.queuedAudioMs, droppedMs: this.egress.droppedMs, underruns: this.underruns };
   }
 
   close(): void {

@@ -3,7 +3,7 @@ import type { RawData, WebSocket } from 'ws';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
 import { CallpeerError, isWireErrorCode, toCallpeerError } from '../errors.js';
-import { CLOSE_GOING_AWAY, CLOSE_POLICY, closeCodeFor } from '../protocol/close-codes.js';
+import { CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY, closeCodeFor } from '../protocol/close-codes.js';
 import { PCM_MAX_BURST_MS, PCM_MIN_FRAME_BYTES, parsePcmClientMessage, parsePcmParams, type PcmParams } from '../protocol/pcm.js';
 import type { JoinRequest, LeaveReason, Member, MemberSink } from '../rooms/member.js';
 import type { ServerMessage } from '../protocol/signaling.js';
@@ -77,6 +77,7 @@ export class PcmService {
   constructor(private readonly options: PcmServiceOptions) {
     this.log = options.log;
     this.metrics = new PcmMetrics(options.registry);
+    this.metrics.legs = () => [...this.peers].flatMap((p) => (p.leg ? [p.leg.stats()] : []));
     this.silenceTimeoutMs = options.silenceTimeoutMs ?? 60_000;
     this.maxBadFrames = options.maxBadFrames ?? 50;
     const pingIntervalMs = options.pingIntervalMs ?? 20_000;
@@ -151,7 +152,7 @@ export class PcmService {
       this.refuseAndClose(peer, new CallpeerError('INVALID_MESSAGE', 'this server does not put PCM clients in rooms'));
       return;
     }
-    const leg = new PcmRoomLeg(peer.params, peer.egress);
+    const leg = new PcmRoomLeg(peer.params, peer.egress, this.metrics.gateway);
     const sink: MemberSink = {
       send: (m) => this.toRoomClient(peer, m),
       detached: (reason) => this.roomLeft(peer, reason),
@@ -184,7 +185,8 @@ export class PcmService {
     peer.member = undefined;
     peer.leg?.close();
     peer.leg = undefined;
-    if (reason !== 'disconnected' && peer.open) peer.ws.close(reason === 'kicked' || reason === 'room-deleted' ? CLOSE_POLICY : CLOSE_GOING_AWAY, reason);
+    // Told why (`kicked`, `room-closed`) first, the client's connection ends cleanly; a server stopping goes away.
+    if (reason !== 'disconnected' && peer.open) peer.ws.close(reason === 'room-closed' ? CLOSE_GOING_AWAY : CLOSE_NORMAL, reason);
   }
 
   /** Tells the client why and closes its socket. */

@@ -2,6 +2,7 @@ import { CallpeerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { IceServer, Participant, RoomInfo, ServerMessage, Topology } from '../protocol/signaling.js';
 import type { Admission } from './access.js';
+import type { LegStats } from './audio-leg.js';
 import type { RoomMedia, RoomMediaFactory } from './media.js';
 import { Member, type JoinRequest, type LeaveReason, type MediaKinds, type MemberSink } from './member.js';
 
@@ -13,7 +14,8 @@ export interface RoomSnapshot {
   ageSeconds: number;
   /** A display name given when the room was created through the API. */
   name?: string;
-  participants: Participant[];
+  /** Gateway members (role `phone`) carry their audio figures. */
+  participants: (Participant & { gateway?: LegStats })[];
 }
 
 /** Why a room closes. */
@@ -201,7 +203,7 @@ export class Room {
       createdAt: new Date(this.createdAt).toISOString(),
       ageSeconds: Math.round((now - this.createdAt) / 1000),
       ...(this.options.name !== undefined && { name: this.options.name }),
-      participants: this.participants(),
+      participants: [...this.members.values()].map((m) => (m.leg ? { ...m.participant, gateway: m.leg.stats() } : m.participant)),
     };
   }
 

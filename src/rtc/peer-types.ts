@@ -11,6 +11,12 @@ export type IceTransportPolicy = 'all' | 'relay';
 
 export const ICE_TRANSPORT_POLICIES: readonly IceTransportPolicy[] = ['all', 'relay'];
 
+/**
+ * Delays before each new attempt at a connection that failed, for the side that offered it.
+ * The DTLS race strikes fast and at random (not for good), so retries come quickly.
+ */
+export const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000];
+
 export interface PeerOptions {
   /** Name in logs and in libdatachannel's own logs (default: random hex). Never client-supplied. */
   id?: string;

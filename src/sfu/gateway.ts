@@ -34,9 +34,11 @@ class Feed {
   readonly track: LocalTrack;
   readonly subscription: Subscription<LocalTrack>;
   private readonly decoder = new OpusDecoderStream(LEG_SAMPLE_RATE);
-  readonly queue = new FrameQueue();
+  readonly queue: FrameQueue;
 
-  constructor(readonly publication: Publication, clock: Clock, log: Logger) {
+  /** `leg`: the gateway member whose microphone this is (its input running dry is its underrun). */
+  constructor(readonly publication: Publication, clock: Clock, log: Logger, leg?: AudioLeg) {
+    this.queue = new FrameQueue(leg && { onUnderrun: () => leg.underrun() });
     this.track = new LocalTrack('gateway', 'audio', publication.codec, (packet) => this.onRtp(packet));
     this.subscription = new Subscription(publication, this.track, NO_ONE, { clock, log });
   }
@@ -145,7 +147,8 @@ export class SfuGateway {
   /** An audio publication of the room: heard by every leg from now on. */
   addFeed(publication: Publication): void {
     if (publication.kind !== 'audio' || this.feeds.has(publication.id)) return;
-    const feed = new Feed(publication, this.options.clock, this.options.log);
+    const own = [...this.legs.values()].find((l) => l.publicationId === publication.id);
+    const feed = new Feed(publication, this.options.clock, this.options.log, own?.leg);
     publication.subscriptions.add(feed.subscription);
     publication.rebuildFanout();
     this.feeds.set(publication.id, feed);

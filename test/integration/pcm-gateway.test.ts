@@ -11,6 +11,7 @@ import type { Participant } from '../../src/protocol/signaling.js';
 import { until } from '../helpers/rtc.js';
 import { useTestServer } from '../helpers/server.js';
 import { PcmProbe } from './pcm-harness.js';
+import type { MeshAgent } from '../../src/client/mesh-agent.js';
 import { joinRoom } from '../../src/client/room-agent.js';
 import { ToneSource } from '../../src/media/opus-sources.js';
 import { isRtcp } from '../../src/media/rtp.js';
@@ -79,6 +80,18 @@ describe('PCM clients in SFU rooms', () => {
     // It hears the phone; the phone hears it at 16 kHz, and not itself.
     const mix = await heardBothWays(member.heard, phone, phoneId, { memberHz: 440, phoneHz: 880, rate: 16000 });
     expect(share(mix, 16000, 440)).toBeGreaterThan(0.5);
+
+    // Its figures: in the room API with the participant, and on /metrics.
+    const room = await (await fetch(`${ctx.server.url}/api/rooms/gw-two`)).json() as { participants: { id: string; role: string; gateway?: Record<string, number> }[] };
+    const stats = room.participants.find((p) => p.id === phoneId)!.gateway!;
+    expect(stats.framesIn).toBeGreaterThan(100);
+    expect(stats.framesOut).toBeGreaterThan(100);
+    expect(stats.queueMs).toBeLessThanOrEqual(200);
+    expect(stats.droppedMs).toBe(0);
+    expect(room.participants.find((p) => p.role !== 'phone')!.gateway).toBeUndefined();
+    const metrics = await (await fetch(`${ctx.server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^callpeer_gateway_legs 1$/m);
+    expect(Number(/^callpeer_gateway_frames_total\{direction="out"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(100);
   });
 
   it('two PCM clients in one room hear each other through the mix; the room lists both; leaving says peer-left', async () => {
@@ -153,6 +166,16 @@ describe('PCM clients in mesh rooms', () => {
     const member = await meshMember('gw-mesh', 'node', 440);
     cleanup.push(() => member.stop());
     await heardBothWays(member.heard, phone, phoneId, { memberHz: 440, phoneHz: 880, rate: 16000 });
+
+    // The member's connection to the phone fails on its side: it offers a new one (new ICE
+    // credentials) and the gateway replaces its link; the phone is heard again.
+    const mesh = member.agent as MeshAgent;
+    const link = mesh.peers().find((r) => r.participant.id === phoneId)!;
+    link.peer.close('failed');
+    await until(() => mesh.peers().some((r) => r.participant.id === phoneId && r.peer !== link.peer && r.peer.connected), 10_000, 'a new link to the phone');
+    const old = member.heard.get(phoneId)!;
+    const before = old.length;
+    await until(() => { const now = member.heard.get(phoneId)!; return now === old ? now.length >= before + 50 : now.length >= 50; }, 10_000, 'the phone heard on the new link');
 
     // A second phone joins after the member: its link offers to the member; it hears both.
     const second = await PcmProbe.open(ctx.server, { room: 'gw-mesh', rate: '8000' });
