@@ -41,13 +41,13 @@ function explainJoinError(err: unknown, room: string): unknown {
 export function registerRecord(program: Command): void {
   program
     .command('record')
-    .description('join a call as a recorder: one time-aligned Ogg Opus file per participant (and IVF per camera), plus manifest.json')
+    .description('join a call as a recorder: one time-aligned Ogg Opus file per participant (and one video file per camera: IVF for VP8, .h264 for H264), plus manifest.json')
     .argument('<room-url>', 'the call link (https://host/r/NAME), or ws(s)://host with --room')
     .option('--room <name>', 'room name, when the URL is not a call link')
     .option('--out <dir>', 'output directory (default ./recordings/<room>-<timestamp>)')
     .option('--duration <seconds>', 'stop after this long (default: until Ctrl-C)')
     .option('--mix <file.wav>', 'also write a mix of everyone (48 kHz mono WAV) when stopping')
-    .option('--no-video', 'audio only (default: cameras too, VP8 into IVF files)')
+    .option('--no-video', 'audio only (default: cameras too, VP8 into IVF files, H264 into .h264 files)')
     .addOption(tokenOption())
     .option('--name <name>', 'display name in the call', 'callpeer recorder')
     .option('--ice-server <url>', 'extra STUN/TURN server, repeatable (the server\'s own are used too)', collect)

@@ -16,11 +16,7 @@ export class IvfWriter {
 
   /** Creates (or truncates) the file with a header of unknown size. Throws IO_ERROR. */
   constructor(readonly path: string) {
-    try {
-      this.fd = openSync(path, 'w');
-    } catch (err) {
-      throw fileError(err, path, 'creating');
-    }
+    this.fd = createFile(path);
     this.write(this.header()); // appended: a positioned write would leave the file offset at 0
   }
 
@@ -68,11 +64,25 @@ export class IvfWriter {
   }
 
   private write(bytes: Buffer, position?: number): void {
-    try {
-      let at = 0;
-      while (at < bytes.length) at += writeSync(this.fd!, bytes, at, bytes.length - at, position === undefined ? null : position + at);
-    } catch (err) {
-      throw fileError(err, this.path, 'writing');
-    }
+    writeAll(this.fd!, bytes, this.path, position);
+  }
+}
+
+/** Creates (or truncates) a file for writing; IO_ERROR when it cannot. */
+export function createFile(path: string): number {
+  try {
+    return openSync(path, 'w');
+  } catch (err) {
+    throw fileError(err, path, 'creating');
+  }
+}
+
+/** Writes all of `bytes` at the file's offset (or at `position`), however many writes it takes; IO_ERROR on failure. */
+export function writeAll(fd: number, bytes: Uint8Array, path: string, position?: number): void {
+  try {
+    let at = 0;
+    while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at, position === undefined ? null : position + at);
+  } catch (err) {
+    throw fileError(err, path, 'writing');
   }
 }

@@ -25,7 +25,8 @@ export interface ManifestFile {
   /** File name, relative to the manifest's directory. */
   file: string;
   kind: 'audio' | 'video';
-  codec: 'opus' | 'vp8';
+  /** `h264`: a raw Annex B `.h264` file (no timestamps inside: offsetMs/durationMs place it). */
+  codec: 'opus' | 'vp8' | 'h264';
   participantId: string;
   name: string;
   /** The participant's track (SDP mid). */

@@ -6,8 +6,8 @@
  * (left, or our signaling reconnected: the new connection records into new files). Pages go
  * to disk every 500 ms; manifest.json follows every change.
  *
- * Either topology: in a mesh room each participant sends us its tracks (audio, and VP8 video
- * when asked); in an SFU room the server forwards each publisher's microphone, camera and
+ * Either topology: in a mesh room each participant sends us its tracks (audio, and VP8 or
+ * H264 video when asked: IVF and raw Annex B files); in an SFU room the server forwards each publisher's microphone, camera and
  * screen on tracks of their own, named by the publisher (a simulcast camera at its highest
  * layer: the server's `auto`, which steps down only while that layer stops).
  *
@@ -24,11 +24,12 @@ import { safeEmit, silentLogger, type Logger } from '../../log.js';
 import type { JoinedMessage, Participant, RemovedByServer } from '../../protocol/signaling.js';
 import { ManifestStore, type Manifest, type ManifestFile } from './manifest.js';
 import { mixOggOpusFiles } from './mixer.js';
+import { AnnexBWriter } from './annexb-writer.js';
 import { IvfWriter } from './ivf-writer.js';
 import { TrackRecorder } from './track-recorder.js';
 import type { TimelineOptions } from './track-timeline.js';
 import { fileError, TrackWriter } from './track-writer.js';
-import { VideoTrackRecorder } from './video-recorder.js';
+import { VideoTrackRecorder, type RecordedVideoCodec, type VideoFileWriter } from './video-recorder.js';
 
 export interface RecorderOptions extends Omit<AgentOptions, 'role' | 'log' | 'audio'> {
   /** Directory for the files and manifest.json (created if missing). */
@@ -40,7 +41,7 @@ export interface RecorderOptions extends Omit<AgentOptions, 'role' | 'log' | 'au
   timeline?: Omit<TimelineOptions, 'startMs'>;
   /** Test hook: audio packets for which this returns true are dropped before recording (simulated loss). */
   dropPacket?: (index: number) => boolean;
-  /** Record VP8 video into IVF files (default true). */
+  /** Record video (default true): VP8 into IVF files, H264 into raw `.h264` (Annex B) files. */
   video?: boolean;
 }
 
@@ -129,7 +130,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         name: o.name ?? 'callpeer recorder',
         audio: false,
         log: this.log,
-        peer: { ...o.peer, capabilities: { ...o.peer?.capabilities, receiveVideo: this.video, videoCodecs: ['VP8'] } },
+        peer: { ...o.peer, capabilities: { ...o.peer?.capabilities, receiveVideo: this.video, videoCodecs: ['VP8', 'H264'] } },
       }, (a) => this.wire(a)));
     } catch (err) {
       this.failure = toCallpeerError(err); // the manifest says why; stop() rethrows it
@@ -222,11 +223,13 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   private onTrack(source: RemoteTrack): void {
     const { participant, track } = source;
     const codec = track.codec?.name.toLowerCase();
-    if (track.kind === 'video' && codec === 'vp8' && this.video) {
+    if (track.kind === 'video' && (codec === 'vp8' || codec === 'h264') && this.video) {
       const rec: Recording = {
         source,
         entry: undefined,
-        recorder: new VideoTrackRecorder(track, { startMs: this.startMs, open: () => this.openVideo(rec), onError: (err) => this.fail(err), logger: this.log }),
+        recorder: new VideoTrackRecorder(track, {
+          codec, startMs: this.startMs, open: () => this.openVideo(rec, codec), onError: (err) => this.fail(err), logger: this.log,
+        }),
       };
       this.recordings.set(source, rec);
       return;
@@ -260,14 +263,16 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   }
 
   /**
-   * Opens the file for a video track at its first key frame: `…-video.ivf` in a mesh room,
-   * `…-camera.ivf` / `…-screen.ivf` in an SFU room (whose track ids name the source).
+   * Opens the file for a video track at its first key frame: `…-video` in a mesh room,
+   * `…-camera` / `…-screen` in an SFU room (whose track ids name the source); `.ivf` for VP8,
+   * `.h264` (Annex B) for H264.
    */
-  private openVideo(rec: Recording): IvfWriter {
+  private openVideo(rec: Recording, codec: RecordedVideoCodec): VideoFileWriter {
     const source = rec.source.id?.endsWith('-screen') ? 'screen' : rec.source.id?.endsWith('-camera') ? 'camera' : 'video';
-    const file = this.fileName(rec.source.participant.name, `${source}.ivf`);
-    const writer = new IvfWriter(path.join(this.outDir, file));
-    this.listFile(rec, file, 'video', 'vp8');
+    const file = this.fileName(rec.source.participant.name, `${source}.${codec === 'h264' ? 'h264' : 'ivf'}`);
+    const full = path.join(this.outDir, file);
+    const writer = codec === 'h264' ? new AnnexBWriter(full) : new IvfWriter(full);
+    this.listFile(rec, file, 'video', codec);
     return writer;
   }
 

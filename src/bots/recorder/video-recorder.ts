@@ -1,6 +1,7 @@
 /**
- * Records one received VP8 track into an IVF file without re-encoding: RtpReceiver (stats,
- * receiver reports) -> Vp8Depacketizer -> IvfWriter. The file opens at the first key frame;
+ * Records one received video track into a file without re-encoding: RtpReceiver (stats,
+ * receiver reports) -> depacketizer (VP8, or H264 into Annex B access units) -> file writer
+ * (IvfWriter for VP8, AnnexBWriter for H264). The file opens at the first key frame;
  * frame times are on the session's timeline like the audio files (pts 0 = the session start,
  * 1/90000 s): the first frame at its arrival, the rest by RTP timestamp. After a lost packet
  * it asks the sender for a key frame (RTCP PLI, at most every 500 ms) and skips frames until
@@ -10,19 +11,36 @@ import type { Logger } from '../../log.js';
 import { IVF_RATE } from '../../media/ivf.js';
 import { buildRtcp } from '../../media/rtcp.js';
 import { tsDiff, type RtpPacketInfo } from '../../media/rtp.js';
-import { Vp8Depacketizer, type Vp8Frame, type Vp8Stats } from '../../media/vp8.js';
+import type { FramePacket, FrameStats } from '../../media/frame-assembler.js';
+import { H264Depacketizer } from '../../media/h264-packetizer.js';
+import { Vp8Depacketizer } from '../../media/vp8.js';
 import type { MediaTrack } from '../../rtc/media-track.js';
 import { RtpReceiver } from '../../rtc/rtp-receiver.js';
-import type { IvfWriter } from './ivf-writer.js';
 import type { PacketCounts } from './manifest.js';
 
 const PLI_INTERVAL_MS = 500;
 
+/** Video codecs the recorder writes: VP8 into IVF, H264 into raw Annex B. */
+export type RecordedVideoCodec = 'vp8' | 'h264';
+
+/** What a video file writer takes (IvfWriter, AnnexBWriter). */
+export interface VideoFileWriter {
+  /** Appends one frame at `pts` (1/90000 s); a key frame's size when the codec tells it. */
+  writeFrame(frame: Uint8Array, pts: number, size?: { width: number; height: number }): void;
+  flush(): void;
+  /** Finalizes the file. Idempotent; throws IO_ERROR. */
+  close(): void;
+}
+
+/** A depacketized frame, whatever the codec. */
+interface VideoFrame { data: Buffer; timestamp: number; width?: number; height?: number }
+
 export interface VideoRecorderOptions {
+  codec: RecordedVideoCodec;
   /** Session start on performance.now()'s clock, ms. */
   startMs: number;
   /** Creates the file, at the first key frame. */
-  open: () => IvfWriter;
+  open: () => VideoFileWriter;
   /** A write failed (in the packet path, where nothing may throw). */
   onError: (err: unknown) => void;
   logger?: Logger;
@@ -30,8 +48,8 @@ export interface VideoRecorderOptions {
 
 export class VideoTrackRecorder {
   private readonly receiver: RtpReceiver;
-  private readonly vp8: Vp8Depacketizer;
-  private writer: IvfWriter | undefined;
+  private readonly frames: { push(p: FramePacket): void; readonly stats: FrameStats };
+  private writer: VideoFileWriter | undefined;
   private ssrc = 0;
   private lastTs = 0;
   private extTs = 0;
@@ -47,7 +65,9 @@ export class VideoTrackRecorder {
     this.receiver = new RtpReceiver(track, {
       attach: false, clockRate: IVF_RATE, ...(options.logger && { logger: options.logger }), onPacket: (p, h) => this.onPacket(p, h),
     });
-    this.vp8 = new Vp8Depacketizer((f) => this.onFrame(f), () => this.requestKeyframe());
+    const onFrame = (f: VideoFrame): void => this.onFrame(f);
+    const onNeedKeyframe = (): void => this.requestKeyframe();
+    this.frames = options.codec === 'h264' ? new H264Depacketizer(onFrame, onNeedKeyframe) : new Vp8Depacketizer(onFrame, onNeedKeyframe);
     track.onRtp = (p) => this.receiver.handleRtp(p);
   }
 
@@ -55,8 +75,8 @@ export class VideoTrackRecorder {
     return this.writer !== undefined;
   }
 
-  get stats(): Vp8Stats {
-    return this.vp8.stats;
+  get stats(): FrameStats {
+    return this.frames.stats;
   }
 
   /** RTP packets as RFC 3550 counts them; frames with a missing packet are in stats.dropped. */
@@ -96,10 +116,10 @@ export class VideoTrackRecorder {
   private onPacket(packet: Buffer, h: RtpPacketInfo): void {
     if (this.halted) return;
     this.ssrc = h.ssrc;
-    this.vp8.push({ sequenceNumber: h.sequenceNumber, timestamp: h.timestamp, marker: h.marker, payload: packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength) });
+    this.frames.push({ sequenceNumber: h.sequenceNumber, timestamp: h.timestamp, marker: h.marker, payload: packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength) });
   }
 
-  private onFrame(f: Vp8Frame): void {
+  private onFrame(f: VideoFrame): void {
     try {
       const size = f.width !== undefined && f.height !== undefined ? { width: f.width, height: f.height } : undefined;
       if (!this.writer) {

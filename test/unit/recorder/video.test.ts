@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { AnnexBWriter } from '../../../src/bots/recorder/annexb-writer.js';
 import { IvfWriter } from '../../../src/bots/recorder/ivf-writer.js';
 import { Vp8Depacketizer, type Vp8Frame } from '../../../src/media/vp8.js';
 
@@ -74,5 +75,22 @@ describe.skipIf(!has('ffmpeg') || !has('ffprobe'))('VP8 depacketizer + IvfWriter
     expect(kept).toEqual([0, 1, 2, ...Array.from({ length: src.frames.length - 10 }, (_, i) => i + 10)]); // key frames every 10
     expect(asked).toBeGreaterThanOrEqual(1);
     expect(d.stats.dropped).toBe(7);
+  });
+});
+
+describe('AnnexBWriter (H264 recordings)', () => {
+  it('appends each access unit as given, counts frames, closes once; an unwritable path is IO_ERROR', () => {
+    const file = path.join(tmp(), 'cam.h264');
+    const w = new AnnexBWriter(file);
+    const units = [Buffer.from('000000016742c01f0000000168ce3c80000000016588', 'hex'), Buffer.from('00000001419a', 'hex')];
+    for (const [i, u] of units.entries()) w.writeFrame(u, i * 6000);
+    w.flush();
+    expect(w.frameCount).toBe(2);
+    w.close();
+    w.close();
+    expect(w.closed).toBe(true);
+    w.writeFrame(units[1]!, 12000); // after close: ignored
+    expect(readFileSync(file).equals(Buffer.concat(units))).toBe(true);
+    expect(() => new AnnexBWriter(path.join(tmp(), 'missing', 'cam.h264'))).toThrow(expect.objectContaining({ code: 'IO_ERROR' }));
   });
 });
