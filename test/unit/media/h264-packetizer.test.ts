@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import {
   depacketizeH264, depacketizeH264Nals, groupAccessUnits, H264Depacketizer, packetizeH264, splitAnnexB, toAnnexB, type H264Frame,
 } from '../../../src/media/h264-packetizer.js';
-import { readAnnexBClip } from '../../../src/rtc/h264-sender.js';
 import { has } from '../../helpers/tools.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -178,7 +177,7 @@ describe('H264Depacketizer', () => {
 });
 
 describe('the x264 fixture (test/fixtures/media/h264)', () => {
-  const clip = readAnnexBClip(readFileSync(FIXTURE));
+  const clip = groupAccessUnits(splitAnnexB(readFileSync(FIXTURE)));
 
   it('has 30 access units, IDRs (with SPS + PPS) at 0 and 15', () => {
     expect(clip).toHaveLength(30);
