@@ -32,13 +32,21 @@ function heardSince(probe: PcmProbe, fromByte: number): Int16Array {
   return bytesToInt16(Buffer.concat(probe.audio).subarray(fromByte));
 }
 
-/** Level of `hz` in `pcm` relative to its total energy (Goertzel), 0..1. */
+/**
+ * Level of `hz` in `pcm` relative to its total energy (Goertzel over 100 ms blocks), 0..1.
+ * Blocks, not one window: a tone that went through a jitter cushion may jump in phase where a
+ * frame was dropped or late, and over one long window those pieces would cancel each other.
+ */
 function share(pcm: Int16Array, rate: number, hz: number): number {
   const w = (2 * Math.PI * hz) / rate;
-  let s1 = 0, s2 = 0, total = 0;
-  for (const x of pcm) { const s0 = x + 2 * Math.cos(w) * s1 - s2; s2 = s1; s1 = s0; total += x * x; }
-  const power = s1 * s1 + s2 * s2 - 2 * Math.cos(w) * s1 * s2;
-  return total === 0 ? 0 : (2 * power) / (pcm.length * total);
+  const block = rate / 10;
+  let tone = 0, total = 0;
+  for (let start = 0; start + block <= pcm.length; start += block) {
+    let s1 = 0, s2 = 0;
+    for (let i = start; i < start + block; i++) { const x = pcm[i]!; const s0 = x + 2 * Math.cos(w) * s1 - s2; s2 = s1; s1 = s0; total += x * x; }
+    tone += (2 * (s1 * s1 + s2 * s2 - 2 * Math.cos(w) * s1 * s2)) / block;
+  }
+  return total === 0 ? 0 : tone / total;
 }
 
 /**

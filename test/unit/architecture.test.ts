@@ -36,9 +36,10 @@ const LAYERS: readonly Layer[] = [
   { units: ['rtc'], side: 'shared' },
   // Rooms, members and the one media interface a room talks to: no sockets, no media stack.
   { units: ['rooms'], side: 'server' },
-  // The server's services: the /ws session, the SFU router, the /ws/pcm pairing, and auth
-  // (tokens, the access policy rooms ask). They meet in rooms/ and app.ts, never in each other.
-  { units: ['signaling', 'sfu', 'pcm', 'auth'], side: 'server' },
+  // The server's services: the /ws session, the SFU router, the /ws/pcm pairing, the mesh
+  // gateway (a PCM leg as a server-side mesh participant), and auth (tokens, the access policy
+  // rooms ask). They meet in rooms/ and app.ts, never in each other.
+  { units: ['signaling', 'sfu', 'pcm', 'gateway', 'auth'], side: 'server' },
   // HTTP: routes, static files, the origin check, certificates, Prometheus metrics.
   { units: ['server'], side: 'server' },
   // Node clients of the wire protocol: SignalingClient, the agents, PcmClient, audio files.
