@@ -1,8 +1,9 @@
 /**
- * A headless Node client of /ws/pcm: connects with its codec, rate and optional pair code,
- * plays a frame source in real time (20 ms frames, drift-free pacer) while paired, and hands
- * every frame it hears to listeners as Int16 samples at its own rate. It speaks only the wire
- * protocol, so it works against any callpeer server.
+ * A headless Node client of /ws/pcm: connects with its codec, rate and optional pair code (or,
+ * v2, a room it joins as a `phone` participant), plays a frame source in real time (20 ms
+ * frames, drift-free pacer) while paired or in the room, and hands every frame it hears to
+ * listeners as Int16 samples at its own rate. It speaks only the wire protocol, so it works
+ * against any callpeer server.
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
@@ -12,7 +13,7 @@ import { OpusDecoderStream, OpusEncoderStream } from '../media/opus.js';
 import { bytesToInt16, int16ToBytes } from '../media/pcm.js';
 import { CLOSE_NORMAL } from '../protocol/close-codes.js';
 import { parsePcmServerMessage, PCM_MAX_FRAME_BYTES, PCM_MIN_FRAME_BYTES, type PcmCodec, type PcmRate, type PcmServerMessage } from '../protocol/pcm.js';
-import { isValidRoomId } from '../protocol/signaling.js';
+import { isValidRoomId, MAX_NAME_LENGTH, type Participant, type RoomClosedReason } from '../protocol/signaling.js';
 import { Pacer } from '../time/pacer.js';
 import type { PcmFrameSource } from '../media/frames.js';
 
@@ -25,6 +26,10 @@ export interface PcmClientOptions {
   rate?: PcmRate;
   /** Invite code: pair only with a client that gave the same one. */
   pair?: string;
+  /** (v2) Join this WebRTC room as a `phone` participant instead of pairing (a /r/NAME link names it too). */
+  room?: string;
+  /** (v2) Display name in the room. */
+  name?: string;
   token?: string;
   /** Accept a self-signed certificate on wss://. */
   insecure?: boolean;
@@ -33,7 +38,11 @@ export interface PcmClientOptions {
   log?: Logger;
 }
 
-export interface PcmConnected { codec: PcmCodec; sampleRate: number; channels: number; frameMs: number }
+export interface PcmConnected {
+  codec: PcmCodec; sampleRate: number; channels: number; frameMs: number;
+  /** (v2) In a room: its id and this client's participant id. */
+  room?: string; id?: string;
+}
 
 export interface PcmClientEvents {
   waiting: [];
@@ -41,6 +50,14 @@ export interface PcmClientEvents {
   /** The partner left; `waiting` follows. */
   disconnected: [];
   'peer-muted': [boolean];
+  /** (v2) In a room: someone joined (after this client did). */
+  'peer-joined': [Participant];
+  /** (v2) In a room: a participant left; its id. */
+  'peer-left': [string];
+  /** (v2) The room was closed (deleted): the server then closes the socket. */
+  'room-closed': [RoomClosedReason];
+  /** (v2) A moderator removed this client from the room: the server then closes the socket. */
+  'kicked': [string];
   /** An error message from the server (e.g. PAIR_FULL); the server may then close. */
   'server-error': [CallpeerError];
   /** A text frame from the server that is no valid message (INVALID_MESSAGE): ignored. */
@@ -56,7 +73,7 @@ export interface PcmClientEvents {
 const MAX_BUFFERED_BYTES = 64 * 1024;
 
 /** The /ws/pcm URL for `link` and the client's parameters. */
-export function pcmSocketUrl(link: string, params: { codec: PcmCodec; rate: number; pair?: string; token?: string }): string {
+export function pcmSocketUrl(link: string, params: { codec: PcmCodec; rate: number; pair?: string; room?: string; name?: string; token?: string }): string {
   let url: URL;
   try {
     url = new URL(link);
@@ -67,16 +84,34 @@ export function pcmSocketUrl(link: string, params: { codec: PcmCodec; rate: numb
   if (!scheme) throw new CallpeerError('INVALID_CONFIG', `unsupported scheme "${url.protocol}" in "${link}"`, { hint: 'use http(s):// or ws(s)://' });
   const pair = params.pair ?? url.searchParams.get('pair') ?? undefined;
   if (pair !== undefined && !isValidRoomId(pair)) throw new CallpeerError('INVALID_CONFIG', `"${pair}" is not a valid pair code`, { hint: 'pair codes use letters, digits, "-" and "_" (1-64 characters)' });
+  const fromPath = /^\/r\/([^/]+)\/?$/.exec(url.pathname)?.[1];
+  const room = params.room ?? (fromPath === undefined ? undefined : safeDecode(fromPath));
+  if (room !== undefined && !isValidRoomId(room)) throw new CallpeerError('INVALID_CONFIG', `"${room}" is not a valid room name`, { hint: 'room names use letters, digits, "-" and "_" (1-64 characters)' });
+  if (room !== undefined && pair !== undefined) throw new CallpeerError('INVALID_CONFIG', 'a room and a pair code go one at a time', { hint: 'give --room to join a call, or --pair to pair with one client' });
+  if (params.name !== undefined && room === undefined) throw new CallpeerError('INVALID_CONFIG', 'a name needs a room', { hint: 'add --room NAME (a name is shown to the others in a room; pairing has none)' });
+  if (params.name !== undefined && (params.name === '' || params.name.length > MAX_NAME_LENGTH)) throw new CallpeerError('INVALID_CONFIG', `a name must be 1-${MAX_NAME_LENGTH} characters`, { hint: 'use a shorter --name' });
   const query = new URLSearchParams({ codec: params.codec, rate: String(params.rate) });
   if (pair !== undefined) query.set('pair', pair);
+  if (room !== undefined) query.set('room', room);
+  if (room !== undefined && params.name !== undefined) query.set('name', params.name);
   if (params.token !== undefined) query.set('token', params.token);
   return `${scheme}//${url.host}/ws/pcm?${query}`;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 export class PcmClient extends EventEmitter<PcmClientEvents> {
   readonly codec: PcmCodec;
   readonly rate: PcmRate;
   readonly url: string;
+  /** (v2) The room this client joins (from `room` or a /r/NAME link), else undefined: it pairs. */
+  readonly room: string | undefined;
   private ws: WebSocket | undefined;
   private readonly pacer: Pacer;
   private source: PcmFrameSource | undefined;
@@ -92,7 +127,8 @@ export class PcmClient extends EventEmitter<PcmClientEvents> {
     super();
     this.codec = options.codec ?? 'pcm';
     this.rate = options.rate ?? 48000;
-    this.url = pcmSocketUrl(options.url, { codec: this.codec, rate: this.rate, pair: options.pair, token: options.token });
+    this.url = pcmSocketUrl(options.url, { codec: this.codec, rate: this.rate, pair: options.pair, room: options.room, name: options.name, token: options.token });
+    this.room = new URL(this.url).searchParams.get('room') ?? undefined;
     this.pacer = new Pacer(() => this.tick());
   }
 
@@ -164,7 +200,7 @@ export class PcmClient extends EventEmitter<PcmClientEvents> {
         break;
       case 'connected':
         this.setPaired(true);
-        this.emit('connected', { codec: msg.codec, sampleRate: msg.sampleRate, channels: msg.channels, frameMs: msg.frameMs });
+        this.emit('connected', { codec: msg.codec, sampleRate: msg.sampleRate, channels: msg.channels, frameMs: msg.frameMs, ...(msg.room !== undefined && { room: msg.room, id: msg.id }) });
         break;
       case 'disconnected':
         this.setPaired(false);
@@ -172,6 +208,20 @@ export class PcmClient extends EventEmitter<PcmClientEvents> {
         break;
       case 'peer-muted':
         this.emit('peer-muted', msg.muted);
+        break;
+      case 'peer-joined':
+        this.emit('peer-joined', msg.participant);
+        break;
+      case 'peer-left':
+        this.emit('peer-left', msg.id);
+        break;
+      case 'room-closed':
+        this.setPaired(false);
+        this.emit('room-closed', msg.reason);
+        break;
+      case 'kicked':
+        this.setPaired(false);
+        this.emit('kicked', msg.reason);
         break;
       case 'error':
         this.emit('server-error', new CallpeerError(msg.code, msg.message));

@@ -16,6 +16,16 @@ describe('pcmSocketUrl', () => {
     expect(pcmSocketUrl('http://h:8080/duo?pair=team-a', { codec: 'pcm', rate: 48000, pair: 'b' })).toContain('pair=b');
   });
 
+  it('joins a room (v2) given as `room` or by a /r/NAME call link, with a name', () => {
+    expect(pcmSocketUrl('http://h:8080', { codec: 'pcm', rate: 16000, room: 'standup', name: 'Desk phone' })).toBe('ws://h:8080/ws/pcm?codec=pcm&rate=16000&room=standup&name=Desk+phone');
+    expect(pcmSocketUrl('https://h/r/team-a', { codec: 'opus', rate: 48000 })).toBe('wss://h/ws/pcm?codec=opus&rate=48000&room=team-a');
+    expect(pcmSocketUrl('https://h/r/team-a', { codec: 'pcm', rate: 48000, room: 'b' })).toContain('room=b');
+    expect(codeOf(() => pcmSocketUrl('http://h', { codec: 'pcm', rate: 48000, room: 'no spaces' }))).toBe('INVALID_CONFIG');
+    expect(codeOf(() => pcmSocketUrl('http://h', { codec: 'pcm', rate: 48000, room: 'a', pair: 'b' }))).toBe('INVALID_CONFIG');
+    expect(codeOf(() => pcmSocketUrl('http://h', { codec: 'pcm', rate: 48000, name: 'N' }))).toBe('INVALID_CONFIG');
+    expect(codeOf(() => pcmSocketUrl('http://h', { codec: 'pcm', rate: 48000, room: 'a', name: 'x'.repeat(65) }))).toBe('INVALID_CONFIG');
+  });
+
   it('refuses what is not a server address or a valid code with INVALID_CONFIG', () => {
     expect(codeOf(() => pcmSocketUrl('localhost:8080', { codec: 'pcm', rate: 48000 }))).toBe('INVALID_CONFIG');
     expect(codeOf(() => pcmSocketUrl('ftp://h', { codec: 'pcm', rate: 48000 }))).toBe('INVALID_CONFIG');
