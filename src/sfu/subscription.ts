@@ -112,7 +112,8 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
     const layer = selector.current;
     if (layer !== this.announced) this.announce(layer);
     if (!this.rewriter!.rewrite(packet, f.header, f.nowMs, f.vp8)) return;
-    if (this.track.send(packet)) {
+    const sent = this.track.send(packet);
+    if (sent) {
       this.count(packet.length);
       this.cache!.put(packet.readUInt16BE(2), packet, f.nowMs);
     }
@@ -120,6 +121,18 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
     if (f.vp8 && f.vp8.pictureId !== undefined) {
       rewriteVp8Descriptor(packet.subarray(f.header.payloadOffset), f.vp8, f.vp8.pictureId, f.vp8.tl0PicIdx);
     }
+    if (!sent && this.packets === 0) this.restartAtKeyframe();
+  }
+
+  /**
+   * A send failed before anything reached the subscriber (its m-section not negotiated or
+   * DTLS not done yet): the key frame we started on was lost, and the deltas after it cannot
+   * be decoded. Start over at the next key frame, and ask for one (rate-limited upstream).
+   */
+  private restartAtKeyframe(): void {
+    this.selector!.reset(this.publication.layerCount, -1);
+    this.rewriter!.restart();
+    this.pursueTarget();
   }
 
   /** Forwarding starts again after `unsubscribe`: at a key frame, continuing the stream without a gap. */
