@@ -29,6 +29,24 @@ export function goertzelPower(samples: Int16Array, sampleRate: number, frequency
 }
 
 /**
+ * How much of the signal's energy is at `frequency`, 0..1 (a pure tone is about 1, silence 0),
+ * summed over `blockMs` blocks rather than one window: a tone that went through a jitter cushion
+ * may jump in phase where a frame was dropped or late, and over one long window those pieces
+ * would cancel each other out.
+ */
+export function toneShare(samples: Int16Array, sampleRate: number, frequency: number, blockMs = 100): number {
+  const block = Math.round((sampleRate * blockMs) / 1000);
+  let tone = 0;
+  let total = 0;
+  for (let start = 0; start + block <= samples.length; start += block) {
+    const piece = samples.subarray(start, start + block);
+    tone += (2 * goertzelPower(piece, sampleRate, frequency)) / block;
+    for (let i = 0; i < piece.length; i++) total += (piece[i]! / 32768) ** 2;
+  }
+  return total === 0 ? 0 : tone / total;
+}
+
+/**
  * The dominant frequency in Hz, to about 0.1 Hz (given ≥ 0.5 s of audio for ±1 Hz).
  * A Goertzel bin over N samples has a main lobe about 2·rate/N wide, so a coarse grid over the
  * whole signal would fall between lobes: the coarse scan runs on a 50 ms window (lobes ±20 Hz,

@@ -4,7 +4,7 @@
  * raw ws PCM clients sending real-time tones.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { dominantFrequency } from '../../src/media/analysis.js';
+import { dominantFrequency, toneShare } from '../../src/media/analysis.js';
 import { ToneFrames } from '../../src/media/frames.js';
 import { bytesToInt16, int16ToBytes } from '../../src/media/pcm.js';
 import type { Participant } from '../../src/protocol/signaling.js';
@@ -33,23 +33,6 @@ function heardSince(probe: PcmProbe, fromByte: number): Int16Array {
 }
 
 /**
- * Level of `hz` in `pcm` relative to its total energy (Goertzel over 100 ms blocks), 0..1.
- * Blocks, not one window: a tone that went through a jitter cushion may jump in phase where a
- * frame was dropped or late, and over one long window those pieces would cancel each other.
- */
-function share(pcm: Int16Array, rate: number, hz: number): number {
-  const w = (2 * Math.PI * hz) / rate;
-  const block = rate / 10;
-  let tone = 0, total = 0;
-  for (let start = 0; start + block <= pcm.length; start += block) {
-    let s1 = 0, s2 = 0;
-    for (let i = start; i < start + block; i++) { const x = pcm[i]!; const s0 = x + 2 * Math.cos(w) * s1 - s2; s2 = s1; s1 = s0; total += x * x; }
-    tone += (2 * (s1 * s1 + s2 * s2 - 2 * Math.cos(w) * s1 * s2)) / block;
-  }
-  return total === 0 ? 0 : tone / total;
-}
-
-/**
  * A WebRTC member that plays `memberHz` and a PCM client at `rate` that plays `phoneHz` hear
  * each other: the member gets the phone's tone over RTP, the phone the member's in its mix and
  * not its own. Returns 2 s of the phone's mix.
@@ -61,7 +44,7 @@ async function heardBothWays(heard: Map<string, Buffer[]>, phone: PcmProbe, phon
   await until(() => phone.audioBytes - from >= o.rate * 2 * 2, 10_000, '2 s of mix');
   const mix = heardSince(phone, from);
   expect(Math.abs(dominantFrequency(mix, o.rate) - o.memberHz)).toBeLessThanOrEqual(1);
-  expect(share(mix, o.rate, o.phoneHz)).toBeLessThan(0.01);
+  expect(toneShare(mix, o.rate, o.phoneHz)).toBeLessThan(0.01);
   return mix;
 }
 
@@ -87,7 +70,7 @@ describe('PCM clients in SFU rooms', () => {
     expect(joined.find((p) => p.id === phoneId)).toMatchObject({ role: 'phone', name: 'Desk phone', audio: true });
     // It hears the phone; the phone hears it at 16 kHz, and not itself.
     const mix = await heardBothWays(member.heard, phone, phoneId, { memberHz: 440, phoneHz: 880, rate: 16000 });
-    expect(share(mix, 16000, 440)).toBeGreaterThan(0.5);
+    expect(toneShare(mix, 16000, 440)).toBeGreaterThan(0.5);
 
     // Its figures: in the room API with the participant, and on /metrics.
     const room = await (await fetch(`${ctx.server.url}/api/rooms/gw-two`)).json() as { participants: { id: string; role: string; gateway?: Record<string, number> }[] };
@@ -197,8 +180,8 @@ describe('PCM clients in mesh rooms', () => {
     const from2 = second.audioBytes;
     await until(() => second.audioBytes - from2 >= 8000 * 2 * 2, 10_000, '2 s of mix for the second phone');
     const mix2 = heardSince(second, from2);
-    expect(share(mix2, 8000, 440)).toBeGreaterThan(0.1);
-    expect(share(mix2, 8000, 880)).toBeGreaterThan(0.1);
-    expect(share(mix2, 8000, 300)).toBeLessThan(0.01);
+    expect(toneShare(mix2, 8000, 440)).toBeGreaterThan(0.1);
+    expect(toneShare(mix2, 8000, 880)).toBeGreaterThan(0.1);
+    expect(toneShare(mix2, 8000, 300)).toBeLessThan(0.01);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ToneGenerator } from '../../../src/media/tone.js';
-import { dominantFrequency, rms } from '../../../src/media/analysis.js';
+import { dominantFrequency, rms, toneShare } from '../../../src/media/analysis.js';
 
 describe('tone and analysis', () => {
   it('measures a generated 440 Hz tone to within 1 Hz', () => {
@@ -36,5 +36,26 @@ describe('dominantFrequency off the coarse grid', () => {
   it('finds a tone in a short window too', () => {
     const samples = new ToneGenerator(777, 16000).next(4000); // 250 ms
     expect(Math.abs(dominantFrequency(samples, 16000) - 777)).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('toneShare', () => {
+  it('is about 1 for a pure tone, 0 for silence and for another tone, about a half for two equal tones', () => {
+    const a = new ToneGenerator(440, 16000).next(16000);
+    const b = new ToneGenerator(880, 16000).next(16000);
+    expect(toneShare(a, 16000, 440)).toBeGreaterThan(0.95);
+    expect(toneShare(a, 16000, 880)).toBeLessThan(0.01);
+    expect(toneShare(new Int16Array(16000), 16000, 440)).toBe(0);
+    const mix = a.map((x, i) => (x + b[i]!) >> 1);
+    expect(toneShare(mix, 16000, 440)).toBeGreaterThan(0.45);
+    expect(toneShare(mix, 16000, 440)).toBeLessThan(0.55);
+  });
+
+  it('survives phase jumps between blocks (a tone spliced from pieces out of phase)', () => {
+    const gen = new ToneGenerator(440, 16000);
+    const spliced = new Int16Array(16000);
+    // 100 ms pieces, each shifted half a period: one long Goertzel window would see them cancel out.
+    for (let k = 0; k < 10; k++) { spliced.set(gen.next(1600), k * 1600); gen.next(18); }
+    expect(toneShare(spliced, 16000, 440)).toBeGreaterThan(0.9);
   });
 });
