@@ -1,5 +1,5 @@
 // Rendering for the call page: video tiles, the grid, the people list, banners and dialogs.
-import { colorFor, icons, initials } from './icons.js';
+import { colorFor, icons, initials, roleIcon } from './icons.js';
 
 export const $ = (id) => document.getElementById(id);
 
@@ -14,9 +14,12 @@ function el(tag, cls, html) {
   return e;
 }
 
-const ROLE_LABEL = { bot: 'bot', recorder: 'recorder' };
+const ROLE_LABEL = { bot: 'bot', recorder: 'recorder', phone: 'phone' };
 
-/** One participant's tile: video (or an avatar), name, mute/camera badges, level bars. */
+/**
+ * One participant's tile: video (or an avatar), name, mute/camera badges, level bars. A phone
+ * (a PCM or phone-stream client of the gateway: audio only) shows a phone icon for its avatar.
+ */
 export class Tile {
   constructor(participant, { local = false } = {}) {
     this.id = participant.id;
@@ -72,8 +75,10 @@ export class Tile {
     }
     if (roleEl) roleEl.textContent = role ?? '';
     const av = this.avatar.firstElementChild;
-    av.textContent = p.role === 'bot' || p.role === 'recorder' ? '' : initials(p.name);
-    if (!av.textContent) av.innerHTML = icons.bot;
+    const icon = roleIcon(p.role);
+    if (icon) av.innerHTML = icon;
+    else av.textContent = initials(p.name);
+    this.root.classList.toggle('phone', p.role === 'phone');
     av.style.background = colorFor(p.name);
     for (const b of this.badges.querySelectorAll('.badge:not(.signal):not(.layer)')) b.remove();
     if (!p.audio) this.badges.append(el('span', 'badge off mic-off', icons.micOff));
@@ -245,8 +250,8 @@ export function renderPeople(list, entries) {
   for (const { participant: p, you, state } of entries) {
     const li = el('li');
     li.dataset.peer = p.id;
-    const avatar = el('span', 'mini-avatar', p.role === 'participant' ? undefined : icons.bot);
-    if (p.role === 'participant') avatar.textContent = initials(p.name);
+    const avatar = el('span', 'mini-avatar', roleIcon(p.role));
+    if (!roleIcon(p.role)) avatar.textContent = initials(p.name);
     avatar.style.background = colorFor(p.name);
     const who = el('div', 'who');
     const b = el('b');

@@ -1,0 +1,195 @@
+/**
+ * The PCM gateway seen from the call page (PROTOCOL.md "The PCM gateway"): a /ws/pcm?room=
+ * client at 16 kHz is a `phone` participant. Real Chromium (its fake microphone plays 440 Hz)
+ * shows it as a tile with a phone icon and no video, lights its speaking indicator while it
+ * speaks (880 Hz, real-time 20 ms frames) and turns it off when it stops, and hears its tone;
+ * the phone's mix holds the page's tone and never its own. In an SFU room and in a mesh room
+ * (where a Node mesh member takes part too).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../src/app.js';
+import { dominantFrequency, toneShare } from '../../src/media/analysis.js';
+import { ToneFrames } from '../../src/media/frames.js';
+import { ToneSource } from '../../src/media/opus-sources.js';
+import { bytesToInt16, int16ToBytes } from '../../src/media/pcm.js';
+import { isRtcp } from '../../src/media/rtp.js';
+import { joinRoom } from '../../src/client/room-agent.js';
+import { OpusSender } from '../../src/rtc/opus-sender.js';
+import { cleanupRtc } from '../../src/rtc/peer.js';
+import { floatToInt16, hasChromium, launchBrowser, screenshot, skipNote, toneWavFile, waitForPage, type Page, type TestBrowser } from '../helpers/browser.js';
+import { until } from '../helpers/rtc.js';
+import { startTestServer } from '../helpers/server.js';
+import { PcmProbe } from '../integration/pcm-harness.js';
+import { frequencyOf, PEER } from '../integration/sfu-helpers.js';
+import { DEBUG_STATE, joinCall, state } from './call-page.js';
+
+const PAGE_HZ = 440;
+const PHONE_HZ = 880;
+const RATE = 16000;
+
+/** Sends a tone in real time (20 ms frames) until stopped. */
+function speak(probe: PcmProbe, hz: number, rate: number): () => void {
+  const tone = new ToneFrames(hz, rate);
+  const timer = setInterval(() => { if (probe.isOpen) probe.sendAudio(Buffer.from(int16ToBytes(tone.nextFrame()!))); }, 20);
+  return () => clearInterval(timer);
+}
+
+/** Waits until `page` receives `id`'s audio: an audio track on its tile and packets arriving. */
+async function waitForAudioFrom(page: Page, id: string, timeoutMs = 20_000): Promise<void> {
+  await waitForPage(page, async (peer) => {
+    const all = await window.callpeer!.stats();
+    const video = document.querySelector<HTMLVideoElement>(`.tile[data-peer="${peer}"] video`);
+    const track = (video?.srcObject as MediaStream | null)?.getAudioTracks()[0];
+    return track !== undefined && (all[peer]?.inbound.audio?.packetsReceived ?? 0) > 50;
+  }, id, { timeoutMs, what: `audio from ${id}`, debug: DEBUG_STATE });
+}
+
+/** The tone `page` hears from `id`, Hz: the median of three 0.5 s windows of 1.5 s recorded in the page (WebAudio). */
+async function heardHz(page: Page, id: string): Promise<number> {
+  const { sampleRate, samples } = await page.evaluate((peer) => window.callpeer!.audio(peer, 1500), id);
+  const pcm = floatToInt16(samples);
+  expect(pcm.reduce((m, x) => Math.max(m, Math.abs(x)), 0)).toBeGreaterThan(3000); // audio, not silence
+  const w = Math.round(sampleRate / 2);
+  const freqs = [0, 1, 2].map((k) => dominantFrequency(pcm.subarray(k * w, (k + 1) * w), sampleRate)).sort((a, b) => a - b);
+  return freqs[1]!;
+}
+
+/** The tile of `id` as the page draws it. */
+function phoneTile(page: Page, id: string) {
+  return page.evaluate((peer) => {
+    const tile = document.querySelector(`.tile[data-peer="${peer}"]`);
+    const info = window.callpeer!.state().peers.find((p) => p.id === peer)?.tile ?? null;
+    return {
+      exists: tile !== null,
+      phoneClass: tile?.classList.contains('phone') ?? false,
+      // The avatar shows the phone icon (the handset path), not initials.
+      icon: tile?.querySelector('.avatar span svg path')?.getAttribute('d')?.startsWith('M22 16.92') ?? false,
+      initials: tile?.querySelector('.avatar span')?.textContent ?? '',
+      avatarVisible: tile ? getComputedStyle(tile.querySelector('.avatar')!).display !== 'none' : false,
+      name: tile?.querySelector('.nameplate .name')?.textContent ?? '',
+      role: tile?.querySelector('.nameplate .role')?.textContent ?? '',
+      showsVideo: info?.showsVideo ?? null,
+      speaking: info?.speaking ?? null,
+    };
+  }, id);
+}
+
+/**
+ * The phone joins `room` (the page is in it), speaks: the page shows its tile (icon, name, no
+ * video) speaking and hears 880 Hz; the phone's mix holds `mixHz` and not 880 Hz; it stops: the
+ * indicator goes off. Returns the phone (still in the room) and its id.
+ */
+async function phoneMeetsPage(server: RunningServer, page: Page, room: string, mixHz: number[], screenshotName?: string) {
+  const phone = await PcmProbe.open(server, { room, rate: String(RATE), name: 'Desk phone' });
+  await phone.waitFor('connected', 1, 10_000);
+  const phoneId = phone.last('connected').id as string;
+  let stop = speak(phone, PHONE_HZ, RATE);
+  try {
+    await waitForPage(page, (id) => window.callpeer!.state().peers.some((p) => p.id === id), phoneId, { what: 'the phone listed', debug: DEBUG_STATE });
+    expect((await state(page)).peers.find((p) => p.id === phoneId)).toMatchObject({ name: 'Desk phone', role: 'phone', video: false });
+    await waitForAudioFrom(page, phoneId);
+    const tile = await phoneTile(page, phoneId);
+    expect(tile).toMatchObject({ exists: true, phoneClass: true, icon: true, initials: '', avatarVisible: true, name: 'Desk phone', role: 'phone', showsVideo: false });
+
+    // Its speaking indicator (the tile's green border, from the level of its audio) turns on.
+    await waitForPage(page, (id) => window.callpeer!.state().peers.find((p) => p.id === id)?.tile?.speaking === true, phoneId, { what: 'the phone shown speaking', debug: DEBUG_STATE });
+    expect(await page.locator(`.tile.speaking[data-peer="${phoneId}"]`).count()).toBe(1);
+    if (screenshotName) await screenshot(page, screenshotName);
+
+    // The page hears the phone's tone.
+    expect(Math.abs((await heardHz(page, phoneId)) - PHONE_HZ)).toBeLessThanOrEqual(1);
+
+    // The phone's mix: the others' tones, never its own (2 s, measured in 100 ms blocks).
+    const from = phone.audioBytes;
+    await until(() => phone.audioBytes - from >= RATE * 2 * 2, 10_000, '2 s of the phone\'s mix');
+    const mix = bytesToInt16(Buffer.concat(phone.audio).subarray(from));
+    if (mixHz.length === 1) expect(Math.abs(dominantFrequency(mix, RATE) - mixHz[0]!)).toBeLessThanOrEqual(1);
+    for (const hz of mixHz) expect(toneShare(mix, RATE, hz)).toBeGreaterThan(mixHz.length === 1 ? 0.5 : 0.1);
+    expect(toneShare(mix, RATE, PHONE_HZ)).toBeLessThan(0.01);
+
+    // It stops speaking: the indicator goes off.
+    stop();
+    stop = () => {};
+    await waitForPage(page, (id) => window.callpeer!.state().peers.find((p) => p.id === id)?.tile?.speaking === false, phoneId, { what: 'the phone shown silent', debug: DEBUG_STATE, timeoutMs: 5000 });
+    // ...and stays off (no stray level from concealment or comfort noise).
+    await page.waitForTimeout(1000);
+    expect((await phoneTile(page, phoneId)).speaking).toBe(false);
+  } finally {
+    stop();
+  }
+  return { phone, phoneId };
+}
+
+describe.skipIf(!hasChromium())(`the call page with a PCM (phone) participant${skipNote()}`, { timeout: 90_000 }, () => {
+  let server: RunningServer;
+  let browser: TestBrowser;
+
+  beforeAll(async () => {
+    server = await startTestServer({ topology: 'sfu', rtcBind: '127.0.0.1' });
+    browser = await launchBrowser({ fakeAudioFile: toneWavFile(PAGE_HZ) });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    cleanupRtc();
+  });
+
+  it('SFU room: a phone tile with an icon and no video, speaking while the phone speaks; page and phone hear each other, the phone never itself', async () => {
+    const page = await joinCall(browser, server.url, 'pcm-sfu', 'Ada', { query: { raw: '1' } });
+    const { phone, phoneId } = await phoneMeetsPage(server, page, 'pcm-sfu', [PAGE_HZ], 'phone-tile-sfu');
+    // The people list shows it with the phone icon too.
+    await page.click('#btn-people');
+    expect(await page.locator(`li[data-peer="${phoneId}"] .mini-avatar svg path`).getAttribute('d')).toMatch(/^M22 16\.92/);
+    expect(await page.locator(`li[data-peer="${phoneId}"] small`).textContent()).toContain('phone');
+    // It leaves: the tile goes.
+    phone.close();
+    await waitForPage(page, (id) => document.querySelector(`.tile[data-peer="${id}"]`) === null, phoneId, { what: 'the phone tile removed', debug: DEBUG_STATE });
+    await page.close();
+    expect(browser.pageErrors).toEqual([]);
+  });
+
+  it('mesh room with a Node mesh member: the same tile and indicator; the phone hears the page and the Node member, never itself', async () => {
+    expect((await fetch(`${server.url}/api/rooms`, { method: 'POST', body: JSON.stringify({ id: 'pcm-mesh', topology: 'mesh' }) })).status).toBe(201);
+    const page = await joinCall(browser, server.url, 'pcm-mesh', 'Bea', { query: { raw: '1' } });
+    expect((await state(page)).peers).toEqual([]);
+    const node = await meshMember(server.wsUrl, 'pcm-mesh', 'Node tone', 660);
+    try {
+      const { phone, phoneId } = await phoneMeetsPage(server, page, 'pcm-mesh', [PAGE_HZ, 660], 'phone-tile-mesh');
+      // The Node member hears the phone's tone too (its own link to the gateway).
+      await until(() => (node.heard.get(phoneId)?.length ?? 0) >= 100, 10_000, 'the phone heard by the Node member');
+      expect(Math.abs(frequencyOf(node.heard.get(phoneId)!.slice(-100)) - PHONE_HZ)).toBeLessThanOrEqual(1);
+      expect((await state(page)).peers.map((p) => p.name).sort()).toEqual(['Desk phone', 'Node tone']);
+      phone.close();
+      await waitForPage(page, (id) => document.querySelector(`.tile[data-peer="${id}"]`) === null, phoneId, { what: 'the phone tile removed', debug: DEBUG_STATE });
+    } finally {
+      await node.stop();
+    }
+    await page.close();
+    expect(browser.pageErrors).toEqual([]);
+  });
+});
+
+/** A Node member of a mesh room that plays `hz` on every link and keeps what it hears, by participant id. */
+async function meshMember(wsUrl: string, room: string, name: string, hz: number) {
+  const heard = new Map<string, Buffer[]>();
+  const senders: OpusSender[] = [];
+  const sending = new Set<unknown>();
+  const { agent } = await joinRoom({ wsUrl, room, name, peer: PEER }, (a) => {
+    a.on('track-added', (t) => {
+      if (t.kind !== 'audio') return;
+      const packets: Buffer[] = [];
+      heard.set(t.participant.id, packets);
+      t.track.onRtp = (p) => { if (!isRtcp(p)) packets.push(Buffer.from(p)); };
+    });
+    a.on('link-negotiated', (link) => {
+      const out = link.peer.tracks().find((t) => t.kind === 'audio' && (t.direction === 'sendrecv' || t.direction === 'sendonly'));
+      if (!out || sending.has(out)) return;
+      sending.add(out);
+      const sender = new OpusSender(out);
+      sender.play(new ToneSource(hz));
+      senders.push(sender);
+    });
+  });
+  return { agent, heard, stop: async () => { for (const s of senders) s.close(); await agent.close(); } };
+}
