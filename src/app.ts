@@ -175,11 +175,12 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
         sessions.add(session);
         metrics.connections.inc({ path: '/ws' });
       });
-    } else if (url.pathname === '/ws/pcm') {
+    } else if (url.pathname === '/ws/pcm' || url.pathname === '/ws/twilio') {
+      const path = url.pathname;
       pcmWss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-        metrics.connections.inc({ path: '/ws/pcm' });
-        ws.once('close', () => metrics.connections.dec({ path: '/ws/pcm' }));
-        pcm.handleConnection(ws, url);
+        metrics.connections.inc({ path });
+        ws.once('close', () => metrics.connections.dec({ path }));
+        pcm.handleConnection(ws, url, path === '/ws/twilio' ? 'twilio' : 'pcm');
       });
     } else {
       refuseUpgrade(socket, 404, 'Not Found');

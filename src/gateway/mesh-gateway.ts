@@ -88,26 +88,21 @@ class Link {
   }
 }
 
-/** A gateway member and what it says, waiting for the mixer's tick. */
+/** A gateway member: its links to the WebRTC members and the encoder of what it says. */
 class LegState {
   readonly links = new Map<string, Link>();
-  readonly said: FrameQueue;
   readonly out = new Int16Array(LEG_FRAME_SAMPLES);
   private readonly encoder = new OpusEncoderStream(LEG_SAMPLE_RATE);
 
-  constructor(readonly member: Member) {
-    this.said = new FrameQueue({ onUnderrun: () => member.leg!.underrun() });
-    member.leg!.onAudio = (frame) => this.say(frame);
-  }
+  constructor(readonly member: Member) {}
 
-  private say(frame: Int16Array): void {
-    this.said.push(frame.slice());
+  /** One 20 ms frame it said: encoded once, sent on every link. */
+  say(frame: Int16Array): void {
     const opus = this.encoder.encode(frame);
     for (const link of this.links.values()) link.send(opus);
   }
 
   close(): void {
-    this.member.leg!.onAudio = undefined;
     for (const link of this.links.values()) link.close();
     this.links.clear();
     this.encoder.release();
@@ -209,12 +204,14 @@ export class MeshGateway implements MeshGatewayPort {
     }, delay).unref();
   }
 
-  /** Every 20 ms: each gateway member hears its links and the other gateway members. */
+  /** Every 20 ms: what each gateway member says goes out on its links; each hears its links and the other gateway members. */
   private tick(): void {
     const said = new Map<string, Int16Array>();
     for (const [id, state] of this.legs) {
-      const frame = state.said.take();
-      if (frame) said.set(id, frame);
+      const frame = state.member.leg!.take();
+      if (!frame) continue;
+      said.set(id, frame);
+      state.say(frame);
     }
     const sum = this.sum;
     for (const [id, state] of this.legs) {

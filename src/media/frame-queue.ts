@@ -44,6 +44,12 @@ export class FrameQueue {
     this.frames.push(frame);
   }
 
+  /** Forgets every frame waiting; playing starts again after the cushion. Not an underrun. */
+  clear(): void {
+    this.frames.length = 0;
+    this.playing = false;
+  }
+
   /** The frame to play this tick, or undefined (still buffering, or a gap). */
   take(): Int16Array | undefined {
     if (!this.playing) {

@@ -6,8 +6,12 @@ import { Egress, type EgressOptions } from './egress.js';
 import type { Member } from '../rooms/member.js';
 import type { PcmRoomLeg } from './room-leg.js';
 import type { PcmSession } from './session.js';
+import { twilioError, type TwilioStream } from './twilio-stream.js';
 
-/** One /ws/pcm client as the server sees it: its socket, what it asked for, where it is. */
+/**
+ * One /ws/pcm client as the server sees it: its socket, what it asked for, where it is. A
+ * /ws/twilio client is one too, speaking through its TwilioStream (µ-law `media` messages).
+ */
 export class PcmPeer {
   readonly egress: Egress;
   /** The pair it is in, if any. */
@@ -35,8 +39,10 @@ export class PcmPeer {
     egressOptions: EgressOptions,
     strikes: TokenBucket,
     maxBurstMs: number,
+    /** Set for a /ws/twilio client: its audio goes out as Twilio `media` messages. */
+    readonly twilio?: TwilioStream,
   ) {
-    this.egress = new Egress(ws, egressOptions);
+    this.egress = new Egress(twilio ?? ws, egressOptions);
     this.strikes = strikes;
     this.audioBudget = new TokenBucket(1000, maxBurstMs);
     this.lastHeard = Date.now();
@@ -47,9 +53,14 @@ export class PcmPeer {
     return !this.gone && this.ws.readyState === this.ws.OPEN;
   }
 
-  /** Sends a control message (never dropped, unlike audio). */
+  /**
+   * Sends a control message (never dropped, unlike audio). A Twilio stream has no room events
+   * in its dialect: it gets errors only.
+   */
   sendJson(message: PcmServerMessage): void {
-    if (this.open) this.ws.send(JSON.stringify(message));
+    if (!this.open) return;
+    if (!this.twilio) this.ws.send(JSON.stringify(message));
+    else if (message.type === 'error') this.ws.send(twilioError(message.code, message.message));
   }
 
   /** How much audio a frame from this client holds, ms (an Opus packet by its TOC; 20 if unreadable). */

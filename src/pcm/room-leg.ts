@@ -1,9 +1,12 @@
 /**
  * A /ws/pcm client in a room, as the room's media sees it: an AudioLeg. Its frames (PCM at
- * its rate, or Opus) become 20 ms 48 kHz frames for the room; the mix it hears goes back in
- * its codec and rate through its bounded egress (the oldest audio dropped past the queue
- * limit). Codec state belongs to the leg and is freed by `close()`.
+ * its rate, or Opus) become 20 ms 48 kHz frames waiting in a bounded play queue that the
+ * room's media takes from once per tick; the mix it hears goes back in its codec and rate
+ * through its bounded egress. Both directions hold at most the queue limit (`--max-queue-ms`)
+ * and drop the oldest past it, so latency stays bounded whatever the client or network does.
+ * Codec state belongs to the leg and is freed by `close()`.
  */
+import { FrameQueue } from '../media/frame-queue.js';
 import { LEG_FRAME_SAMPLES, LEG_SAMPLE_RATE, type AudioLeg, type LegStats } from '../rooms/audio-leg.js';
 import { bytesToInt16, int16ToBytes } from '../media/pcm.js';
 import type { PcmParams } from '../protocol/pcm.js';
@@ -15,8 +18,10 @@ const LEG_FORMAT = { codec: 'pcm', rate: LEG_SAMPLE_RATE } as const;
 /** Server-wide running totals over every leg (the metrics read them). */
 export interface GatewayTotals { framesIn: number; framesOut: number; underruns: number }
 
+/** Frames the play queue holds before the room takes from it: one tick of network jitter absorbed. */
+const PREBUFFER_FRAMES = 2;
+
 export class PcmRoomLeg implements AudioLeg {
-  onAudio: ((frame: Int16Array) => void) | undefined;
   /** Client format → 48 kHz PCM (undefined: the client sends 48 kHz PCM already). */
   private readonly inbound: Transcoder | undefined;
   /** 48 kHz PCM → client format (undefined: the client takes 48 kHz PCM). */
@@ -24,11 +29,20 @@ export class PcmRoomLeg implements AudioLeg {
   /** The 20 ms frame being filled from the client's audio, whatever its frame lengths. */
   private readonly frame = new Int16Array(LEG_FRAME_SAMPLES);
   private fill = 0;
+  private readonly totals: GatewayTotals | undefined;
   private framesIn = 0;
   private framesOut = 0;
   private underruns = 0;
+  /** What the client said, 20 ms frames waiting for the room's tick. */
+  private readonly said: FrameQueue;
 
-  constructor(params: Pick<PcmParams, 'codec' | 'rate'>, private readonly egress: Egress, private readonly totals?: GatewayTotals) {
+  constructor(params: Pick<PcmParams, 'codec' | 'rate'>, private readonly egress: Egress, options: { maxQueuedMs?: number; totals?: GatewayTotals } = {}) {
+    this.totals = options.totals;
+    this.said = new FrameQueue({
+      prebuffer: PREBUFFER_FRAMES,
+      max: Math.max(PREBUFFER_FRAMES, Math.floor((options.maxQueuedMs ?? 200) / 20)),
+      onUnderrun: () => this.underrun(),
+    });
     this.inbound = createTranscoder(params, LEG_FORMAT, (pcm) => this.collect(pcm));
     this.outbound = createTranscoder(LEG_FORMAT, params, (out, ms) => this.egress.push(out, ms));
   }
@@ -48,19 +62,28 @@ export class PcmRoomLeg implements AudioLeg {
     else this.egress.push(Buffer.from(int16ToBytes(frame)), 20); // a copy: the frame is reused and the egress may hold it
   }
 
-  underrun(): void {
-    this.underruns++;
-    if (this.totals) this.totals.underruns++;
+  take(): Int16Array | undefined {
+    return this.said.take();
   }
 
   stats(): LegStats {
-    return { framesIn: this.framesIn, framesOut: this.framesOut, queueMs: this.egress.queuedAudioMs, droppedMs: this.egress.droppedMs, underruns: this.underruns };
+    return {
+      framesIn: this.framesIn, framesOut: this.framesOut,
+      queueMs: this.egress.queuedAudioMs + this.said.length * 20,
+      droppedMs: this.egress.droppedMs + this.said.dropped * 20,
+      underruns: this.underruns,
+    };
   }
 
   close(): void {
-    this.onAudio = undefined;
+    this.said.clear();
     this.inbound?.close();
     this.outbound?.close();
+  }
+
+  private underrun(): void {
+    this.underruns++;
+    if (this.totals) this.totals.underruns++;
   }
 
   /** 48 kHz PCM bytes, any length: cut into 20 ms frames for the room. */
@@ -74,7 +97,7 @@ export class PcmRoomLeg implements AudioLeg {
       read += n;
       if (this.fill === LEG_FRAME_SAMPLES) {
         this.fill = 0;
-        this.onAudio?.(this.frame);
+        this.said.push(this.frame.slice());
       }
     }
   }

@@ -13,6 +13,7 @@ import { PcmPeer } from './peer.js';
 import { PairingQueue } from './queue.js';
 import { PcmSession } from './session.js';
 import { TokenBucket } from '../time/token-bucket.js';
+import { parseTwilioParams, TwilioStream, twilioError } from './twilio-stream.js';
 
 export interface PcmServiceOptions {
   log: Logger;
@@ -94,7 +95,8 @@ export class PcmService {
     this.statsTimer = setInterval(() => this.logStats(), options.statsIntervalMs ?? 60_000).unref();
   }
 
-  handleConnection(ws: WebSocket, url: URL): void {
+  /** A /ws/pcm client, or with `dialect: 'twilio'` a /ws/twilio stream (it joins its room at `start`). */
+  handleConnection(ws: WebSocket, url: URL, dialect: 'pcm' | 'twilio' = 'pcm'): void {
     // Writing to a socket the client just cut (both partners leaving at once, a refused client
     // that already left) lands here, as does a frame over the size limit (ws then closes 1009).
     ws.on('error', (err) => this.log.debug({ err }, 'pcm socket error'));
@@ -104,11 +106,15 @@ export class PcmService {
     }
     let params: PcmParams;
     try {
-      params = parsePcmParams(url.searchParams);
+      params = dialect === 'twilio' ? parseTwilioParams(url.searchParams) : parsePcmParams(url.searchParams);
     } catch (err) {
       const e = toCallpeerError(err, 'INVALID_MESSAGE');
-      ws.send(JSON.stringify({ type: 'error', code: e.code, message: e.message }));
+      ws.send(dialect === 'twilio' ? twilioError('INVALID_MESSAGE', e.message) : JSON.stringify({ type: 'error', code: e.code, message: e.message }));
       ws.close(closeCodeFor('INVALID_MESSAGE'), 'bad parameters');
+      return;
+    }
+    if (dialect === 'twilio') {
+      this.accept(ws, params, new TwilioStream(ws));
       return;
     }
     // A room client is admitted by the room (its token is checked there).
@@ -127,20 +133,22 @@ export class PcmService {
     );
   }
 
-  private accept(ws: WebSocket, params: PcmParams): void {
+  private accept(ws: WebSocket, params: PcmParams, twilio?: TwilioStream): void {
     const metrics = this.metrics;
     const peer = new PcmPeer(`p${this.nextPeer++}`, ws, params, {
       maxQueuedMs: this.options.maxQueuedMs,
       maxBufferedBytes: this.options.maxBufferedBytes,
       onDrop: (n) => { metrics.dropped += n; },
-    }, new TokenBucket(STRIKE_REFILL_PER_SECOND, this.maxBadFrames), this.options.maxBurstMs ?? PCM_MAX_BURST_MS);
+    }, new TokenBucket(STRIKE_REFILL_PER_SECOND, this.maxBadFrames), this.options.maxBurstMs ?? PCM_MAX_BURST_MS, twilio);
     this.peers.add(peer);
     ws.on('message', (data, isBinary) => this.onMessage(peer, data, isBinary));
     const heard = () => { peer.lastHeard = Date.now(); };
     ws.on('pong', heard);
     ws.on('ping', heard);
     ws.on('close', () => this.onClose(peer));
-    this.log.debug({ peer: peer.id, codec: params.codec, rate: params.rate, byCode: params.pair !== undefined, room: params.room }, 'pcm client connected');
+    this.log.debug({ peer: peer.id, codec: params.codec, rate: params.rate, byCode: params.pair !== undefined, room: params.room, twilio: Boolean(twilio) }, 'pcm client connected');
+    // A Twilio stream joins at its `start` message, which names it and carries its token.
+    if (twilio) return;
     if (params.room !== undefined) this.joinRoom(peer, params.room);
     else this.enqueue(peer, false);
   }
@@ -152,7 +160,7 @@ export class PcmService {
       this.refuseAndClose(peer, new CallpeerError('INVALID_MESSAGE', 'this server does not put PCM clients in rooms'));
       return;
     }
-    const leg = new PcmRoomLeg(peer.params, peer.egress, this.metrics.gateway);
+    const leg = new PcmRoomLeg(peer.params, peer.egress, { maxQueuedMs: this.options.maxQueuedMs, totals: this.metrics.gateway });
     const sink: MemberSink = {
       send: (m) => this.toRoomClient(peer, m),
       detached: (reason) => this.roomLeft(peer, reason),
@@ -221,6 +229,11 @@ export class PcmService {
     if (peer.gone) return;
     peer.lastHeard = Date.now();
     const bytes = toBuffer(data);
+    if (peer.twilio) {
+      if (isBinary) this.refuse(peer, new CallpeerError('INVALID_MESSAGE', 'a Twilio stream sends JSON text frames, not binary ones'));
+      else this.onTwilioText(peer, peer.twilio, bytes.toString('utf8'));
+      return;
+    }
     if (!isBinary) {
       this.onText(peer, bytes.toString('utf8'));
       return;
@@ -231,17 +244,56 @@ export class PcmService {
       return;
     }
     const ms = peer.frameMs(bytes);
-    if (!peer.admitAudio(ms)) {
-      this.metrics.overrun++;
-      peer.noticeOverrun();
-      return;
-    }
+    if (!this.admit(peer, ms)) return;
     try {
       // While waiting there is nobody to hear it: dropped.
       if (peer.leg) peer.leg.push(bytes);
       else peer.session?.relay(peer, bytes, ms);
     } catch (err) {
       this.refuse(peer, toCallpeerError(err, 'INVALID_MESSAGE'));
+    }
+  }
+
+  /** Within the client's real-time budget (else dropped, counted, and the client told). */
+  private admit(peer: PcmPeer, ms: number): boolean {
+    if (peer.admitAudio(ms)) return true;
+    this.metrics.overrun++;
+    peer.noticeOverrun();
+    return false;
+  }
+
+  /**
+   * A Twilio stream's frame. A bad `start` (malformed, a format other than µ-law 8 kHz mono)
+   * ends the stream, since it can never join; a bad frame after it is refused like a PCM
+   * client's (an error, the socket closed if it keeps at it).
+   */
+  private onTwilioText(peer: PcmPeer, stream: TwilioStream, text: string): void {
+    let action;
+    try {
+      action = stream.read(text);
+    } catch (err) {
+      const e = toCallpeerError(err, 'INVALID_MESSAGE');
+      if (stream.streamSid === undefined && (e.code === 'CODEC_NOT_SUPPORTED' || e.ref?.startsWith('start'))) this.refuseAndClose(peer, e);
+      else this.refuse(peer, e);
+      return;
+    }
+    switch (action.kind) {
+      case 'join':
+        peer.params.name = action.name;
+        if (action.token !== undefined) peer.params.token = action.token;
+        this.joinRoom(peer, peer.params.room!);
+        break;
+      case 'audio':
+        if (this.admit(peer, action.ms)) peer.leg?.push(action.pcm);
+        break;
+      case 'stop':
+        // The caller hung up: out of the room now, the socket closed cleanly.
+        peer.member?.close('disconnected');
+        peer.member = undefined;
+        peer.ws.close(CLOSE_NORMAL, 'stream stopped');
+        break;
+      case 'none':
+        break;
     }
   }
 

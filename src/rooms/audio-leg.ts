@@ -15,9 +15,9 @@ export interface LegStats {
   framesIn: number;
   /** 20 ms frames sent to the client. */
   framesOut: number;
-  /** Audio waiting to be sent to the client now, ms. */
+  /** Audio waiting now, ms: to be sent to the client plus to be played into the room. */
   queueMs: number;
-  /** Audio dropped because the client did not keep up, ms. */
+  /** Audio dropped, ms: because the client did not keep up, or sent faster than real time. */
   droppedMs: number;
   /** Times the client's audio ran dry while it was talking (late or lost frames). */
   underruns: number;
@@ -29,9 +29,11 @@ export interface AudioLeg {
    * the mix of everyone else (never itself). The frame is reused: copy to keep it.
    */
   play(frame: Int16Array): void;
-  /** Set by the room's media: called with each 20 ms frame the member says (reused: copy to keep it). */
-  onAudio: ((frame: Int16Array) => void) | undefined;
-  /** The room's media found the member's audio dry at a tick while it was talking. */
-  underrun(): void;
+  /**
+   * The room's media takes what the member says at each 20 ms tick: the next frame, or
+   * undefined (silent, or its audio ran dry). Pulled, not pushed, so a client sending faster
+   * than real time fills only the leg's bounded queue, never the room's media.
+   */
+  take(): Int16Array | undefined;
   stats(): LegStats;
 }

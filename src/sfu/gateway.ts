@@ -36,9 +36,8 @@ class Feed {
   private readonly decoder = new OpusDecoderStream(LEG_SAMPLE_RATE);
   readonly queue: FrameQueue;
 
-  /** `leg`: the gateway member whose microphone this is (its input running dry is its underrun). */
-  constructor(readonly publication: Publication, clock: Clock, log: Logger, leg?: AudioLeg) {
-    this.queue = new FrameQueue(leg && { onUnderrun: () => leg.underrun() });
+  constructor(readonly publication: Publication, clock: Clock, log: Logger) {
+    this.queue = new FrameQueue();
     this.track = new LocalTrack('gateway', 'audio', publication.codec, (packet) => this.onRtp(packet));
     this.subscription = new Subscription(publication, this.track, NO_ONE, { clock, log });
   }
@@ -81,11 +80,10 @@ class GatewayLegState {
     this.header[0] = 0x80;
     this.header[1] = GATEWAY_OPUS.payloadType;
     this.header.writeUInt32BE(this.track.localSsrc, 8);
-    leg.onAudio = (frame) => this.say(frame);
   }
 
   /** One 20 ms frame the member said: encoded and handed to its publication as RTP. */
-  private say(frame: Int16Array): void {
+  say(frame: Int16Array): void {
     if (this.track.closed) return;
     const payload = this.encoder.encode(frame);
     this.header.writeUInt16BE(this.seq, 2);
@@ -96,7 +94,6 @@ class GatewayLegState {
   }
 
   close(): void {
-    this.leg.onAudio = undefined;
     this.track.close();
     this.encoder.release();
   }
@@ -147,8 +144,7 @@ export class SfuGateway {
   /** An audio publication of the room: heard by every leg from now on. */
   addFeed(publication: Publication): void {
     if (publication.kind !== 'audio' || this.feeds.has(publication.id)) return;
-    const own = [...this.legs.values()].find((l) => l.publicationId === publication.id);
-    const feed = new Feed(publication, this.options.clock, this.options.log, own?.leg);
+    const feed = new Feed(publication, this.options.clock, this.options.log);
     publication.subscriptions.add(feed.subscription);
     publication.rebuildFanout();
     this.feeds.set(publication.id, feed);
@@ -170,8 +166,15 @@ export class SfuGateway {
     this.legs.clear();
   }
 
-  /** Every 20 ms: one frame from each feed, and to each leg the sum of all but its own. */
+  /**
+   * Every 20 ms: what each leg says goes out as its microphone; one frame from each feed is
+   * mixed, and each leg gets the sum of all but its own.
+   */
   private tick(): void {
+    for (const state of this.legs.values()) {
+      const said = state.leg.take();
+      if (said) state.say(said);
+    }
     const sum = this.sum;
     sum.fill(0);
     const taken = new Map<string, Int16Array>();

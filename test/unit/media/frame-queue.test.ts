@@ -24,4 +24,18 @@ describe('FrameQueue', () => {
     expect(q.dropped).toBe(2);
     expect(takeAll(q, 3)).toEqual([3, 4, 5]);
   });
+
+  it('clear forgets what waits without counting an underrun, and waits for the cushion again', () => {
+    const q = new FrameQueue({ prebuffer: 2, max: 4 });
+    for (let i = 1; i <= 3; i++) q.push(f(i));
+    expect(q.take()?.[0]).toBe(1);
+    q.clear();
+    expect(q.length).toBe(0);
+    expect(q.take()).toBeUndefined();
+    expect(q.underruns).toBe(0);
+    q.push(f(9));
+    expect(q.take()).toBeUndefined();
+    q.push(f(10));
+    expect(takeAll(q, 2)).toEqual([9, 10]);
+  });
 });

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { LEG_FRAME_SAMPLES } from '../../../src/rooms/audio-leg.js';
+import { Egress, type AudioSink } from '../../../src/pcm/egress.js';
+import { PcmRoomLeg } from '../../../src/pcm/room-leg.js';
+import { int16ToBytes } from '../../../src/media/pcm.js';
+
+const sink: AudioSink = { bufferedAmount: 0, send: (_d, _o, cb) => cb() };
+/** 20 ms of 48 kHz PCM whose every sample is `v`. */
+const frame = (v: number) => Buffer.from(int16ToBytes(new Int16Array(LEG_FRAME_SAMPLES).fill(v)));
+
+describe('PcmRoomLeg play queue', () => {
+  it('gives the room one frame per tick after a 40 ms cushion, whatever the client frame size', () => {
+    const leg = new PcmRoomLeg({ codec: 'pcm', rate: 48000 }, new Egress(sink));
+    // 30 ms then 10 ms: two whole 20 ms frames.
+    const pcm = Buffer.concat([frame(1), frame(2)]);
+    leg.push(pcm.subarray(0, 2880));
+    expect(leg.take()).toBeUndefined();
+    leg.push(pcm.subarray(2880));
+    expect(leg.take()?.[0]).toBe(1);
+    expect(leg.take()?.[0]).toBe(2);
+    expect(leg.take()).toBeUndefined();
+    expect(leg.stats()).toMatchObject({ framesIn: 2, underruns: 1 });
+  });
+
+  it('holds at most --max-queue-ms of a client sending faster than real time: the newest audio, the rest dropped and counted', () => {
+    const leg = new PcmRoomLeg({ codec: 'pcm', rate: 48000 }, new Egress(sink), { maxQueuedMs: 100 });
+    for (let i = 1; i <= 50; i++) leg.push(frame(i)); // 1 s at once
+    expect(leg.stats()).toMatchObject({ queueMs: 100, droppedMs: 900 });
+    const heard = Array.from({ length: 6 }, () => leg.take()?.[0]);
+    expect(heard).toEqual([46, 47, 48, 49, 50, undefined]);
+  });
+});
