@@ -4,35 +4,26 @@
  * shows it as a tile with a phone icon and no video, lights its speaking indicator while it
  * speaks (880 Hz, real-time 20 ms frames) and turns it off when it stops, and hears its tone;
  * the phone's mix holds the page's tone and never its own. In an SFU room and in a mesh room
- * (where a Node mesh member takes part too).
+ * (where a Node mesh member takes part too). A Twilio Media Streams caller (/ws/twilio) too.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/app.js';
 import { dominantFrequency, toneShare } from '../../src/media/analysis.js';
-import { ToneFrames } from '../../src/media/frames.js';
-import { ToneSource } from '../../src/media/opus-sources.js';
-import { bytesToInt16, int16ToBytes } from '../../src/media/pcm.js';
-import { isRtcp } from '../../src/media/rtp.js';
-import { joinRoom } from '../../src/client/room-agent.js';
-import { OpusSender } from '../../src/rtc/opus-sender.js';
+import { bytesToInt16 } from '../../src/media/pcm.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
 import { floatToInt16, hasChromium, launchBrowser, screenshot, skipNote, toneWavFile, waitForPage, type Page, type TestBrowser } from '../helpers/browser.js';
 import { until } from '../helpers/rtc.js';
 import { startTestServer } from '../helpers/server.js';
 import { PcmProbe } from '../integration/pcm-harness.js';
-import { frequencyOf, PEER } from '../integration/sfu-helpers.js';
+import { meshMember } from '../integration/mesh-helpers.js';
+import { frequencyOf } from '../integration/sfu-helpers.js';
+import { TwilioCaller } from '../integration/twilio-caller.js';
 import { DEBUG_STATE, joinCall, state } from './call-page.js';
 
 const PAGE_HZ = 440;
 const PHONE_HZ = 880;
 const RATE = 16000;
 
-/** Sends a tone in real time (20 ms frames) until stopped. */
-function speak(probe: PcmProbe, hz: number, rate: number): () => void {
-  const tone = new ToneFrames(hz, rate);
-  const timer = setInterval(() => { if (probe.isOpen) probe.sendAudio(Buffer.from(int16ToBytes(tone.nextFrame()!))); }, 20);
-  return () => clearInterval(timer);
-}
 
 /** Waits until `page` receives `id`'s audio: an audio track on its tile and packets arriving. */
 async function waitForAudioFrom(page: Page, id: string, timeoutMs = 20_000): Promise<void> {
@@ -83,7 +74,7 @@ async function phoneMeetsPage(server: RunningServer, page: Page, room: string, m
   const phone = await PcmProbe.open(server, { room, rate: String(RATE), name: 'Desk phone' });
   await phone.waitFor('connected', 1, 10_000);
   const phoneId = phone.last('connected').id as string;
-  let stop = speak(phone, PHONE_HZ, RATE);
+  let stop = phone.speak(PHONE_HZ, RATE);
   try {
     await waitForPage(page, (id) => window.callpeer!.state().peers.some((p) => p.id === id), phoneId, { what: 'the phone listed', debug: DEBUG_STATE });
     expect((await state(page)).peers.find((p) => p.id === phoneId)).toMatchObject({ name: 'Desk phone', role: 'phone', video: false });
@@ -168,28 +159,36 @@ describe.skipIf(!hasChromium())(`the call page with a PCM (phone) participant${s
     await page.close();
     expect(browser.pageErrors).toEqual([]);
   });
+
+  it('a Twilio Media Streams caller (/ws/twilio): the page hears its 1 kHz tone, and its media messages carry the page\'s tone', async () => {
+    const page = await joinCall(browser, server.url, 'pcm-twilio', 'Cy', { query: { raw: '1' } });
+    const caller = await TwilioCaller.dial(server.url, 'pcm-twilio');
+    try {
+      caller.start({ name: 'Front desk' });
+      caller.speak(1000);
+      await waitForPage(page, () => window.callpeer!.state().peers.some((p) => p.role === 'phone'), undefined, { what: 'the caller listed', debug: DEBUG_STATE });
+      const phone = (await state(page)).peers.find((p) => p.role === 'phone')!;
+      expect(phone).toMatchObject({ name: 'Front desk', video: false });
+      await waitForAudioFrom(page, phone.id);
+      expect(Math.abs((await heardHz(page, phone.id)) - 1000)).toBeLessThanOrEqual(1);
+      // 50 media messages a second for its stream; decoded, they are the page's tone.
+      const from = caller.media.length;
+      await page.waitForTimeout(2000);
+      const got = caller.media.slice(from);
+      expect(got.length).toBeGreaterThanOrEqual(90);
+      expect(got.length).toBeLessThanOrEqual(110);
+      expect(got.every((m) => m.streamSid === caller.streamSid && m.payload.length === 160)).toBe(true);
+      const mix = caller.heardSince(from);
+      expect(Math.abs(dominantFrequency(mix, 8000) - PAGE_HZ)).toBeLessThanOrEqual(1);
+      expect(toneShare(mix, 8000, 1000)).toBeLessThan(0.01);
+      caller.stop();
+      expect(await caller.closed).toBe(1000);
+      await waitForPage(page, (id) => document.querySelector(`.tile[data-peer="${id}"]`) === null, phone.id, { what: 'the caller tile removed', debug: DEBUG_STATE });
+    } finally {
+      caller.close();
+    }
+    await page.close();
+    expect(browser.pageErrors).toEqual([]);
+  });
 });
 
-/** A Node member of a mesh room that plays `hz` on every link and keeps what it hears, by participant id. */
-async function meshMember(wsUrl: string, room: string, name: string, hz: number) {
-  const heard = new Map<string, Buffer[]>();
-  const senders: OpusSender[] = [];
-  const sending = new Set<unknown>();
-  const { agent } = await joinRoom({ wsUrl, room, name, peer: PEER }, (a) => {
-    a.on('track-added', (t) => {
-      if (t.kind !== 'audio') return;
-      const packets: Buffer[] = [];
-      heard.set(t.participant.id, packets);
-      t.track.onRtp = (p) => { if (!isRtcp(p)) packets.push(Buffer.from(p)); };
-    });
-    a.on('link-negotiated', (link) => {
-      const out = link.peer.tracks().find((t) => t.kind === 'audio' && (t.direction === 'sendrecv' || t.direction === 'sendonly'));
-      if (!out || sending.has(out)) return;
-      sending.add(out);
-      const sender = new OpusSender(out);
-      sender.play(new ToneSource(hz));
-      senders.push(sender);
-    });
-  });
-  return { agent, heard, stop: async () => { for (const s of senders) s.close(); await agent.close(); } };
-}

@@ -5,27 +5,17 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { dominantFrequency, toneShare } from '../../src/media/analysis.js';
-import { ToneFrames } from '../../src/media/frames.js';
-import { bytesToInt16, int16ToBytes } from '../../src/media/pcm.js';
+import { bytesToInt16 } from '../../src/media/pcm.js';
 import type { Participant } from '../../src/protocol/signaling.js';
 import { until } from '../helpers/rtc.js';
 import { useTestServer } from '../helpers/server.js';
 import { PcmProbe } from './pcm-harness.js';
+import { meshMember } from './mesh-helpers.js';
 import type { MeshAgent } from '../../src/client/mesh-agent.js';
-import { joinRoom } from '../../src/client/room-agent.js';
-import { ToneSource } from '../../src/media/opus-sources.js';
-import { isRtcp } from '../../src/media/rtp.js';
-import { OpusSender } from '../../src/rtc/opus-sender.js';
-import { frequencyOf, PEER, sfuMember, type SfuMember } from './sfu-helpers.js';
+import { frequencyOf, sfuMember, type SfuMember } from './sfu-helpers.js';
 
 const ctx = useTestServer({ topology: 'sfu', rtcBind: '127.0.0.1' }, { rtc: true });
 
-/** Sends a tone in real time (20 ms frames) until stopped. */
-function speak(probe: PcmProbe, hz: number, rate: number): () => void {
-  const tone = new ToneFrames(hz, rate);
-  const timer = setInterval(() => { if (probe.isOpen) probe.sendAudio(Buffer.from(int16ToBytes(tone.nextFrame()!))); }, 20);
-  return () => clearInterval(timer);
-}
 
 /** The PCM a probe received after `fromByte`, as samples. */
 function heardSince(probe: PcmProbe, fromByte: number): Int16Array {
@@ -62,7 +52,7 @@ describe('PCM clients in SFU rooms', () => {
     await phone.waitFor('connected');
     expect(phone.last('connected')).toMatchObject({ codec: 'pcm', sampleRate: 16000, channels: 1, frameMs: 20, room: 'gw-two' });
     const phoneId = phone.last('connected').id as string;
-    cleanup.push(speak(phone, 880, 16000));
+    cleanup.push(phone.speak(880, 16000));
     await until(() => (member.heard.get(phoneId)?.length ?? 0) >= 25, 10_000, 'the phone heard through the SFU');
 
     // The WebRTC member sees a phone participant and receives its microphone as Opus.
@@ -93,7 +83,7 @@ describe('PCM clients in SFU rooms', () => {
     await b.waitFor('connected');
     await a.waitFor('peer-joined');
     expect(a.last('peer-joined').participant).toMatchObject({ id: b.last('connected').id, role: 'phone' });
-    cleanup.push(speak(a, 300, 8000), speak(b, 1000, 48000));
+    cleanup.push(a.speak(300, 8000), b.speak(1000, 48000));
     await new Promise((r) => setTimeout(r, 500)); // each hears the other from here on
     const [fromA, fromB] = [a.audioBytes, b.audioBytes];
     await until(() => a.audioBytes - fromA >= 8000 * 2 * 2 && b.audioBytes - fromB >= 48000 * 2 * 2, 10_000, '2 s of mix each');
@@ -120,29 +110,6 @@ describe('PCM clients in SFU rooms', () => {
   });
 });
 
-/** A Node member of a mesh room (joinRoom picks MeshAgent) that plays `hz` and keeps what it hears, by participant id. */
-async function meshMember(room: string, name: string, hz: number) {
-  const heard = new Map<string, Buffer[]>();
-  const senders: OpusSender[] = [];
-  const sending = new Set<unknown>();
-  const { agent } = await joinRoom({ wsUrl: ctx.server.wsUrl, room, name, peer: PEER }, (a) => {
-    a.on('track-added', (t) => {
-      if (t.kind !== 'audio') return;
-      const packets: Buffer[] = [];
-      heard.set(t.participant.id, packets);
-      t.track.onRtp = (p) => { if (!isRtcp(p)) packets.push(Buffer.from(p)); };
-    });
-    a.on('link-negotiated', (link) => {
-      const out = link.peer.tracks().find((t) => t.kind === 'audio' && (t.direction === 'sendrecv' || t.direction === 'sendonly'));
-      if (!out || sending.has(out)) return;
-      sending.add(out);
-      const sender = new OpusSender(out);
-      sender.play(new ToneSource(hz));
-      senders.push(sender);
-    });
-  });
-  return { agent, heard, stop: async () => { for (const s of senders) s.close(); await agent.close(); } };
-}
 
 describe('PCM clients in mesh rooms', () => {
   it('a Node mesh member and a 16 kHz PCM client hear each other, whoever joins first; two PCM clients hear each other too', async () => {
@@ -152,9 +119,9 @@ describe('PCM clients in mesh rooms', () => {
     cleanup.push(() => phone.close());
     await phone.waitFor('connected');
     const phoneId = phone.last('connected').id as string;
-    cleanup.push(speak(phone, 880, 16000));
+    cleanup.push(phone.speak(880, 16000));
     // The member joins after the phone: it offers to the phone's server-side link.
-    const member = await meshMember('gw-mesh', 'node', 440);
+    const member = await meshMember(ctx.server.wsUrl, 'gw-mesh', 'node', 440);
     cleanup.push(() => member.stop());
     await heardBothWays(member.heard, phone, phoneId, { memberHz: 440, phoneHz: 880, rate: 16000 });
 
@@ -173,7 +140,7 @@ describe('PCM clients in mesh rooms', () => {
     cleanup.push(() => second.close());
     await second.waitFor('connected');
     const secondId = second.last('connected').id as string;
-    cleanup.push(speak(second, 300, 8000));
+    cleanup.push(second.speak(300, 8000));
     await until(() => (member.heard.get(secondId)?.length ?? 0) >= 100, 10_000, 'the second phone heard by the member');
     expect(Math.abs(frequencyOf(member.heard.get(secondId)!.slice(-100)) - 300)).toBeLessThanOrEqual(1);
     await new Promise((r) => setTimeout(r, 500));

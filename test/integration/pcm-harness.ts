@@ -1,5 +1,7 @@
 import WebSocket from 'ws';
 import type { RunningServer } from '../../src/app.js';
+import { ToneFrames } from '../../src/media/frames.js';
+import { int16ToBytes } from '../../src/media/pcm.js';
 
 /** The /ws/pcm URL of a running test server with the given query. */
 export function pcmUrl(server: { url: string }, query: Record<string, string> = {}): string {
@@ -86,6 +88,13 @@ export class PcmProbe {
 
   sendAudio(frame: Buffer): void {
     this.ws.send(frame, { binary: true });
+  }
+
+  /** Sends a tone as PCM at `rate` in real time (20 ms frames) until the returned function is called. */
+  speak(hz: number, rate: number): () => void {
+    const tone = new ToneFrames(hz, rate);
+    const timer = setInterval(() => { if (this.isOpen) this.sendAudio(int16ToBytes(tone.nextFrame()!)); }, 20);
+    return () => clearInterval(timer);
   }
 
   close(): void {
