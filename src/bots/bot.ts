@@ -9,7 +9,7 @@ import { tsDiff } from '../media/rtp.js';
 import { OpusSender, OPUS_FRAME_TICKS } from '../rtc/opus-sender.js';
 import type { OpusSource } from '../media/opus-sources.js';
 import { Pacer } from '../time/pacer.js';
-import { RtpReceiver } from '../rtc/rtp-receiver.js';
+import { RtpReceiver, type RtpReceiverOptions } from '../rtc/rtp-receiver.js';
 
 export interface BotOptions extends Omit<AgentOptions, 'role' | 'log'> {
   /** Audio published to everyone (a tone, a file…); none = a silent listener. */
@@ -20,6 +20,8 @@ export interface BotOptions extends Omit<AgentOptions, 'role' | 'log'> {
    * of one publisher at a time (the one speaking; another takes over after 0.5 s of silence).
    */
   echo?: boolean;
+  /** Hands over every Opus payload heard, with who said it (a listener such as the bridge decodes and mixes them). */
+  listen?: (from: string, payload: Buffer) => void;
   log?: Logger;
 }
 
@@ -217,14 +219,11 @@ export class Bot extends EventEmitter<BotEvents> {
   private attachReceiver({ link: l, participant, track }: RemoteTrack): void {
     const link = this.links.get(l);
     if (!link || track.kind !== 'audio' || link.receivers.has(track.mid)) return;
-    const echo = this.options.echo === true;
-    link.receivers.set(track.mid, {
-      from: participant.id,
-      receiver: new RtpReceiver(track, {
-        logger: this.log,
-        onPacket: echo ? (packet, h) => this.echoPacket(link, track.mid, packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength), h.timestamp) : undefined,
-      }),
-    });
+    const { echo, listen } = this.options;
+    const onPacket: RtpReceiverOptions['onPacket'] = echo
+      ? (packet, h) => this.echoPacket(link, track.mid, packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength), h.timestamp)
+      : listen && ((packet, h) => { if (h.payloadLength > 0) listen(participant.id, packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength)); });
+    link.receivers.set(track.mid, { from: participant.id, receiver: new RtpReceiver(track, { logger: this.log, onPacket }) });
   }
 
   /** Sends the Opus packet heard on track `mid` back on our track of this link, keeping their pauses. */

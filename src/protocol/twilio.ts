@@ -188,8 +188,12 @@ export function twilioInboundMedia(seq: number, streamSid: string, chunk: number
     streamSid,
   });
 }
-export function twilioInboundMark(seq: number, streamSid: string, name: string): string {
-  return JSON.stringify({ event: 'mark', sequenceNumber: String(seq), streamSid, mark: { name } });
+/**
+ * A mark answered. `cleared`: the app's `clear` dropped its audio before it played (callpeer's
+ * addition: Twilio answers both alike; an app that does not know the field sees a plain mark).
+ */
+export function twilioInboundMark(seq: number, streamSid: string, name: string, cleared = false): string {
+  return JSON.stringify({ event: 'mark', sequenceNumber: String(seq), streamSid, mark: cleared ? { name, cleared: true } : { name } });
 }
 export function twilioStop(seq: number, streamSid: string, accountSid: string, callSid: string): string {
   return JSON.stringify({ event: 'stop', sequenceNumber: String(seq), streamSid, stop: { accountSid, callSid } });

@@ -10,8 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/app.js';
 import { dominantFrequency } from '../../src/media/analysis.js';
-import { ToneFrames } from '../../src/media/frames.js';
-import { bytesToInt16, int16ToBytes } from '../../src/media/pcm.js';
+import { bytesToInt16 } from '../../src/media/pcm.js';
 import { parseWav } from '../../src/media/wav.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { startTestServer } from '../helpers/server.js';
@@ -26,12 +25,6 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-/** Sends a tone in real time (20 ms frames) until stopped. */
-function speak(probe: PcmProbe, hz: number, rate: number): () => void {
-  const tone = new ToneFrames(hz, rate);
-  const timer = setInterval(() => { if (probe.isOpen) probe.sendAudio(Buffer.from(int16ToBytes(tone.nextFrame()!))); }, 20);
-  return () => clearInterval(timer);
-}
 
 describe('callpeer pcm --room', () => {
   it('joins an SFU room as a phone: records the other participant\'s tone, sends its own, names who joins and leaves, exits 0 when the room is deleted', async () => {
@@ -43,7 +36,7 @@ describe('callpeer pcm --room', () => {
     const phone = await PcmProbe.open(server, { room: 'cli-room', rate: '16000', name: 'Desk phone' });
     await phone.waitFor('connected');
     const phoneId = phone.last('connected').id as string;
-    const stop = speak(phone, 880, 16000);
+    const stop = phone.speak(880, 16000);
     try {
       await until(() => cli.output().includes(`joined: Desk phone (phone, ${phoneId})`), 'the CLI to print the join', 5000);
       // The room lists the CLI as a phone participant with its name.

@@ -58,6 +58,7 @@ describe('Twilio messages the telephony side sends', () => {
     const media = JSON.parse(twilioInboundMedia(7, SID, 6, 100, payload)) as { media: { payload: string } };
     expect(media).toEqual({ event: 'media', sequenceNumber: '7', media: { track: 'inbound', chunk: '6', timestamp: '100', payload: Buffer.from(payload).toString('base64') }, streamSid: SID });
     expect(JSON.parse(twilioInboundMark(8, SID, 'm1'))).toEqual({ event: 'mark', sequenceNumber: '8', streamSid: SID, mark: { name: 'm1' } });
+    expect(JSON.parse(twilioInboundMark(8, SID, 'm1', true))).toEqual({ event: 'mark', sequenceNumber: '8', streamSid: SID, mark: { name: 'm1', cleared: true } });
     expect(JSON.parse(twilioStop(9, SID, 'AC123', 'CA123'))).toEqual({ event: 'stop', sequenceNumber: '9', streamSid: SID, stop: { accountSid: 'AC123', callSid: 'CA123' } });
     // What a builder writes, the parser reads back.
     const round = parseTwilioInbound(twilioInboundMedia(7, SID, 6, 100, payload));
