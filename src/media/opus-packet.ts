@@ -33,3 +33,15 @@ export function opusPacketSamples48k(packet: Uint8Array): number {
   if (samples > 5760) throw new CallpeerError('PARSE_ERROR', `Opus packet of ${samples / 48} ms exceeds 120 ms at offset 1`);
   return samples;
 }
+
+/**
+ * The TOC byte of a one-frame 20 ms packet in the same mode, bandwidth and channel count as
+ * `toc`. Sent alone (no frame data: what Opus DTX sends), it makes libopus conceal exactly
+ * 20 ms with its packet-loss concealment, continuing from the last frame it decoded.
+ */
+export function opusConcealToc(toc: number): number {
+  const config = toc >> 3;
+  // 20 ms is the second size of SILK's 10/20/40/60 and hybrid's 10/20, the last of CELT's 2.5/5/10/20.
+  const config20 = config < 12 ? (config & ~3) | 1 : config < 16 ? (config & ~1) | 1 : config | 3;
+  return (config20 << 3) | (toc & 0x04); // code 0: one frame
+}

@@ -2,10 +2,16 @@
  * Thin wrapper over @discordjs/opus (libopus): one encoder or decoder per stream, mono,
  * Int16 in and out. The native object has no explicit destroy (libopus state is freed when
  * it is garbage collected); release() drops it and makes later calls fail with CLOSED.
+ *
+ * Loss: the binding's decode(buf) (node-opus.cc, 0.10.0) calls opus_decode with decode_fec = 0
+ * always and room for 5760 samples (120 ms at 48 kHz), so in-band FEC (LBRR) cannot be reached
+ * from here, and an empty buffer would conceal 120 ms at once. libopus's own PLC is reachable 20 ms at a time, though: a packet of
+ * just a TOC byte (no frame data, as Opus DTX sends) is concealed for the TOC's frame size.
  */
 import opus from '@discordjs/opus';
 import type { OpusEncoder as NativeOpus } from '@discordjs/opus';
 import { CallpeerError } from '../errors.js';
+import { opusConcealToc } from './opus-packet.js';
 import { bytesToInt16, int16ToBytes } from './pcm.js';
 
 /** Rates libopus encodes from and decodes to natively, Hz. */
@@ -93,27 +99,53 @@ export class OpusEncoderStream {
 
 /** Decodes one stream of Opus packets (from any encoder rate) to mono Int16 at `sampleRate`. */
 export class OpusDecoderStream {
+  /** Samples in one 20 ms frame at `sampleRate`. */
+  readonly frameSamples: number;
   private decoder: NativeOpus | undefined;
+  /** A TOC-only packet that conceals 20 ms in the mode of the last packet decoded (none yet: undefined). */
+  private concealPacket: Buffer | undefined;
 
   constructor(readonly sampleRate: number) {
     checkRate(sampleRate);
+    this.frameSamples = sampleRate / 50;
     this.decoder = new opus.OpusEncoder(sampleRate, 1);
   }
 
   /**
    * Decodes one packet to its samples at `sampleRate` (960 for 20 ms at 48 kHz). A corrupt or
-   * empty packet throws PARSE_ERROR; for a lost packet, play silence (no PLC through this
-   * binding: an empty packet would make libopus conceal 120 ms at once).
+   * empty packet throws PARSE_ERROR; for a lost packet, call conceal().
    */
   decode(packet: Uint8Array): Int16Array {
+    if (packet.length === 0) throw new CallpeerError('PARSE_ERROR', 'empty Opus packet at offset 0');
+    const pcm = this.run(packet, `Opus packet of ${packet.length} bytes does not decode`);
+    const toc = opusConcealToc(packet[0]!);
+    if (this.concealPacket?.[0] !== toc) this.concealPacket = Buffer.of(toc);
+    return pcm;
+  }
+
+  /**
+   * One 20 ms frame of libopus packet-loss concealment in place of a lost packet: it continues
+   * the signal from the last frame decoded (pitch-repeated and fading in CELT, fading in SILK)
+   * and leaves the decoder ready for the next packet. Silence before any packet was decoded.
+   * Successive calls fade further, but slowly in CELT (after 5 frames it turns to noise, still
+   * audible 200 ms on), so a caller concealing long gaps fades out itself.
+   */
+  conceal(): Int16Array {
+    if (!this.concealPacket) {
+      if (!this.decoder) throw new CallpeerError('CLOSED', 'Opus decoder released');
+      return new Int16Array(this.frameSamples);
+    }
+    return this.run(this.concealPacket, 'Opus concealment failed');
+  }
+
+  private run(packet: Uint8Array, failure: string): Int16Array {
     const decoder = this.decoder;
     if (!decoder) throw new CallpeerError('CLOSED', 'Opus decoder released');
-    if (packet.length === 0) throw new CallpeerError('PARSE_ERROR', 'empty Opus packet at offset 0');
     let pcm: Buffer;
     try {
       pcm = decoder.decode(Buffer.isBuffer(packet) ? packet : Buffer.from(packet.buffer, packet.byteOffset, packet.length));
     } catch (err) {
-      throw new CallpeerError('PARSE_ERROR', `Opus packet of ${packet.length} bytes does not decode`, { cause: err });
+      throw new CallpeerError('PARSE_ERROR', failure, { cause: err });
     }
     // A fresh native copy is normally aligned; copy only if not.
     return pcm.byteOffset % 2 === 0 ? new Int16Array(pcm.buffer, pcm.byteOffset, pcm.length / 2) : bytesToInt16(pcm);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { OPUS_RATES, OpusDecoderStream, OpusEncoderStream } from '../../../src/media/opus.js';
+import { opusConcealToc } from '../../../src/media/opus-packet.js';
 import { ToneGenerator } from '../../../src/media/tone.js';
-import { dominantFrequency, rms } from '../../../src/media/analysis.js';
+import { dominantFrequency, rms, toneShare } from '../../../src/media/analysis.js';
 
 function concat(parts: Int16Array[]): Int16Array {
   const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
@@ -59,5 +60,59 @@ describe('Opus streams', () => {
     enc.release();
     expect(() => enc.encode(new Int16Array(960))).toThrow(expect.objectContaining({ code: 'CLOSED' }));
     expect(() => new OpusEncoderStream(44100)).toThrow(TypeError);
+  });
+});
+
+describe('Opus concealment (libopus PLC through a TOC-only packet)', () => {
+  it.each([
+    ['CELT (the gateway and Node senders: signal music)', 'music', 32000],
+    ['hybrid (a voice at 32 kbit/s)', 'voice', 32000],
+    ['SILK (a voice at 16 kbit/s)', 'voice', 16000],
+  ] as const)('a lost 20 ms frame of a 440 Hz tone is made up as its continuation: %s', (_name, signal, bitrate) => {
+    const gen = new ToneGenerator(440, 48000);
+    const enc = new OpusEncoderStream(48000, { signal, bitrate });
+    const packets = Array.from({ length: 24 }, () => enc.encode(gen.next(960)));
+    const truth = new OpusDecoderStream(48000);
+    const expected = packets.map((p) => truth.decode(p))[20]!;
+    const dec = new OpusDecoderStream(48000);
+    let last = new Int16Array(0);
+    for (let i = 0; i < 20; i++) last = dec.decode(packets[i]!);
+    const made = dec.conceal(); // packet 20 lost
+    expect(made.length).toBe(960);
+    expect(toneShare(made, 48000, 440, 20)).toBeGreaterThan(0.95);
+    expect(rms(made)).toBeGreaterThan(0.7 * rms(last));
+    // In phase with what the packet held (correlation), and joined without a step: the
+    // second difference of a 440 Hz sine predicts the first made-up sample from the last two.
+    let dot = 0;
+    let a = 0;
+    let b = 0;
+    for (let i = 0; i < 960; i++) { dot += made[i]! * expected[i]!; a += made[i]! ** 2; b += expected[i]! ** 2; }
+    expect(dot / Math.sqrt(a * b)).toBeGreaterThan(0.95);
+    const w = 2 * Math.cos((2 * Math.PI * 440) / 48000);
+    expect(Math.abs(made[0]! - w * last[959]! + last[958]!)).toBeLessThan(200); // full scale 32767, tone 16384
+    // Another lost frame fades; the next packet decodes normally.
+    expect(rms(dec.conceal())).toBeLessThan(rms(made));
+    expect(dec.decode(packets[22]!).length).toBe(960);
+  });
+
+  it('conceals 20 ms at the decoder rate; before any packet it is silence; released, CLOSED', () => {
+    const dec = new OpusDecoderStream(16000);
+    expect(dec.conceal()).toEqual(new Int16Array(320));
+    dec.decode(new OpusEncoderStream(48000).encode(new ToneGenerator(440, 48000).next(960)));
+    expect(dec.conceal().length).toBe(320);
+    dec.release();
+    expect(() => dec.conceal()).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+  });
+
+  it('the concealing TOC keeps mode, bandwidth and stereo, with one 20 ms frame (RFC 6716 §3.1)', () => {
+    expect(opusConcealToc(0xf8)).toBe(0xf8); // config 31 CELT FB 20 ms, code 0
+    expect(opusConcealToc(0xfb)).toBe(0xf8); // code 3 → code 0
+    expect(opusConcealToc(0xe0)).toBe(0xf8); // config 28 CELT FB 2.5 ms → 31
+    expect(opusConcealToc(0xfc)).toBe(0xfc); // stereo kept
+    expect(opusConcealToc(0x70)).toBe(0x78); // config 14 hybrid FB 10 ms → 15
+    expect(opusConcealToc(0x60)).toBe(0x68); // config 12 hybrid SWB 10 ms → 13
+    expect(opusConcealToc(0x58)).toBe(0x48); // config 11 SILK WB 60 ms → 9
+    expect(opusConcealToc(0x4f)).toBe(0x4c); // config 9 SILK WB 20 ms, stereo, code 3
+    expect(opusConcealToc(0x00)).toBe(0x08); // config 0 SILK NB 10 ms → 1
   });
 });
