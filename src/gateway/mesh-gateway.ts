@@ -7,8 +7,8 @@
  * between them), mixed every 20 ms.
  */
 import type { Logger } from '../log.js';
-import { FrameQueue } from '../media/frame-queue.js';
-import { OpusDecoderStream, OpusEncoderStream } from '../media/opus.js';
+import { OpusEncoderStream } from '../media/opus.js';
+import { OpusPlayout } from '../media/opus-playout.js';
 import { clampInt16 } from '../media/pcm.js';
 import { LEG_FRAME_SAMPLES, LEG_SAMPLE_RATE } from '../rooms/audio-leg.js';
 import type { MeshGatewayPort, SignalMessage } from '../rooms/media.js';
@@ -37,12 +37,13 @@ class Link {
   remoteUfrag: string | undefined;
   /** Whether our side offered (then our side retries when it fails). */
   offered = false;
-  readonly heard = new FrameQueue();
+  /** What the leg hears on this link: the browser's packets in a jitter buffer, decoded (or concealed) at the mixer's tick. */
+  readonly heard = new OpusPlayout(LEG_SAMPLE_RATE);
   private sender: OpusSender | undefined;
   private receiver: RtpReceiver | undefined;
-  private readonly decoder = new OpusDecoderStream(LEG_SAMPLE_RATE);
+  private closed = false;
 
-  constructor(readonly leg: Member, readonly remote: Member, options: PeerOptions, log: Logger) {
+  constructor(readonly leg: Member, readonly remote: Member, options: PeerOptions, private readonly log: Logger) {
     // Perfect negotiation: the lower participant id is polite (PROTOCOL.md, mesh rules).
     this.peer = new Peer({ ...options, id: `${leg.id}>${remote.id}`, logger: log, polite: leg.id < remote.id });
     this.peer.on('signal', (s) => {
@@ -53,14 +54,7 @@ class Link {
       if (track.kind !== 'audio' || this.receiver) return;
       this.receiver = new RtpReceiver(track, {
         logger: log,
-        onPacket: (packet, h) => {
-          try {
-            const pcm = this.decoder.decode(packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength));
-            if (pcm.length === LEG_FRAME_SAMPLES) this.heard.push(pcm);
-          } catch {
-            // a packet that does not decode is a gap in the mix
-          }
-        },
+        onPacket: (packet, h) => this.heard.push(h.sequenceNumber, packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength)),
       });
       if (!this.sender && track.direction !== 'recvonly') this.sender = new OpusSender(track);
     });
@@ -81,10 +75,13 @@ class Link {
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.sender?.close();
     this.receiver?.close();
     this.peer.close();
-    this.decoder.release();
+    this.heard.release();
+    this.log.debug({ leg: this.leg.id, peer: this.remote.id, ...this.heard.stats }, 'gateway link closed');
   }
 }
 

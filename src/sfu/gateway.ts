@@ -5,15 +5,16 @@
  * - What a leg says is encoded to Opus here and published as its microphone, through a
  *   LocalTrack, so every WebRTC member receives it like anyone's (the router subscribes them).
  * - What a leg hears is mixed here, once per room: each audio publication of the room is
- *   received once (a Subscription whose LocalTrack feeds a decoder), each 20 ms tick takes one
+ *   received once (a Subscription whose LocalTrack feeds a jitter buffer and decoder,
+ *   media/opus-playout.ts: packets back in order, losses concealed), each 20 ms tick takes one
  *   frame of every feed, and each leg gets the sum of all feeds but its own. Decoding is per
  *   speaker, not per listener, so a room's cost grows with its talkers plus a subtraction per leg.
  */
 import type { Logger } from '../log.js';
-import { FrameQueue } from '../media/frame-queue.js';
-import { OpusDecoderStream, OpusEncoderStream } from '../media/opus.js';
+import { OpusEncoderStream } from '../media/opus.js';
+import { OpusPlayout } from '../media/opus-playout.js';
 import { clampInt16 } from '../media/pcm.js';
-import { parseRtpHeader } from '../media/rtp.js';
+import { parseRtpHeader, type RtpPacketInfo } from '../media/rtp.js';
 import { LEG_FRAME_SAMPLES, LEG_SAMPLE_RATE, type AudioLeg } from '../rooms/audio-leg.js';
 import { LocalTrack } from '../rtc/local-track.js';
 import { OPUS_FMTP } from '../rtc/native.js';
@@ -29,39 +30,37 @@ export const GATEWAY_OPUS: SdpCodec = { payloadType: 111, name: 'opus', clockRat
 /** Nobody is told anything about the gateway's own subscriptions (audio has no layers). */
 const NO_ONE: Subscriber = { id: 'gateway', send: () => {} };
 
-/** One speaker as the gateway hears it: its decoded frames, waiting for the mixer's tick. */
+/** One speaker as the gateway hears it: its packets in a jitter buffer, decoded (or concealed) at the mixer's tick. */
 class Feed {
   readonly track: LocalTrack;
   readonly subscription: Subscription<LocalTrack>;
-  private readonly decoder = new OpusDecoderStream(LEG_SAMPLE_RATE);
-  readonly queue: FrameQueue;
+  private readonly playout = new OpusPlayout(LEG_SAMPLE_RATE);
 
-  constructor(readonly publication: Publication, clock: Clock, log: Logger) {
-    this.queue = new FrameQueue();
+  constructor(readonly publication: Publication, clock: Clock, private readonly log: Logger) {
     this.track = new LocalTrack('gateway', 'audio', publication.codec, (packet) => this.onRtp(packet));
     this.subscription = new Subscription(publication, this.track, NO_ONE, { clock, log });
   }
 
-  /** The frame to mix now, or undefined (not started, or a gap). */
+  /** The frame to mix now, or undefined (nothing to mix: not started, or gone silent). */
   take(): Int16Array | undefined {
-    return this.queue.take();
+    return this.playout.take();
   }
 
   close(): void {
     this.subscription.close();
     this.track.close();
-    this.decoder.release();
+    this.playout.release();
+    this.log.debug({ publication: this.publication.id, ...this.playout.stats }, 'gateway feed closed');
   }
 
   private onRtp(packet: Buffer): void {
-    const h = parseRtpHeader(packet);
-    let pcm: Int16Array;
+    let h: RtpPacketInfo;
     try {
-      pcm = this.decoder.decode(packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength));
+      h = parseRtpHeader(packet);
     } catch {
-      return; // a packet that does not decode is a gap, concealed by the mixer's silence
+      return; // the router forwards parsed packets only
     }
-    if (pcm.length === LEG_FRAME_SAMPLES) this.queue.push(pcm); // only 20 ms frames are mixed
+    this.playout.push(h.sequenceNumber, packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength));
   }
 }
 
