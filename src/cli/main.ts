@@ -3,6 +3,7 @@ import { CallpeerError } from '../errors.js';
 import { registerServe } from './serve.js';
 import { registerCerts } from './certs.js';
 import { registerBot } from './bot.js';
+import { registerBridge } from './bridge.js';
 import { registerPcm } from './pcm.js';
 import { registerRecord } from './record.js';
 import { registerLoadtest } from './loadtest.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerCerts(program);
   registerBot(program);
+  registerBridge(program);
   registerPcm(program);
   registerRecord(program);
   registerLoadtest(program);

@@ -3,10 +3,13 @@
  * to a voice agent's media WebSocket in Twilio's dialect. The agent is written in the test from
  * Twilio's message format (./twilio-agent.ts); the room has a node-datachannel member on loopback.
  */
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import { Bridge } from '../../src/bots/bridge/bridge.js';
 import { dominantFrequency } from '../../src/media/analysis.js';
 import { mulawDecode } from '../../src/media/g711.js';
+import { bytesToInt16 } from '../../src/media/pcm.js';
 import type { Participant } from '../../src/protocol/signaling.js';
 import { until } from '../helpers/rtc.js';
 import { useTestServer } from '../helpers/server.js';
@@ -163,5 +166,35 @@ describe('callpeer bridge, twilio dialect', () => {
     expect(await closed).toBe('removed');
     await until(() => s.closed, 5000, 'the agent socket closed');
     expect(s.messages.at(-1)!.m).toMatchObject({ event: 'stop', streamSid: s.streamSid, stop: { callSid: s.start.callSid, accountSid: s.start.accountSid } });
+  });
+});
+
+describe('callpeer bridge, raw dialect', () => {
+  it('sends the mix as binary 16-bit PCM at --rate, 20 ms frames in real time, and plays what the agent sends back', async () => {
+    // An echo agent of the raw dialect: every binary frame straight back.
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    cleanup.push(() => new Promise<void>((r) => { for (const c of wss.clients) c.terminate(); wss.close(() => r()); }));
+    const frames: { bytes: Buffer; at: number }[] = [];
+    wss.on('connection', (ws) => ws.on('message', (data: Buffer, isBinary) => {
+      if (!isBinary) return;
+      frames.push({ bytes: data, at: Date.now() });
+      ws.send(data, { binary: true });
+    }));
+    const m = await member('br-raw', 440);
+    await bridge('br-raw', `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/pcm`, { dialect: 'raw', rate: 16000 });
+    await until(() => frames.length >= 100, 10_000, '2 s of PCM at the agent');
+    const from = frames.length;
+    await sleep(1000);
+    const second = frames.slice(from);
+    expect(second.length).toBeGreaterThanOrEqual(45);
+    expect(second.length).toBeLessThanOrEqual(55);
+    // 20 ms at 16 kHz is 320 samples; the resampler's output may differ by one in a frame.
+    expect(second.every((f) => Math.abs(f.bytes.length - 640) <= 2 && f.bytes.length % 2 === 0)).toBe(true);
+    expect(Math.abs(dominantFrequency(bytesToInt16(Buffer.concat(second.map((f) => f.bytes))), 16000) - 440)).toBeLessThanOrEqual(1);
+    await until(() => bridgeIn(m) !== undefined, 5000, 'the bridge listed');
+    const id = bridgeIn(m)!;
+    await until(() => (m.heard.get(id)?.length ?? 0) >= 100, 10_000, 'the echo heard in the room');
+    expect(Math.abs(frequencyOf(m.heard.get(id)!.slice(-100)) - 440)).toBeLessThanOrEqual(1);
   });
 });
