@@ -114,7 +114,7 @@ export class PcmService {
       return;
     }
     if (dialect === 'twilio') {
-      this.accept(ws, params, new TwilioStream(ws));
+      this.accept(ws, params, new TwilioStream(ws, params.room));
       return;
     }
     // A room client is admitted by the room (its token is checked there).
@@ -280,8 +280,9 @@ export class PcmService {
     switch (action.kind) {
       case 'join':
         peer.params.name = action.name;
+        peer.params.room = action.room;
         if (action.token !== undefined) peer.params.token = action.token;
-        this.joinRoom(peer, peer.params.room!);
+        this.joinRoom(peer, action.room);
         break;
       case 'audio':
         if (this.admit(peer, action.ms)) peer.leg?.push(action.pcm);

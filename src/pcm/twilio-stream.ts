@@ -18,16 +18,18 @@ import type { AudioSink } from './egress.js';
 /** What a frame from the stream asks the service to do. */
 export type TwilioAction =
   | { kind: 'none' }
-  | { kind: 'join'; name: string; token: string | undefined }
+  | { kind: 'join'; room: string; name: string; token: string | undefined }
   | { kind: 'audio'; pcm: Buffer; ms: number }
   | { kind: 'stop' };
 
-/** The room from `?room=`; name and token come later, in `start`. Throws INVALID_MESSAGE. */
-export function parseTwilioParams(query: URLSearchParams): PcmParams & { room: string } {
+/**
+ * The upgrade URL's `?room=`, if any (Twilio strips query strings from a <Stream> URL, so the
+ * room may come later in `start.customParameters.room` instead). Throws INVALID_MESSAGE.
+ */
+export function parseTwilioParams(query: URLSearchParams): PcmParams {
   const room = query.get('room');
-  if (room === null) throw new CallpeerError('INVALID_MESSAGE', 'give the room to join: /ws/twilio?room=<room>');
-  if (!ROOM_ID_PATTERN.test(room)) throw new CallpeerError('INVALID_MESSAGE', 'room must match ^[A-Za-z0-9_-]{1,64}$');
-  return { codec: 'pcm', rate: TWILIO_SAMPLE_RATE, room };
+  if (room !== null && !ROOM_ID_PATTERN.test(room)) throw new CallpeerError('INVALID_MESSAGE', 'room must match ^[A-Za-z0-9_-]{1,64}$');
+  return { codec: 'pcm', rate: TWILIO_SAMPLE_RATE, ...(room !== null && { room }) };
 }
 
 /** The app-side error message callpeer adds to Twilio's set (Twilio defines none toward the telephony side). */
@@ -40,7 +42,8 @@ export class TwilioStream implements AudioSink {
   streamSid: string | undefined;
   private stopped = false;
 
-  constructor(private readonly ws: WebSocket) {}
+  /** `urlRoom`: the room named in the upgrade URL, which wins over customParameters.room. */
+  constructor(private readonly ws: WebSocket, private readonly urlRoom: string | undefined) {}
 
   get bufferedAmount(): number {
     return this.ws.bufferedAmount;
@@ -69,10 +72,13 @@ export class TwilioStream implements AudioSink {
         if (this.streamSid !== undefined) throw new CallpeerError('INVALID_MESSAGE', 'start: the stream has started already', { ref: 'start' });
         const reason = unsupportedFormat(m.start.mediaFormat);
         if (reason) throw new CallpeerError('CODEC_NOT_SUPPORTED', reason, { ref: 'start' });
-        this.streamSid = m.start.streamSid;
         const p = m.start.customParameters;
+        const room = this.urlRoom ?? p.room;
+        if (room === undefined) throw new CallpeerError('INVALID_MESSAGE', 'start: no room to join: give /ws/twilio?room=<room> or a <Parameter name="room"> in the <Stream>', { ref: 'start' });
+        if (!ROOM_ID_PATTERN.test(room)) throw new CallpeerError('INVALID_MESSAGE', 'start: customParameters.room must match ^[A-Za-z0-9_-]{1,64}$', { ref: 'start' });
+        this.streamSid = m.start.streamSid;
         const name = (p.name ?? p.caller ?? p.From ?? 'Phone').slice(0, MAX_NAME_LENGTH);
-        return { kind: 'join', name, token: p.token };
+        return { kind: 'join', room, name, token: p.token };
       }
       case 'media': {
         this.checkSid(m.streamSid, m.event);

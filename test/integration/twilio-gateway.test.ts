@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { dominantFrequency, toneShare } from '../../src/media/analysis.js';
 import type { Participant } from '../../src/protocol/signaling.js';
 import { until } from '../helpers/rtc.js';
-import { useTestServer } from '../helpers/server.js';
+import { startTestServer, useTestServer } from '../helpers/server.js';
+import { mintToken } from '../../src/auth/tokens.js';
 import { metric, sleep } from './pcm-harness.js';
 import { frequencyOf, sfuMember, type SfuMember } from './sfu-helpers.js';
 import { TwilioCaller } from './twilio-caller.js';
@@ -73,7 +74,14 @@ describe('Twilio Media Streams callers in rooms', () => {
     await until(() => m.left.includes(phone.id), 5000, 'the caller gone from the room');
   });
 
-  it('a caller whose start names nobody is "Phone"', async () => {
+  it('the room from start.customParameters.room when the URL has none (as Twilio connects); a caller whose start names nobody is "Phone"', async () => {
+    const viaParameter = await member('tw-param', 440);
+    const caller0 = new TwilioCaller(ctx.server.url.replace(/^http/, 'ws') + '/ws/twilio');
+    cleanup.push(() => caller0.close());
+    await new Promise((r) => caller0.ws.once('open', r));
+    caller0.start({ room: 'tw-param', name: 'By parameter' });
+    await until(() => viaParameter.joined.some((p) => p.name === 'By parameter' && p.role === 'phone'), 10_000, 'the caller in the room named by its parameter');
+
     const m = await member('tw-named', 440);
     const caller = await dial('tw-named');
     caller.start({});
@@ -87,9 +95,15 @@ describe('Twilio Media Streams callers in rooms', () => {
     expect(await wide.closed).toBe(1008);
     expect(wide.errors()).toEqual([{ event: 'error', code: 'CODEC_NOT_SUPPORTED', message: expect.stringMatching(/audio\/x-l16 16000 Hz.*only audio\/x-mulaw 8000 Hz mono/) }]);
 
+    // Twilio strips query strings from a <Stream> URL: the room may come as a <Parameter>; with neither, the stream is refused.
     const noRoom = new TwilioCaller(ctx.server.url.replace(/^http/, 'ws') + '/ws/twilio');
+    await new Promise((r) => noRoom.ws.once('open', r));
+    noRoom.start({ name: 'x' });
     expect(await noRoom.closed).toBe(1008);
-    expect(noRoom.errors()[0]).toMatchObject({ code: 'INVALID_MESSAGE', message: expect.stringMatching(/\/ws\/twilio\?room=/) });
+    expect(noRoom.errors()[0]).toMatchObject({ code: 'INVALID_MESSAGE', message: expect.stringMatching(/\/ws\/twilio\?room=<room> or a <Parameter name="room">/) });
+    const badRoom = await TwilioCaller.dial(ctx.server.url, 'no spaces');
+    expect(await badRoom.closed).toBe(1008);
+    expect(badRoom.errors()[0]).toMatchObject({ code: 'INVALID_MESSAGE', message: expect.stringMatching(/room must match/) });
 
     const broken = await dial('tw-broken');
     broken.send(JSON.stringify({ event: 'start', sequenceNumber: '1', streamSid: 'MZ1', start: { streamSid: 'MZ1' } }));
@@ -172,5 +186,27 @@ describe('Twilio Media Streams callers in rooms', () => {
     // As every member of a deleted room (PROTOCOL.md, DELETE /api/rooms/<id>): closed with 1000.
     expect(await caller.closed).toBe(1000);
     expect(caller.closeReason).toMatch(/room-closed|deleted/);
+  });
+
+  it('auth on: the token comes in start.customParameters.token; without one the stream is refused UNAUTHORIZED', async () => {
+    const secret = 's'.repeat(40);
+    const auth = await startTestServer({ authSecret: secret });
+    cleanup.push(() => auth.close());
+    // With auth on, an admin makes the room.
+    const admin = { authorization: `Bearer ${await mintToken({ secret, identity: 'admin', room: '*', roles: ['admin'], ttlSeconds: 60 })}` };
+    expect((await fetch(`${auth.url}/api/rooms`, { method: 'POST', headers: admin, body: JSON.stringify({ id: 'tw-auth' }) })).status).toBe(201);
+    const anonymous = await TwilioCaller.dial(auth.url, 'tw-auth');
+    cleanup.push(() => anonymous.close());
+    anonymous.start({ name: 'Nobody' });
+    expect(await anonymous.closed).toBe(1008);
+    expect(anonymous.errors()[0]).toMatchObject({ code: 'UNAUTHORIZED' });
+    const token = await mintToken({ secret, identity: 'desk', room: 'tw-auth', ttlSeconds: 60 });
+    const admitted = await TwilioCaller.dial(auth.url, 'tw-auth');
+    cleanup.push(() => admitted.close());
+    admitted.start({ name: 'Desk', token });
+    await until(() => admitted.media.length >= 10, 10_000, 'media for the admitted caller').catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(admitted.messages)} close ${admitted.closeCode}`); });
+    expect(admitted.errors()).toEqual([]);
+    const room = await (await fetch(`${auth.url}/api/rooms/tw-auth`, { headers: admin })).json() as { participants: { name: string; role: string }[] };
+    expect(room.participants).toMatchObject([{ name: 'Desk', role: 'phone' }]);
   });
 });
