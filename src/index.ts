@@ -7,6 +7,7 @@ export { SignalingClient, type SignalingClientOptions, type SignalingClientEvent
 export { parseRoomUrl, type RoomTarget } from './client/room-url.js';
 export * from './protocol/index.js';
 export { Bot, type BotOptions, type BotPeerStats, type BotReceivedStats, type BotEvents } from './bots/bot.js';
+export { Bridge, type BridgeOptions, type BridgeEvents, type BridgeEndReason } from './bots/bridge/bridge.js';
 export { openAudioFile } from './client/audio-files.js';
 export { Recorder, type RecorderOptions, type RecorderEvents } from './bots/recorder/recorder.js';
 export type { Manifest, ManifestFile } from './bots/recorder/manifest.js';
