@@ -6,7 +6,7 @@
  * the phone's mix holds the page's tone and never its own. In an SFU room and in a mesh room
  * (where a Node mesh member takes part too). A Twilio Media Streams caller (/ws/twilio) too.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/app.js';
 import { dominantFrequency, toneShare } from '../../src/media/analysis.js';
 import { bytesToInt16 } from '../../src/media/pcm.js';
@@ -16,7 +16,9 @@ import { until } from '../helpers/rtc.js';
 import { startTestServer } from '../helpers/server.js';
 import { PcmProbe } from '../integration/pcm-harness.js';
 import { meshMember } from '../integration/mesh-helpers.js';
-import { frequencyOf } from '../integration/sfu-helpers.js';
+import { frequencyOf, PEER, sfuMember } from '../integration/sfu-helpers.js';
+import { TwilioAgent } from '../integration/twilio-agent.js';
+import { Bridge } from '../../src/bots/bridge/bridge.js';
 import { TwilioCaller } from '../integration/twilio-caller.js';
 import { DEBUG_STATE, joinCall, state } from './call-page.js';
 
@@ -120,15 +122,23 @@ describe.skipIf(!hasChromium())(`the call page with a PCM (phone) participant${s
     browser = await launchBrowser({ fakeAudioFile: toneWavFile(PAGE_HZ) });
   });
 
+  const cleanupAfter: Array<() => unknown> = [];
+  afterEach(async () => { for (const c of cleanupAfter.splice(0).reverse()) await c(); });
+
   afterAll(async () => {
     await browser?.close();
     await server?.close();
     cleanupRtc();
   });
 
-  it('SFU room: a phone tile with an icon and no video, speaking while the phone speaks; page and phone hear each other, the phone never itself', async () => {
+  it('SFU room with a Node member: a phone tile with an icon and no video, speaking while the phone speaks; page, member and phone hear each other, the phone never itself', async () => {
     const page = await joinCall(browser, server.url, 'pcm-sfu', 'Ada', { query: { raw: '1' } });
-    const { phone, phoneId } = await phoneMeetsPage(server, page, 'pcm-sfu', [PAGE_HZ], 'phone-tile-sfu');
+    // A node-datachannel member too, as in the mesh room.
+    const node = await sfuMember(server.wsUrl, 'pcm-sfu', 'Node tone', 660);
+    cleanupAfter.push(() => node.stop());
+    const { phone, phoneId } = await phoneMeetsPage(server, page, 'pcm-sfu', [PAGE_HZ, 660], 'phone-tile-sfu');
+    await until(() => (node.heard.get(phoneId)?.length ?? 0) >= 100, 10_000, 'the phone heard by the Node member');
+    expect(Math.abs(frequencyOf(node.heard.get(phoneId)!.slice(-100)) - PHONE_HZ)).toBeLessThanOrEqual(1);
     // The people list shows it with the phone icon too.
     await page.click('#btn-people');
     expect(await page.locator(`li[data-peer="${phoneId}"] .mini-avatar svg path`).getAttribute('d')).toMatch(/^M22 16\.92/);
@@ -156,6 +166,23 @@ describe.skipIf(!hasChromium())(`the call page with a PCM (phone) participant${s
     } finally {
       await node.stop();
     }
+    await page.close();
+    expect(browser.pageErrors).toEqual([]);
+  });
+
+  it('callpeer bridge with an echo agent (twilio dialect): the page\'s tone comes back into the room from the bridge', async () => {
+    const page = await joinCall(browser, server.url, 'pcm-bridge', 'Dee', { query: { raw: '1' } });
+    const agent = await TwilioAgent.listen();
+    agent.echo = true;
+    cleanupAfter.push(() => agent.close());
+    const bridge = new Bridge({ wsUrl: server.wsUrl, room: 'pcm-bridge', to: agent.url, dialect: 'twilio', peer: PEER });
+    cleanupAfter.push(() => bridge.close());
+    await bridge.start();
+    await waitForPage(page, () => window.callpeer!.state().peers.some((p) => p.role === 'bot'), undefined, { what: 'the bridge listed', debug: DEBUG_STATE });
+    const id = (await state(page)).peers.find((p) => p.role === 'bot')!.id;
+    await waitForAudioFrom(page, id);
+    // The agent heard the page (8 kHz µ-law) and sent it back: the page hears its own 440 Hz from the bridge.
+    expect(Math.abs((await heardHz(page, id)) - PAGE_HZ)).toBeLessThanOrEqual(1);
     await page.close();
     expect(browser.pageErrors).toEqual([]);
   });
