@@ -146,8 +146,14 @@ export class RtpJitterBuffer {
       while (seqDiff(seq, this.next!) + 1 > this.maxDepth) this.skip();
     } else {
       while (seqDiff(this.highest(), this.lowest()) + 1 > this.maxDepth) {
-        this.slots.delete(this.lowest());
+        const lowest = this.lowest();
+        this.slots.delete(lowest);
         this.stats.dropped++;
+        if (this.next !== undefined) {
+          // The slots before it never came (lost); it is dropped, so neither lost nor playable later.
+          this.stats.lost += Math.max(0, seqDiff(lowest, this.next));
+          this.next = (lowest + 1) & 0xffff;
+        }
       }
     }
   }

@@ -144,6 +144,14 @@ describe('RtpJitterBuffer', () => {
     expect(jb.stats.lost).toBe(8); // 12..19 never came
     push(jb, 13, 14); // long after: late, not played
     expect(jb.stats).toMatchObject({ late: 2, duplicate: 0 });
+
+    // Dry again, then a burst wider than maxDepth: the oldest are dropped, counted once.
+    expect(pulls(jb, 5)).toEqual(['under', 'under', 'under', 'under', 'idle']);
+    push(jb, 25, 26, 27, 28, 29, 30, 31); // 22..24 never came; 25 and 26 do not fit in 100 ms
+    expect(jb.stats).toMatchObject({ dropped: 2, lost: 11 });
+    expect(pulls(jb, 5)).toEqual(['play 27', 'play 28', 'play 29', 'play 30', 'play 31']);
+    push(jb, 26);
+    expect(jb.stats).toMatchObject({ lost: 11, late: 3 });
   });
 
   it('a packet more than maxDepth ahead moves the play point on; before playing, the oldest are dropped', () => {
