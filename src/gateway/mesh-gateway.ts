@@ -81,7 +81,7 @@ class Link {
     this.receiver?.close();
     this.peer.close();
     this.heard.release();
-    this.log.debug({ leg: this.leg.id, peer: this.remote.id, ...this.heard.stats }, 'gateway link closed');
+    this.log.debug({ leg: this.leg.id, peer: this.remote.id, ...this.heard.stats, targetMs: this.heard.targetMs }, 'gateway link closed');
   }
 }
 

@@ -50,7 +50,7 @@ class Feed {
     this.subscription.close();
     this.track.close();
     this.playout.release();
-    this.log.debug({ publication: this.publication.id, ...this.playout.stats }, 'gateway feed closed');
+    this.log.debug({ publication: this.publication.id, ...this.playout.stats, targetMs: this.playout.targetMs }, 'gateway feed closed');
   }
 
   private onRtp(packet: Buffer): void {
