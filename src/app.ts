@@ -22,6 +22,8 @@ import { MeshGateway } from './gateway/mesh-gateway.js';
 import { MeshRelay } from './rooms/mesh-relay.js';
 import { RoomRegistry } from './rooms/registry.js';
 import { SfuMetrics } from './sfu/metrics.js';
+import { QualityMetrics } from './server/quality-metrics.js';
+import type { QualityMessage } from './protocol/signaling.js';
 import { SfuRouter, type SfuPeerOptions } from './sfu/router.js';
 import { toNdcIceServers } from './rtc/ice-servers.js';
 import { ServerMetrics } from './server/metrics.js';
@@ -45,6 +47,13 @@ export interface StartOptions {
    * hands a clock hours in the past to get credentials that are already expired.
    */
   now?: () => number;
+  /**
+   * Told when a participant's connection quality changes: its score crosses 80, 60 or 40, or
+   * its warnings change (PROTOCOL.md "Quality reports"). `previous` is undefined the first time.
+   */
+  onQualityChange?: (change: { room: string; participant: string; quality: QualityMessage; previous: QualityMessage | undefined }) => void;
+  /** Quality rounds, ms (default 2000: the protocol's "at most every 2 s"). Tests shorten it. */
+  qualityIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -108,6 +117,7 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
     ...(config.rtcRelayOnly && { iceTransportPolicy: 'relay' as const }),
   });
   const sfuMetrics = new SfuMetrics(metrics.registry);
+  const qualityMetrics = new QualityMetrics(metrics.registry);
   const rooms = new RoomRegistry({
     log,
     maxMembers: config.maxMembers,
@@ -119,6 +129,13 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
       ? new SfuRouter(room.id, { log: room.log, peer: sfuPeer, videoCodecs: config.videoCodecs, metrics: sfuMetrics })
       : new MeshRelay(room, () => new MeshGateway(room, { log: room.log, peer: sfuPeer }))),
     onChange: (r, p) => { metrics.rooms.set(r); metrics.participants.set(p); },
+    quality: {
+      ...(options.qualityIntervalMs !== undefined && { intervalMs: options.qualityIntervalMs }),
+      onReading: (room, m) => qualityMetrics.reading(room.id, m),
+      ...(options.onQualityChange && { onChange: (room, c) => options.onQualityChange!({ room: room.id, ...c }) }),
+    },
+    onLeft: (room, id) => qualityMetrics.left(room.id, id),
+    onRoomClosed: (room) => qualityMetrics.roomClosed(room.id),
   });
   const sessions = new Set<SignalingSession>();
   const ctx: SignalingContext = {

@@ -53,6 +53,7 @@ export abstract class AgentBase<E extends AgentEvents & Record<keyof E, unknown[
     });
     this.client.on('server-error', (e) => this.log.warn({ code: e.code, ref: e.ref }, e.message));
     this.client.on('muted-by-server', (m) => this.emitBase('muted-by-server', m));
+    this.client.on('quality', (q) => this.emitBase('quality', q));
     this.client.on('removed', (r) => {
       this.log.info({ reason: r.reason }, r.message);
       this.emitBase('removed', r);

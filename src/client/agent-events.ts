@@ -5,7 +5,7 @@
  * to the server, that carries every publisher's media. Either way a remote track names the
  * participant whose media it is.
  */
-import type { JoinedMessage, MutedByServerMessage, Participant, RemovedByServer } from '../protocol/signaling.js';
+import type { JoinedMessage, MutedByServerMessage, Participant, QualityMessage, RemovedByServer } from '../protocol/signaling.js';
 import type { MediaTrack } from '../rtc/media-track.js';
 import type { Peer, PeerCloseReason } from '../rtc/peer.js';
 
@@ -47,6 +47,8 @@ export interface AgentEvents {
   removed: [RemovedByServer];
   /** A moderator muted us: senders of what it names should stop (the SFU drops it anyway). */
   'muted-by-server': [MutedByServerMessage];
+  /** (v2) The server's quality reading of us or of someone whose media we receive. */
+  quality: [QualityMessage];
   /** A link was made; add tracks or listeners here (before it negotiates). */
   'link-opened': [AgentLink];
   /** An offer/answer exchange on the link completed: its tracks are settled (attach senders here). */

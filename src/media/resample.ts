@@ -111,19 +111,38 @@ export class Resampler {
     for (let i = 0; i < input.length; i++) work[taps + i] = input[i]!;
     const base = this.totalIn - taps; // absolute index of work[0]
     this.totalIn += input.length;
+    const totalIn = this.totalIn;
     const out = new Int16Array(this.maxOutput(input.length));
     let n = 0;
+    // The hot loop of every resampled stream (the PCM gateway runs two per phone leg): state in
+    // locals, and four partial sums, so the adds are not one serial dependency chain (about
+    // 2x faster; a sample can differ from a single running sum only by float rounding).
+    let nextInt = this.nextInt;
+    let nextFrac = this.nextFrac;
+    const quads = taps & ~3;
     // Output k needs inputs up to floor(k*M/L) (the filter is delayed by `half` samples).
-    while (this.nextInt < this.totalIn) {
-      const phase = phases === l ? this.nextFrac : Math.floor((this.nextFrac * phases) / l);
+    while (nextInt < totalIn) {
+      const phase = phases === l ? nextFrac : Math.floor((nextFrac * phases) / l);
       const row = phase * taps;
-      const start = this.nextInt - taps + 1 - base;
-      let acc = 0;
-      for (let t = 0; t < taps; t++) acc += work[start + t]! * coeffs[row + t]!;
-      out[n++] = clampInt16(Math.round(acc));
-      this.nextFrac += m;
-      while (this.nextFrac >= l) { this.nextFrac -= l; this.nextInt++; }
+      const start = nextInt - taps + 1 - base;
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      let t = 0;
+      for (; t < quads; t += 4) {
+        a0 += work[start + t]! * coeffs[row + t]!;
+        a1 += work[start + t + 1]! * coeffs[row + t + 1]!;
+        a2 += work[start + t + 2]! * coeffs[row + t + 2]!;
+        a3 += work[start + t + 3]! * coeffs[row + t + 3]!;
+      }
+      for (; t < taps; t++) a0 += work[start + t]! * coeffs[row + t]!;
+      out[n++] = clampInt16(Math.round(a0 + a1 + (a2 + a3)));
+      nextFrac += m;
+      while (nextFrac >= l) { nextFrac -= l; nextInt++; }
     }
+    this.nextInt = nextInt;
+    this.nextFrac = nextFrac;
     work.copyWithin(0, input.length, input.length + taps);
     return n === out.length ? out : out.slice(0, n);
   }

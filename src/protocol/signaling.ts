@@ -4,8 +4,8 @@
  */
 import { CallpeerError, isWireErrorCode, type WireErrorCode } from '../errors.js';
 import {
-  fail, isObject, nestsAtMost, optBoolean, optOneOf, optString, parseJsonObject, reqBoolean, reqNumber,
-  reqObject, reqOneOf, reqString, type Obj,
+  fail, isObject, nestsAtMost, optBoolean, optNumberIn, optOneOf, optString, parseJsonObject, reqBoolean, reqNumber,
+  reqNumberIn, reqObject, reqOneOf, reqString, type Obj,
 } from './validate.js';
 
 export const PROTOCOL_VERSION = 2;
@@ -91,10 +91,12 @@ export interface LeaveMessage { type: 'leave' }
 export interface PingMessage { type: 'ping'; id?: string | number }
 export interface SubscribeMessage { type: 'subscribe' | 'unsubscribe'; publisher: string; track: string }
 export interface LayerMessage { type: 'layer'; track: string; quality: LayerPreference }
+/** (v2, mesh rooms) What a member measures of its link from `peer` (what it receives), every 2-5 s. */
+export interface StatsMessage { type: 'stats'; peer: string; packetLoss: number; jitterMs: number; rttMs: number; bitrateKbps: number; framesPerSecond?: number }
 
 export type ClientMessage =
   | JoinMessage | OfferMessage | AnswerMessage | CandidateMessage | MediaMessage | ChatMessage
-  | LeaveMessage | PingMessage | SubscribeMessage | LayerMessage;
+  | LeaveMessage | PingMessage | SubscribeMessage | LayerMessage | StatsMessage;
 export type ClientMessageType = ClientMessage['type'];
 
 // ---- server to client ----
@@ -132,8 +134,12 @@ export type ServerMessage =
   | PublishLayersMessage;
 export type ServerMessageType = ServerMessage['type'];
 
+/** Upper bounds of a `stats` report's figures. */
+export const STATS_MAX_MS = 60_000;
+export const STATS_MAX_KBPS = 1_000_000;
+
 export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
-  'join', 'offer', 'answer', 'candidate', 'media', 'chat', 'leave', 'ping', 'subscribe', 'unsubscribe', 'layer',
+  'join', 'offer', 'answer', 'candidate', 'media', 'chat', 'leave', 'ping', 'subscribe', 'unsubscribe', 'layer', 'stats',
 ];
 export const SERVER_MESSAGE_TYPES: readonly ServerMessageType[] = [
   'joined', 'peer-joined', 'peer-left', 'peer-updated', 'offer', 'answer', 'candidate', 'chat', 'quality', 'pong', 'error',
@@ -216,6 +222,17 @@ export function validateClientMessage(o: Obj & { type: string }): ClientMessage 
       return { type: t, publisher: reqString(o, 'publisher', t, { min: 1, max: 64 }), track: reqString(o, 'track', t, { min: 1, max: 64 }) };
     case 'layer':
       return { type: t, track: reqString(o, 'track', t, { min: 1, max: 64 }), quality: reqOneOf(o, 'quality', t, LAYER_PREFERENCES) };
+    case 'stats':
+      // Bounds a real link can reach; anything beyond is a broken or hostile client.
+      return withDefined({
+        type: t,
+        peer: reqString(o, 'peer', t, { min: 1, max: 64 }),
+        packetLoss: reqNumberIn(o, 'packetLoss', t, 0, 100),
+        jitterMs: reqNumberIn(o, 'jitterMs', t, 0, STATS_MAX_MS),
+        rttMs: reqNumberIn(o, 'rttMs', t, 0, STATS_MAX_MS),
+        bitrateKbps: reqNumberIn(o, 'bitrateKbps', t, 0, STATS_MAX_KBPS),
+        framesPerSecond: optNumberIn(o, 'framesPerSecond', t, 0, 1000),
+      });
     default:
       fail(`unknown message type "${t.slice(0, 32)}"`, t.slice(0, 32));
   }

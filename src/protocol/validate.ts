@@ -50,6 +50,17 @@ export function reqNumber(o: Obj, key: string, ref: string): number {
   return v;
 }
 
+/** A finite number within [min, max]. */
+export function reqNumberIn(o: Obj, key: string, ref: string, min: number, max: number): number {
+  const v = reqNumber(o, key, ref);
+  if (v < min || v > max) fail(`${ref}.${key} must be between ${min} and ${max}`, ref);
+  return v;
+}
+
+export function optNumberIn(o: Obj, key: string, ref: string, min: number, max: number): number | undefined {
+  return o[key] === undefined ? undefined : reqNumberIn(o, key, ref, min, max);
+}
+
 export function reqOneOf<T extends string>(o: Obj, key: string, ref: string, values: readonly T[]): T {
   const v = o[key];
   if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) fail(`${ref}.${key} must be one of ${values.join(', ')}`, ref);

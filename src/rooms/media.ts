@@ -3,8 +3,9 @@
  * and the media side never manages membership (Galène's split). The mesh relay and the SFU
  * router implement it; the PCM gateway and a proxy to a room on another node will.
  */
-import type { AnswerMessage, CandidateMessage, LayerPreference, OfferMessage } from '../protocol/signaling.js';
+import type { AnswerMessage, CandidateMessage, LayerPreference, OfferMessage, StatsMessage } from '../protocol/signaling.js';
 import type { MediaKinds, Member } from './member.js';
+import type { QualityReading } from './quality-reporter.js';
 import type { Room } from './room.js';
 
 /** A member's `offer`, `answer` or `candidate`, as validated (with or without `to`). */
@@ -14,6 +15,8 @@ export type SignalMessage = OfferMessage | AnswerMessage | CandidateMessage;
 export interface RoomMedia {
   /** The media side of a member who just joined (it is already in the room's member list). */
   join(member: Member): MemberMedia;
+  /** One quality reading per participant with something to report, over the last interval (called every 2 s). */
+  measureQuality(): QualityReading[];
   /** Frees everything. Called once, after every member's media was closed. */
   close(): void;
 }
@@ -26,6 +29,8 @@ export interface MemberMedia {
   signal(message: SignalMessage): void;
   setSubscribed(publisher: string, track: string, wanted: boolean): void;
   setLayer(track: string, quality: LayerPreference): void;
+  /** The member's `stats` about what it receives from a peer (mesh); an SFU measures for itself and ignores them. */
+  reportStats(stats: StatsMessage): void;
   /** The member's public state changed (`media`, or the room API muted it): e.g. a track's `muted`. */
   updated(): void;
   /** The room API muted (true) a kind of the member's media, or the member turned it on again (false). */

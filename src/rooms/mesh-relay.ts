@@ -3,14 +3,29 @@
  * their `offer` / `answer` / `candidate` to the member named in `to`.
  */
 import { CallpeerError } from '../errors.js';
+import type { Participant } from '../protocol/signaling.js';
+import { systemClock, type Clock } from '../time/clock.js';
 import type { MeshGatewayPort, MemberMedia, RoomMedia, SignalMessage } from './media.js';
 import type { Member } from './member.js';
+import { MeshStatsBook } from './mesh-quality.js';
+import type { QualityReading } from './quality-reporter.js';
 
 export class MeshRelay implements RoomMedia {
   private gateway: MeshGatewayPort | undefined;
+  private readonly stats: MeshStatsBook;
 
   /** `gateway` makes the room's PCM gateway when the first gateway member joins (none: they are refused). */
-  constructor(private readonly room: { readonly id: string; get(id: string): Member | undefined }, private readonly makeGateway?: () => MeshGatewayPort) {}
+  constructor(
+    private readonly room: { readonly id: string; get(id: string): Member | undefined; participants(): Participant[] },
+    private readonly makeGateway?: () => MeshGatewayPort,
+    clock: Clock = systemClock,
+  ) {
+    this.stats = new MeshStatsBook(clock);
+  }
+
+  measureQuality(): QualityReading[] {
+    return this.stats.readings(this.room.participants());
+  }
 
   join(member: Member): MemberMedia {
     const room = this.room;
@@ -20,6 +35,7 @@ export class MeshRelay implements RoomMedia {
       this.gateway.joinLeg(member);
     }
     const gateway = (): MeshGatewayPort | undefined => this.gateway;
+    const stats = this.stats;
     const sfuOnly = (type: string): never => {
       throw new CallpeerError('SFU_NOT_ENABLED', `"${type}" needs an SFU room; room "${room.id}" is mesh`, { ref: type });
     };
@@ -38,10 +54,18 @@ export class MeshRelay implements RoomMedia {
       },
       setSubscribed: (_publisher, _track, wanted) => sfuOnly(wanted ? 'subscribe' : 'unsubscribe'),
       setLayer: () => sfuOnly('layer'),
+      reportStats(m) {
+        if (m.peer === member.id) throw new CallpeerError('INVALID_MESSAGE', 'stats.peer is you: report what you receive from another participant', { ref: 'stats' });
+        if (!room.get(m.peer)) throw new CallpeerError('PEER_NOT_FOUND', `stats about "${m.peer.slice(0, 64)}", who is not in room "${room.id}"`, { ref: 'stats' });
+        stats.report(member.id, m);
+      },
       // Media flows peer to peer: only the member's own page can stop it (it is told).
       setMuted: () => {},
       updated: () => {},
-      close: () => gateway()?.left(member.id),
+      close: () => {
+        stats.forget(member.id);
+        gateway()?.left(member.id);
+      },
     };
   }
 

@@ -4,7 +4,7 @@ import type { IceServer, Topology } from '../protocol/signaling.js';
 import { OPEN_ACCESS, type AccessPolicy } from './access.js';
 import type { RoomMediaFactory } from './media.js';
 import type { JoinRequest, MediaKinds, Member, MemberSink } from './member.js';
-import { Room, type RoomCloseReason, type RoomSnapshot } from './room.js';
+import { Room, type RoomCloseReason, type RoomOptions, type RoomSnapshot } from './room.js';
 
 export interface RoomRegistryOptions {
   log: Logger;
@@ -20,6 +20,12 @@ export interface RoomRegistryOptions {
   media: RoomMediaFactory;
   /** Called when the number of rooms or participants changes (metrics). */
   onChange?: (rooms: number, participants: number) => void;
+  /** Quality reports of every room: the clock of their round, and who hears of readings and changes. */
+  quality?: RoomOptions['quality'];
+  /** A member left a room (metrics keyed by member). */
+  onLeft?: (room: Room, memberId: string) => void;
+  /** A room closed (metrics keyed by room). */
+  onRoomClosed?: (room: Room) => void;
 }
 
 /** A room as the room API creates it. */
@@ -125,9 +131,12 @@ export class RoomRegistry {
       persistent,
       ...(spec.name !== undefined && { name: spec.name }),
       media: o.media,
+      ...(o.quality && { quality: o.quality }),
       onMembers: (delta) => { this.participantCount += delta; this.changed(); },
+      ...(o.onLeft && { onLeft: o.onLeft }),
       onClosed: (r) => {
         if (this.rooms.get(r.id) === r) this.rooms.delete(r.id);
+        o.onRoomClosed?.(r);
         this.changed();
       },
     });

@@ -5,6 +5,9 @@ import type { Admission } from './access.js';
 import type { LegStats } from './audio-leg.js';
 import type { RoomMedia, RoomMediaFactory } from './media.js';
 import { Member, type JoinRequest, type LeaveReason, type MediaKinds, type MemberSink } from './member.js';
+import { QualityReporter, type QualityChange } from './quality-reporter.js';
+import type { QualityMessage } from '../protocol/signaling.js';
+import { systemClock, type Clock } from '../time/clock.js';
 
 export interface RoomSnapshot {
   id: string;
@@ -14,8 +17,8 @@ export interface RoomSnapshot {
   ageSeconds: number;
   /** A display name given when the room was created through the API. */
   name?: string;
-  /** Gateway members (role `phone`) carry their audio figures. */
-  participants: (Participant & { gateway?: LegStats })[];
+  /** Gateway members (role `phone`) carry their audio figures; everyone their last quality reading. */
+  participants: (Participant & { gateway?: LegStats; quality?: Omit<QualityMessage, 'type' | 'id'> })[];
 }
 
 /** Why a room closes. */
@@ -44,8 +47,17 @@ export interface RoomOptions {
   media: RoomMediaFactory;
   /** Called after each join (+1) and leave (-1): metrics. */
   onMembers?: (delta: number) => void;
+  /** Called when a member left (not when the room closes). */
+  onLeft?: (room: Room, memberId: string) => void;
   /** Called once when the room has closed. */
   onClosed?: (room: Room, reason: RoomCloseReason) => void;
+  /** Quality reports: the clock of their 2 s round, and who hears of each reading and change. */
+  quality?: {
+    clock?: Clock;
+    intervalMs?: number;
+    onReading?: (room: Room, message: QualityMessage) => void;
+    onChange?: (room: Room, change: QualityChange) => void;
+  };
 }
 
 /**
@@ -60,6 +72,7 @@ export class Room {
   readonly log: Logger;
   private readonly members = new Map<string, Member>();
   private readonly media: RoomMedia;
+  private readonly quality: QualityReporter;
   private closed = false;
 
   constructor(readonly id: string, private readonly options: RoomOptions) {
@@ -67,6 +80,16 @@ export class Room {
     this.maxMembers = options.maxMembers;
     this.log = options.log;
     this.media = options.media(this);
+    const q = options.quality ?? {};
+    this.quality = new QualityReporter({
+      clock: q.clock ?? systemClock,
+      ...(q.intervalMs !== undefined && { intervalMs: q.intervalMs }),
+      read: () => this.media.measureQuality(),
+      send: (to, m) => this.members.get(to)?.send(m),
+      ...(q.onReading && { onReading: (m: QualityMessage) => q.onReading!(this, m) }),
+      ...(q.onChange && { onChange: (c: QualityChange) => q.onChange!(this, c) }),
+    });
+    this.quality.start();
   }
 
   get size(): number {
@@ -190,6 +213,7 @@ export class Room {
       this.options.onMembers?.(-1);
       m.detach(reason === 'deleted' ? 'room-deleted' : 'room-closed');
     }
+    this.quality.stop();
     this.media.close();
     this.log.info({ reason }, 'room closed');
     this.options.onClosed?.(this, reason);
@@ -203,7 +227,10 @@ export class Room {
       createdAt: new Date(this.createdAt).toISOString(),
       ageSeconds: Math.round((now - this.createdAt) / 1000),
       ...(this.options.name !== undefined && { name: this.options.name }),
-      participants: [...this.members.values()].map((m) => (m.leg ? { ...m.participant, gateway: m.leg.stats() } : m.participant)),
+      participants: [...this.members.values()].map((m) => {
+        const quality = this.quality.latest(m.id);
+        return { ...m.participant, ...(m.leg && { gateway: m.leg.stats() }), ...(quality && { quality: withoutType(quality) }) };
+      }),
     };
   }
 
@@ -211,10 +238,16 @@ export class Room {
     if (this.members.get(member.id) !== member) return;
     this.members.delete(member.id);
     member.media.close();
+    this.quality.forget(member.id);
+    this.options.onLeft?.(this, member.id);
     this.broadcast({ type: 'peer-left', id: member.id });
     this.log.info({ peer: member.id, reason, members: this.members.size }, 'participant left');
     this.options.onMembers?.(-1);
     member.detach(reason);
     if (this.members.size === 0 && !this.options.persistent) this.close('empty');
   }
+}
+
+function withoutType({ type: _t, id: _i, ...rest }: QualityMessage): Omit<QualityMessage, 'type' | 'id'> {
+  return rest;
 }

@@ -115,6 +115,12 @@ export class MediaTrack extends EventEmitter<MediaTrackEvents> implements RtpTra
     this.removeAllListeners('rtcp');
   }
 
+  /** A section we answered inactive that we now receive on (the remote reused it). @internal */
+  receiveAgain(codec: SdpCodec | undefined): void {
+    this.direction = 'recvonly';
+    this.codec = codec;
+  }
+
   /** Reused by the Peer for a new send track: a new SSRC (a new stream to the remote). @internal */
   reuse(ssrc: number, codec: SdpCodec): void {
     this.direction = 'sendonly';

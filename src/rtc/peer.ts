@@ -148,9 +148,12 @@ export class Peer extends EventEmitter<PeerEvents> {
       return false;
     }
     const fresh: MediaTrack[] = [];
+    const revived: [MediaTrack, AnswerEntry][] = [];
     if (type === 'offer') {
       for (const entry of planAnswer(parsed, this.caps)) {
-        if (!this.mediaTracks.has(entry.mid)) fresh.push(this.addPlannedTrack(entry));
+        const track = this.mediaTracks.get(entry.mid);
+        if (!track) fresh.push(this.addPlannedTrack(entry));
+        else if (this.receivesAgain(track, entry)) revived.push([track, entry]);
       }
     }
     try {
@@ -168,6 +171,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.armConnectTimer();
     this.remoteDescriptionSet = true;
     this.remoteMids = parsed.media.map((m) => m.mid);
+    for (const [track, entry] of revived) track.receiveAgain(entry.codec);
     this.learnRemote(parsed);
     this.flushRemoteCandidates();
     return true;
@@ -401,6 +405,19 @@ export class Peer extends EventEmitter<PeerEvents> {
     if (this.connectTimer !== undefined || this.connectedOnce || this.connectTimeoutMs <= 0) return;
     this.connectTimer = setTimeout(() => { if (!this.connectedOnce) this.close('timeout'); }, this.connectTimeoutMs);
     this.connectTimer.unref();
+  }
+
+  /**
+   * A section we answered inactive that the remote now sends on, in a way we take: described
+   * again before the answer, which then receives. An SFU offers a section inactive when the
+   * track it was made for ended before the offer went out (a publisher whose connection failed
+   * at once), then reuses it for the next track; kept inactive, that track never arrived.
+   */
+  private receivesAgain(track: MediaTrack, entry: AnswerEntry): boolean {
+    if (track.direction !== 'inactive' || entry.direction !== 'recvonly' || this.retired.has(track.mid)) return false;
+    // addTrack with a mid the connection has replaces that section's description in place.
+    supersededNatives.push(this.pc.addTrack(describeMedia(track.mid, track.kind, entry.direction, entry.codec, undefined, entry.attributes)));
+    return true;
   }
 
   private addPlannedTrack(entry: AnswerEntry): MediaTrack {

@@ -206,6 +206,18 @@ export class Publication {
     this.options.onActiveLayers(active);
   }
 
+  /** What the server has received of this track, all layers together, since it began: for quality. */
+  uplink(): { expected: number; received: number; bytes: number; jitterMs: number } {
+    let expected = 0, received = 0, bytes = 0, jitterMs = 0;
+    for (const s of this.receiver.stats()) {
+      expected += s.expected;
+      received += s.received;
+      bytes += s.bytes;
+      jitterMs = Math.max(jitterMs, s.jitterMs);
+    }
+    return { expected, received, bytes, jitterMs };
+  }
+
   close(): void {
     this.remb?.stop();
     this.receiver.close();

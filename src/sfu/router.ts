@@ -11,6 +11,7 @@ import { CallpeerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { LayerPreference, Quality, TrackInfo, TrackSource } from '../protocol/signaling.js';
 import type { MemberMedia, RoomMedia, SignalMessage } from '../rooms/media.js';
+import type { QualityReading } from '../rooms/quality-reporter.js';
 import type { MediaKinds, Member } from '../rooms/member.js';
 import { MAX_SIMULCAST_LAYERS, type VideoCodecName } from '../rtc/answer-plan.js';
 import type { MediaTrack } from '../rtc/media-track.js';
@@ -22,6 +23,7 @@ import type { SdpCodec } from '../rtc/sdp.js';
 import { GATEWAY_OPUS, SfuGateway } from './gateway.js';
 import type { SfuMetrics } from './metrics.js';
 import { Publication, trackId } from './publication.js';
+import { memberSample, UplinkMeter } from './quality.js';
 import { Subscription } from './subscription.js';
 
 /** v1's name for a publisher's microphone in `subscribe`/`unsubscribe`. */
@@ -57,6 +59,7 @@ class SfuMember {
   ufrag: string | undefined;
   /** Mids of its offers already checked (refusals are said once). */
   readonly reported = new Set<string>();
+  readonly uplink = new UplinkMeter();
 
   constructor(readonly member: Member, peer: Peer) {
     this.peer = peer;
@@ -78,6 +81,7 @@ export class SfuRouter implements RoomMedia {
   private gateway: SfuGateway | undefined;
   /** Gateway members' microphones, by member id. */
   private readonly legPublications = new Map<string, Publication>();
+  private readonly legUplinks = new Map<string, UplinkMeter>();
   private readonly log: Logger;
   private readonly clock: Clock;
 
@@ -107,6 +111,8 @@ export class SfuRouter implements RoomMedia {
       },
       setSubscribed: (publisher, track, wanted) => this.setSubscribed(member, publisher, track, wanted),
       setLayer: (track, quality) => this.setLayer(member, track, quality),
+      // The server measures SFU members itself; their own figures add nothing.
+      reportStats: () => {},
       setMuted: () => this.applyMutes(member),
       updated: () => this.applyMutes(member),
       close: () => {
@@ -114,6 +120,27 @@ export class SfuRouter implements RoomMedia {
         this.leave(member.id);
       },
     };
+  }
+
+  /** Each connected member's reading: its uplink measured here, its downlink from its reports; heard by its subscribers. */
+  measureQuality(): QualityReading[] {
+    const now = this.clock.now();
+    const out: QualityReading[] = [];
+    const read = (member: Member, meter: UplinkMeter, pubs: Publication[], subs: Iterable<Subscription>) => {
+      const up = meter.read(pubs, now);
+      if (!up) return;
+      const audience = new Set<string>();
+      for (const p of pubs) for (const s of p.subscriptions) if (s.receiving()) audience.add(s.subscriber.id);
+      out.push({ id: member.id, sample: memberSample(member.participant, up, subs), audience });
+    };
+    for (const sm of this.members.values()) read(sm.member, sm.uplink, [...sm.publications.values()], sm.subscriptions.values());
+    for (const [id, pub] of this.legPublications) {
+      const member = this.joined.get(id)?.member;
+      let meter = this.legUplinks.get(id);
+      if (!meter) this.legUplinks.set(id, (meter = new UplinkMeter()));
+      if (member) read(member, meter, [pub], []);
+    }
+    return out;
   }
 
   close(): void {
@@ -145,6 +172,7 @@ export class SfuRouter implements RoomMedia {
       signal: (m) => noWebRtc(m.type),
       setSubscribed: (_p, _t, wanted) => noWebRtc(wanted ? 'subscribe' : 'unsubscribe'),
       setLayer: () => noWebRtc('layer'),
+      reportStats: () => noWebRtc('stats'),
       setMuted: () => this.applyMutes(member),
       updated: () => this.applyMutes(member),
       close: () => {
@@ -158,6 +186,7 @@ export class SfuRouter implements RoomMedia {
     const pub = this.legPublications.get(id);
     if (!pub) return;
     this.legPublications.delete(id);
+    this.legUplinks.delete(id);
     this.endPublication(pub);
     this.gateway?.removeLeg(id);
     if (this.gateway && this.gateway.legCount === 0) {

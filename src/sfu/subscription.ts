@@ -8,7 +8,7 @@
  * Sender reports go to the subscriber so it can measure RTT and sync audio with video.
  */
 import type { Logger } from '../log.js';
-import { buildRtcp, cnameSdes, type RtcpPacket } from '../media/rtcp.js';
+import { buildRtcp, cnameSdes, ntpFromUnixMs, ntpMiddle32, rttMs, type RtcpPacket } from '../media/rtcp.js';
 import { rewriteVp8Descriptor } from '../media/vp8.js';
 import type { LayerPreference, LayerReason, ServerMessage } from '../protocol/signaling.js';
 import type { RtpTrack } from '../rtc/media-track.js';
@@ -52,6 +52,11 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
   private readonly payloadType: number;
   private packets = 0;
   private octets = 0;
+  /**
+   * What the subscriber last reported of this stream (its receiver report): loss over its
+   * last interval, %, jitter, ms, and the round trip to it, ms (once it has one of our SRs).
+   */
+  received: { lossPercent: number; jitterMs: number; rttMs: number | undefined } | undefined;
   /** The layer index last announced to the subscriber (`layer`), -1 before any. */
   private announced = -1;
   private readonly onRtcp = (packet: Buffer): void => this.handleRtcp(packet);
@@ -73,8 +78,8 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
       this.cache = new PacketCache();
       this.nacks = new NackResponder({ clock: options.clock });
     }
-    // Audio feedback (PLI, NACK) means nothing here: only video subscriptions read RTCP.
-    if (this.video) track.on('rtcp', this.onRtcp);
+    // Video reads feedback (PLI, NACK); audio only the receiver reports, for quality.
+    track.on('rtcp', this.onRtcp);
     this.reports = new ReportTimer(() => this.sendReport(), options.reportIntervalMs ?? 1000, options.clock);
   }
 
@@ -196,7 +201,18 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
   }
 
   private handleFeedback(p: RtcpPacket): void {
-    if (p.type === 'pli' || p.type === 'fir') {
+    if (p.type === 'rr' || p.type === 'sr') {
+      const block = p.reports.find((b) => b.ssrc === this.track.localSsrc);
+      if (!block) return;
+      const now = ntpFromUnixMs(Date.now());
+      this.received = {
+        lossPercent: (100 * block.fractionLost) / 256,
+        jitterMs: (1000 * block.jitter) / this.publication.codec.clockRate,
+        rttMs: rttMs(ntpMiddle32(now.seconds, now.fraction), block.lsr, block.dlsr),
+      };
+    } else if (!this.video) {
+      return;
+    } else if (p.type === 'pli' || p.type === 'fir') {
       this.publication.requestKeyframe(this.selector?.current ?? 0);
     } else if (p.type === 'nack' && this.cache) {
       const before = { ...this.nacks!.counters };

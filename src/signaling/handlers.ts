@@ -1,6 +1,6 @@
 import { CallpeerError } from '../errors.js';
 import type {
-  ChatMessage, ClientMessage, ClientMessageType, JoinMessage, LayerMessage, MediaMessage, PingMessage, SubscribeMessage,
+  ChatMessage, ClientMessage, ClientMessageType, JoinMessage, LayerMessage, MediaMessage, PingMessage, StatsMessage, SubscribeMessage,
 } from '../protocol/signaling.js';
 import type { SignalMessage } from '../rooms/media.js';
 import type { Member } from '../rooms/member.js';
@@ -38,6 +38,10 @@ function layer(s: SignalingSession, m: LayerMessage): void {
   requireMember(s, 'layer').media.setLayer(m.track, m.quality);
 }
 
+function stats(s: SignalingSession, m: StatsMessage): void {
+  requireMember(s, 'stats').media.reportStats(m);
+}
+
 function media(s: SignalingSession, m: MediaMessage): void {
   const member = requireMember(s, 'media');
   const p = member.participant;
@@ -71,4 +75,5 @@ export const handlers: HandlerMap = {
   subscribe: subscription,
   unsubscribe: subscription,
   layer,
+  stats,
 };

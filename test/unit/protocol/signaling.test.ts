@@ -26,6 +26,7 @@ const validClient: Record<string, unknown[]> = {
   subscribe: [{ publisher: 'p', track: 't' }],
   unsubscribe: [{ publisher: 'p', track: 't' }],
   layer: [{ track: 't', quality: 'medium' }, { track: 't', quality: 'auto' }],
+  stats: [{ peer: 'p1', packetLoss: 0, jitterMs: 3.5, rttMs: 40, bitrateKbps: 32 }, { peer: 'p1', packetLoss: 100, jitterMs: 60000, rttMs: 0, bitrateKbps: 1000000, framesPerSecond: 30 }],
 };
 
 const invalidClient: Record<string, [unknown, string][]> = {
@@ -42,6 +43,16 @@ const invalidClient: Record<string, [unknown, string][]> = {
   subscribe: [[{ publisher: 'p' }, 'INVALID_MESSAGE']],
   unsubscribe: [[{ track: 't' }, 'INVALID_MESSAGE']],
   layer: [[{ track: 't', quality: 'ultra' }, 'INVALID_MESSAGE']],
+  stats: [
+    [{ packetLoss: 1, jitterMs: 1, rttMs: 1, bitrateKbps: 1 }, 'INVALID_MESSAGE'],
+    [{ peer: 'p', packetLoss: -1, jitterMs: 1, rttMs: 1, bitrateKbps: 1 }, 'INVALID_MESSAGE'],
+    [{ peer: 'p', packetLoss: 101, jitterMs: 1, rttMs: 1, bitrateKbps: 1 }, 'INVALID_MESSAGE'],
+    [{ peer: 'p', packetLoss: 'NaN', jitterMs: 1, rttMs: 1, bitrateKbps: 1 }, 'INVALID_MESSAGE'],
+    [{ peer: 'p', packetLoss: 1, jitterMs: 1e9, rttMs: 1, bitrateKbps: 1 }, 'INVALID_MESSAGE'],
+    [{ peer: 'p', packetLoss: 1, jitterMs: 1, rttMs: 1, bitrateKbps: 2e6 }, 'INVALID_MESSAGE'],
+    [{ peer: 'p', packetLoss: 1, jitterMs: 1, rttMs: 1, bitrateKbps: 1, framesPerSecond: -3 }, 'INVALID_MESSAGE'],
+    [{ peer: 'p', packetLoss: 1, jitterMs: 1, bitrateKbps: 1 }, 'INVALID_MESSAGE'],
+  ],
 };
 
 describe('client messages', () => {
