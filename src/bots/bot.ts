@@ -20,8 +20,8 @@ export interface BotOptions extends Omit<AgentOptions, 'role' | 'log'> {
    * of one publisher at a time (the one speaking; another takes over after 0.5 s of silence).
    */
   echo?: boolean;
-  /** Hands over every Opus payload heard, with who said it (a listener such as the bridge decodes and mixes them). */
-  listen?: (from: string, payload: Buffer) => void;
+  /** Hands over every Opus payload heard, with who said it and its RTP sequence number (a listener such as the bridge decodes and mixes them). */
+  listen?: (from: string, seq: number, payload: Buffer) => void;
   log?: Logger;
 }
 
@@ -222,7 +222,7 @@ export class Bot extends EventEmitter<BotEvents> {
     const { echo, listen } = this.options;
     const onPacket: RtpReceiverOptions['onPacket'] = echo
       ? (packet, h) => this.echoPacket(link, track.mid, packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength), h.timestamp)
-      : listen && ((packet, h) => { if (h.payloadLength > 0) listen(participant.id, packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength)); });
+      : listen && ((packet, h) => { if (h.payloadLength > 0) listen(participant.id, h.sequenceNumber, packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength)); });
     link.receivers.set(track.mid, { from: participant.id, receiver: new RtpReceiver(track, { logger: this.log, onPacket }) });
   }
 

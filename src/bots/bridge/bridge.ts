@@ -88,7 +88,7 @@ export class Bridge extends EventEmitter<BridgeEvents> {
       ...options,
       name: options.name ?? 'callpeer bridge',
       source: new EncodedSource(this.queue),
-      listen: (from, payload) => this.mix.hear(from, payload),
+      listen: (from, seq, payload) => this.mix.hear(from, seq, payload),
       log: this.log,
     });
     this.bot.on('joined', (j) => this.emit('joined', j));
