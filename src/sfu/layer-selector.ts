@@ -25,13 +25,15 @@ export class LayerSelector {
   current = -1;
   private layerCount: number;
   private preference: LayerPreference;
-  /** The layer we aim at, as of the last packet (the preference, lowered to a live layer). */
+  /** The layer we aim at, as of the last packet (the preference, capped, lowered to a live layer). */
   private target: number;
+  /** The highest layer the subscriber's network takes now (Infinity: no cap). */
+  ceiling = Infinity;
 
   constructor(options: LayerSelectorOptions) {
     this.layerCount = options.layerCount;
     this.preference = options.preference;
-    this.target = layerIndexFor(this.preference, this.layerCount);
+    this.target = this.wanted();
   }
 
   /** Whether to forward this packet of layer `layer` (switching to it first when it is time). */
@@ -50,7 +52,13 @@ export class LayerSelector {
   setPreference(preference: LayerPreference, layerCount: number): void {
     this.preference = preference;
     this.layerCount = layerCount;
-    this.target = layerIndexFor(preference, layerCount);
+    this.target = this.wanted();
+  }
+
+  /** Caps the layer for the subscriber's network (Infinity lifts the cap). */
+  setCeiling(ceiling: number): void {
+    this.ceiling = ceiling;
+    this.target = this.wanted();
   }
 
   /**
@@ -60,11 +68,16 @@ export class LayerSelector {
   reset(layerCount: number, current: number): void {
     this.layerCount = layerCount;
     this.current = current;
-    this.target = layerIndexFor(this.preference, layerCount);
+    this.target = this.wanted();
+  }
+
+  /** What the preference asks for, under the network's cap. */
+  private wanted(): number {
+    return Math.min(layerIndexFor(this.preference, this.layerCount), this.ceiling);
   }
 
   private effectiveTarget(nowMs: number, live: LayerLiveness): number {
-    const wanted = layerIndexFor(this.preference, this.layerCount);
+    const wanted = this.wanted();
     for (let i = wanted; i >= 0; i--) if (live.isLive(i, nowMs)) return i;
     for (let i = wanted + 1; i < this.layerCount; i++) if (live.isLive(i, nowMs)) return i;
     return wanted;

@@ -16,6 +16,7 @@ import { readRtcp, ReportTimer } from '../rtc/rtcp-schedule.js';
 import type { Clock } from '../time/clock.js';
 import { retargetRtp } from './forward.js';
 import { LayerSelector } from './layer-selector.js';
+import { LossAdapter } from './loss-adapter.js';
 import { layerIndexFor, layerNames } from './layers.js';
 import type { SfuMetrics } from './metrics.js';
 import { NackResponder } from './nack-responder.js';
@@ -46,6 +47,8 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
   private readonly video: boolean;
   private readonly rewriter: RtpRewriter | undefined;
   private readonly selector: LayerSelector | undefined;
+  /** Simulcast video: caps the layer while the subscriber's reports say its link loses packets. */
+  private readonly adapter: LossAdapter | undefined;
   private readonly cache: PacketCache | undefined;
   private readonly nacks: NackResponder | undefined;
   private readonly reports: ReportTimer;
@@ -75,6 +78,7 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
         vp8: publication.codec.name.toUpperCase() === 'VP8',
       });
       this.selector = new LayerSelector({ layerCount: publication.layerCount, preference: this.preference });
+      if (publication.simulcast) this.adapter = new LossAdapter();
       this.cache = new PacketCache();
       this.nacks = new NackResponder({ clock: options.clock });
     }
@@ -88,9 +92,17 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
     return this.wanted && !this.ended && !this.track.closed;
   }
 
-  /** The layer index this subscriber's preference aims at (for `publish-layers`). */
-  targetLayer(): number {
+  /** The layer index this subscriber's preference aims at. */
+  preferredLayer(): number {
     return layerIndexFor(this.preference, this.publication.layerCount);
+  }
+
+  /**
+   * The layer it should get now: its preference under its network's cap (for `publish-layers`:
+   * a layer a capped subscriber needs stays on at the publisher).
+   */
+  targetLayer(): number {
+    return Math.min(this.preferredLayer(), this.selector?.ceiling ?? Infinity);
   }
 
   setPreference(preference: LayerPreference): void {
@@ -186,12 +198,26 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
     if (want !== undefined) this.publication.requestKeyframe(want);
   }
 
+  /** A receiver report's loss: the layer cap may move (the switch itself waits for a key frame). */
+  private adapt(lossPercent: number): void {
+    const selector = this.selector;
+    if (!this.adapter || !selector || selector.current < 0) return;
+    const ceiling = this.adapter.onReport(lossPercent, selector.current, this.publication.layerCount, this.options.clock.now());
+    if (ceiling === undefined) return;
+    this.options.log.debug({ track: this.publication.id, subscriber: this.subscriber.id, lossPercent, ceiling }, 'layer cap for loss changed');
+    selector.setCeiling(ceiling);
+    // The layer it needs now may be one nobody else gets: the publisher must send it.
+    this.publication.updateActiveLayers();
+    this.pursueTarget();
+  }
+
   private announce(layer: number): void {
     const names = layerNames(this.publication.layerCount);
     if (this.announced >= 0) this.options.metrics?.layerSwitches.inc();
     this.announced = layer;
     if (!this.publication.simulcast) return;
-    const reason: LayerReason = layer === this.targetLayer() ? 'requested' : 'unavailable';
+    const wanted = this.preferredLayer();
+    const reason: LayerReason = layer === wanted ? 'requested' : layer < wanted && this.selector!.ceiling < wanted ? 'loss' : 'unavailable';
     this.options.log.debug({ track: this.publication.id, subscriber: this.subscriber.id, layer: names[layer], reason }, 'forwarded layer changed');
     this.subscriber.send({ type: 'layer', track: this.publication.id, quality: names[layer] ?? 'high', reason });
   }
@@ -210,6 +236,7 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
         jitterMs: (1000 * block.jitter) / this.publication.codec.clockRate,
         rttMs: rttMs(ntpMiddle32(now.seconds, now.fraction), block.lsr, block.dlsr),
       };
+      this.adapt(this.received.lossPercent);
     } else if (!this.video) {
       return;
     } else if (p.type === 'pli' || p.type === 'fir') {
