@@ -159,6 +159,33 @@ describe('Peer negotiation (two node-datachannel peers in-process)', { retry: 2 
     expect(remote.direction).toBe('recvonly');
   });
 
+  it('a section first offered inactive (its track ended before the offer went out) and then reused is received', async () => {
+    // What an SFU does when a publisher's connection fails at once: the subscriber's section for
+    // it is retired before any offer carried it, then reused for the next track.
+    const [a, b] = track(...makePair());
+    const sdps: string[] = [];
+    wire(a!, b!, (from, s) => { if (from === b && s.kind === 'description') sdps.push(s.sdp); return true; });
+    a!.createDataChannel('x');
+    await Promise.all([once(a!, 'connected'), once(b!, 'connected')]);
+    const gone = a!.addAudioTrack({ direction: 'sendonly', streamId: 'p1', trackId: 'p1-microphone' });
+    a!.retireTrack(gone);
+    await until(() => b!.tracks().some((t) => t.mid === gone.mid) && a!.signalingState() === 'stable', 3000, 'the inactive section answered');
+    expect(b!.tracks().find((t) => t.mid === gone.mid)!.direction).toBe('inactive');
+    const gotTrack = once<[import('../../src/rtc/media-track.js').MediaTrack]>(b!, 'track');
+    const t = a!.addAudioTrack({ direction: 'sendonly', streamId: 'p2', trackId: 'p2-microphone' });
+    expect(t.mid).toBe(gone.mid); // reused
+    const [remote] = await gotTrack;
+    expect(remote.mid).toBe(t.mid);
+    expect(remote.remoteStreamId).toBe('p2');
+    await until(() => t.isOpen() && a!.signalingState() === 'stable', 3000, 'track open');
+    expect(remote.direction).toBe('recvonly');
+    expect(parseSdp(sdps.at(-1)!).media.find((m) => m.mid === t.mid)!.direction).toBe('recvonly');
+    const got: number[] = [];
+    remote.onRtp = (p) => got.push(p.readUInt16BE(2));
+    for (let i = 0; i < 3; i++) t.send(rtp(i, t.localSsrc));
+    await until(() => got.length === 3, 3000, 'packets');
+  });
+
   it('glare: both sides offer audio at once; the polite one yields and the colliding mid carries both directions', async () => {
     const [a, b] = track(...makePair());
     wire(a!, b!);

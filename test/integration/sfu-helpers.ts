@@ -33,6 +33,7 @@ export async function sfuMember(wsUrl: string, room: string, name: string, hz: n
   const heard = new Map<string, Buffer[]>();
   const tracks = new Map<string, MediaTrack>();
   let sender: OpusSender | undefined;
+  let sending: MediaTrack | undefined;
   agent.on('track', (publisher, track) => {
     if (track.kind !== 'audio') return;
     const packets: Buffer[] = [];
@@ -42,7 +43,11 @@ export async function sfuMember(wsUrl: string, room: string, name: string, hz: n
   });
   agent.on('negotiated', (peer) => {
     const track = peer.tracks().find((t) => t.direction === 'sendonly' && t.kind === 'audio');
-    if (hz === undefined || sender || !track) return;
+    // A connection that failed (a refused first DTLS handshake, see shared/NODE-DATACHANNEL.md)
+    // is made again by the agent: the tone moves to the new connection's track.
+    if (hz === undefined || !track || track === sending) return;
+    sender?.close();
+    sending = track;
     sender = new OpusSender(track);
     sender.play(new ToneSource(hz));
   });
@@ -88,12 +93,16 @@ export function publishCamera(agent: SfuAgent, options: { codec?: 'vp8' | 'h264'
   let camera: MediaTrack | undefined;
   let server: Peer | undefined;
   let sender: Vp8SimulcastSender | H264Sender | undefined;
+  let sending: MediaTrack | undefined;
   agent.on('server', (peer: Peer) => {
     server = peer;
     camera = h264 ? peer.addVideoSender(H264_CODEC) : peer.addVideoSender(undefined, { layers: 3 });
   });
   agent.on('negotiated', () => {
-    if (!camera || sender) return;
+    // A new connection (the agent made one again after a failure) gets the camera anew.
+    if (!camera || camera === sending) return;
+    sender?.close();
+    sending = camera;
     sender = h264 ? new H264Sender(camera, H264_CLIP, { fps: 15 }) : new Vp8SimulcastSender(camera, VP8_LAYERS, { fps: 15 });
   });
   agent.on('publish-layers', (p) => sender?.setActive(['low', 'medium', 'high'].map((q) => p.active.includes(q as 'low'))));
