@@ -63,9 +63,13 @@ const local = new LocalMedia({
 });
 
 const signaling = new Signaling(signalingUrl());
-const links = new MediaLinks({ s, local, send: (m) => signaling.send(m), changed: () => renderSide(), connectTimeoutMs: CONNECT_TIMEOUT_MS });
+const links = new MediaLinks({
+  s, local, send: (m) => signaling.send(m), changed: () => renderSide(), connectTimeoutMs: CONNECT_TIMEOUT_MS, serverOffered: () => sfuView.refresh(),
+});
 const grid = $('grid');
-const sfuView = new SfuView({ s, send: (m) => signaling.send(m) });
+const sfuView = new SfuView({
+  s, send: (m) => signaling.send(m), connected: () => s.links.get(SERVER)?.offered === true, hidden: () => document.hidden,
+});
 const chat = new ChatPanel({
   list: $('messages'), form: $('chat-form'), input: $('chat-input'), unread: $('unread'),
   send: (text) => signaling.send({ type: 'chat', text }),
@@ -116,6 +120,7 @@ function removeParticipant(id) {
   s.participants.delete(id);
   links.drop(id);
   meters.drop(id);
+  if (s.tiles.has(id)) sfuView.forget(s.tiles.get(id));
   s.tiles.get(id)?.destroy();
   s.tiles.delete(id);
   relayout();

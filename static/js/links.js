@@ -22,6 +22,7 @@ export class MediaLinks {
    * @param {() => void} o.changed a connection's state changed (the people list shows it)
    * @param {number} o.connectTimeoutMs how long a connection may take before the page says why it might not
    * @param {boolean} [o.relayOnly] connect through a TURN relay only (default: `relay=1` in the page's address)
+   * @param {() => void} [o.serverOffered] SFU rooms: our first offer went to the server
    */
   constructor(o) {
     this.o = o;
@@ -65,6 +66,7 @@ export class MediaLinks {
       local,
       onTrack: (publisher, track, trackId) => this.onForwardedTrack(publisher, track, trackId),
       onState: (state) => this.onLinkState(SERVER, state),
+      onOffered: () => this.o.serverOffered?.(),
     });
     // We offer first, even with nothing to publish (a receive-only section starts the connection).
     link.start();

@@ -185,7 +185,7 @@ export class PeerLink {
       if (s.type === 'inbound-rtp' && (mid === undefined || s.mid === mid)) {
         out.inbound[s.kind] = {
           packetsReceived: s.packetsReceived ?? 0, bytesReceived: s.bytesReceived ?? 0, packetsLost: s.packetsLost ?? 0,
-          framesDecoded: s.framesDecoded, frameWidth: s.frameWidth, frameHeight: s.frameHeight, audioLevel: s.audioLevel,
+          framesDecoded: s.framesDecoded, keyFramesDecoded: s.keyFramesDecoded, frameWidth: s.frameWidth, frameHeight: s.frameHeight, audioLevel: s.audioLevel,
         };
       } else if (s.type === 'outbound-rtp') {
         // Simulcast: one entry per encoding, summed (the size is the largest one's).

@@ -2,6 +2,8 @@
 // track whose tile is on screen, at the layer its size needs (a small grid tile `low`, a large
 // or spotlit one `high`); nothing for tiles scrolled away or while the tab is hidden. The
 // server answers `layer` whenever what it forwards changes, shown as a badge on the tile.
+// `subscribe`/`unsubscribe` wait for our first offer: the server refuses them before it has our
+// connection, and on that offer it subscribes us to everything (we join auto-subscribed).
 
 /**
  * The layer a tile `cssWidth` CSS pixels wide needs on a screen of `pixelRatio`: the smallest
@@ -18,6 +20,9 @@ export class SfuView {
    * @param {object} o
    * @param {object} o.s the call page's state (tiles, selfId)
    * @param {(msg: object) => void} o.send signaling
+   * @param {() => boolean} o.connected whether our first offer went to the server (the server
+   *   has our connection and subscribed us to every track)
+   * @param {() => boolean} o.hidden whether the tab is hidden (`document.hidden`)
    */
   constructor(o) {
     this.o = o;
@@ -39,9 +44,15 @@ export class SfuView {
       : undefined;
   }
 
-  /** A tile to watch for being on screen. */
+  /** A tile to watch for being on screen (in the grid's scrolled view and the window). */
   observe(tile) {
     this.observer?.observe(tile.root);
+  }
+
+  /** A tile that goes: no longer watched. */
+  forget(tile) {
+    this.observer?.unobserve(tile.root);
+    this.visible.delete(tile.id);
   }
 
   onTracks(tracks) {
@@ -66,11 +77,13 @@ export class SfuView {
   /** Sends what changed: subscribe/unsubscribe per video track, and `layer` per simulcast one. */
   refresh() {
     const { s, send } = this.o;
+    const connected = this.o.connected();
+    const hidden = this.o.hidden();
     for (const t of this.tracks) {
       if (t.kind !== 'video' || t.publisher === s.selfId) continue;
       const tile = s.tiles.get(t.publisher);
-      const show = Boolean(tile) && !document.hidden && this.visible.get(t.publisher) !== false;
-      if ((this.subscribed.get(t.id) ?? true) !== show) {
+      const show = Boolean(tile) && !hidden && this.visible.get(t.publisher) !== false;
+      if (connected && (this.subscribed.get(t.id) ?? true) !== show) {
         this.subscribed.set(t.id, show);
         send({ type: show ? 'subscribe' : 'unsubscribe', publisher: t.publisher, track: t.id });
       }
@@ -78,7 +91,7 @@ export class SfuView {
       // A camera shown in the corner of a screen share needs little.
       const corner = t.source === 'camera' && tile.videos.screen !== undefined;
       const quality = this.overrides.get(t.id)
-        ?? (corner ? 'low' : qualityForWidth(tile.root.clientWidth, window.devicePixelRatio, tile.root.classList.contains('spotlight')));
+        ?? (corner ? 'low' : qualityForWidth(tile.root.clientWidth, globalThis.devicePixelRatio ?? 1, tile.root.classList.contains('spotlight')));
       if (this.wanted.get(t.id) === quality) continue;
       this.wanted.set(t.id, quality);
       send({ type: 'layer', track: t.id, quality });

@@ -23,7 +23,8 @@ const SSRC_WATCH_MS = 10_000;
 export class SfuLink extends PeerLink {
   /**
    * @param {object} o as PeerLink's, without `remote`, plus `local` (the LocalMedia: camera and
-   *   screen are read from it); `onTrack(publisherId, track, trackId)` names each forwarded track.
+   *   screen are read from it); `onTrack(publisherId, track, trackId)` names each forwarded track;
+   *   `onOffered()` is called once our first offer went out (the server then has our connection).
    */
   constructor(o) {
     super({ ...o, remote: { id: SERVER, role: 'server' }, onTrack: (track, stream, tr) => this.addForwarded(stream, track, tr) });
@@ -32,8 +33,15 @@ export class SfuLink extends PeerLink {
     /** Tracks the server forwards to us, by track id: {publisher, track, mid, kind}. */
     this.forwarded = new Map();
     this.polite = true;
+    /** Our first offer went out: the server makes our connection on it, and refuses `subscribe` before. */
+    this.offered = false;
     // The server is the other side of every message: no `to` (the server refuses one).
-    this.sendSignal = (m) => o.send(m);
+    this.sendSignal = (m) => {
+      o.send(m);
+      if (m.type !== 'offer' || this.offered) return;
+      this.offered = true;
+      o.onOffered?.();
+    };
     // PeerLink manages the microphone; the camera and screen sections are ours.
     this.kinds = ['audio'];
     this.cameraTr = undefined;

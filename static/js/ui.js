@@ -1,4 +1,5 @@
 // Rendering for the call page: video tiles, the grid, the people list, banners and dialogs.
+import { gridShape } from './grid-layout.js';
 import { colorFor, icons, initials, roleIcon } from './icons.js';
 
 export const $ = (id) => document.getElementById(id);
@@ -197,37 +198,23 @@ export class Tile {
   }
 }
 
-/** Picks columns so tiles are as large as possible for the grid's size. */
+/**
+ * Picks columns so tiles are as large as possible for the grid's size (gridShape); too many
+ * people for the smallest useful tile make the grid scroll.
+ */
 export function layoutGrid(grid) {
-  const n = grid.children.length || 1;
   const style = getComputedStyle(grid);
-  const gap = parseFloat(style.getPropertyValue('--gap')) || 12;
-  const w = (grid.clientWidth || window.innerWidth) - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-  const h = (grid.clientHeight || window.innerHeight) - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
-  if (grid.classList.contains('spotlit') && n > 1) {
-    // One big tile (a shared screen, or a pinned person) above a strip of the others.
-    const others = n - 1;
-    const stripW = Math.min(w < 600 ? 120 : 200, (w - (others - 1) * gap) / others);
-    grid.style.setProperty('--cols', String(others));
-    grid.style.setProperty('--tile-w', `${Math.floor(stripW)}px`);
-    grid.style.setProperty('--spot-w', `${Math.floor(Math.min(w, ((h - (stripW * 9) / 16 - gap) * 16) / 9))}px`);
-    return;
-  }
-  // The column count and tile shape that give each tile the most area; a tall screen (a phone
-  // held upright) may get square tiles, which crop the sides of a landscape camera a little.
-  const ratios = h > w ? [16 / 9, 1] : [16 / 9];
-  let best = { cols: 1, size: 0, ratio: 16 / 9, area: 0 };
-  for (const ratio of ratios) {
-    for (let cols = 1; cols <= n; cols++) {
-      const rows = Math.ceil(n / cols);
-      const tileW = Math.min((w - (cols - 1) * gap) / cols, ((h - (rows - 1) * gap) / rows) * ratio);
-      const area = (tileW * tileW) / ratio;
-      if (area > best.area) best = { cols, size: tileW, ratio, area };
-    }
-  }
-  grid.style.setProperty('--ar', String(best.ratio));
-  grid.style.setProperty('--cols', String(best.cols));
-  grid.style.setProperty('--tile-w', `${Math.floor(best.size)}px`);
+  const shape = gridShape({
+    width: (grid.clientWidth || window.innerWidth) - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight),
+    height: (grid.clientHeight || window.innerHeight) - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom),
+    count: grid.children.length,
+    gap: parseFloat(style.getPropertyValue('--gap')) || 12,
+    spotlit: grid.classList.contains('spotlit'),
+  });
+  if (shape.spotW !== undefined) grid.style.setProperty('--spot-w', `${shape.spotW}px`);
+  else grid.style.setProperty('--ar', String(shape.ratio));
+  grid.style.setProperty('--cols', String(shape.cols));
+  grid.style.setProperty('--tile-w', `${shape.tileW}px`);
 }
 
 /** Shows (or removes) the "waiting for others" card with the room's link in the grid. */

@@ -49,7 +49,7 @@ export interface CallState {
 export interface RtpStats {
   state: string;
   rttMs?: number;
-  inbound: Record<string, { packetsReceived: number; bytesReceived: number; framesDecoded?: number; frameWidth?: number; frameHeight?: number }>;
+  inbound: Record<string, { packetsReceived: number; bytesReceived: number; framesDecoded?: number; keyFramesDecoded?: number; frameWidth?: number; frameHeight?: number }>;
   /** Per kind; a simulcast sender's encodings summed. */
   outbound: Record<string, { packetsSent: number; bytesSent: number; pliCount: number; frameWidth?: number; frameHeight?: number }>;
 }
