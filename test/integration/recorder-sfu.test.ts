@@ -19,7 +19,9 @@ import { runCli } from '../helpers/cli.js';
 import { until } from '../helpers/rtc.js';
 import { startTestServer, useTestServer } from '../helpers/server.js';
 import { checkFrameOrigins, checkPauses, decodeRecording, frameOrigins, has, ScheduledSource, slice, tonePlan } from './recorder-helpers.js';
-import { PEER, sfuMember } from './sfu-helpers.js';
+import type { MediaTrack } from '../../src/rtc/media-track.js';
+import { Vp8SimulcastSender } from '../../src/rtc/vp8-sender.js';
+import { PEER, publishCamera, sfuMember, VP8_LAYERS } from './sfu-helpers.js';
 
 const ctx = useTestServer({ topology: 'sfu', rtcBind: '127.0.0.1' }, { rtc: true });
 
@@ -184,5 +186,42 @@ describe('callpeer record in an SFU room', () => {
       expect(Math.abs(video.offsetMs - audio.offsetMs)).toBeLessThan(1000);
       expect(Math.abs(video.offsetMs + video.durationMs - (audio.offsetMs + audio.durationMs))).toBeLessThan(1000);
     }
+  }, 40_000);
+
+  it('records a publisher\'s screen share as its own IVF file next to its camera, on the same timeline', async () => {
+    const dir = outDir();
+    const rec = new Recorder({ wsUrl: ctx.server.wsUrl, room: 'sfu-screen', outDir: dir, peer: PEER });
+    await rec.start();
+    const agent = new SfuAgent({ wsUrl: ctx.server.wsUrl, room: 'sfu-screen', name: 'sam', audio: false, video: true, peer: PEER });
+    // Its first video section is the camera (three layers), the second the screen (one layer:
+    // the fixtures' 640x360, as a screen share is sent), as the router tells them apart.
+    const camera = publishCamera(agent);
+    let screen: MediaTrack | undefined;
+    let screenSender: Vp8SimulcastSender | undefined;
+    agent.on('server', (peer) => { screen = peer.addVideoSender(undefined, { layers: 1 }); });
+    agent.on('negotiated', () => { if (screen && !screenSender) screenSender = new Vp8SimulcastSender(screen, [VP8_LAYERS[2]!], { fps: 15 }); });
+    await agent.start();
+    await until(() => rec.manifest.files.filter((f) => f.kind === 'video').length >= 2, 15_000, 'a camera file and a screen file');
+    await sleep(3000);
+    screenSender?.close();
+    camera.close();
+    await agent.close();
+    const manifest = await rec.stop();
+    const files = manifest.files.filter((f) => f.name === 'sam' && f.kind === 'video');
+    expect(files.map((f) => f.file.replace(/^\d+-/, '')).sort()).toEqual(['sam-camera.ivf', 'sam-screen.ivf']);
+    const probe = (file: string) => {
+      const r = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,width,height,nb_read_frames', '-of', 'json', path.join(dir, file)], { encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      return (JSON.parse(r.stdout) as { streams: { codec_name: string; width: number; height: number; nb_read_frames: string }[] }).streams[0]!;
+    };
+    for (const f of files) {
+      expect(f.status).toBe('complete');
+      const stream = probe(f.file);
+      expect(stream).toMatchObject({ codec_name: 'vp8', width: 640, height: 360 });
+      expect(Number(stream.nb_read_frames)).toBeGreaterThanOrEqual(40);
+    }
+    // One timeline: the two start within a second of each other (each waits for a key frame).
+    expect(Math.abs(files[0]!.offsetMs - files[1]!.offsetMs)).toBeLessThan(1000);
+    expect(manifest.participants.find((p) => p.name === 'sam')).toBeDefined();
   }, 40_000);
 });

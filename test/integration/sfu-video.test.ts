@@ -210,6 +210,31 @@ describe('SFU video with simulcast (Node members)', () => {
     p.close();
     await pub.stop();
   });
+
+  it('a receiving member\'s own bad requests are each refused while the video it receives keeps coming, one continuous stream', async () => {
+    const pub = await sfuMember(ctx.server.wsUrl, 'sfu-bad-own', 'pub', 440, { camera: true });
+    const gone = await videoMember('sfu-bad-own', 'gone', true);
+    const sub = await videoMember('sfu-bad-own', 'sub', false);
+    const [pubId, goneId] = [pub.agent.id!, gone.agent.id!];
+    await until(() => (sub.video.get(pubId)?.length ?? 0) > 20, 10_000, 'the camera at the subscriber');
+    gone.camera!.unpublish();
+    await until(() => !sub.tracks.some((t) => t.id === `${goneId}-camera`), 5000, 'the ended camera off the list');
+    const before = sub.video.get(pubId)!.length;
+    sub.agent.client.send({ type: 'layer', track: `${pubId}-microphone`, quality: 'low' });
+    sub.agent.client.send({ type: 'layer', track: 'nobody-camera', quality: 'high' });
+    sub.agent.client.send({ type: 'subscribe', publisher: goneId, track: `${goneId}-camera` });
+    await until(() => sub.errors.length >= 3, 5000, 'three refusals');
+    expect(sub.errors.map((e) => `${e.ref} ${e.code}`)).toEqual(['layer INVALID_MESSAGE', 'layer TRACK_NOT_FOUND', 'subscribe TRACK_NOT_FOUND']);
+    expect(sub.errors[0]!.message).toMatch(/audio track/);
+    // 15 frames a second of the top layer: at least 15 packets in the next second, no gap.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(sub.video.get(pubId)!.length - before).toBeGreaterThanOrEqual(15);
+    expectOneContinuousStream(sub.video.get(pubId)!);
+    expect(sub.agent.server?.connected).toBe(true);
+    await sub.stop();
+    await gone.stop();
+    await pub.stop();
+  });
 });
 
 describe('SFU churn (bounded SDP)', () => {
