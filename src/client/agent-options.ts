@@ -30,7 +30,16 @@ export interface AgentOptions {
   sfuPeer?: Omit<PeerOptions, 'id' | 'logger' | 'polite'>;
   /** Passed to the signaling client (reconnect backoff, timeouts, insecure TLS). */
   signaling?: Omit<SignalingClientOptions, 'log'>;
+  /**
+   * Mesh rooms: how often to report to the server what we receive from each participant
+   * (`stats`, from which the server makes everyone's `quality`), ms. Default 2500; 0 sends none.
+   * SFU rooms send none: the server measures.
+   */
+  statsIntervalMs?: number;
 }
+
+/** See AgentOptions.statsIntervalMs (PROTOCOL.md asks for a report every 2-5 s per link). */
+export const DEFAULT_STATS_INTERVAL_MS = 2500;
 
 export { RETRY_DELAYS_MS } from '../rtc/peer-types.js';
 

@@ -2,15 +2,24 @@ import type { JoinedMessage, Participant, Topology } from '../protocol/signaling
 import { toNdcIceServers } from '../rtc/ice-servers.js';
 import { Peer, type PeerCloseReason } from '../rtc/peer.js';
 import type { MediaTrack } from '../rtc/media-track.js';
+import { readRtcp } from '../rtc/rtcp-schedule.js';
 import { iceUfrag } from '../rtc/sdp.js';
 import { AgentBase } from './agent-base.js';
 import type { AgentEvents, AgentLink } from './agent-events.js';
-import { RETRY_DELAYS_MS, type AgentOptions } from './agent-options.js';
+import { DEFAULT_STATS_INTERVAL_MS, RETRY_DELAYS_MS, type AgentOptions } from './agent-options.js';
+import { emptySample, meshStatsReport, receptionSample, roundTripMs, type ReceptionSample } from './mesh-stats.js';
 import type { SignalingClient } from './signaling-client.js';
 
 export type MeshAgentOptions = AgentOptions;
 
 const MAX_RETRIES = RETRY_DELAYS_MS.length;
+
+/** Per link, for its `stats` reports: where the next interval starts, the last round trip, the tracks whose RTCP we read. */
+interface LinkReception {
+  since: ReceptionSample;
+  rttMs: number | undefined;
+  watched: WeakSet<MediaTrack>;
+}
 
 /** One remote participant and our connection to it: the mesh's AgentLink. */
 export interface RemotePeer extends AgentLink {
@@ -33,6 +42,11 @@ export interface MeshAgentEvents extends AgentEvents {
  * A Node member of a mesh room (PROTOCOL.md): it joins through the signaling client and keeps
  * one Peer per remote participant. As a newcomer it offers to everyone already there; later
  * arrivals offer to it. The bots, the recorder and the load tester use it through RoomAgent.
+ *
+ * Every `statsIntervalMs` it reports to the server what it receives from each participant
+ * (`stats`, see mesh-stats.ts), from the counts of the RtpReceiver on each track: the server
+ * makes everyone's `quality` from these reports. A track read raw (`onRtp`, no RtpReceiver)
+ * is not counted.
  */
 export class MeshAgent extends AgentBase<MeshAgentEvents> {
   private readonly remotes = new Map<string, RemotePeer>();
@@ -41,6 +55,9 @@ export class MeshAgent extends AgentBase<MeshAgentEvents> {
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   /** The ICE ufrag of each participant's last offer or answer: a new one means a new connection. */
   private readonly remoteUfrags = new Map<string, string>();
+  /** Connected links, for their `stats` reports. */
+  private readonly reception = new Map<RemotePeer, LinkReception>();
+  private statsTimer: NodeJS.Timeout | undefined;
 
   /** `client`: one already connected and joined (see joinRoom), entered with adopt(). */
   constructor(options: MeshAgentOptions, client?: SignalingClient) {
@@ -60,11 +77,19 @@ export class MeshAgent extends AgentBase<MeshAgentEvents> {
 
   /** The newcomer offers to everyone already in the room. */
   protected override startMedia(joined: JoinedMessage): void {
+    const every = this.options.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS;
+    if (every > 0 && this.statsTimer === undefined) {
+      this.statsTimer = setInterval(() => this.reportStats(), every);
+      this.statsTimer.unref();
+    }
     for (const p of joined.participants) this.createRemote(p, true);
   }
 
   protected override closeMedia(): void {
-    if (this.closed) for (const t of this.retryTimers) clearTimeout(t);
+    if (this.closed) {
+      for (const t of this.retryTimers) clearTimeout(t);
+      clearInterval(this.statsTimer);
+    }
     this.closePeers();
   }
 
@@ -93,9 +118,12 @@ export class MeshAgent extends AgentBase<MeshAgentEvents> {
     peer.on('negotiated', () => this.safeEmit('negotiated', remote));
     peer.on('connected', () => {
       this.retries.delete(participant.id);
+      // Counts go on through a recovered disconnection: only the first connection starts them.
+      if (!this.reception.has(remote)) this.reception.set(remote, { since: emptySample(performance.now()), rttMs: undefined, watched: new WeakSet() });
       this.safeEmit('connected', remote);
     });
     peer.on('closed', (reason) => {
+      this.reception.delete(remote);
       if (this.remotes.get(participant.id) !== remote) return;
       this.remotes.delete(participant.id);
       this.safeEmit('peer-closed', remote, reason);
@@ -156,6 +184,41 @@ export class MeshAgent extends AgentBase<MeshAgentEvents> {
       this.log.warn({ err, peer: from }, `${type} refused`);
       remote.peer.close('error');
     }
+  }
+
+  /**
+   * One round of `stats`: a report per connected link that receives media (see
+   * meshStatsReport), every link at once: a few small messages well under the server's rate limit.
+   */
+  private reportStats(): void {
+    const now = performance.now();
+    for (const [remote, state] of this.reception) {
+      if (!remote.peer.connected) continue;
+      const tracks = remote.peer.tracks();
+      for (const t of tracks) this.watchRtcp(t, remote, state);
+      const read = tracks.flatMap((t) => (t.reception ? [{ kind: t.kind, reception: t.reception() }] : []));
+      const cur = receptionSample(read, now);
+      const who = this.participants.get(remote.participant.id) ?? remote.participant;
+      const report = meshStatsReport(state.since, cur, state.rttMs, who.video || who.screen);
+      state.since = cur;
+      if (!report) continue;
+      try {
+        this.client.send({ type: 'stats', peer: who.id, ...report });
+      } catch {
+        return; // signaling is down; the next round reports again
+      }
+    }
+  }
+
+  /** Reads the peer's reports about our streams on `track` for the round trip (RTCP: about one packet a second). */
+  private watchRtcp(track: MediaTrack, remote: RemotePeer, state: LinkReception): void {
+    if (state.watched.has(track)) return;
+    state.watched.add(track);
+    track.on('rtcp', (packet) => {
+      const ours = new Set(remote.peer.tracks().flatMap((t) => t.localSsrcs));
+      const rtt = roundTripMs(readRtcp(packet, this.log), ours, Date.now());
+      if (rtt !== undefined) state.rttMs = rtt;
+    });
   }
 
   private closePeers(): void {

@@ -12,6 +12,7 @@
 import { EventEmitter } from 'node:events';
 import type { Track } from 'node-datachannel';
 import { isRtcp } from '../media/rtp.js';
+import type { TrackReception } from './rtp-receiver.js';
 import type { SdpCodec, SdpDirection, SdpMedia } from './sdp.js';
 
 export interface MediaTrackEvents {
@@ -36,12 +37,16 @@ export interface RtpTrack extends Pick<EventEmitter<MediaTrackEvents>, 'on' | 'o
   readonly remoteMedia: SdpMedia | undefined;
   readonly closed: boolean;
   onRtp: PacketHandler | undefined;
+  /** What the RtpReceiver reading this track counted (set by it; undefined when none reads it). */
+  reception?: (() => TrackReception) | undefined;
   send(packet: Buffer): boolean;
 }
 
 export class MediaTrack extends EventEmitter<MediaTrackEvents> implements RtpTrack {
   /** Called for each RTP packet received on this mid (header included). */
   onRtp: PacketHandler | undefined;
+  /** What the RtpReceiver reading this track counted (set by it; undefined when none reads it). */
+  reception: (() => TrackReception) | undefined;
   /** Our direction as last negotiated. */
   direction: SdpDirection;
   /** The negotiated codec (payload type, clock rate, fmtp); undefined for an unwanted section. */

@@ -15,6 +15,18 @@ import type { RtpTrack } from './media-track.js';
 
 export type RtpPacketHandler = (packet: Buffer, header: RtpPacketInfo) => void;
 
+/**
+ * What the RtpReceiver reading a track has counted so far. The receiver puts a reader of it on
+ * its track (`track.reception`), so whoever owns the connection can report on it (MeshAgent's
+ * `stats`) without parsing every packet a second time.
+ */
+export interface TrackReception {
+  /** Every source heard (RFC 3550 counts, bytes with headers). */
+  sources: ReceiverStatsSnapshot[];
+  /** Video: frames completed (packets with the RTP marker bit set); 0 on an audio track. */
+  frames: number;
+}
+
 export interface RtpReceiverOptions {
   /** Called with every parsed RTP packet (payload at `header.payloadOffset`). */
   onPacket?: RtpPacketHandler;
@@ -45,6 +57,10 @@ export class RtpReceiver {
   private readonly attached: boolean;
   /** Packets whose header did not parse. */
   malformed = 0;
+  /** Video frames completed (marker bit), see TrackReception. */
+  private frames = 0;
+  private readonly countFrames: boolean;
+  private readonly reception = (): TrackReception => ({ sources: this.stats(), frames: this.frames });
   private readonly onRtcp = (p: Buffer) => this.handleRtcp(p);
 
   constructor(private readonly track: RtpTrack, options: RtpReceiverOptions = {}) {
@@ -57,6 +73,8 @@ export class RtpReceiver {
     if (this.attached) track.onRtp = (p) => this.handleRtp(p);
     track.on('rtcp', this.onRtcp);
     track.once('closed', () => this.close());
+    this.countFrames = track.kind === 'video';
+    track.reception = this.reception;
     this.reportTimer = new ReportTimer(() => this.sendReport(), this.reportIntervalMs, this.clock);
   }
 
@@ -79,6 +97,7 @@ export class RtpReceiver {
     }
     this.last = stats;
     stats.onPacket(header.sequenceNumber, header.timestamp, this.clock.now(), packet.length);
+    if (header.marker && this.countFrames) this.frames++;
     this.onPacket?.(packet, header);
   }
 
@@ -107,6 +126,7 @@ export class RtpReceiver {
     this.reportTimer.stop();
     this.track.off('rtcp', this.onRtcp);
     if (this.attached) this.track.onRtp = undefined;
+    if (this.track.reception === this.reception) this.track.reception = undefined;
   }
 
 
