@@ -75,7 +75,7 @@ describe('Opus concealment (libopus PLC through a TOC-only packet)', () => {
     const truth = new OpusDecoderStream(48000);
     const expected = packets.map((p) => truth.decode(p))[20]!;
     const dec = new OpusDecoderStream(48000);
-    let last = new Int16Array(0);
+    let last: Int16Array = new Int16Array(0);
     for (let i = 0; i < 20; i++) last = dec.decode(packets[i]!);
     const made = dec.conceal(); // packet 20 lost
     expect(made.length).toBe(960);

@@ -24,11 +24,13 @@ function recordingMedia(log: string[]): RoomMedia {
         signal: (m: SignalMessage) => { log.push(`signal ${member.id} ${m.type}`); },
         setSubscribed: () => {},
         setLayer: () => {},
+        reportStats: () => {},
         updated: () => {},
         setMuted: (kinds) => { log.push(`mute ${member.id} ${JSON.stringify(kinds)}`); },
         close: () => { log.push(`close ${member.id}`); },
       };
     },
+    measureQuality: () => [],
     close: () => { log.push('close room media'); },
   };
 }
@@ -115,7 +117,7 @@ describe('Room', () => {
   });
 
   it('a media side that refuses a member leaves no trace: no member, no empty room', async () => {
-    const refusing = (): RoomMedia => ({ join: () => { throw new Error('no media for you'); }, close: () => {} });
+    const refusing = (): RoomMedia => ({ join: () => { throw new Error('no media for you'); }, measureQuality: () => [], close: () => {} });
     const { rooms, changes } = registry(refusing);
     await expect(rooms.join('r', new FakeSink(), { id: 'A' })).rejects.toThrow('no media for you');
     expect(rooms.size).toBe(0);
