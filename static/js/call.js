@@ -7,14 +7,16 @@ import { LISTEN_ONLY_NOTE, LocalMedia } from './local-media.js';
 import { wireControls, renderControls } from './controls.js';
 import { createHook } from './hook.js';
 import { LevelMeters, resumeAudio } from './media.js';
+import { LinkStats } from './link-stats.js';
 import { MediaLinks } from './links.js';
 import { applyServerMute, removedNotice, serverMuteText } from './moderation.js';
+import { ownQualityText } from './quality-view.js';
 import { copyText, rememberRoom, roomUrl } from './rooms.js';
 import { SERVER } from './sfu.js';
 import { SfuView } from './sfu-view.js';
 import { Signaling, signalingUrl } from './signaling.js';
 import {
-  $, Tile, clearBanner, fillIcons, hideNotice, layoutGrid, renderInvite, renderPeople, setStatus, showBanner, showNotice,
+  $, Tile, bannerTexts, clearBanner, fillIcons, hideNotice, layoutGrid, renderInvite, renderPeople, setStatus, showBanner, showNotice,
   toast,
 } from './ui.js';
 
@@ -29,6 +31,19 @@ const CONNECT_TIMEOUT_MS = Number(window.CALLPEER_CONNECT_TIMEOUT_MS) || 15_000;
 
 /** How often connection quality is measured, ms. */
 const QUALITY_INTERVAL_MS = 2000;
+
+/** How often each connection's getStats() is read for `stats` reports (mesh) and the quality cards, ms (PROTOCOL.md: every 2-5 s). */
+const STATS_INTERVAL_MS = 2000;
+
+/** A server reading older than this is dropped from its tile (the server sends one every 2 s while anyone measures). */
+const SIGNAL_STALE_MS = 10_000;
+
+/**
+ * The banner about our own connection waits this long after we join, ms: a new call ramps up
+ * (encoders start low, first key frames come in bursts), which reads as low bitrate and video
+ * jitter for its first 10-15 s even on a perfect network.
+ */
+const OWN_QUALITY_GRACE_MS = 15_000;
 
 const s = {
   /** prejoin | joining | joined | reconnecting | full | left | error | removed (kicked) | ended (room closed) */
@@ -70,6 +85,7 @@ const grid = $('grid');
 const sfuView = new SfuView({
   s, send: (m) => signaling.send(m), connected: () => s.links.get(SERVER)?.offered === true, hidden: () => document.hidden,
 });
+const linkStats = new LinkStats({ s, send: (m) => signaling.send(m), video: (id, v) => s.tiles.get(id)?.setVideoSize(v) });
 const chat = new ChatPanel({
   list: $('messages'), form: $('chat-form'), input: $('chat-input'), unread: $('unread'),
   send: (text) => signaling.send({ type: 'chat', text }),
@@ -225,6 +241,7 @@ signaling.addEventListener('message', (e) => {
     case 'layer': return sfuView.onLayer(m);
     case 'publish-layers': return s.links.get(SERVER)?.setPublishLayers(m.active);
     case 'chat': return chat.add(m);
+    case 'quality': return onQuality(m);
     case 'kicked':
     case 'room-closed': return endCall(m.type === 'kicked' ? 'removed' : 'ended', removedNotice(m));
     case 'muted-by-server':
@@ -247,6 +264,12 @@ function onJoined(m) {
   s.iceServers = Array.isArray(m.iceServers) ? m.iceServers : [];
   s.topology = m.room.topology === 'sfu' ? 'sfu' : 'mesh';
   clearBanner('server');
+  // Readings of our old self no longer apply.
+  clearBanner('quality');
+  ownBanner.warnings = '';
+  ownBanner.text = '';
+  ownBanner.quietUntil = performance.now() + OWN_QUALITY_GRACE_MS;
+  s.tiles.get('self')?.setSignal(undefined);
   setStatus('good', 'Connected');
   $('topology').hidden = s.topology !== 'sfu';
   refreshLocalTile();
@@ -256,6 +279,35 @@ function onJoined(m) {
   }
   if (s.topology === 'sfu') links.server();
   renderSide();
+}
+
+/** The server's reading of someone's connection (ours too): their tile's bars, and our banner. */
+function onQuality(q) {
+  const own = q.id === s.selfId;
+  s.tiles.get(own ? 'self' : q.id)?.setSignal(q);
+  if (own) showOwnQuality(q);
+}
+
+/** The banner about our own connection as last shown: its warnings and text ('' = none); none before `quietUntil`. */
+const ownBanner = { warnings: '', text: '', quietUntil: 0 };
+
+/** Shows our reading's warnings in plain words, gone when they clear; closed by hand, it stays away until they change. */
+function showOwnQuality(q) {
+  if (performance.now() < ownBanner.quietUntil) return;
+  const text = ownQualityText(q);
+  const warnings = q.warnings.join();
+  const dismissed = ownBanner.text !== '' && !bannerTexts().includes(ownBanner.text);
+  if (!text) {
+    clearBanner('quality');
+    ownBanner.warnings = '';
+    ownBanner.text = '';
+    return;
+  }
+  if (dismissed && warnings === ownBanner.warnings) return;
+  ownBanner.warnings = warnings;
+  if (text === ownBanner.text && !dismissed) return;
+  ownBanner.text = text;
+  showBanner('quality', text);
 }
 
 function onError(m) {
@@ -344,7 +396,7 @@ function tickLevels() {
 
 // ---- test hook ----
 
-window.callpeer = createHook({ s, local, meters, chat, signaling, grid, roomId, sfuView });
+window.callpeer = createHook({ s, local, meters, chat, signaling, grid, roomId, sfuView, linkStats });
 
 // ---- start ----
 
@@ -385,6 +437,10 @@ function init() {
   new ResizeObserver(relayout).observe(grid);
   setInterval(tickLevels, 100);
   setInterval(() => links.tickQuality(), QUALITY_INTERVAL_MS);
+  setInterval(() => {
+    linkStats.tick();
+    for (const tile of s.tiles.values()) tile.expireSignal(SIGNAL_STALE_MS);
+  }, STATS_INTERVAL_MS);
   hideNotice();
   // A token with `publish: false`: the page opens no device and joins to listen only.
   const opening = claims.publish === false ? local.openNone(`Your camera and microphone stay off: ${LISTEN_ONLY_NOTE}.`) : local.open({ raw: params.get('raw') === '1' });

@@ -1,6 +1,8 @@
 // Rendering for the call page: video tiles, the grid, the people list, banners and dialogs.
 import { gridShape } from './grid-layout.js';
 import { colorFor, icons, initials, roleIcon } from './icons.js';
+import { qualityCard } from './quality-card.js';
+import { cardRows, signalBars, signalWord, warningWords } from './quality-view.js';
 
 export const $ = (id) => document.getElementById(id);
 
@@ -155,20 +157,84 @@ export class Tile {
     this.root.classList.toggle('speaking', level > 0.12 && this.participant.audio);
   }
 
-  /** Shows a signal badge while the connection is weak or poor; nothing when it is good. */
+  /** The page's own measure of what it receives from this participant (the test hook reports it). */
   setQuality(q) {
     this.quality = q;
-    let badge = this.badges.querySelector('.signal');
-    if (q.verdict === 'good') {
-      badge?.remove();
+  }
+
+  /**
+   * The server's reading of this participant's connection (a `quality` message; ours on our own
+   * tile), or undefined when there is none: signal bars from its score, and the quality card
+   * (quality-card.js) with its figures on hover, focus or a tap of the bars.
+   */
+  setSignal(q) {
+    this.signal = q;
+    this.signalAt = performance.now();
+    if (!q) {
+      qualityCard.hide(this, true);
+      this.bars?.remove();
+      this.bars = undefined;
       return;
     }
-    if (!badge) {
-      badge = el('span', 'badge signal', icons.signal);
-      this.badges.prepend(badge);
+    if (!this.bars) {
+      const bars = el('button', 'badge signal', '<i></i><i></i><i></i><i></i>');
+      bars.type = 'button';
+      bars.title = ''; // not the tile's "Click to pin"
+      // The bars are inside the tile: a click or Enter on them must not pin the tile.
+      bars.addEventListener('click', (e) => {
+        e.stopPropagation();
+        qualityCard.toggle(this);
+      });
+      bars.addEventListener('keydown', (e) => e.stopPropagation());
+      bars.addEventListener('mouseenter', () => qualityCard.show(this, false));
+      bars.addEventListener('mouseleave', () => qualityCard.hide(this));
+      bars.addEventListener('focus', () => qualityCard.show(this, false));
+      bars.addEventListener('blur', () => qualityCard.hide(this));
+      this.bars = bars;
+      this.badges.prepend(bars);
     }
-    badge.classList.toggle('poor', q.verdict === 'poor');
-    badge.title = `${q.verdict === 'poor' ? 'Poor' : 'Weak'} connection: ${q.lossPct} % packets lost, ${q.rttMs} ms round trip`;
+    this.bars.dataset.bars = String(signalBars(q.score));
+    this.bars.setAttribute('aria-label', `${this.local ? 'Your connection' : 'Connection'}: ${signalWord(q.score).toLowerCase()}. Details`);
+    qualityCard.update(this);
+  }
+
+  /** Forgets a reading older than `maxAgeMs` (nobody measures this participant any more). */
+  expireSignal(maxAgeMs) {
+    if (this.signal && performance.now() - this.signalAt > maxAgeMs) this.setSignal(undefined);
+  }
+
+  /** The size and frame rate of this tile's video as we receive it (our own tile: as we send it), for the card. */
+  setVideoSize(video) {
+    this.videoSize = video;
+    qualityCard.update(this);
+  }
+
+  /** Writes the quality card's content: the score in a word, the figures, the warnings. */
+  fillCard(card) {
+    const q = this.signal;
+    if (!q) return;
+    const head = el('div', 'head');
+    const title = el('b');
+    title.textContent = this.local ? 'Your connection' : this.participant.name;
+    const word = el('span', 'word');
+    word.dataset.bars = String(signalBars(q.score));
+    word.textContent = `${signalWord(q.score)} · ${q.score}`;
+    head.append(title, word);
+    const dl = el('dl');
+    for (const [label, value] of cardRows(q, this.videoSize)) {
+      const dt = el('dt');
+      dt.textContent = label;
+      const dd = el('dd');
+      dd.textContent = value;
+      dl.append(dt, dd);
+    }
+    card.append(head, dl);
+    const warnings = warningWords(q);
+    if (warnings) {
+      const p = el('p', 'warn');
+      p.textContent = warnings[0].toUpperCase() + warnings.slice(1);
+      card.append(p);
+    }
   }
 
   setStatus(text, bad = false) {
@@ -179,6 +245,7 @@ export class Tile {
 
   /** Takes the tile out of the page and lets go of its stream (a detached element would keep it alive). */
   destroy() {
+    qualityCard.hide(this, true);
     this.video.srcObject = null;
     this.pip.srcObject = null;
     this.root.remove();
@@ -192,6 +259,11 @@ export class Tile {
       paused: v.paused, showsVideo: !this.root.classList.contains('novideo'), speaking: this.root.classList.contains('speaking'),
       status: this.status.hidden ? '' : this.status.textContent,
       quality: this.quality?.verdict ?? '',
+      signal: this.signal ? {
+        bars: signalBars(this.signal.score), score: this.signal.score, packetLoss: this.signal.packetLoss, jitterMs: this.signal.jitterMs,
+        rttMs: this.signal.rttMs, bitrateKbps: this.signal.bitrateKbps, warnings: [...this.signal.warnings], video: this.videoSize ?? null,
+        card: qualityCard.isOpenFor(this),
+      } : null,
       layer: this.badges.querySelector('.layer')?.dataset.quality ?? '',
       pip: this.pip.hidden ? null : { videoWidth: this.pip.videoWidth, videoHeight: this.pip.videoHeight },
     };

@@ -4,8 +4,17 @@ import { waitForPage, type Page, type TestBrowser } from '../helpers/browser.js'
 export interface TileInfo {
   frames: number; videoWidth: number; videoHeight: number; currentTime: number; paused: boolean;
   showsVideo: boolean; speaking: boolean; status: string;
-  /** '' until measured, then 'good' | 'weak' | 'poor'. */
+  /** '' until measured, then 'good' | 'weak' | 'poor': the page's own measure of what it receives from this peer. */
   quality: string;
+  /**
+   * The server's last `quality` reading of this participant (our own on the self tile) as the
+   * tile shows it, or null: its bars (1-4), figures, warnings, the video size on the card, and
+   * whether the card is open (tapped).
+   */
+  signal: {
+    bars: number; score: number; packetLoss: number; jitterMs: number; rttMs: number; bitrateKbps: number; warnings: string[];
+    video: { width: number; height: number; fps?: number } | null; card: boolean;
+  } | null;
   /** SFU rooms: the camera layer the server says it forwards ('' before any). */
   layer: string;
   /** SFU rooms: the camera shown in the corner while the tile shows a screen, else null. */
@@ -45,6 +54,8 @@ export interface CallState {
     tracks: { id: string; publisher: string; kind: string; source: string; codec: string; layers: string[]; muted: boolean }[];
     layers: Record<string, string>; wanted: Record<string, string>; subscribed: Record<string, boolean>;
   };
+  /** Mesh rooms: the last `stats` report the page sent about each participant, by id. */
+  statsSent: Record<string, { peer: string; packetLoss: number; jitterMs: number; rttMs: number; bitrateKbps: number; framesPerSecond?: number }>;
 }
 export interface RtpStats {
   state: string;

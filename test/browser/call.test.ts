@@ -55,9 +55,11 @@ describe.skipIf(!hasChromium())(`call page in Chromium${skipNote()}`, { timeout:
     expect(Math.abs(dominantFrequency(pcm, heard.sampleRate) - TONE_HZ)).toBeLessThan(10);
     await waitForPage(alice, () => window.callpeer!.state().peers[0]!.tile!.speaking, undefined, { what: 'Bob shown speaking', debug: DEBUG_STATE });
 
-    // Loopback is a perfect network: the quality check runs and finds nothing to show.
+    // Loopback is a perfect network: the page's own check finds nothing wrong, and the server's
+    // reading of Bob (from Alice's stats) shows four bars.
     await waitForPage(alice, () => window.callpeer!.state().peers[0]!.tile!.quality === 'good', undefined, { what: 'a quality verdict' });
-    expect(await alice.locator('.badge.signal').count()).toBe(0);
+    await waitForPage(alice, () => window.callpeer!.state().peers[0]!.tile!.signal?.bars === 4, undefined, { what: 'four signal bars on Bob\'s tile', debug: DEBUG_STATE });
+    expect(await alice.locator('.tile:not(.local) .badge.signal[data-bars="4"]').count()).toBe(1);
     expect(after.rttMs).toBeLessThan(50);
 
     const bobStats = Object.values(await stats(bob))[0]!;
