@@ -94,6 +94,8 @@ export class Publication {
   readonly subscriptions = new Set<Subscription>();
   /** Muted through the room API: nothing is forwarded (reports go on). */
   serverMuted = false;
+  /** Clock ms of its first packet (undefined before one). */
+  flowingSince: number | undefined;
   private readonly expectedLayers: number;
   private readonly bySsrc = new Map<number, LayerStream>();
   private readonly receiver: RtpReceiver;
@@ -251,6 +253,7 @@ export class Publication {
     if (!layer) return;
     const now = this.clock.now();
     const first = layer.lastPacketMs === 0;
+    this.flowingSince ??= now;
     layer.lastPacketMs = now;
     if (first) this.updateActiveLayers();
     const f = this.current;

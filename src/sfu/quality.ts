@@ -4,11 +4,19 @@
  * jitter, bitrate), its downlink from the receiver reports it sends about what we forward to it
  * (loss, jitter, and the round trip from our sender reports). Its reading takes the worse of
  * the two directions for loss and jitter.
+ *
+ * Jitter comes from audio only: a video frame's packets share one timestamp and leave in a
+ * burst, so RFC 3550 jitter on video measures the encoder's frame sizes, not the network (it
+ * read 30-70 ms on loopback). Video's bitrate is judged only once it has flowed for
+ * VIDEO_RAMP_MS: browsers start a camera low and ramp up over the first seconds.
  */
 import { IntervalLoss, type QualitySample } from '../media/quality.js';
 import type { Participant } from '../protocol/signaling.js';
 import type { Publication } from './publication.js';
 import type { Subscription } from './subscription.js';
+
+/** How long a video track flows before its bitrate can say anything (a browser's ramp-up). */
+export const VIDEO_RAMP_MS = 15_000;
 
 /** One member's uplink counters between two readings. */
 export class UplinkMeter {
@@ -27,7 +35,7 @@ export class UplinkMeter {
       expected += u.expected;
       received += u.received;
       bytes += u.bytes;
-      jitterMs = Math.max(jitterMs, u.jitterMs);
+      if (p.kind === 'audio') jitterMs = Math.max(jitterMs, u.jitterMs);
     }
     // A publication that ended takes its counters with it: start the interval over.
     if (bytes < this.bytes) { this.bytes = 0; this.loss.next(0, 0); }
@@ -42,14 +50,17 @@ export class UplinkMeter {
 }
 
 /** A member's reading: its uplink measured here, its downlink as it reports it. */
-export function memberSample(participant: Participant, up: { packetLoss: number; jitterMs: number; bitrateKbps: number }, subscriptions: Iterable<Subscription>): QualitySample {
+export function memberSample(
+  participant: Participant, up: { packetLoss: number; jitterMs: number; bitrateKbps: number }, subscriptions: Iterable<Subscription>,
+  publications: Iterable<Publication>, nowMs: number,
+): QualitySample {
   let downLoss = 0, downJitter = 0;
   const rtts: number[] = [];
   for (const s of subscriptions) {
     const r = s.received;
     if (!r || !s.receiving()) continue;
     downLoss = Math.max(downLoss, r.lossPercent);
-    downJitter = Math.max(downJitter, r.jitterMs);
+    if (s.publication.kind === 'audio') downJitter = Math.max(downJitter, r.jitterMs);
     if (r.rttMs !== undefined) rtts.push(r.rttMs);
   }
   return {
@@ -57,7 +68,7 @@ export function memberSample(participant: Participant, up: { packetLoss: number;
     jitterMs: Math.max(up.jitterMs, downJitter),
     rttMs: rtts.length === 0 ? 0 : rtts.reduce((a, b) => a + b, 0) / rtts.length,
     bitrateKbps: up.bitrateKbps,
-    video: participant.video || participant.screen,
+    video: (participant.video || participant.screen) && [...publications].some((p) => p.kind === 'video' && p.flowingSince !== undefined && nowMs - p.flowingSince >= VIDEO_RAMP_MS),
     expectingMedia: participant.audio || participant.video || participant.screen,
   };
 }

@@ -131,7 +131,7 @@ export class SfuRouter implements RoomMedia {
       if (!up) return;
       const audience = new Set<string>();
       for (const p of pubs) for (const s of p.subscriptions) if (s.receiving()) audience.add(s.subscriber.id);
-      out.push({ id: member.id, sample: memberSample(member.participant, up, subs), audience });
+      out.push({ id: member.id, sample: memberSample(member.participant, up, subs, pubs, now), audience });
     };
     for (const sm of this.members.values()) read(sm.member, sm.uplink, [...sm.publications.values()], sm.subscriptions.values());
     for (const [id, pub] of this.legPublications) {
