@@ -112,6 +112,12 @@ describe.skipIf(!hasChromium() || toolsMissing.length > 0)(
 
         expect(mine('audio')).toHaveLength(1);
         checkAudio(dir, mine('audio')[0]!);
+        // On one timeline: both tracks ran until the recording stopped, so they end together
+        // (a camera anchored at its first frame's arrival ended up to 1.2 s after its audio).
+        const audio = mine('audio')[0]!;
+        const skew = video.durationMs - audio.durationMs; // both: ms from the session start to the file's end
+        figures.push(`${name} camera ends ${skew} ms from its audio`);
+        expect(Math.abs(skew)).toBeLessThanOrEqual(250);
       }
       console.log(`recorded cameras: ${figures.join('; ')}`);
       expect(browser.pageErrors).toEqual([]);

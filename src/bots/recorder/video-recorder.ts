@@ -3,9 +3,9 @@
  * receiver reports) -> depacketizer (VP8, or H264 into Annex B access units) -> file writer
  * (IvfWriter for VP8, AnnexBWriter for H264). The file opens at the first key frame;
  * frame times are on the session's timeline like the audio files (pts 0 = the session start,
- * 1/90000 s): the first frame at its arrival, the rest by RTP timestamp. After a lost packet
- * it asks the sender for a key frame (RTCP PLI, at most every 500 ms) and skips frames until
- * one comes, so the file always decodes.
+ * 1/90000 s), placed by RTP timestamp from the earliest start that the arrivals of the first 2 s
+ * of frames allow (held until then). After a lost packet it asks the sender for a key frame
+ * (RTCP PLI, at most every 500 ms) and skips frames until one comes, so the file always decodes.
  */
 import type { Logger } from '../../log.js';
 import { IVF_RATE } from '../../media/ivf.js';
@@ -46,6 +46,9 @@ export interface VideoRecorderOptions {
   logger?: Logger;
 }
 
+/** Frames held at the start of a track before it is placed on the timeline, ms. */
+const HOLD_MS = 2000;
+
 export class VideoTrackRecorder {
   private readonly receiver: RtpReceiver;
   private readonly frames: { push(p: FramePacket): void; readonly stats: FrameStats };
@@ -60,6 +63,8 @@ export class VideoTrackRecorder {
   private anchorTs = 0;
   private lastPliMs = -Infinity;
   private halted = false;
+  /** The first HOLD_MS of frames, kept until the anchor is known (undefined once written). */
+  private held: { data: Buffer; ext: number; size: { width: number; height: number } | undefined; arrival: number }[] | undefined = [];
 
   constructor(readonly track: MediaTrack, private readonly options: VideoRecorderOptions) {
     this.receiver = new RtpReceiver(track, {
@@ -109,6 +114,7 @@ export class VideoTrackRecorder {
   /** Closes the file (header patched). Idempotent; throws IO_ERROR. */
   finish(_untilMs?: number): void {
     this.receiver.close();
+    if (!this.halted && this.writer && this.held) this.release();
     this.halted = true;
     this.writer?.close();
   }
@@ -126,20 +132,49 @@ export class VideoTrackRecorder {
         this.writer = this.options.open();
         this.lastTs = f.timestamp;
         this.extTs = f.timestamp;
-        this.anchorTs = f.timestamp;
-        this.anchorPts = Math.max(0, Math.round((performance.now() - this.options.startMs) * (IVF_RATE / 1000)));
-        this.firstPts = this.anchorPts;
       }
       this.extTs += tsDiff(f.timestamp, this.lastTs);
       this.lastTs = f.timestamp;
-      // Timestamps only go forward in the file, whatever the sender did.
-      const pts = Math.max(this.lastPts + 1, this.anchorPts + (this.extTs - this.anchorTs));
-      this.lastPts = pts;
-      this.writer.writeFrame(f.data, pts, size);
+      if (this.held) {
+        const arrival = Math.round((performance.now() - this.options.startMs) * (IVF_RATE / 1000));
+        this.held.push({ data: f.data, ext: this.extTs, size, arrival });
+        if (arrival - this.held[0]!.arrival >= HOLD_MS * (IVF_RATE / 1000)) this.release();
+        return;
+      }
+      this.write(f.data, this.extTs, size);
     } catch (err) {
       this.halted = true;
       this.options.onError(err);
     }
+  }
+
+  /**
+   * Places the held frames, and so the track: a camera's first frames often leave the sender
+   * late (its encoder starting, a large key frame), and anchoring the track at the first one's
+   * arrival would put the whole track that much late against the audio. The anchor is the
+   * earliest start the held frames' arrivals and timestamps allow.
+   */
+  private release(): void {
+    const held = this.held!;
+    this.held = undefined;
+    const first = held[0]!;
+    this.anchorTs = first.ext;
+    let anchor = first.arrival;
+    for (const h of held) {
+      const delta = h.ext - first.ext;
+      // A timestamp jump (a sender restarting its clock) says nothing about the start.
+      if (delta >= 0 && delta <= (HOLD_MS + 1000) * (IVF_RATE / 1000)) anchor = Math.min(anchor, h.arrival - delta);
+    }
+    this.anchorPts = Math.max(0, anchor);
+    this.firstPts = this.anchorPts;
+    for (const h of held) this.write(h.data, h.ext, h.size);
+  }
+
+  private write(data: Buffer, ext: number, size: { width: number; height: number } | undefined): void {
+    // Timestamps only go forward in the file, whatever the sender did.
+    const pts = Math.max(this.lastPts + 1, this.anchorPts + (ext - this.anchorTs));
+    this.lastPts = pts;
+    this.writer!.writeFrame(data, pts, size);
   }
 
   private requestKeyframe(): void {
