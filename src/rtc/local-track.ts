@@ -8,11 +8,13 @@
 import { EventEmitter } from 'node:events';
 import { isRtcp } from '../media/rtp.js';
 import type { MediaTrackEvents, PacketHandler, RtpTrack } from './media-track.js';
+import type { TrackReception } from './rtp-receiver.js';
 import { randomId, randomSsrc } from './native.js';
 import type { SdpCodec, SdpMedia } from './sdp.js';
 
 export class LocalTrack extends EventEmitter<MediaTrackEvents> implements RtpTrack {
   onRtp: PacketHandler | undefined;
+  reception: (() => TrackReception) | undefined;
   readonly localSsrc = randomSsrc();
   readonly cname = randomId(8);
   readonly remoteMedia: SdpMedia | undefined = undefined;

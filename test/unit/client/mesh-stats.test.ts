@@ -8,12 +8,12 @@ import { RtpReceiver } from '../../../src/rtc/rtp-receiver.js';
 import { ManualClock } from '../../helpers/clock.js';
 
 const OPUS = { payloadType: 111, name: 'opus', clockRate: 48000, channels: 2, fmtp: '', rtcpFb: [] };
-const VP8 = { payloadType: 96, name: 'VP8', clockRate: 90000, fmtp: '', rtcpFb: [] };
+const VP8 = { payloadType: 96, name: 'VP8', clockRate: 90000, channels: 1, fmtp: '', rtcpFb: [] };
 
 /** One RTP packet: 12-byte header and `payload` bytes. */
 function rtp(ssrc: number, pt: number, seq: number, timestamp: number, payload: number, marker = false): Buffer {
   const out = Buffer.alloc(12 + payload);
-  writeRtpHeader({ padding: false, marker, payloadType: pt, sequenceNumber: seq, timestamp, ssrc, csrcs: [], extensions: [] }, out, 0);
+  writeRtpHeader({ padding: false, marker, payloadType: pt, sequenceNumber: seq, timestamp, ssrc, csrcs: [], extensions: [], extensionProfile: 0, extensionData: undefined } as unknown as Parameters<typeof writeRtpHeader>[0], out, 0);
   return out;
 }
 

@@ -1,9 +1,10 @@
 /** What the call page reports of each mesh link (`stats`) from two getStats() samples. */
 import { describe, expect, it } from 'vitest';
+// @ts-expect-error plain JS module of the pages (no types)
 import { readSample, statsFigures, videoSize } from '../../../static/js/link-stats.js';
 
 /** A getStats() report as Chromium gives it: the selected pair, an audio and a video inbound-rtp, an outbound video. */
-function report(o: { audio: [number, number, number]; video?: [number, number, number, number]; rtt?: number; jitter?: number }) {
+function report(o: { audio: [number, number, number]; video?: [number, number, number, number?]; rtt?: number; jitter?: number }) {
   const entries: Record<string, unknown>[] = [
     { id: 'T1', type: 'transport', selectedCandidatePairId: 'CP1' },
     { id: 'CP1', type: 'candidate-pair', nominated: true, state: 'succeeded', currentRoundTripTime: o.rtt },

@@ -1,5 +1,6 @@
 /** The call page's words for the server's quality readings: bars, card rows, the banner about your own connection. */
 import { describe, expect, it } from 'vitest';
+// @ts-expect-error plain JS module of the pages (no types)
 import { cardRows, ownQualityText, signalBars, signalWord, warningWords } from '../../../static/js/quality-view.js';
 
 const reading = (over: Partial<{ score: number; packetLoss: number; jitterMs: number; rttMs: number; bitrateKbps: number; warnings: string[] }> = {}) => ({
