@@ -20,6 +20,22 @@ export interface GatewayTotals { framesIn: number; framesOut: number; underruns:
 
 /** Frames the play queue holds before the room takes from it: one tick of network jitter absorbed. */
 const PREBUFFER_FRAMES = 2;
+/**
+ * A backlog (more than the cushion still waiting after a take) left by a burst or a stall
+ * would otherwise stay for the whole call: the client and the room both run at real time, so
+ * nothing drains it but the --max-queue-ms limit. After it has lasted this many ticks (100 ms,
+ * longer than a jitter spike), each quiet frame taken is skipped (20 ms less delay a tick)...
+ */
+const TRIM_QUIET_AFTER_TICKS = 5;
+/** ...and past this many (1 s of unbroken speech), one frame whatever it holds, then again a second later. */
+const TRIM_ANY_AFTER_TICKS = 50;
+/** A frame whose samples all stay under this (-30 dBFS) is quiet: skipping it is not heard. */
+const QUIET_PEAK = 1024;
+
+function isQuiet(frame: Int16Array): boolean {
+  for (let i = 0; i < frame.length; i++) if (frame[i]! >= QUIET_PEAK || frame[i]! <= -QUIET_PEAK) return false;
+  return true;
+}
 
 export class PcmRoomLeg implements AudioLeg {
   /** Client format → 48 kHz PCM (undefined: the client sends 48 kHz PCM already). */
@@ -33,6 +49,9 @@ export class PcmRoomLeg implements AudioLeg {
   private framesIn = 0;
   private framesOut = 0;
   private underruns = 0;
+  /** Ticks the current backlog has lasted, and frames skipped to drain backlogs. */
+  private backlogTicks = 0;
+  private trimmed = 0;
   /** What the client said, 20 ms frames waiting for the room's tick. */
   private readonly said: FrameQueue;
 
@@ -63,6 +82,16 @@ export class PcmRoomLeg implements AudioLeg {
   }
 
   take(): Int16Array | undefined {
+    const frame = this.said.take();
+    if (!frame || this.said.length <= PREBUFFER_FRAMES) {
+      this.backlogTicks = 0;
+      return frame;
+    }
+    this.backlogTicks++;
+    if (this.backlogTicks < TRIM_ANY_AFTER_TICKS && (this.backlogTicks < TRIM_QUIET_AFTER_TICKS || !isQuiet(frame))) return frame;
+    // Skipped: the next one plays now. A speech frame resets the count (at most one a second).
+    if (this.backlogTicks >= TRIM_ANY_AFTER_TICKS) this.backlogTicks = 0;
+    this.trimmed++;
     return this.said.take();
   }
 
@@ -70,7 +99,7 @@ export class PcmRoomLeg implements AudioLeg {
     return {
       framesIn: this.framesIn, framesOut: this.framesOut,
       queueMs: this.egress.queuedAudioMs + this.said.length * 20,
-      droppedMs: this.egress.droppedMs + this.said.dropped * 20,
+      droppedMs: this.egress.droppedMs + (this.said.dropped + this.trimmed) * 20,
       underruns: this.underruns,
     };
   }

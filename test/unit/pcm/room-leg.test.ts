@@ -29,4 +29,37 @@ describe('PcmRoomLeg play queue', () => {
     const heard = Array.from({ length: 6 }, () => leg.take()?.[0]);
     expect(heard).toEqual([46, 47, 48, 49, 50, undefined]);
   });
+
+  it('drains a backlog left by a burst back to the cushion during quiet frames, but leaves a brief one', () => {
+    const leg = new PcmRoomLeg({ codec: 'pcm', rate: 48000 }, new Egress(sink));
+    // A client whose frames reached us 140 ms late in one burst: 7 quiet frames beyond the cushion.
+    for (let i = 0; i < 9; i++) leg.push(frame(0));
+    const queued: number[] = [];
+    for (let tick = 0; tick < 20; tick++) {
+      leg.push(frame(0)); // and then real time
+      leg.take();
+      queued.push(leg.stats().queueMs);
+    }
+    // The first 4 ticks (80 ms) leave it; then a quiet frame is skipped every tick until 40 ms remain.
+    expect(queued.slice(0, 4)).toEqual([180, 180, 180, 180]);
+    expect(queued.slice(4, 12)).toEqual([160, 140, 120, 100, 80, 60, 40, 40]);
+    expect(queued.at(-1)).toBe(40);
+    expect(leg.stats().droppedMs).toBe(140);
+  });
+
+  it('skips speech to drain a backlog only after a second of it, one frame a second', () => {
+    const leg = new PcmRoomLeg({ codec: 'pcm', rate: 48000 }, new Egress(sink));
+    for (let i = 0; i < 4; i++) leg.push(frame(5000)); // 40 ms beyond the cushion
+    const dropped: number[] = [];
+    for (let tick = 0; tick < 120; tick++) {
+      leg.push(frame(5000));
+      expect(leg.take()?.[0]).toBe(5000);
+      dropped.push(leg.stats().droppedMs);
+    }
+    expect(dropped[48]).toBe(0);
+    expect(dropped[49]).toBe(20);
+    expect(dropped[98]).toBe(20);
+    expect(dropped[99]).toBe(40);
+    expect(leg.stats().queueMs).toBe(40);
+  });
 });
