@@ -115,8 +115,9 @@ export class Resampler {
     const out = new Int16Array(this.maxOutput(input.length));
     let n = 0;
     // The hot loop of every resampled stream (the PCM gateway runs two per phone leg): state in
-    // locals, and four partial sums, so the adds are not one serial dependency chain (about
-    // 2x faster; a sample can differ from a single running sum only by float rounding).
+    // locals, and four partial sums, so the adds are not one serial dependency chain: 1.4x
+    // faster (8 <-> 48 kHz, 51 -> 36 µs per leg's 20 ms both ways). A sample could differ from a
+    // single running sum's by float rounding; none did in 5.7 M samples of tones and noise.
     let nextInt = this.nextInt;
     let nextFrac = this.nextFrac;
     const quads = taps & ~3;

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import type { LoopStats } from './server-child.js';
 
 export interface ChildStats { cpu: NodeJS.CpuUsage; mem: NodeJS.MemoryUsage }
 
@@ -7,7 +8,7 @@ export interface ChildStats { cpu: NodeJS.CpuUsage; mem: NodeJS.MemoryUsage }
 export class BenchServer {
   private constructor(readonly child: ChildProcess, readonly url: string) {}
 
-  static async start(kind: 'callpeer' | 'sfu' | 'auth' | 'bare'): Promise<BenchServer> {
+  static async start(kind: 'callpeer' | 'sfu' | 'gateway' | 'auth' | 'bare' | 'bare-twilio'): Promise<BenchServer> {
     // BENCH_CPU_PROF=DIR: the server writes a V8 CPU profile there (stop() ends it cleanly).
     const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
     const child = fork(path.join(import.meta.dirname, 'server-child.ts'), [kind], { execArgv: ['--import', 'tsx', '--expose-gc', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -23,6 +24,14 @@ export class BenchServer {
     return new Promise((resolve) => {
       this.child.once('message', (m) => resolve(m as ChildStats));
       this.child.send({ cmd: 'stats', gc });
+    });
+  }
+
+  /** CPU, event-loop utilization and delay, mix tick times (server-child.ts LoopStats), never a GC. */
+  loopStats(): Promise<LoopStats> {
+    return new Promise((resolve) => {
+      this.child.once('message', (m) => resolve(m as LoopStats));
+      this.child.send({ cmd: 'loop-stats' });
     });
   }
 
