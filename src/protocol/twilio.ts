@@ -5,7 +5,7 @@
  * toward a voice agent in `callpeer bridge --dialect twilio`, so both directions are parsed and
  * built here. Builders write the fields in the order Twilio does.
  */
-import { fail, isObject, reqString, type Obj } from './validate.js';
+import { fail, isObject, parseJsonObject, reqString, type Obj } from './validate.js';
 
 export const TWILIO_ENCODING = 'audio/x-mulaw';
 export const TWILIO_SAMPLE_RATE = 8000;
@@ -50,18 +50,6 @@ export function decodeBase64(text: string, ref: string): Uint8Array {
   return Buffer.from(text, 'base64');
 }
 
-function parse(text: string): Obj & { event: string } {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    fail('frame is not valid JSON');
-  }
-  if (!isObject(value)) fail('frame must be a JSON object');
-  if (typeof value.event !== 'string') fail('frame must have a string "event"');
-  return value as Obj & { event: string };
-}
-
 function field(o: Obj, key: string, ref: string): Obj {
   const v = o[key];
   if (!isObject(v)) fail(`${ref}.${key} must be an object`, ref);
@@ -87,7 +75,7 @@ function parameters(v: unknown, ref: string): Record<string, string> {
  * CODEC_NOT_SUPPORTED (via the caller's check) is left to `checkMediaFormat`.
  */
 export function parseTwilioInbound(text: string): TwilioInbound {
-  const o = parse(text);
+  const o = parseJsonObject(text, 'event');
   const e = o.event;
   switch (e) {
     case 'connected':
@@ -134,7 +122,7 @@ export function parseTwilioInbound(text: string): TwilioInbound {
 
 /** Reads a frame an app sent (media to play, a mark, clear). Throws INVALID_MESSAGE. */
 export function parseTwilioOutbound(text: string): TwilioOutbound {
-  const o = parse(text);
+  const o = parseJsonObject(text, 'event');
   const e = o.event;
   switch (e) {
     case 'media':

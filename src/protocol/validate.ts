@@ -93,8 +93,11 @@ export function nestsAtMost(value: unknown, maxDepth: number): boolean {
   return true;
 }
 
-/** Parses one JSON text frame into an object with a string `type`. */
-export function parseJsonObject(text: string): Obj & { type: string } {
+/**
+ * Parses one JSON text frame into an object with a string `type` (or, for dialects that name
+ * it otherwise, such as Twilio's `event`, the field given).
+ */
+export function parseJsonObject<K extends string = 'type'>(text: string, key: K = 'type' as K): Obj & Record<K, string> {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -102,6 +105,6 @@ export function parseJsonObject(text: string): Obj & { type: string } {
     fail('frame is not valid JSON');
   }
   if (!isObject(value)) fail('frame must be a JSON object');
-  if (typeof value.type !== 'string') fail('frame must have a string "type"');
-  return value as Obj & { type: string };
+  if (typeof value[key] !== 'string') fail(`frame must have a string "${key}"`);
+  return value as Obj & Record<K, string>;
 }

@@ -1,5 +1,7 @@
 /** Helpers for tests of the call page (/r/<room>): its `window.callpeer` hook, typed. */
-import { waitForPage, type Page, type TestBrowser } from '../helpers/browser.js';
+import { expect } from 'vitest';
+import { dominantFrequency } from '../../src/media/analysis.js';
+import { floatToInt16, waitForPage, type Page, type TestBrowser } from '../helpers/browser.js';
 
 export interface TileInfo {
   frames: number; videoWidth: number; videoHeight: number; currentTime: number; paused: boolean;
@@ -125,4 +127,17 @@ export async function waitForPeersPlaying(page: Page, count: number, timeoutMs =
     const st = window.callpeer!.state();
     return st.peers.length === n && st.peers.every((p) => p.connection === 'connected' && p.tile !== null && p.tile.frames > 10 && p.tile.videoWidth > 0);
   }, count, { timeoutMs, what: `${count} peer(s) connected with video playing`, debug: DEBUG_STATE });
+}
+
+/**
+ * The tone `page` hears from `id`, Hz: 1.5 s through the hook, the median of three 0.5 s windows
+ * (Chromium's jitter buffer may splice its playout once in a while, smearing one window).
+ */
+export async function heardHz(page: Page, id: string): Promise<number> {
+  const { sampleRate, samples } = await page.evaluate((peer) => window.callpeer!.audio(peer, 1500), id);
+  const pcm = floatToInt16(samples);
+  expect(pcm.reduce((m, x) => Math.max(m, Math.abs(x)), 0)).toBeGreaterThan(3000); // audio, not silence
+  const w = Math.round(sampleRate / 2);
+  const freqs = [0, 1, 2].map((k) => dominantFrequency(pcm.subarray(k * w, (k + 1) * w), sampleRate)).sort((a, b) => a - b);
+  return freqs[1]!;
 }

@@ -11,7 +11,7 @@ import type { RunningServer } from '../../src/app.js';
 import { dominantFrequency, toneShare } from '../../src/media/analysis.js';
 import { bytesToInt16 } from '../../src/media/pcm.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
-import { floatToInt16, hasChromium, launchBrowser, screenshot, skipNote, toneWavFile, waitForPage, type Page, type TestBrowser } from '../helpers/browser.js';
+import { hasChromium, launchBrowser, screenshot, skipNote, toneWavFile, waitForPage, type Page, type TestBrowser } from '../helpers/browser.js';
 import { until } from '../helpers/rtc.js';
 import { startTestServer } from '../helpers/server.js';
 import { PcmProbe } from '../integration/pcm-harness.js';
@@ -20,7 +20,7 @@ import { frequencyOf, PEER, sfuMember } from '../integration/sfu-helpers.js';
 import { TwilioAgent } from '../integration/twilio-agent.js';
 import { Bridge } from '../../src/bots/bridge/bridge.js';
 import { TwilioCaller } from '../integration/twilio-caller.js';
-import { DEBUG_STATE, joinCall, state } from './call-page.js';
+import { DEBUG_STATE, heardHz, joinCall, state } from './call-page.js';
 
 const PAGE_HZ = 440;
 const PHONE_HZ = 880;
@@ -35,16 +35,6 @@ async function waitForAudioFrom(page: Page, id: string, timeoutMs = 20_000): Pro
     const track = (video?.srcObject as MediaStream | null)?.getAudioTracks()[0];
     return track !== undefined && (all[peer]?.inbound.audio?.packetsReceived ?? 0) > 50;
   }, id, { timeoutMs, what: `audio from ${id}`, debug: DEBUG_STATE });
-}
-
-/** The tone `page` hears from `id`, Hz: the median of three 0.5 s windows of 1.5 s recorded in the page (WebAudio). */
-async function heardHz(page: Page, id: string): Promise<number> {
-  const { sampleRate, samples } = await page.evaluate((peer) => window.callpeer!.audio(peer, 1500), id);
-  const pcm = floatToInt16(samples);
-  expect(pcm.reduce((m, x) => Math.max(m, Math.abs(x)), 0)).toBeGreaterThan(3000); // audio, not silence
-  const w = Math.round(sampleRate / 2);
-  const freqs = [0, 1, 2].map((k) => dominantFrequency(pcm.subarray(k * w, (k + 1) * w), sampleRate)).sort((a, b) => a - b);
-  return freqs[1]!;
 }
 
 /** The tile of `id` as the page draws it. */

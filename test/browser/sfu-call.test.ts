@@ -7,17 +7,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/app.js';
 import { SfuAgent } from '../../src/client/sfu-agent.js';
-import { dominantFrequency } from '../../src/media/analysis.js';
 import { isRtcp } from '../../src/media/rtp.js';
 import { OpusSender } from '../../src/rtc/opus-sender.js';
 import { ToneSource } from '../../src/media/opus-sources.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
 import {
-  floatToInt16, hasChromium, launchBrowser, screenshot, skipNote, toneWavFile, waitForPage, type Page, type TestBrowser,
+  hasChromium, launchBrowser, screenshot, skipNote, toneWavFile, waitForPage, type Page, type TestBrowser,
 } from '../helpers/browser.js';
 import { until } from '../helpers/rtc.js';
 import { startTestServer } from '../helpers/server.js';
-import { BLOCK_ALL, DEBUG_STATE, joinCall, state, stats, type CallState } from './call-page.js';
+import { BLOCK_ALL, DEBUG_STATE, heardHz, joinCall, state, stats, type CallState } from './call-page.js';
 import { frequencyOf } from '../integration/sfu-helpers.js';
 
 const RAW = { raw: '1' };
@@ -36,19 +35,6 @@ async function waitForAudioFrom(page: Page, id: string, timeoutMs = 20_000): Pro
     const track = (video?.srcObject as MediaStream | null)?.getAudioTracks()[0];
     return p?.connection === 'connected' && track !== undefined && (all[peer]?.inbound.audio?.packetsReceived ?? 0) > 50;
   }, id, { timeoutMs, what: `audio from ${id}`, debug: DEBUG_STATE });
-}
-
-/**
- * The tone `page` hears from `id`, Hz: 1.5 s through the hook, the median of three 0.5 s windows
- * (Chromium's jitter buffer may splice its playout once in a while, smearing one window).
- */
-async function heardHz(page: Page, id: string): Promise<number> {
-  const { sampleRate, samples } = await page.evaluate((peer) => window.callpeer!.audio(peer, 1500), id);
-  const pcm = floatToInt16(samples);
-  expect(pcm.reduce((m, x) => Math.max(m, Math.abs(x)), 0)).toBeGreaterThan(3000); // audio, not silence
-  const w = Math.round(sampleRate / 2);
-  const freqs = [0, 1, 2].map((k) => dominantFrequency(pcm.subarray(k * w, (k + 1) * w), sampleRate)).sort((a, b) => a - b);
-  return freqs[1]!;
 }
 
 /** A Node member that publishes a tone once negotiated and keeps each publisher's RTP it hears. */
