@@ -153,6 +153,17 @@ describe('callpeer bridge, twilio dialect', () => {
     await until(() => m.left.includes(bridgeIn(m)!), 5000, 'the bridge gone from the room');
   });
 
+  it('the agent drops and stays unreachable: after the redials fail, the bridge leaves the room (agent-lost)', async () => {
+    const a = await agent();
+    const m = await member('br-lost', 440);
+    const b = await bridge('br-lost', a.url, { redialDelaysMs: [50, 50, 50] });
+    await until(() => bridgeIn(m) !== undefined, 5000, 'the bridge listed');
+    const closed = new Promise<string>((r) => b.once('closed', ({ reason }) => r(reason)));
+    await a.close(); // terminates the stream and stops listening: every redial is refused
+    expect(await closed).toBe('agent-lost');
+    await until(() => m.left.includes(bridgeIn(m)!), 5000, 'the bridge gone from the room');
+  });
+
   it('an agent that cannot be reached fails the start with CONNECTION_FAILED, before joining the room; a room deleted ends the stream with stop', async () => {
     const nowhere = new Bridge({ wsUrl: ctx.server.wsUrl, room: 'br-nowhere', to: 'ws://127.0.0.1:9/media', dialect: 'twilio', peer: PEER });
     await expect(nowhere.start()).rejects.toMatchObject({ code: 'CONNECTION_FAILED', message: expect.stringMatching(/could not reach the agent at ws:\/\/127\.0\.0\.1:9\/media/) });
