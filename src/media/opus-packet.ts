@@ -45,3 +45,15 @@ export function opusConcealToc(toc: number): number {
   const config20 = config < 12 ? (config & ~3) | 1 : config < 16 ? (config & ~1) | 1 : config | 3;
   return (config20 << 3) | (toc & 0x04); // code 0: one frame
 }
+
+/**
+ * CELT fullband mono silence frames by length in samples: the TOC byte (configs 31, 30, 29,
+ * 28: 20, 10, 5, 2.5 ms, code 0) and two bytes whose range-coded first symbol is the
+ * "silence" flag. They decode to exact zeros.
+ */
+export const SILENCE_FRAMES: ReadonlyArray<readonly [number, Buffer]> = [
+  [960, Buffer.from([0xf8, 0xff, 0xfe])],
+  [480, Buffer.from([0xf0, 0xff, 0xfe])],
+  [240, Buffer.from([0xe8, 0xff, 0xfe])],
+  [120, Buffer.from([0xe0, 0xff, 0xfe])],
+];

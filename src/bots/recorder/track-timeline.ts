@@ -23,7 +23,7 @@
  *   run of packets that all land behind what is written (sender clock drift) re-anchor the
  *   stream at the current position.
  */
-import { opusPacketSamples48k } from '../../media/opus-packet.js';
+import { opusPacketSamples48k, SILENCE_FRAMES } from '../../media/opus-packet.js';
 import { tsDiff, unwrapSeq } from '../../media/rtp.js';
 
 /** Samples per millisecond on Opus' 48 kHz timeline. */
@@ -31,17 +31,6 @@ export const SAMPLES_PER_MS = 48;
 /** The finest silence frame (2.5 ms): positions are multiples of it. */
 const QUANTUM = 120;
 
-/**
- * CELT fullband mono silence frames by length in samples: the TOC byte (configs 31, 30, 29,
- * 28: 20, 10, 5, 2.5 ms, code 0) and two bytes whose range-coded first symbol is the
- * "silence" flag. They decode to exact zeros.
- */
-export const SILENCE_FRAMES: ReadonlyArray<readonly [number, Buffer]> = [
-  [960, Buffer.from([0xf8, 0xff, 0xfe])],
-  [480, Buffer.from([0xf0, 0xff, 0xfe])],
-  [240, Buffer.from([0xe8, 0xff, 0xfe])],
-  [120, Buffer.from([0xe0, 0xff, 0xfe])],
-];
 
 export interface TimelinePacket {
   ssrc: number;

@@ -8,7 +8,8 @@
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { CallpeerError } from '../../errors.js';
 import { OggOpusWriter } from '../../media/ogg-opus.js';
-import { SILENCE_FRAMES, type TimelineFrame } from './track-timeline.js';
+import { SILENCE_FRAMES } from '../../media/opus-packet.js';
+import type { TimelineFrame } from './track-timeline.js';
 
 /**
  * Pre-skip (48 kHz samples): one 20 ms silence frame written first and skipped by players, so

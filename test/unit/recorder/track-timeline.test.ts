@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SILENCE_FRAMES, TrackTimeline, type TimelineFrame, type TimelineOptions } from '../../../src/bots/recorder/track-timeline.js';
+import { SILENCE_FRAMES } from '../../../src/media/opus-packet.js';
+import { TrackTimeline, type TimelineFrame, type TimelineOptions } from '../../../src/bots/recorder/track-timeline.js';
 import { OpusDecoderStream } from '../../../src/media/opus.js';
 
 /** A fake 20 ms Opus packet (CELT FB 20 ms TOC) carrying its sequence number in bytes 1-2. */
