@@ -25,6 +25,11 @@ export function bytesToInt16(bytes: Uint8Array): Int16Array {
   return out;
 }
 
+/** Int16 samples of PCM16 LE bytes: a view when the Buffer is 2-byte aligned (little-endian host), else a copy. */
+export function int16Samples(bytes: Uint8Array): Int16Array {
+  return HOST_LE && bytes.byteOffset % 2 === 0 && bytes.length % 2 === 0 ? new Int16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2) : bytesToInt16(bytes);
+}
+
 /**
  * Int16 samples as LE bytes. On a little-endian host this is a view on the same memory
  * (no copy): do not modify `samples` while the Buffer is in use.

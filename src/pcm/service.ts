@@ -13,7 +13,7 @@ import { PcmPeer } from './peer.js';
 import { PairingQueue } from './queue.js';
 import { PcmSession } from './session.js';
 import { TokenBucket } from '../time/token-bucket.js';
-import { parseTwilioParams, TwilioStream, twilioError } from './twilio-stream.js';
+import { parseTwilioParams, TwilioStream, twilioError, type TwilioPayloads } from './twilio-stream.js';
 
 export interface PcmServiceOptions {
   log: Logger;
@@ -62,6 +62,8 @@ export class PcmService {
   private readonly queue = new PairingQueue<PcmPeer>();
   private readonly peers = new Set<PcmPeer>();
   private readonly sessions = new Set<PcmSession>();
+  /** One cache for every Twilio stream: the room mix legs share is µ-law encoded once per tick. */
+  private readonly twilioPayloads: TwilioPayloads = new WeakMap();
   private readonly silenceTimeoutMs: number;
   private readonly maxBadFrames: number;
   private readonly pingTimer: NodeJS.Timeout;
@@ -114,7 +116,7 @@ export class PcmService {
       return;
     }
     if (dialect === 'twilio') {
-      this.accept(ws, params, new TwilioStream(ws, params.room));
+      this.accept(ws, params, new TwilioStream(ws, params.room, this.twilioPayloads));
       return;
     }
     // A room client is admitted by the room (its token is checked there).

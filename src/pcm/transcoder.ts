@@ -10,7 +10,7 @@
  */
 import { CallpeerError, isCallpeerError } from '../errors.js';
 import { OpusDecoderStream, OpusEncoderStream } from '../media/opus.js';
-import { bytesToInt16, int16ToBytes } from '../media/pcm.js';
+import { int16Samples, int16ToBytes } from '../media/pcm.js';
 import { Resampler } from '../media/resample.js';
 import type { PcmParams } from '../protocol/pcm.js';
 
@@ -32,11 +32,6 @@ export function createTranscoder(from: Format, to: Format, sink: TranscodeSink):
   return from.rate === to.rate ? undefined : new PcmResampler(from.rate, to.rate, sink);
 }
 
-/** Int16 samples of a PCM frame: a view when the Buffer is 2-byte aligned, else a copy. */
-function samplesOf(bytes: Buffer): Int16Array {
-  return bytes.byteOffset % 2 === 0 ? new Int16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2) : bytesToInt16(bytes);
-}
-
 class PcmResampler implements Transcoder {
   private readonly resampler: Resampler;
   private readonly samplesPerMs: number;
@@ -47,7 +42,7 @@ class PcmResampler implements Transcoder {
   }
 
   push(frame: Buffer): void {
-    const out = this.resampler.process(samplesOf(frame));
+    const out = this.resampler.process(int16Samples(frame));
     if (out.length > 0) this.sink(int16ToBytes(out), out.length / this.samplesPerMs);
   }
 
@@ -66,7 +61,7 @@ class PcmToOpus implements Transcoder {
   }
 
   push(bytes: Buffer): void {
-    const samples = samplesOf(bytes);
+    const samples = int16Samples(bytes);
     let read = 0;
     while (read < samples.length) {
       const n = Math.min(samples.length - read, this.frame.length - this.fill);

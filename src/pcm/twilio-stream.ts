@@ -12,7 +12,7 @@ import { mulawDecode, mulawEncode } from '../media/g711.js';
 import { bytesToInt16, int16ToBytes } from '../media/pcm.js';
 import { MAX_NAME_LENGTH, ROOM_ID_PATTERN } from '../protocol/signaling.js';
 import type { PcmParams } from '../protocol/pcm.js';
-import { parseTwilioInbound, TWILIO_SAMPLE_RATE, twilioMedia, unsupportedFormat } from '../protocol/twilio.js';
+import { parseTwilioInbound, TWILIO_SAMPLE_RATE, twilioMediaBase64, twilioPayload, unsupportedFormat } from '../protocol/twilio.js';
 import type { AudioSink } from './egress.js';
 
 /** What a frame from the stream asks the service to do. */
@@ -37,13 +37,20 @@ export function twilioError(code: WireErrorCode, message: string): string {
   return JSON.stringify({ event: 'error', code, message });
 }
 
+/**
+ * `media` payloads (µ-law, base64) by the 8 kHz frame they encode. In a room every leg not
+ * talking is handed the same frame of the mix (rooms/audio-leg.ts SharedFrame), so the
+ * streams of one server share one cache and encode that frame once, not once per caller.
+ */
+export type TwilioPayloads = WeakMap<Buffer, string>;
+
 /** One stream's state: before `start`, started (with its streamSid), stopped. */
 export class TwilioStream implements AudioSink {
   streamSid: string | undefined;
   private stopped = false;
 
   /** `urlRoom`: the room named in the upgrade URL, which wins over customParameters.room. */
-  constructor(private readonly ws: WebSocket, private readonly urlRoom: string | undefined) {}
+  constructor(private readonly ws: WebSocket, private readonly urlRoom: string | undefined, private readonly payloads: TwilioPayloads = new WeakMap()) {}
 
   get bufferedAmount(): number {
     return this.ws.bufferedAmount;
@@ -55,7 +62,12 @@ export class TwilioStream implements AudioSink {
       cb();
       return;
     }
-    this.ws.send(twilioMedia(this.streamSid, mulawEncode(bytesToInt16(data))), cb);
+    let payload = this.payloads.get(data);
+    if (payload === undefined) {
+      payload = twilioPayload(mulawEncode(bytesToInt16(data)));
+      this.payloads.set(data, payload);
+    }
+    this.ws.send(twilioMediaBase64(this.streamSid, payload), cb);
   }
 
   /**

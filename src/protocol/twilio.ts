@@ -146,7 +146,13 @@ const b64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteO
 
 // ---- app to telephony side (callpeer at /ws/twilio; an agent toward the bridge) ----
 export function twilioMedia(streamSid: string, payload: Uint8Array): string {
-  return JSON.stringify({ event: 'media', streamSid, media: { payload: b64(payload) } });
+  return twilioMediaBase64(streamSid, twilioPayload(payload));
+}
+/** A `media` payload: µ-law bytes as base64. */
+export const twilioPayload = b64;
+/** A `media` message around a payload already in base64 (one made once for many streams). */
+export function twilioMediaBase64(streamSid: string, payload: string): string {
+  return JSON.stringify({ event: 'media', streamSid, media: { payload } });
 }
 export function twilioMark(streamSid: string, name: string): string {
   return JSON.stringify({ event: 'mark', streamSid, mark: { name } });

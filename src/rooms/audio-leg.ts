@@ -23,16 +23,50 @@ export interface LegStats {
   underruns: number;
 }
 
+/** What a leg keeps per output format for a SharedFrame (a resampler, an encoder): freed with it. */
+export interface SharedConversion {
+  close(): void;
+}
+
+/**
+ * A frame many legs hear in one tick: the mix of the room's talkers, the same for everyone not
+ * talking. A leg converts it (resample, encode) through the conversion kept here for its
+ * output format, which does the work once per tick whichever leg asks first, so a room's
+ * listeners cost one conversion per format, not one each. The media side bumps `tick` for
+ * every new frame; a conversion is a continuous stream of those frames, as a leg's own is.
+ */
+export class SharedFrame {
+  tick = 0;
+  private readonly conversions = new Map<string, SharedConversion>();
+
+  /** The conversion for `format` (a key its leg class chooses), made by `make` the first time. */
+  conversion<T extends SharedConversion>(format: string, make: () => T): T {
+    let c = this.conversions.get(format);
+    if (c === undefined) {
+      c = make();
+      this.conversions.set(format, c);
+    }
+    return c as T;
+  }
+
+  close(): void {
+    for (const c of this.conversions.values()) c.close();
+    this.conversions.clear();
+  }
+}
+
 export interface AudioLeg {
   /**
    * The room's media hands the member what it hears: one 20 ms frame per call, in real time,
-   * the mix of everyone else (never itself). The frame is reused: copy to keep it.
+   * the mix of everyone else (never itself). The frame is reused: copy to keep it. With
+   * `shared`, the frame is that tick's SharedFrame, heard alike by other legs.
    */
-  play(frame: Int16Array): void;
+  play(frame: Int16Array, shared?: SharedFrame): void;
   /**
    * The room's media takes what the member says at each 20 ms tick: the next frame, or
-   * undefined (silent, or its audio ran dry). Pulled, not pushed, so a client sending faster
-   * than real time fills only the leg's bounded queue, never the room's media.
+   * undefined (silent: the leg's voice gate is closed; or its audio ran dry). Pulled, not
+   * pushed, so a client sending faster than real time fills only the leg's bounded queue,
+   * never the room's media.
    */
   take(): Int16Array | undefined;
   stats(): LegStats;

@@ -4,18 +4,22 @@
  *
  * - What a leg says is encoded to Opus here and published as its microphone, through a
  *   LocalTrack, so every WebRTC member receives it like anyone's (the router subscribes them).
- * - What a leg hears is mixed here, once per room: each audio publication of the room is
+ *   While its voice gate is closed, a leg publishes Opus silence frames: nothing to encode.
+ * - What a leg hears is mixed here, once per room: each WebRTC member's audio publication is
  *   received once (a Subscription whose LocalTrack feeds a jitter buffer and decoder,
- *   media/opus-playout.ts: packets back in order, losses concealed), each 20 ms tick takes one
- *   frame of every feed, and each leg gets the sum of all feeds but its own. Decoding is per
- *   speaker, not per listener, so a room's cost grows with its talkers plus a subtraction per leg.
+ *   media/opus-playout.ts: packets back in order, losses concealed); the legs' own frames go
+ *   into the mix as they are, never through Opus and back. Each 20 ms tick sums one frame of
+ *   every feed and every talking leg. A talking leg gets that sum less its own voice; every
+ *   other leg gets the sum itself, one SharedFrame, which each client format converts once.
+ *   So a room's cost grows with its talkers, plus per listener little more than the write.
  */
 import type { Logger } from '../log.js';
 import { OpusEncoderStream } from '../media/opus.js';
 import { OpusPlayout } from '../media/opus-playout.js';
 import { clampInt16 } from '../media/pcm.js';
 import { parseRtpHeader, type RtpPacketInfo } from '../media/rtp.js';
-import { LEG_FRAME_SAMPLES, LEG_SAMPLE_RATE, type AudioLeg } from '../rooms/audio-leg.js';
+import { SILENCE_FRAMES } from '../media/opus-packet.js';
+import { LEG_FRAME_SAMPLES, LEG_SAMPLE_RATE, SharedFrame, type AudioLeg } from '../rooms/audio-leg.js';
 import { LocalTrack } from '../rtc/local-track.js';
 import { OPUS_FMTP } from '../rtc/native.js';
 import type { SdpCodec } from '../rtc/sdp.js';
@@ -64,6 +68,9 @@ class Feed {
   }
 }
 
+/** 20 ms of Opus silence (CELT, decodes to zeros): what a leg publishes while its voice gate is closed. */
+const OPUS_SILENCE = SILENCE_FRAMES.find(([samples]) => samples === LEG_FRAME_SAMPLES)![1];
+
 /** One gateway member: its leg, the track it publishes on and the encoder feeding it. */
 class GatewayLegState {
   readonly track = new LocalTrack('0', 'audio', GATEWAY_OPUS);
@@ -71,8 +78,10 @@ class GatewayLegState {
   private readonly header = Buffer.alloc(12);
   private seq = Math.floor(Math.random() * 0x10000);
   private timestamp = Math.floor(Math.random() * 0x100000000);
-  /** Its own publication's id, so its mix leaves it out. */
-  publicationId: string | undefined;
+  /** Its own publication, so its voice stays out of what it hears and out of the mix when muted. */
+  publication: Publication | undefined;
+  /** What it said this tick, if it goes into the mix. */
+  said: Int16Array | undefined;
   readonly out = new Int16Array(LEG_FRAME_SAMPLES);
 
   constructor(readonly memberId: string, readonly leg: AudioLeg) {
@@ -81,10 +90,14 @@ class GatewayLegState {
     this.header.writeUInt32BE(this.track.localSsrc, 8);
   }
 
-  /** One 20 ms frame the member said: encoded and handed to its publication as RTP. */
-  say(frame: Int16Array): void {
+  /**
+   * This tick's 20 ms of the member's microphone, handed to its publication as RTP: `frame`
+   * encoded, or Opus silence when it has nothing to say (its gate closed, its audio late or
+   * not started), which costs no encoding and keeps the stream's timing whole.
+   */
+  say(frame: Int16Array | undefined): void {
     if (this.track.closed) return;
-    const payload = this.encoder.encode(frame);
+    const payload = frame ? this.encoder.encode(frame) : OPUS_SILENCE;
     this.header.writeUInt16BE(this.seq, 2);
     this.header.writeUInt32BE(this.timestamp >>> 0, 4);
     this.seq = (this.seq + 1) & 0xffff;
@@ -108,7 +121,11 @@ export class SfuGateway {
   private readonly legs = new Map<string, GatewayLegState>();
   private readonly pacer: Pacer;
   private readonly sum = new Int32Array(LEG_FRAME_SAMPLES);
+  /** What every leg not talking hears: the sum, clamped; or silence when nobody talks. */
+  private readonly mix = new Int16Array(LEG_FRAME_SAMPLES);
+  private readonly shared = new SharedFrame();
   private readonly silence = new Int16Array(LEG_FRAME_SAMPLES);
+  private readonly sharedSilence = new SharedFrame();
 
   constructor(private readonly options: SfuGatewayOptions) {
     this.pacer = new Pacer(() => this.tick(), { intervalMs: 20, clock: options.clock });
@@ -126,10 +143,10 @@ export class SfuGateway {
     return state.track;
   }
 
-  /** Its publication exists: its own voice is left out of what it hears. */
-  setLegPublication(memberId: string, publicationId: string): void {
+  /** Its publication exists: mixed from the leg itself, never received as a feed. */
+  setLegPublication(memberId: string, publication: Publication): void {
     const state = this.legs.get(memberId);
-    if (state) state.publicationId = publicationId;
+    if (state) state.publication = publication;
   }
 
   removeLeg(memberId: string): void {
@@ -143,6 +160,7 @@ export class SfuGateway {
   /** An audio publication of the room: heard by every leg from now on. */
   addFeed(publication: Publication): void {
     if (publication.kind !== 'audio' || this.feeds.has(publication.id)) return;
+    for (const state of this.legs.values()) if (state.publication === publication) return;
     const feed = new Feed(publication, this.options.clock, this.options.log);
     publication.subscriptions.add(feed.subscription);
     publication.rebuildFanout();
@@ -163,36 +181,50 @@ export class SfuGateway {
     this.feeds.clear();
     for (const state of this.legs.values()) state.close();
     this.legs.clear();
+    this.shared.close();
+    this.sharedSilence.close();
   }
 
   /**
-   * Every 20 ms: what each leg says goes out as its microphone; one frame from each feed is
-   * mixed, and each leg gets the sum of all but its own.
+   * Every 20 ms: what each leg says goes out as its microphone; one frame of each feed and
+   * of each talking leg is summed. A talking leg hears the sum less its own frame, the others
+   * the shared frame of the whole sum.
    */
   private tick(): void {
-    for (const state of this.legs.values()) {
-      const said = state.leg.take();
-      if (said) state.say(said);
-    }
     const sum = this.sum;
     sum.fill(0);
-    const taken = new Map<string, Int16Array>();
-    for (const [id, feed] of this.feeds) {
+    let talkers = 0;
+    for (const feed of this.feeds.values()) {
       const frame = feed.take();
       if (!frame) continue;
-      taken.set(id, frame);
+      talkers++;
       for (let i = 0; i < sum.length; i++) sum[i]! += frame[i]!;
     }
     for (const state of this.legs.values()) {
-      const own = state.publicationId === undefined ? undefined : taken.get(state.publicationId);
-      const out = state.out;
-      if (taken.size === 0 || (own && taken.size === 1)) {
-        state.leg.play(this.silence);
-        continue;
+      const said = state.leg.take();
+      state.say(said);
+      // A muted leg's publication forwards nothing; its voice stays out of the mix too.
+      state.said = said && state.publication?.serverMuted !== true ? said : undefined;
+      if (!state.said) continue;
+      talkers++;
+      for (let i = 0; i < sum.length; i++) sum[i]! += said![i]!;
+    }
+    if (talkers > 0) for (let i = 0; i < sum.length; i++) this.mix[i] = clampInt16(sum[i]!);
+    this.shared.tick++;
+    this.sharedSilence.tick++;
+    for (const state of this.legs.values()) {
+      const own = state.said;
+      if (!own) {
+        if (talkers > 0) state.leg.play(this.mix, this.shared);
+        else state.leg.play(this.silence, this.sharedSilence);
+      } else if (talkers === 1) {
+        state.leg.play(this.silence, this.sharedSilence);
+      } else {
+        // From the unclamped sum: subtracting from a clamped one would distort whoever is loud.
+        const out = state.out;
+        for (let i = 0; i < out.length; i++) out[i] = clampInt16(sum[i]! - own[i]!);
+        state.leg.play(out);
       }
-      // From the unclamped sum: subtracting from a clamped one would distort whoever is loud.
-      for (let i = 0; i < out.length; i++) out[i] = clampInt16(sum[i]! - (own ? own[i]! : 0));
-      state.leg.play(out);
     }
   }
 }

@@ -163,7 +163,7 @@ export class SfuRouter implements RoomMedia {
     const track = this.gateway.addLeg(member.id, leg);
     const pub = this.createPublication(member, 'microphone', track, GATEWAY_OPUS, () => {});
     this.legPublications.set(member.id, pub);
-    this.gateway.setLegPublication(member.id, pub.id);
+    this.gateway.setLegPublication(member.id, pub);
     this.announcePublication(pub, undefined);
     const noWebRtc = (ref: string): never => {
       throw new CallpeerError('INVALID_MESSAGE', `a ${member.participant.role} member's audio goes through its gateway connection: "${ref}" is for WebRTC members`, { ref });

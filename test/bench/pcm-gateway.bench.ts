@@ -42,7 +42,7 @@ import { toneShare } from '../../src/media/analysis.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
 import { CPU_STOP } from './support/capacity.js';
 import { BenchServer, fmt } from './support/child.js';
-import { measureLegCost } from './support/leg-cost.js';
+import { measureLegCost, type StageCost } from './support/leg-cost.js';
 import { measureMouthToEar } from './support/mouth-to-ear.js';
 import { coreIdleMs, otherCore, pinProcess, pinToIdlestCore, processCpuMs, runQueueWaitMs } from './support/pin.js';
 import type { LoopStats } from './support/server-child.js';
@@ -267,11 +267,12 @@ const loaded = await latency(LOADED_LEGS);
 
 // ---- where a leg's 20 ms goes, in process (no sockets): stage against stage ----
 const cost = measureLegCost();
-const inProcess = cost.in + cost.say + cost.hear + cost.mix + cost.out;
-console.log(`\none listener leg's 20 ms frame in process, no sockets (µs): in ${cost.in.toFixed(1)} (JSON, base64, µ-law, 8 -> 48 kHz), `
-  + `say ${cost.say.toFixed(1)} (Opus encode), hear ${cost.hear.toFixed(1)} (Opus decode of its publication), mix ${cost.mix.toFixed(1)}, `
-  + `out ${cost.out.toFixed(1)} (48 -> 8 kHz, µ-law, base64, JSON); total ${inProcess.toFixed(1)} µs = ${fmt((inProcess * 50) / 1000, 3)} ms per s of audio `
-  + `-> at most ${fmt(1e6 / (inProcess * 50), 0)} legs per core before any socket work`);
+const total = (c: StageCost) => c.in + c.say + c.mix + c.out;
+const stages = (c: StageCost) => `in ${c.in.toFixed(1)}, say ${c.say.toFixed(1)}, mix ${c.mix.toFixed(1)}, out ${c.out.toFixed(1)}; total ${total(c).toFixed(1)} µs`;
+console.log(`\none leg's 20 ms frame in process, no sockets (µs; support/leg-cost.ts says what each stage holds):`);
+console.log(`  listener (line noise in, the shared mix out): ${stages(cost.listener)} = ${fmt((total(cost.listener) * 50) / 1000, 3)} ms per s of audio `
+  + `-> at most ${fmt(1e6 / (total(cost.listener) * 50), 0)} listeners per core before any socket work`);
+console.log(`  talker (a tone in, its own mix out): ${stages(cost.talker)} = ${fmt((total(cost.talker) * 50) / 1000, 3)} ms per s of audio`);
 
 // ---- summary ----
 // Held: the last valid step before the first valid one that fell behind or filled the core.

@@ -9,6 +9,7 @@ import { H264Sender, readAnnexBClip } from '../../src/rtc/h264-sender.js';
 import { H264_CODEC } from '../../src/rtc/native.js';
 import { dominantFrequency } from '../../src/media/analysis.js';
 import { OpusDecoderStream } from '../../src/media/opus.js';
+import { SILENCE_FRAMES } from '../../src/media/opus-packet.js';
 import { isRtcp, parseRtpHeader, type RtpPacketInfo } from '../../src/media/rtp.js';
 import type { ErrorMessage, LayerChangedMessage, PublishLayersMessage, TrackInfo } from '../../src/protocol/signaling.js';
 import type { MediaTrack } from '../../src/rtc/media-track.js';
@@ -19,11 +20,17 @@ export const PEER = { bindAddress: '127.0.0.1' };
 
 export interface SfuMember {
   agent: SfuAgent;
-  /** RTP packets heard, by publisher id. */
+  /** RTP packets heard, by publisher id: those carrying sound (a phone's Opus silence frames, sent while its voice gate is closed, are left out). */
   heard: Map<string, Buffer[]>;
   /** The forwarded track of each publisher. */
   tracks: Map<string, MediaTrack>;
   stop(): Promise<void>;
+}
+
+const OPUS_SILENCE = SILENCE_FRAMES[0]![1];
+function isOpusSilence(packet: Buffer): boolean {
+  const h = parseRtpHeader(packet);
+  return h.payloadLength === OPUS_SILENCE.length && packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength).equals(OPUS_SILENCE);
 }
 
 /** An SfuAgent that publishes a tone of `hz` (none: a listener) and keeps every packet it hears. */
@@ -39,7 +46,7 @@ export async function sfuMember(wsUrl: string, room: string, name: string, hz: n
     const packets: Buffer[] = [];
     heard.set(publisher, packets);
     tracks.set(publisher, track);
-    track.onRtp = (p) => { if (!isRtcp(p)) packets.push(Buffer.from(p)); };
+    track.onRtp = (p) => { if (!isRtcp(p) && !isOpusSilence(p)) packets.push(Buffer.from(p)); };
   });
   agent.on('negotiated', (peer) => {
     const track = peer.tracks().find((t) => t.direction === 'sendonly' && t.kind === 'audio');

@@ -4,7 +4,8 @@
  * in this process, so both ends read the same clock.
  *
  * - Each side sends silence continuously (the member: Opus-encoded zeros, as a browser's
- *   microphone sends; the caller: µ-law 0xFF, as Twilio does) and a 100 ms tone burst every
+ *   microphone sends; the caller: a quiet line's noise, which the gateway's voice gate keeps
+ *   out, so each burst must open it on its first frame) and a 100 ms tone burst every
  *   500 ms, the two sides a quarter of a period apart. "Mouth" is when the burst's first frame
  *   leaves the sender (the member's first tone packet, the caller's first tone `media` chunk).
  * - "Ear" is when the receiver would play the burst's first loud sample (|x| ≥ ONSET, after at
@@ -22,7 +23,7 @@ import { twilioConnected, twilioInboundMedia, twilioStart } from '../../../src/p
 import { OpusSender } from '../../../src/rtc/opus-sender.js';
 import type { Peer } from '../../../src/rtc/peer.js';
 import WebSocket from 'ws';
-import { MULAW_SILENCE } from './twilio-legs.js';
+import { LINE_NOISE } from './twilio-legs.js';
 
 /** A sample at least this loud starts a burst (the tone is 0.5 of full scale, 16,384). */
 const ONSET = 4000;
@@ -143,7 +144,7 @@ export async function measureMouthToEar(baseUrl: string, wsUrl: string, room: st
   const timer = setInterval(() => {
     while (start + 20 * sentFrames <= performance.now()) {
       const frame = phoneFrames.nextFrame();
-      const payload = phoneFrames.inBurst ? mulawEncode(frame) : MULAW_SILENCE;
+      const payload = phoneFrames.inBurst ? mulawEncode(frame) : LINE_NOISE[sentFrames % LINE_NOISE.length]!;
       if (ws.readyState === WebSocket.OPEN) ws.send(twilioInboundMedia(seq++, streamSid, chunk++, 20 * sentFrames, payload));
       sentFrames++;
     }

@@ -3,7 +3,8 @@
  * hundreds. Each leg is a `ws` connection to /ws/twilio?room=… that opens as Twilio does
  * (`connected`, then `start` with a streamSid and µ-law 8 kHz mono) and then sends one 20 ms
  * `media` message (160 bytes of µ-law, base64) every 20 ms for as long as the call lasts, as
- * Twilio does: a speaker its tone, a listener silence (0xFF, µ-law's zero). The messages are
+ * Twilio does: a speaker its tone, a listener its line's noise (about -60 dBFS: a real line is
+ * never digital zero, so the gateway's voice gate has to measure it). The messages are
  * built by src/protocol/twilio.ts's builders, which write Twilio's fields in Twilio's order
  * (test/integration/twilio-caller.ts spells the same messages out by hand). Senders are
  * spread over the 20 ms period, one slot per ms, as independent calls would be.
@@ -21,8 +22,14 @@ import { mulawDecode, mulawEncode } from '../../../src/media/g711.js';
 import { twilioConnected, twilioInboundMedia, twilioStart } from '../../../src/protocol/twilio.js';
 
 const MEDIA_PREFIX = Buffer.from('{"event":"media"');
-/** 20 ms of µ-law silence (0xFF decodes to 0). */
-export const MULAW_SILENCE = new Uint8Array(160).fill(0xff);
+/** One second of a quiet phone line: 50 frames of µ-law white noise at about -60 dBFS (±57), cycled by listeners. */
+export const LINE_NOISE: readonly Uint8Array[] = (() => {
+  let x = 12345;
+  return Array.from({ length: 50 }, () => mulawEncode(Int16Array.from({ length: 160 }, () => {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    return (x % 115) - 57;
+  })));
+})();
 const FRAME_MS = 20;
 
 export interface LegsOptions {
@@ -101,10 +108,10 @@ class Leg {
     });
   }
 
-  /** One 20 ms media message: the tone's next chunk, or silence. */
+  /** One 20 ms media message: the tone's next chunk, or the line's noise. */
   sendFrame(): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    const payload = this.tone ? mulawEncode(this.tone.nextFrame()!) : MULAW_SILENCE;
+    const payload = this.tone ? mulawEncode(this.tone.nextFrame()!) : LINE_NOISE[this.chunk % LINE_NOISE.length]!;
     this.ws.send(twilioInboundMedia(this.seq++, this.streamSid, this.chunk++, this.timestampMs, payload));
     this.timestampMs += FRAME_MS;
   }
