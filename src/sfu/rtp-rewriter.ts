@@ -24,14 +24,25 @@ export interface RtpRewriterOptions {
   vp8: boolean;
 }
 
+/**
+ * How far behind the source's newest packet the drop floor may trail. seqDiff reads a distance
+ * over half the 16-bit space as negative: a floor left where the switch happened would, 32,768
+ * packets later, drop everything for the next 32,768 (minutes of video). A packet this late is
+ * stale anyway (the NACK cache holds far fewer).
+ */
+const FLOOR_LAG = 0x1000;
+
 interface SourceOffsets {
   ssrc: number;
   seq: number;
   timestamp: number;
   pictureId: number;
   tl0: number;
-  /** The source's sequence number where we switched to it: anything older is dropped. */
-  firstSeq: number;
+  /**
+   * Packets of the source older than this are dropped: where we switched to it, then trailing
+   * the newest by at most FLOOR_LAG (so it never reads as ahead once the numbers wrap).
+   */
+  floorSeq: number;
 }
 
 export class RtpRewriter {
@@ -76,7 +87,11 @@ export class RtpRewriter {
   rewrite(packet: Buffer, h: RtpPacketInfo, nowMs: number, vp8: Vp8Descriptor | undefined): boolean {
     let src = this.source;
     if (!src || src.ssrc !== h.ssrc) src = this.switchTo(h, nowMs, vp8);
-    else if (seqDiff(h.sequenceNumber, src.firstSeq) < 0) return false;
+    else {
+      const ahead = seqDiff(h.sequenceNumber, src.floorSeq);
+      if (ahead < 0) return false;
+      if (ahead > FLOOR_LAG) src.floorSeq = (h.sequenceNumber - FLOOR_LAG) & 0xffff;
+    }
     const seq = (h.sequenceNumber + src.seq) & 0xffff;
     const ts = (h.timestamp + src.timestamp) >>> 0;
     setRtpSsrc(packet, this.options.ssrc);
@@ -105,7 +120,7 @@ export class RtpRewriter {
       if (vp8.pictureId !== undefined && this.lastPictureId >= 0) pictureId = mod(this.lastPictureId + 1 - vp8.pictureId, pictureIdModulus(vp8));
       if (vp8.tl0PicIdx !== undefined && this.lastTl0 >= 0) tl0 = (this.lastTl0 + 1 - vp8.tl0PicIdx) & 0xff;
     }
-    this.source = { ssrc: h.ssrc, seq, timestamp, pictureId, tl0, firstSeq: h.sequenceNumber };
+    this.source = { ssrc: h.ssrc, seq, timestamp, pictureId, tl0, floorSeq: h.sequenceNumber };
     this.timestampOffsets.set(h.ssrc, timestamp);
     if (first) {
       // Seed "last" so the first packet's own numbers count as sent.
