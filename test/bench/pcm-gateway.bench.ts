@@ -5,7 +5,7 @@
  *
  * - Capacity: N Twilio legs (support/twilio-legs.ts) in one SFU room; the first 4 speak a tone
  *   (400/500/600/700 Hz), the others listen and send silence, as Twilio streams a call all
- *   along. N steps up 25, 50, 100, 125, 150, 175, 200, 250, 300. The server runs in a child
+ *   along. N steps up 25, 50, 100, 150, 200, 300, 400, 500. The server runs in a child
  *   process pinned to one core (support/server-child.ts 'gateway'), the legs in this process on
  *   the other. Each step holds HOLD_S seconds after the legs settle and gives: server CPU, in %
  *   of its core and per leg per second of audio; the mix tick (every 20 ms: encode what each
@@ -48,7 +48,7 @@ import { coreIdleMs, otherCore, pinProcess, pinToIdlestCore, processCpuMs, runQu
 import type { LoopStats } from './support/server-child.js';
 import { TwilioLegs, type WindowResult } from './support/twilio-legs.js';
 
-const STEPS = (process.env.GATEWAY_BENCH_STEPS ?? '25,50,100,125,150,175,200,250,300').split(',').map(Number);
+const STEPS = (process.env.GATEWAY_BENCH_STEPS ?? '25,50,100,150,200,300,400,500').split(',').map(Number);
 const HOLD_S = Number(process.env.GATEWAY_BENCH_HOLD_S ?? 8);
 const LATENCY_S = Number(process.env.GATEWAY_BENCH_LATENCY_S ?? 20);
 const SPEAKERS_HZ = [400, 500, 600, 700];
