@@ -255,6 +255,19 @@ export function setRtpPayloadType(buf: Uint8Array, payloadType: number): void {
   buf[1] = (buf[1]! & 0x80) | payloadType;
 }
 
+/**
+ * Blanks every header extension element of a parsed packet in place: the block stays (same
+ * length, X bit set) but holds only padding, the zero bytes RFC 8285 lets appear anywhere in
+ * it (one-byte and two-byte forms alike), so nothing moves and nothing is allocated. A
+ * forwarder's packets must not carry the sender's extensions: their IDs are negotiated per
+ * session, and a receiver demultiplexing by the sender's MID routes them to whichever of its
+ * own sections has that MID.
+ */
+export function blankRtpHeaderExtensions(buf: Uint8Array, h: RtpPacketInfo): void {
+  if (h.extensionProfile === undefined) return;
+  buf.fill(0, RTP_HEADER_MIN + 4 * h.csrcs.length + 4, h.payloadOffset);
+}
+
 /** a - b modulo 2^16, as a signed value in -32768..32767 (positive: a is newer). */
 export function seqDiff(a: number, b: number): number {
   return (((a - b) & 0xffff) << 16) >> 16;

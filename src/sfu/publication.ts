@@ -8,7 +8,7 @@
 import type { Logger } from '../log.js';
 import { h264StartsKeyframe } from '../media/h264.js';
 import { buildRtcp, parseRtcp } from '../media/rtcp.js';
-import type { RtpPacketInfo } from '../media/rtp.js';
+import { blankRtpHeaderExtensions, type RtpPacketInfo } from '../media/rtp.js';
 import { parseVp8Descriptor, vp8KeyframeSize, type Vp8Descriptor } from '../media/vp8.js';
 import type { Quality, TrackInfo, TrackSource } from '../protocol/signaling.js';
 import { offeredSimulcastRids } from '../rtc/answer-plan.js';
@@ -280,6 +280,9 @@ export class Publication {
       if (f.keyframe) this.keyframes.keyframeArrived(layer.ssrc);
     }
     if (this.serverMuted) return;
+    // Our subscribers negotiated their own extensions with us: the publisher's MID/RID among
+    // them would make a browser route this packet to whichever of its sections has that MID.
+    blankRtpHeaderExtensions(packet, header);
     const fanout = this.fanout;
     for (let i = 0; i < fanout.length; i++) fanout[i]!.forward(f);
   }

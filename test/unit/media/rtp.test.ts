@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import {
-  isRtcp, parseRtpHeader, rtpHeaderLength, seqDiff, seqLt, setRtpPayloadType, setRtpSequenceNumber, setRtpSsrc, setRtpTimestamp,
+  blankRtpHeaderExtensions, isRtcp, parseRtpHeader, rtpHeaderLength, seqDiff, seqLt, setRtpPayloadType, setRtpSequenceNumber, setRtpSsrc, setRtpTimestamp,
   tsDiff, unwrapSeq, writeRtpHeader, type RtpHeader,
 } from '../../../src/media/rtp.js';
 
@@ -67,6 +67,21 @@ describe('RTP header', () => {
     const p = roundTrip(bytes);
     expect(p.extensions.map((e) => [e.id, e.value.length])).toEqual([[32, 0], [1, 1]]);
     expect(p).toMatchObject({ padding: true, payloadOffset: 24, payloadLength: 2, paddingLength: 3 });
+  });
+
+  it('blanks two-byte extensions after CSRCs, and leaves a packet without extensions alone', () => {
+    const bytes = hex(`
+      91 60 0001 00000002 00000003   # V=2 X=1 CC=1, PT=96
+      00000009                       # CSRC 9
+      1000 0001   # two-byte profile, 1 word
+      01 01 aa 00 #   id 1, 1 byte, padding
+      aabb        # payload
+    `);
+    blankRtpHeaderExtensions(bytes, parseRtpHeader(bytes));
+    expect(bytes.toString('hex')).toBe('916000010000000200000003' + '00000009' + '10000001' + '00000000' + 'aabb');
+    const plain = hex('80600001 00000002 00000003 aabb');
+    blankRtpHeaderExtensions(plain, parseRtpHeader(plain));
+    expect(plain.toString('hex')).toBe('806000010000000200000003aabb');
   });
 
   it('stops at ID 15 in the one-byte form and keeps unknown profiles raw', () => {
@@ -163,5 +178,16 @@ describe('captured Chromium packet', () => {
     expect(Buffer.from(p.extensions[2]!.value).toString()).toBe('0'); // mid "0"
     expect(p.payloadLength).toBe(bytes.length - 28);
     expect(p.payloadLength).toBeGreaterThan(0);
+  });
+
+  it('blanking its extensions leaves the block as padding: same length and payload, no element, header otherwise as sent', () => {
+    const packet = Buffer.from(bytes);
+    blankRtpHeaderExtensions(packet, parseRtpHeader(packet));
+    // 12-byte header and the BEDE block header kept; its 12 bytes of elements now all zero.
+    expect(packet.subarray(0, 16).equals(bytes.subarray(0, 16))).toBe(true);
+    expect(packet.subarray(16, 28).toString('hex')).toBe('00'.repeat(12));
+    expect(packet.subarray(28).equals(bytes.subarray(28))).toBe(true);
+    const p = parseRtpHeader(packet);
+    expect(p).toMatchObject({ extensionProfile: 0xbede, extensions: [], payloadOffset: 28 });
   });
 });
