@@ -11,6 +11,8 @@ export class BenchServer {
   static async start(kind: 'callpeer' | 'sfu' | 'gateway' | 'auth' | 'bare' | 'bare-twilio'): Promise<BenchServer> {
     // BENCH_CPU_PROF=DIR: the server writes a V8 CPU profile there (stop() ends it cleanly).
     const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    // BENCH_PERF=1: JIT code is named in /tmp/perf-PID.map, so `perf record -p` on the child names JS frames.
+    if (process.env.BENCH_PERF === '1') prof.push('--perf-basic-prof');
     const child = fork(path.join(import.meta.dirname, 'server-child.ts'), [kind], { execArgv: ['--import', 'tsx', '--expose-gc', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const url = await new Promise<string>((resolve, reject) => {
       child.once('message', (m: { url: string }) => resolve(m.url));
