@@ -97,6 +97,27 @@ export const NO_PATH = `window.CALLPEER_CONNECT_TIMEOUT_MS = 2000;
   window.RTCPeerConnection.prototype = Real.prototype;
 }`;
 
+/** Keeps every RTCPeerConnection the page makes in `window.peerConnections`, for raw getStats. */
+export const KEEP_PEER_CONNECTIONS = `{
+  const Real = window.RTCPeerConnection;
+  window.peerConnections = [];
+  window.RTCPeerConnection = function (config) { const pc = new Real(config); window.peerConnections.push(pc); return pc; };
+  window.RTCPeerConnection.prototype = Real.prototype;
+}`;
+
+/** Bytes the page has sent per simulcast encoding of its camera, by rid (needs KEEP_PEER_CONNECTIONS). */
+export function cameraBytesByRid(page: Page): Promise<Record<string, number>> {
+  return page.evaluate(async () => {
+    const out: Record<string, number> = {};
+    for (const pc of (window as unknown as { peerConnections: RTCPeerConnection[] }).peerConnections) {
+      (await pc.getStats()).forEach((s: { type: string; kind?: string; rid?: string; bytesSent?: number }) => {
+        if (s.type === 'outbound-rtp' && s.kind === 'video' && s.rid) out[s.rid] = (out[s.rid] ?? 0) + (s.bytesSent ?? 0);
+      });
+    }
+    return out;
+  });
+}
+
 export const DEBUG_STATE = 'window.callpeer && window.callpeer.state()';
 
 export function state(page: Page): Promise<CallState> {
@@ -111,12 +132,17 @@ export interface JoinOptions {
   viewport?: { width: number; height: number };
   /** Extra query parameters, e.g. { raw: '1' } for unprocessed microphone audio. */
   query?: Record<string, string>;
+  /** Runs in the page before its own scripts (e.g. KEEP_PEER_CONNECTIONS). */
+  initScript?: string;
 }
 
 /** Opens /r/<room>?name=<name> and waits until the page is in the room. */
 export async function joinCall(b: TestBrowser, baseUrl: string, room: string, name: string, options: JoinOptions = {}): Promise<Page> {
   const q = new URLSearchParams({ name, ...options.query });
-  const page = await b.newPage(`${baseUrl}/r/${room}?${q.toString()}`, options.viewport ? { viewport: options.viewport } : {});
+  const page = await b.newPage(`${baseUrl}/r/${room}?${q.toString()}`, {
+    ...(options.viewport && { viewport: options.viewport }),
+    ...(options.initScript !== undefined && { initScript: options.initScript }),
+  });
   await waitForPage(page, () => window.callpeer?.state().phase === 'joined', undefined, { what: `${name} to join`, debug: DEBUG_STATE });
   return page;
 }

@@ -9,7 +9,7 @@ import type { RunningServer } from '../../src/app.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
 import { hasChromium, launchBrowser, screenshot, skipNote, waitForPage, type Page, type TestBrowser } from '../helpers/browser.js';
 import { startTestServer } from '../helpers/server.js';
-import { DEBUG_STATE, joinCall, state } from './call-page.js';
+import { cameraBytesByRid, DEBUG_STATE, joinCall, KEEP_PEER_CONNECTIONS, state } from './call-page.js';
 
 /** The tile of `id` on `page`: frames presented and decoded size. */
 function tileOf(page: Page, id: string) {
@@ -167,6 +167,40 @@ describe.skipIf(!hasChromium())(`call page video in an SFU room${skipNote()}`, {
     await waitForPage(sub, ([peer, f]) => (window.callpeer!.state().peers.find((p) => p.id === peer)?.tile?.frames ?? 0) > (f as number) + 10,
       [pubId, (await tileOf(sub, pubId))!.frames] as const, { what: 'frames again', timeoutMs: 10_000, debug: DEBUG_STATE });
     expect((await inbound()).video!.packetsReceived).toBeGreaterThan(v1 + 20);
+    await pub.close();
+    await sub.close();
+    expect(browser.pageErrors).toEqual([]);
+  });
+
+  it('a publisher sends only the layers someone receives: its top layers stop while the one subscriber asks for low, and the top one is back within 2 s of asking for high', async () => {
+    const pub = await joinCall(browser, server.url, 'sfu-dynacast', 'Pub', { initScript: KEEP_PEER_CONNECTIONS });
+    const sub = await joinCall(browser, server.url, 'sfu-dynacast', 'Sub');
+    const pubId = (await state(pub)).id;
+    const camera = `${pubId}-camera`;
+    await waitForVideo(sub, pubId);
+    await waitForPage(sub, (t) => (window.callpeer!.state().sfu.tracks.find((x) => x.id === t)?.layers.length ?? 0) >= 3, camera, { what: 'three layers' });
+    /** Bytes each encoding sent over `ms`. */
+    const sentOver = async (ms: number) => {
+      const a = await cameraBytesByRid(pub);
+      await new Promise((r) => setTimeout(r, ms));
+      const b = await cameraBytesByRid(pub);
+      return Object.fromEntries(Object.keys(b).map((rid) => [rid, b[rid]! - (a[rid] ?? 0)]));
+    };
+    await sub.evaluate((t) => window.callpeer!.setLayer(t, 'low'), camera);
+    await waitForPage(sub, (t) => window.callpeer!.state().sfu.layers[t] === 'low', camera, { what: 'low forwarded', debug: DEBUG_STATE });
+    await new Promise((r) => setTimeout(r, 1000)); // publish-layers reaches the publisher, its encoder stops
+    const whileLow = await sentOver(1500);
+    expect(whileLow.q).toBeGreaterThan(5000); // the low layer goes on (150 kbps cap: ~28 KB in 1.5 s)
+    expect(whileLow.h ?? 0).toBeLessThan(2000);
+    expect(whileLow.f ?? 0).toBeLessThan(2000);
+    const asked = Date.now();
+    await sub.evaluate((t) => window.callpeer!.setLayer(t, 'high'), camera);
+    await waitForPage(sub, (t) => window.callpeer!.state().sfu.layers[t] === 'high', camera, { what: 'high forwarded again', timeoutMs: 5000, debug: DEBUG_STATE });
+    const backMs = Date.now() - asked;
+    console.log(`dynacast: while low, sent q/h/f ${whileLow.q}/${whileLow.h ?? 0}/${whileLow.f ?? 0} bytes in 1.5 s; high forwarded again ${backMs} ms after asking`);
+    expect(backMs).toBeLessThan(2000);
+    const whileHigh = await sentOver(1000);
+    expect(whileHigh.f).toBeGreaterThan(20_000);
     await pub.close();
     await sub.close();
     expect(browser.pageErrors).toEqual([]);
