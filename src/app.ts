@@ -8,7 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { ServeConfig } from './config.js';
+import { mediaSettingsOf, type ServeConfig } from './config.js';
 import { CallpeerError } from './errors.js';
 import type { Logger } from './log.js';
 import { PcmService, type PcmServiceOptions } from './pcm/service.js';
@@ -124,6 +124,7 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
     topology: config.topology,
     iceServers: (member) => (turn ? [...config.iceServers, turn(member.participant.identity ?? member.id)] : [...config.iceServers]),
     access: access ?? OPEN_ACCESS,
+    mediaSettings: mediaSettingsOf(config),
     // The one place that knows the media stacks: each room gets its topology's.
     media: (room) => (room.topology === 'sfu'
       ? new SfuRouter(room.id, { log: room.log, peer: sfuPeer, videoCodecs: config.videoCodecs, metrics: sfuMetrics })

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LevelWithSilent } from 'pino';
 import { CallpeerError } from './errors.js';
-import type { IceServer, Topology, VideoCodecName } from './protocol/signaling.js';
+import type { IceServer, MediaSettings, Topology, VideoCodecName } from './protocol/signaling.js';
 import { isIP } from 'node:net';
 
 export interface ServeConfig {
@@ -65,9 +65,25 @@ export interface ServeConfig {
   trustProxy: boolean;
   /** Video codecs SFU publishers may use, in preference order. Default VP8, H264. Env CALLPEER_VIDEO_CODECS (comma-separated). */
   videoCodecs: VideoCodecName[];
+  /** Cameras go out as simulcast layers in SFU rooms. Default true. Env CALLPEER_SIMULCAST (on/off). */
+  simulcast: boolean;
+  /** Ceiling of every video sender's bitrate, kbit/s. Env CALLPEER_MAX_VIDEO_BITRATE. */
+  maxVideoBitrateKbps?: number;
+  /** Largest camera picture members send. Env CALLPEER_MAX_RESOLUTION (WxH). */
+  maxResolution?: { width: number; height: number };
+  /** Highest camera frame rate members send. Env CALLPEER_MAX_FRAMERATE. */
+  maxFramerate?: number;
+  /** Ceiling of every audio sender's bitrate, kbit/s. Env CALLPEER_AUDIO_BITRATE. */
+  audioBitrateKbps?: number;
 }
 
-export type ServeFlags = Partial<Omit<ServeConfig, 'iceServers' | 'allowedHosts' | 'videoCodecs'>> & { iceServer?: string[]; allowedOrigin?: string[]; allowedHost?: string[]; videoCodecs?: string[] };
+export type ServeFlags = Partial<Omit<ServeConfig, 'iceServers' | 'allowedHosts' | 'videoCodecs' | 'simulcast' | 'maxResolution'>> & {
+  iceServer?: string[]; allowedOrigin?: string[]; allowedHost?: string[]; videoCodecs?: string[];
+  /** on/off (true/false, 1/0) as given, or a boolean. */
+  simulcast?: string | boolean;
+  /** WxH as given. */
+  maxResolution?: string;
+};
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -100,6 +116,41 @@ export function defaultServeConfig(cwd = process.cwd()): ServeConfig {
     allowedHosts: [],
     trustProxy: false,
     videoCodecs: ['VP8', 'H264'],
+    simulcast: true,
+  };
+}
+
+/** Bounds of the media settings flags. */
+const MEDIA_LIMITS = {
+  videoBitrateKbps: [50, 50_000], resolution: [16, 7680], framerate: [1, 120], audioBitrateKbps: [6, 510],
+} as const;
+
+/** `on`/`off` (and true/false, yes/no, 1/0) as a flag or variable gives it. Throws INVALID_CONFIG. */
+function onOff(name: string, value: string | boolean): boolean {
+  if (typeof value === 'boolean') return value;
+  const v = value.trim().toLowerCase();
+  if (['on', 'true', 'yes', '1'].includes(v)) return true;
+  if (['off', 'false', 'no', '0'].includes(v)) return false;
+  return invalid(`${name} must be on or off (got "${value}")`, 'use on or off');
+}
+
+/** `WxH`, e.g. 1280x720. Throws INVALID_CONFIG. */
+function resolution(value: string): { width: number; height: number } {
+  const m = /^\s*(\d+)\s*[xX×]\s*(\d+)\s*$/.exec(value);
+  const [lo, hi] = MEDIA_LIMITS.resolution;
+  const hint = 'give width x height in pixels, e.g. 1280x720';
+  if (!m) return invalid(`--max-resolution (CALLPEER_MAX_RESOLUTION) must be WxH (got "${value}")`, hint);
+  return { width: intIn('--max-resolution width', m[1], lo, hi, hint), height: intIn('--max-resolution height', m[2], lo, hi, hint) };
+}
+
+/** What members are told in `joined.room.media`. */
+export function mediaSettingsOf(c: Readonly<ServeConfig>): MediaSettings {
+  return {
+    videoCodecs: [...c.videoCodecs], simulcast: c.simulcast,
+    ...(c.maxVideoBitrateKbps !== undefined && { maxVideoBitrateKbps: c.maxVideoBitrateKbps }),
+    ...(c.maxResolution !== undefined && { maxResolution: { ...c.maxResolution } }),
+    ...(c.maxFramerate !== undefined && { maxFramerate: c.maxFramerate }),
+    ...(c.audioBitrateKbps !== undefined && { audioBitrateKbps: c.audioBitrateKbps }),
   };
 }
 
@@ -168,6 +219,11 @@ export function serveFlagsFromEnv(env: NodeJS.ProcessEnv): ServeFlags {
   if (env.CALLPEER_TRUST_PROXY !== undefined) f.trustProxy = flag(env.CALLPEER_TRUST_PROXY);
   const codecs = list(env.CALLPEER_VIDEO_CODECS);
   if (codecs) f.videoCodecs = codecs;
+  if (env.CALLPEER_SIMULCAST !== undefined) f.simulcast = env.CALLPEER_SIMULCAST;
+  if (env.CALLPEER_MAX_VIDEO_BITRATE !== undefined) f.maxVideoBitrateKbps = env.CALLPEER_MAX_VIDEO_BITRATE as unknown as number;
+  if (env.CALLPEER_MAX_RESOLUTION !== undefined) f.maxResolution = env.CALLPEER_MAX_RESOLUTION;
+  if (env.CALLPEER_MAX_FRAMERATE !== undefined) f.maxFramerate = env.CALLPEER_MAX_FRAMERATE as unknown as number;
+  if (env.CALLPEER_AUDIO_BITRATE !== undefined) f.audioBitrateKbps = env.CALLPEER_AUDIO_BITRATE as unknown as number;
   return f;
 }
 
@@ -206,6 +262,17 @@ export function loadServeConfig(flags: ServeFlags = {}, env: NodeJS.ProcessEnv =
     allowedHosts: (merged.allowedHost ?? []).map((h) => h.trim().toLowerCase()),
     trustProxy: merged.trustProxy ?? base.trustProxy,
     videoCodecs: merged.videoCodecs === undefined ? base.videoCodecs : videoCodecList(merged.videoCodecs),
+    simulcast: merged.simulcast === undefined ? base.simulcast : onOff('--simulcast (CALLPEER_SIMULCAST)', merged.simulcast),
+    ...(merged.maxVideoBitrateKbps !== undefined && {
+      maxVideoBitrateKbps: intIn('--max-video-bitrate (CALLPEER_MAX_VIDEO_BITRATE)', merged.maxVideoBitrateKbps, ...MEDIA_LIMITS.videoBitrateKbps, 'give kbit/s, e.g. 800'),
+    }),
+    ...(merged.maxResolution !== undefined && { maxResolution: resolution(merged.maxResolution) }),
+    ...(merged.maxFramerate !== undefined && {
+      maxFramerate: intIn('--max-framerate (CALLPEER_MAX_FRAMERATE)', merged.maxFramerate, ...MEDIA_LIMITS.framerate, 'give frames per second, e.g. 15'),
+    }),
+    ...(merged.audioBitrateKbps !== undefined && {
+      audioBitrateKbps: intIn('--audio-bitrate (CALLPEER_AUDIO_BITRATE)', merged.audioBitrateKbps, ...MEDIA_LIMITS.audioBitrateKbps, 'give kbit/s, e.g. 32 (Opus takes 6 to 510)'),
+    }),
   };
   if (cfg.authSecret !== undefined && cfg.authPublicKey !== undefined) invalid('--auth-secret and --auth-public-key exclude each other', 'give one: a shared secret (HS256) or the public key of the token issuer (ES256/RS256)');
   if (cfg.authSecret !== undefined && Buffer.byteLength(cfg.authSecret) < 32) invalid('--auth-secret (CALLPEER_AUTH_SECRET) must be at least 32 bytes', 'make one with: openssl rand -base64 32');

@@ -27,6 +27,11 @@ interface ServeCliOptions {
   allowedHost?: string[];
   trustProxy?: boolean;
   videoCodecs?: string;
+  simulcast?: string;
+  maxVideoBitrate?: string;
+  maxResolution?: string;
+  maxFramerate?: string;
+  audioBitrate?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -54,6 +59,11 @@ export function registerServe(program: Command): void {
     .option('--allowed-host <host>', 'host name requests may use, repeatable (guards against DNS rebinding; default any; env CALLPEER_ALLOWED_HOST)', collect)
     .option('--trust-proxy', 'trust X-Forwarded-Host/-Proto from a reverse proxy for the origin check (env CALLPEER_TRUST_PROXY=1)')
     .option('--video-codecs <list>', 'video codecs SFU publishers may send, in preference order: vp8 or vp8,h264 (default vp8,h264; env CALLPEER_VIDEO_CODECS)')
+    .option('--simulcast <on|off>', 'cameras go out as three simulcast layers in SFU rooms, or as one (default on; env CALLPEER_SIMULCAST)')
+    .option('--max-video-bitrate <kbps>', 'ceiling of every video sender\'s bitrate, each simulcast layer\'s too (default none; env CALLPEER_MAX_VIDEO_BITRATE)')
+    .option('--max-resolution <WxH>', 'largest camera picture members send, e.g. 1280x720 (default none; env CALLPEER_MAX_RESOLUTION)')
+    .option('--max-framerate <fps>', 'highest camera frame rate members send (default none; env CALLPEER_MAX_FRAMERATE)')
+    .option('--audio-bitrate <kbps>', 'ceiling of every microphone\'s Opus bitrate (default none; env CALLPEER_AUDIO_BITRATE)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info; env CALLPEER_LOG_LEVEL)')
     .addHelpText('after', '\nLogs are JSON when piped and readable on a terminal. SIGINT/SIGTERM stop the server cleanly.\nExample: callpeer serve --port 8443 --cert certs/cert.pem --key certs/key.pem')
     .action(async (opts: ServeCliOptions) => {
@@ -80,6 +90,11 @@ export function registerServe(program: Command): void {
         allowedHost: opts.allowedHost,
         trustProxy: opts.trustProxy,
         ...(opts.videoCodecs !== undefined && { videoCodecs: [opts.videoCodecs] }),
+        simulcast: opts.simulcast,
+        maxVideoBitrateKbps: opts.maxVideoBitrate as unknown as number | undefined,
+        maxResolution: opts.maxResolution,
+        maxFramerate: opts.maxFramerate as unknown as number | undefined,
+        audioBitrateKbps: opts.audioBitrate as unknown as number | undefined,
       };
       const config = loadServeConfig(flags, process.env);
       const log = createLogger({ level: config.logLevel });

@@ -100,7 +100,24 @@ export type ClientMessage =
 export type ClientMessageType = ClientMessage['type'];
 
 // ---- server to client ----
-export interface RoomInfo { id: string; topology: Topology; maxMembers: number }
+/**
+ * (v2) The server's media settings (`serve --max-video-bitrate` and friends), handed to every
+ * member in `joined.room.media`: what its clients send. Limits left out are not set.
+ */
+export interface MediaSettings {
+  /** Video codecs SFU publishers may use, in preference order. */
+  videoCodecs: VideoCodecName[];
+  /** Whether cameras go out as simulcast layers in SFU rooms (else one encoding). */
+  simulcast: boolean;
+  /** Ceiling of each video sender's bitrate (every simulcast layer's too), kbit/s. */
+  maxVideoBitrateKbps?: number;
+  /** Largest camera picture sent; a larger one is scaled down, keeping its shape. */
+  maxResolution?: { width: number; height: number };
+  maxFramerate?: number;
+  /** Ceiling of each audio sender's bitrate, kbit/s. */
+  audioBitrateKbps?: number;
+}
+export interface RoomInfo { id: string; topology: Topology; maxMembers: number; media?: MediaSettings }
 export interface JoinedMessage { type: 'joined'; id: string; room: RoomInfo; participants: Participant[]; iceServers: IceServer[] }
 export interface PeerJoinedMessage { type: 'peer-joined'; participant: Participant }
 export interface PeerLeftMessage { type: 'peer-left'; id: string }
@@ -276,6 +293,27 @@ function trackInfoField(v: unknown, ref: string): TrackInfo {
   };
 }
 
+function mediaSettingsField(v: unknown): MediaSettings {
+  if (!isObject(v)) fail('joined.room.media must be an object', 'joined');
+  const codecs = v.videoCodecs;
+  if (!Array.isArray(codecs) || !codecs.every((c) => (VIDEO_CODECS as readonly unknown[]).includes(c))) fail(`joined.room.media.videoCodecs must list ${VIDEO_CODECS.join('/')}`, 'joined');
+  // Positive and finite is all a client needs to check: the server bounds its own flags.
+  const positive = (o: Record<string, unknown>, key: string) => optNumberIn(o, key, 'joined', 1, Number.MAX_SAFE_INTEGER);
+  let maxResolution: MediaSettings['maxResolution'];
+  if (v.maxResolution !== undefined) {
+    const r = reqObject(v, 'maxResolution', 'joined');
+    maxResolution = { width: positive(r, 'width') ?? fail('joined.room.media.maxResolution.width is required', 'joined'), height: positive(r, 'height') ?? fail('joined.room.media.maxResolution.height is required', 'joined') };
+  }
+  return withDefined({
+    videoCodecs: codecs as VideoCodecName[],
+    simulcast: reqBoolean(v, 'simulcast', 'joined'),
+    maxVideoBitrateKbps: positive(v, 'maxVideoBitrateKbps'),
+    maxResolution,
+    maxFramerate: positive(v, 'maxFramerate'),
+    audioBitrateKbps: positive(v, 'audioBitrateKbps'),
+  });
+}
+
 function iceServerField(v: unknown): IceServer {
   if (!isObject(v)) fail('joined.iceServers entries must be objects', 'joined');
   const urls = v.urls;
@@ -297,7 +335,10 @@ export function parseServerMessage(text: string): ServerMessage {
       return {
         type: t,
         id: reqString(o, 'id', t, { min: 1 }),
-        room: { id: reqString(room, 'id', t), topology: reqOneOf(room, 'topology', t, TOPOLOGIES), maxMembers: reqNumber(room, 'maxMembers', t) },
+        room: {
+          id: reqString(room, 'id', t), topology: reqOneOf(room, 'topology', t, TOPOLOGIES), maxMembers: reqNumber(room, 'maxMembers', t),
+          ...(room.media !== undefined && { media: mediaSettingsField(room.media) }),
+        },
         participants: parts.map((p) => participantField(p, t)),
         iceServers: ice.map(iceServerField),
       };

@@ -1,6 +1,6 @@
 import { CallpeerError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { IceServer, Topology } from '../protocol/signaling.js';
+import type { IceServer, MediaSettings, Topology } from '../protocol/signaling.js';
 import { OPEN_ACCESS, type AccessPolicy } from './access.js';
 import type { RoomMediaFactory } from './media.js';
 import type { JoinRequest, MediaKinds, Member, MemberSink } from './member.js';
@@ -18,6 +18,8 @@ export interface RoomRegistryOptions {
   access?: AccessPolicy;
   /** Makes each room's media side. */
   media: RoomMediaFactory;
+  /** The server's media settings, told to every member in `joined.room.media`. */
+  mediaSettings?: MediaSettings;
   /** Called when the number of rooms or participants changes (metrics). */
   onChange?: (rooms: number, participants: number) => void;
   /** Quality reports of every room: the clock of their round, and who hears of readings and changes. */
@@ -131,6 +133,7 @@ export class RoomRegistry {
       persistent,
       ...(spec.name !== undefined && { name: spec.name }),
       media: o.media,
+      ...(o.mediaSettings && { mediaSettings: o.mediaSettings }),
       ...(o.quality && { quality: o.quality }),
       onMembers: (delta) => { this.participantCount += delta; this.changed(); },
       ...(o.onLeft && { onLeft: o.onLeft }),

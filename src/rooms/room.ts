@@ -1,6 +1,6 @@
 import { CallpeerError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { IceServer, Participant, RoomInfo, ServerMessage, Topology } from '../protocol/signaling.js';
+import type { IceServer, MediaSettings, Participant, RoomInfo, ServerMessage, Topology } from '../protocol/signaling.js';
 import type { Admission } from './access.js';
 import type { LegStats } from './audio-leg.js';
 import type { RoomMedia, RoomMediaFactory } from './media.js';
@@ -45,6 +45,8 @@ export interface RoomOptions {
   name?: string;
   /** Makes the room's media side (mesh relay, SFU router...). */
   media: RoomMediaFactory;
+  /** The server's media settings, told to every member in `joined.room.media`. */
+  mediaSettings?: MediaSettings;
   /** Called after each join (+1) and leave (-1): metrics. */
   onMembers?: (delta: number) => void;
   /** Called when a member left (not when the room closes). */
@@ -101,7 +103,7 @@ export class Room {
   }
 
   info(): RoomInfo {
-    return { id: this.id, topology: this.topology, maxMembers: this.maxMembers };
+    return { id: this.id, topology: this.topology, maxMembers: this.maxMembers, ...(this.options.mediaSettings && { media: this.options.mediaSettings }) };
   }
 
   get(id: string): Member | undefined {

@@ -11,6 +11,7 @@ import { LinkStats } from './link-stats.js';
 import { MediaLinks } from './links.js';
 import { applyServerMute, removedNotice, serverMuteText } from './moderation.js';
 import { ownQualityText } from './quality-view.js';
+import { cameraConstraints } from './media-settings.js';
 import { copyText, rememberRoom, roomUrl } from './rooms.js';
 import { SERVER } from './sfu.js';
 import { SfuView } from './sfu-view.js';
@@ -54,6 +55,8 @@ const s = {
   iceServers: [],
   /** 'mesh' | 'sfu', from `joined`. */
   topology: 'mesh',
+  /** The server's media settings (`joined.room.media`), if it sends them. */
+  media: undefined,
   error: undefined,
   participants: new Map(),
   /** Peer connections by remote id: participants (mesh), or the one SfuLink under SERVER. */
@@ -263,6 +266,10 @@ function onJoined(m) {
   s.maxMembers = m.room.maxMembers;
   s.iceServers = Array.isArray(m.iceServers) ? m.iceServers : [];
   s.topology = m.room.topology === 'sfu' ? 'sfu' : 'mesh';
+  s.media = m.room.media;
+  // The server's largest picture and frame rate: the camera captures no more (every link sends it).
+  const limits = cameraConstraints(s.media);
+  if (limits) local.camera?.applyConstraints(limits).catch(() => {});
   clearBanner('server');
   // Readings of our old self no longer apply.
   clearBanner('quality');

@@ -35,6 +35,7 @@ export class MediaLinks {
     return {
       selfId: this.s.selfId,
       iceServers: this.s.iceServers,
+      media: this.s.media,
       iceTransportPolicy: iceTransportPolicy(this.relayOnly),
       onRelayRefused: () => this.onRelayRefused(id),
       send: this.o.send,

@@ -4,6 +4,7 @@
 
 import { assessQuality } from './quality.js';
 import { isCredentialRefusal } from './relay.js';
+import { capEncoding } from './media-settings.js';
 
 const KINDS = ['audio', 'video'];
 
@@ -30,6 +31,8 @@ export class PeerLink {
     this.onState = o.onState;
     this.stream = o.stream;
     this.tracks = { ...o.tracks };
+    /** The server's media settings (`joined.room.media`): ceilings on what we send. */
+    this.media = o.media;
     /** The kinds this connection carries (an SFU link narrows it). */
     this.kinds = KINDS;
     /** The transceiver carrying each kind of our media, once known. */
@@ -85,6 +88,7 @@ export class PeerLink {
       this.makingOffer = true;
       await this.pc.setLocalDescription();
       this.sendSignal({ type: this.pc.localDescription.type, sdp: this.localSdp() });
+      await this.applyLimits();
     } catch (err) {
       this.lastError = String(err);
     } finally {
@@ -109,6 +113,7 @@ export class PeerLink {
       this.attachToOffer();
       await pc.setLocalDescription();
       this.sendSignal({ type: 'answer', sdp: pc.localDescription.sdp });
+      await this.applyLimits();
     });
   }
 
@@ -163,6 +168,19 @@ export class PeerLink {
     if (track && (tr.direction === 'recvonly' || tr.direction === 'inactive')) {
       tr.sender.setStreams(this.stream);
       tr.direction = 'sendrecv';
+    }
+  }
+
+  /** Every sender's encodings under the server's ceilings (bitrate, frame rate); after each negotiation. */
+  async applyLimits() {
+    if (!this.media) return;
+    for (const tr of this.pc.getTransceivers()) {
+      const kind = tr.sender.track?.kind;
+      if (tr.stopped || !kind) continue;
+      const params = tr.sender.getParameters();
+      let changed = false;
+      for (const e of params.encodings ?? []) changed = capEncoding(e, kind, this.media) || changed;
+      if (changed) await tr.sender.setParameters(params).catch((err) => { this.lastError = String(err); });
     }
   }
 

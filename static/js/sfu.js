@@ -4,6 +4,7 @@
 // `a=msid:<publisher> <track id>`. The server is the impolite side: on glare we yield.
 import { PeerLink } from './peer.js';
 import { annotateOffer, msidTrackOf, offerCname, simulcastSsrcs } from './sfu-sdp.js';
+import { cameraConstraints, cameraEncodings } from './media-settings.js';
 
 /** The `from` of the server's offers and candidates, and the key of its link. */
 export const SERVER = 'server';
@@ -67,13 +68,14 @@ export class SfuLink extends PeerLink {
     const camera = this.local.camera;
     // Chromium sends only as many simulcast layers as the capture size allows (all three from
     // 960x540 up; at the mesh's 640x360 it drops the top one): ask the camera for 720p.
-    if (camera && (camera.getSettings().width ?? 0) < HD.width) {
-      await camera.applyConstraints({ width: { ideal: HD.width }, height: { ideal: HD.height } }).catch(() => {});
+    // (The server's --max-resolution, if any, caps it.)
+    if (camera && (camera.getSettings().width ?? 0) < Math.min(HD.width, this.media?.maxResolution?.width ?? Infinity)) {
+      await camera.applyConstraints(cameraConstraints(this.media, HD)).catch(() => {});
       if (this.closed) return;
     }
     if (camera && !this.cameraTr) {
       this.cameraTr = this.pc.addTransceiver(camera, {
-        direction: 'sendonly', streams: [this.stream], sendEncodings: CAMERA_ENCODINGS.map((e) => ({ ...e })),
+        direction: 'sendonly', streams: [this.stream], sendEncodings: cameraEncodings(CAMERA_ENCODINGS, this.media),
       });
     } else if (this.cameraTr) {
       // Camera off: nothing is sent, the track stays listed (muted, from our media state).

@@ -20,8 +20,8 @@ describe('callpeer CLI', () => {
     expect(top.stdout).toMatch(/certs/);
     const serve = await runCli(['serve', '--help']);
     expect(serve.code).toBe(0);
-    for (const flag of ['--port', '--host', '--cert', '--key', '--max-members', '--ice-server', '--topology', '--rtc-bind', '--allowed-origin', '--log-level']) expect(serve.stdout).toContain(flag);
-    for (const env of ['CALLPEER_PORT', 'CALLPEER_HOST', 'CALLPEER_CERT', 'CALLPEER_MAX_MEMBERS', 'CALLPEER_ICE_SERVER', 'CALLPEER_TOPOLOGY', 'CALLPEER_RTC_BIND', 'CALLPEER_ALLOWED_ORIGIN', 'CALLPEER_LOG_LEVEL']) expect(serve.stdout).toContain(env);
+    for (const flag of ['--port', '--host', '--cert', '--key', '--max-members', '--ice-server', '--topology', '--rtc-bind', '--allowed-origin', '--log-level', '--simulcast', '--max-video-bitrate', '--max-resolution', '--max-framerate', '--audio-bitrate']) expect(serve.stdout).toContain(flag);
+    for (const env of ['CALLPEER_PORT', 'CALLPEER_HOST', 'CALLPEER_CERT', 'CALLPEER_MAX_MEMBERS', 'CALLPEER_ICE_SERVER', 'CALLPEER_TOPOLOGY', 'CALLPEER_RTC_BIND', 'CALLPEER_ALLOWED_ORIGIN', 'CALLPEER_LOG_LEVEL', 'CALLPEER_SIMULCAST', 'CALLPEER_MAX_VIDEO_BITRATE', 'CALLPEER_MAX_RESOLUTION', 'CALLPEER_MAX_FRAMERATE', 'CALLPEER_AUDIO_BITRATE']) expect(serve.stdout).toContain(env);
   });
 
   it('output piped into a reader that stops early (| head) ends quietly, no stack trace', async () => {
@@ -84,6 +84,10 @@ describe('callpeer CLI', () => {
     expect(topology.code).toBe(1);
     expect(topology.stderr).toContain('--topology (CALLPEER_TOPOLOGY) must be mesh or sfu (got star)');
     expect(topology.stderr).toContain('fix:');
+    const resolution = await runCli(['serve', '--port', '0', '--max-resolution', '720p']);
+    expect(resolution.code).toBe(1);
+    expect(resolution.stderr).toContain('--max-resolution (CALLPEER_MAX_RESOLUTION) must be WxH (got "720p")');
+    expect(resolution.stderr).toContain('1280x720');
     const bind = await runCli(['serve', '--port', '0', '--rtc-bind', 'nowhere']);
     expect(bind.code).toBe(1);
     expect(bind.stderr).toContain('--rtc-bind (CALLPEER_RTC_BIND) must be an IP address');

@@ -19,7 +19,8 @@ describe('joining and leaving', () => {
     const r = room();
     const joined = await a.join(r, { name: 'Ada', audio: true });
     expect(joined.id).toMatch(/^[A-Za-z0-9_-]+$/);
-    expect(joined.room).toEqual({ id: r, topology: 'mesh', maxMembers: 3 });
+    // The server's media settings come along (here its defaults: no ceilings).
+    expect(joined.room).toEqual({ id: r, topology: 'mesh', maxMembers: 3, media: { videoCodecs: ['VP8', 'H264'], simulcast: true } });
     expect(joined.participants).toEqual([]);
     expect(joined.iceServers).toEqual([
       { urls: 'stun:stun.example.test:3478' },

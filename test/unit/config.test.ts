@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadServeConfig, parseIceServerUrl } from '../../src/config.js';
+import { loadServeConfig, mediaSettingsOf, parseIceServerUrl } from '../../src/config.js';
 import { CallpeerError } from '../../src/errors.js';
 
 function code(fn: () => unknown): string | undefined {
@@ -12,6 +12,23 @@ function code(fn: () => unknown): string | undefined {
 const empty = mkdtempSync(path.join(tmpdir(), 'callpeer-cfg-'));
 
 describe('serve config', () => {
+  it('media settings: flags and environment, told to members as joined.room.media; bad values say how to fix them', () => {
+    expect(mediaSettingsOf(loadServeConfig({}, {}, empty))).toEqual({ videoCodecs: ['VP8', 'H264'], simulcast: true });
+    const env = { CALLPEER_MAX_VIDEO_BITRATE: '800', CALLPEER_MAX_RESOLUTION: '1280x720', CALLPEER_SIMULCAST: 'off', CALLPEER_AUDIO_BITRATE: '24' };
+    const c = loadServeConfig({ maxFramerate: '15' as unknown as number, maxResolution: '640 x 360' }, env, empty);
+    expect(mediaSettingsOf(c)).toEqual({
+      videoCodecs: ['VP8', 'H264'], simulcast: false, maxVideoBitrateKbps: 800, maxResolution: { width: 640, height: 360 }, maxFramerate: 15, audioBitrateKbps: 24,
+    });
+    expect(loadServeConfig({ simulcast: 'on' }, { CALLPEER_SIMULCAST: 'off' }, empty).simulcast).toBe(true);
+    const message = (flags: object) => { try { loadServeConfig(flags, {}, empty); } catch (err) { return `${(err as CallpeerError).code}: ${(err as Error).message} / ${(err as CallpeerError).hint}`; } return 'no error'; };
+    expect(message({ simulcast: 'maybe' })).toBe('INVALID_CONFIG: --simulcast (CALLPEER_SIMULCAST) must be on or off (got "maybe") / use on or off');
+    expect(message({ maxResolution: '720p' })).toMatch(/^INVALID_CONFIG: --max-resolution \(CALLPEER_MAX_RESOLUTION\) must be WxH \(got "720p"\) \/ give width x height in pixels, e\.g\. 1280x720$/);
+    expect(message({ maxResolution: '8000x10' })).toMatch(/--max-resolution width must be a whole number from 16 to 7680 \(got 8000\)/);
+    expect(message({ maxVideoBitrateKbps: '10' })).toMatch(/--max-video-bitrate \(CALLPEER_MAX_VIDEO_BITRATE\) must be a whole number from 50 to 50000 \(got 10\)/);
+    expect(message({ maxFramerate: '0' })).toMatch(/--max-framerate .* from 1 to 120/);
+    expect(message({ audioBitrateKbps: '600' })).toMatch(/--audio-bitrate .* from 6 to 510.*Opus takes 6 to 510/);
+  });
+
   it('has documented defaults and is frozen', () => {
     const c = loadServeConfig({}, {}, empty);
     expect(c).toMatchObject({ port: 8080, host: '0.0.0.0', maxMembers: 8, iceServers: [], allowedOrigins: [], logLevel: 'info', maxFrameBytes: 65536 });

@@ -99,7 +99,7 @@ describe('client messages', () => {
 
 const participant = { id: 'p1', name: 'Ada', role: 'participant', audio: true, video: false, screen: false, metadata: {} };
 const validServer: Record<string, unknown> = {
-  joined: { id: 'me', room: { id: 'r', topology: 'mesh', maxMembers: 8 }, participants: [participant], iceServers: [{ urls: 'stun:x:3478' }, { urls: ['turn:y'], username: 'u', credential: 'c' }] },
+  joined: { id: 'me', room: { id: 'r', topology: 'mesh', maxMembers: 8, media: { videoCodecs: ['VP8'], simulcast: false, maxVideoBitrateKbps: 800, maxResolution: { width: 640, height: 360 }, maxFramerate: 15, audioBitrateKbps: 24 } }, participants: [participant], iceServers: [{ urls: 'stun:x:3478' }, { urls: ['turn:y'], username: 'u', credential: 'c' }] },
   'peer-joined': { participant },
   'peer-left': { id: 'p1' },
   'peer-updated': { participant },
@@ -136,6 +136,9 @@ describe('server messages', () => {
   it('refuses malformed server messages', () => {
     for (const bad of [
       { type: 'joined', id: 'x', room: { id: 'r', topology: 'ring', maxMembers: 8 }, participants: [], iceServers: [] },
+      { type: 'joined', id: 'x', room: { id: 'r', topology: 'mesh', maxMembers: 8, media: { videoCodecs: ['VP9'], simulcast: true } }, participants: [], iceServers: [] },
+      { type: 'joined', id: 'x', room: { id: 'r', topology: 'mesh', maxMembers: 8, media: { videoCodecs: ['VP8'] } }, participants: [], iceServers: [] },
+      { type: 'joined', id: 'x', room: { id: 'r', topology: 'mesh', maxMembers: 8, media: { videoCodecs: ['VP8'], simulcast: true, maxResolution: { width: 0, height: 360 } } }, participants: [], iceServers: [] },
       { type: 'peer-joined', participant: { id: 'p' } },
       { type: 'error', code: 'NOT_A_CODE', message: 'x' },
       { type: 'chat', from: 'p', name: 'n', text: 't' },
