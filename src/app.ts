@@ -115,6 +115,13 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
     ...(config.rtcBind !== undefined && { bindAddress: config.rtcBind }),
     // Tests prove the SFU's media goes through the TURN server (config: needs --turn-url).
     ...(config.rtcRelayOnly && { iceTransportPolicy: 'relay' as const }),
+    // The media settings, enforced where the server receives: browsers cap their senders by b=AS/TIAS.
+    ...((config.maxVideoBitrateKbps !== undefined || config.audioBitrateKbps !== undefined) && {
+      receiveBandwidth: {
+        ...(config.maxVideoBitrateKbps !== undefined && { videoKbps: config.maxVideoBitrateKbps }),
+        ...(config.audioBitrateKbps !== undefined && { audioKbps: config.audioBitrateKbps }),
+      },
+    }),
   });
   const sfuMetrics = new SfuMetrics(metrics.registry);
   const qualityMetrics = new QualityMetrics(metrics.registry);
@@ -127,7 +134,10 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
     mediaSettings: mediaSettingsOf(config),
     // The one place that knows the media stacks: each room gets its topology's.
     media: (room) => (room.topology === 'sfu'
-      ? new SfuRouter(room.id, { log: room.log, peer: sfuPeer, videoCodecs: config.videoCodecs, metrics: sfuMetrics })
+      ? new SfuRouter(room.id, {
+        log: room.log, peer: sfuPeer, videoCodecs: config.videoCodecs, metrics: sfuMetrics,
+        ...(config.maxVideoBitrateKbps !== undefined && { maxVideoBitrateKbps: config.maxVideoBitrateKbps }),
+      })
       : new MeshRelay(room, () => new MeshGateway(room, { log: room.log, peer: sfuPeer }))),
     onChange: (r, p) => { metrics.rooms.set(r); metrics.participants.set(p); },
     quality: {

@@ -67,7 +67,7 @@ export interface ServeConfig {
   videoCodecs: VideoCodecName[];
   /** Cameras go out as simulcast layers in SFU rooms. Default true. Env CALLPEER_SIMULCAST (on/off). */
   simulcast: boolean;
-  /** Ceiling of every video sender's bitrate, kbit/s. Env CALLPEER_MAX_VIDEO_BITRATE. */
+  /** Ceiling of each video track's bitrate (simulcast layers together), kbit/s; SFU rooms enforce it. Env CALLPEER_MAX_VIDEO_BITRATE. */
   maxVideoBitrateKbps?: number;
   /** Largest camera picture members send. Env CALLPEER_MAX_RESOLUTION (WxH). */
   maxResolution?: { width: number; height: number };

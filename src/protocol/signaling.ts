@@ -109,7 +109,7 @@ export interface MediaSettings {
   videoCodecs: VideoCodecName[];
   /** Whether cameras go out as simulcast layers in SFU rooms (else one encoding). */
   simulcast: boolean;
-  /** Ceiling of each video sender's bitrate (every simulcast layer's too), kbit/s. */
+  /** Ceiling of each video track's bitrate, its simulcast layers together, kbit/s. */
   maxVideoBitrateKbps?: number;
   /** Largest camera picture sent; a larger one is scaled down, keeping its shape. */
   maxResolution?: { width: number; height: number };

@@ -41,6 +41,29 @@ export function offerAsDtlsClient(sdp: string): string {
 }
 
 /**
+ * Our description with the bandwidth a remote may send in each audio and video section:
+ * `b=AS:<kbps>` and `b=TIAS:<bps>` (RFC 3890) right after the section's `c=` line, replacing
+ * any `b=` lines there. Sections of a kind without a figure, and rejected ones, are left alone.
+ */
+export function withReceiveBandwidth(sdp: string, bandwidth: { audioKbps?: number; videoKbps?: number }): string {
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+  const lines = sdp.split(eol);
+  const out: string[] = [];
+  let kbps: number | undefined;
+  for (const line of lines) {
+    if (line.startsWith('m=')) {
+      const [kind, port] = line.slice(2).split(' ');
+      kbps = port === '0' ? undefined : kind === 'audio' ? bandwidth.audioKbps : kind === 'video' ? bandwidth.videoKbps : undefined;
+    } else if (kbps !== undefined && line.startsWith('b=')) {
+      continue;
+    }
+    out.push(line);
+    if (kbps !== undefined && line.startsWith('c=')) out.push(`b=AS:${kbps}`, `b=TIAS:${kbps * 1000}`);
+  }
+  return out.join(eol);
+}
+
+/**
  * A local description with its relay candidates only (iceTransportPolicy 'relay').
  * libdatachannel applies the policy to trickled candidates, but a later description (a
  * re-offer once gathering is done) carries every candidate libjuice has, host and srflx

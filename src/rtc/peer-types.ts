@@ -43,6 +43,11 @@ export interface PeerOptions {
   portRangeEnd?: number;
   /** What we send/receive when answering (default: Opus send+receive, no video). */
   capabilities?: Partial<MediaCapabilities>;
+  /**
+   * Bandwidth the remote may send us, kbit/s, per media kind: `b=AS` and `b=TIAS` in every
+   * audio or video section of our descriptions (browsers cap their senders by them).
+   */
+  receiveBandwidth?: { audioKbps?: number; videoKbps?: number };
   /** Perfect negotiation role (default true): polite lets a colliding remote offer win. */
   polite?: boolean;
   /** Close with reason 'timeout' if not connected this long after the first description, ms (default 30 000; 0 = never). */

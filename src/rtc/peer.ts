@@ -22,7 +22,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { DEFAULT_CAPABILITIES, planAnswer, type AnswerEntry, type MediaCapabilities } from './answer-plan.js';
 import { PeerDataChannel } from './data-channel.js';
 import { MediaTrack } from './media-track.js';
-import { describeMedia, isRelayCandidate, offerAsDtlsClient, OPUS_FMTP, randomId, randomSsrc, relayCandidatesOnly, VP8_CODEC, watchNativeClose } from './native.js';
+import { describeMedia, isRelayCandidate, offerAsDtlsClient, OPUS_FMTP, randomId, randomSsrc, relayCandidatesOnly, VP8_CODEC, watchNativeClose, withReceiveBandwidth } from './native.js';
 import type { AddAudioTrackOptions, PeerCloseReason, PeerEvents, PeerOptions, PeerSignal } from './peer-types.js';
 import { parseSdp, primarySsrcs, receives, sends, type SdpCodec, type SdpDirection, type SessionDescription } from './sdp.js';
 
@@ -74,6 +74,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   private readonly acceptDataChannels: boolean;
   /** iceTransportPolicy 'relay': we signal relay candidates only (see PeerOptions). */
   private readonly relayOnly: boolean;
+  private readonly receiveBandwidth: PeerOptions['receiveBandwidth'];
 
   constructor(options: PeerOptions = {}) {
     super();
@@ -86,6 +87,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.disconnectedTimeoutMs = options.disconnectedTimeoutMs ?? 10_000;
     this.offererIsDtlsClient = options.offererIsDtlsClient ?? true;
     this.relayOnly = options.iceTransportPolicy === 'relay';
+    this.receiveBandwidth = options.receiveBandwidth;
     this.acceptDataChannels = options.acceptDataChannels ?? true;
     this.pc = new PeerConnection(this.id, {
       iceServers: options.iceServers ?? [],
@@ -339,7 +341,8 @@ export class Peer extends EventEmitter<PeerEvents> {
     pc.onLocalDescription(this.guard('onLocalDescription', (sdp: string, type: string) => {
       if (type !== 'offer' && type !== 'answer') return;
       this.armConnectTimer();
-      const own = this.relayOnly ? relayCandidatesOnly(sdp) : sdp;
+      const bounded = this.receiveBandwidth ? withReceiveBandwidth(sdp, this.receiveBandwidth) : sdp;
+      const own = this.relayOnly ? relayCandidatesOnly(bounded) : bounded;
       this.emit('signal', { kind: 'description', type, sdp: type === 'offer' && this.firstNegotiation() ? offerAsDtlsClient(own) : own });
       this.localDescriptionSent = true;
       const queued = this.pendingLocalCandidates;

@@ -67,6 +67,8 @@ export interface PublicationOptions {
   onLayersChanged: () => void;
   /** Told the layers subscribers want changed, so the publisher hears `publish-layers`. */
   onActiveLayers: (active: Quality[]) => void;
+  /** What a video publisher is told it may send (REMB), bits/s: `serve --max-video-bitrate` caps it. Default PUBLISHER_REMB_BITRATE. */
+  rembBitrate?: number;
   metrics?: SfuMetrics;
 }
 
@@ -314,7 +316,7 @@ export class Publication {
   private sendRemb(): void {
     if (this.layers.length === 0 || this.track.closed) return;
     this.track.send(buildRtcp([{
-      type: 'remb', senderSsrc: this.track.localSsrc, bitrate: PUBLISHER_REMB_BITRATE, ssrcs: this.layers.map((l) => l.ssrc),
+      type: 'remb', senderSsrc: this.track.localSsrc, bitrate: this.options.rembBitrate ?? PUBLISHER_REMB_BITRATE, ssrcs: this.layers.map((l) => l.ssrc),
     }]));
   }
 

@@ -22,7 +22,7 @@ import type { RtpTrack } from '../rtc/media-track.js';
 import type { SdpCodec } from '../rtc/sdp.js';
 import { GATEWAY_OPUS, SfuGateway } from './gateway.js';
 import type { SfuMetrics } from './metrics.js';
-import { Publication, trackId } from './publication.js';
+import { Publication, PUBLISHER_REMB_BITRATE, trackId } from './publication.js';
 import { memberSample, UplinkMeter } from './quality.js';
 import { Subscription } from './subscription.js';
 
@@ -42,6 +42,12 @@ export interface SfuRouterOptions {
   peer?: SfuPeerOptions | ((memberId: string) => SfuPeerOptions);
   /** Video codecs publishers may use (default VP8 and H264). */
   videoCodecs?: readonly VideoCodecName[];
+  /**
+   * `serve --max-video-bitrate`: what each video publisher is told it may send (REMB), kbit/s.
+   * Chromium does not cap simulcast by the b=TIAS of our answer, but its bandwidth estimate
+   * follows our REMB, and its senders stay under the estimate.
+   */
+  maxVideoBitrateKbps?: number;
   clock?: Clock;
   /** Counters on the server's /metrics (one SfuMetrics for every room). */
   metrics?: SfuMetrics;
@@ -402,6 +408,7 @@ export class SfuRouter implements RoomMedia {
       log: member.log,
       onLayersChanged: () => this.broadcastTracks(),
       onActiveLayers,
+      ...(this.options.maxVideoBitrateKbps !== undefined && { rembBitrate: Math.min(PUBLISHER_REMB_BITRATE, this.options.maxVideoBitrateKbps * 1000) }),
       ...(this.options.metrics && { metrics: this.options.metrics }),
     });
     pub.serverMuted = member.serverMuted.has(KIND_OF_SOURCE[source]);

@@ -3,19 +3,24 @@
 // this page sends. Pure functions: the links call them on their senders.
 
 /**
- * The camera's encodings in an SFU room: the simulcast layers with each bitrate under the
- * ceiling, or the top layer alone when the server turned simulcast off.
+ * The camera's encodings in an SFU room: the simulcast layers, or the top layer alone when the
+ * server turned simulcast off. The ceiling is the track's, all its layers together (as the
+ * server's b=AS says): over it, every layer's bitrate is scaled down alike.
  * @param {readonly {rid: string, scaleResolutionDownBy: number, maxBitrate: number}[]} layers low to high
  * @param {object | undefined} media
  */
 export function cameraEncodings(layers, media) {
   const chosen = media?.simulcast === false ? [{ scaleResolutionDownBy: 1, maxBitrate: layers.at(-1).maxBitrate }] : layers.map((e) => ({ ...e }));
-  for (const e of chosen) capEncoding(e, 'video', media);
+  const total = chosen.reduce((sum, e) => sum + e.maxBitrate, 0);
+  const kbps = media?.maxVideoBitrateKbps;
+  if (kbps !== undefined && total > kbps * 1000) for (const e of chosen) e.maxBitrate = Math.floor((e.maxBitrate * kbps * 1000) / total);
+  if (media?.maxFramerate !== undefined) for (const e of chosen) e.maxFramerate = media.maxFramerate;
   return chosen;
 }
 
 /**
- * Puts one encoding under the ceilings for its kind; returns whether it changed.
+ * Puts one encoding under the ceilings for its kind; returns whether it changed. For a track
+ * with one encoding (a mesh sender, the microphone); simulcast layers are set by cameraEncodings.
  * @param {RTCRtpEncodingParameters} e
  * @param {'audio' | 'video'} kind
  * @param {object | undefined} media

@@ -178,8 +178,9 @@ export class PeerLink {
       const kind = tr.sender.track?.kind;
       if (tr.stopped || !kind) continue;
       const params = tr.sender.getParameters();
-      let changed = false;
-      for (const e of params.encodings ?? []) changed = capEncoding(e, kind, this.media) || changed;
+      // Simulcast layers got their share of the ceiling when they were made (cameraEncodings).
+      if ((params.encodings?.length ?? 0) !== 1) continue;
+      const changed = capEncoding(params.encodings[0], kind, this.media);
       if (changed) await tr.sender.setParameters(params).catch((err) => { this.lastError = String(err); });
     }
   }

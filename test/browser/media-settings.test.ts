@@ -40,6 +40,16 @@ async function rates(page: Page, ms: number) {
   };
 }
 
+/** A page that ignores the server's media settings: `joined` reaches it without `room.media`. */
+const IGNORE_MEDIA_SETTINGS = `{
+  const parse = JSON.parse;
+  JSON.parse = function (text, reviver) {
+    const v = parse(text, reviver);
+    if (v && v.type === 'joined' && v.room) delete v.room.media;
+    return v;
+  };
+}`;
+
 async function waitForVideoFrom(page: Page, id: string): Promise<void> {
   await waitForPage(page, (peer) => {
     const t = window.callpeer!.state().peers.find((p) => p.id === peer)?.tile;
@@ -93,6 +103,28 @@ describe.skipIf(!hasChromium())(`media settings from the server${skipNote()}`, {
     const annId = (await state(ann)).id;
     const camera = (await state(bob)).sfu.tracks.find((t) => t.publisher === annId && t.source === 'camera');
     expect(camera?.layers ?? []).toHaveLength(0);
+    await ann.close();
+    await bob.close();
+    expect(browser.pageErrors).toEqual([]);
+  });
+
+  it('SFU: a page that ignores the settings is still held under them: b=AS/TIAS in the server\'s answer, and its REMB for video', async () => {
+    server = await startTestServer({ topology: 'sfu', rtcBind: '127.0.0.1', maxVideoBitrateKbps: 150, audioBitrateKbps: 12 });
+    browser = await launchBrowser();
+    const ann = await joinCall(browser, server.url, 'enforced', 'Ann', { initScript: `${KEEP_PEER_CONNECTIONS}\n${IGNORE_MEDIA_SETTINGS}` });
+    const bob = await joinCall(browser, server.url, 'enforced', 'Bob');
+    await waitForVideoFrom(bob, (await state(ann)).id);
+    // The server's answer to Ann bounds what it receives, per section (Chromium keeps the TIAS of the two lines sent).
+    const remote = await ann.evaluate(() => (window as unknown as { peerConnections: RTCPeerConnection[] }).peerConnections[0]!.remoteDescription!.sdp);
+    expect(remote).toMatch(/m=video [^\r]*\r\nc=[^\r]*\r\n(b=AS:150\r\n)?b=TIAS:150000\r\n/);
+    expect(remote).toMatch(/m=audio [^\r]*\r\nc=[^\r]*\r\n(b=AS:12\r\n)?b=TIAS:12000\r\n/);
+    await new Promise((r) => setTimeout(r, 3000));
+    const r = await rates(ann, 3000);
+    console.log(`SFU, page ignoring the settings: video ${r.videoKbps.toFixed(0)} kbps in ${r.videoStreams} streams, audio ${r.audioKbps.toFixed(1)} kbps`);
+    // Uncapped, the same page sends its three layers at 1.2 Mbps; with b=TIAS alone (Chromium
+    // does not apply it to simulcast) at 280-1230 kbps; the audio obeys b=TIAS.
+    expect(r.videoKbps).toBeLessThanOrEqual(150 * 1.15);
+    expect(r.audioKbps).toBeLessThanOrEqual(12 * 1.15 + 4);
     await ann.close();
     await bob.close();
     expect(browser.pageErrors).toEqual([]);

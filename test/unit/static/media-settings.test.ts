@@ -10,14 +10,17 @@ const LAYERS = [
 ];
 
 describe('media settings on the page', () => {
-  it('simulcast layers keep their own bitrates under the ceiling; simulcast off sends the top layer alone', () => {
+  it('the ceiling is the track\'s: simulcast layers over it are scaled down alike; simulcast off sends the top layer alone', () => {
     expect(cameraEncodings(LAYERS, undefined)).toEqual(LAYERS);
-    expect(cameraEncodings(LAYERS, { simulcast: true, maxVideoBitrateKbps: 400, maxFramerate: 15 })).toEqual([
-      { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000, maxFramerate: 15 },
-      { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 400_000, maxFramerate: 15 },
-      { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 400_000, maxFramerate: 15 },
+    // 2,150 kbps of layers under a 430 kbps ceiling: each a fifth.
+    expect(cameraEncodings(LAYERS, { simulcast: true, maxVideoBitrateKbps: 430, maxFramerate: 15 })).toEqual([
+      { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 30_000, maxFramerate: 15 },
+      { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 100_000, maxFramerate: 15 },
+      { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 300_000, maxFramerate: 15 },
     ]);
+    expect(cameraEncodings(LAYERS, { simulcast: true, maxVideoBitrateKbps: 5000 })).toEqual(LAYERS);
     expect(cameraEncodings(LAYERS, { simulcast: false })).toEqual([{ scaleResolutionDownBy: 1, maxBitrate: 1_500_000 }]);
+    expect(cameraEncodings(LAYERS, { simulcast: false, maxVideoBitrateKbps: 800 })).toEqual([{ scaleResolutionDownBy: 1, maxBitrate: 800_000 }]);
     expect(LAYERS[2]!.maxBitrate).toBe(1_500_000); // the defaults are not touched
   });
 
