@@ -157,7 +157,12 @@ export class Bot extends EventEmitter<BotEvents> {
 
   /** Listens to the agent before it connects: its connections become links. */
   private wire(a: RoomAgent): void {
-    a.on('joined', (j) => this.emit('joined', j));
+    a.on('joined', (j) => {
+      // The room's --audio-bitrate: what the server lets members send (an SFU room enforces it).
+      const kbps = j.room.media?.audioBitrateKbps;
+      if (kbps !== undefined) this.options.source?.capBitrate?.(kbps * 1000);
+      this.emit('joined', j);
+    });
     a.on('participant-joined', (p) => this.emit('participant-joined', p));
     a.on('participant-left', (p) => this.emit('participant-left', p));
     a.on('disconnected', (d) => this.emit('disconnected', d));

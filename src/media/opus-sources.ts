@@ -5,7 +5,7 @@
  * test's). Pure; files are opened in client/audio-files.ts.
  */
 import { ToneFrames, type PcmFrameSource } from './frames.js';
-import { OpusEncoderStream, type OpusEncoderOptions } from './opus.js';
+import { OPUS_FAST_DEFAULTS, OpusEncoderStream, type OpusEncoderOptions } from './opus.js';
 
 /** A pull source of 20 ms Opus packets (a tone, a file, a mixer). */
 export interface OpusSource {
@@ -13,14 +13,27 @@ export interface OpusSource {
   nextFrame(index: number): Buffer | undefined;
   /** True once the source has nothing more to give: with nextFrame returning undefined, the sender stops and emits `ended`. */
   readonly ended?: boolean;
+  /**
+   * Keeps its bitrate at or under `bitsPerSecond` (a room's `--audio-bitrate`). Sources that
+   * encode have it; ready packets (an Ogg Opus file) cannot change and do not.
+   */
+  capBitrate?(bitsPerSecond: number): void;
 }
 
 /** Encodes 48 kHz mono frames from a PCM frame source to Opus, one packet per tick. */
 export class EncodedSource implements OpusSource {
   private readonly encoder: OpusEncoderStream;
+  private bitrate: number;
 
   constructor(private readonly frames: PcmFrameSource, encoder: OpusEncoderOptions = {}) {
     this.encoder = new OpusEncoderStream(48000, encoder);
+    this.bitrate = encoder.bitrate ?? OPUS_FAST_DEFAULTS.bitrate;
+  }
+
+  capBitrate(bitsPerSecond: number): void {
+    if (bitsPerSecond >= this.bitrate) return;
+    this.bitrate = Math.max(500, Math.floor(bitsPerSecond));
+    this.encoder.setBitrate(this.bitrate);
   }
 
   get ended(): boolean {

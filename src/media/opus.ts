@@ -92,6 +92,13 @@ export class OpusEncoderStream {
     return encoder.encode(int16ToBytes(frame));
   }
 
+  /** Sets the target bitrate, bits/s (500..512000), from the next frame on. */
+  setBitrate(bitsPerSecond: number): void {
+    if (!this.encoder) throw new CallpeerError('CLOSED', 'Opus encoder released');
+    if (!(Number.isInteger(bitsPerSecond) && bitsPerSecond >= 500 && bitsPerSecond <= 512_000)) throw new TypeError(`Opus bitrate must be 500..512000 bits/s, got ${bitsPerSecond}`);
+    this.encoder.applyEncoderCTL(OPUS_SET_BITRATE, bitsPerSecond);
+  }
+
   release(): void {
     this.encoder = undefined;
   }
