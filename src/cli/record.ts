@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import path from 'node:path';
+import { MANIFEST_NAME } from '../bots/recorder/manifest.js';
 import { Recorder } from '../bots/recorder/recorder.js';
+import { repairRecording } from '../bots/recorder/repair.js';
 import { isDiskFull } from '../bots/recorder/track-writer.js';
 import { parseRoomUrl } from '../client/room-url.js';
 import { CallpeerError, isCallpeerError } from '../errors.js';
@@ -11,6 +13,7 @@ import { collect, ICE_TRANSPORT_POLICY_HELP, peerNetworkOptions, tokenOption } f
 import { parseSeconds, waitForStop } from './run.js';
 
 interface RecordCliOptions {
+  repair?: string;
   room?: string;
   out?: string;
   duration?: string;
@@ -38,11 +41,28 @@ function explainJoinError(err: unknown, room: string): unknown {
   return err;
 }
 
+/** `--repair DIR`: one line per file, then one for the manifest. */
+function repair(dir: string): void {
+  const report = repairRecording(dir);
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  if (report.alreadyComplete) {
+    out(`nothing to repair: ${path.join(dir, MANIFEST_NAME)} says the recording is complete (${report.files.length} file${report.files.length === 1 ? '' : 's'})`);
+    return;
+  }
+  for (const f of report.files) {
+    out(f.outcome === 'repaired'
+      ? `repaired ${f.file}: ${(f.durationMs / 1000).toFixed(1)} s${f.cutBytes > 0 ? `, ${f.cutBytes} bytes of a half-written end cut` : ''}`
+      : `complete ${f.file}: ${(f.durationMs / 1000).toFixed(1)} s`);
+  }
+  out(`manifest ${path.join(dir, MANIFEST_NAME)} complete`);
+}
+
 export function registerRecord(program: Command): void {
   program
     .command('record')
     .description('join a call as a recorder: one time-aligned Ogg Opus file per participant (and one video file per camera: IVF for VP8, .h264 for H264), plus manifest.json')
-    .argument('<room-url>', 'the call link (https://host/r/NAME), or ws(s)://host with --room')
+    .argument('[room-url]', 'the call link (https://host/r/NAME), or ws(s)://host with --room')
+    .option('--repair <dir>', 'finish a recording whose recorder was killed (kill -9, a power cut): end its files and complete its manifest; nothing is joined')
     .option('--room <name>', 'room name, when the URL is not a call link')
     .option('--out <dir>', 'output directory (default ./recordings/<room>-<timestamp>)')
     .option('--duration <seconds>', 'stop after this long (default: until Ctrl-C)')
@@ -55,8 +75,14 @@ export function registerRecord(program: Command): void {
     .option('--ice-transport-policy <policy>', ICE_TRANSPORT_POLICY_HELP)
     .option('--insecure', 'accept a self-signed certificate on wss://')
     .option('--log-level <level>', 'log level for diagnostics on stderr', 'warn')
-    .addHelpText('after', '\nExamples:\n  callpeer record http://localhost:8080/r/demo\n  callpeer record https://calls.example/r/standup --out standup --duration 3600 --mix standup.wav')
-    .action(async (url: string, opts: RecordCliOptions) => {
+    .addHelpText('after', '\nExamples:\n  callpeer record http://localhost:8080/r/demo\n  callpeer record https://calls.example/r/standup --out standup --duration 3600 --mix standup.wav\n  callpeer record --repair recordings/standup-2026-11-21T08-30-05Z')
+    .action(async (url: string | undefined, opts: RecordCliOptions) => {
+      if (opts.repair !== undefined) {
+        if (url !== undefined) throw new CallpeerError('INVALID_CONFIG', '--repair takes a recording directory and no call link', { hint: `callpeer record --repair ${opts.repair}` });
+        repair(opts.repair);
+        return;
+      }
+      if (url === undefined) throw new CallpeerError('INVALID_CONFIG', 'record needs the call link (or --repair DIR)', { hint: 'callpeer record https://host/r/ROOM' });
       const target = parseRoomUrl(url, opts.room);
       const duration = parseSeconds('--duration', opts.duration);
       const outDir = opts.out ?? path.join('recordings', `${target.room}-${stamp(new Date())}`);

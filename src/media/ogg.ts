@@ -309,3 +309,38 @@ export class OggReader {
     }
   }
 }
+
+/** Where one whole, CRC-checked page sits in a file, and what its header says. */
+export interface OggPageInfo {
+  offset: number;
+  length: number;
+  flags: number;
+  granule: bigint;
+  serial: number;
+  sequence: number;
+}
+
+/**
+ * The whole pages at the start of `bytes`, in order, stopping at the first that is cut short,
+ * fails its CRC or is not a page: what survives of a file whose writer died mid-page. Pure.
+ */
+export function scanOggPages(bytes: Uint8Array): OggPageInfo[] {
+  const pages: OggPageInfo[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  while (at + HEADER <= bytes.length) {
+    if (bytes[at] !== 0x4f || bytes[at + 1] !== 0x67 || bytes[at + 2] !== 0x67 || bytes[at + 3] !== 0x53 || bytes[at + 4] !== 0) break;
+    const segments = bytes[at + 26]!;
+    if (at + HEADER + segments > bytes.length) break;
+    let bodyLength = 0;
+    for (let i = 0; i < segments; i++) bodyLength += bytes[at + HEADER + i]!;
+    const length = HEADER + segments + bodyLength;
+    if (at + length > bytes.length) break;
+    // Over the page with its CRC field zeroed, read in place (`bytes` is not ours to change).
+    const crc = oggCrc(bytes.subarray(at + 26, at + length), oggCrc(ZERO_CRC, oggCrc(bytes.subarray(at, at + 22))));
+    if (crc !== view.getUint32(at + 22, true)) break;
+    pages.push({ offset: at, length, flags: bytes[at + 5]!, granule: view.getBigInt64(at + 6, true), serial: view.getUint32(at + 14, true), sequence: view.getUint32(at + 18, true) });
+    at += length;
+  }
+  return pages;
+}

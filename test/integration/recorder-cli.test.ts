@@ -4,7 +4,7 @@
  * directory, disk full); and a server restart continues the recording in new files.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { Bot } from '../../src/bots/bot.js';
 import type { Manifest } from '../../src/bots/recorder/manifest.js';
 import { Recorder } from '../../src/bots/recorder/recorder.js';
 import { dominantFrequency } from '../../src/media/analysis.js';
+import { OGG_EOS, scanOggPages } from '../../src/media/ogg.js';
 import { parseWav } from '../../src/media/wav.js';
 import { ToneSource } from '../../src/media/opus-sources.js';
 import { BIN, runCli, startCli } from '../helpers/cli.js';
@@ -39,7 +40,7 @@ async function toneBot(room: string, hz: number): Promise<Bot> {
 }
 
 describe('callpeer record (process)', () => {
-  it.skipIf(!has('ffprobe'))('SIGKILL mid-way leaves files that play up to about the kill', async () => {
+  it.skipIf(!has('ffprobe'))('SIGKILL mid-way leaves files that play up to about the kill; record --repair then ends them and completes the manifest', async () => {
     const dir = outDir();
     const bot = await toneBot('kill', 440);
     const rec = await startCli(['record', ctx.server.wsUrl, '--room', 'kill', '--out', dir, '--bind', '127.0.0.1'], /> 01-/, { timeoutMs: 15_000 });
@@ -56,6 +57,41 @@ describe('callpeer record (process)', () => {
     expect(Math.abs(duration - recorded)).toBeLessThanOrEqual(1);
     const { pcm } = decodeRecording(file); // every page whole, CRCs good
     expect(Math.abs(dominantFrequency(pcm.subarray(pcm.length - 48000), 48000) - 440)).toBeLessThanOrEqual(1);
+    expect(manifest.status).toBe('recording');
+
+    // `record --repair` finishes it. A page the crash left half written is cut first.
+    const whole = readFileSync(file);
+    const pages = scanOggPages(whole);
+    expect(pages.at(-1)!.flags & OGG_EOS).toBe(0);
+    appendFileSync(file, whole.subarray(pages[2]!.offset, pages[2]!.offset + 50));
+    const repaired = await runCli(['record', '--repair', dir]);
+    expect(repaired.stderr).toBe('');
+    expect(repaired.code).toBe(0);
+    expect(repaired.stdout).toMatch(new RegExp(`^repaired ${manifest.files[0]!.file}: \\d+\\.\\d s, 50 bytes of a half-written end cut$`, 'm'));
+    const after = readManifest(dir);
+    expect(after).toMatchObject({ status: 'complete', files: [{ status: 'complete' }] });
+    expect(after.repairedAt).toBeDefined();
+    expect(Date.parse(after.endedAt!) - Date.parse(after.startedAt)).toBe(after.durationMs);
+    expect(after.participants.every((p) => p.leftMs !== undefined && p.leftMs <= after.durationMs)).toBe(true);
+    const ended = scanOggPages(readFileSync(file));
+    expect(ended.at(-1)!.flags & OGG_EOS).toBe(OGG_EOS);
+    expect(ended).toHaveLength(pages.length); // the 50 bytes cut, the last page marked, none added
+    expect(readFileSync(file).length).toBe(whole.length);
+    // Its duration is what an independent reader finds.
+    expect(Math.abs(after.files[0]!.durationMs / 1000 - ffprobeDuration(file))).toBeLessThanOrEqual(0.06);
+    if (has('opusinfo')) {
+      const info = spawnSync('opusinfo', [file], { encoding: 'utf8' });
+      expect(info.status).toBe(0);
+      expect(`${info.stdout}${info.stderr}`).not.toMatch(/WARNING/i);
+    }
+    // Twice is harmless; a directory without a recording is a plain error.
+    const again = await runCli(['record', '--repair', dir]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('nothing to repair');
+    const none = await runCli(['record', '--repair', outDir()]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('no recording to repair in');
+    expect(none.stderr).toContain('manifest.json');
   });
 
   it('SIGTERM finalizes the files, the manifest and the --mix WAV, exit 0', async () => {

@@ -70,6 +70,8 @@ export interface Manifest {
   durationMs: number;
   status: 'recording' | 'complete' | 'failed';
   error?: string;
+  /** When `callpeer record --repair` finished a recording its recorder left unfinished. */
+  repairedAt?: string;
   /** The room's topology, known at the join. */
   topology?: Topology;
   /** Whether cameras and screens are recorded (not with --no-video). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NO_GRANULE, OGG_BOS, OGG_CONTINUED, OGG_EOS, OggReader, OggStreamWriter, oggCrc, writeOggPage, type OggPacket } from '../../../src/media/ogg.js';
+import { NO_GRANULE, OGG_BOS, OGG_CONTINUED, OGG_EOS, OggReader, OggStreamWriter, oggCrc, scanOggPages, writeOggPage, type OggPacket } from '../../../src/media/ogg.js';
 import type { CallpeerError } from '../../../src/errors.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/#.*$/gm, '').replace(/\s+/g, ''), 'hex');
@@ -134,5 +134,35 @@ describe('Ogg pages', () => {
     const { packets, errors } = readAll(Buffer.concat([pages[0]!, pages[2]!]));
     expect(packets.map((p) => p.data.length)).toEqual([5]);
     expect(errors.map((e) => e.code)).toEqual(['PARSE_ERROR']);
+  });
+});
+
+describe('scanOggPages', () => {
+  const w = new OggStreamWriter(0x1234);
+  const pages = [
+    ...w.write(Buffer.from('head'), 0n), ...w.flush(),
+    ...w.write(Buffer.alloc(300, 7), 960n), ...w.flush(),
+    ...w.write(Buffer.alloc(20, 9), 1920n), ...w.flush(),
+  ];
+  const file = Buffer.concat(pages);
+
+  it('lists every whole page with its offset, flags, granule, serial and sequence', () => {
+    const found = scanOggPages(file);
+    expect(found.map((p) => [p.offset, p.length, p.flags, p.granule, p.serial, p.sequence])).toEqual([
+      [0, pages[0]!.length, OGG_BOS, 0n, 0x1234, 0],
+      [pages[0]!.length, pages[1]!.length, 0, 960n, 0x1234, 1],
+      [pages[0]!.length + pages[1]!.length, pages[2]!.length, 0, 1920n, 0x1234, 2],
+    ]);
+  });
+
+  it('stops at a page cut short, one whose CRC fails, or bytes that are not a page', () => {
+    const two = pages[0]!.length + pages[1]!.length;
+    expect(scanOggPages(file.subarray(0, file.length - 1))).toHaveLength(2);
+    expect(scanOggPages(file.subarray(0, two + 20))).toHaveLength(2);
+    const corrupt = Buffer.from(file);
+    corrupt[two + 30]! ^= 0xff;
+    expect(scanOggPages(corrupt)).toHaveLength(2);
+    expect(scanOggPages(Buffer.concat([file, Buffer.from('garbage after the pages')]))).toHaveLength(3);
+    expect(scanOggPages(Buffer.alloc(0))).toEqual([]);
   });
 });
