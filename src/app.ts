@@ -52,7 +52,7 @@ export interface StartOptions {
    * its warnings change (PROTOCOL.md "Quality reports"). `previous` is undefined the first time.
    */
   onQualityChange?: (change: { room: string; participant: string; quality: QualityMessage; previous: QualityMessage | undefined }) => void;
-  /** Quality rounds, ms (default 2000: the protocol's "at most every 2 s"). Tests shorten it. */
+  /** Quality rounds, ms (default 2000: the protocol's "at most every 2 s"). Tests shorten it; 0 turns quality reports off. */
   qualityIntervalMs?: number;
 }
 

@@ -25,7 +25,7 @@ export interface QualityChange {
 
 export interface QualityReporterOptions {
   clock: Clock;
-  /** Default 2000 ms (the protocol's "at most every 2 s"). */
+  /** Default 2000 ms (the protocol's "at most every 2 s"); 0 turns the reports off (the SFU bench's control run). */
   intervalMs?: number;
   read: () => QualityReading[];
   send: (to: string, message: QualityMessage) => void;
@@ -53,7 +53,7 @@ export class QualityReporter {
   }
 
   start(): void {
-    if (this.timer !== undefined) return;
+    if (this.timer !== undefined || this.intervalMs <= 0) return;
     const loop = () => {
       this.timer = this.options.clock.setTimeout(loop, this.intervalMs);
       this.tick();

@@ -13,6 +13,8 @@
  *   forwarded video packet (parsed, layer-selected, rewritten, cached for NACK), against a bare
  *   loop given the same packets that forwards each top layer, SSRC rewritten, and drops the
  *   rest (support/bare-video.ts).
+ * - Quality monitor: every room's quality round timed in the server child during the audio
+ *   step, as µs per forwarded packet and its share of the server's (target <= 5 %).
  * - Layer switch: one publisher, one subscriber, `low` and `high` asked in turn 20 times:
  *   time from the request to the first packet of the new layer's key frame, p50/p95.
  *
@@ -58,10 +60,15 @@ const bareBefore = await bareAudio();
 
 const server = await BenchServer.start('sfu');
 if (serverCore !== undefined) pinProcess(server.child.pid!, serverCore);
-const url = server.url.replace(/\/ws$/, '');
-const step = await measureStep(url, AUDIO_PEERS, SHAPE, server);
+const step = await measureStep(server.url.replace(/\/ws$/, ''), AUDIO_PEERS, SHAPE, server);
 const audioUs = ((step.serverCpu ?? NaN) * 1e4) / step.receivedPerSecond;
+// The quality monitor's price: every room's 2 s round (measure, send, metrics), timed in the
+// child around QualityReporter.tick, as µs per forwarded packet. (A second server run with the
+// monitor off moved by +-30 % from run to run either way: the machine's noise, not the monitor.)
+const rounds = (await server.loopStats()).tickUs;
 server.stop();
+const roundsPerSecond = AUDIO_PEERS / SHAPE.room / 2;
+const monitorUs = rounds ? (rounds.mean * roundsPerSecond) / step.receivedPerSecond : NaN;
 const bareUs = (bareBefore + await bareAudio()) / 2;
 // Fewer packets than the shape sends means the load generator (or the machine) fell behind:
 // per-packet costs measured at another load are not comparable, so the run says so.
@@ -71,6 +78,8 @@ console.log(`audio, callpeer SFU, ${AUDIO_PEERS} peers: ${fmt(step.receivedPerSe
   + `-> ${audioUs.toFixed(2)} µs per forwarded packet, x${(audioUs / bareUs).toFixed(2)} of the bare loop's mean (target <= 1.3); `
   + `forwarding latency p50/p99 ${step.latencyP50.toFixed(2)}/${step.latencyP99.toFixed(2)} ms`
   + (valid ? '' : ` -- INVALID: ${fmt(expectedPps, 0)} packets/s expected, the generator fell behind (a busy machine?)`));
+console.log(`audio, quality monitor: a room's round ${rounds ? `${rounds.mean.toFixed(0)} µs mean, ${rounds.p99.toFixed(0)} µs p99 (${rounds.count} rounds)` : 'not timed'}, `
+  + `${roundsPerSecond} rounds a second -> ${monitorUs.toFixed(3)} µs per forwarded packet, ${(100 * monitorUs / audioUs).toFixed(2)} % of the server's (target <= 5 %)`);
 
 // ---- video: bare loop, then callpeer, same packets ----
 const bareVideo = await runBareVideo(VIDEO_ROOMS, VIDEO_HOLD_S, serverCore);

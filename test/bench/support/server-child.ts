@@ -1,7 +1,7 @@
 /**
  * A server in its own process for benchmarks, so its CPU and memory are measured alone.
  * argv[2]: 'callpeer' (the real server), 'sfu' (the real server with SFU rooms, media on
- * loopback), 'gateway' ('sfu' with the PCM gateway's mix tick timed), 'auth' (the real server
+ * loopback; its rooms' quality rounds timed), 'gateway' ('sfu' with the PCM gateway's mix tick timed), 'auth' (the real server
  * with --auth-secret BENCH_AUTH_SECRET), 'bare' (a ws server that relays by id with no
  * validation: the baseline) or 'bare-twilio' (bare-twilio.ts: the Twilio gateway's transport
  * floor). Talks to the parent over IPC: {cmd:'stats'} -> cpu and memory; {cmd:'loop-stats'}
@@ -12,6 +12,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { startServer } from '../../../src/app.js';
 import { loadServeConfig } from '../../../src/config.js';
 import { silentLogger } from '../../../src/log.js';
+import { QualityReporter } from '../../../src/rooms/quality-reporter.js';
 import { SfuGateway } from '../../../src/sfu/gateway.js';
 import { startBareTwilio } from './bare-twilio.js';
 
@@ -19,18 +20,19 @@ const kind = process.argv[2] ?? 'callpeer';
 /** The auth secret of the 'auth' kind (the real server with auth on). */
 export const BENCH_AUTH_SECRET = 'bench-auth-secret-that-is-32-bytes!!';
 
-/** Mix tick durations, µs ('gateway' only). */
+/** Tick durations, µs: the gateway's mix ('gateway'), or every room's quality round ('sfu'). */
 let ticks: RecordableHistogram | undefined;
 
 /**
- * Times every SfuGateway tick (take what each leg said and encode it, decode and mix the
- * room's audio, hand each leg its mix down to its socket write) by wrapping the method on the
- * prototype: the bench measures the shipped code, not a copy of it.
+ * Times every call of a periodic method by wrapping it on the prototype, so the bench measures
+ * the shipped code, not a copy of it: SfuGateway's tick (take what each leg said and encode it,
+ * decode and mix the room's audio, hand each leg its mix down to its socket write), or
+ * QualityReporter's (measure every member of a room, send the readings, update the metrics).
  */
-function timeGatewayTicks(): void {
+function timeTicks(target: { prototype: unknown }): void {
   const h = createHistogram();
   ticks = h;
-  const proto = SfuGateway.prototype as unknown as { tick(): void };
+  const proto = target.prototype as { tick(): void };
   const tick = proto.tick;
   proto.tick = function timedTick(this: unknown) {
     const t0 = performance.now();
@@ -45,7 +47,8 @@ function timeGatewayTicks(): void {
 async function start(): Promise<string> {
   if (kind === 'bare-twilio') return startBareTwilio();
   if (kind === 'callpeer' || kind === 'sfu' || kind === 'gateway' || kind === 'auth') {
-    if (kind === 'gateway') timeGatewayTicks();
+    if (kind === 'gateway') timeTicks(SfuGateway);
+    if (kind === 'sfu') timeTicks(QualityReporter);
     const sfu = kind === 'sfu' || kind === 'gateway' ? { topology: 'sfu' as const, rtcBind: '127.0.0.1' } : {};
     const auth = kind === 'auth' ? { authSecret: BENCH_AUTH_SECRET } : {};
     const config = loadServeConfig({ port: 0, host: '127.0.0.1', maxMembers: 1000, rateLimitPerSecond: 1e9, ...sfu, ...auth }, {});
@@ -81,7 +84,7 @@ export interface LoopStats {
   elu: { idle: number; active: number };
   /** Event-loop delay since the last call, ms: how late timers (the mix tick's) fired. */
   loopDelayMs: { p50: number; p99: number; max: number };
-  /** Mix ticks since the last call ('gateway' only), µs each. */
+  /** Ticks since the last call ('gateway': mix ticks; 'sfu': quality rounds), µs each. */
   tickUs: { count: number; mean: number; p50: number; p95: number; p99: number; max: number } | undefined;
 }
 

@@ -49,6 +49,22 @@ describe('QualityReporter', () => {
     r.tick();
     expect(sent[0]).toMatchObject({ score: 0, warnings: ['no-media'] });
   });
+
+  it('reads and sends every 2 s once started, and never with intervalMs 0 (reports off)', () => {
+    const clock = new ManualClock();
+    let reads = 0;
+    const read = () => { reads++; return [{ id: 'a', sample: sample(), audience: ['b'] }]; };
+    const on = new QualityReporter({ clock, read, send: () => {} });
+    on.start();
+    clock.advance(6000);
+    expect(reads).toBe(3);
+    on.stop();
+    reads = 0;
+    const off = new QualityReporter({ clock, intervalMs: 0, read, send: () => {} });
+    off.start();
+    clock.advance(6000);
+    expect(reads).toBe(0);
+  });
 });
 
 const person = (id: string, o: Partial<Participant> = {}): Participant => ({ id, name: id, role: 'participant', audio: true, video: false, screen: false, metadata: {}, ...o });
