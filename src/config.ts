@@ -9,7 +9,14 @@ import { CallpeerError } from './errors.js';
 import type { IceServer, MediaSettings, Topology, VideoCodecName } from './protocol/signaling.js';
 import { isIP } from 'node:net';
 
-export interface ServeConfig {
+/**
+ * What `callpeer serve` runs with. The media settings members are told (`joined.room.media`,
+ * see MediaSettings) are part of it:
+ * `simulcast` (default true; env CALLPEER_SIMULCAST on/off), `maxVideoBitrateKbps` (env
+ * CALLPEER_MAX_VIDEO_BITRATE), `maxResolution` (env CALLPEER_MAX_RESOLUTION, WxH),
+ * `maxFramerate` (env CALLPEER_MAX_FRAMERATE), `audioBitrateKbps` (env CALLPEER_AUDIO_BITRATE).
+ */
+export interface ServeConfig extends Omit<MediaSettings, 'videoCodecs'> {
   /** TCP port; 0 picks a free one. Default 8080. Env CALLPEER_PORT. */
   port: number;
   /** Address to bind. Default 0.0.0.0. Env CALLPEER_HOST. */
@@ -65,16 +72,6 @@ export interface ServeConfig {
   trustProxy: boolean;
   /** Video codecs SFU publishers may use, in preference order. Default VP8, H264. Env CALLPEER_VIDEO_CODECS (comma-separated). */
   videoCodecs: VideoCodecName[];
-  /** Cameras go out as simulcast layers in SFU rooms. Default true. Env CALLPEER_SIMULCAST (on/off). */
-  simulcast: boolean;
-  /** Ceiling of each video track's bitrate (simulcast layers together), kbit/s; SFU rooms enforce it. Env CALLPEER_MAX_VIDEO_BITRATE. */
-  maxVideoBitrateKbps?: number;
-  /** Largest camera picture members send. Env CALLPEER_MAX_RESOLUTION (WxH). */
-  maxResolution?: { width: number; height: number };
-  /** Highest camera frame rate members send. Env CALLPEER_MAX_FRAMERATE. */
-  maxFramerate?: number;
-  /** Ceiling of every audio sender's bitrate, kbit/s. Env CALLPEER_AUDIO_BITRATE. */
-  audioBitrateKbps?: number;
 }
 
 export type ServeFlags = Partial<Omit<ServeConfig, 'iceServers' | 'allowedHosts' | 'videoCodecs' | 'simulcast' | 'maxResolution'>> & {
