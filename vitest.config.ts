@@ -13,7 +13,7 @@ const common = {
  */
 const SERIAL_ELSEWHERE = [
   'test/**/*browser*.test.ts', 'test/**/*chromium*.test.ts',
-  'test/integration/pcm-flood.test.ts', 'test/integration/signaling-slow-reader.test.ts',
+  'test/integration/pcm-flood.test.ts', 'test/integration/signaling-slow-reader.test.ts', 'test/integration/pcm-backpressure.test.ts',
 ];
 
 /**
