@@ -305,7 +305,7 @@ function videoCodecList(names: string[]): VideoCodecName[] {
     if (name !== 'VP8' && name !== 'H264') invalid(`--video-codecs (CALLPEER_VIDEO_CODECS) knows vp8 and h264 (got "${name.toLowerCase()}")`, 'use vp8, h264 or vp8,h264');
     if (!out.includes(name)) out.push(name);
   }
-  if (!out.includes('VP8')) invalid('--video-codecs (CALLPEER_VIDEO_CODECS) must include vp8', 'every WebRTC browser sends VP8: use vp8 or vp8,h264');
+  if (out.length === 0) invalid('--video-codecs (CALLPEER_VIDEO_CODECS) names no codec', 'use vp8, h264 or vp8,h264');
   return out;
 }
 

@@ -58,7 +58,7 @@ export function registerServe(program: Command): void {
     .option('--rtc-relay-only', 'the SFU connects only through the TURN server (relayed candidates; for tests)')
     .option('--allowed-host <host>', 'host name requests may use, repeatable (guards against DNS rebinding; default any; env CALLPEER_ALLOWED_HOST)', collect)
     .option('--trust-proxy', 'trust X-Forwarded-Host/-Proto from a reverse proxy for the origin check (env CALLPEER_TRUST_PROXY=1)')
-    .option('--video-codecs <list>', 'video codecs SFU publishers may send, in preference order: vp8 or vp8,h264 (default vp8,h264; env CALLPEER_VIDEO_CODECS)')
+    .option('--video-codecs <list>', 'video codecs SFU publishers may send, in preference order: vp8, h264 or vp8,h264 (default vp8,h264; env CALLPEER_VIDEO_CODECS)')
     .option('--simulcast <on|off>', 'cameras go out as three simulcast layers in SFU rooms, or as one (default on; env CALLPEER_SIMULCAST)')
     .option('--max-video-bitrate <kbps>', 'ceiling of each video track\'s bitrate, its simulcast layers together (default none; env CALLPEER_MAX_VIDEO_BITRATE)')
     .option('--max-resolution <WxH>', 'largest camera picture members send, e.g. 1280x720 (default none; env CALLPEER_MAX_RESOLUTION)')

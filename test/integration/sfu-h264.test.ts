@@ -143,4 +143,19 @@ describe.skipIf(!has('ffprobe'))('SFU rooms with an H264 camera (Node publisher 
       await vp8Only.close();
     }
   }, 30_000);
+
+  it('a server with --video-codecs h264 refuses a VP8-only camera with CODEC_NOT_SUPPORTED and lists no camera', async () => {
+    const h264Only = await startTestServer({ topology: 'sfu', rtcBind: '127.0.0.1', videoCodecs: ['h264'] });
+    try {
+      const pub = await cameraMember(h264Only.wsUrl, 'vp8-refused', 'pub', 'vp8');
+      await until(() => pub.errors.length > 0, 10_000, 'the refusal');
+      expect(pub.errors[0]).toMatchObject({ type: 'error', code: 'CODEC_NOT_SUPPORTED', ref: 'offer' });
+      expect(pub.errors[0]!.message).toMatch(/offers VP8.*this room takes H264 \(/);
+      await until(() => pub.agent.server?.connected === true, 10_000, 'connected all the same (its other sections)');
+      expect(pub.tracks.some((t) => t.kind === 'video')).toBe(false);
+      await pub.stop();
+    } finally {
+      await h264Only.close();
+    }
+  }, 30_000);
 });

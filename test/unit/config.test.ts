@@ -70,12 +70,13 @@ describe('serve config', () => {
     expect(() => loadServeConfig({}, { CALLPEER_TOPOLOGY: 'star' }, empty)).toThrow(/CALLPEER_TOPOLOGY/);
   });
 
-  it('takes the SFU video codecs from env or flags: vp8 is required, unknown names are refused', () => {
+  it('takes the SFU video codecs from env or flags: h264 alone is allowed, unknown names and an empty list are refused', () => {
     expect(loadServeConfig({}, {}, empty).videoCodecs).toEqual(['VP8', 'H264']);
     expect(loadServeConfig({}, { CALLPEER_VIDEO_CODECS: 'vp8' }, empty).videoCodecs).toEqual(['VP8']);
     expect(loadServeConfig({ videoCodecs: ['h264,VP8'] }, { CALLPEER_VIDEO_CODECS: 'vp8' }, empty).videoCodecs).toEqual(['H264', 'VP8']);
     expect(() => loadServeConfig({ videoCodecs: ['vp9'] }, {}, empty)).toThrow(/knows vp8 and h264 \(got "vp9"\)/);
-    expect(() => loadServeConfig({}, { CALLPEER_VIDEO_CODECS: 'h264' }, empty)).toThrow(/must include vp8/);
+    expect(loadServeConfig({}, { CALLPEER_VIDEO_CODECS: 'h264' }, empty).videoCodecs).toEqual(['H264']);
+    expect(() => loadServeConfig({ videoCodecs: [' , '] }, {}, empty)).toThrow(/names no codec/);
   });
 
   it('reads auth, TURN and host settings from env or flags', () => {
