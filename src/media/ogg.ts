@@ -322,10 +322,13 @@ export interface OggPageInfo {
 
 /**
  * The whole pages at the start of `bytes`, in order, stopping at the first that is cut short,
- * fails its CRC or is not a page: what survives of a file whose writer died mid-page. Pure.
+ * fails its CRC, is not a page, or breaks its stream's page sequence (a page written again
+ * by a writer that died and was restarted): what survives of a file whose writer died
+ * mid-page. Pure.
  */
 export function scanOggPages(bytes: Uint8Array): OggPageInfo[] {
   const pages: OggPageInfo[] = [];
+  const nextSequence = new Map<number, number>();
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;
   while (at + HEADER <= bytes.length) {
@@ -339,7 +342,12 @@ export function scanOggPages(bytes: Uint8Array): OggPageInfo[] {
     // Over the page with its CRC field zeroed, read in place (`bytes` is not ours to change).
     const crc = oggCrc(bytes.subarray(at + 26, at + length), oggCrc(ZERO_CRC, oggCrc(bytes.subarray(at, at + 22))));
     if (crc !== view.getUint32(at + 22, true)) break;
-    pages.push({ offset: at, length, flags: bytes[at + 5]!, granule: view.getBigInt64(at + 6, true), serial: view.getUint32(at + 14, true), sequence: view.getUint32(at + 18, true) });
+    const serial = view.getUint32(at + 14, true);
+    const sequence = view.getUint32(at + 18, true);
+    const expected = nextSequence.get(serial);
+    if (expected !== undefined && sequence !== expected) break;
+    nextSequence.set(serial, sequence + 1);
+    pages.push({ offset: at, length, flags: bytes[at + 5]!, granule: view.getBigInt64(at + 6, true), serial, sequence });
     at += length;
   }
   return pages;

@@ -56,6 +56,10 @@ export interface ForwardedPacket {
  */
 export const PUBLISHER_REMB_BITRATE = 6_000_000;
 
+/** Wait before telling a publisher its active layers again when none of them arrives, ms; doubled each time up to the max. */
+const ACTIVE_LAYERS_RETRY_MS = 2000;
+const ACTIVE_LAYERS_MAX_RETRY_MS = 30_000;
+
 export interface PublicationOptions {
   publisher: string;
   source: TrackSource;
@@ -108,6 +112,9 @@ export class Publication {
   private readonly clock: Clock;
   private readonly log: Logger;
   private activeLayers = '';
+  /** When the publisher was last told its active layers, and how long to wait before telling it again while none of them arrives. */
+  private activeToldMs = 0;
+  private activeRetryMs = ACTIVE_LAYERS_RETRY_MS;
   private readonly current: ForwardedPacket = {
     packet: Buffer.alloc(0), header: undefined as unknown as RtpPacketInfo, layer: undefined as unknown as LayerStream,
     keyframe: false, vp8: undefined, nowMs: 0,
@@ -207,7 +214,32 @@ export class Publication {
     const key = active.join(',');
     if (key === this.activeLayers) return;
     this.activeLayers = key;
+    this.tellActiveLayers(active);
+  }
+
+  private tellActiveLayers(active: Quality[]): void {
+    this.activeToldMs = this.clock.now();
     this.options.onActiveLayers(active);
+  }
+
+  /**
+   * Someone wants a layer but none of the wanted ones arrives: the publisher missed or could
+   * not apply our last `publish-layers` (a browser's setParameters can fail mid-negotiation),
+   * and would otherwise stay paused for good. Told again, backing off to once every 30 s (a
+   * camera turned off is silent too).
+   */
+  private checkActiveLayers(nowMs: number): void {
+    if (!this.simulcast || this.activeLayers === '') return;
+    const names = this.layerNames();
+    const active = this.activeLayers.split(',') as Quality[];
+    if (active.some((q) => this.isLive(names.indexOf(q), nowMs))) {
+      this.activeRetryMs = ACTIVE_LAYERS_RETRY_MS;
+      return;
+    }
+    if (nowMs - this.activeToldMs < this.activeRetryMs) return;
+    this.activeRetryMs = Math.min(this.activeRetryMs * 2, ACTIVE_LAYERS_MAX_RETRY_MS);
+    this.log.debug({ track: this.id, active }, 'none of the wanted layers arrives: publish-layers again');
+    this.tellActiveLayers(active);
   }
 
   /** What the server has received of this track, all layers together, since it began: for quality. */
@@ -315,6 +347,7 @@ export class Publication {
 
   private sendRemb(): void {
     if (this.layers.length === 0 || this.track.closed) return;
+    this.checkActiveLayers(this.clock.now());
     this.track.send(buildRtcp([{
       type: 'remb', senderSsrc: this.track.localSsrc, bitrate: this.options.rembBitrate ?? PUBLISHER_REMB_BITRATE, ssrcs: this.layers.map((l) => l.ssrc),
     }]));

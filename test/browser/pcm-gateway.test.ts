@@ -141,12 +141,14 @@ describe.skipIf(!hasChromium())(`the call page with a PCM (phone) participant${s
   });
 
   it('mesh room with a Node mesh member: the same tile and indicator; the phone hears the page and the Node member, never itself', async () => {
-    expect((await fetch(`${server.url}/api/rooms`, { method: 'POST', body: JSON.stringify({ id: 'pcm-mesh', topology: 'mesh' }) })).status).toBe(201);
-    const page = await joinCall(browser, server.url, 'pcm-mesh', 'Bea', { query: { raw: '1' } });
+    // A room of its own each try (a retry must not find the first try's room: 409).
+    const room = `pcm-mesh-${Date.now().toString(36)}`;
+    expect((await fetch(`${server.url}/api/rooms`, { method: 'POST', body: JSON.stringify({ id: room, topology: 'mesh' }) })).status).toBe(201);
+    const page = await joinCall(browser, server.url, room, 'Bea', { query: { raw: '1' } });
     expect((await state(page)).peers).toEqual([]);
-    const node = await meshMember(server.wsUrl, 'pcm-mesh', 'Node tone', 660);
+    const node = await meshMember(server.wsUrl, room, 'Node tone', 660);
     try {
-      const { phone, phoneId } = await phoneMeetsPage(server, page, 'pcm-mesh', [PAGE_HZ, 660], 'phone-tile-mesh');
+      const { phone, phoneId } = await phoneMeetsPage(server, page, room, [PAGE_HZ, 660], 'phone-tile-mesh');
       // The Node member hears the phone's tone too (its own link to the gateway).
       await until(() => (node.heard.get(phoneId)?.length ?? 0) >= 100, 10_000, 'the phone heard by the Node member');
       expect(Math.abs(frequencyOf(node.heard.get(phoneId)!.slice(-100)) - PHONE_HZ)).toBeLessThanOrEqual(1);

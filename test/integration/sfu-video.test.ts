@@ -89,6 +89,24 @@ describe('SFU video with simulcast (Node members)', () => {
     await pub.stop();
   });
 
+  it('a publisher that missed a publish-layers (sends none of the wanted layers) is told again, and the subscriber gets video again', async () => {
+    const pub = await videoMember('sfu-retell', 'pub', true);
+    const sub = await videoMember('sfu-retell', 'sub', false);
+    const pubId = pub.agent.id!;
+    await until(() => sub.layers.at(-1)?.quality === 'high', 15_000, 'high forwarded');
+    await until(() => pub.publishLayers.length > 0, 5000, 'a first publish-layers');
+    // What a browser whose setParameters failed mid-negotiation does: it stays paused.
+    pub.camera!.sender()!.setActive([false, false, false]);
+    const told = pub.publishLayers.length;
+    await new Promise((r) => setTimeout(r, 500));
+    const before = sub.video.get(pubId)!.length;
+    await until(() => pub.publishLayers.length > told, 6000, 'publish-layers again');
+    expect(pub.publishLayers.at(-1)!.active).toEqual(['high']);
+    await until(() => sub.video.get(pubId)!.length > before + 30, 5000, 'video flowing again');
+    await sub.stop();
+    await pub.stop();
+  });
+
   it('a subscriber that joins with autoSubscribe false gets nothing until it subscribes; an ended track is TRACK_NOT_FOUND', async () => {
     const pub = await videoMember('sfu-manual', 'pub', true);
     const sub = await videoMember('sfu-manual', 'sub', false, { autoSubscribe: false });

@@ -163,6 +163,8 @@ describe('scanOggPages', () => {
     corrupt[two + 30]! ^= 0xff;
     expect(scanOggPages(corrupt)).toHaveLength(2);
     expect(scanOggPages(Buffer.concat([file, Buffer.from('garbage after the pages')]))).toHaveLength(3);
+    // A whole page again (its sequence number already seen): where a second writer began.
+    expect(scanOggPages(Buffer.concat([file, pages[1]!]))).toHaveLength(3);
     expect(scanOggPages(Buffer.alloc(0))).toEqual([]);
   });
 });
