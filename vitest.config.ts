@@ -18,12 +18,13 @@ const SERIAL_ELSEWHERE = [
 
 /**
  * Browser files light enough to run two at once: no page sends camera video through a codec
- * the test times, and nothing measures frame pacing, message rates or memory (pcm-gateway
- * counts a phone's media messages a second: beside another file it once got 78 of 100). The rest (video calls, SFU
+ * the test times, and nothing measures frame pacing, message rates, levels or memory
+ * (pcm-gateway counts a phone's media messages a second, csp checks a /duo level: beside
+ * another file they failed now and then). The rest (video calls, SFU
  * layers and their switching, Firefox, quality) keep the machine's two cores to themselves.
  */
 const BROWSER_PAIRS = [
-  'lobby', 'helpers', 'duo', 'duo-cli', 'bot', 'moderation', 'server-kill', 'turn', 'csp', 'negotiation', 'https', 'resilience',
+  'lobby', 'helpers', 'duo', 'duo-cli', 'bot', 'moderation', 'server-kill', 'turn', 'negotiation', 'https', 'resilience',
 ].map((name) => `test/browser/${name}.test.ts`);
 
 /**
