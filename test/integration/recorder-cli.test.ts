@@ -94,6 +94,12 @@ describe('callpeer record (process)', () => {
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('no recording to repair in');
     expect(none.stderr).toContain('manifest.json');
+    const both = await runCli(['record', '--repair', dir, 'http://127.0.0.1:9/r/x']);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain('--repair takes a recording directory and no call link');
+    const neither = await runCli(['record']);
+    expect(neither.code).toBe(1);
+    expect(neither.stderr).toContain('record needs the call link (or --repair DIR)');
   });
 
   it('SIGTERM finalizes the files, the manifest and the --mix WAV, exit 0', async () => {
