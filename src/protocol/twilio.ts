@@ -57,12 +57,13 @@ function field(o: Obj, key: string, ref: string): Obj {
 }
 
 function parameters(v: unknown, ref: string): Record<string, string> {
-  if (v === undefined) return {};
+  // A null-prototype record: a key named __proto__ or constructor is just a key, and reading
+  // one that was not sent finds nothing (not Object.prototype's).
+  const out = Object.create(null) as Record<string, string>;
+  if (v === undefined) return out;
   if (!isObject(v)) fail(`${ref}.customParameters must be an object`, ref);
   const entries = Object.entries(v);
   if (entries.length > MAX_PARAMETERS) fail(`${ref}.customParameters has over ${MAX_PARAMETERS} entries`, ref);
-  // A null-prototype record: a key named __proto__ or constructor is just a key.
-  const out = Object.create(null) as Record<string, string>;
   for (const [k, x] of entries) {
     if (typeof x !== 'string' || x.length > MAX_PARAMETER_LENGTH) fail(`${ref}.customParameters.${k.slice(0, 32)} must be a string of at most ${MAX_PARAMETER_LENGTH} characters`, ref);
     out[k] = x;
