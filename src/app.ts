@@ -26,6 +26,7 @@ import { QualityMetrics } from './server/quality-metrics.js';
 import type { QualityMessage } from './protocol/signaling.js';
 import { SfuRouter, type SfuPeerOptions } from './sfu/router.js';
 import { toNdcIceServers } from './rtc/ice-servers.js';
+import { ConnectionGuard } from './server/connection-guard.js';
 import { ServerMetrics } from './server/metrics.js';
 import { isHostAllowed, requestHost } from './server/host-check.js';
 import { isOriginAllowed } from './server/origin.js';
@@ -72,9 +73,9 @@ export interface RunningServer {
 const HARD_FRAME_LIMIT = 1024 * 1024;
 
 /** An HTTPS server, or INVALID_CONFIG naming the files when they are not a PEM certificate and its key. */
-function createTlsServer(certFile: string, keyFile: string, onRequest: http.RequestListener): https.Server {
+function createTlsServer(certFile: string, keyFile: string, options: http.ServerOptions, onRequest: http.RequestListener): https.Server {
   try {
-    return https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, onRequest);
+    return https.createServer({ ...options, cert: readFileSync(certFile), key: readFileSync(keyFile) }, onRequest);
   } catch (err) {
     const detail = /key values mismatch/i.test(String(err)) ? 'the key does not belong to the certificate' : 'they are not a PEM certificate and private key';
     throw new CallpeerError('INVALID_CONFIG', `--cert ${certFile} and --key ${keyFile} cannot be used: ${detail}`, {
@@ -180,7 +181,13 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
       else res.destroy();
     });
   };
-  const server = tls ? createTlsServer(config.cert!, config.key!, onRequest) : http.createServer(onRequest);
+  // Timeouts are checked every second (Node's default: 30 s), so a slow client is cut on time.
+  const serverOptions = { headersTimeout: config.headersTimeoutMs, requestTimeout: Math.max(30_000, config.headersTimeoutMs), connectionsCheckingInterval: 1000 };
+  const server = tls ? createTlsServer(config.cert!, config.key!, serverOptions, onRequest) : http.createServer(serverOptions, onRequest);
+  new ConnectionGuard({
+    maxPerIp: config.maxConnectionsPerIp, firstRequestMs: config.headersTimeoutMs, log,
+    onRefused: (reason) => metrics.refusedConnections.inc({ reason }),
+  }).attach(server);
 
   const signalingWss = new WebSocketServer({ noServer: true, maxPayload: HARD_FRAME_LIMIT });
   const pcmWss = new WebSocketServer({ noServer: true, maxPayload: PCM_MAX_FRAME_BYTES });

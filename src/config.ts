@@ -72,9 +72,15 @@ export interface ServeConfig extends Omit<MediaSettings, 'videoCodecs'> {
   trustProxy: boolean;
   /** Video codecs SFU publishers may use, in preference order. Default VP8, H264. Env CALLPEER_VIDEO_CODECS (comma-separated). */
   videoCodecs: VideoCodecName[];
+  /** Open TCP connections (pages, WebSockets) per client address; 0: no limit. Default 200. Env CALLPEER_MAX_CONNECTIONS_PER_IP. */
+  maxConnectionsPerIp: number;
+  /** A connection must have sent its request's headers within this many ms (slowloris, idle sockets). Default 10000. Env CALLPEER_HEADERS_TIMEOUT (seconds). */
+  headersTimeoutMs: number;
 }
 
-export type ServeFlags = Partial<Omit<ServeConfig, 'iceServers' | 'allowedHosts' | 'videoCodecs' | 'simulcast' | 'maxResolution'>> & {
+export type ServeFlags = Partial<Omit<ServeConfig, 'iceServers' | 'allowedHosts' | 'videoCodecs' | 'simulcast' | 'maxResolution' | 'headersTimeoutMs'>> & {
+  /** Seconds, as --headers-timeout gives them. */
+  headersTimeout?: number;
   iceServer?: string[]; allowedOrigin?: string[]; allowedHost?: string[]; videoCodecs?: string[];
   /** on/off (true/false, 1/0) as given, or a boolean. */
   simulcast?: string | boolean;
@@ -114,6 +120,8 @@ export function defaultServeConfig(cwd = process.cwd()): ServeConfig {
     trustProxy: false,
     videoCodecs: ['VP8', 'H264'],
     simulcast: true,
+    maxConnectionsPerIp: 200,
+    headersTimeoutMs: 10_000,
   };
 }
 
@@ -221,6 +229,8 @@ export function serveFlagsFromEnv(env: NodeJS.ProcessEnv): ServeFlags {
   if (env.CALLPEER_MAX_RESOLUTION !== undefined) f.maxResolution = env.CALLPEER_MAX_RESOLUTION;
   if (env.CALLPEER_MAX_FRAMERATE !== undefined) f.maxFramerate = env.CALLPEER_MAX_FRAMERATE as unknown as number;
   if (env.CALLPEER_AUDIO_BITRATE !== undefined) f.audioBitrateKbps = env.CALLPEER_AUDIO_BITRATE as unknown as number;
+  if (env.CALLPEER_MAX_CONNECTIONS_PER_IP !== undefined) f.maxConnectionsPerIp = env.CALLPEER_MAX_CONNECTIONS_PER_IP as unknown as number;
+  if (env.CALLPEER_HEADERS_TIMEOUT !== undefined) f.headersTimeout = env.CALLPEER_HEADERS_TIMEOUT as unknown as number;
   return f;
 }
 
@@ -267,6 +277,10 @@ export function loadServeConfig(flags: ServeFlags = {}, env: NodeJS.ProcessEnv =
     ...(merged.maxFramerate !== undefined && {
       maxFramerate: intIn('--max-framerate (CALLPEER_MAX_FRAMERATE)', merged.maxFramerate, ...MEDIA_LIMITS.framerate, 'give frames per second, e.g. 15'),
     }),
+    maxConnectionsPerIp: merged.maxConnectionsPerIp === undefined ? base.maxConnectionsPerIp
+      : intIn('--max-connections-per-ip (CALLPEER_MAX_CONNECTIONS_PER_IP)', merged.maxConnectionsPerIp, 0, 1_000_000, 'use a number such as 200, or 0 for no limit (behind a reverse proxy every client has its address)'),
+    headersTimeoutMs: merged.headersTimeout === undefined ? base.headersTimeoutMs
+      : 1000 * intIn('--headers-timeout (CALLPEER_HEADERS_TIMEOUT)', merged.headersTimeout, 1, 600, 'give seconds, e.g. 10'),
     ...(merged.audioBitrateKbps !== undefined && {
       audioBitrateKbps: intIn('--audio-bitrate (CALLPEER_AUDIO_BITRATE)', merged.audioBitrateKbps, ...MEDIA_LIMITS.audioBitrateKbps, 'give kbit/s, e.g. 32 (Opus takes 6 to 510)'),
     }),

@@ -32,6 +32,8 @@ interface ServeCliOptions {
   maxResolution?: string;
   maxFramerate?: string;
   audioBitrate?: string;
+  maxConnectionsPerIp?: string;
+  headersTimeout?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -64,6 +66,8 @@ export function registerServe(program: Command): void {
     .option('--max-resolution <WxH>', 'largest camera picture members send, e.g. 1280x720 (default none; env CALLPEER_MAX_RESOLUTION)')
     .option('--max-framerate <fps>', 'highest camera frame rate members send (default none; env CALLPEER_MAX_FRAMERATE)')
     .option('--audio-bitrate <kbps>', 'ceiling of every microphone\'s Opus bitrate (default none; env CALLPEER_AUDIO_BITRATE)')
+    .option('--max-connections-per-ip <n>', 'open connections (pages, WebSockets) one client address may hold; 0 for no limit (default 200; env CALLPEER_MAX_CONNECTIONS_PER_IP)')
+    .option('--headers-timeout <seconds>', 'a connection that has not sent its request headers by then is closed (default 10; env CALLPEER_HEADERS_TIMEOUT)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info; env CALLPEER_LOG_LEVEL)')
     .addHelpText('after', '\nLogs are JSON when piped and readable on a terminal. SIGINT/SIGTERM stop the server cleanly.\nExample: callpeer serve --port 8443 --cert certs/cert.pem --key certs/key.pem')
     .action(async (opts: ServeCliOptions) => {
@@ -95,6 +99,8 @@ export function registerServe(program: Command): void {
         maxResolution: opts.maxResolution,
         maxFramerate: opts.maxFramerate as unknown as number | undefined,
         audioBitrateKbps: opts.audioBitrate as unknown as number | undefined,
+        maxConnectionsPerIp: opts.maxConnectionsPerIp as unknown as number | undefined,
+        headersTimeout: opts.headersTimeout as unknown as number | undefined,
       };
       const config = loadServeConfig(flags, process.env);
       const log = createLogger({ level: config.logLevel });

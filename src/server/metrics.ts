@@ -13,6 +13,7 @@ export class ServerMetrics {
   readonly messages: Counter<'type' | 'direction'>;
   readonly errors: Counter<'code'>;
   readonly slowReaders: Counter;
+  readonly refusedConnections: Counter<'reason'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'callpeer_' });
@@ -22,6 +23,7 @@ export class ServerMetrics {
     this.participants = new Gauge({ name: 'callpeer_participants', help: 'Participants in rooms', registers });
     this.messages = new Counter({ name: 'callpeer_signaling_messages_total', help: 'Signaling messages by type and direction (in = from clients)', labelNames: ['type', 'direction'], registers });
     this.errors = new Counter({ name: 'callpeer_errors_total', help: 'Errors sent to clients, by protocol code', labelNames: ['code'], registers });
+    this.refusedConnections = new Counter({ name: 'callpeer_connections_refused_total', help: 'TCP connections refused or cut before a request: per-ip (over --max-connections-per-ip), idle (no request headers within --headers-timeout)', labelNames: ['reason'], registers });
     this.slowReaders = new Counter({ name: 'callpeer_ws_slow_readers_dropped_total', help: '/ws clients dropped for leaving more than maxSendBufferBytes unread', registers });
   }
 }

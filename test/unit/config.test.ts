@@ -29,6 +29,14 @@ describe('serve config', () => {
     expect(message({ audioBitrateKbps: '600' })).toMatch(/--audio-bitrate .* from 6 to 510.*Opus takes 6 to 510/);
   });
 
+  it('connection limits: per-address limit and headers timeout (seconds) from env or flags; 0 lifts the limit; bad values say how to fix them', () => {
+    expect(loadServeConfig({}, {}, empty)).toMatchObject({ maxConnectionsPerIp: 200, headersTimeoutMs: 10_000 });
+    const c = loadServeConfig({ headersTimeout: '3' as unknown as number }, { CALLPEER_MAX_CONNECTIONS_PER_IP: '0', CALLPEER_HEADERS_TIMEOUT: '30' }, empty);
+    expect(c).toMatchObject({ maxConnectionsPerIp: 0, headersTimeoutMs: 3000 });
+    expect(() => loadServeConfig({ maxConnectionsPerIp: -1 }, {}, empty)).toThrow(/--max-connections-per-ip \(CALLPEER_MAX_CONNECTIONS_PER_IP\) must be a whole number from 0/);
+    expect(() => loadServeConfig({}, { CALLPEER_HEADERS_TIMEOUT: 'soon' }, empty)).toThrow(/--headers-timeout \(CALLPEER_HEADERS_TIMEOUT\) must be a whole number from 1 to 600 \(got soon\)/);
+  });
+
   it('has documented defaults and is frozen', () => {
     const c = loadServeConfig({}, {}, empty);
     expect(c).toMatchObject({ port: 8080, host: '0.0.0.0', maxMembers: 8, iceServers: [], allowedOrigins: [], logLevel: 'info', maxFrameBytes: 65536 });

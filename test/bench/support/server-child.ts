@@ -5,9 +5,11 @@
  * with --auth-secret BENCH_AUTH_SECRET), 'bare' (a ws server that relays by id with no
  * validation: the baseline) or 'bare-twilio' (bare-twilio.ts: the Twilio gateway's transport
  * floor). Talks to the parent over IPC: {cmd:'stats'} -> cpu and memory; {cmd:'loop-stats'}
- * -> cpu, event-loop utilization, event-loop delay and mix tick times since the last call.
+ * -> cpu, event-loop utilization, event-loop delay and mix tick times since the last call;
+ * {cmd:'heap-snapshot'} -> {path} of a V8 heap snapshot written after a GC.
  */
 import { createHistogram, monitorEventLoopDelay, performance, type RecordableHistogram } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startServer } from '../../../src/app.js';
 import { loadServeConfig } from '../../../src/config.js';
@@ -51,7 +53,8 @@ async function start(): Promise<string> {
     if (kind === 'sfu') timeTicks(QualityReporter);
     const sfu = kind === 'sfu' || kind === 'gateway' ? { topology: 'sfu' as const, rtcBind: '127.0.0.1' } : {};
     const auth = kind === 'auth' ? { authSecret: BENCH_AUTH_SECRET } : {};
-    const config = loadServeConfig({ port: 0, host: '127.0.0.1', maxMembers: 1000, rateLimitPerSecond: 1e9, ...sfu, ...auth }, {});
+    // Every load generator's peer connects from loopback: no per-address limit.
+    const config = loadServeConfig({ port: 0, host: '127.0.0.1', maxMembers: 1000, rateLimitPerSecond: 1e9, maxConnectionsPerIp: 0, ...sfu, ...auth }, {});
     const s = await startServer(config, { log: silentLogger(), joinTimeoutMs: 3_600_000 });
     return s.wsUrl;
   }
@@ -111,6 +114,10 @@ if (process.send) {
       // Memory figures want a collected heap; CPU figures must not pay for a forced GC.
       if (m.gc !== false) (globalThis as { gc?: () => void }).gc?.();
       process.send!({ cpu: process.cpuUsage(), mem: process.memoryUsage() });
+    } else if (m.cmd === 'heap-snapshot') {
+      // For finding what a leak holds: two snapshots compared by constructor (test/soak).
+      (globalThis as { gc?: () => void }).gc?.();
+      process.send!({ path: writeHeapSnapshot() });
     } else if (m.cmd === 'exit') {
       process.exit(0); // a normal exit, so --cpu-prof writes its profile
     }
