@@ -26,6 +26,7 @@ import { QualityMetrics } from './server/quality-metrics.js';
 import type { QualityMessage } from './protocol/signaling.js';
 import { SfuRouter, type SfuPeerOptions } from './sfu/router.js';
 import { toNdcIceServers } from './rtc/ice-servers.js';
+import { releaseClosedPeerNatives } from './rtc/peer.js';
 import { ConnectionGuard } from './server/connection-guard.js';
 import { ServerMetrics } from './server/metrics.js';
 import { isHostAllowed, requestHost } from './server/host-check.js';
@@ -100,6 +101,8 @@ function verifierKey(config: Readonly<ServeConfig>): VerifierKey {
 }
 
 export async function startServer(config: Readonly<ServeConfig>, options: StartOptions): Promise<RunningServer> {
+  // A server outlives every call it hosts: closed calls' native wrappers must not pile up.
+  releaseClosedPeerNatives();
   const log = options.log;
   const metrics = new ServerMetrics();
   const startedAt = Date.now();

@@ -141,9 +141,9 @@ export class MeshAgent extends AgentBase<MeshAgentEvents> {
 
   /**
    * A connection that failed is made again from scratch by the side that offered it, up to
-   * MAX_RETRIES times. libdatachannel refuses some first DTLS handshakes ("certificate verify
-   * failed") when several connections are set up at once in one process (1-15 % under load,
-   * cause not found; it also refuses one that beats the answer); a fresh attempt succeeds.
+   * MAX_RETRIES times: a network that drops the first packets, a peer that restarted. (It was
+   * also how refused first DTLS handshakes were survived, 1-15 % of concurrent setups, until
+   * Peer held an offerer's candidates until the answer: see Peer.flushLocalCandidates.)
    */
   private scheduleRetry(id: string, reason: PeerCloseReason): void {
     const attempt = (this.retries.get(id) ?? 0) + 1;

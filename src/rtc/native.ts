@@ -40,6 +40,11 @@ export function offerAsDtlsClient(sdp: string): string {
   return sdp.replace(/^a=setup:actpass(?=\r?$)/gm, 'a=setup:active');
 }
 
+/** An offer whose sender takes the DTLS server role (the default of an offering Peer). */
+export function offerAsDtlsServer(sdp: string): string {
+  return sdp.replace(/^a=setup:actpass(?=\r?$)/gm, 'a=setup:passive');
+}
+
 /**
  * Our description with the bandwidth a remote may send in each audio and video section:
  * `b=AS:<kbps>` and `b=TIAS:<bps>` (RFC 3890) right after the section's `c=` line, replacing

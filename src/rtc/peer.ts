@@ -6,7 +6,9 @@
  * - a remote offer is answered with exactly what we support: one track per offered audio/video
  *   mid is added (direction mirrored, one codec) before setRemoteDescription;
  * - remote candidates wait until the remote description is set, end-of-candidates is dropped;
- *   local candidates wait until our description has been signaled (browsers reject early ones);
+ *   local candidates wait until our description has been signaled (browsers reject early ones)
+ *   and the remote one is set (see flushLocalCandidates: a remote that reaches us over ICE
+ *   while libdatachannel applies its answer gets its certificate refused);
  * - setLocalDescription is only called when stable and there is something to negotiate;
  * - every native Track/DataChannel is referenced until close(), which cascades.
  *
@@ -22,7 +24,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { DEFAULT_CAPABILITIES, planAnswer, type AnswerEntry, type MediaCapabilities } from './answer-plan.js';
 import { PeerDataChannel } from './data-channel.js';
 import { MediaTrack } from './media-track.js';
-import { describeMedia, isRelayCandidate, offerAsDtlsClient, OPUS_FMTP, randomId, randomSsrc, relayCandidatesOnly, VP8_CODEC, watchNativeClose, withReceiveBandwidth } from './native.js';
+import { describeMedia, isRelayCandidate, offerAsDtlsClient, offerAsDtlsServer, OPUS_FMTP, randomId, randomSsrc, relayCandidatesOnly, VP8_CODEC, watchNativeClose, withReceiveBandwidth } from './native.js';
 import type { AddAudioTrackOptions, PeerCloseReason, PeerEvents, PeerOptions, PeerSignal } from './peer-types.js';
 import { parseSdp, primarySsrcs, receives, sends, type SdpCodec, type SdpDirection, type SessionDescription } from './sdp.js';
 
@@ -32,12 +34,29 @@ export { offerAsDtlsClient, OPUS_FMTP } from './native.js';
 
 const livePeers = new Set<Peer>();
 /**
- * Native Track wrappers superseded when a mid was described anew (retired or reused): only the
- * newest wrapper gets the library's close callback, and a wrapper garbage-collected while the
- * library still lists it crashes cleanup() (see watchNativeClose). A few dozen bytes each,
- * kept for the life of the process.
+ * Native Track wrappers superseded when a mid was described anew (retired or reused): only one
+ * wrapper per m-section gets the library's close callback, and node-datachannel forgets a
+ * wrapper (TrackWrapper::instances) only through that callback. A superseded wrapper that is
+ * garbage-collected leaves a dangling pointer there, which the library's cleanup() then
+ * dereferences (a crash at exit); one that is kept holds a thread-safe function (a libuv async
+ * handle, scanned on every wakeup) for the life of the process: 2 per member who leaves an SFU
+ * room, per member who stays. So a closed Peer's superseded wrappers are kept here, unless
+ * the process released them (releaseClosedPeerNatives: a server, which never calls cleanup()).
  */
-const supersededNatives: Track[] = [];
+const retainedNatives: Track[] = [];
+let releaseClosedNatives = false;
+let releasedNatives = 0;
+
+/**
+ * From now on, a closed Peer's superseded native Track wrappers are left to the garbage
+ * collector (their memory and libuv handles freed) instead of kept for the process's life,
+ * and cleanupRtc() no longer calls the library's cleanup() once one was, since that would
+ * touch freed wrappers. For a long-running process that exits with process.exit(): the server.
+ */
+export function releaseClosedPeerNatives(): void {
+  releaseClosedNatives = true;
+}
+
 const MAX_PENDING_CANDIDATES = 100;
 
 export class Peer extends EventEmitter<PeerEvents> {
@@ -51,6 +70,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   private readonly mediaTracks = new Map<string, MediaTrack>();
   /** Natives the library made for mids we did not pre-add: referenced until close (GC would kill them). */
   private readonly strayTracks: Track[] = [];
+  /** Wrappers of this Peer's m-sections described anew (see retainedNatives). */
+  private readonly superseded: Track[] = [];
   /** Send sections set inactive by retireTrack(), by mid: the next send track of their kind and codec reuses one. */
   private readonly retired = new Map<string, MediaTrack>();
   /** A section was described anew: the next negotiation must re-offer even with no new mid. */
@@ -85,7 +106,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.log = (options.logger ?? silentLogger()).child({ peer: this.id });
     this.connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
     this.disconnectedTimeoutMs = options.disconnectedTimeoutMs ?? 10_000;
-    this.offererIsDtlsClient = options.offererIsDtlsClient ?? true;
+    this.offererIsDtlsClient = options.offererIsDtlsClient ?? false;
     this.relayOnly = options.iceTransportPolicy === 'relay';
     this.receiveBandwidth = options.receiveBandwidth;
     this.acceptDataChannels = options.acceptDataChannels ?? true;
@@ -176,6 +197,8 @@ export class Peer extends EventEmitter<PeerEvents> {
     for (const [track, entry] of revived) track.receiveAgain(entry.codec);
     this.learnRemote(parsed);
     this.flushRemoteCandidates();
+    // Deferred: the answerer's candidates (sent right after its answer) are applied first.
+    if (this.pendingLocalCandidates.length > 0) setImmediate(this.guard('signal', () => this.flushLocalCandidates()));
     return true;
   }
 
@@ -301,6 +324,9 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.retired.clear();
     this.channels.clear();
     this.strayTracks.length = 0;
+    if (releaseClosedNatives) releasedNatives += this.superseded.length;
+    else retainedNatives.push(...this.superseded);
+    this.superseded.length = 0;
     this.removeAllListeners();
   }
 
@@ -343,17 +369,15 @@ export class Peer extends EventEmitter<PeerEvents> {
       this.armConnectTimer();
       const bounded = this.receiveBandwidth ? withReceiveBandwidth(sdp, this.receiveBandwidth) : sdp;
       const own = this.relayOnly ? relayCandidatesOnly(bounded) : bounded;
-      this.emit('signal', { kind: 'description', type, sdp: type === 'offer' && this.firstNegotiation() ? offerAsDtlsClient(own) : own });
+      this.emit('signal', { kind: 'description', type, sdp: type === 'offer' && this.firstNegotiation() ? this.ownOfferRole(own) : own });
       this.localDescriptionSent = true;
-      const queued = this.pendingLocalCandidates;
-      this.pendingLocalCandidates = [];
-      for (const s of queued) this.emit('signal', s);
+      this.flushLocalCandidates();
     }));
     pc.onLocalCandidate(this.guard('onLocalCandidate', (candidate: string, mid: string) => {
       // libdatachannel filters these by the policy already; one rule for all we signal.
       if (this.relayOnly && !isRelayCandidate(candidate)) return;
       const signal: PeerSignal = { kind: 'candidate', candidate, mid };
-      if (this.localDescriptionSent) this.emit('signal', signal);
+      if (this.localDescriptionSent && this.remoteDescriptionSet) this.emit('signal', signal);
       else this.pendingLocalCandidates.push(signal);
     }));
     pc.onStateChange(this.guard('onStateChange', (state: string) => this.onState(state)));
@@ -401,7 +425,17 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   /** The DTLS role is chosen once, by the first offer/answer; re-offers must not change it. */
   private firstNegotiation(): boolean {
-    return this.offererIsDtlsClient && !this.remoteDescriptionSet && !this.localDescriptionSent;
+    return !this.remoteDescriptionSet && !this.localDescriptionSent;
+  }
+
+  /**
+   * Our first offer names our DTLS role instead of leaving it to the answerer: the server by
+   * default (we finish ICE first, see flushLocalCandidates), the client with offererIsDtlsClient.
+   * A remote offer that leaves the role to us (actpass) makes us the server the same way:
+   * handleRemoteDescription reads it as `active`, as browsers' offers always are answered here.
+   */
+  private ownOfferRole(sdp: string): string {
+    return this.offererIsDtlsClient ? offerAsDtlsClient(sdp) : offerAsDtlsServer(sdp);
   }
 
   private armConnectTimer(): void {
@@ -419,7 +453,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   private receivesAgain(track: MediaTrack, entry: AnswerEntry): boolean {
     if (track.direction !== 'inactive' || entry.direction !== 'recvonly' || this.retired.has(track.mid)) return false;
     // addTrack with a mid the connection has replaces that section's description in place.
-    supersededNatives.push(this.pc.addTrack(describeMedia(track.mid, track.kind, entry.direction, entry.codec, undefined, entry.attributes)));
+    this.superseded.push(this.pc.addTrack(describeMedia(track.mid, track.kind, entry.direction, entry.codec, undefined, entry.attributes)));
     return true;
   }
 
@@ -481,7 +515,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   ): void {
     // addTrack with a mid the connection has replaces that section's description in place.
     const native = this.pc.addTrack(describeMedia(track.mid, track.kind, direction, codec, send, attributes));
-    supersededNatives.push(native);
+    this.superseded.push(native);
     this.redescribed = true;
   }
 
@@ -515,6 +549,26 @@ export class Peer extends EventEmitter<PeerEvents> {
         this.emit('track-ended', track);
       }
     }
+  }
+
+  /**
+   * Signals our queued candidates once our description went out and the remote one is set.
+   * An offerer's candidates wait for the answer: libdatachannel hands a remote description to
+   * its ICE agent before it stores it for the DTLS fingerprint check
+   * (rtc::PeerConnection::setRemoteDescription: iceTransport->setRemoteDescription, then
+   * processRemoteDescription). A remote that already had our candidates has been sending ICE
+   * checks, so the agent connects at once and the DTLS handshake can reach checkFingerprint
+   * before the answer is stored; it then finds no remote description and refuses the
+   * certificate ("certificate verify failed", no "Invalid fingerprint" line; 0.3-4 % of first
+   * setups under load). Without our candidates the remote cannot reach us before we check it.
+   * A consequence: the offerer now finishes ICE first, so it is the DTLS server by default
+   * (see PeerOptions.offererIsDtlsClient). test/bench/dtls-setup.bench.ts measures both.
+   */
+  private flushLocalCandidates(): void {
+    if (!this.localDescriptionSent || !this.remoteDescriptionSet || this.pendingLocalCandidates.length === 0) return;
+    const queued = this.pendingLocalCandidates;
+    this.pendingLocalCandidates = [];
+    for (const s of queued) this.emit('signal', s);
   }
 
   private flushRemoteCandidates(): void {
@@ -577,12 +631,19 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 }
 
+/** Peers made and not yet closed in this process (each holds a native PeerConnection and its callbacks). */
+export function livePeerCount(): number {
+  return livePeers.size;
+}
+
 /**
  * Closes every live Peer, then releases node-datachannel's threads: call at process end (the
  * process does not exit while they run). New Peers still work afterwards (the library starts
- * again on demand).
+ * again on demand). After releaseClosedPeerNatives() released a wrapper, the threads stay:
+ * end such a process with process.exit().
  */
 export function cleanupRtc(): void {
   for (const p of [...livePeers]) p.close('closed');
-  cleanup();
+  // Released wrappers left dangling pointers in the library's instance list (retainedNatives).
+  if (releasedNatives === 0) cleanup();
 }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { livePeerCount } from '../rtc/peer.js';
 
 /**
  * The server's Prometheus registry and the signaling metrics. Other services (PCM, SFU)
@@ -24,6 +25,8 @@ export class ServerMetrics {
     this.messages = new Counter({ name: 'callpeer_signaling_messages_total', help: 'Signaling messages by type and direction (in = from clients)', labelNames: ['type', 'direction'], registers });
     this.errors = new Counter({ name: 'callpeer_errors_total', help: 'Errors sent to clients, by protocol code', labelNames: ['code'], registers });
     this.refusedConnections = new Counter({ name: 'callpeer_connections_refused_total', help: 'TCP connections refused or cut before a request: per-ip (over --max-connections-per-ip), idle (no request headers within --headers-timeout)', labelNames: ['reason'], registers });
+    // Native PeerConnections the process holds (the SFU's, the gateway's): back to 0 when nobody is in a call.
+    new Gauge({ name: 'callpeer_rtc_peer_connections', help: 'WebRTC peer connections open in this process', registers, collect() { this.set(livePeerCount()); } });
     this.slowReaders = new Counter({ name: 'callpeer_ws_slow_readers_dropped_total', help: '/ws clients dropped for leaving more than maxSendBufferBytes unread', registers });
   }
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isRelayCandidate, offerAsDtlsClient, relayCandidatesOnly, withReceiveBandwidth } from '../../../src/rtc/native.js';
+import { isRelayCandidate, offerAsDtlsClient, offerAsDtlsServer, relayCandidatesOnly, withReceiveBandwidth } from '../../../src/rtc/native.js';
 import { parseSdp } from '../../../src/rtc/sdp.js';
 
 describe('offerAsDtlsClient', () => {
@@ -14,6 +14,14 @@ describe('offerAsDtlsClient', () => {
   it('does not touch an offer that already picked a role', () => {
     const sdp = 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=setup:passive\r\n';
     expect(offerAsDtlsClient(sdp)).toBe(sdp);
+    expect(offerAsDtlsServer(sdp.replace('passive', 'active'))).toBe(sdp.replace('passive', 'active'));
+  });
+
+  it('offerAsDtlsServer turns every a=setup:actpass into passive and nothing else', () => {
+    const offer = readFileSync(new URL('../../fixtures/rtc/chromium-offer-av-dc.sdp', import.meta.url), 'utf8').replace(/\r?\n/g, '\r\n');
+    const out = offerAsDtlsServer(offer);
+    expect(parseSdp(out).media.map((m) => m.setup)).toEqual(['passive', 'passive', 'passive']);
+    expect(out.replaceAll('a=setup:passive', 'a=setup:actpass')).toBe(offer);
   });
 });
 
