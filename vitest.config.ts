@@ -40,7 +40,7 @@ export default defineConfig({
       {
         test: {
           ...common, name: 'node', maxWorkers: 2, sequence: { groupOrder: 0 },
-          include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/fuzz/**/*.test.ts'],
+          include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/fuzz/**/*.test.ts', 'test/soak/**/*.test.ts'],
           exclude: SERIAL_ELSEWHERE,
         },
       },

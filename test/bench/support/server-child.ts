@@ -9,6 +9,8 @@
  * {cmd:'heap-snapshot'} -> {path} of a V8 heap snapshot written after a GC.
  */
 import { createHistogram, monitorEventLoopDelay, performance, type RecordableHistogram } from 'node:perf_hooks';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startServer } from '../../../src/app.js';
@@ -117,7 +119,7 @@ if (process.send) {
     } else if (m.cmd === 'heap-snapshot') {
       // For finding what a leak holds: two snapshots compared by constructor (test/soak).
       (globalThis as { gc?: () => void }).gc?.();
-      process.send!({ path: writeHeapSnapshot() });
+      process.send!({ path: writeHeapSnapshot(path.join(tmpdir(), `callpeer-${process.pid}-${Date.now()}.heapsnapshot`)) });
     } else if (m.cmd === 'exit') {
       process.exit(0); // a normal exit, so --cpu-prof writes its profile
     }
