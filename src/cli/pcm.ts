@@ -93,6 +93,7 @@ async function runPcm(p: PcmRunParams, logLevel: string): Promise<void> {
     client.once('kicked', (reason) => { out(`removed from the room: ${reason}`); r(); });
   });
   client.on('disconnected', () => out('partner left'));
+  client.on('reconnecting', ({ code, delayMs }) => out(`connection lost (${code}); reconnecting in ${(delayMs / 1000).toFixed(1)} s`));
   client.on('peer-muted', (muted) => out(muted ? 'partner muted' : 'partner unmuted'));
   client.on('server-error', (err) => { serverError ??= err; out(`server error ${err.code}: ${err.message}`); });
   if (recorder) client.on('audio', (samples) => recorder.write(samples));

@@ -11,7 +11,7 @@ import { CallpeerError, toCallpeerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { OpusDecoderStream, OpusEncoderStream } from '../media/opus.js';
 import { bytesToInt16, int16ToBytes } from '../media/pcm.js';
-import { CLOSE_NORMAL } from '../protocol/close-codes.js';
+import { CLOSE_NORMAL, mayReconnectAfter } from '../protocol/close-codes.js';
 import { parsePcmServerMessage, PCM_MAX_FRAME_BYTES, PCM_MIN_FRAME_BYTES, type PcmCodec, type PcmRate, type PcmServerMessage } from '../protocol/pcm.js';
 import { isValidRoomId, MAX_NAME_LENGTH, type Participant, type RoomClosedReason } from '../protocol/signaling.js';
 import { Pacer } from '../time/pacer.js';
@@ -35,6 +35,13 @@ export interface PcmClientOptions {
   insecure?: boolean;
   /** Opening the socket fails after this long, ms. Default 10000. */
   connectTimeoutMs?: number;
+  /**
+   * After the server dropped the socket (a restart, a network cut; not a refusal, a kick or a
+   * deleted room), open it again with the same parameters and mute state, 250 ms doubling to
+   * 2.5 s (+-20 %), until close(). Default: in a room (a phone in a call stays in it through a
+   * server restart); a pairing ends with its socket (`closed`).
+   */
+  reconnect?: boolean;
   log?: Logger;
 }
 
@@ -66,6 +73,8 @@ export interface PcmClientEvents {
   audio: [Int16Array];
   /** The source ran out. */
   ended: [];
+  /** (reconnect) The socket dropped; the next attempt is in `delayMs`. `connected` follows when back. */
+  reconnecting: [{ code: number; delayMs: number }];
   closed: [{ code: number; reason: string }];
 }
 
@@ -119,6 +128,12 @@ export class PcmClient extends EventEmitter<PcmClientEvents> {
   private decoder: OpusDecoderStream | undefined;
   private paired = false;
   private muted = false;
+  /** close() was called: no more reconnects. */
+  private stopping = false;
+  private attempts = 0;
+  /** A first connect() that fails is an error to its caller, not something to retry. */
+  private everOpened = false;
+  private retryTimer: NodeJS.Timeout | undefined;
   private closedInfo: Promise<{ code: number; reason: string }> | undefined;
   /** Frames sent, frames heard, frames skipped because the socket could not keep up. */
   readonly stats = { sent: 0, received: 0, skipped: 0 };
@@ -140,6 +155,10 @@ export class PcmClient extends EventEmitter<PcmClientEvents> {
   /** Opens the socket. Rejects with CONNECTION_FAILED if the server cannot be reached. */
   async connect(): Promise<void> {
     if (this.ws) throw new CallpeerError('CLOSED', 'connect() was already called');
+    await this.open();
+  }
+
+  private async open(): Promise<void> {
     const ws = new WebSocket(this.url, {
       rejectUnauthorized: this.options.insecure !== true,
       handshakeTimeout: this.options.connectTimeoutMs ?? 10_000,
@@ -149,15 +168,32 @@ export class PcmClient extends EventEmitter<PcmClientEvents> {
     this.closedInfo = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
     ws.on('message', (data: Buffer, isBinary) => (isBinary ? this.onAudio(data) : this.onControl(data.toString())));
     ws.on('error', (err) => this.options.log?.debug({ err }, 'pcm socket error'));
-    await new Promise<void>((resolve, reject) => {
+    const opened = new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', (err) => reject(new CallpeerError('CONNECTION_FAILED', `cannot connect to ${this.url.replace(/\?.*/, '')}: ${err.message}`, { cause: err, hint: 'check the server address and that it is running' })));
     });
-    void this.closedInfo.then((info) => {
-      this.setPaired(false);
+    void this.closedInfo.then((info) => this.onClosed(info));
+    await opened;
+    this.attempts = 0;
+    this.everOpened = true;
+  }
+
+  /** The socket closed: open it again (reconnect, a drop), or end the client. */
+  private onClosed(info: { code: number; reason: string }): void {
+    this.setPaired(false);
+    const again = (this.options.reconnect ?? this.room !== undefined) && this.everOpened && !this.stopping && info.code !== CLOSE_NORMAL && mayReconnectAfter(info.code);
+    if (!again) {
       this.release();
       this.emit('closed', info);
-    });
+      return;
+    }
+    const delayMs = Math.round(Math.min(2500, 250 * 2 ** this.attempts++) * (0.8 + Math.random() * 0.4));
+    this.options.log?.info({ code: info.code, delayMs }, 'pcm connection lost; reconnecting');
+    this.emit('reconnecting', { code: info.code, delayMs });
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.open().catch(() => { /* onClosed schedules the next try */ });
+    }, delayMs);
   }
 
   /** Plays `source` in real time whenever paired (the server would drop audio sent while waiting). */
@@ -175,13 +211,22 @@ export class PcmClient extends EventEmitter<PcmClientEvents> {
 
   /** Closes the socket (CLOSE_NORMAL, 1000) and resolves once it is closed. */
   async close(): Promise<void> {
+    this.stopping = true;
+    const pendingRetry = this.retryTimer !== undefined;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     const ws = this.ws;
     if (!ws || !this.closedInfo) return;
     this.pacer.stop();
     if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(CLOSE_NORMAL, 'bye');
     const cut = setTimeout(() => ws.terminate(), 2000);
-    await this.closedInfo;
+    const info = await this.closedInfo;
     clearTimeout(cut);
+    // Closed between reconnect attempts: its onClosed already ran, and scheduled what close() cancelled.
+    if (pendingRetry) {
+      this.release();
+      this.emit('closed', info);
+    }
   }
 
   private onControl(text: string): void {
@@ -199,6 +244,8 @@ export class PcmClient extends EventEmitter<PcmClientEvents> {
         this.emit('waiting');
         break;
       case 'connected':
+        // Back after a reconnect: the partner or the room learns we are still muted.
+        if (this.muted) this.ws?.send(JSON.stringify({ type: 'mute', muted: true }));
         this.setPaired(true);
         this.emit('connected', { codec: msg.codec, sampleRate: msg.sampleRate, channels: msg.channels, frameMs: msg.frameMs, ...(msg.room !== undefined && { room: msg.room, id: msg.id }) });
         break;

@@ -99,7 +99,8 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
     this.opts = {
       reconnect: options.reconnect ?? true,
       minBackoffMs: options.minBackoffMs ?? 250,
-      maxBackoffMs: options.maxBackoffMs ?? 10_000,
+      // A restarted server is found within 3 s of coming back (2.5 s, +-20 % jitter).
+      maxBackoffMs: options.maxBackoffMs ?? 2_500,
       maxAttempts: options.maxAttempts ?? Infinity,
       timeoutMs: options.timeoutMs ?? 10_000,
       insecure: options.insecure ?? false,
@@ -120,7 +121,7 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   /** Joins a room; resolves with `joined`, rejects with the server's error code (ROOM_FULL, …). */
   join(params: JoinParams): Promise<JoinedMessage> {
     if (this.pendingJoin) return Promise.reject(new CallpeerError('ALREADY_JOINED', 'a join is already under way'));
-    this.joinParams = params;
+    this.joinParams = { ...params };
     return this.sendJoin();
   }
 
@@ -135,7 +136,14 @@ export class SignalingClient extends EventEmitter<SignalingClientEvents> {
   offer(to: string | undefined, sdp: string): void { this.send({ type: 'offer', ...addressed(to), sdp }); }
   answer(to: string | undefined, sdp: string): void { this.send({ type: 'answer', ...addressed(to), sdp }); }
   candidate(to: string | undefined, candidate: string, mid: string): void { this.send({ type: 'candidate', ...addressed(to), candidate, mid }); }
-  media(state: { audio?: boolean; video?: boolean; screen?: boolean }): void { this.send({ type: 'media', ...state }); }
+  media(state: { audio?: boolean; video?: boolean; screen?: boolean }): void {
+    // A re-join (after the server restarted) announces what we send now, not what we joined with.
+    if (this.joinParams) {
+      if (state.audio !== undefined) this.joinParams.audio = state.audio;
+      if (state.video !== undefined) this.joinParams.video = state.video;
+    }
+    this.send({ type: 'media', ...state });
+  }
   chat(text: string): void { this.send({ type: 'chat', text }); }
 
   /** Round trip through the server, ms. */

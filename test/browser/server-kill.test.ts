@@ -1,6 +1,7 @@
 /**
  * A server process killed outright (SIGKILL: no close frames, sockets just drop): the call page
- * says it lost the server, keeps retrying, and re-joins a new process on the same port.
+ * says it lost the server, keeps retrying, and re-joins a new process on the same port within
+ * 5 s of it listening.
  * Uses the built CLI (`npm run build`), like the other CLI tests.
  */
 import { mkdtempSync } from 'node:fs';
@@ -44,13 +45,18 @@ describe.skipIf(!hasChromium())(`call page when the server process dies${skipNot
     await waitForPage(a, () => window.callpeer!.state().phase === 'reconnecting', undefined, { what: 'the reconnecting state', debug: DEBUG_STATE });
     expect((await state(a)).banners.join(' ')).toMatch(/lost the connection to the server/i);
 
+    await new Promise((r) => setTimeout(r, 3000)); // down long enough for the pages to back off
     server = await startCli(['serve', '--host', '127.0.0.1', '--port', port], LISTENING, { cwd });
+    const upAt = Date.now();
     for (const page of [a, b]) {
       await waitForPage(page, (old) => {
         const st = window.callpeer!.state();
         return st.phase === 'joined' && !old.includes(st.id) && st.banners.length === 0;
       }, oldIds, { what: 're-joined the new server', timeoutMs: 15_000, debug: DEBUG_STATE });
     }
+    const rejoinedMs = Date.now() - upAt;
+    console.log(`both pages re-joined ${rejoinedMs} ms after the server listened again`);
+    expect(rejoinedMs).toBeLessThanOrEqual(5000); // the pages retry every 2.5 s at most
     await Promise.all([waitForPeersPlaying(a, 1), waitForPeersPlaying(b, 1)]);
     expect((await state(b)).peers.map((p) => p.name)).toEqual(['A']);
   });
