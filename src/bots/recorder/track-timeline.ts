@@ -17,8 +17,12 @@
  *   the rest), and `advance()` pads while nothing arrives, up to `maxLagMs` behind now, so a
  *   crash leaves files that run to about the crash;
  * - a packet that arrives before its place (by more than `earlyMs`) shows the anchor was late
- *   (the first packets were all held up): the next gap (a pause, a lost packet) is shortened
- *   by that much, so the stream moves back in place without dropping audio;
+ *   (the first packets were all held up, or the sender's clock runs fast): the next gap (a
+ *   pause, a lost packet) is shortened by that much, so the stream moves back in place without
+ *   dropping audio;
+ * - when even the least delayed of a second's packets arrived more than `earlyMs` after its
+ *   place, the stream sits early (the sender's clock runs slow): the next gap is lengthened by
+ *   that much;
  * - timestamps that disagree with the wall clock by more than `resyncMs`, a new SSRC, or a
  *   run of packets that all land behind what is written (sender clock drift) re-anchor the
  *   stream at the current position.
@@ -30,6 +34,8 @@ import { tsDiff, unwrapSeq } from '../../media/rtp.js';
 export const SAMPLES_PER_MS = 48;
 /** The finest silence frame (2.5 ms): positions are multiples of it. */
 const QUANTUM = 120;
+/** Packets (a second of 20 ms frames) whose least delay shows where the stream sits against the wall clock. */
+const LAG_WINDOW = 50;
 
 
 export interface TimelinePacket {
@@ -64,7 +70,11 @@ export interface TimelineOptions {
   resyncMs?: number;
   /** This many packets in a row landing behind the written position re-anchor. Default 25 (0.5 s). */
   lateRunResync?: number;
-  /** A packet arriving this much before its place moves the stream earlier at the next gap, ms. Default 20. */
+  /**
+   * A packet arriving this much before its place moves the stream earlier at the next gap, and
+   * a second of packets all arriving this much after theirs moves it later, ms. Default 8:
+   * files of senders whose clocks drift each way stay within 2x that of each other.
+   */
   earlyMs?: number;
 }
 
@@ -111,12 +121,17 @@ export class TrackTimeline {
   private lateRun = 0;
   /** Samples the anchor is known to be late by, still to take out of a gap. */
   private early = 0;
+  /** The least (arrival - place) of the packets of the window being filled, samples, and their count. */
+  private minLag = Infinity;
+  private lagPackets = 0;
+  /** The least (arrival - place) of the last full window: how far behind the wall clock the stream sits now. */
+  private recentLag = -Infinity;
   /** Sequence numbers skipped as lost, so a late arrival is told from a duplicate (insertion-ordered, bounded). */
   private readonly missing = new Set<number>();
 
   constructor(private readonly sink: FrameSink, options: TimelineOptions) {
     this.o = {
-      reorderWindowMs: 80, startupWindowMs: 400, maxBuffered: 100, maxLagMs: 1000, resyncMs: 5000, lateRunResync: 25, earlyMs: 20,
+      reorderWindowMs: 80, startupWindowMs: 400, maxBuffered: 100, maxLagMs: 1000, resyncMs: 5000, lateRunResync: 25, earlyMs: 8,
       ...options,
     };
   }
@@ -173,6 +188,7 @@ export class TrackTimeline {
     this.nextExt = undefined;
     this.anchorPos = undefined;
     this.early = 0;
+    this.resetLag();
     this.missing.clear();
   }
 
@@ -241,6 +257,21 @@ export class TrackTimeline {
       this.anchorPos! -= shift;
       this.early -= shift;
       pos -= shift;
+      this.resetLag();
+    }
+    // Even the least delayed packet of the last second landed after its place: a slow sender
+    // clock has drawn the stream early of the wall clock; put the difference into this gap.
+    if (pos > this.position && this.recentLag > this.o.earlyMs * SAMPLES_PER_MS) {
+      const shift = Math.floor(this.recentLag / QUANTUM) * QUANTUM;
+      this.anchorPos! += shift;
+      pos += shift;
+      this.resetLag();
+    }
+    this.minLag = Math.min(this.minLag, wall - pos);
+    if (++this.lagPackets >= LAG_WINDOW) {
+      this.recentLag = this.minLag;
+      this.minLag = Infinity;
+      this.lagPackets = 0;
     }
     this.padTo(pos);
     this.firstAudioAt ??= this.position;
@@ -248,10 +279,17 @@ export class TrackTimeline {
     this.sink({ data: h.payload, end: this.position, silence: false });
   }
 
+  private resetLag(): void {
+    this.minLag = Infinity;
+    this.lagPackets = 0;
+    this.recentLag = -Infinity;
+  }
+
   private reanchor(h: Held, at: number): number {
     this.stats.resyncs++;
     this.lateRun = 0;
     this.early = 0;
+    this.resetLag();
     this.anchorPos = Math.max(this.position, at);
     this.anchorExtTs = h.extTs;
     return this.anchorPos;
