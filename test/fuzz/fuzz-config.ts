@@ -5,6 +5,8 @@
  */
 export const LONG = process.env.FUZZ_LONG === '1';
 export const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : LONG ? Date.now() % 2 ** 31 : 20261204;
+// A long run draws a new seed: printed, so a failure found with it can be run again.
+if (LONG) console.log(`fuzz seed ${SEED} (FUZZ_SEED=${SEED} npm run fuzz repeats this run)`);
 
 /** fast-check runs per property: `short` in `npm test`, `long` in `npm run fuzz`. */
 export function runs(short: number, long: number): { numRuns: number; seed: number } {
