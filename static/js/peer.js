@@ -114,7 +114,13 @@ export class PeerLink {
       await pc.setLocalDescription();
       this.sendSignal({ type: 'answer', sdp: pc.localDescription.sdp });
       await this.applyLimits();
+      if (collision) this.offerRolledBack();
     });
+  }
+
+  /** Our offer was rolled back for the remote's (we are polite): what it carried is not negotiated yet. */
+  offerRolledBack() {
+    // The browser fires negotiationneeded again for what is still to negotiate.
   }
 
   candidate(candidate, mid) {

@@ -105,6 +105,16 @@ export class SfuLink extends PeerLink {
   }
 
   /**
+   * Our offer listing the camera's simulcast SSRCs crossed one from the server (both sides
+   * renegotiating at once: members joining together, a re-join after a restart) and was
+   * rolled back: no negotiationneeded follows for it, and without it the server cannot route
+   * our camera. Offer again.
+   */
+  offerRolledBack() {
+    this.offer();
+  }
+
+  /**
    * After an answer, the browser has chosen its camera SSRCs: the server can route our
    * simulcast only once an offer lists them, so we offer again whenever more are known.
    */

@@ -31,12 +31,15 @@ describe.skipIf(!hasChromium())(`call page when the server process dies${skipNot
     await server?.exited;
   });
 
-  it('shows the lost server, then re-joins a new server process on the same port', async () => {
-    server = await startCli(['serve', '--host', '127.0.0.1', '--port', '0'], LISTENING, { cwd });
+  it.each(['mesh', 'sfu'])('%s: shows the lost server, then re-joins a new server process on the same port', async (topology) => {
+    const flags = ['--topology', topology, '--rtc-bind', '127.0.0.1'];
+    server?.child.kill('SIGTERM');
+    await server?.exited;
+    server = await startCli(['serve', '--host', '127.0.0.1', '--port', '0', ...flags], LISTENING, { cwd });
     const url = urlOf(server.output());
     const port = new URL(url).port;
-    const a = await joinCall(browser, url, 'killed', 'A');
-    const b = await joinCall(browser, url, 'killed', 'B');
+    const a = await joinCall(browser, url, `killed-${topology}`, 'A');
+    const b = await joinCall(browser, url, `killed-${topology}`, 'B');
     await Promise.all([waitForPeersPlaying(a, 1), waitForPeersPlaying(b, 1)]);
     const oldIds = [(await state(a)).id, (await state(b)).id];
 
@@ -46,7 +49,7 @@ describe.skipIf(!hasChromium())(`call page when the server process dies${skipNot
     expect((await state(a)).banners.join(' ')).toMatch(/lost the connection to the server/i);
 
     await new Promise((r) => setTimeout(r, 3000)); // down long enough for the pages to back off
-    server = await startCli(['serve', '--host', '127.0.0.1', '--port', port], LISTENING, { cwd });
+    server = await startCli(['serve', '--host', '127.0.0.1', '--port', port, ...flags], LISTENING, { cwd });
     const upAt = Date.now();
     for (const page of [a, b]) {
       await waitForPage(page, (old) => {
@@ -55,9 +58,10 @@ describe.skipIf(!hasChromium())(`call page when the server process dies${skipNot
       }, oldIds, { what: 're-joined the new server', timeoutMs: 15_000, debug: DEBUG_STATE });
     }
     const rejoinedMs = Date.now() - upAt;
-    console.log(`both pages re-joined ${rejoinedMs} ms after the server listened again`);
+    console.log(`${topology}: both pages re-joined ${rejoinedMs} ms after the server listened again`);
     expect(rejoinedMs).toBeLessThanOrEqual(5000); // the pages retry every 2.5 s at most
     await Promise.all([waitForPeersPlaying(a, 1), waitForPeersPlaying(b, 1)]);
     expect((await state(b)).peers.map((p) => p.name)).toEqual(['A']);
+    await Promise.all([a.close(), b.close()]);
   });
 });
