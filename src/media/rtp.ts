@@ -93,25 +93,37 @@ function parseExtensions(buf: Uint8Array, start: number, end: number, profile: n
   return out;
 }
 
-/** Parses an RTP header; throws PARSE_ERROR (with the offset) on anything out of bounds. */
+/** Shared by every header without CSRCs or extension elements (nearly all): no allocation per packet. */
+const NO_CSRCS = Object.freeze([]) as unknown as number[];
+const NO_EXTENSIONS = Object.freeze([]) as unknown as RtpHeaderExtension[];
+
+const u16 = (b: Uint8Array, at: number): number => (b[at]! << 8) | b[at + 1]!;
+const u32 = (b: Uint8Array, at: number): number => ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+
+/**
+ * Parses an RTP header; throws PARSE_ERROR (with the offset) on anything out of bounds. Runs
+ * for every packet received: the common header allocates only its result object.
+ */
 export function parseRtpHeader(buf: Uint8Array): RtpPacketInfo {
   if (buf.length < RTP_HEADER_MIN) throw parseError(`${buf.length} bytes, header needs ${RTP_HEADER_MIN}`, buf.length);
   const b0 = buf[0]!;
   const b1 = buf[1]!;
   if (b0 >> 6 !== 2) throw parseError(`version ${b0 >> 6}, expected 2`, 0);
   const cc = b0 & 0x0f;
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let offset = RTP_HEADER_MIN;
   if (buf.length < offset + 4 * cc) throw parseError(`${cc} CSRCs past the end`, offset);
-  const csrcs: number[] = [];
-  for (let i = 0; i < cc; i++, offset += 4) csrcs.push(view.getUint32(offset));
+  let csrcs = NO_CSRCS;
+  if (cc > 0) {
+    csrcs = [];
+    for (let i = 0; i < cc; i++, offset += 4) csrcs.push(u32(buf, offset));
+  }
   let extensionProfile: number | undefined;
-  let extensions: RtpHeaderExtension[] = [];
+  let extensions = NO_EXTENSIONS;
   let extensionData: Uint8Array | undefined;
   if (b0 & 0x10) {
     if (buf.length < offset + 4) throw parseError('extension header past the end', offset);
-    extensionProfile = view.getUint16(offset);
-    const words = view.getUint16(offset + 2);
+    extensionProfile = u16(buf, offset);
+    const words = u16(buf, offset + 2);
     const start = offset + 4;
     const end = start + 4 * words;
     if (buf.length < end) throw parseError(`extension of ${words} words past the end`, offset);
@@ -131,9 +143,9 @@ export function parseRtpHeader(buf: Uint8Array): RtpPacketInfo {
     padding: (b0 & 0x20) !== 0,
     marker: (b1 & 0x80) !== 0,
     payloadType: b1 & 0x7f,
-    sequenceNumber: view.getUint16(2),
-    timestamp: view.getUint32(4),
-    ssrc: view.getUint32(8),
+    sequenceNumber: u16(buf, 2),
+    timestamp: u32(buf, 4),
+    ssrc: u32(buf, 8),
     csrcs,
     extensionProfile,
     extensions,
