@@ -2,6 +2,7 @@ import WebSocket from 'ws';
 import type { RunningServer } from '../../src/app.js';
 import { ToneFrames } from '../../src/media/frames.js';
 import { int16ToBytes } from '../../src/media/pcm.js';
+import { parseMetrics } from '../helpers/metrics.js';
 
 /** The /ws/pcm URL of a running test server with the given query. */
 export function pcmUrl(server: { url: string }, query: Record<string, string> = {}): string {
@@ -187,14 +188,7 @@ export async function spawnServer(pcmOptions: Record<string, number> = {}, { bas
       return { user, system, total: user + system };
     },
     async scrape() {
-      const text = await (await fetch(`${url}/metrics`)).text();
-      const values = new Map<string, number>();
-      for (const line of text.split('\n')) {
-        if (line.startsWith('#') || !line.trim()) continue;
-        const i = line.lastIndexOf(' ');
-        values.set(line.slice(0, i), Number(line.slice(i + 1)));
-      }
-      return values;
+      return parseMetrics(await (await fetch(`${url}/metrics`)).text());
     },
     async close() {
       child.kill('SIGTERM');

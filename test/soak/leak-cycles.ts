@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { MeshAgent } from '../../src/client/mesh-agent.js';
 import { SfuAgent } from '../../src/client/sfu-agent.js';
 import { BenchServer } from '../bench/support/child.js';
+import { parseMetrics } from '../helpers/metrics.js';
 
 export const PEER = { bindAddress: '127.0.0.1' };
 
@@ -127,16 +128,6 @@ function getClosing(url: string): Promise<string> {
       res.on('end', () => resolve(body));
     }).on('error', reject);
   });
-}
-
-function parseMetrics(text: string): Map<string, number> {
-  const values = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#') || !line.trim()) continue;
-    const i = line.lastIndexOf(' ');
-    values.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return values;
 }
 
 /** One SFU member joins `room` with a microphone, waits for its media connection, and leaves. */
