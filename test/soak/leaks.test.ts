@@ -7,7 +7,7 @@
  * sockets, timers: counted in a heap snapshot after a GC). RSS may move with the allocator;
  * it is reported and bounded.
  *
- * `npm test`: a short run (SFU and mesh 40 cycles, PCM 200). `npm run soak`: the issue's
+ * `npm test`: a short run (SFU and mesh 25 cycles, PCM 200). `npm run soak`: the issue's
  * 500 and 1,000 (SOAK_LONG=1).
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ import { meshCycle, pcmCycle, sfuCycle, startLeakServer, type Holdings, type Lea
 import { MeshAgent } from '../../src/client/mesh-agent.js';
 
 const LONG = process.env.SOAK_LONG === '1';
-const RTC_CYCLES = LONG ? 500 : 40;
+const RTC_CYCLES = LONG ? 500 : 25;
 const PCM_CYCLES = LONG ? 1000 : 200;
 const WARM_UP = 10;
 /** RSS growth over the cycles that counts as a leak, MB (the allocator keeps some; objects are counted exactly). */
