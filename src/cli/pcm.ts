@@ -93,7 +93,10 @@ async function runPcm(p: PcmRunParams, logLevel: string): Promise<void> {
     client.once('kicked', (reason) => { out(`removed from the room: ${reason}`); r(); });
   });
   client.on('disconnected', () => out('partner left'));
-  client.on('reconnecting', ({ code, delayMs }) => out(`connection lost (${code}); reconnecting in ${(delayMs / 1000).toFixed(1)} s`));
+  client.on('reconnecting', ({ code, delayMs, attempt }) => {
+    const wait = `${(delayMs / 1000).toFixed(1)} s`;
+    out(attempt === 1 ? `connection lost (${code}); reconnecting in ${wait}` : `server still unreachable; trying again in ${wait}`);
+  });
   client.on('peer-muted', (muted) => out(muted ? 'partner muted' : 'partner unmuted'));
   client.on('server-error', (err) => { serverError ??= err; out(`server error ${err.code}: ${err.message}`); });
   if (recorder) client.on('audio', (samples) => recorder.write(samples));

@@ -73,8 +73,8 @@ export interface PcmClientEvents {
   audio: [Int16Array];
   /** The source ran out. */
   ended: [];
-  /** (reconnect) The socket dropped; the next attempt is in `delayMs`. `connected` follows when back. */
-  reconnecting: [{ code: number; delayMs: number }];
+  /** (reconnect) The socket dropped (attempt 1) or the server is still unreachable; the next attempt is in `delayMs`. `connected` follows when back. */
+  reconnecting: [{ code: number; delayMs: number; attempt: number }];
   closed: [{ code: number; reason: string }];
 }
 
@@ -188,8 +188,8 @@ export class PcmClient extends EventEmitter<PcmClientEvents> {
       return;
     }
     const delayMs = Math.round(Math.min(2500, 250 * 2 ** this.attempts++) * (0.8 + Math.random() * 0.4));
-    this.options.log?.info({ code: info.code, delayMs }, 'pcm connection lost; reconnecting');
-    this.emit('reconnecting', { code: info.code, delayMs });
+    this.options.log?.info({ code: info.code, delayMs, attempt: this.attempts }, 'pcm connection lost; reconnecting');
+    this.emit('reconnecting', { code: info.code, delayMs, attempt: this.attempts });
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.open().catch(() => { /* onClosed schedules the next try */ });

@@ -45,7 +45,8 @@ const livePeers = new Set<Peer>();
  */
 const retainedNatives: Track[] = [];
 let releaseClosedNatives = false;
-let releasedNatives = 0;
+/** A wrapper was left to the collector: the library's cleanup() must not run in this process. */
+let nativesReleased = false;
 
 /**
  * From now on, a closed Peer's superseded native Track wrappers are left to the garbage
@@ -324,8 +325,8 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.retired.clear();
     this.channels.clear();
     this.strayTracks.length = 0;
-    if (releaseClosedNatives) releasedNatives += this.superseded.length;
-    else retainedNatives.push(...this.superseded);
+    if (!releaseClosedNatives) retainedNatives.push(...this.superseded);
+    else if (this.superseded.length > 0) nativesReleased = true;
     this.superseded.length = 0;
     this.removeAllListeners();
   }
@@ -645,5 +646,5 @@ export function livePeerCount(): number {
 export function cleanupRtc(): void {
   for (const p of [...livePeers]) p.close('closed');
   // Released wrappers left dangling pointers in the library's instance list (retainedNatives).
-  if (releasedNatives === 0) cleanup();
+  if (!nativesReleased) cleanup();
 }

@@ -5,8 +5,7 @@
  * byte). A WebSocket is a connection like any other: it counts toward its address's limit for
  * as long as it is open, and is past its deadline once upgraded.
  */
-import type { Server } from 'node:net';
-import type { Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Logger } from '../log.js';
 
 export interface ConnectionGuardOptions {
@@ -35,7 +34,7 @@ export class ConnectionGuard {
   }
 
   /** Open connections from `address` now. */
-  openFrom(address: string): number {
+  private openFrom(address: string): number {
     return this.open.get(address) ?? 0;
   }
 

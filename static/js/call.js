@@ -215,7 +215,9 @@ signaling.addEventListener('down', (e) => {
   const { code, retryInMs } = e.detail;
   setStatus('warn', 'Reconnecting');
   const why = code === 1001 ? 'The server is restarting.' : 'Lost the connection to the server.';
-  showBanner('server', `${why} Reconnecting… (next try in ${Math.ceil(retryInMs / 1000)} s). People already connected can still hear and see you.`);
+  // Mesh media goes peer to peer and carries on; in an SFU room it went through the server.
+  const media = s.topology === 'sfu' ? 'The call resumes when it is back.' : 'People already connected can still hear and see you.';
+  showBanner('server', `${why} Reconnecting… (next try in ${Math.ceil(retryInMs / 1000)} s). ${media}`);
 });
 
 signaling.addEventListener('message', (e) => {

@@ -47,6 +47,8 @@ describe.skipIf(!hasChromium())(`call page when the server process dies${skipNot
     await server.exited;
     await waitForPage(a, () => window.callpeer!.state().phase === 'reconnecting', undefined, { what: 'the reconnecting state', debug: DEBUG_STATE });
     expect((await state(a)).banners.join(' ')).toMatch(/lost the connection to the server/i);
+    // Only mesh media goes on without the server.
+    expect((await state(a)).banners.join(' ')).toMatch(topology === 'sfu' ? /call resumes when it is back/ : /can still hear and see you/);
 
     await new Promise((r) => setTimeout(r, 3000)); // down long enough for the pages to back off
     server = await startCli(['serve', '--host', '127.0.0.1', '--port', port, ...flags], LISTENING, { cwd });

@@ -81,3 +81,23 @@ describe('host names (DNS rebinding)', () => {
   });
 });
 
+describe('room API bodies over the limit', () => {
+  const post = (bytes: number) => `POST /api/rooms HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${bytes}\r\nConnection: close\r\n\r\n${JSON.stringify({ id: 'big', name: 'x'.repeat(bytes - 22) })}`;
+
+  it('a 200 KiB body is read to its end and answered 413 MESSAGE_TOO_LARGE (not a reset connection), every time', async () => {
+    const body = JSON.stringify({ id: 'big', name: 'x'.repeat(200 * 1024) });
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${server.url}/api/rooms`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      expect(res.status).toBe(413);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('MESSAGE_TOO_LARGE');
+    }
+  });
+
+  it('a 2 MiB body is cut off once past 1 MiB, and the server goes on serving', async () => {
+    const answer = await raw(post(2 * 1024 * 1024));
+    expect(status(answer) === 0 || status(answer) === 413).toBe(true); // cut, or answered before the cut
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect(exited).toBeUndefined();
+  });
+});
+

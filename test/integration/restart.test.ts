@@ -113,3 +113,27 @@ describe.each(['SIGTERM', 'SIGKILL'] as const)('a server restarted with %s under
     console.log(`${signal}: recording ${manifest.files.length} files, ${manifest.connections.length} connections; after the restart: ${later.map((f) => `${f.name}@${(f.offsetMs / 1000).toFixed(1)}s`).join(', ')}`);
   }, 60_000);
 });
+
+describe('callpeer pcm in a room when its server is killed', () => {
+  it('says the connection was lost, keeps trying while the server is down, and is back in the room when it returns', async () => {
+    server = await serve();
+    const base = /"url":"([^"]+)"/.exec(server.output())![1]!;
+    const port = new URL(base).port;
+    const pcm = await startCli(['pcm', base, '--room', ROOM, '--name', 'Phone', '--tone', '440', '--duration', '12'], /connected to room/, { timeoutMs: 15_000 });
+    try {
+      server.child.kill('SIGKILL');
+      await server.exited;
+      await sleep(1500);
+      server = await serve(port);
+      await expect.poll(() => (pcm.output().match(/connected to room/g) ?? []).length, { timeout: 10_000 }).toBe(2);
+      const out = pcm.output();
+      expect(out).toMatch(/^connection lost \(1006\); reconnecting in \d+\.\d s$/m);
+      expect(out).toMatch(/^server still unreachable; trying again in \d+\.\d s$/m);
+      await expect.poll(async () => (await participants(base)).map((p) => p.name), { timeout: 5000 }).toEqual(['Phone']);
+    } finally {
+      pcm.child.kill('SIGTERM');
+      await pcm.exited;
+    }
+  }, 40_000);
+});
+
