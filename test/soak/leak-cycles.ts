@@ -29,10 +29,14 @@ export interface Holdings {
   objects: Record<string, number>;
 }
 
-/** What a member, a connection or a call is made of: none may outlive them. */
+/**
+ * What a member, a connection or a call is made of: none may outlive them. Timers are checked
+ * as active resources (Holdings.resources): a Timeout object can outlive its firing in a
+ * closure for a while, and counting those failed a busy CI run by one.
+ */
 export const CALL_OBJECTS = [
   'Peer', 'MediaTrack', 'Track', 'PeerConnection', 'Publication', 'Subscription', 'Member', 'SignalingSession',
-  'WebSocket', 'PcmPeer', 'Socket', 'Timeout',
+  'WebSocket', 'PcmPeer', 'Socket',
 ];
 
 export interface LeakServer {

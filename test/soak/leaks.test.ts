@@ -4,7 +4,7 @@
  * same open descriptors, UDP sockets, threads, timers and sockets, no participant, no
  * connection, no peer connection, and not one more object of what a call is made of (Peer,
  * MediaTrack, the library's Track wrappers, Publication, Subscription, Member, sessions,
- * sockets, timers: counted in a heap snapshot after a GC). RSS may move with the allocator;
+ * sockets: counted in a heap snapshot after a GC; active timers as resources). RSS may move with the allocator;
  * it is reported and bounded.
  *
  * `npm test`: a short run (SFU and mesh 25 cycles, PCM 200). `npm run soak`: the issue's
