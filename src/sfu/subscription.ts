@@ -16,7 +16,6 @@ import { readRtcp, ReportTimer } from '../rtc/rtcp-schedule.js';
 import type { Clock } from '../time/clock.js';
 import { retargetRtp } from './forward.js';
 import { LayerSelector } from './layer-selector.js';
-import { BandwidthAdapter } from './bandwidth-adapter.js';
 import { LossAdapter } from './loss-adapter.js';
 import { layerIndexFor, layerNames } from './layers.js';
 import type { SfuMetrics } from './metrics.js';
@@ -50,7 +49,6 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
   private readonly selector: LayerSelector | undefined;
   /** Simulcast video: caps the layer while the subscriber's reports say its link loses packets. */
   private readonly adapter: LossAdapter | undefined;
-  private readonly bandwidth: BandwidthAdapter | undefined;
   private readonly cache: PacketCache | undefined;
   private readonly nacks: NackResponder | undefined;
   private readonly reports: ReportTimer;
@@ -80,10 +78,7 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
         vp8: publication.codec.name.toUpperCase() === 'VP8',
       });
       this.selector = new LayerSelector({ layerCount: publication.layerCount, preference: this.preference });
-      if (publication.simulcast) {
-        this.adapter = new LossAdapter();
-        this.bandwidth = new BandwidthAdapter();
-      }
+      if (publication.simulcast) this.adapter = new LossAdapter();
       this.cache = new PacketCache();
       this.nacks = new NackResponder({ clock: options.clock });
     }
@@ -210,21 +205,7 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
     const ceiling = this.adapter.onReport(lossPercent, selector.current, this.publication.layerCount, this.options.clock.now());
     if (ceiling === undefined) return;
     this.options.log.debug({ track: this.publication.id, subscriber: this.subscriber.id, lossPercent, ceiling }, 'layer cap for loss changed');
-    this.applyCeilings();
-  }
-
-  /** The subscriber's bandwidth estimate (REMB): the layer cap may move. */
-  private adaptToBandwidth(bitsPerSecond: number): void {
-    if (!this.bandwidth || !this.selector) return;
-    const ceiling = this.bandwidth.onEstimate(bitsPerSecond, this.publication.layerBitrates(), this.options.clock.now());
-    if (ceiling === undefined) return;
-    this.options.log.debug({ track: this.publication.id, subscriber: this.subscriber.id, bitsPerSecond, ceiling }, 'layer cap for bandwidth changed');
-    this.applyCeilings();
-  }
-
-  /** The lower of the loss and bandwidth caps (the switch itself waits for a key frame). */
-  private applyCeilings(): void {
-    this.selector!.setCeiling(Math.min(this.adapter?.ceiling ?? Infinity, this.bandwidth?.ceiling ?? Infinity));
+    selector.setCeiling(ceiling);
     // The layer it needs now may be one nobody else gets: the publisher must send it.
     this.publication.updateActiveLayers();
     this.pursueTarget();
@@ -236,9 +217,7 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
     this.announced = layer;
     if (!this.publication.simulcast) return;
     const wanted = this.preferredLayer();
-    const byBandwidth = (this.bandwidth?.ceiling ?? Infinity) < wanted && (this.bandwidth?.ceiling ?? Infinity) <= (this.adapter?.ceiling ?? Infinity);
-    const capped = layer < wanted && this.selector!.ceiling < wanted;
-    const reason: LayerReason = layer === wanted ? 'requested' : capped ? (byBandwidth ? 'bandwidth' : 'loss') : 'unavailable';
+    const reason: LayerReason = layer === wanted ? 'requested' : layer < wanted && this.selector!.ceiling < wanted ? 'loss' : 'unavailable';
     this.options.log.debug({ track: this.publication.id, subscriber: this.subscriber.id, layer: names[layer], reason }, 'forwarded layer changed');
     this.subscriber.send({ type: 'layer', track: this.publication.id, quality: names[layer] ?? 'high', reason });
   }
@@ -260,8 +239,6 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
       this.adapt(this.received.lossPercent);
     } else if (!this.video) {
       return;
-    } else if (p.type === 'remb') {
-      this.adaptToBandwidth(p.bitrate);
     } else if (p.type === 'pli' || p.type === 'fir') {
       this.publication.requestKeyframe(this.selector?.current ?? 0);
     } else if (p.type === 'nack' && this.cache) {

@@ -5,15 +5,11 @@
  * reason `loss`) and back up to `high` within about 20 s of the loss ending. Another
  * subscriber on a clean link keeps `high` throughout, and the publisher (three VP8 layers from
  * the fixtures) is never asked to stop the high layer; the layer the lossy one needs is turned
- * on for it (nobody else wanted it: dynacast had paused it). And for bandwidth: a subscriber
- * whose receive-side estimate (REMB, as a browser sends it) drops below what the high layer
- * needs is moved down at once (reason `bandwidth`), and back up a layer at a time once the
- * estimate allows it again.
+ * on for it (nobody else wanted it: dynacast had paused it).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { SfuAgent } from '../../src/client/sfu-agent.js';
-import { buildRtcp } from '../../src/media/rtcp.js';
-import { isRtcp, parseRtpHeader } from '../../src/media/rtp.js';
+import { isRtcp } from '../../src/media/rtp.js';
 import type { LayerChangedMessage } from '../../src/protocol/signaling.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
 import { RtpReceiver } from '../../src/rtc/rtp-receiver.js';
@@ -71,54 +67,6 @@ describe('adaptive layers for loss', () => {
       expect(publisher.publishLayers.slice(publishLayersBefore).some((p) => p.active.includes(down.quality))).toBe(true);
     } finally {
       receiver?.close();
-      await sub.close();
-      await clean.stop();
-      await publisher.stop();
-    }
-  }, 90_000);
-
-  it('a subscriber whose bandwidth estimate (REMB) drops is moved down at once (reason bandwidth) and back up when it recovers; the others keep high', async () => {
-    const publisher = await cameraMember(ctx.server.wsUrl, 'bw', 'camera', 'vp8');
-    const clean = await cameraMember(ctx.server.wsUrl, 'bw', 'clean', undefined);
-    const layers: (LayerChangedMessage & { at: number })[] = [];
-    let estimate = 20_000_000;
-    let remb: NodeJS.Timeout | undefined;
-    const sub = new SfuAgent({ wsUrl: ctx.server.wsUrl, room: 'bw', name: 'narrow', audio: false, video: false, peer: { ...PEER, capabilities: { receiveVideo: true } } });
-    sub.on('layer', (l) => layers.push({ ...l, at: Date.now() }));
-    sub.on('track', (_publisher, track) => {
-      if (track.kind !== 'video') return;
-      let ssrc: number | undefined;
-      track.onRtp = (p) => { if (!isRtcp(p)) ssrc ??= parseRtpHeader(p).ssrc; };
-      // What a browser's receive-side estimator sends: a REMB a second for the stream it gets.
-      remb = setInterval(() => {
-        if (ssrc !== undefined) track.send(buildRtcp([{ type: 'remb', senderSsrc: track.localSsrc, bitrate: estimate, ssrcs: [ssrc] }]));
-      }, 500);
-    });
-    try {
-      await sub.start();
-      await until(() => layers.at(-1)?.quality === 'high', 20_000, 'the high layer forwarded');
-      const cleanLayersBefore = clean.layers.length;
-      const t0 = Date.now();
-      estimate = 30_000; // under what the fixtures' medium layer needs (about 100 kbit/s)
-      // Down at once to what is flowing under the cap, then to low once the publisher sends it
-      // again (nobody wanted low: dynacast had paused it).
-      await until(() => layers.some((l) => l.at >= t0 && l.reason === 'bandwidth' && l.quality === 'low'), 10_000, 'low for bandwidth');
-      const first = layers.find((l) => l.at >= t0)!;
-      const down = layers.find((l) => l.at >= t0 && l.quality === 'low')!;
-      console.log(`first step ${first.quality}/${first.reason} ${first.at - t0} ms, low ${down.at - t0} ms after the estimate fell to 30 kbit/s`);
-      expect(first.reason).toBe('bandwidth');
-      expect(first.at - t0).toBeLessThanOrEqual(4000);
-      expect(down.at - t0).toBeLessThanOrEqual(6000);
-      await new Promise((r) => setTimeout(r, 2000));
-      const t1 = Date.now();
-      estimate = 20_000_000;
-      await until(() => layers.at(-1)?.quality === 'high' && layers.at(-1)!.at >= t1, 30_000, 'back to high');
-      const up = layers.at(-1)!;
-      console.log(`back to high ${up.at - t1} ms after the estimate recovered; layers: ${layers.map((l) => `${l.quality}/${l.reason}@${l.at - t0}`).join(' ')}`);
-      expect(layers.filter((l) => l.at >= t1).map((l) => l.quality)).toEqual(['medium', 'high']);
-      expect(clean.layers.slice(cleanLayersBefore)).toEqual([]);
-    } finally {
-      clearInterval(remb);
       await sub.close();
       await clean.stop();
       await publisher.stop();
