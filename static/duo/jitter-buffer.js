@@ -1,8 +1,6 @@
 // The playback side's jitter buffer: a ring of float samples that starts playing once it holds
 // a cushion, plays what arrives back to back, fills underruns with silence (then rebuilds the
-// cushion) and drops the oldest audio when it falls too far behind; audio held above the
-// cushion for a whole second (a sender clock running fast) is played out a sample per pull,
-// so clock drift does not grow the delay. The cushion grows after
+// cushion) and drops the oldest audio when it falls too far behind. The cushion grows after
 // each underrun (a bursty network or a busy machine) and shrinks back during clean playback,
 // so latency stays low where it can. Pure, so the browser test drives it sample by sample; the
 // playback worklet runs it on the audio thread.
@@ -43,14 +41,6 @@ export class JitterBuffer {
     this.dropped = 0;
     /** Samples of real audio played. */
     this.played = 0;
-    // Drift: the least buffered over each second of playback. Held above the cushion for a
-    // whole second (a sender clock faster than ours), it is played out a sample per pull
-    // (0.8 % faster, inaudible) instead of piling up until a trim: the delay stays put.
-    this.window = sampleRate;
-    this.windowLeft = this.window;
-    this.lowest = Infinity;
-    this.excess = 0;
-    this.driftMargin = ms(10);
   }
 
   get buffered() { return this.size; }
@@ -101,26 +91,10 @@ export class JitterBuffer {
       this.underruns++;
       this.cushion = Math.min(this.maxCushion, this.cushion + this.step);
       this.sinceUnderrun = 0;
-    } else {
-      if ((this.sinceUnderrun += n) >= this.calm) {
-        this.cushion = Math.max(this.minCushion, this.cushion - (this.step >> 1));
-        this.sinceUnderrun = 0;
-      }
-      this.followDrift(n);
+    } else if ((this.sinceUnderrun += n) >= this.calm) {
+      this.cushion = Math.max(this.minCushion, this.cushion - (this.step >> 1));
+      this.sinceUnderrun = 0;
     }
-  }
-
-  followDrift(n) {
-    if (this.excess > 0 && this.size > this.cushion) {
-      this.skip(1);
-      this.excess--;
-    }
-    this.lowest = Math.min(this.lowest, this.size);
-    if ((this.windowLeft -= n) > 0) return;
-    const over = this.lowest - this.cushion;
-    this.excess = over > this.driftMargin ? over - (this.driftMargin >> 1) : 0;
-    this.lowest = Infinity;
-    this.windowLeft = this.window;
   }
 
   /** The sender stops (true) or sends again (false) on purpose: the gap is not an underrun. */
