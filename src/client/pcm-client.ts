@@ -14,6 +14,7 @@ import { bytesToInt16, int16ToBytes } from '../media/pcm.js';
 import { CLOSE_NORMAL, mayReconnectAfter } from '../protocol/close-codes.js';
 import { parsePcmServerMessage, PCM_MAX_FRAME_BYTES, PCM_MIN_FRAME_BYTES, type PcmCodec, type PcmRate, type PcmServerMessage } from '../protocol/pcm.js';
 import { isValidRoomId, MAX_NAME_LENGTH, type Participant, type RoomClosedReason } from '../protocol/signaling.js';
+import type { Clock } from '../time/clock.js';
 import { Pacer } from '../time/pacer.js';
 import type { PcmFrameSource } from '../media/frames.js';
 
@@ -42,6 +43,8 @@ export interface PcmClientOptions {
    * server restart); a pairing ends with its socket (`closed`).
    */
   reconnect?: boolean;
+  /** Paces the frames it sends (a test gives a device clock that runs fast or slow). */
+  clock?: Clock;
   log?: Logger;
 }
 
@@ -144,7 +147,7 @@ export class PcmClient extends EventEmitter<PcmClientEvents> {
     this.rate = options.rate ?? 48000;
     this.url = pcmSocketUrl(options.url, { codec: this.codec, rate: this.rate, pair: options.pair, room: options.room, name: options.name, token: options.token });
     this.room = new URL(this.url).searchParams.get('room') ?? undefined;
-    this.pacer = new Pacer(() => this.tick());
+    this.pacer = new Pacer(() => this.tick(), { ...(options.clock && { clock: options.clock }) });
   }
 
   /** True between `connected` and `disconnected`. */

@@ -49,7 +49,7 @@ export class DuoAudio {
   constructor(ctx, stream, onFrame) {
     this.ctx = ctx;
     this.stream = stream;
-    this.playStats = { bufferedMs: 0, cushionMs: 0, underruns: 0, droppedMs: 0, playedMs: 0, level: 0 };
+    this.playStats = { bufferedMs: 0, cushionMs: 0, playbackRate: 1, underruns: 0, droppedMs: 0, playedMs: 0, level: 0 };
     this.taps = new Map();
     this.nextTap = 1;
 

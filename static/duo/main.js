@@ -229,10 +229,10 @@ window.duo = Object.freeze({
     error: s.error ?? null, status: $('status-text').textContent, banners: bannerTexts(),
   }),
   stats: () => {
-    const play = audio?.playStats ?? { bufferedMs: 0, cushionMs: 0, underruns: 0, droppedMs: 0, playedMs: 0, level: 0 };
+    const play = audio?.playStats ?? { bufferedMs: 0, cushionMs: 0, playbackRate: 1, underruns: 0, droppedMs: 0, playedMs: 0, level: 0 };
     return {
       ...counters, codecErrors: past.codecErrors + (codec?.errors ?? 0), codecSkipped: past.codecSkipped + (codec?.skipped ?? 0), reconnects: conn.reconnects,
-      underruns: play.underruns, droppedMs: play.droppedMs, bufferedMs: play.bufferedMs, cushionMs: play.cushionMs, playedMs: play.playedMs, partnerLevel: play.level,
+      underruns: play.underruns, droppedMs: play.droppedMs, bufferedMs: play.bufferedMs, cushionMs: play.cushionMs, playbackRate: play.playbackRate, playedMs: play.playedMs, partnerLevel: play.level,
     };
   },
   /** The next `ms` of what the speakers played, as plain numbers. */

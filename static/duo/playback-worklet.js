@@ -48,6 +48,7 @@ class DuoPlayback extends AudioWorkletProcessor {
       type: 'stats',
       bufferedMs: (jb.buffered / sampleRate) * 1000,
       cushionMs: (jb.cushion / sampleRate) * 1000,
+      playbackRate: jb.rate,
       underruns: jb.underruns,
       droppedMs: (jb.dropped / sampleRate) * 1000,
       playedMs: (jb.played / sampleRate) * 1000,

@@ -30,6 +30,8 @@ export interface DuoStats {
   underruns: number; droppedMs: number; bufferedMs: number; playedMs: number;
   /** Audio the jitter buffer holds before it plays: grows after underruns, shrinks when calm. */
   cushionMs: number;
+  /** Partner samples played per output sample: follows the partner's clock against ours (1.001: 1,000 ppm fast). */
+  playbackRate: number;
   /** RMS of what the speakers played lately. */
   partnerLevel: number;
 }

@@ -23,3 +23,17 @@ export class ManualClock implements Clock {
   /** Jumps time forward without firing anything (a blocked event loop). */
   stall(ms: number): void { this.time += ms; }
 }
+
+/** A device clock `skew` off real time (+1e-4: 100 ppm fast), for the pacer and the sender reports. */
+export function skewedClock(skew: number): { clock: Clock; wall: () => number } {
+  const t0 = performance.now();
+  const w0 = Date.now();
+  return {
+    clock: {
+      now: () => t0 + (performance.now() - t0) * (1 + skew),
+      setTimeout: (fn, ms) => setTimeout(fn, ms / (1 + skew)),
+      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+    },
+    wall: () => w0 + (Date.now() - w0) * (1 + skew),
+  };
+}

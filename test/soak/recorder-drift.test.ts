@@ -21,8 +21,8 @@ import type { OpusSource } from '../../src/media/opus-sources.js';
 import { ToneGenerator } from '../../src/media/tone.js';
 import { OpusSender } from '../../src/rtc/opus-sender.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
-import type { Clock } from '../../src/time/clock.js';
 import { decodeRecording } from '../integration/recorder-helpers.js';
+import { skewedClock } from '../helpers/clock.js';
 import { startTestServer } from '../helpers/server.js';
 
 const LONG = process.env.SOAK_LONG === '1';
@@ -35,20 +35,6 @@ const TALK_MS = 3000;
 const TOLERANCE_MS = 20;
 
 afterAll(() => cleanupRtc());
-
-/** A device clock `skew` off real time (+1e-4: 100 ppm fast), for the pacer and the sender reports. */
-function skewedClock(skew: number): { clock: Clock; wall: () => number } {
-  const t0 = performance.now();
-  const w0 = Date.now();
-  return {
-    clock: {
-      now: () => t0 + (performance.now() - t0) * (1 + skew),
-      setTimeout: (fn, ms) => setTimeout(fn, ms / (1 + skew)),
-      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-    },
-    wall: () => w0 + (Date.now() - w0) * (1 + skew),
-  };
-}
 
 /**
  * Frame `index` of a sender whose frames are 20 ms of its own clock: marker, talk or nothing
