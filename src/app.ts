@@ -34,6 +34,7 @@ import { isOriginAllowed } from './server/origin.js';
 import { requestUrl } from './server/request-url.js';
 import type { RoomApiContext } from './server/room-api.js';
 import { handleRequest } from './server/routes.js';
+import { WhipService } from './server/whip.js';
 import { applySecurityHeaders } from './server/security-headers.js';
 import type { SignalingContext } from './signaling/context.js';
 import { SignalingSession } from './signaling/session.js';
@@ -164,6 +165,7 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
     ...(access && { authorize: (token: string | undefined) => access.authorizeClient(token) }),
   });
 
+  const whip = new WhipService({ rooms, log: log.child({ component: 'whip' }) });
   const api: RoomApiContext = {
     rooms,
     openApi: config.openApi,
@@ -178,7 +180,7 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
       res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('this server does not answer to that host name (add it with --allowed-host)\n');
       return;
     }
-    handleRequest({ staticDir: config.staticDir, rooms, metrics, accepting: () => accepting, startedAt, api }, req, res).catch((err) => {
+    handleRequest({ staticDir: config.staticDir, rooms, metrics, accepting: () => accepting, startedAt, api, whip }, req, res).catch((err) => {
       log.error({ err, url: req.url }, 'request failed');
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();

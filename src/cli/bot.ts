@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Bot, type BotReceivedStats } from '../bots/bot.js';
 import { openAudioFile } from '../client/audio-files.js';
 import { parseRoomUrl } from '../client/room-url.js';
+import { WhipClient } from '../client/whip-client.js';
 import { CallpeerError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { ToneSource, type OpusSource } from '../media/opus-sources.js';
@@ -23,14 +24,16 @@ interface BotCliOptions {
   iceTransportPolicy?: string;
   insecure?: boolean;
   statsInterval: string;
+  whip?: string;
   logLevel: string;
 }
 
 export function registerBot(program: Command): void {
   program
     .command('bot')
-    .description('join a call as a bot that plays audio into it or echoes each participant')
-    .argument('<room-url>', 'the call link (https://host/r/NAME), or ws(s)://host with --room')
+    .description('join a call as a bot that plays audio into it or echoes each participant; or publish to any WHIP endpoint')
+    .argument('[room-url]', 'the call link (https://host/r/NAME), or ws(s)://host with --room')
+    .option('--whip <url>', 'publish --tone or --play to this WHIP endpoint instead (any WHIP server; callpeer\'s is http(s)://host/whip/ROOM)')
     .option('--room <name>', 'room name, when the URL is not a call link')
     .option('--name <name>', 'display name in the call', 'callpeer bot')
     .option('--play <file>', 'WAV (any rate) or Ogg Opus (20 ms frames) file to publish to everyone')
@@ -45,12 +48,13 @@ export function registerBot(program: Command): void {
     .option('--insecure', 'accept a self-signed certificate on wss://')
     .option('--stats-interval <seconds>', 'seconds between stats lines', '5')
     .option('--log-level <level>', 'log level for diagnostics on stderr', 'warn')
-    .addHelpText('after', '\nExamples:\n  callpeer bot http://localhost:8080/r/demo --tone 440\n  callpeer bot https://calls.example/r/standup --play intro.wav --duration 30\n  callpeer bot ws://localhost:8080 --room demo --echo')
-    .action(async (url: string, opts: BotCliOptions) => {
+    .addHelpText('after', '\nExamples:\n  callpeer bot http://localhost:8080/r/demo --tone 440\n  callpeer bot https://calls.example/r/standup --play intro.wav --duration 30\n  callpeer bot ws://localhost:8080 --room demo --echo\n  callpeer bot --whip http://localhost:8080/whip/demo?name=Radio --play show.ogg')
+    .action(async (url: string | undefined, opts: BotCliOptions) => {
       const sources = [opts.play !== undefined, opts.tone !== undefined].filter(Boolean).length;
       if (sources > 1) throw new CallpeerError('INVALID_CONFIG', '--play and --tone go one at a time', { hint: 'pick one audio source' });
       if (opts.loop && opts.play === undefined) throw new CallpeerError('INVALID_CONFIG', '--loop needs --play', { hint: 'add --play FILE' });
-      const target = parseRoomUrl(url, opts.room);
+      if (opts.whip !== undefined && url !== undefined) throw new CallpeerError('INVALID_CONFIG', 'give a room URL or --whip URL, not both', { hint: 'callpeer bot --whip http://host/whip/ROOM --tone 440' });
+      if (opts.whip === undefined && url === undefined) throw new CallpeerError('INVALID_CONFIG', 'which call? give its link', { hint: 'callpeer bot http://localhost:8080/r/demo --tone 440' });
       const duration = parseSeconds('--duration', opts.duration);
       const statsEvery = parseSeconds('--stats-interval', opts.statsInterval)!;
       let source: OpusSource | undefined;
@@ -62,6 +66,8 @@ export function registerBot(program: Command): void {
         source = await openAudioFile(opts.play, { loop: opts.loop === true });
       }
       const log = createLogger({ level: opts.logLevel as 'warn', destination: process.stderr });
+      if (opts.whip !== undefined) return publishWhip(opts.whip, opts, source, duration);
+      const target = parseRoomUrl(url!, opts.room);
       const bot = new Bot({
         wsUrl: target.wsUrl,
         room: target.room,
@@ -106,4 +112,27 @@ export function registerBot(program: Command): void {
       out(`left the room (${reason})`);
       if (reason === 'connection lost') throw new CallpeerError('CONNECTION_FAILED', 'the server closed the connection and the bot could not re-join', { hint: 'check the server, then run the bot again' });
     });
+}
+
+/** `bot --whip URL`: publishes the source through WHIP until the duration, the source's end or Ctrl-C. */
+async function publishWhip(url: string, opts: BotCliOptions, source: OpusSource | undefined, duration: number | undefined): Promise<void> {
+  if (!source) throw new CallpeerError('INVALID_CONFIG', '--whip publishes --tone or --play', { hint: 'add --tone 440 or --play FILE' });
+  if (opts.echo) throw new CallpeerError('INVALID_CONFIG', '--echo needs a call to hear: WHIP only sends', { hint: 'drop --echo, or join the call by its link' });
+  if (opts.room !== undefined) throw new CallpeerError('INVALID_CONFIG', '--room goes with a room URL; a WHIP URL names its room itself', { hint: 'drop --room' });
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const client = new WhipClient({ url, ...(opts.token !== undefined && { token: opts.token }), peer: peerNetworkOptions(opts) });
+  try {
+    const session = await client.start();
+    out(`publishing to ${url} (session ${session.resource})`);
+  } catch (err) {
+    await client.stop();
+    cleanupRtc();
+    throw err;
+  }
+  const ended = client.play(source);
+  const reason = await waitForStop({ durationSeconds: duration, ended: opts.loop ? undefined : ended, closed: client.closed() });
+  const status = await client.stop();
+  cleanupRtc();
+  out(`stopped publishing (${reason}${status === undefined ? '' : `; DELETE answered ${status}`})`);
+  if (reason === 'connection lost') throw new CallpeerError('CONNECTION_FAILED', 'the media connection to the WHIP server closed', { hint: 'check the server, then run the bot again' });
 }

@@ -27,6 +27,12 @@ export interface MemberSink {
   send(message: ServerMessage): void;
   /** Called once when the member is out of its room, whatever the reason and whoever asked. */
   detached(reason: LeaveReason): void;
+  /**
+   * The transport signals once (WHIP: one HTTP offer, one answer): the server's description
+   * must carry all its candidates, nothing is renegotiated, and the member leaves when its
+   * media connection closes (it cannot offer again). Default false.
+   */
+  readonly oneShot?: boolean;
 }
 
 /** What a join asks for; the room fills in the defaults. */
@@ -79,6 +85,11 @@ export class Member {
 
   get id(): string {
     return this.participant.id;
+  }
+
+  /** Its transport signals once (see MemberSink.oneShot). */
+  get oneShot(): boolean {
+    return this.sink.oneShot ?? false;
   }
 
   send(message: ServerMessage): void {

@@ -69,6 +69,13 @@ export interface PeerOptions {
   offererIsDtlsClient?: boolean;
   /** Emit `datachannel` for channels the remote opens (default true); false ignores them (an SFU member). */
   acceptDataChannels?: boolean;
+  /**
+   * Signal candidates one by one after the description (default true). False: each local
+   * description waits until gathering completes and carries every candidate, and no
+   * `candidate` signal follows (for a remote that cannot hear more after the description,
+   * e.g. a WHIP client, which gets only the HTTP answer).
+   */
+  trickle?: boolean;
 }
 
 export type PeerSignal =

@@ -97,6 +97,9 @@ export class Peer extends EventEmitter<PeerEvents> {
   /** iceTransportPolicy 'relay': we signal relay candidates only (see PeerOptions). */
   private readonly relayOnly: boolean;
   private readonly receiveBandwidth: PeerOptions['receiveBandwidth'];
+  private readonly trickle: boolean;
+  /** trickle false: a description made before gathering completed, signaled when it does. */
+  private heldDescription: 'offer' | 'answer' | undefined;
 
   constructor(options: PeerOptions = {}) {
     super();
@@ -111,6 +114,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.relayOnly = options.iceTransportPolicy === 'relay';
     this.receiveBandwidth = options.receiveBandwidth;
     this.acceptDataChannels = options.acceptDataChannels ?? true;
+    this.trickle = options.trickle ?? true;
     this.pc = new PeerConnection(this.id, {
       iceServers: options.iceServers ?? [],
       ...(options.bindAddress !== undefined && { bindAddress: options.bindAddress }),
@@ -368,19 +372,31 @@ export class Peer extends EventEmitter<PeerEvents> {
     pc.onLocalDescription(this.guard('onLocalDescription', (sdp: string, type: string) => {
       if (type !== 'offer' && type !== 'answer') return;
       this.armConnectTimer();
-      const bounded = this.receiveBandwidth ? withReceiveBandwidth(sdp, this.receiveBandwidth) : sdp;
-      const own = this.relayOnly ? relayCandidatesOnly(bounded) : bounded;
-      this.emit('signal', { kind: 'description', type, sdp: type === 'offer' && this.firstNegotiation() ? this.ownOfferRole(own) : own });
-      this.localDescriptionSent = true;
-      this.flushLocalCandidates();
+      if (!this.trickle && pc.gatheringState() !== 'complete') {
+        this.heldDescription = type;
+        return;
+      }
+      this.signalDescription(type, this.trickle ? sdp : pc.localDescription()?.sdp ?? sdp);
     }));
     pc.onLocalCandidate(this.guard('onLocalCandidate', (candidate: string, mid: string) => {
+      // Without trickle they go out inside the description.
+      if (!this.trickle) return;
       // libdatachannel filters these by the policy already; one rule for all we signal.
       if (this.relayOnly && !isRelayCandidate(candidate)) return;
       const signal: PeerSignal = { kind: 'candidate', candidate, mid };
       if (this.localDescriptionSent && this.remoteDescriptionSet) this.emit('signal', signal);
       else this.pendingLocalCandidates.push(signal);
     }));
+    // One more native callback (a libuv handle, see addTrackFor): only where it is needed.
+    if (!this.trickle) {
+      pc.onGatheringStateChange(this.guard('onGatheringStateChange', (state: string) => {
+        const type = this.heldDescription;
+        if (state !== 'complete' || !type) return;
+        this.heldDescription = undefined;
+        const full = pc.localDescription();
+        if (full) this.signalDescription(type, full.sdp);
+      }));
+    }
     pc.onStateChange(this.guard('onStateChange', (state: string) => this.onState(state)));
     pc.onSignalingStateChange(this.guard('onSignalingStateChange', (state: string) => {
       if (state !== 'stable') return;
@@ -570,6 +586,14 @@ export class Peer extends EventEmitter<PeerEvents> {
     const queued = this.pendingLocalCandidates;
     this.pendingLocalCandidates = [];
     for (const s of queued) this.emit('signal', s);
+  }
+
+  private signalDescription(type: 'offer' | 'answer', sdp: string): void {
+    const bounded = this.receiveBandwidth ? withReceiveBandwidth(sdp, this.receiveBandwidth) : sdp;
+    const own = this.relayOnly ? relayCandidatesOnly(bounded) : bounded;
+    this.emit('signal', { kind: 'description', type, sdp: type === 'offer' && this.firstNegotiation() ? this.ownOfferRole(own) : own });
+    this.localDescriptionSent = true;
+    this.flushLocalCandidates();
   }
 
   private flushRemoteCandidates(): void {

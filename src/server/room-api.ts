@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CallpeerError, toCallpeerError, type ErrorCode } from '../errors.js';
 import { isObject } from '../protocol/validate.js';
+import { readBody } from './body.js';
 import { isValidRoomId, MAX_NAME_LENGTH, TOPOLOGIES, type Topology } from '../protocol/signaling.js';
 import type { MediaKinds } from '../rooms/member.js';
 import type { RoomRegistry, RoomSpec } from '../rooms/registry.js';
@@ -20,8 +21,6 @@ export interface RoomApiContext {
 
 /** The largest request body read, bytes. */
 const MAX_BODY_BYTES = 16 * 1024;
-/** A body over MAX_BODY_BYTES is read and dropped up to this size before the 413. */
-const DRAIN_LIMIT_BYTES = 1024 * 1024;
 const STATUS: Partial<Record<ErrorCode, number>> = {
   UNAUTHORIZED: 401, ROOM_NOT_FOUND: 404, PEER_NOT_FOUND: 404, ROOM_EXISTS: 409, INVALID_MESSAGE: 400, MESSAGE_TOO_LARGE: 413,
 };
@@ -58,20 +57,11 @@ export async function authorizeApiCall(ctx: RoomApiContext, req: IncomingMessage
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  // A body over the limit is read to its end and dropped, so the client (still sending) gets
-  // its 413 instead of a reset connection; past DRAIN_LIMIT_BYTES the connection is cut.
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > DRAIN_LIMIT_BYTES) break;
-    if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
-  }
-  if (size > MAX_BODY_BYTES) throw new CallpeerError('MESSAGE_TOO_LARGE', `the body is over ${MAX_BODY_BYTES} bytes`);
-  if (size === 0) return {};
+  const body = await readBody(req, MAX_BODY_BYTES);
+  if (body.length === 0) return {};
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    value = JSON.parse(body.toString('utf8'));
   } catch {
     throw new CallpeerError('INVALID_MESSAGE', 'the body is not JSON');
   }

@@ -6,6 +6,7 @@ import type { ServerMetrics } from './metrics.js';
 import { requestUrl } from './request-url.js';
 import { authorizeApiCall, fromLoopback, handleRoomApi, sendJson, type RoomApiContext } from './room-api.js';
 import { serveStatic } from './static-files.js';
+import type { WhipService } from './whip.js';
 
 export interface RouteContext {
   staticDir: string;
@@ -16,6 +17,8 @@ export interface RouteContext {
   startedAt: number;
   /** Who may use the room API (and, with auth on, read /metrics from elsewhere). */
   api: RoomApiContext;
+  /** WHIP ingest: /whip/<room>. */
+  whip: WhipService;
 }
 
 /** The HTTP surface of PROTOCOL.md: pages, health, rooms, metrics, static files. */
@@ -28,6 +31,7 @@ export async function handleRequest(ctx: RouteContext, req: IncomingMessage, res
   }
   const pathname = url.pathname;
   if (pathname === '/api/rooms' || pathname.startsWith('/api/rooms/')) return handleRoomApi(ctx.api, req, res, pathname);
+  if (pathname.startsWith('/whip/')) return ctx.whip.handle(req, res, pathname);
   if (method !== 'GET' && method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
     return;

@@ -354,6 +354,7 @@ export class SfuRouter implements RoomMedia {
       polite: false,
       // Media only: a channel the member opens is left unanswered.
       acceptDataChannels: false,
+      trickle: !member.oneShot,
       // A member whose token says `publish: false` gets its send sections refused.
       capabilities: { receiveAudio: publish, sendAudio: false, receiveVideo: publish, ...(this.options.videoCodecs && { videoCodecs: this.options.videoCodecs }) },
     });
@@ -374,6 +375,8 @@ export class SfuRouter implements RoomMedia {
       if (this.members.get(member.id) !== sm) return;
       member.log.info({ reason }, 'sfu connection closed');
       this.leave(member.id);
+      // A member that cannot offer again (WHIP) has nothing left in the room.
+      if (member.oneShot) member.close('disconnected');
     });
     return sm;
   }

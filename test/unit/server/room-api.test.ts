@@ -8,6 +8,7 @@ import { RoomRegistry } from '../../../src/rooms/registry.js';
 import { ServerMetrics } from '../../../src/server/metrics.js';
 import { authorizeApiCall, bearerToken, fromLoopback, type RoomApiContext } from '../../../src/server/room-api.js';
 import { handleRequest } from '../../../src/server/routes.js';
+import { WhipService } from '../../../src/server/whip.js';
 
 function request(remoteAddress: string, headers: Record<string, string> = {}, url = '/api/rooms', method = 'GET'): IncomingMessage {
   const req = Readable.from([]) as unknown as IncomingMessage;
@@ -61,7 +62,7 @@ describe('nothing disclosed to an unauthenticated remote client with auth on', (
   const api: RoomApiContext = { rooms, openApi: false, authorizeAdmin: async (t) => { if (t !== 'good') throw new (await import('../../../src/errors.js')).CallpeerError('UNAUTHORIZED', 'needs an admin token'); } };
   const route = (req: IncomingMessage) => {
     const { res, r } = response();
-    return handleRequest({ staticDir: '/nonexistent', rooms, metrics: new ServerMetrics(), accepting: () => true, startedAt: Date.now(), api }, req, res).then(() => r);
+    return handleRequest({ staticDir: '/nonexistent', rooms, metrics: new ServerMetrics(), accepting: () => true, startedAt: Date.now(), api, whip: new WhipService({ rooms, log: silentLogger() }) }, req, res).then(() => r);
   };
 
   it('/api/rooms and /metrics answer 401 with no data; with the token, 200', async () => {

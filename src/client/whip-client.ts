@@ -1,0 +1,138 @@
+/**
+ * A WHIP client (RFC 9725) in Node: offers one send-only Opus section (and, with `video`, one
+ * VP8 section) with all its candidates, POSTs it to any WHIP endpoint, applies the answer and
+ * plays an Opus source on it; `stop()` DELETEs the session. It speaks only WHIP, so it works
+ * against any WHIP server, callpeer's `/whip/<room>` among them.
+ */
+import { CallpeerError } from '../errors.js';
+import type { OpusSource } from '../media/opus-sources.js';
+import { SDP_CONTENT_TYPE } from '../protocol/whip.js';
+import type { MediaTrack } from '../rtc/media-track.js';
+import { OpusSender } from '../rtc/opus-sender.js';
+import { Peer } from '../rtc/peer.js';
+import type { PeerOptions, PeerSignal } from '../rtc/peer-types.js';
+
+export interface WhipClientOptions {
+  /** The WHIP endpoint, e.g. http://host:8080/whip/standup?name=OBS */
+  url: string;
+  /** Sent as `Authorization: Bearer`. */
+  token?: string;
+  /** Also offer a VP8 video section (send it with `videoTrack`). */
+  video?: boolean;
+  /** Options of the WebRTC connection (tests: bindAddress 127.0.0.1). */
+  peer?: Omit<PeerOptions, 'trickle'>;
+  /** The answer (and the connection) must come within this long, ms. Default 10000. */
+  timeoutMs?: number;
+}
+
+export interface WhipSessionInfo {
+  /** The session's URL (`Location`), absolute. */
+  resource: string;
+  etag: string | undefined;
+  /** `Link: <...>; rel="ice-server"` values the server gave. */
+  iceServers: string[];
+  /** The server's SDP answer. */
+  answer: string;
+}
+
+export class WhipClient {
+  readonly peer: Peer;
+  readonly audioTrack: MediaTrack;
+  readonly videoTrack: MediaTrack | undefined;
+  private sender: OpusSender | undefined;
+  private session: WhipSessionInfo | undefined;
+  /** The offer, with every candidate (non-trickle: the POST carries them all). */
+  private readonly offer: Promise<string>;
+
+  constructor(private readonly options: WhipClientOptions) {
+    this.peer = new Peer({ ...options.peer, trickle: false, polite: false });
+    this.offer = new Promise<string>((resolve) => {
+      const onSignal = (s: PeerSignal) => {
+        if (s.kind !== 'description') return;
+        this.peer.off('signal', onSignal);
+        resolve(s.sdp);
+      };
+      this.peer.on('signal', onSignal);
+    });
+    this.audioTrack = this.peer.addAudioTrack({ direction: 'sendonly' });
+    this.videoTrack = options.video ? this.peer.addVideoSender() : undefined;
+  }
+
+  /** Publishes: POST the offer, apply the answer, wait until connected. Rejects with a CallpeerError saying what the server said. */
+  async start(): Promise<WhipSessionInfo> {
+    const timeoutMs = this.options.timeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const offer = await Promise.race([this.offer, new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new CallpeerError('TIMEOUT', `no local offer after ${timeoutMs} ms (ICE gathering did not complete)`)), timeoutMs);
+    })]).finally(() => clearTimeout(timer));
+    const res = await fetch(this.options.url, {
+      method: 'POST',
+      headers: { 'content-type': SDP_CONTENT_TYPE, ...(this.options.token !== undefined && { authorization: `Bearer ${this.options.token}` }) },
+      body: offer,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const body = await res.text();
+    if (res.status !== 201) throw whipError(res.status, body);
+    const location = res.headers.get('location');
+    if (!location) throw new CallpeerError('INVALID_MESSAGE', 'the WHIP endpoint answered 201 without a Location');
+    this.session = {
+      resource: new URL(location, this.options.url).toString(),
+      etag: res.headers.get('etag') ?? undefined,
+      iceServers: (res.headers.get('link') ?? '').split(/,\s*(?=<)/).filter((l) => /rel="ice-server"/.test(l)),
+      answer: body,
+    };
+    this.peer.handleRemoteDescription(body, 'answer');
+    await new Promise<void>((resolve, reject) => {
+      if (this.peer.connected) return resolve();
+      const timer = setTimeout(() => reject(new CallpeerError('CONNECTION_FAILED', `not connected ${timeoutMs} ms after the answer`)), timeoutMs);
+      this.peer.once('connected', () => { clearTimeout(timer); resolve(); });
+      this.peer.once('closed', (reason) => { clearTimeout(timer); reject(new CallpeerError('CONNECTION_FAILED', `the connection closed (${reason})`)); });
+    });
+    return this.session;
+  }
+
+  /** Plays Opus packets from `source` on the audio section, paced in real time; resolves when the source ends. */
+  play(source: OpusSource): Promise<void> {
+    const sender = (this.sender ??= new OpusSender(this.audioTrack));
+    const ended = new Promise<void>((resolve) => sender.once('ended', () => resolve()));
+    sender.play(source);
+    return ended;
+  }
+
+  /** Resolves when the media connection closes (ICE failed, the server went away). */
+  closed(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.peer.closed) resolve();
+      else this.peer.once('closed', () => resolve());
+    });
+  }
+
+  /** Ends the session: DELETE on its resource (errors ignored: the server may be gone), then the connection closes. */
+  async stop(): Promise<number | undefined> {
+    this.sender?.stop();
+    let status: number | undefined;
+    if (this.session) {
+      try {
+        status = (await fetch(this.session.resource, {
+          method: 'DELETE',
+          headers: this.options.token !== undefined ? { authorization: `Bearer ${this.options.token}` } : {},
+          signal: AbortSignal.timeout(5000),
+        })).status;
+      } catch {
+        status = undefined;
+      }
+      this.session = undefined;
+    }
+    this.peer.close();
+    return status;
+  }
+}
+
+/** A non-201 answer as a CallpeerError: callpeer's JSON error body, or the status and text of another server. */
+function whipError(status: number, body: string): CallpeerError {
+  try {
+    const parsed = JSON.parse(body) as { error?: { code?: string; message?: string } };
+    if (parsed.error?.message) return new CallpeerError('CONNECTION_FAILED', `WHIP endpoint refused (${status} ${parsed.error.code ?? ''}): ${parsed.error.message}`);
+  } catch { /* not ours */ }
+  return new CallpeerError('CONNECTION_FAILED', `WHIP endpoint refused (${status}): ${body.slice(0, 200) || 'no body'}`);
+}

@@ -1,0 +1,195 @@
+/**
+ * WHIP ingest (RFC 9725) into SFU rooms: `POST /whip/<room>` with an SDP offer joins the room
+ * as a participant that publishes what it offers and receives nothing; the `201` carries the
+ * server's answer with all its candidates, the session's `Location` and `ETag`, and the ICE
+ * servers as `Link` headers. `PATCH` on the session trickles the client's candidates (RFC
+ * 8840; ICE restarts are refused with 422: libdatachannel cannot restart ICE, publish again
+ * instead), `DELETE` ends it. Errors are JSON `{ error: { code, message } }` with the protocol's
+ * codes; the statuses are RFC 9725's where it names one.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CallpeerError, toCallpeerError, type ErrorCode } from '../errors.js';
+import type { Logger } from '../log.js';
+import { isValidRoomId, MAX_NAME_LENGTH, type IceServer, type ServerMessage } from '../protocol/signaling.js';
+import { iceServerLinks, parseTrickleFragment, SDP_CONTENT_TYPE, TRICKLE_CONTENT_TYPE, WHIP_MAX_BODY_BYTES } from '../protocol/whip.js';
+import type { LeaveReason, Member, MemberSink } from '../rooms/member.js';
+import type { RoomRegistry } from '../rooms/registry.js';
+import { iceUfrag, parseSdp } from '../rtc/sdp.js';
+import { readBody } from './body.js';
+import { bearerToken } from './room-api.js';
+
+/** How long the server's answer (gathering included) may take, ms. */
+const ANSWER_TIMEOUT_MS = 10_000;
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  UNAUTHORIZED: 401, ROOM_NOT_FOUND: 404, PEER_NOT_FOUND: 404, ROOM_FULL: 503, INVALID_SDP: 400, INVALID_MESSAGE: 400,
+  MESSAGE_TOO_LARGE: 413, CODEC_NOT_SUPPORTED: 422, SFU_NOT_ENABLED: 409, SIGNALING_TIMEOUT: 504,
+};
+/** Refusals whose status is RFC 9725's rather than their code's, by the error's `ref`. */
+const STATUS_BY_REF: Record<string, number> = { 'content-type': 415, 'ice-restart': 422, 'if-match': 428, etag: 412 };
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'POST, PATCH, DELETE, OPTIONS',
+  'access-control-allow-headers': 'authorization, content-type, if-match',
+  'access-control-expose-headers': 'location, etag, link',
+};
+
+/** One published stream: a room member whose only transport is this HTTP resource. */
+class WhipSession implements MemberSink {
+  readonly oneShot = true;
+  readonly id = randomBytes(9).toString('base64url');
+  readonly etag = `"${randomBytes(8).toString('hex')}"`;
+  member: Member | undefined;
+  iceServers: IceServer[] = [];
+  /** Refusals of parts of the offer, said while it was applied. */
+  readonly refusals: CallpeerError[] = [];
+  /** The ICE ufrag of the offer: a PATCH with another one asks for an ICE restart. */
+  ufrag: string | undefined;
+  firstMid = '0';
+  private answered: ((sdp: string) => void) | undefined;
+  private failed: ((err: CallpeerError) => void) | undefined;
+  readonly answer = new Promise<string>((resolve, reject) => { this.answered = resolve; this.failed = reject; });
+
+  constructor(readonly roomId: string, private readonly gone: (session: WhipSession, reason: LeaveReason) => void) {
+    this.answer.catch(() => {}); // awaited by the POST, or never if it failed first
+  }
+
+  send(message: ServerMessage): void {
+    if (message.type === 'joined') this.iceServers = message.iceServers;
+    else if (message.type === 'answer') this.answered?.(message.sdp);
+    else if (message.type === 'error') this.refusals.push(new CallpeerError(message.code, message.message));
+    // The rest (tracks, peers, quality) has no way to a WHIP client.
+  }
+
+  detached(reason: LeaveReason): void {
+    this.failed?.(new CallpeerError('CLOSED', `the session ended (${reason}) before the answer`));
+    this.gone(this, reason);
+  }
+}
+
+export interface WhipOptions {
+  rooms: RoomRegistry;
+  log: Logger;
+}
+
+export class WhipService {
+  private readonly sessions = new Map<string, WhipSession>();
+
+  constructor(private readonly options: WhipOptions) {}
+
+  /** Sessions open now. */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Answers a request under /whip/. */
+  async handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+    const parts = pathname.split('/').slice(2).map(decodeSafe);
+    const method = req.method ?? 'GET';
+    try {
+      if (parts.length === 1 && parts[0]) {
+        if (method === 'OPTIONS') return void res.writeHead(204, { ...CORS, allow: 'POST, OPTIONS', 'accept-post': SDP_CONTENT_TYPE }).end();
+        if (method !== 'POST') return notAllowed(res, 'POST, OPTIONS');
+        return await this.publish(req, res, parts[0]);
+      }
+      if (parts.length === 2 && parts[0] && parts[1]) {
+        const session = this.sessions.get(parts[1]);
+        if (method === 'OPTIONS') return void res.writeHead(204, { ...CORS, allow: 'PATCH, DELETE, OPTIONS', 'accept-patch': TRICKLE_CONTENT_TYPE }).end();
+        if (method !== 'PATCH' && method !== 'DELETE') return notAllowed(res, 'PATCH, DELETE, OPTIONS');
+        if (!session || session.roomId !== parts[0]) throw new CallpeerError('PEER_NOT_FOUND', 'no such WHIP session here (it ended, or never was)');
+        if (method === 'DELETE') {
+          session.member?.close('left');
+          res.writeHead(200, CORS).end();
+          return;
+        }
+        return await this.patch(req, res, session);
+      }
+      throw new CallpeerError('ROOM_NOT_FOUND', 'WHIP endpoints are /whip/<room>; sessions /whip/<room>/<id>');
+    } catch (err) {
+      const e = toCallpeerError(err);
+      if (e.code === 'INTERNAL') this.options.log.error({ err }, 'WHIP request failed');
+      const status = (e.ref !== undefined ? STATUS_BY_REF[e.ref] : undefined) ?? STATUS[e.code] ?? 500;
+      res.writeHead(status, { ...CORS, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+        .end(JSON.stringify({ error: { code: e.code, message: e.message } }));
+    }
+  }
+
+  private async publish(req: IncomingMessage, res: ServerResponse, roomId: string): Promise<void> {
+    if (!isValidRoomId(roomId)) throw new CallpeerError('ROOM_NOT_FOUND', 'room names use letters, digits, "-" and "_" (1-64 characters)');
+    expectType(req, SDP_CONTENT_TYPE);
+    const sdp = (await readBody(req, WHIP_MAX_BODY_BYTES)).toString('utf8');
+    if (sdp.trim() === '') throw new CallpeerError('INVALID_SDP', 'the body is empty: POST the SDP offer');
+    const offer = parseSdp(sdp);
+    const sends = offer.media.filter((m) => (m.kind === 'audio' || m.kind === 'video') && (m.direction === 'sendonly' || m.direction === 'sendrecv'));
+    if (sends.length === 0) throw new CallpeerError('INVALID_SDP', 'the offer sends no audio or video: a WHIP client offers what it publishes (sendonly)');
+    const url = new URL(req.url ?? '/', 'http://x');
+    const name = url.searchParams.get('name')?.slice(0, MAX_NAME_LENGTH) || 'WHIP';
+    const session = new WhipSession(roomId, (s) => { this.sessions.delete(s.id); });
+    session.ufrag = iceUfrag(sdp);
+    session.firstMid = offer.media[0]?.mid ?? '0';
+    const member = await this.options.rooms.join(roomId, session, {
+      id: `whip-${session.id.slice(0, 8)}`, name, role: 'participant', autoSubscribe: false,
+      audio: sends.some((m) => m.kind === 'audio'), video: sends.some((m) => m.kind === 'video'),
+    }, bearerToken(req));
+    session.member = member;
+    this.sessions.set(session.id, session);
+    try {
+      if (member.room.topology !== 'sfu') {
+        throw new CallpeerError('SFU_NOT_ENABLED', `room "${roomId}" is a mesh room: WHIP publishes into SFU rooms (serve --topology sfu, or create the room with topology "sfu")`);
+      }
+      member.media.signal({ type: 'offer', sdp });
+      // RFC 9725: no partly taken ingest; a section the room refuses fails the whole offer.
+      if (session.refusals.length > 0) throw new CallpeerError(session.refusals[0]!.code, session.refusals.map((e) => e.message).join('; '));
+      const answer = await withTimeout(session.answer, ANSWER_TIMEOUT_MS);
+      const location = `/whip/${encodeURIComponent(roomId)}/${session.id}`;
+      const headers: Record<string, string | string[]> = { ...CORS, 'content-type': SDP_CONTENT_TYPE, location, etag: session.etag, 'cache-control': 'no-store' };
+      const links = iceServerLinks(session.iceServers);
+      if (links.length > 0) headers.link = links;
+      res.writeHead(201, headers).end(answer);
+      member.log.info({ session: session.id, sections: sends.map((m) => m.kind) }, 'WHIP session started');
+    } catch (err) {
+      member.close('left');
+      throw err;
+    }
+  }
+
+  private async patch(req: IncomingMessage, res: ServerResponse, session: WhipSession): Promise<void> {
+    expectType(req, TRICKLE_CONTENT_TYPE);
+    const ifMatch = req.headers['if-match'];
+    if (ifMatch === undefined) throw new CallpeerError('INVALID_MESSAGE', 'a PATCH needs If-Match with the session\'s ETag (or "*")', { ref: 'if-match' });
+    const fragment = parseTrickleFragment((await readBody(req, WHIP_MAX_BODY_BYTES)).toString('utf8'));
+    const restart = fragment.ufrag !== undefined && fragment.ufrag !== session.ufrag;
+    if (restart) {
+      throw new CallpeerError('INVALID_MESSAGE', 'ICE restarts are not supported here (the session keeps its ICE): DELETE the session and publish again', { ref: 'ice-restart' });
+    }
+    if (ifMatch !== '*' && ifMatch !== session.etag) throw new CallpeerError('INVALID_MESSAGE', `If-Match ${ifMatch} is not this session's ETag`, { ref: 'etag' });
+    for (const c of fragment.candidates) session.member?.media.signal({ type: 'candidate', candidate: c.candidate, mid: c.mid ?? session.firstMid });
+    res.writeHead(204, CORS).end();
+  }
+}
+
+function expectType(req: IncomingMessage, type: string): void {
+  const got = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (got !== type) throw new CallpeerError('INVALID_MESSAGE', `the body must be ${type} (got ${got || 'no content type'})`, { ref: 'content-type' });
+}
+
+function notAllowed(res: ServerResponse, allow: string): void {
+  res.writeHead(405, { ...CORS, allow, 'content-type': 'application/json; charset=utf-8' })
+    .end(JSON.stringify({ error: { code: 'INVALID_MESSAGE', message: `method not allowed here; allowed: ${allow}` } }));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CallpeerError('SIGNALING_TIMEOUT', `the server's answer took over ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+function decodeSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return '';
+  }
+}

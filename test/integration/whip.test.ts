@@ -1,0 +1,111 @@
+/**
+ * WHIP ingest (RFC 9725) into SFU rooms: a WhipClient (node-datachannel, non-trickle) publishes
+ * a tone through `POST /whip/<room>`; an SfuAgent in the room hears it under the name the URL
+ * gave, and `DELETE` takes the participant out. Then the refusals RFC 9725 names, each with its
+ * status and our protocol code: a wrong content type, an empty or broken offer, a body over the
+ * limit, a mesh room, PATCH without or with a stale ETag, an ICE restart, a session that ended.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { WhipClient } from '../../src/client/whip-client.js';
+import { ToneSource } from '../../src/media/opus-sources.js';
+import { cleanupRtc } from '../../src/rtc/peer.js';
+import { until } from '../helpers/rtc.js';
+import { startTestServer, useTestServer } from '../helpers/server.js';
+import { frequencyOf, PEER, sfuMember } from './sfu-helpers.js';
+
+afterAll(() => cleanupRtc());
+
+const ctx = useTestServer({ topology: 'sfu', rtcBind: '127.0.0.1' }, { rtc: true });
+const http = () => ctx.server.url;
+
+async function post(path: string, body: string, headers: Record<string, string> = { 'content-type': 'application/sdp' }): Promise<Response> {
+  return fetch(`${http()}${path}`, { method: 'POST', headers, body });
+}
+async function errorOf(res: Response): Promise<{ status: number; code: string; message: string }> {
+  const body = await res.json() as { error: { code: string; message: string } };
+  return { status: res.status, ...body.error };
+}
+
+describe('WHIP ingest', () => {
+  it('a WHIP client publishes a tone into an SFU room; a member hears it; DELETE ends it', async () => {
+    const listener = await sfuMember(ctx.server.wsUrl, 'whip-room', 'listener', undefined);
+    const joined = new Promise<string>((resolve) => listener.agent.on('participant-joined', (p) => resolve(`${p.name}:${p.id}`)));
+    const whip = new WhipClient({ url: `${http()}/whip/whip-room?name=OBS`, peer: PEER });
+    const session = await whip.start();
+    expect(session.resource).toMatch(new RegExp(`^${http()}/whip/whip-room/[A-Za-z0-9_-]+$`));
+    expect(session.etag).toMatch(/^"[0-9a-f]+"$/);
+    // WHIP has no way to trickle server candidates: the answer carries them all.
+    expect(session.answer).toMatch(/^a=candidate:.* 127\.0\.0\.1 \d+ typ host/m);
+    expect(session.answer).toMatch(/^a=end-of-candidates/m);
+    whip.play(new ToneSource(660));
+    const [name, id] = (await joined).split(':');
+    expect(name).toBe('OBS');
+    await until(() => (listener.heard.get(id!)?.length ?? 0) >= 50, 10_000, 'the listener hears the WHIP tone');
+    expect(Math.abs(frequencyOf(listener.heard.get(id!)!) - 660)).toBeLessThanOrEqual(2);
+
+    const left = new Promise<string>((resolve) => listener.agent.on('participant-left', (p) => resolve(p.id)));
+    expect(await whip.stop()).toBe(200);
+    expect(await left).toBe(id);
+    // The session is gone: a second DELETE finds nothing.
+    const again = await fetch(session.resource, { method: 'DELETE' });
+    expect(again.status).toBe(404);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe('PEER_NOT_FOUND');
+    await listener.stop();
+  });
+
+  it('PATCH trickles candidates (204) and needs the session\'s ETag: 428 without, 412 stale, 422 for an ICE restart', async () => {
+    const whip = new WhipClient({ url: `${http()}/whip/patch-room`, peer: PEER });
+    const session = await whip.start();
+    const patch = (body: string, headers: Record<string, string>) => fetch(session.resource, {
+      method: 'PATCH', headers: { 'content-type': 'application/trickle-ice-sdpfrag', ...headers }, body,
+    });
+    const candidate = 'a=mid:0\r\na=candidate:1 1 UDP 2122317823 127.0.0.1 40000 typ host\r\n';
+    expect((await patch(candidate, { 'if-match': session.etag! })).status).toBe(204);
+    expect((await patch(candidate, { 'if-match': '*' })).status).toBe(204);
+    expect((await patch(candidate, {})).status).toBe(428);
+    const stale = await patch(candidate, { 'if-match': '"0000"' });
+    expect(stale.status).toBe(412);
+    expect((await errorOf(stale)).message).toContain('ETag');
+    const restart = await patch('a=ice-ufrag:fresh\r\na=ice-pwd:freshpasswordfreshpassword\r\n' + candidate, { 'if-match': '*' });
+    expect(restart.status).toBe(422);
+    expect((await errorOf(restart)).message).toContain('ICE restarts are not supported');
+    const wrongType = await fetch(session.resource, { method: 'PATCH', headers: { 'content-type': 'text/plain', 'if-match': '*' }, body: candidate });
+    expect(wrongType.status).toBe(415);
+    const garbage = await patch('not sdp at all', { 'if-match': '*' });
+    expect(await errorOf(garbage)).toMatchObject({ status: 400, code: 'INVALID_SDP' });
+    // Still publishing after all that.
+    expect(whip.peer.connected).toBe(true);
+    await whip.stop();
+  });
+
+  it('refuses what RFC 9725 says to refuse, with our protocol code in a JSON body', async () => {
+    expect(await errorOf(await post('/whip/r1', 'v=0', { 'content-type': 'text/plain' }))).toMatchObject({ status: 415, code: 'INVALID_MESSAGE' });
+    expect(await errorOf(await post('/whip/r1', ''))).toMatchObject({ status: 400, code: 'INVALID_SDP' });
+    expect(await errorOf(await post('/whip/r1', 'this is not an offer'))).toMatchObject({ status: 400, code: 'INVALID_SDP' });
+    expect(await errorOf(await post('/whip/r1', 'v=0\r\n'.padEnd(70_000, 'x')))).toMatchObject({ status: 413, code: 'MESSAGE_TOO_LARGE' });
+    expect(await errorOf(await post('/whip/bad%20room', 'v=0'))).toMatchObject({ status: 404, code: 'ROOM_NOT_FOUND' });
+    const get = await fetch(`${http()}/whip/r1`);
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST, OPTIONS');
+    const options = await fetch(`${http()}/whip/r1`, { method: 'OPTIONS' });
+    expect(options.status).toBe(204);
+    expect(options.headers.get('accept-post')).toBe('application/sdp');
+    expect(options.headers.get('access-control-allow-origin')).toBe('*');
+    const unknown = await fetch(`${http()}/whip/r1/nosuchsession`, { method: 'DELETE' });
+    expect(await errorOf(unknown)).toMatchObject({ status: 404, code: 'PEER_NOT_FOUND' });
+    // Nobody was left behind in the room by the refused offers.
+    expect(ctx.server.rooms.get('r1')).toBeUndefined();
+  });
+
+  it('a mesh room refuses WHIP with 409 SFU_NOT_ENABLED, and nobody is left in it', async () => {
+    const mesh = await startTestServer({ rtcBind: '127.0.0.1' });
+    try {
+      const whip = new WhipClient({ url: `${mesh.url}/whip/mesh-room`, peer: PEER });
+      await expect(whip.start()).rejects.toThrow(/409 SFU_NOT_ENABLED.*mesh room/);
+      await whip.stop();
+      expect(mesh.rooms.size).toBe(0);
+    } finally {
+      await mesh.close();
+    }
+  });
+});
