@@ -49,35 +49,50 @@ const { core, note } = await pinToIdlestCore();
 const serverCore = core === undefined ? undefined : otherCore(core);
 console.log(`clients ${note}; server${serverCore === undefined ? '' : ` (and the bare loop) pinned to core ${serverCore}`}`);
 
-// ---- audio: bare loop, callpeer, bare loop again (their mean is the baseline: a machine that drifts moves both) ----
+// ---- audio: bare loop, then callpeer and the bare loop in turn, ROUNDS times. Each server run
+// is compared with the mean of the bare runs just before and after it (a machine that drifts
+// moves both), and the median of those ratios is the figure: the bare loop alone moves 10-20 %
+// from one run to the next on this machine, so one pair decides nothing. ----
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 async function bareAudio(): Promise<number> {
   const bare = await runBareSfu(AUDIO_PEERS, SHAPE.holdS, serverCore, 'forward');
   console.log(`audio, bare node-datachannel forwarding loop, ${bare.peers} peers (${bare.connected} connected): `
     + `${fmt(bare.receivedPerSecond, 0)} packets/s forwarded, ${bare.childUsPerForwarded!.toFixed(2)} µs of its CPU per forwarded packet`);
   return bare.childUsPerForwarded!;
 }
-const bareBefore = await bareAudio();
-
-const server = await BenchServer.start('sfu');
-if (serverCore !== undefined) pinProcess(server.child.pid!, serverCore);
-const step = await measureStep(server.url.replace(/\/ws$/, ''), AUDIO_PEERS, SHAPE, server);
-const audioUs = ((step.serverCpu ?? NaN) * 1e4) / step.receivedPerSecond;
-// The quality monitor's price: every room's 2 s round (measure, send, metrics), timed in the
-// child around QualityReporter.tick, as µs per forwarded packet. (A second server run with the
-// monitor off moved by +-30 % from run to run either way: the machine's noise, not the monitor.)
-const rounds = (await server.loopStats()).tickUs;
-server.stop();
-const roundsPerSecond = AUDIO_PEERS / SHAPE.room / 2;
-const monitorUs = rounds ? (rounds.mean * roundsPerSecond) / step.receivedPerSecond : NaN;
-const bareUs = (bareBefore + await bareAudio()) / 2;
-// Fewer packets than the shape sends means the load generator (or the machine) fell behind:
-// per-packet costs measured at another load are not comparable, so the run says so.
 const expectedPps = AUDIO_PEERS * 50 * (SHAPE.room - 1);
-const valid = step.receivedPerSecond >= 0.95 * expectedPps;
-console.log(`audio, callpeer SFU, ${AUDIO_PEERS} peers: ${fmt(step.receivedPerSecond, 0)} packets/s forwarded, server CPU ${step.serverCpu?.toFixed(0)} % `
-  + `-> ${audioUs.toFixed(2)} µs per forwarded packet, x${(audioUs / bareUs).toFixed(2)} of the bare loop's mean (target <= 1.3); `
-  + `forwarding latency p50/p99 ${step.latencyP50.toFixed(2)}/${step.latencyP99.toFixed(2)} ms`
-  + (valid ? '' : ` -- INVALID: ${fmt(expectedPps, 0)} packets/s expected, the generator fell behind (a busy machine?)`));
+const ratios: number[] = [];
+let rounds: Awaited<ReturnType<BenchServer['loopStats']>>['tickUs'];
+let audioUs = NaN;
+let audioPps = NaN;
+let bareBefore = await bareAudio();
+for (let round = 1; round <= ROUNDS; round++) {
+  const server = await BenchServer.start('sfu');
+  if (serverCore !== undefined) pinProcess(server.child.pid!, serverCore);
+  const step = await measureStep(server.url.replace(/\/ws$/, ''), AUDIO_PEERS, SHAPE, server);
+  const us = ((step.serverCpu ?? NaN) * 1e4) / step.receivedPerSecond;
+  // The quality monitor's price: every room's 2 s round (measure, send, metrics), timed in the
+  // child around QualityReporter.tick, as µs per forwarded packet. (A second server run with the
+  // monitor off moved by +-30 % from run to run either way: the machine's noise, not the monitor.)
+  if (round === 1) { rounds = (await server.loopStats()).tickUs; audioUs = us; audioPps = step.receivedPerSecond; }
+  server.stop();
+  const bareAfter = await bareAudio();
+  const bareUs = (bareBefore + bareAfter) / 2;
+  // Fewer packets than the shape sends means the load generator (or the machine) fell behind:
+  // per-packet costs measured at another load are not comparable, so the run says so.
+  const valid = step.receivedPerSecond >= 0.95 * expectedPps;
+  if (valid) ratios.push(us / bareUs);
+  console.log(`audio, callpeer SFU (round ${round}/${ROUNDS}), ${AUDIO_PEERS} peers: ${fmt(step.receivedPerSecond, 0)} packets/s forwarded, server CPU ${step.serverCpu?.toFixed(0)} % `
+    + `-> ${us.toFixed(2)} µs per forwarded packet, x${(us / bareUs).toFixed(2)} of the bare loop's mean around it; `
+    + `forwarding latency p50/p99 ${step.latencyP50.toFixed(2)}/${step.latencyP99.toFixed(2)} ms`
+    + (valid ? '' : ` -- INVALID: ${fmt(expectedPps, 0)} packets/s expected, the generator fell behind (a busy machine?)`));
+  bareBefore = bareAfter;
+}
+const sorted = [...ratios].sort((a, b) => a - b);
+const median = sorted.length === 0 ? NaN : sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+console.log(`audio, callpeer SFU against the bare loop: median x${median.toFixed(2)} of ${ratios.length} valid rounds (${sorted.map((r) => r.toFixed(2)).join(', ')}; target <= 1.3)`);
+const roundsPerSecond = AUDIO_PEERS / SHAPE.room / 2;
+const monitorUs = rounds ? (rounds.mean * roundsPerSecond) / audioPps : NaN;
 console.log(`audio, quality monitor: a room's round ${rounds ? `${rounds.mean.toFixed(0)} µs mean, ${rounds.p99.toFixed(0)} µs p99 (${rounds.count} rounds)` : 'not timed'}, `
   + `${roundsPerSecond} rounds a second -> ${monitorUs.toFixed(3)} µs per forwarded packet, ${(100 * monitorUs / audioUs).toFixed(2)} % of the server's (target <= 5 %)`);
 
