@@ -137,6 +137,7 @@ export class WhipService {
       if (member.room.topology !== 'sfu') {
         throw new CallpeerError('SFU_NOT_ENABLED', `room "${roomId}" is a mesh room: WHIP publishes into SFU rooms (serve --topology sfu, or create the room with topology "sfu")`);
       }
+      if (!member.admission.publish) throw new CallpeerError('UNAUTHORIZED', 'this token does not allow publishing, and publishing is all WHIP does');
       member.media.signal({ type: 'offer', sdp });
       // RFC 9725: no partly taken ingest; a section the room refuses fails the whole offer.
       if (session.refusals.length > 0) throw new CallpeerError(session.refusals[0]!.code, session.refusals.map((e) => e.message).join('; '));

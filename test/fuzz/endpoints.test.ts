@@ -3,7 +3,7 @@
  * serve`, as users run it): /ws in mesh and SFU rooms (every message type broken every way,
  * damaged SDP offers relayed to a member and offered to the SFU, frames at and over the size
  * limits, invalid UTF-8), /ws/pcm (odd lengths, empty, 1 MiB, text, bad query strings),
- * /ws/twilio, and the room API's bodies. Then: the process still runs, logged no error, a
+ * /ws/twilio, the room API's bodies and WHIP (POST offers, PATCH fragments). Then: the process still runs, logged no error, a
  * clean client is served correctly at once, and its memory stayed within a stated bound.
  *
  * `npm test`: 1,500 frames per endpoint, seeded. `npm run fuzz`: 100,000 (FUZZ_FRAMES).
@@ -18,8 +18,10 @@ import { parsePcmServerMessage } from '../../src/protocol/pcm.js';
 import { parseServerMessage } from '../../src/protocol/signaling.js';
 import { parseTwilioOutbound } from '../../src/protocol/twilio.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
+import { WhipClient } from '../../src/client/whip-client.js';
+import { ToneSource } from '../../src/media/opus-sources.js';
 import { startCli } from '../helpers/cli.js';
-import { frequencyOf, sfuMember } from '../integration/sfu-helpers.js';
+import { frequencyOf, PEER, sfuMember } from '../integration/sfu-helpers.js';
 import { damagedOffer, hostileFrame, PCM_SAMPLES, SIGNALING_SAMPLES, TWILIO_SAMPLES } from './corpus.js';
 import { fuzzEndpoint, nextMessage, type Frame, type FuzzReport, type FuzzTarget } from './endpoint-fuzzer.js';
 import { FRAMES, LONG, SEED } from './fuzz-config.js';
@@ -251,4 +253,60 @@ describe('fuzzing the endpoints of a running server', () => {
     expect(serverErrors()).toEqual([]);
     expect(rssMb() - before).toBeLessThan(RSS_BOUND_MB);
   }, TIMEOUT);
+
+  it('/whip: damaged offers, wrong content types and hostile PATCH fragments, answered by RFC 9725 status, never 500; then a clean WHIP client is heard', async () => {
+    for (const id of ['fuzz-whip', 'after-whip']) {
+      expect((await fetch(`${base}/api/rooms`, { method: 'POST', body: JSON.stringify({ id, topology: 'sfu' }), headers: { 'content-type': 'application/json' } })).status).toBe(201);
+    }
+    const requests = fc.sample(fc.tuple(
+      fc.oneof({ weight: 8, arbitrary: damagedOffer }, { weight: 1, arbitrary: fc.string({ maxLength: 200 }) }, { weight: 1, arbitrary: fc.constant('') }),
+      fc.oneof({ weight: 8, arbitrary: fc.constant('application/sdp') }, { weight: 1, arbitrary: fc.constantFrom('text/plain', 'application/json', 'application/sdp; charset=utf-8', '') }),
+      fc.array(fc.oneof(
+        fc.constantFrom('a=mid:0', 'a=candidate:1 1 udp 2122260223 127.0.0.1 9 typ host', 'a=end-of-candidates', 'a=ice-ufrag:zz', 'a=ice-pwd:0123456789012345678901', 'm=audio 9 UDP/TLS/RTP/SAVPF 111'),
+        fc.string({ unit: 'binary', maxLength: 80 }),
+      ), { maxLength: 6 }).map((lines) => lines.join('\r\n')),
+      fc.constantFrom(undefined, '*', '"stale"'),
+    ), { numRuns: Math.min(FRAMES, LONG ? 5_000 : 100), seed: SEED });
+    const before = rssMb();
+    const statuses: Record<string, number> = {};
+    const count = (what: string) => { statuses[what] = (statuses[what] ?? 0) + 1; };
+    const refusal = async (res: Response, what: string) => {
+      const answer = await res.json() as { error?: { code?: string } };
+      expect(isWireErrorCode(String(answer.error?.code)) && answer.error?.code !== 'INTERNAL', `${what} ${res.status} ${JSON.stringify(answer)}`).toBe(true);
+    };
+    for (const [sdp, type, fragment, ifMatch] of requests) {
+      const res = await fetch(`${base}/whip/fuzz-whip`, { method: 'POST', body: sdp, headers: type ? { 'content-type': type } : {} });
+      count(`POST ${res.status}`);
+      if (res.status !== 201) {
+        await refusal(res, `POST of ${sdp.slice(0, 120)}`);
+        continue;
+      }
+      await res.text();
+      const session = new URL(res.headers.get('location')!, base).toString();
+      const patch = await fetch(session, { method: 'PATCH', body: fragment, headers: { 'content-type': 'application/trickle-ice-sdpfrag', ...(ifMatch && { 'if-match': ifMatch }) } });
+      count(`PATCH ${patch.status}`);
+      if (patch.status !== 204) await refusal(patch, `PATCH of ${fragment.slice(0, 120)}`);
+      count(`DELETE ${(await fetch(session, { method: 'DELETE' })).status}`);
+    }
+    console.log(JSON.stringify({ whip: statuses }));
+    const allowed = ['POST 201', 'POST 400', 'POST 413', 'POST 415', 'POST 422', 'PATCH 204', 'PATCH 400', 'PATCH 412', 'PATCH 422', 'PATCH 428', 'DELETE 200'];
+    expect(Object.keys(statuses).filter((k) => !allowed.includes(k))).toEqual([]);
+    expect(statuses['POST 201'] ?? 0).toBeGreaterThan(0);
+    expect(statuses['POST 400'] ?? 0).toBeGreaterThan(0);
+    expect(server.child.exitCode).toBeNull();
+    expect(serverErrors()).toEqual([]);
+    expect(rssMb() - before).toBeLessThan(RSS_BOUND_MB);
+    // Nothing left in the room, and a clean WHIP client is heard right after.
+    const listing = await (await fetch(`${base}/api/rooms/fuzz-whip`)).json() as { participants: unknown[] };
+    expect(listing.participants).toEqual([]);
+    const listener = await sfuMember(wsUrl('/ws'), 'after-whip', 'listener', undefined);
+    const whip = new WhipClient({ url: `${base}/whip/after-whip`, peer: PEER });
+    await whip.start();
+    whip.play(new ToneSource(440));
+    await expect.poll(() => [...listener.heard.values()].some((h) => h.length > 50), { timeout: 15_000 }).toBe(true);
+    expect(frequencyOf([...listener.heard.values()][0]!)).toBeCloseTo(440, -1);
+    await whip.stop();
+    await listener.stop();
+  }, TIMEOUT);
 });
+

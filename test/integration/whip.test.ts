@@ -8,10 +8,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { WhipClient } from '../../src/client/whip-client.js';
 import { ToneSource } from '../../src/media/opus-sources.js';
+import { parseVp8Descriptor, vp8KeyframeSize } from '../../src/media/vp8.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
+import { Vp8SimulcastSender } from '../../src/rtc/vp8-sender.js';
+import { handMadeJwt } from '../helpers/jwt.js';
 import { until } from '../helpers/rtc.js';
 import { startTestServer, useTestServer } from '../helpers/server.js';
-import { frequencyOf, PEER, sfuMember } from './sfu-helpers.js';
+import { cameraMember, frequencyOf, PEER, sfuMember, VP8_LAYERS } from './sfu-helpers.js';
 
 afterAll(() => cleanupRtc());
 
@@ -51,6 +54,24 @@ describe('WHIP ingest', () => {
     expect(again.status).toBe(404);
     expect(((await again.json()) as { error: { code: string } }).error.code).toBe('PEER_NOT_FOUND');
     await listener.stop();
+  });
+
+  it('publishes VP8 video too: a member receives the camera at the size sent', async () => {
+    const viewer = await cameraMember(ctx.server.wsUrl, 'whip-video', 'viewer', undefined);
+    const whip = new WhipClient({ url: `${http()}/whip/whip-video?name=Cam`, video: true, peer: PEER });
+    await whip.start();
+    const camera = new Vp8SimulcastSender(whip.videoTrack!, [VP8_LAYERS[2]!], { fps: 15 });
+    await until(() => [...viewer.video.values()].some((v) => v.length >= 30), 10_000, 'the viewer receives the WHIP camera');
+    const sizes = [...viewer.video.values()][0]!.map(({ packet, header }) => {
+      const payload = packet.subarray(header.payloadOffset, header.payloadOffset + header.payloadLength);
+      const d = parseVp8Descriptor(payload);
+      return d.keyframe ? vp8KeyframeSize(payload.subarray(d.length)) : undefined;
+    }).filter((s) => s !== undefined);
+    expect(sizes[0]).toEqual({ width: 640, height: 360 });
+    expect(viewer.tracks.map((t) => t.source).sort()).toEqual(['camera', 'microphone']);
+    camera.close();
+    await whip.stop();
+    await viewer.stop();
   });
 
   it('PATCH trickles candidates (204) and needs the session\'s ETag: 428 without, 412 stale, 422 for an ICE restart', async () => {
@@ -108,4 +129,30 @@ describe('WHIP ingest', () => {
       await mesh.close();
     }
   });
+
+  it('with auth on: a bearer token is checked like a join\'s; 401 for a bad one or one that may not publish', async () => {
+    const secret = 'a-test-secret-of-at-least-32-bytes!!';
+    const token = (claims: Record<string, unknown>) => handMadeJwt({ exp: Math.floor(Date.now() / 1000) + 600, ...claims }, secret);
+    const auth = await startTestServer({ authSecret: secret, topology: 'sfu', rtcBind: '127.0.0.1' });
+    try {
+      const created = await fetch(`${auth.url}/api/rooms`, { method: 'POST', body: JSON.stringify({ id: 'studio' }), headers: { 'content-type': 'application/json', authorization: `Bearer ${token({ sub: 'root', roles: ['admin'] })}` } });
+      expect(created.status).toBe(201);
+      const refused = async (bearer: string) => {
+        const whip = new WhipClient({ url: `${auth.url}/whip/studio`, token: bearer, peer: PEER });
+        const err = await whip.start().then(() => undefined, (e: Error) => e.message);
+        await whip.stop();
+        return err;
+      };
+      expect(await refused(handMadeJwt({ sub: 'x', exp: Math.floor(Date.now() / 1000) + 60 }, 'not-the-secret-but-as-long-as-it!!'))).toMatch(/401 UNAUTHORIZED/);
+      expect(await refused(token({ sub: 'viewer', room: 'studio', publish: false }))).toMatch(/401 UNAUTHORIZED.*does not allow publishing/);
+      expect(auth.rooms.get('studio')?.size).toBe(0);
+      const whip = new WhipClient({ url: `${auth.url}/whip/studio`, token: token({ sub: 'obs', room: 'studio', name: 'Studio A' }), peer: PEER });
+      await whip.start();
+      expect(auth.rooms.get('studio')?.participants().map((p) => p.name)).toEqual(['Studio A']);
+      expect(await whip.stop()).toBe(200);
+    } finally {
+      await auth.close();
+    }
+  });
 });
+
