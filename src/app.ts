@@ -165,7 +165,7 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
     ...(access && { authorize: (token: string | undefined) => access.authorizeClient(token) }),
   });
 
-  const whip = new WhipService({ rooms, log: log.child({ component: 'whip' }) });
+  const whip = new WhipService({ rooms, log: log.child({ component: 'whip' }), registry: metrics.registry });
   const api: RoomApiContext = {
     rooms,
     openApi: config.openApi,

@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { CallpeerError, toCallpeerError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { isValidRoomId, MAX_NAME_LENGTH, type IceServer, type ServerMessage } from '../protocol/signaling.js';
@@ -33,6 +34,9 @@ const CORS = {
   'access-control-allow-headers': 'authorization, content-type, if-match',
   'access-control-expose-headers': 'location, etag, link',
 };
+
+/** Methods counted by name in callpeer_whip_requests_total (anything else is `other`: no label per made-up method). */
+const KNOWN_METHODS = new Set(['POST', 'PATCH', 'DELETE', 'OPTIONS', 'GET', 'HEAD', 'PUT']);
 
 /** One published stream: a room member whose only transport is this HTTP resource. */
 class WhipSession implements MemberSink {
@@ -70,12 +74,21 @@ class WhipSession implements MemberSink {
 export interface WhipOptions {
   rooms: RoomRegistry;
   log: Logger;
+  /** Where callpeer_whip_sessions and callpeer_whip_requests_total go (the server's registry). */
+  registry?: Registry;
 }
 
 export class WhipService {
   private readonly sessions = new Map<string, WhipSession>();
+  private readonly requests: Counter<'method' | 'status'> | undefined;
 
-  constructor(private readonly options: WhipOptions) {}
+  constructor(private readonly options: WhipOptions) {
+    const registers = options.registry ? [options.registry] : [];
+    if (registers.length === 0) return;
+    const sessions = this.sessions;
+    new Gauge({ name: 'callpeer_whip_sessions', help: 'WHIP sessions open (publishers that came in over /whip)', registers, collect() { this.set(sessions.size); } });
+    this.requests = new Counter({ name: 'callpeer_whip_requests_total', help: 'Requests to /whip by method and HTTP status', labelNames: ['method', 'status'], registers });
+  }
 
   /** Sessions open now. */
   get size(): number {
@@ -86,6 +99,8 @@ export class WhipService {
   async handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
     const parts = pathname.split('/').slice(2).map(decodeSafe);
     const method = req.method ?? 'GET';
+    const requests = this.requests;
+    if (requests) res.once('finish', () => requests.inc({ method: KNOWN_METHODS.has(method) ? method : 'other', status: String(res.statusCode) }));
     try {
       if (parts.length === 1 && parts[0]) {
         if (method === 'OPTIONS') return void res.writeHead(204, { ...CORS, allow: 'POST, OPTIONS', 'accept-post': SDP_CONTENT_TYPE }).end();

@@ -12,6 +12,7 @@ import { parseVp8Descriptor, vp8KeyframeSize } from '../../src/media/vp8.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
 import { Vp8SimulcastSender } from '../../src/rtc/vp8-sender.js';
 import { handMadeJwt } from '../helpers/jwt.js';
+import { parseMetrics } from '../helpers/metrics.js';
 import { until } from '../helpers/rtc.js';
 import { startTestServer, useTestServer } from '../helpers/server.js';
 import { cameraMember, frequencyOf, PEER, sfuMember, VP8_LAYERS } from './sfu-helpers.js';
@@ -41,6 +42,8 @@ describe('WHIP ingest', () => {
     expect(session.answer).toMatch(/^a=candidate:.* 127\.0\.0\.1 \d+ typ host/m);
     expect(session.answer).toMatch(/^a=end-of-candidates/m);
     whip.play(new ToneSource(660));
+    const metrics = async () => parseMetrics(await (await fetch(`${http()}/metrics`)).text());
+    expect((await metrics()).get('callpeer_whip_sessions')).toBe(1);
     const [name, id] = (await joined).split(':');
     expect(name).toBe('OBS');
     await until(() => (listener.heard.get(id!)?.length ?? 0) >= 50, 10_000, 'the listener hears the WHIP tone');
@@ -53,6 +56,10 @@ describe('WHIP ingest', () => {
     const again = await fetch(session.resource, { method: 'DELETE' });
     expect(again.status).toBe(404);
     expect(((await again.json()) as { error: { code: string } }).error.code).toBe('PEER_NOT_FOUND');
+    const after = await metrics();
+    expect(after.get('callpeer_whip_sessions')).toBe(0);
+    expect(after.get('callpeer_whip_requests_total{method="POST",status="201"}')).toBeGreaterThanOrEqual(1);
+    expect(after.get('callpeer_whip_requests_total{method="DELETE",status="404"}')).toBeGreaterThanOrEqual(1);
     await listener.stop();
   });
 
