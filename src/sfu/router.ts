@@ -66,11 +66,22 @@ class SfuMember {
   /** Mids of its offers already checked (refusals are said once). */
   readonly reported = new Set<string>();
   readonly uplink = new UplinkMeter();
+  /** (oneShot members) The next check that its media still comes. */
+  liveness: unknown;
 
   constructor(readonly member: Member, peer: Peer) {
     this.peer = peer;
   }
 }
+
+/**
+ * A member that signals once (WHIP) has no channel whose loss says it went away: after a crash
+ * its connection only fails when ICE consent expires, 30 s later. Its media stopping says so
+ * sooner: checked this often, ms, and gone after this long without a packet on any of its
+ * streams (an encoder sends all the time; Opus DTX still sends a frame every 400 ms).
+ */
+const ONE_SHOT_CHECK_MS = 1000;
+const ONE_SHOT_SILENCE_MS = 5000;
 
 export class SfuRouter implements RoomMedia {
   /** Members with a server connection (after their first offer). */
@@ -335,6 +346,7 @@ export class SfuRouter implements RoomMedia {
     const sm = this.members.get(id);
     if (!sm) return;
     this.members.delete(id);
+    if (sm.liveness !== undefined) this.clock.clearTimeout(sm.liveness);
     for (const sub of sm.subscriptions.values()) sub.close();
     const ended = [...sm.publications.values()];
     for (const p of ended) this.endPublication(p);
@@ -378,7 +390,23 @@ export class SfuRouter implements RoomMedia {
       // A member that cannot offer again (WHIP) has nothing left in the room.
       if (member.oneShot) member.close('disconnected');
     });
+    if (member.oneShot) this.watchMedia(sm);
     return sm;
+  }
+
+  /** (oneShot members) Closes the member once media that flowed stops for ONE_SHOT_SILENCE_MS. */
+  private watchMedia(sm: SfuMember): void {
+    sm.liveness = this.clock.setTimeout(() => {
+      if (this.members.get(sm.member.id) !== sm) return;
+      let last = 0;
+      for (const p of sm.publications.values()) for (const l of p.layers) last = Math.max(last, l.lastPacketMs);
+      if (last > 0 && this.clock.now() - last > ONE_SHOT_SILENCE_MS) {
+        sm.member.log.info({ silentMs: Math.round(this.clock.now() - last) }, 'media stopped; the member cannot signal again, so it leaves');
+        sm.member.close('disconnected');
+        return;
+      }
+      this.watchMedia(sm);
+    }, ONE_SHOT_CHECK_MS);
   }
 
   private sourceOf(sm: SfuMember, track: MediaTrack): TrackSource | undefined {

@@ -63,6 +63,20 @@ describe('WHIP ingest', () => {
     await listener.stop();
   });
 
+  it('a publisher that vanishes without DELETE (a crash) leaves the room within seconds, and its session is gone', async () => {
+    const whip = new WhipClient({ url: `${http()}/whip/crash-room?name=Gone`, peer: PEER });
+    const session = await whip.start();
+    whip.play(new ToneSource(440));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(ctx.server.rooms.get('crash-room')?.size).toBe(1);
+    whip.peer.close(); // a crash: no DELETE
+    // Its media stopping tells (5 s of silence), not ICE consent (30 s).
+    const t0 = Date.now();
+    await until(() => (ctx.server.rooms.get('crash-room')?.size ?? 0) === 0, 15_000, 'the WHIP participant left');
+    expect(Date.now() - t0).toBeLessThan(8000);
+    expect((await fetch(session.resource, { method: 'DELETE' })).status).toBe(404);
+  });
+
   it('publishes VP8 video too: a member receives the camera at the size sent', async () => {
     const viewer = await cameraMember(ctx.server.wsUrl, 'whip-video', 'viewer', undefined);
     const whip = new WhipClient({ url: `${http()}/whip/whip-video?name=Cam`, video: true, peer: PEER });
