@@ -56,7 +56,9 @@ describe('runLoadTest (WebRTC mesh)', () => {
   }, 30_000);
 
   it('--video in a mesh room sends no video and says why, once per peer', async () => {
-    const r = await runLoadTest({ url: server.wsUrl, rooms: 1, peers: 2, video: true, rampPerSecond: 20, durationSeconds: 1 });
+    // 3 s, not 1: a link setup that stalls 1 s now and then on a busy machine (see
+    // docs/reliability.md, DTLS) left 1 s without audio received in a CI run.
+    const r = await runLoadTest({ url: server.wsUrl, rooms: 1, peers: 2, video: true, rampPerSecond: 20, durationSeconds: 3 });
     expect(r.summary.errors['video-needs-sfu']).toBe(2);
     expect(r.summary.tracks).toEqual({ expected: 2, received: 2 });
     expect(r.summary.video!.tracks.received).toBe(0);
