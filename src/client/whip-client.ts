@@ -11,6 +11,7 @@ import type { MediaTrack } from '../rtc/media-track.js';
 import { OpusSender } from '../rtc/opus-sender.js';
 import { Peer } from '../rtc/peer.js';
 import type { PeerOptions, PeerSignal } from '../rtc/peer-types.js';
+import { withDeadline } from '../time/deadline.js';
 
 export interface WhipClientOptions {
   /** The WHIP endpoint, e.g. http://host:8080/whip/standup?name=OBS */
@@ -61,10 +62,7 @@ export class WhipClient {
   /** Publishes: POST the offer, apply the answer, wait until connected. Rejects with a CallpeerError saying what the server said. */
   async start(): Promise<WhipSessionInfo> {
     const timeoutMs = this.options.timeoutMs ?? 10_000;
-    let timer: NodeJS.Timeout | undefined;
-    const offer = await Promise.race([this.offer, new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new CallpeerError('TIMEOUT', `no local offer after ${timeoutMs} ms (ICE gathering did not complete)`)), timeoutMs);
-    })]).finally(() => clearTimeout(timer));
+    const offer = await withDeadline(this.offer, timeoutMs, () => new CallpeerError('TIMEOUT', `no local offer after ${timeoutMs} ms (ICE gathering did not complete)`));
     // The offer goes without our candidates, and they follow in a PATCH once the answer is
     // applied: a server that had them could finish ICE and start DTLS before we store its
     // fingerprint, and libdatachannel then refuses its certificate (the race Peer's
@@ -76,6 +74,9 @@ export class WhipClient {
       headers: { 'content-type': SDP_CONTENT_TYPE, ...this.authorization() },
       body: offer.replace(/^a=(candidate:.*|end-of-candidates)\r?\n/gm, ''),
       signal: AbortSignal.timeout(timeoutMs),
+    }).catch((err: unknown) => {
+      const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+      throw new CallpeerError('CONNECTION_FAILED', `cannot reach ${this.options.url}: ${cause}`, { cause: err, hint: 'check the WHIP URL and that its server runs' });
     });
     const body = await res.text();
     if (res.status !== 201) throw whipError(res.status, body);
@@ -156,11 +157,13 @@ export class WhipClient {
   }
 }
 
+const HINT = 'the refusal says what to change: the URL (its room), the token, or the server\'s room settings';
+
 /** A non-201 answer as a CallpeerError: callpeer's JSON error body, or the status and text of another server. */
 function whipError(status: number, body: string): CallpeerError {
   try {
     const parsed = JSON.parse(body) as { error?: { code?: string; message?: string } };
-    if (parsed.error?.message) return new CallpeerError('CONNECTION_FAILED', `WHIP endpoint refused (${status} ${parsed.error.code ?? ''}): ${parsed.error.message}`);
+    if (parsed.error?.message) return new CallpeerError('CONNECTION_FAILED', `WHIP endpoint refused (${status} ${parsed.error.code ?? ''}): ${parsed.error.message}`, { hint: HINT });
   } catch { /* not ours */ }
-  return new CallpeerError('CONNECTION_FAILED', `WHIP endpoint refused (${status}): ${body.slice(0, 200) || 'no body'}`);
+  return new CallpeerError('CONNECTION_FAILED', `WHIP endpoint refused (${status}): ${body.slice(0, 200) || 'no body'}`, { hint: HINT });
 }

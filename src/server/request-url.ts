@@ -18,3 +18,12 @@ export function requestUrl(req: Pick<IncomingMessage, 'url' | 'headers'>): URL |
     return undefined;
   }
 }
+
+/** A path segment, percent-decoded; '' when its escapes are broken (callers refuse it as a bad name). */
+export function decodePathSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return '';
+  }
+}

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CallpeerError, toCallpeerError, type ErrorCode } from '../errors.js';
 import { isObject } from '../protocol/validate.js';
 import { readBody } from './body.js';
+import { decodePathSegment } from './request-url.js';
 import { isValidRoomId, MAX_NAME_LENGTH, TOPOLOGIES, type Topology } from '../protocol/signaling.js';
 import type { MediaKinds } from '../rooms/member.js';
 import type { RoomRegistry, RoomSpec } from '../rooms/registry.js';
@@ -25,12 +26,12 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   UNAUTHORIZED: 401, ROOM_NOT_FOUND: 404, PEER_NOT_FOUND: 404, ROOM_EXISTS: 409, INVALID_MESSAGE: 400, MESSAGE_TOO_LARGE: 413,
 };
 
-export function sendJson(res: ServerResponse, status: number, body?: unknown): void {
+export function sendJson(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
   if (body === undefined) {
-    res.writeHead(status, { 'cache-control': 'no-store' }).end();
+    res.writeHead(status, { ...headers, 'cache-control': 'no-store' }).end();
     return;
   }
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(body));
 }
 
 /** Whether a request comes from this machine. */
@@ -108,7 +109,7 @@ function muteKinds(b: Record<string, unknown>): MediaKinds {
  */
 export async function handleRoomApi(ctx: RoomApiContext, req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
   const method = req.method ?? 'GET';
-  const parts = pathname.split('/').slice(3).map((p) => decodeURIComponentOr(p));
+  const parts = pathname.split('/').slice(3).map(decodePathSegment);
   const [roomId, sub, memberId, action] = parts;
   try {
     await authorizeApiCall(ctx, req, roomId);
@@ -154,15 +155,7 @@ export async function handleRoomApi(ctx: RoomApiContext, req: IncomingMessage, r
   }
 }
 
-function notAllowed(res: ServerResponse, allow: string): void {
-  res.setHeader('allow', allow);
-  sendJson(res, 405, { error: { code: 'INVALID_MESSAGE', message: `use ${allow}` } });
-}
-
-function decodeURIComponentOr(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return '';
-  }
+/** 405 with `Allow` and the protocol's error body. */
+export function notAllowed(res: ServerResponse, allow: string, headers: Record<string, string> = {}): void {
+  sendJson(res, 405, { error: { code: 'INVALID_MESSAGE', message: `use ${allow}` } }, { ...headers, allow });
 }

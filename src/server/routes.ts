@@ -3,7 +3,7 @@ import type { RoomRegistry } from '../rooms/registry.js';
 import { isValidRoomId } from '../protocol/signaling.js';
 import { toCallpeerError } from '../errors.js';
 import type { ServerMetrics } from './metrics.js';
-import { requestUrl } from './request-url.js';
+import { decodePathSegment, requestUrl } from './request-url.js';
 import { authorizeApiCall, fromLoopback, handleRoomApi, sendJson, type RoomApiContext } from './room-api.js';
 import { serveStatic } from './static-files.js';
 import type { WhipService } from './whip.js';
@@ -31,7 +31,7 @@ export async function handleRequest(ctx: RouteContext, req: IncomingMessage, res
   }
   const pathname = url.pathname;
   if (pathname === '/api/rooms' || pathname.startsWith('/api/rooms/')) return handleRoomApi(ctx.api, req, res, pathname);
-  if (pathname.startsWith('/whip/')) return ctx.whip.handle(req, res, pathname);
+  if (pathname.startsWith('/whip/')) return ctx.whip.handle(req, res, url);
   if (method !== 'GET' && method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
     return;
@@ -62,7 +62,7 @@ export async function handleRequest(ctx: RouteContext, req: IncomingMessage, res
   if (pathname === '/duo') return serveStatic(ctx.staticDir, '/duo.html', res, head);
   const room = /^\/r\/([^/]+)\/?$/.exec(pathname);
   if (room) {
-    if (!isValidRoomId(decodeURIComponentSafe(room[1]!))) {
+    if (!isValidRoomId(decodePathSegment(room[1]!))) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('room names use letters, digits, "-" and "_" (1-64 characters)\n');
       return;
     }
@@ -71,10 +71,3 @@ export async function handleRequest(ctx: RouteContext, req: IncomingMessage, res
   return serveStatic(ctx.staticDir, pathname, res, head);
 }
 
-function decodeURIComponentSafe(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return '';
-  }
-}

@@ -17,8 +17,10 @@ import { iceServerLinks, parseTrickleFragment, SDP_CONTENT_TYPE, TRICKLE_CONTENT
 import type { LeaveReason, Member, MemberSink } from '../rooms/member.js';
 import type { RoomRegistry } from '../rooms/registry.js';
 import { iceUfrag, parseSdp } from '../rtc/sdp.js';
+import { withDeadline } from '../time/deadline.js';
 import { readBody } from './body.js';
-import { bearerToken } from './room-api.js';
+import { decodePathSegment } from './request-url.js';
+import { bearerToken, notAllowed, sendJson } from './room-api.js';
 
 /** How long the server's answer (gathering included) may take, ms. */
 const ANSWER_TIMEOUT_MS = 10_000;
@@ -54,7 +56,7 @@ class WhipSession implements MemberSink {
   private failed: ((err: CallpeerError) => void) | undefined;
   readonly answer = new Promise<string>((resolve, reject) => { this.answered = resolve; this.failed = reject; });
 
-  constructor(readonly roomId: string, private readonly gone: (session: WhipSession, reason: LeaveReason) => void) {
+  constructor(readonly roomId: string, private readonly gone: (session: WhipSession) => void) {
     this.answer.catch(() => {}); // awaited by the POST, or never if it failed first
   }
 
@@ -67,7 +69,7 @@ class WhipSession implements MemberSink {
 
   detached(reason: LeaveReason): void {
     this.failed?.(new CallpeerError('CLOSED', `the session ended (${reason}) before the answer`));
-    this.gone(this, reason);
+    this.gone(this);
   }
 }
 
@@ -90,27 +92,22 @@ export class WhipService {
     this.requests = new Counter({ name: 'callpeer_whip_requests_total', help: 'Requests to /whip by method and HTTP status', labelNames: ['method', 'status'], registers });
   }
 
-  /** Sessions open now. */
-  get size(): number {
-    return this.sessions.size;
-  }
-
   /** Answers a request under /whip/. */
-  async handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
-    const parts = pathname.split('/').slice(2).map(decodeSafe);
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const parts = url.pathname.split('/').slice(2).map(decodePathSegment);
     const method = req.method ?? 'GET';
     const requests = this.requests;
     if (requests) res.once('finish', () => requests.inc({ method: KNOWN_METHODS.has(method) ? method : 'other', status: String(res.statusCode) }));
     try {
       if (parts.length === 1 && parts[0]) {
         if (method === 'OPTIONS') return void res.writeHead(204, { ...CORS, allow: 'POST, OPTIONS', 'accept-post': SDP_CONTENT_TYPE }).end();
-        if (method !== 'POST') return notAllowed(res, 'POST, OPTIONS');
-        return await this.publish(req, res, parts[0]);
+        if (method !== 'POST') return notAllowed(res, 'POST, OPTIONS', CORS);
+        return await this.publish(req, res, parts[0], url);
       }
       if (parts.length === 2 && parts[0] && parts[1]) {
         const session = this.sessions.get(parts[1]);
         if (method === 'OPTIONS') return void res.writeHead(204, { ...CORS, allow: 'PATCH, DELETE, OPTIONS', 'accept-patch': TRICKLE_CONTENT_TYPE }).end();
-        if (method !== 'PATCH' && method !== 'DELETE') return notAllowed(res, 'PATCH, DELETE, OPTIONS');
+        if (method !== 'PATCH' && method !== 'DELETE') return notAllowed(res, 'PATCH, DELETE, OPTIONS', CORS);
         if (!session || session.roomId !== parts[0]) throw new CallpeerError('PEER_NOT_FOUND', 'no such WHIP session here (it ended, or never was)');
         if (method === 'DELETE') {
           session.member?.close('left');
@@ -124,12 +121,11 @@ export class WhipService {
       const e = toCallpeerError(err);
       if (e.code === 'INTERNAL') this.options.log.error({ err }, 'WHIP request failed');
       const status = (e.ref !== undefined ? STATUS_BY_REF[e.ref] : undefined) ?? STATUS[e.code] ?? 500;
-      res.writeHead(status, { ...CORS, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
-        .end(JSON.stringify({ error: { code: e.code, message: e.message } }));
+      sendJson(res, status, { error: { code: e.code, message: e.message } }, CORS);
     }
   }
 
-  private async publish(req: IncomingMessage, res: ServerResponse, roomId: string): Promise<void> {
+  private async publish(req: IncomingMessage, res: ServerResponse, roomId: string, url: URL): Promise<void> {
     if (!isValidRoomId(roomId)) throw new CallpeerError('ROOM_NOT_FOUND', 'room names use letters, digits, "-" and "_" (1-64 characters)');
     expectType(req, SDP_CONTENT_TYPE);
     const sdp = (await readBody(req, WHIP_MAX_BODY_BYTES)).toString('utf8');
@@ -137,9 +133,8 @@ export class WhipService {
     const offer = parseSdp(sdp);
     const sends = offer.media.filter((m) => (m.kind === 'audio' || m.kind === 'video') && (m.direction === 'sendonly' || m.direction === 'sendrecv'));
     if (sends.length === 0) throw new CallpeerError('INVALID_SDP', 'the offer sends no audio or video: a WHIP client offers what it publishes (sendonly)');
-    const url = new URL(req.url ?? '/', 'http://x');
     const name = url.searchParams.get('name')?.slice(0, MAX_NAME_LENGTH) || 'WHIP';
-    const session = new WhipSession(roomId, (s) => { this.sessions.delete(s.id); });
+    const session = new WhipSession(roomId, (s) => this.sessions.delete(s.id));
     session.ufrag = iceUfrag(sdp);
     session.firstMid = offer.media[0]?.mid ?? '0';
     const member = await this.options.rooms.join(roomId, session, {
@@ -156,7 +151,7 @@ export class WhipService {
       member.media.signal({ type: 'offer', sdp });
       // RFC 9725: no partly taken ingest; a section the room refuses fails the whole offer.
       if (session.refusals.length > 0) throw new CallpeerError(session.refusals[0]!.code, session.refusals.map((e) => e.message).join('; '));
-      const answer = await withTimeout(session.answer, ANSWER_TIMEOUT_MS);
+      const answer = await withDeadline(session.answer, ANSWER_TIMEOUT_MS, () => new CallpeerError('SIGNALING_TIMEOUT', `the server's answer took over ${ANSWER_TIMEOUT_MS} ms`));
       const location = `/whip/${encodeURIComponent(roomId)}/${session.id}`;
       const headers: Record<string, string | string[]> = { ...CORS, 'content-type': SDP_CONTENT_TYPE, location, etag: session.etag, 'cache-control': 'no-store' };
       const links = iceServerLinks(session.iceServers);
@@ -187,25 +182,4 @@ export class WhipService {
 function expectType(req: IncomingMessage, type: string): void {
   const got = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (got !== type) throw new CallpeerError('INVALID_MESSAGE', `the body must be ${type} (got ${got || 'no content type'})`, { ref: 'content-type' });
-}
-
-function notAllowed(res: ServerResponse, allow: string): void {
-  res.writeHead(405, { ...CORS, allow, 'content-type': 'application/json; charset=utf-8' })
-    .end(JSON.stringify({ error: { code: 'INVALID_MESSAGE', message: `method not allowed here; allowed: ${allow}` } }));
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CallpeerError('SIGNALING_TIMEOUT', `the server's answer took over ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-function decodeSafe(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return '';
-  }
 }

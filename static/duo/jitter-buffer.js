@@ -31,6 +31,7 @@ const SETTLE_S = 4;
 const LOOP_S = 12;
 const KP = (2 * 0.7) / LOOP_S;
 const KI = 1 / (LOOP_S * LOOP_S);
+const clamp = (v) => Math.max(-MAX_RATE_OFFSET, Math.min(MAX_RATE_OFFSET, v));
 
 export class JitterBuffer {
   /**
@@ -214,7 +215,6 @@ export class JitterBuffer {
       if ((this.sinceStart += n) >= this.settle) this.target = this.settled / this.sinceStart;
       return;
     }
-    const clamp = (v) => Math.max(-MAX_RATE_OFFSET, Math.min(MAX_RATE_OFFSET, v));
     const offset = (this.level - this.target) / this.sampleRate;
     this.drift = clamp(this.drift + (KI * offset * n) / this.sampleRate);
     this.rate = 1 + clamp(KP * offset + this.drift);

@@ -88,9 +88,8 @@ for (let round = 1; round <= ROUNDS; round++) {
     + (valid ? '' : ` -- INVALID: ${fmt(expectedPps, 0)} packets/s expected, the generator fell behind (a busy machine?)`));
   bareBefore = bareAfter;
 }
-const sorted = [...ratios].sort((a, b) => a - b);
-const median = sorted.length === 0 ? NaN : sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
-console.log(`audio, callpeer SFU against the bare loop: median x${median.toFixed(2)} of ${ratios.length} valid rounds (${sorted.map((r) => r.toFixed(2)).join(', ')}; target <= 1.3)`);
+const median = ratios.length === 0 ? NaN : percentile(ratios, 50);
+console.log(`audio, callpeer SFU against the bare loop: median x${median.toFixed(2)} of ${ratios.length} valid rounds (${ratios.map((r) => r.toFixed(2)).join(', ')}; target <= 1.3)`);
 const roundsPerSecond = AUDIO_PEERS / SHAPE.room / 2;
 const monitorUs = rounds ? (rounds.mean * roundsPerSecond) / audioPps : NaN;
 console.log(`audio, quality monitor: a room's round ${rounds ? `${rounds.mean.toFixed(0)} µs mean, ${rounds.p99.toFixed(0)} µs p99 (${rounds.count} rounds)` : 'not timed'}, `

@@ -22,6 +22,8 @@ describe('callpeer bot', () => {
     [['bot', 'http://127.0.0.1:1/r/x', '--whip', 'http://127.0.0.1:1/whip/x', '--tone', '440'], 'give a room URL or --whip URL, not both'],
     [['bot', '--whip', 'http://127.0.0.1:1/whip/x'], '--whip publishes --tone or --play'],
     [['bot', '--whip', 'http://127.0.0.1:1/whip/x', '--tone', '440', '--echo'], '--echo needs a call to hear'],
+    [['bot', '--whip', 'http://127.0.0.1:1/whip/x', '--tone', '440', '--room', 'y'], 'a WHIP URL names its room itself'],
+    [['bot', '--whip', 'http://127.0.0.1:2/whip/x', '--tone', '440', '--bind', '127.0.0.1'], 'cannot reach http://127.0.0.1:2/whip/x: connect ECONNREFUSED'],
   ])('%j exits 1 naming the problem', async (args, message) => {
     const r = await runCli(args as string[]);
     expect(r.code).toBe(1);
@@ -41,6 +43,15 @@ describe('callpeer bot', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('left the room (SIGINT)');
     await person.close();
+    await server.close();
+  });
+
+  it('--whip to a server that refuses (a mesh room) exits 1 with its reason and a fix', async () => {
+    const server = await startTestServer({ rtcBind: '127.0.0.1' });
+    const r = await runCli(['bot', '--whip', `${server.url}/whip/mesh`, '--tone', '440', '--bind', '127.0.0.1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('WHIP endpoint refused (409 SFU_NOT_ENABLED): room "mesh" is a mesh room');
+    expect(r.stderr).toContain('fix: ');
     await server.close();
   });
 
