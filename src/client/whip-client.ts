@@ -1,123 +1,29 @@
 /**
  * A WHIP client (RFC 9725) in Node: offers one send-only Opus section (and, with `video`, one
- * VP8 section) with all its candidates, POSTs it to any WHIP endpoint, applies the answer and
- * plays an Opus source on it; `stop()` DELETEs the session. It speaks only WHIP, so it works
- * against any WHIP server, callpeer's `/whip/<room>` among them.
+ * VP8 section), publishes it through any WHIP endpoint (HttpSession) and plays an Opus source
+ * on it; `stop()` DELETEs the session.
  */
-import { CallpeerError } from '../errors.js';
 import type { OpusSource } from '../media/opus-sources.js';
-import { SDP_CONTENT_TYPE, TRICKLE_CONTENT_TYPE } from '../protocol/whip.js';
 import type { MediaTrack } from '../rtc/media-track.js';
 import { OpusSender } from '../rtc/opus-sender.js';
-import { Peer } from '../rtc/peer.js';
-import type { PeerOptions, PeerSignal } from '../rtc/peer-types.js';
-import { withDeadline } from '../time/deadline.js';
+import { HttpSession, type HttpSessionOptions } from './http-session.js';
 
-export interface WhipClientOptions {
-  /** The WHIP endpoint, e.g. http://host:8080/whip/standup?name=OBS */
-  url: string;
-  /** Sent as `Authorization: Bearer`. */
-  token?: string;
+export type { HttpSessionInfo as WhipSessionInfo } from './http-session.js';
+
+export interface WhipClientOptions extends HttpSessionOptions {
   /** Also offer a VP8 video section (send it with `videoTrack`). */
   video?: boolean;
-  /** Options of the WebRTC connection (tests: bindAddress 127.0.0.1). */
-  peer?: Omit<PeerOptions, 'trickle'>;
-  /** The answer (and the connection) must come within this long, ms. Default 10000. */
-  timeoutMs?: number;
 }
 
-export interface WhipSessionInfo {
-  /** The session's URL (`Location`), absolute. */
-  resource: string;
-  etag: string | undefined;
-  /** `Link: <...>; rel="ice-server"` values the server gave. */
-  iceServers: string[];
-  /** The server's SDP answer. */
-  answer: string;
-}
-
-export class WhipClient {
-  readonly peer: Peer;
+export class WhipClient extends HttpSession {
   readonly audioTrack: MediaTrack;
   readonly videoTrack: MediaTrack | undefined;
   private sender: OpusSender | undefined;
-  private session: WhipSessionInfo | undefined;
-  /** The offer, with every candidate (non-trickle: the POST carries them all). */
-  private readonly offer: Promise<string>;
 
-  constructor(private readonly options: WhipClientOptions) {
-    this.peer = new Peer({ ...options.peer, trickle: false, polite: false });
-    this.offer = new Promise<string>((resolve) => {
-      const onSignal = (s: PeerSignal) => {
-        if (s.kind !== 'description') return;
-        this.peer.off('signal', onSignal);
-        resolve(s.sdp);
-      };
-      this.peer.on('signal', onSignal);
-    });
+  constructor(options: WhipClientOptions) {
+    super(options, 'WHIP');
     this.audioTrack = this.peer.addAudioTrack({ direction: 'sendonly' });
     this.videoTrack = options.video ? this.peer.addVideoSender() : undefined;
-  }
-
-  /** Publishes: POST the offer, apply the answer, wait until connected. Rejects with a CallpeerError saying what the server said. */
-  async start(): Promise<WhipSessionInfo> {
-    const timeoutMs = this.options.timeoutMs ?? 10_000;
-    const offer = await withDeadline(this.offer, timeoutMs, () => new CallpeerError('TIMEOUT', `no local offer after ${timeoutMs} ms (ICE gathering did not complete)`));
-    // The offer goes without our candidates, and they follow in a PATCH once the answer is
-    // applied: a server that had them could finish ICE and start DTLS before we store its
-    // fingerprint, and libdatachannel then refuses its certificate (the race Peer's
-    // flushLocalCandidates avoids; seen here as 1 in ~10 sessions never connecting). A server
-    // that takes no PATCH still connects: our checks reach its candidates from the answer.
-    const candidates = offer.split(/\r?\n/).filter((l) => l.startsWith('a=candidate:'));
-    const res = await fetch(this.options.url, {
-      method: 'POST',
-      headers: { 'content-type': SDP_CONTENT_TYPE, ...this.authorization() },
-      body: offer.replace(/^a=(candidate:.*|end-of-candidates)\r?\n/gm, ''),
-      signal: AbortSignal.timeout(timeoutMs),
-    }).catch((err: unknown) => {
-      const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
-      throw new CallpeerError('CONNECTION_FAILED', `cannot reach ${this.options.url}: ${cause}`, { cause: err, hint: 'check the WHIP URL and that its server runs' });
-    });
-    const body = await res.text();
-    if (res.status !== 201) throw whipError(res.status, body);
-    const location = res.headers.get('location');
-    if (!location) throw new CallpeerError('INVALID_MESSAGE', 'the WHIP endpoint answered 201 without a Location');
-    this.session = {
-      resource: new URL(location, this.options.url).toString(),
-      etag: res.headers.get('etag') ?? undefined,
-      iceServers: (res.headers.get('link') ?? '').split(/,\s*(?=<)/).filter((l) => /rel="ice-server"/.test(l)),
-      answer: body,
-    };
-    this.peer.handleRemoteDescription(body, 'answer');
-    await this.trickle(offer, candidates, timeoutMs);
-    await new Promise<void>((resolve, reject) => {
-      if (this.peer.connected) return resolve();
-      const timer = setTimeout(() => reject(new CallpeerError('CONNECTION_FAILED', `not connected ${timeoutMs} ms after the answer`)), timeoutMs);
-      this.peer.once('connected', () => { clearTimeout(timer); resolve(); });
-      this.peer.once('closed', (reason) => { clearTimeout(timer); reject(new CallpeerError('CONNECTION_FAILED', `the connection closed (${reason})`)); });
-    });
-    return this.session;
-  }
-
-  /** PATCHes our candidates (an RFC 8840 fragment under the first section's mid); a refusal is ignored: ICE works from the server's side too. */
-  private async trickle(offer: string, candidates: string[], timeoutMs: number): Promise<void> {
-    if (!this.session || candidates.length === 0) return;
-    const line = (name: string) => new RegExp(`^a=${name}:.*$`, 'm').exec(offer)?.[0];
-    const fragment = [line('ice-ufrag'), line('ice-pwd'), line('mid'), ...candidates, 'a=end-of-candidates'].filter((l) => l !== undefined).join('\r\n') + '\r\n';
-    try {
-      await fetch(this.session.resource, {
-        method: 'PATCH',
-        headers: { 'content-type': TRICKLE_CONTENT_TYPE, 'if-match': this.session.etag ?? '*', ...this.authorization() },
-        body: fragment,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch {
-      // Not needed to connect (see start()).
-    }
-  }
-
-  private authorization(): Record<string, string> {
-    return this.options.token !== undefined ? { authorization: `Bearer ${this.options.token}` } : {};
   }
 
   /** Plays Opus packets from `source` on the audio section, paced in real time; resolves when the source ends. */
@@ -128,42 +34,8 @@ export class WhipClient {
     return ended;
   }
 
-  /** Resolves when the media connection closes (ICE failed, the server went away). */
-  closed(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.peer.closed) resolve();
-      else this.peer.once('closed', () => resolve());
-    });
-  }
-
-  /** Ends the session: DELETE on its resource (errors ignored: the server may be gone), then the connection closes. */
-  async stop(): Promise<number | undefined> {
+  override async stop(): Promise<number | undefined> {
     this.sender?.stop();
-    let status: number | undefined;
-    if (this.session) {
-      try {
-        status = (await fetch(this.session.resource, {
-          method: 'DELETE',
-          headers: this.authorization(),
-          signal: AbortSignal.timeout(5000),
-        })).status;
-      } catch {
-        status = undefined;
-      }
-      this.session = undefined;
-    }
-    this.peer.close();
-    return status;
+    return super.stop();
   }
-}
-
-const HINT = 'the refusal says what to change: the URL (its room), the token, or the server\'s room settings';
-
-/** A non-201 answer as a CallpeerError: callpeer's JSON error body, or the status and text of another server. */
-function whipError(status: number, body: string): CallpeerError {
-  try {
-    const parsed = JSON.parse(body) as { error?: { code?: string; message?: string } };
-    if (parsed.error?.message) return new CallpeerError('CONNECTION_FAILED', `WHIP endpoint refused (${status} ${parsed.error.code ?? ''}): ${parsed.error.message}`, { hint: HINT });
-  } catch { /* not ours */ }
-  return new CallpeerError('CONNECTION_FAILED', `WHIP endpoint refused (${status}): ${body.slice(0, 200) || 'no body'}`, { hint: HINT });
 }

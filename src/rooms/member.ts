@@ -33,6 +33,13 @@ export interface MemberSink {
    * media connection closes (it cannot offer again). Default false.
    */
   readonly oneShot?: boolean;
+  /**
+   * (SFU rooms) The transport cannot take the server's offers, so the room's media goes into
+   * the receive sections of the member's own offer (WHEP): each carries one track of the room
+   * (only `publisher`'s, when set: a participant id or name) and takes the next one of its kind
+   * when that track ends. Unset: the server adds a section per track it forwards (default).
+   */
+  readonly viewing?: { publisher?: string };
 }
 
 /** What a join asks for; the room fills in the defaults. */
@@ -90,6 +97,11 @@ export class Member {
   /** Its transport signals once (see MemberSink.oneShot). */
   get oneShot(): boolean {
     return this.sink.oneShot ?? false;
+  }
+
+  /** Its media goes into the sections of its own offer (see MemberSink.viewing). */
+  get viewing(): { publisher?: string } | undefined {
+    return this.sink.viewing;
   }
 
   send(message: ServerMessage): void {

@@ -17,8 +17,13 @@ export interface MediaCapabilities {
   receiveAudio: boolean;
   /** Send Opus audio on offered audio sections (default true). */
   sendAudio: boolean;
-  /** Receive video (for a recorder; default false). We never send video. */
+  /** Receive video (for a recorder; default false). */
   receiveVideo: boolean;
+  /**
+   * Send video on offered video sections the remote receives on (default false): a WHEP
+   * viewer's offer, answered by the SFU with sections it then forwards the room's video on.
+   */
+  sendVideo: boolean;
   /** Video codecs we accept, in our preference order (default VP8 then H264). */
   videoCodecs: readonly VideoCodecName[];
 }
@@ -29,6 +34,7 @@ export const DEFAULT_CAPABILITIES: Readonly<MediaCapabilities> = Object.freeze({
   receiveAudio: true,
   sendAudio: true,
   receiveVideo: false,
+  sendVideo: false,
   videoCodecs: Object.freeze(['VP8', 'H264'] as VideoCodecName[]),
 });
 
@@ -110,7 +116,7 @@ export function planAnswer(offer: SessionDescription, caps: MediaCapabilities = 
       if (codec) direction = directionOf(theyReceive && caps.sendAudio, theySend && caps.receiveAudio);
     } else {
       codec = pickVideo(m, caps);
-      if (codec) direction = directionOf(false, theySend && caps.receiveVideo);
+      if (codec) direction = directionOf(theyReceive && caps.sendVideo, theySend && caps.receiveVideo);
     }
     if (direction === 'inactive') codec = codec ?? fallbackCodec(m);
     plan.push({

@@ -17,7 +17,7 @@ export interface RouteContext {
   startedAt: number;
   /** Who may use the room API (and, with auth on, read /metrics from elsewhere). */
   api: RoomApiContext;
-  /** WHIP ingest: /whip/<room>. */
+  /** WHIP ingest and WHEP egress: /whip/<room>, /whep/<room>. */
   whip: WhipService;
 }
 
@@ -31,7 +31,7 @@ export async function handleRequest(ctx: RouteContext, req: IncomingMessage, res
   }
   const pathname = url.pathname;
   if (pathname === '/api/rooms' || pathname.startsWith('/api/rooms/')) return handleRoomApi(ctx.api, req, res, pathname);
-  if (pathname.startsWith('/whip/')) return ctx.whip.handle(req, res, url);
+  if (pathname.startsWith('/whip/') || pathname.startsWith('/whep/')) return ctx.whip.handle(req, res, url);
   if (method !== 'GET' && method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
     return;

@@ -1,11 +1,14 @@
 /**
- * WHIP ingest (RFC 9725) into SFU rooms: `POST /whip/<room>` with an SDP offer joins the room
- * as a participant that publishes what it offers and receives nothing; the `201` carries the
- * server's answer with all its candidates, the session's `Location` and `ETag`, and the ICE
- * servers as `Link` headers. `PATCH` on the session trickles the client's candidates (RFC
- * 8840; ICE restarts are refused with 422: libdatachannel cannot restart ICE, publish again
- * instead), `DELETE` ends it. Errors are JSON `{ error: { code, message } }` with the protocol's
- * codes; the statuses are RFC 9725's where it names one.
+ * WHIP ingest (RFC 9725) and WHEP egress for SFU rooms. `POST /whip/<room>` with an SDP offer
+ * joins the room as a participant that publishes what it offers and receives nothing; `POST
+ * /whep/<room>` with a receive-only offer joins as a viewer that gets the room's tracks in the
+ * sections it offered (one audio and one video section: one publisher's microphone and
+ * camera; `?publisher=` names whose). The `201` carries the server's answer with all its
+ * candidates, the session's `Location` and `ETag`, and the ICE servers as `Link` headers.
+ * `PATCH` on the session trickles the client's candidates (RFC 8840; ICE restarts are refused
+ * with 422: libdatachannel cannot restart ICE, start a new session instead), `DELETE` ends it.
+ * Errors are JSON `{ error: { code, message } }` with the protocol's codes; the statuses are
+ * RFC 9725's where it names one.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -16,7 +19,7 @@ import { isValidRoomId, MAX_NAME_LENGTH, type IceServer, type ServerMessage } fr
 import { iceServerLinks, parseTrickleFragment, SDP_CONTENT_TYPE, TRICKLE_CONTENT_TYPE, WHIP_MAX_BODY_BYTES } from '../protocol/whip.js';
 import type { LeaveReason, Member, MemberSink } from '../rooms/member.js';
 import type { RoomRegistry } from '../rooms/registry.js';
-import { iceUfrag, parseSdp } from '../rtc/sdp.js';
+import { iceUfrag, parseSdp, receives, sends } from '../rtc/sdp.js';
 import { withDeadline } from '../time/deadline.js';
 import { readBody } from './body.js';
 import { decodePathSegment } from './request-url.js';
@@ -40,7 +43,10 @@ const CORS = {
 /** Methods counted by name in callpeer_whip_requests_total (anything else is `other`: no label per made-up method). */
 const KNOWN_METHODS = new Set(['POST', 'PATCH', 'DELETE', 'OPTIONS', 'GET', 'HEAD', 'PUT']);
 
-/** One published stream: a room member whose only transport is this HTTP resource. */
+/** Which of the two: ingest (`/whip`) or egress (`/whep`). */
+type Endpoint = 'whip' | 'whep';
+
+/** One published (WHIP) or viewed (WHEP) stream: a room member whose only transport is this HTTP resource. */
 class WhipSession implements MemberSink {
   readonly oneShot = true;
   readonly id = randomBytes(9).toString('base64url');
@@ -56,7 +62,13 @@ class WhipSession implements MemberSink {
   private failed: ((err: CallpeerError) => void) | undefined;
   readonly answer = new Promise<string>((resolve, reject) => { this.answered = resolve; this.failed = reject; });
 
-  constructor(readonly roomId: string, private readonly gone: (session: WhipSession) => void) {
+  constructor(
+    readonly endpoint: Endpoint,
+    readonly roomId: string,
+    /** WHEP: what it views (see MemberSink.viewing); WHIP: unset. */
+    readonly viewing: { publisher?: string } | undefined,
+    private readonly gone: (session: WhipSession) => void,
+  ) {
     this.answer.catch(() => {}); // awaited by the POST, or never if it failed first
   }
 
@@ -64,7 +76,7 @@ class WhipSession implements MemberSink {
     if (message.type === 'joined') this.iceServers = message.iceServers;
     else if (message.type === 'answer') this.answered?.(message.sdp);
     else if (message.type === 'error') this.refusals.push(new CallpeerError(message.code, message.message));
-    // The rest (tracks, peers, quality) has no way to a WHIP client.
+    // The rest (tracks, peers, quality) has no way to a WHIP or WHEP client.
   }
 
   detached(reason: LeaveReason): void {
@@ -82,33 +94,37 @@ export interface WhipOptions {
 
 export class WhipService {
   private readonly sessions = new Map<string, WhipSession>();
-  private readonly requests: Counter<'method' | 'status'> | undefined;
+  private readonly requests: Partial<Record<Endpoint, Counter<'method' | 'status'>>> = {};
 
   constructor(private readonly options: WhipOptions) {
     const registers = options.registry ? [options.registry] : [];
     if (registers.length === 0) return;
-    const sessions = this.sessions;
-    new Gauge({ name: 'callpeer_whip_sessions', help: 'WHIP sessions open (publishers that came in over /whip)', registers, collect() { this.set(sessions.size); } });
-    this.requests = new Counter({ name: 'callpeer_whip_requests_total', help: 'Requests to /whip by method and HTTP status', labelNames: ['method', 'status'], registers });
+    const count = (endpoint: Endpoint) => [...this.sessions.values()].filter((x) => x.endpoint === endpoint).length;
+    new Gauge({ name: 'callpeer_whip_sessions', help: 'WHIP sessions open (publishers that came in over /whip)', registers, collect() { this.set(count('whip')); } });
+    new Gauge({ name: 'callpeer_whep_sessions', help: 'WHEP sessions open (viewers that came in over /whep)', registers, collect() { this.set(count('whep')); } });
+    for (const endpoint of ['whip', 'whep'] as const) {
+      this.requests[endpoint] = new Counter({ name: `callpeer_${endpoint}_requests_total`, help: `Requests to /${endpoint} by method and HTTP status`, labelNames: ['method', 'status'], registers });
+    }
   }
 
-  /** Answers a request under /whip/. */
+  /** Answers a request under /whip/ or /whep/. */
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const endpoint: Endpoint = url.pathname.startsWith('/whep/') ? 'whep' : 'whip';
     const parts = url.pathname.split('/').slice(2).map(decodePathSegment);
     const method = req.method ?? 'GET';
-    const requests = this.requests;
+    const requests = this.requests[endpoint];
     if (requests) res.once('finish', () => requests.inc({ method: KNOWN_METHODS.has(method) ? method : 'other', status: String(res.statusCode) }));
     try {
       if (parts.length === 1 && parts[0]) {
         if (method === 'OPTIONS') return void res.writeHead(204, { ...CORS, allow: 'POST, OPTIONS', 'accept-post': SDP_CONTENT_TYPE }).end();
         if (method !== 'POST') return notAllowed(res, 'POST, OPTIONS', CORS);
-        return await this.publish(req, res, parts[0], url);
+        return await this.start(req, res, endpoint, parts[0], url);
       }
       if (parts.length === 2 && parts[0] && parts[1]) {
         const session = this.sessions.get(parts[1]);
         if (method === 'OPTIONS') return void res.writeHead(204, { ...CORS, allow: 'PATCH, DELETE, OPTIONS', 'accept-patch': TRICKLE_CONTENT_TYPE }).end();
         if (method !== 'PATCH' && method !== 'DELETE') return notAllowed(res, 'PATCH, DELETE, OPTIONS', CORS);
-        if (!session || session.roomId !== parts[0]) throw new CallpeerError('PEER_NOT_FOUND', 'no such WHIP session here (it ended, or never was)');
+        if (!session || session.roomId !== parts[0] || session.endpoint !== endpoint) throw new CallpeerError('PEER_NOT_FOUND', `no such ${endpoint.toUpperCase()} session here (it ended, or never was)`);
         if (method === 'DELETE') {
           session.member?.close('left');
           res.writeHead(200, CORS).end();
@@ -116,48 +132,57 @@ export class WhipService {
         }
         return await this.patch(req, res, session);
       }
-      throw new CallpeerError('ROOM_NOT_FOUND', 'WHIP endpoints are /whip/<room>; sessions /whip/<room>/<id>');
+      throw new CallpeerError('ROOM_NOT_FOUND', `${endpoint.toUpperCase()} endpoints are /${endpoint}/<room>; sessions /${endpoint}/<room>/<id>`);
     } catch (err) {
       const e = toCallpeerError(err);
-      if (e.code === 'INTERNAL') this.options.log.error({ err }, 'WHIP request failed');
+      if (e.code === 'INTERNAL') this.options.log.error({ err, endpoint }, 'WHIP/WHEP request failed');
       const status = (e.ref !== undefined ? STATUS_BY_REF[e.ref] : undefined) ?? STATUS[e.code] ?? 500;
       sendJson(res, status, { error: { code: e.code, message: e.message } }, CORS);
     }
   }
 
-  private async publish(req: IncomingMessage, res: ServerResponse, roomId: string, url: URL): Promise<void> {
+  private async start(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, roomId: string, url: URL): Promise<void> {
     if (!isValidRoomId(roomId)) throw new CallpeerError('ROOM_NOT_FOUND', 'room names use letters, digits, "-" and "_" (1-64 characters)');
     expectType(req, SDP_CONTENT_TYPE);
     const sdp = (await readBody(req, WHIP_MAX_BODY_BYTES)).toString('utf8');
     if (sdp.trim() === '') throw new CallpeerError('INVALID_SDP', 'the body is empty: POST the SDP offer');
     const offer = parseSdp(sdp);
-    const sends = offer.media.filter((m) => (m.kind === 'audio' || m.kind === 'video') && (m.direction === 'sendonly' || m.direction === 'sendrecv'));
-    if (sends.length === 0) throw new CallpeerError('INVALID_SDP', 'the offer sends no audio or video: a WHIP client offers what it publishes (sendonly)');
-    const name = url.searchParams.get('name')?.slice(0, MAX_NAME_LENGTH) || 'WHIP';
-    const session = new WhipSession(roomId, (s) => this.sessions.delete(s.id));
+    const media = offer.media.filter((m) => (m.kind === 'audio' || m.kind === 'video') && m.port !== 0);
+    const ingest = endpoint === 'whip';
+    const sections = media.filter((m) => (ingest ? sends(m.direction) : receives(m.direction)));
+    if (sections.length === 0) {
+      throw new CallpeerError('INVALID_SDP', ingest
+        ? 'the offer sends no audio or video: a WHIP client offers what it publishes (sendonly)'
+        : 'the offer receives no audio or video: a WHEP client offers recvonly audio and video sections');
+    }
+    const name = url.searchParams.get('name')?.slice(0, MAX_NAME_LENGTH) || (ingest ? 'WHIP' : 'WHEP viewer');
+    const publisher = url.searchParams.get('publisher') ?? undefined;
+    const session = new WhipSession(endpoint, roomId, ingest ? undefined : { ...(publisher !== undefined && { publisher }) }, (s) => this.sessions.delete(s.id));
     session.ufrag = iceUfrag(sdp);
     session.firstMid = offer.media[0]?.mid ?? '0';
     const member = await this.options.rooms.join(roomId, session, {
-      id: `whip-${session.id.slice(0, 8)}`, name, role: 'participant', autoSubscribe: false,
-      audio: sends.some((m) => m.kind === 'audio'), video: sends.some((m) => m.kind === 'video'),
+      id: `${endpoint}-${session.id.slice(0, 8)}`, name, role: 'participant', autoSubscribe: !ingest,
+      audio: ingest && sections.some((m) => m.kind === 'audio'), video: ingest && sections.some((m) => m.kind === 'video'),
     }, bearerToken(req));
     session.member = member;
     this.sessions.set(session.id, session);
     try {
       if (member.room.topology !== 'sfu') {
-        throw new CallpeerError('SFU_NOT_ENABLED', `room "${roomId}" is a mesh room: WHIP publishes into SFU rooms (serve --topology sfu, or create the room with topology "sfu")`);
+        throw new CallpeerError('SFU_NOT_ENABLED', `room "${roomId}" is a mesh room: ${ingest ? 'WHIP publishes into' : 'WHEP views'} SFU rooms (serve --topology sfu, or create the room with topology "sfu")`);
       }
-      if (!member.admission.publish) throw new CallpeerError('UNAUTHORIZED', 'this token does not allow publishing, and publishing is all WHIP does');
+      if (ingest && !member.admission.publish) throw new CallpeerError('UNAUTHORIZED', 'this token does not allow publishing, and publishing is all WHIP does');
+      if (!ingest && !member.admission.subscribe) throw new CallpeerError('UNAUTHORIZED', 'this token does not allow subscribing, and receiving is all WHEP does');
       member.media.signal({ type: 'offer', sdp });
       // RFC 9725: no partly taken ingest; a section the room refuses fails the whole offer.
       if (session.refusals.length > 0) throw new CallpeerError(session.refusals[0]!.code, session.refusals.map((e) => e.message).join('; '));
       const answer = await withDeadline(session.answer, ANSWER_TIMEOUT_MS, () => new CallpeerError('SIGNALING_TIMEOUT', `the server's answer took over ${ANSWER_TIMEOUT_MS} ms`));
-      const location = `/whip/${encodeURIComponent(roomId)}/${session.id}`;
+      if (!ingest) assertViewable(answer);
+      const location = `/${endpoint}/${encodeURIComponent(roomId)}/${session.id}`;
       const headers: Record<string, string | string[]> = { ...CORS, 'content-type': SDP_CONTENT_TYPE, location, etag: session.etag, 'cache-control': 'no-store' };
       const links = iceServerLinks(session.iceServers);
       if (links.length > 0) headers.link = links;
       res.writeHead(201, headers).end(answer);
-      member.log.info({ session: session.id, sections: sends.map((m) => m.kind) }, 'WHIP session started');
+      member.log.info({ session: session.id, endpoint, sections: sections.map((m) => m.kind), ...(publisher !== undefined && { publisher }) }, `${endpoint.toUpperCase()} session started`);
     } catch (err) {
       member.close('left');
       throw err;
@@ -177,6 +202,12 @@ export class WhipService {
     for (const c of fragment.candidates) session.member?.media.signal({ type: 'candidate', candidate: c.candidate, mid: c.mid ?? session.firstMid });
     res.writeHead(204, CORS).end();
   }
+}
+
+/** A WHEP answer that sends nothing (no section in a codec we forward) is refused: RFC 9725's 422-like case for egress. */
+function assertViewable(answer: string): void {
+  if (parseSdp(answer).media.some((m) => m.port !== 0 && sends(m.direction))) return;
+  throw new CallpeerError('CODEC_NOT_SUPPORTED', 'none of the offered receive sections has a codec the room forwards (Opus audio; VP8 or H264 packetization-mode=1 video)');
 }
 
 function expectType(req: IncomingMessage, type: string): void {

@@ -24,7 +24,8 @@ import { GATEWAY_OPUS, SfuGateway } from './gateway.js';
 import type { SfuMetrics } from './metrics.js';
 import { Publication, PUBLISHER_REMB_BITRATE, trackId } from './publication.js';
 import { memberSample, UplinkMeter } from './quality.js';
-import { Subscription } from './subscription.js';
+import type { RtpRewriter } from './rtp-rewriter.js';
+import { streamRewriter, Subscription } from './subscription.js';
 
 /** v1's name for a publisher's microphone in `subscribe`/`unsubscribe`. */
 export const SFU_AUDIO_TRACK = 'audio';
@@ -68,6 +69,8 @@ class SfuMember {
   readonly uplink = new UplinkMeter();
   /** (oneShot members) The next check that its media still comes. */
   liveness: unknown;
+  /** (viewers) The rewriter of each of its sections' outgoing stream (see SubscriptionOptions.rewriter). */
+  readonly streams = new Map<MediaTrack, RtpRewriter>();
 
   constructor(readonly member: Member, peer: Peer) {
     this.peer = peer;
@@ -82,6 +85,8 @@ class SfuMember {
  */
 const ONE_SHOT_CHECK_MS = 1000;
 const ONE_SHOT_SILENCE_MS = 5000;
+/** A viewer (WHEP) only reports what it receives: Chromium's audio receiver reports every 2.5-7.5 s. */
+const VIEWER_SILENCE_MS = 15_000;
 
 export class SfuRouter implements RoomMedia {
   /** Members with a server connection (after their first offer). */
@@ -367,8 +372,11 @@ export class SfuRouter implements RoomMedia {
       // Media only: a channel the member opens is left unanswered.
       acceptDataChannels: false,
       trickle: !member.oneShot,
-      // A member whose token says `publish: false` gets its send sections refused.
-      capabilities: { receiveAudio: publish, sendAudio: false, receiveVideo: publish, ...(this.options.videoCodecs && { videoCodecs: this.options.videoCodecs }) },
+      // A member whose token says `publish: false` gets its send sections refused; a viewer
+      // (WHEP) gets its receive sections answered send-only, in the codec the room's video has.
+      capabilities: member.viewing
+        ? { receiveAudio: false, receiveVideo: false, sendAudio: true, sendVideo: true, videoCodecs: this.viewerCodecs() }
+        : { receiveAudio: publish, sendAudio: false, receiveVideo: publish, ...(this.options.videoCodecs && { videoCodecs: this.options.videoCodecs }) },
     });
     const sm = new SfuMember(member, peer);
     this.members.set(member.id, sm);
@@ -394,13 +402,15 @@ export class SfuRouter implements RoomMedia {
     return sm;
   }
 
-  /** (oneShot members) Closes the member once media that flowed stops for ONE_SHOT_SILENCE_MS. */
+  /** (oneShot members) Closes the member once media that flowed (a viewer's reports) stops for ONE_SHOT_SILENCE_MS (VIEWER_SILENCE_MS). */
   private watchMedia(sm: SfuMember): void {
     sm.liveness = this.clock.setTimeout(() => {
       if (this.members.get(sm.member.id) !== sm) return;
       let last = 0;
       for (const p of sm.publications.values()) for (const l of p.layers) last = Math.max(last, l.lastPacketMs);
-      if (last > 0 && this.clock.now() - last > ONE_SHOT_SILENCE_MS) {
+      // A viewer (WHEP) sends no media, only its reports of what it receives.
+      for (const s of sm.subscriptions.values()) last = Math.max(last, s.lastFeedbackMs);
+      if (last > 0 && this.clock.now() - last > (sm.member.viewing ? VIEWER_SILENCE_MS : ONE_SHOT_SILENCE_MS)) {
         sm.member.log.info({ silentMs: Math.round(this.clock.now() - last) }, 'media stopped; the member cannot signal again, so it leaves');
         sm.member.close('disconnected');
         return;
@@ -463,23 +473,52 @@ export class SfuRouter implements RoomMedia {
     this.members.get(p.publisher)?.publications.delete(p.track.mid);
     this.gateway?.removeFeed(p.id);
     p.close();
-    // Each subscriber's section for it goes inactive, to be reused by the next new track.
+    // Each subscriber's section for it goes inactive, to be reused by the next new track; a
+    // viewer's section (of its own offer) takes the next track nobody put there yet.
     for (const sm of this.members.values()) {
       const sub = sm.subscriptions.get(p.id);
       if (!sub) continue;
       sm.subscriptions.delete(p.id);
-      sm.peer.retireTrack(sub.track);
+      if (!sm.member.viewing) sm.peer.retireTrack(sub.track);
+      else for (const next of this.publications.values()) this.subscribe(sm, next);
     }
   }
 
-  /** Adds a send-only track for `pub` on `sm`'s Peer (a server offer follows). */
+  /**
+   * A viewer's answered send section that carries nothing yet, of `pub`'s kind and codec, if
+   * `pub` is what the viewer views (`publisher`: a participant id or name; unset: anyone).
+   */
+  private freeSection(sm: SfuMember, pub: Publication): MediaTrack | undefined {
+    const only = sm.member.viewing?.publisher;
+    if (only !== undefined && pub.publisher !== only && this.joined.get(pub.publisher)?.member.participant.name !== only) return undefined;
+    const used = new Set<MediaTrack>([...sm.subscriptions.values()].map((s) => s.track));
+    const codec = pub.codec.name.toLowerCase();
+    return sm.peer.tracks().find((t) => t.direction === 'sendonly' && t.kind === pub.kind && !used.has(t) && t.codec?.name.toLowerCase() === codec);
+  }
+
+  /** A viewer's answer takes the codec the room's video is in (first), else the room's preference. */
+  private viewerCodecs(): VideoCodecName[] {
+    const allowed = this.options.videoCodecs ?? ['VP8', 'H264'];
+    const inUse = [...this.publications.values()].filter((p) => p.kind === 'video').map((p) => p.codec.name.toUpperCase());
+    return [...new Set([...inUse.filter((n): n is VideoCodecName => (allowed as string[]).includes(n)), ...allowed])];
+  }
+
+  /**
+   * Adds a send-only track for `pub` on `sm`'s Peer (a server offer follows); for a viewer,
+   * takes a free section of its offer instead (none free, or not the publisher it views: no-op).
+   */
   private subscribe(sm: SfuMember, pub: Publication): void {
     if (sm.subscriptions.has(pub.id) || sm.peer.closed) return;
     // Stream id = the publisher (clients map tracks to people by it); the track id is the room's.
-    const track = pub.kind === 'audio'
-      ? sm.peer.addAudioTrack({ direction: 'sendonly', streamId: pub.publisher, trackId: pub.id, payloadType: pub.codec.payloadType })
-      : sm.peer.addVideoSender(pub.codec, { streamId: pub.publisher, trackId: pub.id });
-    const sub = new Subscription(pub, track, sm.member, { clock: this.clock, log: sm.member.log, ...(this.options.metrics && { metrics: this.options.metrics }) });
+    const track = sm.member.viewing ? this.freeSection(sm, pub)
+      : pub.kind === 'audio'
+        ? sm.peer.addAudioTrack({ direction: 'sendonly', streamId: pub.publisher, trackId: pub.id, payloadType: pub.codec.payloadType })
+        : sm.peer.addVideoSender(pub.codec, { streamId: pub.publisher, trackId: pub.id });
+    if (!track) return;
+    // A viewer's section keeps one stream whatever publication it carries.
+    let rewriter = sm.member.viewing ? sm.streams.get(track) : undefined;
+    if (sm.member.viewing && !rewriter) sm.streams.set(track, (rewriter = streamRewriter(track, pub)));
+    const sub = new Subscription(pub, track, sm.member, { clock: this.clock, log: sm.member.log, ...(rewriter && { rewriter }), ...(this.options.metrics && { metrics: this.options.metrics }) });
     sm.subscriptions.set(pub.id, sub);
     pub.subscriptions.add(sub);
     const preference = this.preferenceOf(sm.member.id, pub.id);

@@ -8,6 +8,7 @@
  * Sender reports go to the subscriber so it can measure RTT and sync audio with video.
  */
 import type { Logger } from '../log.js';
+import { setRtpSequenceNumber, setRtpTimestamp } from '../media/rtp.js';
 import { buildRtcp, cnameSdes, ntpFromUnixMs, ntpMiddle32, rttMs, type RtcpPacket } from '../media/rtcp.js';
 import { rewriteVp8Descriptor } from '../media/vp8.js';
 import type { LayerPreference, LayerReason, ServerMessage } from '../protocol/signaling.js';
@@ -37,6 +38,21 @@ export interface SubscriptionOptions {
   /** Mean interval of our sender reports to the subscriber, ms (default 1000). */
   reportIntervalMs?: number;
   metrics?: SfuMetrics;
+  /**
+   * The outgoing stream's rewriter (streamRewriter), when the track carries one publication
+   * after another (a WHEP viewer's section): the stream goes on across them, its sequence
+   * numbers never jumping (a receiver's SRTP replay check would drop packets numbered below
+   * the last). Audio goes through it too then.
+   */
+  rewriter?: RtpRewriter;
+}
+
+/** What makes `track`'s outgoing stream continuous (one SSRC, numbers without gaps) for packets of `publication`'s codec. */
+export function streamRewriter(track: RtpTrack, publication: Publication): RtpRewriter {
+  return new RtpRewriter({
+    ssrc: track.localSsrc, payloadType: track.codec?.payloadType ?? publication.codec.payloadType, clockRate: publication.codec.clockRate,
+    vp8: publication.codec.name.toUpperCase() === 'VP8',
+  });
 }
 
 export class Subscription<T extends RtpTrack = RtpTrack> {
@@ -60,6 +76,8 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
    * last interval, %, jitter, ms, and the round trip to it, ms (once it has one of our SRs).
    */
   received: { lossPercent: number; jitterMs: number; rttMs: number | undefined } | undefined;
+  /** When the subscriber's last RTCP arrived (clock ms; 0: none yet): a viewer that stops reporting is gone. */
+  lastFeedbackMs = 0;
   /** The layer index last announced to the subscriber (`layer`), -1 before any. */
   private announced = -1;
   private readonly onRtcp = (packet: Buffer): void => this.handleRtcp(packet);
@@ -72,11 +90,8 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
   ) {
     this.video = publication.kind === 'video';
     this.payloadType = track.codec?.payloadType ?? publication.codec.payloadType;
+    this.rewriter = options.rewriter ?? (this.video ? streamRewriter(track, publication) : undefined);
     if (this.video) {
-      this.rewriter = new RtpRewriter({
-        ssrc: track.localSsrc, payloadType: this.payloadType, clockRate: publication.codec.clockRate,
-        vp8: publication.codec.name.toUpperCase() === 'VP8',
-      });
       this.selector = new LayerSelector({ layerCount: publication.layerCount, preference: this.preference });
       if (publication.simulcast) this.adapter = new LossAdapter();
       this.cache = new PacketCache();
@@ -116,8 +131,16 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
   forward(f: ForwardedPacket): void {
     const packet = f.packet;
     if (!this.video) {
-      retargetRtp(packet, this.track.localSsrc, this.payloadType);
-      if (this.track.send(packet)) this.count(packet.length);
+      const rewriter = this.rewriter;
+      if (!rewriter) {
+        retargetRtp(packet, this.track.localSsrc, this.payloadType);
+        if (this.track.send(packet)) this.count(packet.length);
+        return;
+      }
+      if (rewriter.rewrite(packet, f.header, f.nowMs, undefined) && this.track.send(packet)) this.count(packet.length);
+      // The buffer is shared: the other subscribers only change SSRC and payload type.
+      setRtpSequenceNumber(packet, f.header.sequenceNumber);
+      setRtpTimestamp(packet, f.header.timestamp);
       return;
     }
     const selector = this.selector!;
@@ -223,6 +246,7 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
   }
 
   private handleRtcp(packet: Buffer): void {
+    this.lastFeedbackMs = this.options.clock.now();
     for (const p of readRtcp(packet, this.options.log)) this.handleFeedback(p);
   }
 

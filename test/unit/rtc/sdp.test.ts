@@ -93,6 +93,16 @@ describe('planAnswer', () => {
     expect(planAnswer(parseSdp(ndcSendonly))[0]).toMatchObject({ direction: 'recvonly', remoteSsrcs: [1234] });
   });
 
+  it('a WHEP viewer (sendVideo) gets sendonly video in the codec asked for; sendrecv video is sent on, not received', () => {
+    const viewer = { ...DEFAULT_CAPABILITIES, receiveAudio: false, sendVideo: true };
+    const plan = planAnswer(parseSdp(chromiumAvDc), viewer);
+    expect(plan.map((e) => [e.kind, e.direction, e.codec?.name])).toEqual([['audio', 'sendonly', 'opus'], ['video', 'sendonly', 'VP8']]);
+    expect(plan[1]!.attributes).toEqual([]); // nothing of receiving simulcast
+    expect(planAnswer(parseSdp(chromiumAvDc), { ...viewer, videoCodecs: ['H264'] })[1]).toMatchObject({ direction: 'sendonly', codec: { payloadType: 108 } });
+    // Without sendVideo the same offer's video stays inactive (the SFU's members never get video this way).
+    expect(planAnswer(parseSdp(chromiumAvDc), { ...viewer, sendVideo: false })[1]!.direction).toBe('inactive');
+  });
+
   it('audio without Opus or a rejected section is answered inactive', () => {
     const noOpus = 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:a\r\na=rtpmap:0 PCMU/8000\r\n';
     expect(planAnswer(parseSdp(noOpus))[0]).toMatchObject({ mid: 'a', direction: 'inactive', codec: { name: 'PCMU' } });
