@@ -14,6 +14,7 @@ import { parseSeconds, waitForStop } from './run.js';
 
 interface RecordCliOptions {
   repair?: string;
+  whep?: string;
   room?: string;
   out?: string;
   duration?: string;
@@ -41,6 +42,18 @@ function explainJoinError(err: unknown, room: string): unknown {
   return err;
 }
 
+/** `--whep URL`: checked, and the room its path names (for the default output directory). */
+function whepTarget(url: string): { room: string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new CallpeerError('INVALID_CONFIG', `--whep ${url} is not a URL`, { hint: 'callpeer record --whep http://host:8080/whep/ROOM' });
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new CallpeerError('INVALID_CONFIG', `--whep needs an http(s) URL, not ${parsed.protocol}`, { hint: 'callpeer record --whep http://host:8080/whep/ROOM' });
+  return { room: parsed.pathname.split('/').filter(Boolean).at(-1)?.replace(/[^A-Za-z0-9_-]+/g, '_') || 'whep' };
+}
+
 /** `--repair DIR`: one line per file, then one for the manifest. */
 function repair(dir: string): void {
   const report = repairRecording(dir);
@@ -62,6 +75,7 @@ export function registerRecord(program: Command): void {
     .command('record')
     .description('join a call as a recorder: one time-aligned Ogg Opus file per participant (and one video file per camera: IVF for VP8, .h264 for H264), plus manifest.json')
     .argument('[room-url]', 'the call link (https://host/r/NAME), or ws(s)://host with --room')
+    .option('--whep <url>', 'record a WHEP stream instead of joining a room: any WHEP endpoint (callpeer\'s is http://host/whep/ROOM; ?publisher=NAME picks whose tracks); --token goes as its bearer token')
     .option('--repair <dir>', 'finish a recording whose recorder was killed (kill -9, a power cut): end its files and complete its manifest; nothing is joined')
     .option('--room <name>', 'room name, when the URL is not a call link')
     .option('--out <dir>', 'output directory (default ./recordings/<room>-<timestamp>)')
@@ -75,21 +89,21 @@ export function registerRecord(program: Command): void {
     .option('--ice-transport-policy <policy>', ICE_TRANSPORT_POLICY_HELP)
     .option('--insecure', 'accept a self-signed certificate on wss://')
     .option('--log-level <level>', 'log level for diagnostics on stderr', 'warn')
-    .addHelpText('after', '\nExamples:\n  callpeer record http://localhost:8080/r/demo\n  callpeer record https://calls.example/r/standup --out standup --duration 3600 --mix standup.wav\n  callpeer record --repair recordings/standup-2026-11-21T08-30-05Z')
+    .addHelpText('after', '\nExamples:\n  callpeer record http://localhost:8080/r/demo\n  callpeer record https://calls.example/r/standup --out standup --duration 3600 --mix standup.wav\n  callpeer record --repair recordings/standup-2026-11-21T08-30-05Z\n  callpeer record --whep http://localhost:8080/whep/stage --duration 600')
     .action(async (url: string | undefined, opts: RecordCliOptions) => {
       if (opts.repair !== undefined) {
         if (url !== undefined) throw new CallpeerError('INVALID_CONFIG', '--repair takes a recording directory and no call link', { hint: `callpeer record --repair ${opts.repair}` });
         repair(opts.repair);
         return;
       }
-      if (url === undefined) throw new CallpeerError('INVALID_CONFIG', 'record needs the call link (or --repair DIR)', { hint: 'callpeer record https://host/r/ROOM' });
-      const target = parseRoomUrl(url, opts.room);
+      if (opts.whep !== undefined && url !== undefined) throw new CallpeerError('INVALID_CONFIG', '--whep records a WHEP stream: give it no call link too', { hint: `callpeer record --whep ${opts.whep}` });
+      if (url === undefined && opts.whep === undefined) throw new CallpeerError('INVALID_CONFIG', 'record needs the call link (or --whep URL, or --repair DIR)', { hint: 'callpeer record https://host/r/ROOM' });
+      const target = url !== undefined ? parseRoomUrl(url, opts.room) : { ...whepTarget(opts.whep!), wsUrl: undefined };
       const duration = parseSeconds('--duration', opts.duration);
       const outDir = opts.out ?? path.join('recordings', `${target.room}-${stamp(new Date())}`);
       const log = createLogger({ level: opts.logLevel as 'warn', destination: process.stderr });
       const recorder = new Recorder({
-        wsUrl: target.wsUrl,
-        room: target.room,
+        ...(target.wsUrl !== undefined ? { wsUrl: target.wsUrl, room: target.room } : { whepUrl: opts.whep! }),
         outDir,
         name: opts.name,
         video: opts.video,
@@ -100,7 +114,9 @@ export function registerRecord(program: Command): void {
         signaling: { insecure: opts.insecure === true },
       });
       const out = (line: string) => process.stdout.write(`${line}\n`);
-      recorder.on('joined', (j) => out(`recording room ${j.room.id} into ${recorder.outDir} (${j.participants.length} other${j.participants.length === 1 ? '' : 's'} there${j.room.topology === 'sfu' ? '; SFU room' : ''})`));
+      recorder.on('joined', (j) => out(opts.whep !== undefined
+        ? `recording WHEP stream ${opts.whep} into ${recorder.outDir}`
+        : `recording room ${j.room.id} into ${recorder.outDir} (${j.participants.length} other${j.participants.length === 1 ? '' : 's'} there${j.room.topology === 'sfu' ? '; SFU room' : ''})`));
       recorder.on('participant-joined', (p) => out(`+ ${p.name} (${p.role}, ${p.id})`));
       recorder.on('participant-left', (p) => out(`- ${p.name} (${p.id})`));
       recorder.on('file-opened', (f) => out(`> ${f.file} (${f.name})`));
@@ -130,6 +146,7 @@ export function registerRecord(program: Command): void {
         if (isDiskFull(error)) throw new CallpeerError('IO_ERROR', `disk full: recording stopped; the files written so far are in ${recorder.outDir}`, { cause: error, hint: 'free some space or record to another disk with --out' });
         throw error;
       }
+      if (reason === 'connection lost' && opts.whep !== undefined) throw new CallpeerError('CONNECTION_FAILED', 'the WHEP connection closed (the stream ended, or its server went away); the files so far are finalized', { hint: 'check the stream, then record again' });
       if (reason === 'connection lost') throw new CallpeerError('CONNECTION_FAILED', 'the server closed the connection and the recorder could not re-join; the files so far are finalized', { hint: 'check the server, then record again' });
     });
 }

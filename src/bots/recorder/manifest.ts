@@ -72,8 +72,8 @@ export interface Manifest {
   error?: string;
   /** When `callpeer record --repair` finished a recording its recorder left unfinished. */
   repairedAt?: string;
-  /** The room's topology, known at the join. */
-  topology?: Topology;
+  /** The room's topology, known at the join; `whep` for a WHEP stream recorded (`record --whep`). */
+  topology?: Topology | 'whep';
   /** Whether cameras and screens are recorded (not with --no-video). */
   video?: boolean;
   sampleRate: 48000;
@@ -117,7 +117,7 @@ export class ManifestStore {
   }
 
   /** What the join told about the room, and whether its video is recorded. */
-  room(topology: Topology, video: boolean): void {
+  room(topology: Topology | 'whep', video: boolean): void {
     Object.assign(this.manifest, { topology, video });
     this.dirty = true;
   }

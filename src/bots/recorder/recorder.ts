@@ -11,6 +11,9 @@
  * screen on tracks of their own, named by the publisher (a simulcast camera at its highest
  * layer: the server's `auto`, which steps down only while that layer stops).
  *
+ * Or a WHEP stream (`whepUrl`): any WHEP endpoint, callpeer's `/whep/<room>` among them; its
+ * audio and video go to the same files, as one participant named after the stream.
+ *
  * Usable as a library: `await new Recorder({ wsUrl, room, outDir }).start()`, later `stop()`.
  */
 import { EventEmitter } from 'node:events';
@@ -19,6 +22,7 @@ import path from 'node:path';
 import type { AgentOptions } from '../../client/agent-options.js';
 import type { RemoteTrack } from '../../client/agent-events.js';
 import { joinRoom, type RoomAgent } from '../../client/room-agent.js';
+import { WhepClient } from '../../client/whep-client.js';
 import { CallpeerError, toCallpeerError } from '../../errors.js';
 import { safeEmit, silentLogger, type Logger } from '../../log.js';
 import type { JoinedMessage, Participant, RemovedByServer } from '../../protocol/signaling.js';
@@ -31,7 +35,12 @@ import type { TimelineOptions } from './track-timeline.js';
 import { fileError, TrackWriter } from './track-writer.js';
 import { VideoTrackRecorder, type RecordedVideoCodec, type VideoFileWriter } from './video-recorder.js';
 
-export interface RecorderOptions extends Omit<AgentOptions, 'role' | 'log' | 'audio'> {
+export interface RecorderOptions extends Omit<AgentOptions, 'role' | 'log' | 'audio' | 'wsUrl' | 'room'> {
+  /** The room to join: signaling endpoint and room name (see AgentOptions). */
+  wsUrl?: string;
+  room?: string;
+  /** Instead of a room: a WHEP endpoint to record (`token` goes as its bearer token). */
+  whepUrl?: string;
   /** Directory for the files and manifest.json (created if missing). */
   outDir: string;
   /** Also write a mixed WAV of everyone there when stopping (a path). */
@@ -43,6 +52,15 @@ export interface RecorderOptions extends Omit<AgentOptions, 'role' | 'log' | 'au
   dropPacket?: (index: number) => boolean;
   /** Record video (default true): VP8 into IVF files, H264 into raw `.h264` (Annex B) files. */
   video?: boolean;
+}
+
+/** A WHEP stream's name for files and the manifest: the last segment of its URL's path. */
+function streamName(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).at(-1) ?? '') || 'stream';
+  } catch {
+    return 'stream';
+  }
 }
 
 /** Listeners are user code: one that throws is logged and changes nothing in the recording. */
@@ -76,6 +94,7 @@ const MANIFEST_TICKS = 4;
 
 export class Recorder extends EventEmitter<RecorderEvents> {
   private roomAgent: RoomAgent | undefined;
+  private whep: WhepClient | undefined;
   readonly outDir: string;
   private readonly log: Logger;
   private readonly recordings = new Map<RemoteTrack, Recording>();
@@ -95,7 +114,11 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     super();
     this.log = options.log ?? silentLogger();
     this.outDir = path.resolve(options.outDir);
-    this.store = new ManifestStore(this.outDir, { room: options.room, server: options.wsUrl, startEpochMs: Date.now() });
+    if (options.whepUrl === undefined && (options.wsUrl === undefined || options.room === undefined)) {
+      throw new CallpeerError('INVALID_CONFIG', 'the recorder needs a room (wsUrl and room) or a WHEP endpoint (whepUrl)');
+    }
+    const server = options.whepUrl ?? options.wsUrl!;
+    this.store = new ManifestStore(this.outDir, { room: options.room ?? streamName(server), server, startEpochMs: Date.now() });
     this.video = options.video ?? true;
   }
 
@@ -121,11 +144,14 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     }
     this.outputReady = true;
     this.store.write(true);
+    if (this.options.whepUrl !== undefined) return this.startWhep(this.options.whepUrl);
     let joined: JoinedMessage;
     try {
       const o = this.options;
       ({ agent: this.roomAgent, joined } = await joinRoom({
         ...o,
+        wsUrl: o.wsUrl!,
+        room: o.room!,
         role: 'recorder',
         name: o.name ?? 'callpeer recorder',
         audio: false,
@@ -145,6 +171,52 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   }
 
   /**
+   * Records a WHEP stream: its sections are one participant's (named after the stream), a
+   * file each from the first packet; the connection closing ends them (`closed`). Resolves
+   * once connected, with `joined` as a room would say it (the stream's one participant).
+   */
+  private async startWhep(url: string): Promise<JoinedMessage> {
+    const o = this.options;
+    const client = (this.whep = new WhepClient({
+      url, video: this.video, ...(o.peer && { peer: o.peer }),
+      ...(o.token !== undefined && { token: o.token }),
+    }));
+    const participant: Participant = {
+      id: 'whep', name: new URL(url).searchParams.get('publisher') ?? streamName(url), role: 'participant', audio: true, video: this.video, screen: false, metadata: {},
+    };
+    const link = { peer: client.peer, participant: undefined };
+    const sources: RemoteTrack[] = [];
+    client.peer.on('track', (track) => {
+      const source: RemoteTrack = { participant, kind: track.kind, track, id: `whep-${track.kind === 'audio' ? 'microphone' : 'camera'}`, link };
+      sources.push(source);
+      this.onTrack(source);
+    });
+    try {
+      await client.start();
+    } catch (err) {
+      this.failure = toCallpeerError(err);
+      throw err;
+    }
+    const joined: JoinedMessage = { type: 'joined', id: 'whep', room: { id: this.store.manifest.room, topology: 'sfu', maxMembers: 0 }, participants: [participant], iceServers: [] };
+    const at = this.now();
+    this.store.room('whep', this.video);
+    this.store.connected('whep', at);
+    this.store.participantJoined(participant, at);
+    this.writeManifest();
+    client.peer.once('closed', () => {
+      for (const source of sources) {
+        const r = this.recordings.get(source);
+        if (r) this.finalize(r);
+      }
+      this.store.connectionLost(this.now());
+      this.notify('closed');
+    });
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.notify('joined', joined);
+    return joined;
+  }
+
+  /**
    * Leaves the room, finalizes every file (EOS page), writes the mix if asked and the final
    * manifest. Idempotent. Resolves with the manifest; a failed final write rejects (IO_ERROR).
    */
@@ -156,6 +228,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   private async doStop(): Promise<Manifest> {
     clearInterval(this.timer);
     await this.roomAgent?.close();
+    await this.whep?.stop();
     if (!this.outputReady) throw this.failure ?? new CallpeerError('CLOSED', 'stopped before it started');
     for (const r of [...this.recordings.values()]) this.finalize(r);
     this.store.finish(this.now(), this.failure?.message);
