@@ -3,7 +3,7 @@
  * serve`, as users run it): /ws in mesh and SFU rooms (every message type broken every way,
  * damaged SDP offers relayed to a member and offered to the SFU, frames at and over the size
  * limits, invalid UTF-8), /ws/pcm (odd lengths, empty, 1 MiB, text, bad query strings),
- * /ws/twilio, the room API's bodies and WHIP (POST offers, PATCH fragments). Then: the process still runs, logged no error, a
+ * /ws/twilio, the room API's bodies and WHIP and WHEP (POST offers, PATCH fragments). Then: the process still runs, logged no error, a
  * clean client is served correctly at once, and its memory stayed within a stated bound.
  *
  * `npm test`: 1,500 frames per endpoint, seeded. `npm run fuzz`: 100,000 (FUZZ_FRAMES).
@@ -18,7 +18,9 @@ import { parsePcmServerMessage } from '../../src/protocol/pcm.js';
 import { parseServerMessage } from '../../src/protocol/signaling.js';
 import { parseTwilioOutbound } from '../../src/protocol/twilio.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
+import { WhepClient } from '../../src/client/whep-client.js';
 import { WhipClient } from '../../src/client/whip-client.js';
+import { isRtcp } from '../../src/media/rtp.js';
 import { ToneSource } from '../../src/media/opus-sources.js';
 import { startCli } from '../helpers/cli.js';
 import { frequencyOf, PEER, sfuMember } from '../integration/sfu-helpers.js';
@@ -254,12 +256,13 @@ describe('fuzzing the endpoints of a running server', () => {
     expect(rssMb() - before).toBeLessThan(RSS_BOUND_MB);
   }, TIMEOUT);
 
-  it('/whip: damaged offers, wrong content types and hostile PATCH fragments, answered by RFC 9725 status, never 500; then a clean WHIP client is heard', async () => {
-    for (const id of ['fuzz-whip', 'after-whip']) {
+  it.each(['whip', 'whep'] as const)('/%s: damaged offers, wrong content types and hostile PATCH fragments, answered by RFC 9725 status, never 500; then a clean client is heard', async (endpoint) => {
+    for (const id of [`fuzz-${endpoint}`, `after-${endpoint}`]) {
       expect((await fetch(`${base}/api/rooms`, { method: 'POST', body: JSON.stringify({ id, topology: 'sfu' }), headers: { 'content-type': 'application/json' } })).status).toBe(201);
     }
     const requests = fc.sample(fc.tuple(
-      fc.oneof({ weight: 8, arbitrary: damagedOffer }, { weight: 1, arbitrary: fc.string({ maxLength: 200 }) }, { weight: 1, arbitrary: fc.constant('') }),
+      // A WHEP offer receives: the same offers with their send-only sections turned around.
+      fc.oneof({ weight: 8, arbitrary: endpoint === 'whip' ? damagedOffer : damagedOffer.map((o) => o.replace(/^a=sendonly/gm, 'a=recvonly')) }, { weight: 1, arbitrary: fc.string({ maxLength: 200 }) }, { weight: 1, arbitrary: fc.constant('') }),
       fc.oneof({ weight: 8, arbitrary: fc.constant('application/sdp') }, { weight: 1, arbitrary: fc.constantFrom('text/plain', 'application/json', 'application/sdp; charset=utf-8', '') }),
       fc.array(fc.oneof(
         fc.constantFrom('a=mid:0', 'a=candidate:1 1 udp 2122260223 127.0.0.1 9 typ host', 'a=end-of-candidates', 'a=ice-ufrag:zz', 'a=ice-pwd:0123456789012345678901', 'm=audio 9 UDP/TLS/RTP/SAVPF 111'),
@@ -275,7 +278,7 @@ describe('fuzzing the endpoints of a running server', () => {
       expect(isWireErrorCode(String(answer.error?.code)) && answer.error?.code !== 'INTERNAL', `${what} ${res.status} ${JSON.stringify(answer)}`).toBe(true);
     };
     for (const [sdp, type, fragment, ifMatch] of requests) {
-      const res = await fetch(`${base}/whip/fuzz-whip`, { method: 'POST', body: sdp, headers: type ? { 'content-type': type } : {} });
+      const res = await fetch(`${base}/${endpoint}/fuzz-${endpoint}`, { method: 'POST', body: sdp, headers: type ? { 'content-type': type } : {} });
       count(`POST ${res.status}`);
       if (res.status !== 201) {
         await refusal(res, `POST of ${sdp.slice(0, 120)}`);
@@ -288,7 +291,7 @@ describe('fuzzing the endpoints of a running server', () => {
       if (patch.status !== 204) await refusal(patch, `PATCH of ${fragment.slice(0, 120)}`);
       count(`DELETE ${(await fetch(session, { method: 'DELETE' })).status}`);
     }
-    console.log(JSON.stringify({ whip: statuses }));
+    console.log(JSON.stringify({ [endpoint]: statuses }));
     const allowed = ['POST 201', 'POST 400', 'POST 413', 'POST 415', 'POST 422', 'PATCH 204', 'PATCH 400', 'PATCH 412', 'PATCH 422', 'PATCH 428', 'DELETE 200'];
     expect(Object.keys(statuses).filter((k) => !allowed.includes(k))).toEqual([]);
     expect(statuses['POST 201'] ?? 0).toBeGreaterThan(0);
@@ -296,17 +299,25 @@ describe('fuzzing the endpoints of a running server', () => {
     expect(server.child.exitCode).toBeNull();
     expect(serverErrors()).toEqual([]);
     expect(rssMb() - before).toBeLessThan(RSS_BOUND_MB);
-    // Nothing left in the room, and a clean WHIP client is heard right after.
-    const listing = await (await fetch(`${base}/api/rooms/fuzz-whip`)).json() as { participants: unknown[] };
+    // Nothing left in the room, and a clean client is heard right after (a WHEP one hears a WHIP one).
+    const listing = await (await fetch(`${base}/api/rooms/fuzz-${endpoint}`)).json() as { participants: unknown[] };
     expect(listing.participants).toEqual([]);
-    const listener = await sfuMember(wsUrl('/ws'), 'after-whip', 'listener', undefined);
-    const whip = new WhipClient({ url: `${base}/whip/after-whip`, peer: PEER });
+    const listener = endpoint === 'whip' ? await sfuMember(wsUrl('/ws'), 'after-whip', 'listener', undefined) : undefined;
+    const whip = new WhipClient({ url: `${base}/whip/after-${endpoint}`, peer: PEER });
     await whip.start();
-    whip.play(new ToneSource(440));
-    await expect.poll(() => [...listener.heard.values()].some((h) => h.length > 50), { timeout: 15_000 }).toBe(true);
-    expect(frequencyOf([...listener.heard.values()][0]!)).toBeCloseTo(440, -1);
+    void whip.play(new ToneSource(440, { durationMs: 600_000 }));
+    const viewer = endpoint === 'whep' ? new WhepClient({ url: `${base}/whep/after-whep`, video: false, peer: PEER }) : undefined;
+    const viewed: Buffer[] = [];
+    if (viewer) {
+      viewer.audioTrack.onRtp = (p) => { if (!isRtcp(p)) viewed.push(Buffer.from(p)); };
+      await viewer.start();
+    }
+    const heard = () => (listener ? [...listener.heard.values()][0] ?? [] : viewed);
+    await expect.poll(() => heard().length > 50, { timeout: 15_000 }).toBe(true);
+    expect(frequencyOf(heard())).toBeCloseTo(440, -1);
+    await viewer?.stop();
     await whip.stop();
-    await listener.stop();
+    await listener?.stop();
   }, TIMEOUT);
 });
 

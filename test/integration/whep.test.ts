@@ -5,6 +5,7 @@
  * `?publisher=` picks whose tracks; without it, a section whose publisher left takes the next
  * one's. Refusals: a send-only offer, a mesh room, a token that may not subscribe.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WhepClient } from '../../src/client/whep-client.js';
 import { WhipClient } from '../../src/client/whip-client.js';
@@ -106,6 +107,12 @@ describe('WHEP egress', () => {
     await expect(whip.start()).rejects.toThrow(/WHIP endpoint refused \(400 INVALID_SDP\): the offer receives no audio or video/);
     await whip.stop();
     expect(ctx.server.rooms.get('whep-refuse')).toBeUndefined();
+    // A receive-only offer in codecs the room does not forward (no Opus): 422, nobody left behind.
+    const noOpus = readFileSync(new URL('../fixtures/rtc/chromium-offer-recvonly.sdp', import.meta.url), 'utf8').replace('opus/48000/2', 'L16/48000/2');
+    const refused = await fetch(`${http()}/whep/whep-refuse`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: noOpus });
+    expect(refused.status).toBe(422);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('CODEC_NOT_SUPPORTED');
+    expect(ctx.server.rooms.get('whep-refuse')?.size ?? 0).toBe(0);
     // A WHIP session is not a WHEP resource.
     const pub = await publisher('whep-refuse', 'P', 440);
     const status = (await fetch(`${http()}/whep/whep-refuse/nosuch`, { method: 'DELETE' })).status;
