@@ -12,6 +12,10 @@ import { collect, ICE_TRANSPORT_POLICY_HELP, peerNetworkOptions, tokenOption } f
 
 interface LoadtestCliOptions {
   mode: string;
+  whip?: string;
+  whep?: string;
+  viewers?: string;
+  header?: string[];
   rooms?: string;
   peers?: string;
   publishers?: string;
@@ -46,14 +50,59 @@ function n(v: string | undefined): number | undefined {
 
 const WEBRTC_ONLY = ['rooms', 'peers', 'publishers', 'subscribers', 'audio', 'file', 'video', 'bind', 'iceServer', 'iceTransportPolicy'] as const;
 const PCM_ONLY = ['pairs', 'codec'] as const;
+const WHIP_ONLY = ['viewers', 'header'] as const;
+/** Room-only flags a WHIP/WHEP run refuses (it takes --publishers, --audio, --file, --video, --bind, --ice-server). */
+const ROOMS_ONLY = ['rooms', 'peers', 'subscribers', 'iceTransportPolicy', 'insecure'] as const;
+
+/** `--header 'Name: value'` lines as a record; a line without a colon is refused. */
+function parseHeaders(lines: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    const name = line.slice(0, colon).trim();
+    if (colon <= 0 || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new CallpeerError('INVALID_CONFIG', `--header "${line}" is not "Name: value"`, { hint: "e.g. --header 'X-Api-Key: secret'" });
+    out[name.toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return out;
+}
+
+/** `--whip`/`--whep`: a WHIP/WHEP run against any server. */
+function whipInput(url: string | undefined, o: LoadtestCliOptions): LoadTestInput {
+  if (url !== undefined) throw new CallpeerError('INVALID_CONFIG', `--whip/--whep give the endpoints: drop the server URL "${url}"`, { hint: 'callpeer loadtest --whip http://host/whip/ROOM --whep http://host/whep/ROOM' });
+  const foreign = [...PCM_ONLY, ...ROOMS_ONLY].filter((k) => o[k] !== undefined);
+  if (o.mode !== 'webrtc') foreign.unshift('mode' as never);
+  if (foreign.length > 0) {
+    throw new CallpeerError('INVALID_CONFIG', `${foreign.map(flagName).join(', ')} do${foreign.length === 1 ? 'es' : ''} not apply to a WHIP/WHEP run`, { hint: 'it takes --publishers, --viewers, --audio, --file, --video, --header, --token' });
+  }
+  return {
+    mode: 'whip',
+    ...(o.whip !== undefined && { whipUrl: o.whip }),
+    ...(o.whep !== undefined && { whepUrl: o.whep }),
+    publishers: n(o.publishers),
+    viewers: n(o.viewers),
+    rampPerSecond: n(o.ramp),
+    durationSeconds: n(o.duration),
+    thresholds: { maxLossPercent: n(o.maxLoss), maxSetupP95Ms: n(o.maxSetupP95), maxJitterMs: n(o.maxJitter) },
+    force: o.force === true,
+    headers: parseHeaders(o.header ?? []),
+    audio: o.audio as LoadAudio | undefined,
+    ...(o.file !== undefined && { audioFile: o.file }),
+    ...(o.video === true && { video: true }),
+    ...(o.token !== undefined && { token: o.token }),
+    ...(o.bind !== undefined && { bindAddress: o.bind }),
+    ...(o.iceServer !== undefined && { iceServers: o.iceServer }),
+  };
+}
 
 function flagName(key: string): string {
   return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
 /** Flags to LoadTestInput, nothing else: the runner validates and runs. */
-export function loadtestInput(url: string, o: LoadtestCliOptions): LoadTestInput {
-  const foreign = (o.mode === 'pcm' ? WEBRTC_ONLY : PCM_ONLY).filter((k) => o[k] !== undefined);
+export function loadtestInput(url: string | undefined, o: LoadtestCliOptions): LoadTestInput {
+  if (o.whip !== undefined || o.whep !== undefined) return whipInput(url, o);
+  if (url === undefined) throw new CallpeerError('INVALID_CONFIG', 'loadtest needs the server URL (or --whip/--whep URLs)', { hint: 'callpeer loadtest http://localhost:8080 --rooms 2 --peers 5' });
+  const foreign = [...(o.mode === 'pcm' ? WEBRTC_ONLY : PCM_ONLY), ...WHIP_ONLY].filter((k) => o[k] !== undefined);
   if (foreign.length > 0) {
     throw new CallpeerError('INVALID_CONFIG', `${foreign.map(flagName).join(', ')} do${foreign.length === 1 ? 'es' : ''} not apply to --mode ${o.mode}`, {
       hint: o.mode === 'pcm' ? 'PCM mode takes --pairs and --codec' : 'add --mode pcm for --pairs and --codec',
@@ -88,11 +137,15 @@ export function registerLoadtest(program: Command): void {
   program
     .command('loadtest')
     .description('simulate many WebRTC peers (or /ws/pcm pairs) against a server and measure setup, loss, jitter, latency')
-    .argument('<server-url>', 'the server, http(s)://host:port or ws(s)://host:port')
+    .argument('[server-url]', 'the server, http(s)://host:port or ws(s)://host:port (not with --whip/--whep)')
     .option('--mode <mode>', 'webrtc (mesh rooms) or pcm (/ws/pcm pairs)', 'webrtc')
+    .option('--whip <url>', 'publish through WHIP to this endpoint, any server (callpeer: http://host/whip/ROOM); {n} in it becomes the publisher\'s index')
+    .option('--whep <url>', 'view through WHEP from this endpoint, any server (callpeer: http://host/whep/ROOM); {n} becomes the viewer\'s index')
+    .option('--viewers <n>', 'WHEP viewers (with --whep; default 1)')
+    .option('--header <line>', 'extra header on every WHIP/WHEP request, "Name: value", repeatable', collect)
     .option('--rooms <n>', 'rooms (webrtc; default 1)')
     .option('--peers <m>', 'peers per room, all publishing (default 2)')
-    .option('--publishers <p>', 'publishing peers per room (instead of --peers)')
+    .option('--publishers <p>', 'publishing peers per room (instead of --peers); with --whip, WHIP publishers (default 1)')
     .option('--subscribers <s>', 'listening-only peers per room')
     .option('--ramp <per-second>', 'peers started per second (default 10)')
     .option('--duration <seconds>', 'how long everyone stays after the last peer started (default 10)')
@@ -118,8 +171,9 @@ export function registerLoadtest(program: Command): void {
       '  callpeer loadtest http://localhost:8080 --rooms 10 --peers 5 --ramp 20 --duration 30',
       '  callpeer loadtest http://localhost:8080 --rooms 2 --publishers 1 --subscribers 8 --json run.json --max-loss 1 --max-setup-p95 500',
       '  callpeer loadtest http://localhost:8080 --mode pcm --pairs 50 --codec opus',
+      '  callpeer loadtest --whip http://localhost:8080/whip/stage --whep http://localhost:8080/whep/stage --publishers 1 --viewers 50',
     ].join('\n'))
-    .action(async (url: string, opts: LoadtestCliOptions) => {
+    .action(async (url: string | undefined, opts: LoadtestCliOptions) => {
       const input = loadtestInput(url, opts);
       const log = createLogger({ level: opts.logLevel as 'warn', destination: process.stderr });
       const view = new ProgressView(process.stdout);

@@ -15,6 +15,8 @@ export interface HttpSessionOptions {
   url: string;
   /** Sent as `Authorization: Bearer`. */
   token?: string;
+  /** More request headers for every request (another server's auth scheme, an API key). */
+  headers?: Record<string, string>;
   /** Options of the WebRTC connection (tests: bindAddress 127.0.0.1). */
   peer?: Omit<PeerOptions, 'trickle'>;
   /** The answer (and the connection) must come within this long, ms. Default 10000. */
@@ -123,8 +125,9 @@ export abstract class HttpSession {
     }
   }
 
+  /** The caller's headers, and its bearer token. */
   private authorization(): Record<string, string> {
-    return this.options.token !== undefined ? { authorization: `Bearer ${this.options.token}` } : {};
+    return { ...this.options.headers, ...(this.options.token !== undefined && { authorization: `Bearer ${this.options.token}` }) };
   }
 
   /** Resolves when the media connection closes (ICE failed, the server went away). */

@@ -10,6 +10,7 @@ import { ToneSource, type OpusSource } from '../media/opus-sources.js';
 import type { MediaTrack } from '../rtc/media-track.js';
 import type { OpusSender } from '../rtc/opus-sender.js';
 import { Pacer } from '../time/pacer.js';
+import { stampOpusPacket } from '../media/opus-stamp.js';
 import type { LoadAudio } from './params.js';
 
 /** 20 ms is split in this many slots and senders are spread over them, as independent clients would be. */
@@ -98,7 +99,11 @@ export class SharedAudio {
   /** Frames the pacer dropped after a stall (the generator fell behind). */
   skippedFrames = 0;
 
-  constructor(private readonly source: OpusSource) {}
+  /**
+   * `stamp`: every packet carries its send time (media/opus-stamp.ts, epoch ms) so receivers
+   * behind servers that renumber packets (WHIP/WHEP runs against any server) still time it.
+   */
+  constructor(private readonly source: OpusSource, private readonly options: { stamp?: boolean } = {}) {}
 
   add(sender: OpusSender): void {
     this.slots[this.next++ % SLOTS]!.add(sender);
@@ -126,10 +131,17 @@ export class SharedAudio {
     }
     const gap = this.lastFrame[slot]! < 0 ? 0 : index - this.lastFrame[slot]! - 1;
     this.lastFrame[slot] = index;
-    for (const sender of this.slots[slot]!) {
+    const senders = this.slots[slot]!;
+    const frame = this.frame && this.options.stamp && senders.size > 0 ? stampOpusPacket(this.frame, epochNow()) : this.frame;
+    for (const sender of senders) {
       if (gap > 0) sender.skipFrames(gap);
-      if (this.frame) sender.sendFrame(this.frame);
+      if (frame) sender.sendFrame(frame);
       else sender.skipFrames(1); // the source is silent (DTX): the next packet starts a talk spurt
     }
   }
+}
+
+/** Wall-clock ms with performance.now()'s resolution: one clock for every process of this machine. */
+export function epochNow(): number {
+  return performance.timeOrigin + performance.now();
 }

@@ -78,12 +78,38 @@ export interface PcmLoadParams extends CommonParams {
   codec: PcmCodec;
 }
 
-export type LoadTestParams = WebRtcLoadParams | PcmLoadParams;
+/**
+ * WHIP publishers and WHEP viewers against any server that speaks them (callpeer's
+ * `/whip/<room>` and `/whep/<room>`, Janus behind simple-whip-server, …). In either URL, `{n}`
+ * becomes the peer's index (servers with one endpoint per stream).
+ */
+export interface WhipLoadParams extends CommonParams {
+  mode: 'whip';
+  /** Where publishers POST their offers (needed when publishers > 0). */
+  whipUrl?: string;
+  /** Where viewers POST theirs (needed when viewers > 0). */
+  whepUrl?: string;
+  publishers: number;
+  viewers: number;
+  audio: LoadAudio;
+  audioFile?: string;
+  /** Publishers also send a 640x360 VP8 camera; viewers offer a video section. */
+  video: boolean;
+  /** More headers on every WHIP/WHEP request (`--header 'Name: value'`). */
+  headers: Record<string, string>;
+  bindAddress?: string;
+  iceServers?: string[];
+  /** A session not connected this long after it started is counted, ms. Default 15000. */
+  connectTimeoutMs: number;
+}
+
+export type LoadTestParams = WebRtcLoadParams | PcmLoadParams | WhipLoadParams;
 
 /** What a caller may leave out. */
 export type LoadTestInput =
   | (Partial<Omit<WebRtcLoadParams, 'url' | 'mode'>> & { url: string; mode?: 'webrtc'; peers?: number })
-  | (Partial<Omit<PcmLoadParams, 'url' | 'mode'>> & { url: string; mode: 'pcm' });
+  | (Partial<Omit<PcmLoadParams, 'url' | 'mode'>> & { url: string; mode: 'pcm' })
+  | (Partial<Omit<WhipLoadParams, 'url' | 'mode'>> & { url?: string; mode: 'whip' });
 
 /** Peers allowed against a host that is not loopback without `force`: enough to try, not to flood. */
 export const MAX_REMOTE_PEERS = 20;
@@ -126,21 +152,60 @@ export function isLoopbackHost(url: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-function checkUrl(url: string): void {
+function checkUrl(url: string, schemes = ['http:', 'https:', 'ws:', 'wss:'], example = 'http://localhost:8080'): void {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw invalid(`"${url}" is not a URL`, 'give the server like http://localhost:8080');
+    throw invalid(`"${url}" is not a URL`, `give the server like ${example}`);
   }
-  if (!['http:', 'https:', 'ws:', 'wss:'].includes(u.protocol)) throw invalid(`unsupported scheme "${u.protocol}" in "${url}"`, 'use http(s):// or ws(s)://');
+  if (!schemes.includes(u.protocol)) throw invalid(`unsupported scheme "${u.protocol}" in "${url}"`, `use ${schemes.map((x) => `${x}//`).join(' or ')}`);
+}
+
+/** Against this machine, gather on loopback: libjuice finds no loopback candidate by itself. */
+function bindFor(url: string, bindAddress: string | undefined): { bindAddress?: string } {
+  const address = bindAddress ?? (isLoopbackHost(url) ? '127.0.0.1' : undefined);
+  return address !== undefined ? { bindAddress: address } : {};
+}
+
+function audioOf(input: { audio?: LoadAudio; audioFile?: string }): LoadAudio {
+  const audio = input.audio ?? 'tone';
+  if (!['tone', 'file', 'silence'].includes(audio)) throw invalid(`--audio must be tone, file or silence (got ${String(audio)})`, 'e.g. --audio tone');
+  if ((audio === 'file') !== (input.audioFile !== undefined)) throw invalid('--audio file goes with --file PATH (and only then)', 'e.g. --audio file --file speech.wav');
+  return audio;
+}
+
+function whipParams(input: Extract<LoadTestInput, { mode: 'whip' }>, common: Omit<CommonParams, 'url'>): WhipLoadParams {
+  const { whipUrl, whepUrl } = input;
+  if (whipUrl === undefined && whepUrl === undefined) throw invalid('a WHIP/WHEP run needs --whip URL, --whep URL or both', 'e.g. --whip http://localhost:8080/whip/stage --publishers 2');
+  for (const u of [whipUrl, whepUrl]) if (u !== undefined) checkUrl(u, ['http:', 'https:'], 'http://localhost:8080/whip/stage');
+  const publishers = int('--publishers', input.publishers, whipUrl !== undefined ? 1 : 0, 0, 5000);
+  const viewers = int('--viewers', input.viewers, whepUrl !== undefined ? 1 : 0, 0, 5000);
+  if (publishers > 0 && whipUrl === undefined) throw invalid('--publishers publish through WHIP: add --whip URL', 'e.g. --whip http://localhost:8080/whip/stage');
+  if (viewers > 0 && whepUrl === undefined) throw invalid('--viewers view through WHEP: add --whep URL', 'e.g. --whep http://localhost:8080/whep/stage');
+  if (publishers + viewers === 0) throw invalid('nobody to simulate: --publishers and --viewers are both 0', 'e.g. --publishers 1 --viewers 10');
+  const url = (whipUrl ?? whepUrl)!;
+  return {
+    ...common,
+    url,
+    mode: 'whip',
+    ...(whipUrl !== undefined && { whipUrl }),
+    ...(whepUrl !== undefined && { whepUrl }),
+    publishers,
+    viewers,
+    audio: audioOf(input),
+    ...(input.audioFile !== undefined && { audioFile: input.audioFile }),
+    video: input.video ?? false,
+    headers: input.headers ?? {},
+    connectTimeoutMs: positive('connectTimeoutMs', input.connectTimeoutMs, 15_000),
+    ...bindFor(url, input.bindAddress),
+    ...(input.iceServers !== undefined && { iceServers: input.iceServers }),
+  };
 }
 
 /** Defaults filled, every field checked; throws INVALID_CONFIG naming the field. */
 export function validateParams(input: LoadTestInput): LoadTestParams {
-  checkUrl(input.url);
-  const common = {
-    url: input.url,
+  const shared = {
     rampPerSecond: positive('--ramp', input.rampPerSecond, 10),
     durationSeconds: positive('--duration', input.durationSeconds, 10),
     thresholds: thresholds(input.thresholds),
@@ -150,6 +215,13 @@ export function validateParams(input: LoadTestInput): LoadTestParams {
   };
   let params: LoadTestParams;
   let total: number;
+  if (input.mode === 'whip') {
+    params = whipParams(input, shared);
+    total = params.publishers + params.viewers;
+    return checkRemote(params, total);
+  }
+  checkUrl(input.url);
+  const common = { ...shared, url: input.url };
   if (input.mode === 'pcm') {
     params = { ...common, mode: 'pcm', pairs: int('--pairs', input.pairs, 10, 1, 5000), codec: input.codec ?? 'pcm' };
     if (params.codec !== 'pcm' && params.codec !== 'opus') throw invalid(`--codec must be pcm or opus (got ${String(params.codec)})`, 'e.g. --codec opus');
@@ -161,9 +233,7 @@ export function validateParams(input: LoadTestInput): LoadTestParams {
     const publishers = int('--publishers', input.publishers ?? input.peers, 2, 0, 1000);
     const subscribers = int('--subscribers', input.subscribers, 0, 0, 1000);
     if (publishers + subscribers < 2) throw invalid('a room needs at least 2 peers', 'e.g. --peers 5');
-    const audio = input.audio ?? 'tone';
-    if (!['tone', 'file', 'silence'].includes(audio)) throw invalid(`--audio must be tone, file or silence (got ${String(audio)})`, 'e.g. --audio tone');
-    if ((audio === 'file') !== (input.audioFile !== undefined)) throw invalid('--audio file goes with --file PATH (and only then)', 'e.g. --audio file --file speech.wav');
+    const audio = audioOf(input);
     params = {
       ...common,
       mode: 'webrtc',
@@ -175,14 +245,18 @@ export function validateParams(input: LoadTestInput): LoadTestParams {
       roomPrefix: input.roomPrefix ?? `loadtest-${randomBytes(3).toString('hex')}`,
       connectTimeoutMs: positive('connectTimeoutMs', input.connectTimeoutMs, 15_000),
       ...(input.audioFile !== undefined && { audioFile: input.audioFile }),
-      // Against this machine, gather on loopback: libjuice finds no loopback candidate by itself.
-      ...((input.bindAddress ?? (isLoopbackHost(input.url) ? '127.0.0.1' : undefined)) !== undefined && { bindAddress: input.bindAddress ?? '127.0.0.1' }),
+      ...bindFor(input.url, input.bindAddress),
       ...(input.iceServers !== undefined && { iceServers: input.iceServers }),
       ...(input.iceTransportPolicy !== undefined && { iceTransportPolicy: parseIceTransportPolicy(input.iceTransportPolicy) }),
       ...(input.hooks !== undefined && { hooks: input.hooks }),
     };
     total = params.rooms * (publishers + subscribers);
   }
+  return checkRemote(params, total);
+}
+
+/** Refuses a big run against somebody else's server unless `force` is set. */
+function checkRemote<P extends LoadTestParams>(params: P, total: number): P {
   if (total > MAX_REMOTE_PEERS && !params.force && !isLoopbackHost(params.url)) {
     throw invalid(`${total} peers against ${new URL(params.url).host}, which is not this machine: refused above ${MAX_REMOTE_PEERS}`, 'add --force if you run that server and mean it');
   }
@@ -191,5 +265,6 @@ export function validateParams(input: LoadTestInput): LoadTestParams {
 
 /** How many simulated peers (WebRTC) or clients (PCM) a run starts. */
 export function peerCount(p: LoadTestParams): number {
+  if (p.mode === 'whip') return p.publishers + p.viewers;
   return p.mode === 'pcm' ? p.pairs * 2 : p.rooms * (p.publishers + p.subscribers);
 }

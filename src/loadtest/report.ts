@@ -34,6 +34,13 @@ export function violationLine(v: Violation): string {
 function describeRun(r: LoadTestResult): string {
   const p = r.params;
   if (p.mode === 'pcm') return `pcm, ${p.pairs} pairs (codec ${p.codec})`;
+  if (p.mode === 'whip') {
+    const who = [
+      ...(p.publishers > 0 ? [`${p.publishers} WHIP publisher${p.publishers === 1 ? '' : 's'} → ${p.whipUrl}`] : []),
+      ...(p.viewers > 0 ? [`${p.viewers} WHEP viewer${p.viewers === 1 ? '' : 's'} ← ${p.whepUrl}`] : []),
+    ];
+    return `${who.join(', ')}; audio ${p.audio}${p.video ? ', video (640x360 VP8)' : ''}`;
+  }
   const size = p.publishers + p.subscribers;
   const who = p.subscribers === 0 ? `${size} peers` : `${p.publishers} publishers + ${p.subscribers} subscribers`;
   const kind = r.topology === 'mesh' || r.topology === 'sfu' ? `webrtc ${r.topology}` : 'webrtc';
@@ -75,8 +82,10 @@ export function formatReport(r: LoadTestResult): string {
     '',
     ...table([
       ['', 'count', 'p50', 'p95', 'p99', 'max'],
-      distRow('join ms', s.setup.joinMs, 0),
-      distRow(r.mode === 'pcm' ? 'paired ms' : 'ICE connected ms', s.setup.iceConnectedMs, 0),
+      ...(r.mode === 'whip'
+        ? [distRow('offer ms (ICE gathering)', s.setup.offerMs, 0), distRow('answer ms (HTTP POST → 201)', s.setup.answerMs, 0)]
+        : [distRow('join ms', s.setup.joinMs, 0)]),
+      distRow(r.mode === 'pcm' ? 'paired ms' : r.mode === 'whip' ? 'connected ms (ICE + DTLS)' : 'ICE connected ms', s.setup.iceConnectedMs, 0),
       distRow('first packet ms (setup)', s.setup.firstPacketMs, 0),
       distRow('one-way latency ms', s.latencyMs, 2),
       distRow('jitter ms (per stream)', s.jitterMs, 2),

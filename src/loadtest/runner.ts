@@ -12,7 +12,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseRoomUrl } from '../client/room-url.js';
 import { silentLogger, type Logger } from '../log.js';
 import { openLoadAudio, SendLog, SharedAudio } from './media.js';
-import { peerCount, validateParams, type LoadTestInput, type LoadTestParams, type PcmLoadParams, type WebRtcLoadParams } from './params.js';
+import { httpTesters } from './http-tester.js';
+import { peerCount, validateParams, type LoadTestInput, type LoadTestParams, type PcmLoadParams, type WebRtcLoadParams, type WhipLoadParams } from './params.js';
 import { PcmBroadcast, pcmTesters } from './pcm-tester.js';
 import {
   checkThresholds, generatorFigures, LatencyHistogram, summarize,
@@ -62,14 +63,14 @@ export interface ProgressSnapshot {
 /** Everything a run measured (the `--json` file; README "Load testing" documents it). */
 export interface LoadTestResult {
   version: 1;
-  mode: 'webrtc' | 'pcm';
+  mode: 'webrtc' | 'pcm' | 'whip';
   /** The rooms' topology as the server said (WebRTC; 'mixed' if rooms differed, null if none joined or PCM). */
   topology: Topology | 'mixed' | null;
   startedAt: string;
   /** Wall seconds from the first start to the final snapshot. */
   elapsedSeconds: number;
   /** The validated parameters (test hooks and token left out). */
-  params: Omit<WebRtcLoadParams, 'hooks' | 'token'> | Omit<PcmLoadParams, 'token'>;
+  params: Omit<WebRtcLoadParams, 'hooks' | 'token'> | Omit<PcmLoadParams, 'token'> | Omit<WhipLoadParams, 'token' | 'headers'>;
   summary: LoadSummary;
   generator: GeneratorFigures;
   violations: Violation[];
@@ -142,6 +143,12 @@ export async function runLoadTest(input: LoadTestInput | LoadTestParams, options
     const wsUrl = parseRoomUrl(params.url, 'x').wsUrl;
     const sfuUdpPort = await freeUdpPort(params.bindAddress);
     testers = webRtcTesters(params, { wsUrl, audio, sendLog: new SendLog(), latency, log, sfuUdpPort, ...(params.video && { videoLayers: loadVideoLayers() }) });
+    audio.start();
+    skippedFrames = () => audio.skippedFrames;
+    stopMedia = () => audio.stop();
+  } else if (params.mode === 'whip') {
+    const audio = new SharedAudio(await openLoadAudio(params.audio, params.audioFile), { stamp: true });
+    testers = httpTesters({ params, audio, latency, log, ...(params.video && { videoLayers: loadVideoLayers() }) });
     audio.start();
     skippedFrames = () => audio.skippedFrames;
     stopMedia = () => audio.stop();
@@ -230,8 +237,9 @@ export async function runLoadTest(input: LoadTestInput | LoadTestParams, options
 
   const summary = summarize(peers, latency.distribution());
   const violations = checkThresholds(summary, params.thresholds);
-  // Test hooks are code, and a token is a secret: neither goes into a report file.
-  const { hooks: _hooks, token: _token, ...shown } = params as WebRtcLoadParams;
+  // Test hooks are code, and a token or headers may be secrets: none goes into a report file.
+  const { hooks: _hooks, token: _token, headers: _headers, ...rest } = params as LoadTestParams & { hooks?: unknown; headers?: unknown };
+  const shown = rest as LoadTestResult['params'];
   const topologies = new Set(testers.flatMap((t) => (t.topology ? [t.topology] : [])));
   return {
     version: 1,

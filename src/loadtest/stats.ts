@@ -84,6 +84,8 @@ export interface PeerFigures {
   /** RTT from the RRs of each remote we send to, ms (latest report each). */
   rttMs: number[];
   errors: Record<string, number>;
+  /** WHIP/WHEP peers: start → offer ready (ICE gathering), → the POST's 201 (answer), → ICE and DTLS up, ms. */
+  http?: { offerMs: number | null; answerMs: number | null; connectedMs: number | null };
 }
 
 /** One sample of the generator process, taken about once a second. */
@@ -112,7 +114,8 @@ export interface GeneratorFigures {
 export interface LoadSummary {
   peers: { total: number; joined: number; connected: number; withErrors: number };
   tracks: { expected: number; received: number };
-  setup: { joinMs: Distribution; iceConnectedMs: Distribution; firstPacketMs: Distribution };
+  /** offerMs/answerMs: WHIP/WHEP runs only (empty otherwise); joinMs is the answer there too. */
+  setup: { joinMs: Distribution; offerMs: Distribution; answerMs: Distribution; iceConnectedMs: Distribution; firstPacketMs: Distribution };
   packets: { sent: number; received: number; expected: number; lost: number; lossPercent: number };
   bitrate: { sentKbps: number; receivedKbps: number; perStreamKbps: Distribution };
   streamLossPercent: Distribution;
@@ -243,6 +246,8 @@ export function summarize(peers: readonly PeerFigures[], latency: Distribution):
     tracks: { expected: peers.reduce((n, p) => n + p.tracksExpected, 0), received: peers.reduce((n, p) => n + p.tracksReceived, 0) },
     setup: {
       joinMs: distribution(peers.flatMap((p) => (p.joinMs === null ? [] : [p.joinMs]))),
+      offerMs: distribution(peers.flatMap((p) => (p.http?.offerMs == null ? [] : [p.http.offerMs]))),
+      answerMs: distribution(peers.flatMap((p) => (p.http?.answerMs == null ? [] : [p.http.answerMs]))),
       iceConnectedMs: distribution(ours.flatMap((l) => (l.connectMs === null ? [] : [l.connectMs]))),
       firstPacketMs: distribution(ours.flatMap((l) => (l.remotePublishes && l.firstPacketMs !== null ? [l.firstPacketMs] : []))),
     },

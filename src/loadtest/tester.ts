@@ -20,7 +20,8 @@ import { RtpReceiver } from '../rtc/rtp-receiver.js';
 import { Vp8SimulcastSender } from '../rtc/vp8-sender.js';
 import type { SendLog, SharedAudio } from './media.js';
 import type { WebRtcLoadParams } from './params.js';
-import { streamKbps, type LatencyHistogram, type LinkFigures, type PeerFigures, type StreamFigures, type VideoStreamFigures } from './stats.js';
+import type { LatencyHistogram, LinkFigures, PeerFigures, StreamFigures, VideoStreamFigures } from './stats.js';
+import { newCounters, sentBy, streamFigures, type Stream, type StreamCounters } from './stream-counters.js';
 import { VIDEO_FPS, VideoStreamCounter } from './video.js';
 
 /** What every tester of a run shares. */
@@ -47,19 +48,6 @@ export interface TesterPlace {
   publishersInRoom: number;
 }
 
-interface StreamCounters {
-  /** Packets seen on the track before the drop hook (its n). */
-  arrived: number;
-  firstAt: number;
-  lastAt: number;
-  latencySum: number;
-  latencyCount: number;
-}
-
-interface Stream extends StreamCounters {
-  receiver: RtpReceiver;
-}
-
 /** One connection of the agent: our stream on it and when it came up. */
 interface Conn {
   link: AgentLink;
@@ -84,8 +72,6 @@ interface Remote {
   firstPacketAt: number | undefined;
   streams: Map<RemoteTrack, Stream>;
 }
-
-const RTP_HEADER_BYTES = 12;
 
 export class WebRtcTester {
   private agent: RoomAgent | undefined;
@@ -312,7 +298,7 @@ export class WebRtcTester {
     let key: number | string | undefined = bySsrc ? undefined : remote.id;
     let latencyOf = key === undefined ? undefined : sendLog.lookup(key);
     const drop = this.ctx.params.hooks?.dropReceived;
-    const counters: StreamCounters = { arrived: 0, firstAt: 0, lastAt: 0, latencySum: 0, latencyCount: 0 };
+    const counters: StreamCounters = newCounters();
     const receiver = new RtpReceiver(track, {
       attach: false,
       logger: this.ctx.log,
@@ -367,30 +353,4 @@ export class WebRtcTester {
     if (conn.sendLogKey !== undefined) this.ctx.sendLog.forget(conn.sendLogKey);
     s.close();
   }
-}
-
-/** What a sender put on the wire: packets, and bytes with their RTP headers. */
-function sentBy(s: OpusSender): { packets: number; bytes: number } {
-  const st = s.stats();
-  return { packets: st.packetsSent, bytes: st.octetsSent + RTP_HEADER_BYTES * st.packetsSent };
-}
-
-/** One received track's counters as StreamFigures. */
-function streamFigures(from: string, s: Stream): StreamFigures {
-  const rx = s.receiver.stats();
-  const packets = rx.reduce((n, r) => n + r.received, 0);
-  const expected = rx.reduce((n, r) => n + r.expected, 0);
-  const lost = rx.reduce((n, r) => n + Math.max(0, r.cumulativeLost), 0);
-  const bytes = rx.reduce((n, r) => n + r.bytes, 0);
-  return {
-    from,
-    packets,
-    expected,
-    lost,
-    lossPercent: expected > 0 ? (100 * lost) / expected : 0,
-    bytes,
-    kbps: streamKbps(bytes, s.firstAt, s.lastAt),
-    jitterMs: rx.length ? Math.max(...rx.map((r) => r.jitterMs)) : 0,
-    latencyMeanMs: s.latencyCount > 0 ? s.latencySum / s.latencyCount : null,
-  };
 }

@@ -131,6 +131,49 @@ describe('callpeer loadtest', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('--whip/--whep run WHIP publishers and WHEP viewers against any server: the report shows their setup phases; no token or header in the JSON', async () => {
+    const sfu = await startTestServer({ topology: 'sfu', rtcBind: '127.0.0.1' });
+    try {
+      const file = path.join(dir, 'whip.json');
+      const r = await runCli([
+        'loadtest', '--whip', `${sfu.url}/whip/stage`, '--whep', `${sfu.url}/whep/stage`, '--publishers', '1', '--viewers', '2',
+        '--duration', '2', '--max-loss', '1', '--json', file, '--token', 'secret-token-xyz', '--header', 'X-Api-Key: secret-header-value',
+      ], { timeoutMs: 20_000 });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`1 WHIP publisher → ${sfu.url}/whip/stage, 2 WHEP viewers ← ${sfu.url}/whep/stage; audio tone`);
+      for (const row of ['offer ms (ICE gathering)', 'answer ms (HTTP POST → 201)', 'connected ms (ICE + DTLS)', 'first packet ms (setup)', 'one-way latency ms']) {
+        expect(r.stdout).toMatch(new RegExp(`^${row.replace(/[()+]/g, '\\$&')} +\\d+ `, 'm'));
+      }
+      expect(r.stdout).toMatch(/tracks +2\/2 received/);
+      const text = readFileSync(file, 'utf8');
+      expect(text).not.toContain('secret-token-xyz');
+      expect(text).not.toContain('secret-header-value');
+      const json = JSON.parse(text) as { mode: string; summary: { setup: { answerMs: { count: number } } }; peers: { http: unknown }[] };
+      expect(mismatches(json, SHAPE)).toEqual([]);
+      expect(json.mode).toBe('whip');
+      expect(json.summary.setup.answerMs.count).toBe(3);
+      expect(json.peers.every((p) => mismatches(p.http, { offerMs: 'number', answerMs: 'number', connectedMs: 'number' }).length === 0)).toBe(true);
+    } finally {
+      await sfu.close();
+    }
+  }, 30_000);
+
+  it('refuses WHIP/WHEP flag mixes that cannot run, naming the flag (exit 1)', async () => {
+    const cases: [string[], RegExp][] = [
+      [['loadtest', base, '--whip', 'http://127.0.0.1:2/whip/x'], /--whip\/--whep give the endpoints: drop the server URL/],
+      [['loadtest', '--whip', 'http://127.0.0.1:2/whip/x', '--rooms', '2'], /--rooms does not apply to a WHIP\/WHEP run/],
+      [['loadtest', '--whip', 'http://127.0.0.1:2/whip/x', '--header', 'no colon here'], /--header "no colon here" is not "Name: value"/],
+      [['loadtest', base, '--viewers', '3'], /--viewers does not apply to --mode webrtc/],
+      [['loadtest'], /loadtest needs the server URL \(or --whip\/--whep URLs\)/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCli(args, { timeoutMs: 10_000 });
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
   it('refuses a bad flag value with exit 1', async () => {
     const r = await runCli(['loadtest', base, '--peers', 'many'], { timeoutMs: 10_000 });
     expect(r.code).toBe(1);
