@@ -7,7 +7,7 @@
  */
 import type { VideoCodecName } from '../protocol/signaling.js';
 import {
-  directionOf, findCodec, primarySsrcs, receives, sends,
+  directionOf, findCodec, inUse, primarySsrcs, receives, sends,
   type SdpCodec, type SdpDirection, type SdpMedia, type SessionDescription,
 } from './sdp.js';
 
@@ -107,8 +107,8 @@ export function planAnswer(offer: SessionDescription, caps: MediaCapabilities = 
   const plan: AnswerEntry[] = [];
   for (const m of offer.media) {
     if (m.kind !== 'audio' && m.kind !== 'video') continue;
-    const theySend = m.port !== 0 && sends(m.direction);
-    const theyReceive = m.port !== 0 && receives(m.direction);
+    const theySend = inUse(m) && sends(m.direction);
+    const theyReceive = inUse(m) && receives(m.direction);
     let codec: SdpCodec | undefined;
     let direction: SdpDirection = 'inactive';
     if (m.kind === 'audio') {

@@ -26,7 +26,7 @@ import { PeerDataChannel } from './data-channel.js';
 import { MediaTrack } from './media-track.js';
 import { describeMedia, isRelayCandidate, offerAsDtlsClient, offerAsDtlsServer, OPUS_FMTP, randomId, randomSsrc, relayCandidatesOnly, VP8_CODEC, watchNativeClose, withReceiveBandwidth } from './native.js';
 import type { AddAudioTrackOptions, PeerCloseReason, PeerEvents, PeerOptions, PeerSignal } from './peer-types.js';
-import { parseSdp, primarySsrcs, receives, sends, type SdpCodec, type SdpDirection, type SessionDescription } from './sdp.js';
+import { inUse, parseSdp, primarySsrcs, receives, sends, type SdpCodec, type SdpDirection, type SessionDescription } from './sdp.js';
 
 export type { AddAudioTrackOptions, IceTransportPolicy, PeerCloseReason, PeerEvents, PeerOptions, PeerSignal } from './peer-types.js';
 export { ICE_TRANSPORT_POLICIES } from './peer-types.js';
@@ -546,7 +546,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     for (const m of remote.media) {
       const track = this.mediaTracks.get(m.mid);
       if (!track) continue;
-      const theySend = m.port !== 0 && sends(m.direction);
+      const theySend = inUse(m) && sends(m.direction);
       const before = track.remoteMedia?.msid;
       track.remoteSsrcs = theySend ? primarySsrcs(m) : [];
       track.remoteStreamId = m.msid?.streamId ?? m.ssrcs.find((x) => x.streamId !== undefined)?.streamId;

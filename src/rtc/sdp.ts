@@ -39,8 +39,10 @@ export interface SdpExtmap {
 export interface SdpMedia {
   /** `audio`, `video`, `application` or anything else the m-line says. */
   kind: string;
-  /** Port of the m-line; 0 means the section is rejected/stopped. */
+  /** Port of the m-line; 0 means the section is rejected/stopped, unless `bundleOnly`. */
   port: number;
+  /** a=bundle-only (RFC 8843): port 0, yet in use on the bundle's transport (GStreamer's webrtcbin offers so). */
+  bundleOnly: boolean;
   protocol: string;
   /** The m-line's format list (payload types for RTP, `webrtc-datachannel` for SCTP). */
   formats: string[];
@@ -107,7 +109,7 @@ export function parseSdp(sdp: string): SessionDescription {
       const [kind, portText, protocol, ...formats] = parts as [string, string, string, ...string[]];
       const port = toInt(portText.split('/')[0], 'port', n);
       cur = {
-        kind, port, protocol, formats, mid: String(media.length), direction: 'sendrecv', codecs: [],
+        kind, port, protocol, formats, mid: String(media.length), direction: 'sendrecv', codecs: [], bundleOnly: false,
         ssrcs: [], ssrcGroups: [], extmaps: [], rids: [], hasDirection: false,
       };
       if (sessionSetup !== undefined) cur.setup = sessionSetup;
@@ -138,6 +140,7 @@ export function parseSdp(sdp: string): SessionDescription {
       case 'sendrecv': case 'sendonly': case 'recvonly': case 'inactive':
         cur.direction = key; cur.hasDirection = true; break;
       case 'setup': cur.setup = value; break;
+      case 'bundle-only': cur.bundleOnly = true; break;
       case 'rtpmap': {
         const m = /^(\d+) ([^/]+)\/(\d+)(?:\/(\d+))?/.exec(value);
         if (!m) throw invalid(`line ${n}: bad rtpmap`);
@@ -216,6 +219,11 @@ export function mirrorDirection(d: SdpDirection): SdpDirection {
 }
 
 /** Whether the side that wrote direction `d` sends media. */
+/** The section carries media: not rejected (port 0), or port 0 but bundle-only (RFC 8843 §6). */
+export function inUse(m: SdpMedia): boolean {
+  return m.port !== 0 || m.bundleOnly;
+}
+
 export function sends(d: SdpDirection): boolean {
   return d === 'sendrecv' || d === 'sendonly';
 }

@@ -19,7 +19,7 @@ import { isValidRoomId, MAX_NAME_LENGTH, type IceServer, type ServerMessage } fr
 import { iceServerLinks, parseTrickleFragment, SDP_CONTENT_TYPE, TRICKLE_CONTENT_TYPE, WHIP_MAX_BODY_BYTES } from '../protocol/whip.js';
 import type { LeaveReason, Member, MemberSink } from '../rooms/member.js';
 import type { RoomRegistry } from '../rooms/registry.js';
-import { iceUfrag, parseSdp, receives, sends } from '../rtc/sdp.js';
+import { iceUfrag, inUse, parseSdp, receives, sends } from '../rtc/sdp.js';
 import { withDeadline } from '../time/deadline.js';
 import { readBody } from './body.js';
 import { decodePathSegment } from './request-url.js';
@@ -147,7 +147,7 @@ export class WhipService {
     const sdp = (await readBody(req, WHIP_MAX_BODY_BYTES)).toString('utf8');
     if (sdp.trim() === '') throw new CallpeerError('INVALID_SDP', 'the body is empty: POST the SDP offer');
     const offer = parseSdp(sdp);
-    const media = offer.media.filter((m) => (m.kind === 'audio' || m.kind === 'video') && m.port !== 0);
+    const media = offer.media.filter((m) => (m.kind === 'audio' || m.kind === 'video') && inUse(m));
     const ingest = endpoint === 'whip';
     const sections = media.filter((m) => (ingest ? sends(m.direction) : receives(m.direction)));
     if (sections.length === 0) {
@@ -206,7 +206,7 @@ export class WhipService {
 
 /** A WHEP answer that sends nothing (no section in a codec we forward) is refused: RFC 9725's 422-like case for egress. */
 function assertViewable(answer: string): void {
-  if (parseSdp(answer).media.some((m) => m.port !== 0 && sends(m.direction))) return;
+  if (parseSdp(answer).media.some((m) => inUse(m) && sends(m.direction))) return;
   throw new CallpeerError('CODEC_NOT_SUPPORTED', 'none of the offered receive sections has a codec the room forwards (Opus audio; VP8 or H264 packetization-mode=1 video)');
 }
 

@@ -16,7 +16,7 @@ import type { MediaKinds, Member } from '../rooms/member.js';
 import { MAX_SIMULCAST_LAYERS, type VideoCodecName } from '../rtc/answer-plan.js';
 import type { MediaTrack } from '../rtc/media-track.js';
 import { Peer, type PeerOptions } from '../rtc/peer.js';
-import { iceUfrag, parseSdp, sends, type SessionDescription } from '../rtc/sdp.js';
+import { iceUfrag, inUse, parseSdp, sends, type SessionDescription } from '../rtc/sdp.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import type { RtpTrack } from '../rtc/media-track.js';
 import type { SdpCodec } from '../rtc/sdp.js';
@@ -270,7 +270,7 @@ export class SfuRouter implements RoomMedia {
   /** Tells a publisher what of its offer the room does not take (its other media goes on). */
   private checkOffer(sm: SfuMember, offer: SessionDescription): void {
     for (const m of offer.media) {
-      if (m.kind !== 'video' || m.port === 0 || !sends(m.direction) || !sm.member.admission.publish) continue;
+      if (m.kind !== 'video' || !inUse(m) || !sends(m.direction) || !sm.member.admission.publish) continue;
       if (sm.reported.has(m.mid)) continue;
       sm.reported.add(m.mid);
       const track = sm.peer.track(m.mid);

@@ -4,8 +4,7 @@
  * 127.0.0.1 and free ports, started by the test and stopped by PID.
  * - Janus gathers with libnice, which skips loopback interfaces: in the tests' loopback-only
  *   namespace it would find no candidate. It runs with an LD_PRELOAD shim that clears
- *   IFF_LOOPBACK in what getifaddrs() returns (test/third-party/getifaddrs-noloop.c, built
- *   here with `cc`), which touches that process only.
+ *   IFF_LOOPBACK in what getifaddrs() returns (native-shims.ts), which touches that process only.
  * - simple-whip-server's Debian package depends on Debian's nodejs, which conflicts with
  *   Node 20; .ci/run extracts its source from the .deb into .cache/ and installs its npm
  *   dependencies in test/third-party/simple-whip-server.
@@ -20,6 +19,7 @@ import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, rmSync, w
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { buildNoLoopbackShim, ccMissing } from './native-shims.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 export const JANUS_PATH = process.env.CALLPEER_JANUS ?? '/usr/bin/janus';
@@ -31,7 +31,6 @@ const SWS_CANDIDATES = [
   path.join(ROOT, '.cache', 'simple-whip-server', 'usr', 'share', 'simple-whip-server', 'src'),
 ].filter((d): d is string => d !== undefined);
 const SWS_MODULES = path.join(ROOT, 'test', 'third-party', 'simple-whip-server', 'node_modules');
-const SHIM_SOURCE = path.join(ROOT, 'test', 'third-party', 'getifaddrs-noloop.c');
 /** The VideoRoom room every endpoint publishes into. */
 export const JANUS_ROOM = 1234;
 
@@ -54,8 +53,7 @@ export function janusMissing(): string | undefined {
   if (!existsSync(path.join(JANUS_LIB, 'plugins', 'libjanus_videoroom.so'))) return `Janus's VideoRoom plugin not found under ${JANUS_LIB}`;
   if (!swsSource()) return 'simple-whip-server not found: .ci/run extracts it (apt-get download simple-whip-server; dpkg-deb -x … .cache/simple-whip-server)';
   if (!existsSync(path.join(SWS_MODULES, 'express'))) return 'simple-whip-server\'s npm dependencies are missing: npm ci --prefix test/third-party/simple-whip-server';
-  if (!executable('/usr/bin/cc')) return 'cc not found (the getifaddrs shim is compiled): apt-get install -y gcc';
-  return undefined;
+  return ccMissing();
 }
 
 export interface JanusWhip {
@@ -124,8 +122,7 @@ export async function startJanusWhip(): Promise<JanusWhip> {
   const missing = janusMissing();
   if (missing) throw new Error(missing);
   const dir = mkdtempSync(path.join(tmpdir(), 'callpeer-janus-'));
-  const shim = path.join(dir, 'getifaddrs-noloop.so');
-  execFileSync('/usr/bin/cc', ['-shared', '-fPIC', '-O2', '-o', shim, SHIM_SOURCE, '-ldl']);
+  const shim = buildNoLoopbackShim(dir);
   const wsPort = await freeTcpPort();
   const whipPort = await freeTcpPort();
   const plugins = ['audiobridge', 'duktape', 'echotest', 'lua', 'nosip', 'recordplay', 'sip', 'streaming', 'textroom', 'videocall', 'voicemail'];

@@ -103,6 +103,12 @@ describe('planAnswer', () => {
     expect(planAnswer(parseSdp(chromiumAvDc), { ...viewer, sendVideo: false })[1]!.direction).toBe('inactive');
   });
 
+  it('a bundle-only section (port 0 with a=bundle-only, as GStreamer offers its second one) is in use, not rejected', () => {
+    const gst = ndcSendonly.replace('m=audio 9', 'm=audio 0').replace('a=mid:0', 'a=mid:0\r\na=bundle-only');
+    expect(parseSdp(gst).media[0]).toMatchObject({ port: 0, bundleOnly: true });
+    expect(planAnswer(parseSdp(gst))[0]).toMatchObject({ direction: 'recvonly', remoteSsrcs: [1234] });
+  });
+
   it('audio without Opus or a rejected section is answered inactive', () => {
     const noOpus = 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:a\r\na=rtpmap:0 PCMU/8000\r\n';
     expect(planAnswer(parseSdp(noOpus))[0]).toMatchObject({ mid: 'a', direction: 'inactive', codec: { name: 'PCMU' } });
