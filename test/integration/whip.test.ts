@@ -151,6 +151,27 @@ describe('WHIP ingest', () => {
     }
   });
 
+  it('422 when the room refuses a section (a VP8 camera into an H264-only room: no half ingest), 503 when the room is full; nobody left behind', async () => {
+    const h264Only = await startTestServer({ topology: 'sfu', rtcBind: '127.0.0.1', videoCodecs: ['h264'] });
+    try {
+      const whip = new WhipClient({ url: `${h264Only.url}/whip/h264-room`, video: true, peer: PEER });
+      await expect(whip.start()).rejects.toThrow(/WHIP endpoint refused \(422 CODEC_NOT_SUPPORTED\): video section 1 offers VP8; this room takes H264/);
+      await whip.stop();
+      expect(h264Only.rooms.get('h264-room')?.size ?? 0).toBe(0);
+    } finally {
+      await h264Only.close();
+    }
+    const created = await fetch(`${http()}/api/rooms`, { method: 'POST', body: JSON.stringify({ id: 'one-seat', topology: 'sfu', maxMembers: 1 }), headers: { 'content-type': 'application/json' } });
+    expect(created.status).toBe(201);
+    const first = new WhipClient({ url: `${http()}/whip/one-seat?name=First`, peer: PEER });
+    await first.start();
+    const second = new WhipClient({ url: `${http()}/whip/one-seat?name=Second`, peer: PEER });
+    await expect(second.start()).rejects.toThrow(/WHIP endpoint refused \(503 ROOM_FULL\): room "one-seat" is full \(1 members\)/);
+    await second.stop();
+    expect(ctx.server.rooms.get('one-seat')?.participants().map((p) => p.name)).toEqual(['First']);
+    await first.stop();
+  });
+
   it('with auth on: a bearer token is checked like a join\'s; 401 for a bad one or one that may not publish', async () => {
     const secret = 'a-test-secret-of-at-least-32-bytes!!';
     const token = (claims: Record<string, unknown>) => handMadeJwt({ exp: Math.floor(Date.now() / 1000) + 600, ...claims }, secret);
