@@ -12,20 +12,19 @@ import { WhepClient } from '../client/whep-client.js';
 import { WhipClient } from '../client/whip-client.js';
 import { toCallpeerError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { readOpusStamp } from '../media/opus-stamp.js';
 import { OpusSender } from '../rtc/opus-sender.js';
 import { RtpReceiver } from '../rtc/rtp-receiver.js';
 import { Vp8SimulcastSender } from '../rtc/vp8-sender.js';
-import { epochNow, type SharedAudio } from './media.js';
+import type { SharedAudio } from './media.js';
 import type { WhipLoadParams } from './params.js';
 import type { Tester } from './runner.js';
 import type { LatencyHistogram, PeerFigures } from './stats.js';
-import { newCounters, sentBy, streamFigures, type Stream } from './stream-counters.js';
+import { countPacket, newCounters, sentBy, streamFigures, type Stream } from './stream-counters.js';
 import { VIDEO_FPS, VideoStreamCounter } from './video.js';
 
 export interface HttpTesterContext {
   params: WhipLoadParams;
-  /** The shared source, stamping its packets. */
+  /** The shared source (its packets carry their send times). */
   audio: SharedAudio;
   latency: LatencyHistogram;
   log: Logger;
@@ -160,16 +159,8 @@ export class WhepViewerTester extends HttpTester<WhepClient> {
     const receiver = new RtpReceiver(client.audioTrack, {
       logger: this.ctx.log,
       onPacket: (packet, h) => {
-        const now = performance.now();
-        if (counters.firstAt === 0) counters.firstAt = now;
-        counters.lastAt = now;
-        this.firstPacketAt ??= now;
-        const sentAt = readOpusStamp(packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength));
-        if (sentAt === undefined) return;
-        const ms = epochNow() - sentAt;
-        latency.add(ms);
-        counters.latencySum += ms;
-        counters.latencyCount++;
+        this.firstPacketAt ??= performance.now();
+        countPacket(counters, latency, packet, h);
       },
     });
     this.stream = Object.assign(counters, { receiver });

@@ -1,13 +1,12 @@
 /**
  * The media every simulated peer of one process shares: one audio source encoded once per
- * 20 ms whatever the number of peers, one pacer driving every sender, and a log of when each
- * RTP packet left, so a receiver in the same process computes its one-way latency on the
- * same clock (performance.now()) without any change on the wire.
+ * 20 ms whatever the number of peers, and one pacer driving every sender. Each packet carries
+ * its send time in its Opus padding (media/opus-stamp.ts), so any receiver on this machine,
+ * in this process or another, behind a server that renumbers packets or not, times it.
  */
 import { openAudioFile } from '../client/audio-files.js';
 import { OpusEncoderStream } from '../media/opus.js';
 import { ToneSource, type OpusSource } from '../media/opus-sources.js';
-import type { MediaTrack } from '../rtc/media-track.js';
 import type { OpusSender } from '../rtc/opus-sender.js';
 import { Pacer } from '../time/pacer.js';
 import { stampOpusPacket } from '../media/opus-stamp.js';
@@ -15,8 +14,6 @@ import type { LoadAudio } from './params.js';
 
 /** 20 ms is split in this many slots and senders are spread over them, as independent clients would be. */
 const SLOTS = 4;
-/** Send times kept per SSRC: 512 packets, 10 s of audio; a packet later than that has no latency. */
-const RING = 512;
 
 /** Encoded digital silence, the same small packet every frame (not DTX: packets still flow). */
 class SilenceSource implements OpusSource {
@@ -37,56 +34,6 @@ export async function openLoadAudio(kind: LoadAudio, file?: string): Promise<Opu
   return new ToneSource(440);
 }
 
-interface Ring { seqs: Int32Array; times: Float64Array }
-
-/**
- * When each RTP packet left, by stream and sequence number. A stream is keyed by its SSRC in
- * a mesh; through an SFU, which rewrites SSRCs but passes sequence numbers on, by the
- * publisher's participant id (the receiver knows it from the track's stream id).
- */
-export class SendLog {
-  private readonly byStream = new Map<number | string, Ring>();
-
-  /**
-   * Records every RTP packet sent on `track` from now on. OpusSender writes its own headers
-   * and keeps the sequence number to itself, so the send path of the track is wrapped: it
-   * reads the SSRC and sequence number the packet really carries.
-   */
-  watch(track: MediaTrack, key: number | string = track.localSsrc): void {
-    const ring: Ring = { seqs: new Int32Array(RING).fill(-1), times: new Float64Array(RING) };
-    this.byStream.set(key, ring);
-    const send = track.send.bind(track);
-    track.send = (packet: Buffer): boolean => {
-      const pt = packet[1]!;
-      // Timed before the call: on loopback the kernel delivers inside it. RTCP (RFC 5761
-      // range) is not timed; a failed send keeps its sequence number, so the next overwrites it.
-      if (pt < 192 || pt > 223) {
-        const seq = (packet[2]! << 8) | packet[3]!;
-        ring.seqs[seq % RING] = seq;
-        ring.times[seq % RING] = performance.now();
-      }
-      return send(packet);
-    };
-  }
-
-  forget(key: number | string): void {
-    this.byStream.delete(key);
-  }
-
-  /**
-   * A reader of one stream's send times: ms since packet `seq` was sent, or undefined when it
-   * was not sent from this process (or too long ago). Resolved once per stream, not per packet.
-   */
-  lookup(key: number | string): (seq: number, now: number) => number | undefined {
-    let ring: Ring | undefined;
-    return (seq, now) => {
-      ring ??= this.byStream.get(key);
-      if (!ring || ring.seqs[seq % RING] !== seq) return undefined;
-      return now - ring.times[seq % RING]!;
-    };
-  }
-}
-
 /** One source, one pacer, every sender of the process. */
 export class SharedAudio {
   private readonly slots: Set<OpusSender>[] = Array.from({ length: SLOTS }, () => new Set());
@@ -99,11 +46,7 @@ export class SharedAudio {
   /** Frames the pacer dropped after a stall (the generator fell behind). */
   skippedFrames = 0;
 
-  /**
-   * `stamp`: every packet carries its send time (media/opus-stamp.ts, epoch ms) so receivers
-   * behind servers that renumber packets (WHIP/WHEP runs against any server) still time it.
-   */
-  constructor(private readonly source: OpusSource, private readonly options: { stamp?: boolean } = {}) {}
+  constructor(private readonly source: OpusSource) {}
 
   add(sender: OpusSender): void {
     this.slots[this.next++ % SLOTS]!.add(sender);
@@ -132,7 +75,8 @@ export class SharedAudio {
     const gap = this.lastFrame[slot]! < 0 ? 0 : index - this.lastFrame[slot]! - 1;
     this.lastFrame[slot] = index;
     const senders = this.slots[slot]!;
-    const frame = this.frame && this.options.stamp && senders.size > 0 ? stampOpusPacket(this.frame, epochNow()) : this.frame;
+    // Stamped once per slot: its senders send at the same moment.
+    const frame = this.frame && senders.size > 0 ? stampOpusPacket(this.frame, epochNow()) : this.frame;
     for (const sender of senders) {
       if (gap > 0) sender.skipFrames(gap);
       if (frame) sender.sendFrame(frame);

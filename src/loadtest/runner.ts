@@ -11,7 +11,7 @@ import { createSocket } from 'node:dgram';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseRoomUrl } from '../client/room-url.js';
 import { silentLogger, type Logger } from '../log.js';
-import { openLoadAudio, SendLog, SharedAudio } from './media.js';
+import { openLoadAudio, SharedAudio } from './media.js';
 import { httpTesters } from './http-tester.js';
 import { peerCount, validateParams, type LoadTestInput, type LoadTestParams, type PcmLoadParams, type WebRtcLoadParams, type WhipLoadParams } from './params.js';
 import { PcmBroadcast, pcmTesters } from './pcm-tester.js';
@@ -142,12 +142,12 @@ export async function runLoadTest(input: LoadTestInput | LoadTestParams, options
     const audio = new SharedAudio(await openLoadAudio(params.audio, params.audioFile));
     const wsUrl = parseRoomUrl(params.url, 'x').wsUrl;
     const sfuUdpPort = await freeUdpPort(params.bindAddress);
-    testers = webRtcTesters(params, { wsUrl, audio, sendLog: new SendLog(), latency, log, sfuUdpPort, ...(params.video && { videoLayers: loadVideoLayers() }) });
+    testers = webRtcTesters(params, { wsUrl, audio, latency, log, sfuUdpPort, ...(params.video && { videoLayers: loadVideoLayers() }) });
     audio.start();
     skippedFrames = () => audio.skippedFrames;
     stopMedia = () => audio.stop();
   } else if (params.mode === 'whip') {
-    const audio = new SharedAudio(await openLoadAudio(params.audio, params.audioFile), { stamp: true });
+    const audio = new SharedAudio(await openLoadAudio(params.audio, params.audioFile));
     testers = httpTesters({ params, audio, latency, log, ...(params.video && { videoLayers: loadVideoLayers() }) });
     audio.start();
     skippedFrames = () => audio.skippedFrames;

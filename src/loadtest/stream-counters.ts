@@ -1,7 +1,10 @@
 /** What a simulated peer counts of each stream it receives and sends, whatever brought it (a room, WHEP). */
+import { readOpusStamp } from '../media/opus-stamp.js';
+import type { RtpPacketInfo } from '../media/rtp.js';
 import type { OpusSender } from '../rtc/opus-sender.js';
 import type { RtpReceiver } from '../rtc/rtp-receiver.js';
-import { streamKbps, type StreamFigures } from './stats.js';
+import { epochNow } from './media.js';
+import { streamKbps, type LatencyHistogram, type StreamFigures } from './stats.js';
 
 export interface StreamCounters {
   /** Packets seen on the track before the drop hook (its n). */
@@ -20,6 +23,22 @@ const RTP_HEADER_BYTES = 12;
 
 export function newCounters(): StreamCounters {
   return { arrived: 0, firstAt: 0, lastAt: 0, latencySum: 0, latencyCount: 0 };
+}
+
+/**
+ * Counts one received audio packet: its arrival, and its one-way latency from the send time
+ * it carries (SharedAudio stamps every packet), into the stream's mean and the run's histogram.
+ */
+export function countPacket(c: StreamCounters, latency: LatencyHistogram, packet: Buffer, h: RtpPacketInfo): void {
+  const now = performance.now();
+  if (c.firstAt === 0) c.firstAt = now;
+  c.lastAt = now;
+  const sentAt = readOpusStamp(packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength));
+  if (sentAt === undefined) return;
+  const ms = epochNow() - sentAt;
+  latency.add(ms);
+  c.latencySum += ms;
+  c.latencyCount++;
 }
 
 /** What a sender put on the wire: packets, and bytes with their RTP headers. */

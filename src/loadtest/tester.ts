@@ -18,10 +18,10 @@ import type { MediaTrack } from '../rtc/media-track.js';
 import { OpusSender } from '../rtc/opus-sender.js';
 import { RtpReceiver } from '../rtc/rtp-receiver.js';
 import { Vp8SimulcastSender } from '../rtc/vp8-sender.js';
-import type { SendLog, SharedAudio } from './media.js';
+import type { SharedAudio } from './media.js';
 import type { WebRtcLoadParams } from './params.js';
 import type { LatencyHistogram, LinkFigures, PeerFigures, StreamFigures, VideoStreamFigures } from './stats.js';
-import { newCounters, sentBy, streamFigures, type Stream, type StreamCounters } from './stream-counters.js';
+import { countPacket, newCounters, sentBy, streamFigures, type Stream, type StreamCounters } from './stream-counters.js';
 import { VIDEO_FPS, VideoStreamCounter } from './video.js';
 
 /** What every tester of a run shares. */
@@ -29,7 +29,6 @@ export interface TesterContext {
   wsUrl: string;
   params: WebRtcLoadParams;
   audio: SharedAudio;
-  sendLog: SendLog;
   /** Every packet's one-way latency, all peers together. */
   latency: LatencyHistogram;
   log: Logger;
@@ -53,7 +52,6 @@ interface Conn {
   link: AgentLink;
   /** What we publish on it (publishers), and the send log's name for it. */
   sender: OpusSender | undefined;
-  sendLogKey: number | string | undefined;
   connectedAt: number | undefined;
   /** `--video` on the server connection: our camera's section and what sends on it. */
   camera: MediaTrack | undefined;
@@ -118,7 +116,7 @@ export class WebRtcTester {
   private wire(a: RoomAgent): void {
     a.on('joined', (joined) => { for (const p of joined.participants) this.presentAtJoin.add(p.id); });
     a.on('link-opened', (link) => {
-      const conn: Conn = { link, sender: undefined, sendLogKey: undefined, connectedAt: undefined, camera: undefined, video: undefined, remotes: new Map() };
+      const conn: Conn = { link, sender: undefined, connectedAt: undefined, camera: undefined, video: undefined, remotes: new Map() };
       this.conns.set(link, conn);
       // Our camera goes in the connection's first offer: a section added later can race the
       // sections the server adds for us (both sides pick the next free mid).
@@ -265,9 +263,6 @@ export class WebRtcTester {
     if (!this.place.publisher) return;
     const track = conn.link.peer.tracks().find((t) => t.kind === 'audio' && (t.direction === 'sendrecv' || t.direction === 'sendonly'));
     if (!track) return;
-    // Through the SFU our SSRC is rewritten: receivers find our send times by our id.
-    conn.sendLogKey = conn.link.participant ? track.localSsrc : this.agent?.id;
-    this.ctx.sendLog.watch(track, conn.sendLogKey);
     conn.sender = new OpusSender(track, { logger: this.ctx.log });
     this.ctx.audio.add(conn.sender);
     this.firstSendAt ??= performance.now();
@@ -286,34 +281,17 @@ export class WebRtcTester {
     if (conn.camera) conn.video = new Vp8SimulcastSender(conn.camera, layers, { fps: VIDEO_FPS, logger: this.ctx.log });
   }
 
-  /**
-   * Counts one received track. Send times are looked up by the packet's SSRC, the sender's
-   * own on a connection to a member; the server (SFU) rewrites it, so there by the publisher's id.
-   */
+  /** Counts one received track; each packet is timed by the send time it carries. */
   private attachReceiver(remote: Remote, t: RemoteTrack): void {
     const { track } = t;
     if (track.kind !== 'audio') return;
-    const bySsrc = t.link.participant !== undefined;
-    const { sendLog, latency } = this.ctx;
-    let key: number | string | undefined = bySsrc ? undefined : remote.id;
-    let latencyOf = key === undefined ? undefined : sendLog.lookup(key);
+    const latency = this.ctx.latency;
     const drop = this.ctx.params.hooks?.dropReceived;
     const counters: StreamCounters = newCounters();
     const receiver = new RtpReceiver(track, {
       attach: false,
       logger: this.ctx.log,
-      onPacket: (_packet, h) => {
-        const now = performance.now();
-        if (counters.firstAt === 0) counters.firstAt = now;
-        counters.lastAt = now;
-        if (bySsrc && key !== h.ssrc) latencyOf = sendLog.lookup((key = h.ssrc));
-        const ms = latencyOf!(h.sequenceNumber, now);
-        if (ms !== undefined) {
-          latency.add(ms);
-          counters.latencySum += ms;
-          counters.latencyCount++;
-        }
-      },
+      onPacket: (packet, h) => countPacket(counters, latency, packet, h),
     });
     const stream: Stream = Object.assign(counters, { receiver });
     track.onRtp = (packet) => {
@@ -350,7 +328,6 @@ export class WebRtcTester {
     this.gone.sentPackets += sent.packets;
     this.gone.sentBytes += sent.bytes;
     this.ctx.audio.delete(s);
-    if (conn.sendLogKey !== undefined) this.ctx.sendLog.forget(conn.sendLogKey);
     s.close();
   }
 }
