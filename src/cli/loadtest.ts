@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { CallpeerError } from '../errors.js';
 import { createLogger } from '../log.js';
@@ -12,6 +13,7 @@ import { collect, ICE_TRANSPORT_POLICY_HELP, peerNetworkOptions, tokenOption } f
 
 interface LoadtestCliOptions {
   mode: string;
+  workers?: string;
   whip?: string;
   whep?: string;
   viewers?: string;
@@ -54,6 +56,11 @@ const WHIP_ONLY = ['viewers', 'header'] as const;
 /** Room-only flags a WHIP/WHEP run refuses (it takes --publishers, --audio, --file, --video, --bind, --ice-server). */
 const ROOMS_ONLY = ['rooms', 'peers', 'subscribers', 'iceTransportPolicy', 'insecure'] as const;
 
+/** `--workers N|auto` (auto: one per core). */
+function workersOf(v: string | undefined): number | undefined {
+  return v === 'auto' ? availableParallelism() : n(v);
+}
+
 /** `--header 'Name: value'` lines as a record; a line without a colon is refused. */
 function parseHeaders(lines: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -84,6 +91,7 @@ function whipInput(url: string | undefined, o: LoadtestCliOptions): LoadTestInpu
     durationSeconds: n(o.duration),
     thresholds: { maxLossPercent: n(o.maxLoss), maxSetupP95Ms: n(o.maxSetupP95), maxJitterMs: n(o.maxJitter) },
     force: o.force === true,
+    workers: workersOf(o.workers),
     headers: parseHeaders(o.header ?? []),
     audio: o.audio as LoadAudio | undefined,
     ...(o.file !== undefined && { audioFile: o.file }),
@@ -114,6 +122,7 @@ export function loadtestInput(url: string | undefined, o: LoadtestCliOptions): L
     durationSeconds: n(o.duration),
     thresholds: { maxLossPercent: n(o.maxLoss), maxSetupP95Ms: n(o.maxSetupP95), maxJitterMs: n(o.maxJitter) },
     force: o.force === true,
+    workers: workersOf(o.workers),
     insecure: o.insecure === true,
     ...(o.token !== undefined && { token: o.token }),
   };
@@ -154,6 +163,7 @@ export function registerLoadtest(program: Command): void {
     .option('--video', 'SFU rooms: publishers also send a camera, three simulcast VP8 layers (160x90, 320x180, 640x360 at 15 fps)')
     .option('--pairs <n>', 'pcm: client pairs (default 10)')
     .option('--codec <codec>', 'pcm: pcm or opus (default pcm)')
+    .option('--workers <n>', 'spread the simulated peers over N processes on this machine (auto: one per core; default 1)')
     .option('--json <file>', 'write every figure as JSON to this file')
     .option('--max-loss <percent>', `fail (exit ${THRESHOLD_EXIT_CODE}) when packet loss is above this`)
     .option('--max-setup-p95 <ms>', `fail (exit ${THRESHOLD_EXIT_CODE}) when the p95 of start → first packet is above this`)

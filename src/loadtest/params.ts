@@ -44,6 +44,8 @@ interface CommonParams {
   token?: string;
   /** Accept a self-signed certificate on wss://. */
   insecure: boolean;
+  /** Processes the peers are spread over (`--workers`; every core: os.availableParallelism()). Default 1. */
+  workers: number;
 }
 
 export interface WebRtcLoadParams extends CommonParams {
@@ -211,6 +213,7 @@ export function validateParams(input: LoadTestInput): LoadTestParams {
     thresholds: thresholds(input.thresholds),
     force: input.force ?? false,
     insecure: input.insecure ?? false,
+    workers: int('--workers', input.workers, 1, 1, 64),
     ...(input.token !== undefined && { token: input.token }),
   };
   let params: LoadTestParams;

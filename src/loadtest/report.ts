@@ -94,11 +94,14 @@ export function formatReport(r: LoadTestResult): string {
       distRow('kbps (per stream)', s.bitrate.perStreamKbps, 1),
     ]),
     '',
-    `generator: CPU ${num(g.cpuPercent.p50, 0)} % of a core (median; max ${num(g.cpuPercent.max, 0)} %), RSS ${num(g.rssMB.max, 0)} MB, event-loop lag p99 ${num(g.loopLagP99Ms.max, 1)} ms, pacer skipped ${g.pacerSkippedFrames} frames`,
-    g.bottleneck ? `generator is the bottleneck (${g.reasons.join('; ')}): these figures partly measure this machine, not the server` : 'generator kept up',
+    r.workers
+      ? `generator: ${r.workers.length} workers: ${r.workers.map((w) => `#${w.worker} ${w.peers} peers, CPU ${num(w.cpuPercent.p50, 0)} % (max ${num(w.cpuPercent.max, 0)} %), RSS ${num(w.rssMB.max, 0)} MB`).join('; ')}; event-loop lag p99 ${num(g.loopLagP99Ms.max, 1)} ms, pacer skipped ${g.pacerSkippedFrames} frames`
+      : `generator: CPU ${num(g.cpuPercent.p50, 0)} % of a core (median; max ${num(g.cpuPercent.max, 0)} %), RSS ${num(g.rssMB.max, 0)} MB, event-loop lag p99 ${num(g.loopLagP99Ms.max, 1)} ms, pacer skipped ${g.pacerSkippedFrames} frames`,
+    g.bottleneck ? `generator is the bottleneck (${g.reasons.join('; ')}): these figures partly measure this machine, not the server${r.workers ? '' : '; --workers N spreads the peers over N processes'}` : 'generator kept up',
   ];
   if (r.peers.length <= PEER_LINES) lines.push('', ...peerRows(r.peers));
-  lines.push('', r.passed ? 'PASS' : `FAIL: ${r.violations.map(violationLine).join('; ')}`);
+  const verdict = r.passed ? 'PASS' : `FAIL: ${r.violations.map(violationLine).join('; ')}`;
+  lines.push('', r.valid ? verdict : `${verdict} (INVALID RUN: the generator saturated; see above)`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -2,40 +2,24 @@
  * Runs a load test: starts testers at `rampPerSecond`, holds everyone for `durationSeconds`
  * after the last one started, samples the generator (CPU, RSS, event-loop lag) and the
  * testers' counters once a second for the live view, then rolls the final counters up into
- * a result. A tester that fails is counted, never fatal.
+ * a result. With `workers` > 1 the peers are spread over that many processes (workers.ts),
+ * each running its part (part.ts), and the parts are merged here as if one process ran them.
  *
  * The caller owns node-datachannel's lifetime: call `cleanupRtc()` once done with WebRTC
  * (the CLI does), since other PeerConnections may live in the same process.
  */
-import { createSocket } from 'node:dgram';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { parseRoomUrl } from '../client/room-url.js';
 import { silentLogger, type Logger } from '../log.js';
-import { openLoadAudio, SharedAudio } from './media.js';
-import { httpTesters } from './http-tester.js';
+import type { Topology } from '../protocol/signaling.js';
+import { epochNow } from './media.js';
 import { peerCount, validateParams, type LoadTestInput, type LoadTestParams, type PcmLoadParams, type WebRtcLoadParams, type WhipLoadParams } from './params.js';
-import { PcmBroadcast, pcmTesters } from './pcm-tester.js';
+import { runPart, sleep, type PartResult, type Phase } from './part.js';
 import {
-  checkThresholds, generatorFigures, LatencyHistogram, summarize,
+  checkThresholds, distribution, generatorFigures, LatencyHistogram, summarize,
   type GeneratorFigures, type GeneratorSample, type LoadSummary, type PeerFigures, type Violation,
 } from './stats.js';
-import { WebRtcTester, type TesterContext } from './tester.js';
-import { loadVideoLayers } from './video.js';
-import type { Topology } from '../protocol/signaling.js';
+import { runWorkers } from './workers.js';
 
-/** One simulated peer, whatever the mode. */
-export interface Tester {
-  start(): Promise<void>;
-  readonly joined: boolean;
-  /** Stop sending (PCM: so frames in flight are not counted lost). */
-  quiesce?(): void;
-  snapshot(now: number): PeerFigures;
-  close(): Promise<void>;
-  /** The kind of room it joined (WebRTC testers, once joined). */
-  readonly topology?: Topology | undefined;
-}
-
-export type Phase = 'ramping' | 'holding' | 'stopping';
+export type { Phase, Tester } from './part.js';
 
 /** What the live view shows, once a second. */
 export interface ProgressSnapshot {
@@ -54,10 +38,21 @@ export interface ProgressSnapshot {
   /** kbit/s received over the last interval. */
   receivedKbps: number;
   lossPercent: number;
+  /** Every worker's CPU together, percent of one core. */
   cpuPercent: number;
+  /** Every worker's RSS together. */
   rssMB: number;
   loopLagP99Ms: number;
   errors: number;
+}
+
+/** One worker process's share of a `workers` > 1 run. */
+export interface WorkerFigures {
+  worker: number;
+  peers: number;
+  cpuPercent: GeneratorFigures['cpuPercent'];
+  rssMB: GeneratorFigures['rssMB'];
+  bottleneck: boolean;
 }
 
 /** Everything a run measured (the `--json` file; README "Load testing" documents it). */
@@ -72,7 +67,12 @@ export interface LoadTestResult {
   /** The validated parameters (test hooks and token left out). */
   params: Omit<WebRtcLoadParams, 'hooks' | 'token'> | Omit<PcmLoadParams, 'token'> | Omit<WhipLoadParams, 'token' | 'headers'>;
   summary: LoadSummary;
+  /** The generator's health: over every worker's samples (CPU and RSS per process). */
   generator: GeneratorFigures;
+  /** With `workers` > 1: each process's share and health. */
+  workers?: WorkerFigures[];
+  /** False when the generator saturated (see generator.reasons): the figures may describe this machine, not the server. */
+  valid: boolean;
   violations: Violation[];
   passed: boolean;
   peers: PeerFigures[];
@@ -86,170 +86,103 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-const SAMPLE_MS = 1000;
-const LOOP_RESOLUTION_MS = 20;
-/** PCM frames still in flight when senders stop get this long to arrive, ms. */
-const DRAIN_MS = 400;
+/** Folds the parts' latest figures into the live view's numbers. */
+class Progress {
+  private readonly latest = new Map<number, { figures: PeerFigures[]; sample: GeneratorSample; started: number }>();
+  private lastPackets = 0;
+  private lastBytes = 0;
+  private lastAt = performance.now();
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted || ms <= 0) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+  constructor(private readonly total: number, private readonly options: RunOptions, private readonly log: Logger) {}
 
-function webRtcTesters(params: WebRtcLoadParams, ctx: Omit<TesterContext, 'params'>): WebRtcTester[] {
-  const roomSize = params.publishers + params.subscribers;
-  const out: WebRtcTester[] = [];
-  // Round-robin over rooms, so every room fills at the same pace during the ramp.
-  for (let i = 0; i < params.rooms * roomSize; i++) {
-    const r = i % params.rooms;
-    const seat = Math.floor(i / params.rooms);
-    out.push(new WebRtcTester({ ...ctx, params }, {
-      index: i, room: `${params.roomPrefix}-${r}`, publisher: seat < params.publishers, roomSize, publishersInRoom: params.publishers,
-    }));
+  update(worker: number, figures: PeerFigures[], sample: GeneratorSample, started: number): void {
+    this.latest.set(worker, { figures, sample, started });
   }
-  return out;
-}
 
-/** A UDP port free right now on `address` (the OS picks it). */
-function freeUdpPort(address = '0.0.0.0'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const sock = createSocket(address.includes(':') ? 'udp6' : 'udp4');
-    sock.once('error', reject);
-    sock.bind(0, address, () => {
-      const { port } = sock.address();
-      sock.close(() => resolve(port));
-    });
-  });
+  /** Reports once the part in this process ticked (the others' latest ticks go with it). */
+  report(phase: Phase, t: number): void {
+    if (!this.options.onProgress) return;
+    const parts = [...this.latest.values()];
+    const figures = parts.flatMap((p) => p.figures);
+    const summary = summarize(figures, distribution([]));
+    const bytes = figures.reduce((n, f) => f.streams.reduce((m, st) => m + st.bytes, n), 0);
+    const now = performance.now();
+    const interval = Math.max(1, now - this.lastAt);
+    try {
+      this.options.onProgress({
+        t, phase, total: this.total, started: parts.reduce((n, p) => n + p.started, 0),
+        joined: summary.peers.joined, connected: summary.peers.connected,
+        tracksExpected: summary.tracks.expected, tracksReceived: summary.tracks.received,
+        packetsPerSecond: ((summary.packets.received - this.lastPackets) * 1000) / interval,
+        receivedKbps: ((bytes - this.lastBytes) * 8) / interval, lossPercent: summary.packets.lossPercent,
+        cpuPercent: parts.reduce((n, p) => n + p.sample.cpuPercent, 0), rssMB: parts.reduce((n, p) => n + p.sample.rssMB, 0),
+        loopLagP99Ms: Math.max(...parts.map((p) => p.sample.loopLagP99Ms)),
+        errors: Object.values(summary.errors).reduce((n, v) => n + v, 0),
+      });
+    } catch (err) {
+      this.log.error({ err }, 'onProgress listener threw'); // user code must not stop the run
+    }
+    this.lastPackets = summary.packets.received;
+    this.lastBytes = bytes;
+    this.lastAt = now;
+  }
 }
 
 /** Runs one load test to its end and returns every figure; throws only on bad parameters. */
 export async function runLoadTest(input: LoadTestInput | LoadTestParams, options: RunOptions = {}): Promise<LoadTestResult> {
   const params = validateParams(input as LoadTestInput);
   const log = options.log ?? silentLogger();
-  const latency = new LatencyHistogram();
-  let testers: Tester[];
-  let skippedFrames: () => number;
-  let stopMedia: () => void;
-  if (params.mode === 'webrtc') {
-    const audio = new SharedAudio(await openLoadAudio(params.audio, params.audioFile));
-    const wsUrl = parseRoomUrl(params.url, 'x').wsUrl;
-    const sfuUdpPort = await freeUdpPort(params.bindAddress);
-    testers = webRtcTesters(params, { wsUrl, audio, latency, log, sfuUdpPort, ...(params.video && { videoLayers: loadVideoLayers() }) });
-    audio.start();
-    skippedFrames = () => audio.skippedFrames;
-    stopMedia = () => audio.stop();
-  } else if (params.mode === 'whip') {
-    const audio = new SharedAudio(await openLoadAudio(params.audio, params.audioFile));
-    testers = httpTesters({ params, audio, latency, log, ...(params.video && { videoLayers: loadVideoLayers() }) });
-    audio.start();
-    skippedFrames = () => audio.skippedFrames;
-    stopMedia = () => audio.stop();
-  } else {
-    const broadcast = new PcmBroadcast(params.codec);
-    testers = pcmTesters({ params, broadcast, latency, log }, params.pairs * 2);
-    broadcast.start();
-    skippedFrames = () => broadcast.skippedFrames;
-    stopMedia = () => broadcast.stop();
-  }
-
-  const t0 = performance.now();
-  const startedAt = new Date().toISOString();
-  const samples: GeneratorSample[] = [];
-  const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
-  loop.enable();
-  let cpuPrev = process.cpuUsage();
-  let wallPrev = t0;
-  let phase: Phase = 'ramping';
-  let started = 0;
-  let lastPackets = 0;
-  let lastBytes = 0;
-  const sample = () => {
-    const now = performance.now();
-    const cpu = process.cpuUsage(cpuPrev);
-    const interval = Math.max(1, now - wallPrev);
-    const s: GeneratorSample = {
-      t: (now - t0) / 1000,
-      cpuPercent: ((cpu.user + cpu.system) / 1000 / interval) * 100,
-      rssMB: process.memoryUsage.rss() / 2 ** 20,
-      // The histogram holds whole timer periods: the lag is what exceeds the period.
-      loopLagP99Ms: Math.max(0, loop.percentile(99) / 1e6 - LOOP_RESOLUTION_MS),
-    };
-    cpuPrev = process.cpuUsage();
-    wallPrev = now;
-    loop.reset();
-    samples.push(s);
-    if (options.onProgress) {
-      const figures = testers.slice(0, started).map((t) => t.snapshot(now));
-      const summary = summarize(figures, latency.distribution());
-      const bytes = figures.reduce((n, f) => f.streams.reduce((m, st) => m + st.bytes, n), 0);
-      const snapshot: ProgressSnapshot = {
-        t: s.t, phase, total: testers.length, started,
-        joined: summary.peers.joined, connected: summary.peers.connected,
-        tracksExpected: summary.tracks.expected, tracksReceived: summary.tracks.received,
-        packetsPerSecond: ((summary.packets.received - lastPackets) * 1000) / interval,
-        receivedKbps: ((bytes - lastBytes) * 8) / interval, lossPercent: summary.packets.lossPercent,
-        cpuPercent: s.cpuPercent, rssMB: s.rssMB, loopLagP99Ms: s.loopLagP99Ms,
-        errors: Object.values(summary.errors).reduce((n, v) => n + v, 0),
-      };
-      try {
-        options.onProgress(snapshot);
-      } catch (err) {
-        log.error({ err }, 'onProgress listener threw'); // user code must not stop the run
-      }
-      lastPackets = summary.packets.received;
-      lastBytes = bytes;
-    }
+  const t0Epoch = epochNow();
+  const startedAt = new Date(t0Epoch).toISOString();
+  const progress = new Progress(peerCount(params), options, log);
+  const ownTick = (figures: PeerFigures[], sample: GeneratorSample, phase: Phase, started: number) => {
+    progress.update(0, figures, sample, started);
+    progress.report(phase, sample.t);
   };
-  const sampler = setInterval(sample, SAMPLE_MS);
-
-  const starts: Promise<void>[] = [];
-  try {
-    for (const [i, tester] of testers.entries()) {
-      await sleep(t0 + (i * 1000) / params.rampPerSecond - performance.now(), options.signal);
-      if (options.signal?.aborted) break;
-      starts.push(tester.start());
-      started++;
-    }
-    await Promise.all(starts);
-    phase = 'holding';
-    log.info({ peers: peerCount(params), joined: testers.filter((t) => t.joined).length }, 'ramp done');
-    await sleep(params.durationSeconds * 1000, options.signal);
-    phase = 'stopping';
-    for (const t of testers) t.quiesce?.();
-    if (params.mode === 'pcm') await sleep(DRAIN_MS);
-    sample();
-  } finally {
-    clearInterval(sampler);
-    loop.disable();
+  let parts: PartResult[];
+  if (params.workers > 1) {
+    parts = await runWorkers(params, t0Epoch, { log, ownTick, onTick: (w, f, s, started) => progress.update(w, f, s, started), ...(options.signal && { signal: options.signal }) });
+  } else {
+    const part = await runPart(params, { worker: 0, workers: 1, t0Epoch }, {
+      hold: () => sleep(params.durationSeconds * 1000, options.signal),
+      tick: ownTick,
+      ...(options.signal && { signal: options.signal }),
+    }, log);
+    parts = [part];
   }
-  const end = performance.now();
-  const peers = testers.slice(0, started).map((t) => t.snapshot(end));
-  stopMedia();
-  await Promise.all(testers.map((t) => t.close()));
+  return assemble(params, parts, startedAt, (epochNow() - t0Epoch) / 1000);
+}
 
+/** The parts as one run: peers in index order, one latency histogram, the generator over every worker. */
+function assemble(params: LoadTestParams, parts: PartResult[], startedAt: string, elapsedSeconds: number): LoadTestResult {
+  const peers = parts.flatMap((p) => p.peers).sort((a, b) => a.index - b.index);
+  const latency = new LatencyHistogram();
+  for (const p of parts) latency.merge(p.latency);
   const summary = summarize(peers, latency.distribution());
   const violations = checkThresholds(summary, params.thresholds);
+  const perWorker = parts.map((p) => ({ part: p, figures: generatorFigures(p.samples, p.skippedFrames) }));
+  const generator = generatorFigures(parts.flatMap((p) => p.samples), parts.reduce((n, p) => n + p.skippedFrames, 0));
+  if (parts.length > 1) {
+    // One saturated worker is enough to cast doubt on the run.
+    generator.reasons = perWorker.flatMap(({ part, figures }) => figures.reasons.map((r) => `worker ${part.worker}: ${r}`));
+    generator.bottleneck = generator.reasons.length > 0;
+  }
   // Test hooks are code, and a token or headers may be secrets: none goes into a report file.
   const { hooks: _hooks, token: _token, headers: _headers, ...rest } = params as LoadTestParams & { hooks?: unknown; headers?: unknown };
-  const shown = rest as LoadTestResult['params'];
-  const topologies = new Set(testers.flatMap((t) => (t.topology ? [t.topology] : [])));
+  const topologies = new Set(parts.flatMap((p) => p.topologies));
   return {
     version: 1,
     mode: params.mode,
     topology: topologies.size > 1 ? 'mixed' : ([...topologies][0] ?? null),
     startedAt,
-    elapsedSeconds: (end - t0) / 1000,
-    params: shown,
+    elapsedSeconds,
+    params: rest as LoadTestResult['params'],
     summary,
-    generator: generatorFigures(samples, skippedFrames()),
+    generator,
+    ...(parts.length > 1 && {
+      workers: perWorker.map(({ part, figures }) => ({ worker: part.worker, peers: part.total, cpuPercent: figures.cpuPercent, rssMB: figures.rssMB, bottleneck: figures.bottleneck })),
+    }),
+    valid: !generator.bottleneck,
     violations,
     passed: violations.length === 0,
     peers,

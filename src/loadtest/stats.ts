@@ -184,6 +184,9 @@ export function distribution(values: readonly number[]): Distribution {
  * 0.1 ms latency lands within 0.002 ms), so quantiles over millions of packets cost 512
  * counters. Values report as their bucket's geometric middle.
  */
+/** A LatencyHistogram as plain data. */
+export interface HistogramState { buckets: [number, number][]; count: number; sum: number; min: number; max: number }
+
 export class LatencyHistogram {
   static readonly MIN_MS = 0.01;
   static readonly GROWTH = 1.02;
@@ -215,6 +218,25 @@ export class LatencyHistogram {
       }
     }
     return this.max;
+  }
+
+  /** Plain data (for another process): the non-empty buckets and the totals. */
+  state(): HistogramState {
+    const buckets: [number, number][] = [];
+    this.counts.forEach((n, i) => { if (n > 0) buckets.push([i, n]); });
+    return { buckets, count: this.count, sum: this.sum, min: this.min, max: this.max };
+  }
+
+  /** Adds another histogram's state (a worker's): the result is as if every value came here. */
+  merge(s: HistogramState): void {
+    for (const [i, n] of s.buckets) this.counts[i] = this.counts[i]! + n;
+    this.count += s.count;
+    this.sum += s.sum;
+    // JSON has no Infinity: an empty worker's min/max come as null.
+    if (s.count > 0) {
+      this.min = Math.min(this.min, s.min);
+      this.max = Math.max(this.max, s.max);
+    }
   }
 
   distribution(): Distribution {

@@ -159,6 +159,20 @@ describe('callpeer loadtest', () => {
     }
   }, 30_000);
 
+  it('--workers 2 spreads the peers over two processes (the built worker entry), one report for the run', async () => {
+    const file = path.join(dir, 'workers.json');
+    const r = await runCli(['loadtest', base, '--rooms', '1', '--peers', '4', '--ramp', '20', '--duration', '2', '--workers', '2', '--json', file], { timeoutMs: 30_000 });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^generator: 2 workers: #0 2 peers, CPU \d+ % .*; #1 2 peers, CPU \d+ %/m);
+    expect(r.stdout).toMatch(/tracks +12\/12 received/);
+    const json = JSON.parse(readFileSync(file, 'utf8')) as { valid: boolean; workers: { worker: number; peers: number }[]; params: { workers: number } };
+    expect(mismatches(json, SHAPE)).toEqual([]);
+    expect(json.params.workers).toBe(2);
+    expect(json.workers.map((w) => w.peers)).toEqual([2, 2]);
+    expect(typeof json.valid).toBe('boolean');
+  }, 40_000);
+
   it('refuses WHIP/WHEP flag mixes that cannot run, naming the flag (exit 1)', async () => {
     const cases: [string[], RegExp][] = [
       [['loadtest', base, '--whip', 'http://127.0.0.1:2/whip/x'], /--whip\/--whep give the endpoints: drop the server URL/],
@@ -166,6 +180,7 @@ describe('callpeer loadtest', () => {
       [['loadtest', '--whip', 'http://127.0.0.1:2/whip/x', '--header', 'no colon here'], /--header "no colon here" is not "Name: value"/],
       [['loadtest', base, '--viewers', '3'], /--viewers does not apply to --mode webrtc/],
       [['loadtest'], /loadtest needs the server URL \(or --whip\/--whep URLs\)/],
+      [['loadtest', base, '--workers', '0'], /--workers must be an integer from 1 to 64 \(got 0\)/],
     ];
     for (const [args, message] of cases) {
       const r = await runCli(args, { timeoutMs: 10_000 });

@@ -18,7 +18,7 @@ function result(over: Partial<LoadTestResult> = {}): LoadTestResult {
     version: 1, mode: 'webrtc', topology: 'mesh', startedAt: '2026-01-01T00:00:00.000Z', elapsedSeconds: 5,
     params: validateParams({ url: 'http://127.0.0.1:1', peers: 2 }), summary,
     generator: generatorFigures([{ t: 1, cpuPercent: 97, rssMB: 80, loopLagP99Ms: 2 }], 0),
-    violations: [{ threshold: '--max-loss', limit: 1, actual: 10 }], passed: false, peers: [peer], ...over,
+    valid: false, violations: [{ threshold: '--max-loss', limit: 1, actual: 10 }], passed: false, peers: [peer], ...over,
   };
 }
 
@@ -44,8 +44,22 @@ describe('report', () => {
     expect(text).toMatch(/errors {3}peer-failed 1/);
     expect(text).toMatch(/generator is the bottleneck \(CPU 97 %/);
     expect(text).toMatch(/^0 +loadtest-0 +publisher/m);
-    expect(text.trimEnd().split('\n').at(-1)).toBe('FAIL: threshold --max-loss 1 % exceeded: 10.00 %');
-    expect(formatReport(result({ violations: [], passed: true })).trimEnd().endsWith('PASS')).toBe(true);
+    // The generator at 97 % of a core: the verdict says the run is not to be trusted.
+    expect(text.trimEnd().split('\n').at(-1)).toBe('FAIL: threshold --max-loss 1 % exceeded: 10.00 % (INVALID RUN: the generator saturated; see above)');
+    expect(text).toMatch(/--workers N spreads the peers over N processes/);
+    expect(formatReport(result({ violations: [], passed: true, valid: true })).trimEnd().split('\n').at(-1)).toBe('PASS');
+  });
+
+  it('with workers, one generator line shows each process\'s share', () => {
+    const cpu = (p50: number) => distribution([p50]);
+    const text = formatReport(result({
+      valid: true,
+      workers: [
+        { worker: 0, peers: 5, cpuPercent: cpu(40), rssMB: { max: 90, end: 90 }, bottleneck: false },
+        { worker: 1, peers: 5, cpuPercent: cpu(38), rssMB: { max: 88, end: 88 }, bottleneck: false },
+      ],
+    }));
+    expect(text).toMatch(/^generator: 2 workers: #0 5 peers, CPU 40 % \(max 40 %\), RSS 90 MB; #1 5 peers, CPU 38 % \(max 38 %\), RSS 88 MB; event-loop lag/m);
   });
 
   it('names the rooms\' topology in the run line', () => {

@@ -47,6 +47,22 @@ describe('LatencyHistogram', () => {
     expect(h.distribution()).toMatchObject({ count: 10000, min: 0.05, max: exact.max });
   });
 
+  it('merged from parts (workers, through JSON) equals one histogram of every value', () => {
+    const whole = new LatencyHistogram();
+    const parts = [new LatencyHistogram(), new LatencyHistogram(), new LatencyHistogram()];
+    for (let i = 0; i < 3000; i++) {
+      const v = 0.2 + ((i * 7919) % 997) * 0.05;
+      whole.add(v);
+      parts[i % 2]!.add(v); // the third stays empty
+    }
+    const merged = new LatencyHistogram();
+    for (const p of parts) merged.merge(JSON.parse(JSON.stringify(p.state())));
+    const { mean, ...rest } = merged.distribution();
+    const { mean: wholeMean, ...wholeRest } = whole.distribution();
+    expect(rest).toEqual(wholeRest);
+    expect(mean!).toBeCloseTo(wholeMean!, 9); // the sum, added in another order
+  });
+
   it('never reports outside the values seen', () => {
     const h = new LatencyHistogram();
     h.add(3);
