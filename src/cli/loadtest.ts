@@ -10,10 +10,13 @@ import { runLoadTest } from '../loadtest/runner.js';
 import type { PcmCodec } from '../protocol/pcm.js';
 import { cleanupRtc } from '../rtc/peer.js';
 import { collect, ICE_TRANSPORT_POLICY_HELP, peerNetworkOptions, tokenOption } from './options.js';
+import { readScenario, type FlagKind, type ScenarioValue } from './scenario.js';
 
 interface LoadtestCliOptions {
   mode: string;
+  scenario?: string;
   workers?: string;
+  churn?: string;
   whip?: string;
   whep?: string;
   viewers?: string;
@@ -56,6 +59,23 @@ const WHIP_ONLY = ['viewers', 'header'] as const;
 /** Room-only flags a WHIP/WHEP run refuses (it takes --publishers, --audio, --file, --video, --bind, --ice-server). */
 const ROOMS_ONLY = ['rooms', 'peers', 'subscribers', 'iceTransportPolicy', 'insecure'] as const;
 
+/** Fills the options the command line left unset from the scenario file; returns the server URL. */
+function withScenario(file: string, url: string | undefined, opts: LoadtestCliOptions, cmd: Command): string | undefined {
+  const kinds: Record<string, FlagKind> = {};
+  for (const o of cmd.options) {
+    const key = o.attributeName();
+    kinds[key] = o.variadic || key === 'header' || key === 'iceServer' ? 'list' : o.required || o.optional ? 'value' : 'switch';
+  }
+  const scenario = readScenario(file, kinds);
+  const target = opts as unknown as Record<string, ScenarioValue | undefined>;
+  for (const [key, value] of Object.entries(scenario)) {
+    if (key === 'url' || cmd.getOptionValueSource(key) === 'cli' || cmd.getOptionValueSource(key) === 'env') continue;
+    target[key] = value;
+  }
+  const fromFile = scenario.url;
+  return url ?? (typeof fromFile === 'string' ? fromFile : undefined);
+}
+
 /** `--workers N|auto` (auto: one per core). */
 function workersOf(v: string | undefined): number | undefined {
   return v === 'auto' ? availableParallelism() : n(v);
@@ -92,6 +112,7 @@ function whipInput(url: string | undefined, o: LoadtestCliOptions): LoadTestInpu
     thresholds: { maxLossPercent: n(o.maxLoss), maxSetupP95Ms: n(o.maxSetupP95), maxJitterMs: n(o.maxJitter) },
     force: o.force === true,
     workers: workersOf(o.workers),
+    churnPerSecond: n(o.churn),
     headers: parseHeaders(o.header ?? []),
     audio: o.audio as LoadAudio | undefined,
     ...(o.file !== undefined && { audioFile: o.file }),
@@ -123,6 +144,7 @@ export function loadtestInput(url: string | undefined, o: LoadtestCliOptions): L
     thresholds: { maxLossPercent: n(o.maxLoss), maxSetupP95Ms: n(o.maxSetupP95), maxJitterMs: n(o.maxJitter) },
     force: o.force === true,
     workers: workersOf(o.workers),
+    churnPerSecond: n(o.churn),
     insecure: o.insecure === true,
     ...(o.token !== undefined && { token: o.token }),
   };
@@ -163,6 +185,8 @@ export function registerLoadtest(program: Command): void {
     .option('--video', 'SFU rooms: publishers also send a camera, three simulcast VP8 layers (160x90, 320x180, 640x360 at 15 fps)')
     .option('--pairs <n>', 'pcm: client pairs (default 10)')
     .option('--codec <codec>', 'pcm: pcm or opus (default pcm)')
+    .option('--scenario <file>', 'read the run from a YAML or JSON file whose keys are these flags (and url); flags given here override it')
+    .option('--churn <per-second>', 'during the hold, peers a second that leave and join again as new sessions (webrtc, whip/whep)')
     .option('--workers <n>', 'spread the simulated peers over N processes on this machine (auto: one per core; default 1)')
     .option('--json <file>', 'write every figure as JSON to this file')
     .option('--max-loss <percent>', `fail (exit ${THRESHOLD_EXIT_CODE}) when packet loss is above this`)
@@ -182,8 +206,10 @@ export function registerLoadtest(program: Command): void {
       '  callpeer loadtest http://localhost:8080 --rooms 2 --publishers 1 --subscribers 8 --json run.json --max-loss 1 --max-setup-p95 500',
       '  callpeer loadtest http://localhost:8080 --mode pcm --pairs 50 --codec opus',
       '  callpeer loadtest --whip http://localhost:8080/whip/stage --whep http://localhost:8080/whep/stage --publishers 1 --viewers 50',
+      '  callpeer loadtest --scenario town-hall.yaml --duration 600',
     ].join('\n'))
-    .action(async (url: string | undefined, opts: LoadtestCliOptions) => {
+    .action(async (given: string | undefined, opts: LoadtestCliOptions, cmd: Command) => {
+      const url = opts.scenario !== undefined ? withScenario(opts.scenario, given, opts, cmd) : given;
       const input = loadtestInput(url, opts);
       const log = createLogger({ level: opts.logLevel as 'warn', destination: process.stderr });
       const view = new ProgressView(process.stdout);

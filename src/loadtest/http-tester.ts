@@ -189,12 +189,9 @@ export class WhepViewerTester extends HttpTester<WhepClient> {
   }
 }
 
-/** The run's testers: publishers first (a viewer finds media sooner), `{n}` in a URL made the peer's index. */
-export function httpTesters(ctx: HttpTesterContext): HttpTester<HttpSession>[] {
-  const { whipUrl, whepUrl, publishers, viewers } = ctx.params;
+/** The peer at `i`: publishers first (a viewer finds media sooner), `{n}` in a URL made the peer's index. */
+export function httpTester(ctx: HttpTesterContext, i: number): HttpTester<HttpSession> {
+  const { whipUrl, whepUrl, publishers } = ctx.params;
   const at = (url: string, n: number) => url.replaceAll('{n}', String(n));
-  return [
-    ...Array.from({ length: publishers }, (_, i) => new WhipPublisherTester(ctx, i, at(whipUrl!, i))),
-    ...Array.from({ length: viewers }, (_, i) => new WhepViewerTester(ctx, publishers + i, at(whepUrl!, i))),
-  ];
+  return i < publishers ? new WhipPublisherTester(ctx, i, at(whipUrl!, i)) : new WhepViewerTester(ctx, i, at(whepUrl!, i - publishers));
 }

@@ -46,6 +46,8 @@ interface CommonParams {
   insecure: boolean;
   /** Processes the peers are spread over (`--workers`; every core: os.availableParallelism()). Default 1. */
   workers: number;
+  /** During the hold, peers a second that leave and join again as new sessions (not PCM). Default 0. */
+  churnPerSecond: number;
 }
 
 export interface WebRtcLoadParams extends CommonParams {
@@ -132,6 +134,12 @@ function positive(name: string, v: number | undefined, dflt: number): number {
   return n;
 }
 
+function nonNegative(name: string, v: number | undefined, dflt: number): number {
+  const n = v ?? dflt;
+  if (!(n >= 0 && Number.isFinite(n))) throw invalid(`${name} must be a number >= 0 (got ${v})`, `e.g. ${name} 2`);
+  return n;
+}
+
 function thresholds(t: LoadThresholds | undefined): LoadThresholds {
   const out: LoadThresholds = {};
   for (const key of ['maxLossPercent', 'maxSetupP95Ms', 'maxJitterMs'] as const) {
@@ -214,6 +222,7 @@ export function validateParams(input: LoadTestInput): LoadTestParams {
     force: input.force ?? false,
     insecure: input.insecure ?? false,
     workers: int('--workers', input.workers, 1, 1, 64),
+    churnPerSecond: nonNegative('--churn', input.churnPerSecond, 0),
     ...(input.token !== undefined && { token: input.token }),
   };
   let params: LoadTestParams;
@@ -226,6 +235,7 @@ export function validateParams(input: LoadTestInput): LoadTestParams {
   checkUrl(input.url);
   const common = { ...shared, url: input.url };
   if (input.mode === 'pcm') {
+    if (common.churnPerSecond > 0) throw invalid('--churn is for WebRTC and WHIP/WHEP runs: PCM pairs do not churn', 'drop --churn');
     params = { ...common, mode: 'pcm', pairs: int('--pairs', input.pairs, 10, 1, 5000), codec: input.codec ?? 'pcm' };
     if (params.codec !== 'pcm' && params.codec !== 'opus') throw invalid(`--codec must be pcm or opus (got ${String(params.codec)})`, 'e.g. --codec opus');
     total = params.pairs * 2;

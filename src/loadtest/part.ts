@@ -11,9 +11,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseRoomUrl } from '../client/room-url.js';
 import type { Logger } from '../log.js';
 import type { Topology } from '../protocol/signaling.js';
-import { httpTesters } from './http-tester.js';
+import { httpTester } from './http-tester.js';
 import { epochNow, openLoadAudio, SharedAudio } from './media.js';
-import type { LoadTestParams, WebRtcLoadParams } from './params.js';
+import { peerCount, type LoadTestParams, type WebRtcLoadParams } from './params.js';
 import { PcmBroadcast, pcmTesters } from './pcm-tester.js';
 import { LatencyHistogram, type GeneratorSample, type HistogramState, type PeerFigures } from './stats.js';
 import { WebRtcTester, type TesterContext } from './tester.js';
@@ -76,18 +76,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-function webRtcTesters(params: WebRtcLoadParams, ctx: Omit<TesterContext, 'params'>): WebRtcTester[] {
+/** The WebRTC peer at `i`: rooms round-robin, so every room fills at the same pace during the ramp. */
+function webRtcTester(params: WebRtcLoadParams, ctx: Omit<TesterContext, 'params'>, i: number): WebRtcTester {
   const roomSize = params.publishers + params.subscribers;
-  const out: WebRtcTester[] = [];
-  // Round-robin over rooms, so every room fills at the same pace during the ramp.
-  for (let i = 0; i < params.rooms * roomSize; i++) {
-    const r = i % params.rooms;
-    const seat = Math.floor(i / params.rooms);
-    out.push(new WebRtcTester({ ...ctx, params }, {
-      index: i, room: `${params.roomPrefix}-${r}`, publisher: seat < params.publishers, roomSize, publishersInRoom: params.publishers,
-    }));
-  }
-  return out;
+  const seat = Math.floor(i / params.rooms);
+  return new WebRtcTester({ ...ctx, params }, {
+    index: i, room: `${params.roomPrefix}-${i % params.rooms}`, publisher: seat < params.publishers, roomSize, publishersInRoom: params.publishers,
+  });
 }
 
 /** A UDP port free right now on `address` (the OS picks it). */
@@ -108,9 +103,13 @@ function mine(params: LoadTestParams, place: PartPlace, index: number): boolean 
   return unit % place.workers === place.worker;
 }
 
-/** This part's testers with their global indexes, and the shared media they send. */
+/**
+ * This part's testers with their global indexes, the shared media they send, and how to make
+ * the peer at an index anew (churn; PCM pairs are made together and do not churn).
+ */
 async function build(params: LoadTestParams, place: PartPlace, latency: LatencyHistogram, log: Logger) {
   let all: Tester[];
+  let make: ((index: number) => Tester) | undefined;
   let media: { start(): void; stop(): void; skippedFrames: number };
   if (params.mode === 'pcm') {
     const broadcast = new PcmBroadcast(params.codec);
@@ -120,21 +119,46 @@ async function build(params: LoadTestParams, place: PartPlace, latency: LatencyH
     const audio = new SharedAudio(await openLoadAudio(params.audio, params.audioFile));
     const videoLayers = params.video ? { videoLayers: loadVideoLayers() } : {};
     if (params.mode === 'whip') {
-      all = httpTesters({ params, audio, latency, log, ...videoLayers });
+      const ctx = { params, audio, latency, log, ...videoLayers };
+      make = (i) => httpTester(ctx, i);
     } else {
-      const sfuUdpPort = await freeUdpPort(params.bindAddress);
-      all = webRtcTesters(params, { wsUrl: parseRoomUrl(params.url, 'x').wsUrl, audio, latency, log, sfuUdpPort, ...videoLayers });
+      const ctx = { wsUrl: parseRoomUrl(params.url, 'x').wsUrl, audio, latency, log, sfuUdpPort: await freeUdpPort(params.bindAddress), ...videoLayers };
+      make = (i) => webRtcTester(params, ctx, i);
     }
+    all = Array.from({ length: peerCount(params) }, (_, i) => make!(i));
     media = audio;
   }
   const testers = all.flatMap((tester, index) => (mine(params, place, index) ? [{ tester, index }] : []));
-  return { testers, media };
+  return { testers, media, make };
+}
+
+/**
+ * `churnPerSecond`: during the hold, that many peers a second (this part's share) leave and
+ * join again as new sessions, picked at random among those in; the ones that left keep their
+ * figures. Returns what stops it and the figures of the sessions that ended.
+ */
+function churn(params: LoadTestParams, place: PartPlace, testers: { tester: Tester; index: number }[], make: ((index: number) => Tester) | undefined) {
+  const ended: PeerFigures[] = [];
+  const closing: Promise<void>[] = [];
+  const rate = params.mode === 'pcm' ? 0 : params.churnPerSecond / place.workers;
+  if (!make || rate <= 0 || testers.length === 0) return { ended, stop: async () => {} };
+  const timer = setInterval(() => {
+    const joined = testers.filter(({ tester }) => tester.joined);
+    const entry = joined[Math.floor(Math.random() * joined.length)];
+    if (!entry) return;
+    ended.push(entry.tester.snapshot(performance.now()));
+    closing.push(entry.tester.close());
+    entry.tester = make(entry.index);
+    void entry.tester.start();
+  }, 1000 / rate);
+  return { ended, stop: async () => { clearInterval(timer); await Promise.all(closing); } };
 }
 
 /** Runs this part to its end (see the module comment). */
 export async function runPart(params: LoadTestParams, place: PartPlace, control: PartControl, log: Logger): Promise<PartResult> {
   const latency = new LatencyHistogram();
-  const { testers, media } = await build(params, place, latency, log);
+  const { testers, media, make } = await build(params, place, latency, log);
+  let churning: ReturnType<typeof churn> | undefined;
   media.start();
   const samples: GeneratorSample[] = [];
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
@@ -173,7 +197,9 @@ export async function runPart(params: LoadTestParams, place: PartPlace, control:
     phase = 'holding';
     log.info({ worker: place.worker, peers: testers.length, joined: testers.filter(({ tester }) => tester.joined).length }, 'ramp done');
     control.ramped?.();
+    churning = churn(params, place, testers, make);
     await control.hold();
+    await churning.stop();
     phase = 'stopping';
     for (const { tester } of testers) tester.quiesce?.();
     if (params.mode === 'pcm') await sleep(DRAIN_MS);
@@ -183,7 +209,8 @@ export async function runPart(params: LoadTestParams, place: PartPlace, control:
     loop.disable();
   }
   const end = performance.now();
-  const peers = testers.slice(0, started).map(({ tester }) => tester.snapshot(end));
+  // Sessions a churned peer ended come first: one entry per session, under the peer's index.
+  const peers = [...(churning?.ended ?? []), ...testers.slice(0, started).map(({ tester }) => tester.snapshot(end))];
   media.stop();
   await Promise.all(testers.map(({ tester }) => tester.close()));
   return {

@@ -3,7 +3,7 @@
  * server on loopback: exit codes, the threshold line, the --json file against the shape
  * README "Load testing" documents.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -173,6 +173,44 @@ describe('callpeer loadtest', () => {
     expect(typeof json.valid).toBe('boolean');
   }, 40_000);
 
+  it('--scenario reads the run from a YAML file (a flag given overrides it); churn makes new sessions of the same peers', async () => {
+    const scenario = path.join(dir, 'churn.yaml');
+    writeFileSync(scenario, [
+      '# two publishers and two listeners; one peer a second leaves and joins again',
+      `url: ${base}`, 'rooms: 1', 'publishers: 2', 'subscribers: 2', 'ramp: 20', 'duration: 30', 'churn: 1', 'max-loss: 5',
+    ].join('\n'));
+    const file = path.join(dir, 'scenario.json');
+    const r = await runCli(['loadtest', '--scenario', scenario, '--duration', '4', '--json', file], { timeoutMs: 30_000 });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const json = JSON.parse(readFileSync(file, 'utf8')) as { params: Record<string, unknown>; peers: { index: number; joinMs: number | null }[]; summary: { errors: object } };
+    expect(json.params).toMatchObject({ publishers: 2, subscribers: 2, durationSeconds: 4, churnPerSecond: 1, thresholds: { maxLossPercent: 5 } });
+    // ~4 churns in 4 s: more sessions than peers, each a peer of the four, none an error.
+    expect(json.peers.length).toBeGreaterThan(4);
+    expect(new Set(json.peers.map((p) => p.index))).toEqual(new Set([0, 1, 2, 3]));
+    expect(json.peers.every((p) => p.joinMs !== null)).toBe(true);
+    expect(json.summary.errors).toEqual({});
+  }, 40_000);
+
+  it('refuses a scenario with an unknown key or a wrong type, naming the file and the key (exit 1)', async () => {
+    const bad = (name: string, text: string) => {
+      const f = path.join(dir, name);
+      writeFileSync(f, text);
+      return f;
+    };
+    const cases: [string, RegExp][] = [
+      [bad('typo.yaml', `url: ${base}\nroms: 4\n`), /scenario .*typo\.yaml: unknown key "roms"/],
+      [bad('type.json', JSON.stringify({ url: base, video: 'yes' })), /scenario .*type\.json: "video" must be true or false \(got "yes"\)/],
+      [bad('list.yaml', '- a\n- b\n'), /must be a mapping of flags to values/],
+      [path.join(dir, 'missing.yaml'), /cannot read scenario .*missing\.yaml: ENOENT/],
+    ];
+    for (const [file, message] of cases) {
+      const r = await runCli(['loadtest', '--scenario', file], { timeoutMs: 10_000 });
+      expect(r.code, file).toBe(1);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
   it('refuses WHIP/WHEP flag mixes that cannot run, naming the flag (exit 1)', async () => {
     const cases: [string[], RegExp][] = [
       [['loadtest', base, '--whip', 'http://127.0.0.1:2/whip/x'], /--whip\/--whep give the endpoints: drop the server URL/],
@@ -181,6 +219,7 @@ describe('callpeer loadtest', () => {
       [['loadtest', base, '--viewers', '3'], /--viewers does not apply to --mode webrtc/],
       [['loadtest'], /loadtest needs the server URL \(or --whip\/--whep URLs\)/],
       [['loadtest', base, '--workers', '0'], /--workers must be an integer from 1 to 64 \(got 0\)/],
+      [['loadtest', base, '--mode', 'pcm', '--churn', '1'], /--churn is for WebRTC and WHIP\/WHEP runs/],
     ];
     for (const [args, message] of cases) {
       const r = await runCli(args, { timeoutMs: 10_000 });
