@@ -177,6 +177,7 @@ export async function runPart(params: LoadTestParams, place: PartPlace, control:
       rssMB: process.memoryUsage.rss() / 2 ** 20,
       // The histogram holds whole timer periods: the lag is what exceeds the period.
       loopLagP99Ms: Math.max(0, loop.percentile(99) / 1e6 - LOOP_RESOLUTION_MS),
+      phase,
     };
     cpuPrev = process.cpuUsage();
     wallPrev = now;

@@ -132,8 +132,7 @@ class Progress {
 export async function runLoadTest(input: LoadTestInput | LoadTestParams, options: RunOptions = {}): Promise<LoadTestResult> {
   const params = validateParams(input as LoadTestInput);
   const log = options.log ?? silentLogger();
-  const t0Epoch = epochNow();
-  const startedAt = new Date(t0Epoch).toISOString();
+  let t0Epoch = epochNow();
   const progress = new Progress(peerCount(params), options, log);
   const ownTick = (figures: PeerFigures[], sample: GeneratorSample, phase: Phase, started: number) => {
     progress.update(0, figures, sample, started);
@@ -141,7 +140,7 @@ export async function runLoadTest(input: LoadTestInput | LoadTestParams, options
   };
   let parts: PartResult[];
   if (params.workers > 1) {
-    parts = await runWorkers(params, t0Epoch, { log, ownTick, onTick: (w, f, s, started) => progress.update(w, f, s, started), ...(options.signal && { signal: options.signal }) });
+    ({ parts, t0Epoch } = await runWorkers(params, { log, ownTick, onTick: (w, f, s, started) => progress.update(w, f, s, started), ...(options.signal && { signal: options.signal }) }));
   } else {
     const part = await runPart(params, { worker: 0, workers: 1, t0Epoch }, {
       hold: () => sleep(params.durationSeconds * 1000, options.signal),
@@ -150,7 +149,7 @@ export async function runLoadTest(input: LoadTestInput | LoadTestParams, options
     }, log);
     parts = [part];
   }
-  return assemble(params, parts, startedAt, (epochNow() - t0Epoch) / 1000);
+  return assemble(params, parts, new Date(t0Epoch).toISOString(), (epochNow() - t0Epoch) / 1000);
 }
 
 /** The parts as one run: peers in index order, one latency histogram, the generator over every worker. */

@@ -12,6 +12,7 @@ import type { FromWorker, ToWorker } from './workers.js';
 process.on('SIGINT', () => {});
 const send = (m: FromWorker) => new Promise<void>((resolve) => process.send!(m, () => resolve()));
 
+void send({ type: 'ready' });
 process.once('message', (m: ToWorker) => {
   if (m.type !== 'run') return;
   const log = createLogger({ level: m.logLevel as LevelWithSilent, destination: process.stderr }).child({ worker: m.worker });

@@ -8,6 +8,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../log.js';
+import { epochNow } from './media.js';
 import type { LoadTestParams } from './params.js';
 import { runPart, sleep, type PartResult, type Phase } from './part.js';
 import type { GeneratorSample, PeerFigures } from './stats.js';
@@ -19,6 +20,7 @@ export type ToWorker =
 
 /** Child → parent. */
 export type FromWorker =
+  | { type: 'ready' }
   | { type: 'ramped' }
   | { type: 'tick'; figures: PeerFigures[]; sample: GeneratorSample; started: number }
   | { type: 'result'; result: PartResult };
@@ -41,22 +43,29 @@ function workerEntry(): { file: string; execArgv: string[] } {
 interface Child {
   worker: number;
   process: ChildProcess;
+  /** Its modules are loaded (it can start peers on time). */
+  ready: Promise<void>;
   ramped: Promise<void>;
   result: Promise<PartResult | undefined>;
+  run(t0Epoch: number): void;
 }
 
-function startChild(worker: number, params: LoadTestParams, t0Epoch: number, o: WorkersOptions): Child {
+function startChild(worker: number, params: LoadTestParams, o: WorkersOptions): Child {
   const entry = workerEntry();
   const child = fork(entry.file, [], { execArgv: entry.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let rampedNow: () => void = () => {};
   const ramped = new Promise<void>((resolve) => { rampedNow = resolve; });
+  let readyNow: () => void = () => {};
+  const ready = new Promise<void>((resolve) => { readyNow = resolve; });
   const result = new Promise<PartResult | undefined>((resolve) => {
     child.on('message', (m: FromWorker) => {
-      if (m.type === 'ramped') rampedNow();
+      if (m.type === 'ready') readyNow();
+      else if (m.type === 'ramped') rampedNow();
       else if (m.type === 'tick') o.onTick(worker, m.figures, m.sample, m.started);
       else if (m.type === 'result') resolve(m.result);
     });
     child.once('exit', (code, signal) => {
+      readyNow();
       rampedNow();
       resolve(undefined);
       if (code !== 0) o.log.error({ worker, code, signal }, 'load test worker died');
@@ -64,18 +73,28 @@ function startChild(worker: number, params: LoadTestParams, t0Epoch: number, o: 
   });
   // Test hooks are functions: they stay in this process (worker 0's part).
   const { hooks: _hooks, ...sendable } = params as LoadTestParams & { hooks?: unknown };
-  const run: ToWorker = { type: 'run', params: sendable as LoadTestParams, worker, workers: params.workers, t0Epoch, logLevel: o.log.level };
-  child.send(run);
-  return { worker, process: child, ramped, result };
+  const run = (t0Epoch: number) => {
+    if (!child.connected) return;
+    child.send({ type: 'run', params: sendable as LoadTestParams, worker, workers: params.workers, t0Epoch, logLevel: o.log.level } satisfies ToWorker);
+  };
+  return { worker, process: child, ready, ramped, result, run };
 }
+
+/** Time for the 'run' message to reach every child before the first peer is due, ms. */
+const START_MARGIN_MS = 100;
 
 /** A part for a child that died: its peers count as never joined, with the error. */
 function lostPart(worker: number): PartResult {
   return { worker, total: 0, peers: [], latency: { buckets: [], count: 0, sum: 0, min: 0, max: 0 }, samples: [], skippedFrames: 0, topologies: [] };
 }
 
-export async function runWorkers(params: LoadTestParams, t0Epoch: number, o: WorkersOptions): Promise<PartResult[]> {
-  const children = Array.from({ length: params.workers - 1 }, (_, i) => startChild(i + 1, params, t0Epoch, o));
+/** Runs the test over `params.workers` processes; resolves with every part and the run's start (epoch ms). */
+export async function runWorkers(params: LoadTestParams, o: WorkersOptions): Promise<{ parts: PartResult[]; t0Epoch: number }> {
+  const children = Array.from({ length: params.workers - 1 }, (_, i) => startChild(i + 1, params, o));
+  // The ramp starts once every child is loaded: one still compiling would start its peers late, in a burst.
+  await Promise.all(children.map((c) => c.ready));
+  const t0Epoch = epochNow() + START_MARGIN_MS;
+  for (const c of children) c.run(t0Epoch);
   let stopNow: () => void = () => {};
   const stopped = new Promise<void>((resolve) => { stopNow = resolve; });
   const stopChildren = () => {
@@ -103,5 +122,5 @@ export async function runWorkers(params: LoadTestParams, t0Epoch: number, o: Wor
     const peer0 = first.peers[0];
     if (peer0) peer0.errors['worker-lost'] = (peer0.errors['worker-lost'] ?? 0) + lost.length;
   }
-  return parts;
+  return { parts, t0Epoch };
 }

@@ -128,6 +128,18 @@ describe('generatorFigures', () => {
     expect(generatorFigures([sample(90), sample(95)], 0).reasons).toHaveLength(1);
     expect(generatorFigures([sample(10, 80), sample(10, 90)], 0).bottleneck).toBe(true);
     expect(generatorFigures([sample(10)], 3)).toMatchObject({ bottleneck: true, pacerSkippedFrames: 3 });
+    // One stall in a 10 s run is not saturation; 6 skipped frames of 500 are.
+    const tenSeconds = Array.from({ length: 10 }, () => sample(10));
+    expect(generatorFigures(tenSeconds, 1).bottleneck).toBe(false);
+    expect(generatorFigures(tenSeconds, 6).bottleneck).toBe(true);
+  });
+
+  it('judges CPU and loop lag over the hold: a ramp\'s setup bursts alone do not make a run invalid', () => {
+    const at = (phase: 'ramping' | 'holding', cpu: number, lag: number) => ({ ...sample(cpu, lag), phase });
+    const rampLag = [at('ramping', 95, 200), at('ramping', 95, 150), at('holding', 30, 2), at('holding', 35, 3), at('holding', 30, 2)];
+    expect(generatorFigures(rampLag, 0)).toMatchObject({ bottleneck: false, reasons: [] });
+    const holdLag = [at('ramping', 30, 2), at('holding', 30, 80), at('holding', 30, 90)];
+    expect(generatorFigures(holdLag, 0).reasons).toEqual(['event-loop lag p99 90 ms while holding > 50 ms']);
   });
 });
 
