@@ -39,7 +39,9 @@ export interface SetupTimes {
   offer: number;
   /** The server's 201 arrived (HTTP round trip and its answer). */
   answer: number;
-  /** ICE and DTLS up. */
+  /** ICE connected (a candidate pair answered). */
+  ice: number;
+  /** DTLS up too: media can flow. */
   connected: number;
 }
 
@@ -53,7 +55,7 @@ export abstract class HttpSession {
 
   /** `label`: WHIP or WHEP, for messages. */
   constructor(protected readonly options: HttpSessionOptions, private readonly label: string) {
-    this.peer = new Peer({ ...options.peer, trickle: false, polite: false });
+    this.peer = new Peer({ ...options.peer, trickle: false, polite: false, timeIce: true });
     this.offer = new Promise<string>((resolve) => {
       const onSignal = (s: PeerSignal) => {
         if (s.kind !== 'description') return;
@@ -104,7 +106,9 @@ export abstract class HttpSession {
       this.peer.once('connected', () => { clearTimeout(timer); resolve(); });
       this.peer.once('closed', (reason) => { clearTimeout(timer); reject(new CallpeerError('CONNECTION_FAILED', `the connection closed (${reason})`)); });
     });
-    this.setup = { offer: offered, answer: answered, connected: performance.now() - began };
+    const connected = performance.now() - began;
+    const ice = this.peer.iceConnectedAt;
+    this.setup = { offer: offered, answer: answered, ice: ice === undefined ? connected : Math.min(connected, ice - began), connected };
     return this.session;
   }
 

@@ -102,7 +102,7 @@ abstract class HttpTester<C extends HttpSession> implements Tester {
       sent: { packets: 0, bytes: 0, kbps: 0 },
       rttMs: [],
       errors: { ...this.errors },
-      http: { offerMs: setup?.offer ?? null, answerMs: setup?.answer ?? null, connectedMs: setup?.connected ?? null },
+      http: { offerMs: setup?.offer ?? null, answerMs: setup?.answer ?? null, iceMs: setup?.ice ?? null, connectedMs: setup?.connected ?? null },
     };
   }
 }

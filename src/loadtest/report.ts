@@ -83,9 +83,9 @@ export function formatReport(r: LoadTestResult): string {
     ...table([
       ['', 'count', 'p50', 'p95', 'p99', 'max'],
       ...(r.mode === 'whip'
-        ? [distRow('offer ms (ICE gathering)', s.setup.offerMs, 0), distRow('answer ms (HTTP POST → 201)', s.setup.answerMs, 0)]
+        ? [distRow('offer ms (ICE gathering)', s.setup.offerMs, 0), distRow('answer ms (HTTP POST → 201)', s.setup.answerMs, 0), distRow('ICE connected ms', s.setup.iceMs, 0)]
         : [distRow('join ms', s.setup.joinMs, 0)]),
-      distRow(r.mode === 'pcm' ? 'paired ms' : r.mode === 'whip' ? 'connected ms (ICE + DTLS)' : 'ICE connected ms', s.setup.iceConnectedMs, 0),
+      distRow(r.mode === 'pcm' ? 'paired ms' : r.mode === 'whip' ? 'connected ms (DTLS done)' : 'ICE connected ms', s.setup.iceConnectedMs, 0),
       distRow('first packet ms (setup)', s.setup.firstPacketMs, 0),
       distRow('one-way latency ms', s.latencyMs, 2),
       distRow('jitter ms (per stream)', s.jitterMs, 2),

@@ -85,7 +85,7 @@ export interface PeerFigures {
   rttMs: number[];
   errors: Record<string, number>;
   /** WHIP/WHEP peers: start → offer ready (ICE gathering), → the POST's 201 (answer), → ICE and DTLS up, ms. */
-  http?: { offerMs: number | null; answerMs: number | null; connectedMs: number | null };
+  http?: { offerMs: number | null; answerMs: number | null; iceMs: number | null; connectedMs: number | null };
 }
 
 /** One sample of the generator process, taken about once a second. */
@@ -117,7 +117,7 @@ export interface LoadSummary {
   peers: { total: number; joined: number; connected: number; withErrors: number };
   tracks: { expected: number; received: number };
   /** offerMs/answerMs: WHIP/WHEP runs only (empty otherwise); joinMs is the answer there too. */
-  setup: { joinMs: Distribution; offerMs: Distribution; answerMs: Distribution; iceConnectedMs: Distribution; firstPacketMs: Distribution };
+  setup: { joinMs: Distribution; offerMs: Distribution; answerMs: Distribution; iceMs: Distribution; iceConnectedMs: Distribution; firstPacketMs: Distribution };
   packets: { sent: number; received: number; expected: number; lost: number; lossPercent: number };
   bitrate: { sentKbps: number; receivedKbps: number; perStreamKbps: Distribution };
   streamLossPercent: Distribution;
@@ -272,6 +272,7 @@ export function summarize(peers: readonly PeerFigures[], latency: Distribution):
       joinMs: distribution(peers.flatMap((p) => (p.joinMs === null ? [] : [p.joinMs]))),
       offerMs: distribution(peers.flatMap((p) => (p.http?.offerMs == null ? [] : [p.http.offerMs]))),
       answerMs: distribution(peers.flatMap((p) => (p.http?.answerMs == null ? [] : [p.http.answerMs]))),
+      iceMs: distribution(peers.flatMap((p) => (p.http?.iceMs == null ? [] : [p.http.iceMs]))),
       iceConnectedMs: distribution(ours.flatMap((l) => (l.connectMs === null ? [] : [l.connectMs]))),
       firstPacketMs: distribution(ours.flatMap((l) => (l.remotePublishes && l.firstPacketMs !== null ? [l.firstPacketMs] : []))),
     },

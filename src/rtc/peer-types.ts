@@ -76,6 +76,11 @@ export interface PeerOptions {
    * e.g. a WHIP client, which gets only the HTTP answer).
    */
   trickle?: boolean;
+  /**
+   * Record when ICE first connects (`iceConnectedAt`), apart from the connection as a whole
+   * (ICE then DTLS): one more native callback, so only for whoever reports setup phases.
+   */
+  timeIce?: boolean;
 }
 
 export type PeerSignal =

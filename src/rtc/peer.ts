@@ -100,6 +100,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   private readonly trickle: boolean;
   /** trickle false: a description made before gathering completed, signaled when it does. */
   private heldDescription: 'offer' | 'answer' | undefined;
+  /** performance.now() when ICE first connected (PeerOptions.timeIce). */
+  iceConnectedAt: number | undefined;
 
   constructor(options: PeerOptions = {}) {
     super();
@@ -127,6 +129,11 @@ export class Peer extends EventEmitter<PeerEvents> {
     });
     livePeers.add(this);
     this.installCallbacks();
+    if (options.timeIce) {
+      this.pc.onIceStateChange(this.guard('onIceStateChange', (state: string) => {
+        if (state === 'connected' || state === 'completed') this.iceConnectedAt ??= performance.now();
+      }));
+    }
   }
 
   get closed(): boolean {

@@ -142,7 +142,7 @@ describe('callpeer loadtest', () => {
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`1 WHIP publisher → ${sfu.url}/whip/stage, 2 WHEP viewers ← ${sfu.url}/whep/stage; audio tone`);
-      for (const row of ['offer ms (ICE gathering)', 'answer ms (HTTP POST → 201)', 'connected ms (ICE + DTLS)', 'first packet ms (setup)', 'one-way latency ms']) {
+      for (const row of ['offer ms (ICE gathering)', 'answer ms (HTTP POST → 201)', 'ICE connected ms', 'connected ms (DTLS done)', 'first packet ms (setup)', 'one-way latency ms']) {
         expect(r.stdout).toMatch(new RegExp(`^${row.replace(/[()+]/g, '\\$&')} +\\d+ `, 'm'));
       }
       expect(r.stdout).toMatch(/tracks +2\/2 received/);
@@ -153,7 +153,7 @@ describe('callpeer loadtest', () => {
       expect(mismatches(json, SHAPE)).toEqual([]);
       expect(json.mode).toBe('whip');
       expect(json.summary.setup.answerMs.count).toBe(3);
-      expect(json.peers.every((p) => mismatches(p.http, { offerMs: 'number', answerMs: 'number', connectedMs: 'number' }).length === 0)).toBe(true);
+      expect(json.peers.every((p) => mismatches(p.http, { offerMs: 'number', answerMs: 'number', iceMs: 'number', connectedMs: 'number' }).length === 0)).toBe(true);
     } finally {
       await sfu.close();
     }

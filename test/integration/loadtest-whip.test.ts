@@ -21,10 +21,12 @@ describe('runLoadTest (WHIP/WHEP)', () => {
     expect(r.mode).toBe('whip');
     expect(s.peers).toMatchObject({ total: 5, joined: 5, connected: 5, withErrors: 0 });
     expect(s.tracks).toEqual({ expected: 4, received: 4 });
-    for (const d of [s.setup.offerMs, s.setup.answerMs, s.setup.iceConnectedMs]) expect(d.count).toBe(5);
+    for (const d of [s.setup.offerMs, s.setup.answerMs, s.setup.iceMs, s.setup.iceConnectedMs]) expect(d.count).toBe(5);
     // Each phase ends after the one before it, per peer.
     for (const p of r.peers) expect(p.http!.offerMs!).toBeLessThanOrEqual(p.http!.answerMs!);
-    for (const p of r.peers) expect(p.http!.answerMs!).toBeLessThanOrEqual(p.http!.connectedMs!);
+    for (const p of r.peers) expect(p.http!.answerMs!).toBeLessThanOrEqual(p.http!.iceMs!);
+    // ICE first, then DTLS: a separate, later moment (the handshake takes round trips).
+    for (const p of r.peers) expect(p.http!.iceMs!).toBeLessThan(p.http!.connectedMs!);
     expect(s.setup.firstPacketMs.count).toBe(4);
     // ~150 packets per viewer over 3 s; stamped, so each is timed.
     expect(s.packets.received).toBeGreaterThan(4 * 100);

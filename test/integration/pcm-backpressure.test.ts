@@ -18,9 +18,11 @@ const FRAME_BYTES = 1920; // 20 ms of PCM at 48 kHz
  */
 const BLAST_MS = 10_000;
 
+/** A pair under `code` plus a fresh suffix: a retried test must not find the first try's clients holding the code. */
 async function pairOf(code: string): Promise<[PcmProbe, PcmProbe]> {
-  const a = await PcmProbe.open(server, { pair: code });
-  const b = await PcmProbe.open(server, { pair: code });
+  const pair = `${code}-${Math.random().toString(36).slice(2, 8)}`;
+  const a = await PcmProbe.open(server, { pair });
+  const b = await PcmProbe.open(server, { pair });
   await a.waitFor('connected');
   await b.waitFor('connected');
   return [a, b];
@@ -113,7 +115,9 @@ describe('a receiver that stops reading', () => {
     console.log(`blast ${sent} frames (${((sent * 20) / 60000).toFixed(1)} min of audio) in ${blastMs} ms, dropped ${droppedFrames}, steady pair ${steadySent} frames, samples ${samples.length}, growth`, growth);
     expect(growth.heapUsedMB).toBeLessThan(16);
     expect(growth.externalMB).toBeLessThan(24);
-    expect(growth.rssMB).toBeLessThan(24);
+    // 40 MB: a CI run measured 24.4 with heap and external flat (allocator pages); holding
+    // what should be dropped would add hundreds of MB over the late quarter.
+    expect(growth.rssMB).toBeLessThan(40);
 
     // Once it reads again, the stalled client gets audio again and is still paired.
     (stalled.ws as unknown as { _socket: { resume(): void } })._socket.resume();

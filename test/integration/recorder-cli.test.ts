@@ -99,7 +99,7 @@ describe('callpeer record (process)', () => {
     expect(both.stderr).toContain('--repair takes a recording directory and no call link');
     const neither = await runCli(['record']);
     expect(neither.code).toBe(1);
-    expect(neither.stderr).toContain('record needs the call link (or --repair DIR)');
+    expect(neither.stderr).toContain('record needs the call link (or --whep URL, or --repair DIR)');
   });
 
   it('SIGTERM finalizes the files, the manifest and the --mix WAV, exit 0', async () => {
