@@ -5,24 +5,28 @@
  * `--workers 1` and `--workers 2` (server on the same machine: its forwarding shares the cores).
  * 1. Pinned (generator on the idler core, server on the other): 150 WHIP publishers, then 1
  *    publisher + 300 WHEP viewers, 6 s held: CPU µs per packet sent / received, RSS per peer.
- * 2. Unpinned: viewers stepped up with 1 worker, then with 2, until loss >= 1 %, a missing
- *    stream or a saturated generator (the run's own verdict).
+ * 2. As users run it (the built CLI: `npm run build` first), a fresh server and loadtest process
+ *    per step, unpinned: viewers stepped up with 1 worker, then with 2, until loss >= 1 %, a
+ *    missing stream or a saturated generator (the run's own verdict).
  *
  *   unshare -n sh -c 'ip link set lo up && exec npm run bench -- loadtest-whip'
  */
-import { execFileSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { availableParallelism, tmpdir } from 'node:os';
+import path from 'node:path';
 import { runLoadTest, type LoadTestResult } from '../../src/loadtest/runner.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
 import { runBareSfu } from './support/bare-sfu.js';
 import { BenchServer, fmt } from './support/child.js';
-import { otherCore, pinProcess, pinToIdlestCore } from './support/pin.js';
+import { otherCore, pinProcess, pinToIdlestCore, processCpuMs } from './support/pin.js';
 
 const HOLD_S = 6;
 const RAMP = 50;
 const PUBLISHERS = 150;
 const VIEWERS = 300;
-const STEPS = (process.argv[2] ?? '200,400,600').split(',').map(Number);
+const STEPS = (process.argv[2] ?? '300,600,900').split(',').map(Number);
 
 const { core, note } = await pinToIdlestCore();
 const serverCore = core === undefined ? undefined : otherCore(core);
@@ -63,27 +67,60 @@ const received = view.r.summary.packets.received / Math.max(1, view.r.elapsedSec
 line(`1 publisher + ${VIEWERS} WHEP viewers (50 pkts/s received each)`, view.r, view.cpu, VIEWERS * 50, VIEWERS + 1, view.rssBefore);
 console.log(`  (received over the run: ~${fmt(received, 0)} pkts/s; latency p50/p99 ${(view.r.summary.latencyMs.p50 ?? 0).toFixed(2)}/${(view.r.summary.latencyMs.p99 ?? 0).toFixed(2)} ms)`);
 
-// Every core for the rest: the generator and the server share the machine, as users run it.
+// Viewers held, as a user runs it: the built CLI (`npm run build` first), a fresh server and a
+// fresh `callpeer loadtest` process per step, every core shared. (Stepping inside this process,
+// after the baseline and the pinned runs, lost sessions to peer-timeout that a fresh process
+// never did: the figures below are the CLI's.)
 const all = `0-${availableParallelism() - 1}`;
-for (const pid of [process.pid, server.child.pid!]) execFileSync('taskset', ['-a', '-c', '-p', all, String(pid)], { stdio: 'ignore' });
+execFileSync('taskset', ['-a', '-c', '-p', all, String(process.pid)], { stdio: 'ignore' });
+server.stop();
+const cli = path.join(import.meta.dirname, '..', '..', 'bin', 'callpeer.js');
+if (!existsSync(path.join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: npm run build first');
 for (const workers of [1, 2]) {
   let held = 0;
   for (const viewers of STEPS) {
-    const before = await server.stats(false);
+    const port = await freePort();
+    const serve = spawn(process.execPath, [cli, 'serve', '--port', String(port), '--topology', 'sfu', '--rtc-bind', '127.0.0.1', '--max-members', '1000', '--max-connections-per-ip', '0', '--log-level', 'error'], { stdio: 'ignore' });
+    await waitForPort(port);
+    const json = path.join(mkdtempSync(path.join(tmpdir(), 'bench-whip-')), 'run.json');
+    const cpu0 = processCpuMs(serve.pid!);
     const t = performance.now();
-    const { r } = await run(`bench-w${workers}-${viewers}`, 1, viewers, workers);
-    const after = await server.stats(false);
-    const serverCpu = (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 10 / (performance.now() - t);
+    spawnSync(process.execPath, [cli, 'loadtest', '--whip', `http://127.0.0.1:${port}/whip/stage`, '--whep', `http://127.0.0.1:${port}/whep/stage`,
+      '--publishers', '1', '--viewers', String(viewers), '--ramp', String(RAMP), '--duration', String(HOLD_S), '--workers', String(workers), '--json', json], { stdio: 'ignore' });
+    const serverCpu = (processCpuMs(serve.pid!) - cpu0) / (performance.now() - t) * 100;
+    serve.kill('SIGKILL');
+    const r = JSON.parse(readFileSync(json, 'utf8')) as LoadTestResult;
     const s = r.summary;
     const ok = s.packets.lossPercent < 1 && s.tracks.received === s.tracks.expected && r.valid;
     const per = r.workers ? r.workers.map((w) => `#${w.worker} ${w.peers} peers ${(w.cpuPercent.p50 ?? 0).toFixed(0)} %`).join(', ') : `${(r.generator.cpuPercent.p50 ?? 0).toFixed(0)} %`;
-    console.log(`--workers ${workers}, ${viewers} viewers: tracks ${s.tracks.received}/${s.tracks.expected}, loss ${s.packets.lossPercent.toFixed(2)} %, generator CPU ${per}, server CPU ${serverCpu.toFixed(0)} % (whole run), errors ${JSON.stringify(s.errors)}, ${r.valid ? 'valid' : `INVALID (${r.generator.reasons.join('; ')})`}`);
+    console.log(`--workers ${workers}, ${viewers} viewers: tracks ${s.tracks.received}/${s.tracks.expected}, loss ${s.packets.lossPercent.toFixed(2)} %, latency p50/p99 ${(s.latencyMs.p50 ?? 0).toFixed(1)}/${(s.latencyMs.p99 ?? 0).toFixed(1)} ms, `
+      + `generator CPU ${per}, server CPU ${serverCpu.toFixed(0)} % (whole run), errors ${JSON.stringify(s.errors)}, ${r.valid ? 'valid' : `INVALID (${r.generator.reasons.join('; ')})`}`);
     if (!ok) break;
     held = viewers;
   }
   console.log(`--workers ${workers}: held ${held} WHEP viewers with < 1 % loss and a valid run`);
 }
 
-server.stop();
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const sock = net.connect(port, '127.0.0.1', () => { sock.destroy(); resolve(true); });
+      sock.once('error', () => resolve(false));
+    });
+    if (up) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the server on port ${port} did not start`);
+}
+
 cleanupRtc();
 process.exit(0);
