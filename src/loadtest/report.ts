@@ -85,7 +85,8 @@ export function formatReport(r: LoadTestResult): string {
       ...(r.mode === 'whip'
         ? [distRow('offer ms (ICE gathering)', s.setup.offerMs, 0), distRow('answer ms (HTTP POST → 201)', s.setup.answerMs, 0), distRow('ICE connected ms', s.setup.iceMs, 0)]
         : [distRow('join ms', s.setup.joinMs, 0)]),
-      distRow(r.mode === 'pcm' ? 'paired ms' : r.mode === 'whip' ? 'connected ms (DTLS done)' : 'ICE connected ms', s.setup.iceConnectedMs, 0),
+      ...(r.mode === 'webrtc' ? [distRow('offer/answer ms', s.setup.negotiatedMs, 0), distRow('ICE connected ms', s.setup.iceMs, 0)] : []),
+      distRow(r.mode === 'pcm' ? 'paired ms' : 'connected ms (DTLS done)', s.setup.iceConnectedMs, 0),
       distRow('first packet ms (setup)', s.setup.firstPacketMs, 0),
       distRow('one-way latency ms', s.latencyMs, 2),
       distRow('jitter ms (per stream)', s.jitterMs, 2),

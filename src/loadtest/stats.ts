@@ -56,7 +56,11 @@ export interface LinkFigures {
   /** We offered (we were the newcomer): the setup times below are ours to report. */
   initiator: boolean;
   remotePublishes: boolean;
-  /** Start → ICE/DTLS connected, ms. */
+  /** Start → the first offer/answer exchange done (signaling), ms (absent in older reports). */
+  negotiatedMs?: number | null;
+  /** Start → ICE connected, before DTLS, ms. */
+  iceMs?: number | null;
+  /** Start → ICE and DTLS connected, ms. */
   connectMs: number | null;
   /** Start → first RTP packet from this remote, ms. */
   firstPacketMs: number | null;
@@ -117,7 +121,7 @@ export interface LoadSummary {
   peers: { total: number; joined: number; connected: number; withErrors: number };
   tracks: { expected: number; received: number };
   /** offerMs/answerMs: WHIP/WHEP runs only (empty otherwise); joinMs is the answer there too. */
-  setup: { joinMs: Distribution; offerMs: Distribution; answerMs: Distribution; iceMs: Distribution; iceConnectedMs: Distribution; firstPacketMs: Distribution };
+  setup: { joinMs: Distribution; negotiatedMs: Distribution; offerMs: Distribution; answerMs: Distribution; iceMs: Distribution; iceConnectedMs: Distribution; firstPacketMs: Distribution };
   packets: { sent: number; received: number; expected: number; lost: number; lossPercent: number };
   bitrate: { sentKbps: number; receivedKbps: number; perStreamKbps: Distribution };
   streamLossPercent: Distribution;
@@ -272,7 +276,11 @@ export function summarize(peers: readonly PeerFigures[], latency: Distribution):
       joinMs: distribution(peers.flatMap((p) => (p.joinMs === null ? [] : [p.joinMs]))),
       offerMs: distribution(peers.flatMap((p) => (p.http?.offerMs == null ? [] : [p.http.offerMs]))),
       answerMs: distribution(peers.flatMap((p) => (p.http?.answerMs == null ? [] : [p.http.answerMs]))),
-      iceMs: distribution(peers.flatMap((p) => (p.http?.iceMs == null ? [] : [p.http.iceMs]))),
+      negotiatedMs: distribution(ours.flatMap((l) => (l.negotiatedMs == null ? [] : [l.negotiatedMs]))),
+      iceMs: distribution([
+        ...peers.flatMap((p) => (p.http?.iceMs == null ? [] : [p.http.iceMs])),
+        ...(peers.some((p) => p.http) ? [] : ours.flatMap((l) => (l.iceMs == null ? [] : [l.iceMs]))),
+      ]),
       iceConnectedMs: distribution(ours.flatMap((l) => (l.connectMs === null ? [] : [l.connectMs]))),
       firstPacketMs: distribution(ours.flatMap((l) => (l.remotePublishes && l.firstPacketMs !== null ? [l.firstPacketMs] : []))),
     },

@@ -53,6 +53,10 @@ interface Conn {
   /** What we publish on it (publishers), and the send log's name for it. */
   sender: OpusSender | undefined;
   connectedAt: number | undefined;
+  /** The first offer/answer exchange completed (signaling done). */
+  negotiatedAt: number | undefined;
+  /** ICE connected, before DTLS (Peer timeIce). */
+  iceAt: number | undefined;
   /** `--video` on the server connection: our camera's section and what sends on it. */
   camera: MediaTrack | undefined;
   video: Vp8SimulcastSender | undefined;
@@ -100,6 +104,8 @@ export class WebRtcTester {
       log: ctx.log,
       peer: {
         connectTimeoutMs: p.connectTimeoutMs,
+        // The setup's phases: ICE apart from DTLS.
+        timeIce: true,
         ...(p.video && { capabilities: { receiveVideo: true, videoCodecs: ['VP8'] } }),
         ...(p.bindAddress !== undefined && { bindAddress: p.bindAddress }),
         ...(p.iceServers !== undefined && { iceServers: p.iceServers }),
@@ -116,7 +122,7 @@ export class WebRtcTester {
   private wire(a: RoomAgent): void {
     a.on('joined', (joined) => { for (const p of joined.participants) this.presentAtJoin.add(p.id); });
     a.on('link-opened', (link) => {
-      const conn: Conn = { link, sender: undefined, connectedAt: undefined, camera: undefined, video: undefined, remotes: new Map() };
+      const conn: Conn = { link, sender: undefined, connectedAt: undefined, negotiatedAt: undefined, iceAt: undefined, camera: undefined, video: undefined, remotes: new Map() };
       this.conns.set(link, conn);
       // Our camera goes in the connection's first offer: a section added later can race the
       // sections the server adds for us (both sides pick the next free mid).
@@ -128,10 +134,12 @@ export class WebRtcTester {
       const conn = this.conns.get(link);
       if (!conn) return;
       conn.connectedAt ??= performance.now();
+      conn.iceAt ??= Math.min(conn.connectedAt, link.peer.iceConnectedAt ?? conn.connectedAt);
       for (const r of conn.remotes.values()) r.connectAt ??= conn.connectedAt;
     });
     a.on('link-negotiated', (link) => {
       const conn = this.conns.get(link);
+      if (conn) conn.negotiatedAt ??= performance.now();
       if (conn && !conn.sender) this.publishOn(conn);
       if (conn) this.publishVideoOn(conn);
     });
@@ -193,10 +201,10 @@ export class WebRtcTester {
     const conns = [...this.conns.values()];
     const remotes = conns.flatMap((c) => [...c.remotes.values()]);
     const rel = (t: number | undefined) => (t === undefined ? null : t - this.startAt);
-    const linkFigures: LinkFigures[] = remotes.map((r) => ({
+    const linkFigures: LinkFigures[] = conns.flatMap((c) => [...c.remotes.values()].map((r) => ({
       remote: r.id, initiator: r.initiator, remotePublishes: r.remotePublishes,
-      connectMs: rel(r.connectAt), firstPacketMs: rel(r.firstPacketAt),
-    }));
+      negotiatedMs: rel(c.negotiatedAt), iceMs: rel(c.iceAt), connectMs: rel(r.connectAt), firstPacketMs: rel(r.firstPacketAt),
+    })));
     const streams = [...this.gone.streams, ...remotes.flatMap((r) => [...r.streams.values()].map((s) => streamFigures(r.id, s)))];
     let sentPackets = this.gone.sentPackets;
     let sentBytes = this.gone.sentBytes;

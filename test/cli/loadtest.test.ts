@@ -73,6 +73,9 @@ describe('callpeer loadtest', () => {
     expect(r.stderr).not.toMatch(/threshold/);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^PASS$/m);
+    for (const row of ['join ms', 'offer/answer ms', 'ICE connected ms', 'connected ms (DTLS done)', 'first packet ms (setup)']) {
+      expect(r.stdout).toMatch(new RegExp(`^${row.replace(/[()/]/g, '\\$&')} +\\d+ `, 'm'));
+    }
     const text = readFileSync(file, 'utf8');
     expect(text).not.toContain('secret-token-xyz'); // a report file is shared; the token is not
     const json = JSON.parse(text) as { summary: { tracks: unknown }; peers: unknown[] };
