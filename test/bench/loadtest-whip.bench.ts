@@ -3,18 +3,18 @@
  * bare node-datachannel floor measured in the same run (support/bare-sfu.ts: pre-built RTP,
  * nothing of ours on the path), and how many viewers this 2-core machine holds with
  * `--workers 1` and `--workers 2` (server on the same machine: its forwarding shares the cores).
- * 1. Pinned (generator on the idler core, server on the other): 150 WHIP publishers, then 1
- *    publisher + 300 WHEP viewers, 6 s held: CPU µs per packet sent / received, RSS per peer.
- * 2. As users run it (the built CLI: `npm run build` first), a fresh server and loadtest process
+ * 1. As users run it (the built CLI: `npm run build` first), a fresh server and loadtest process
  *    per step, unpinned: viewers stepped up with 1 worker, then with 2, until loss >= 1 %, a
  *    missing stream or a saturated generator (the run's own verdict).
+ * 2. Pinned (generator on the idler core, server on the other): 150 WHIP publishers, then 1
+ *    publisher + 300 WHEP viewers, 6 s held: CPU µs per packet sent / received, RSS per peer.
  *
  *   unshare -n sh -c 'ip link set lo up && exec npm run bench -- loadtest-whip'
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runLoadTest, type LoadTestResult } from '../../src/loadtest/runner.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
@@ -27,6 +27,38 @@ const RAMP = 50;
 const PUBLISHERS = 150;
 const VIEWERS = 300;
 const STEPS = (process.argv[2] ?? '300,600,900').split(',').map(Number);
+
+// Viewers held, as a user runs it, first (before this process pins itself or holds any
+// connection: stepped after those, sessions were lost to peer-timeout that fresh processes never
+// lose): the built CLI (`npm run build` first), a fresh server and a fresh `callpeer loadtest`
+// process per step, every core shared.
+const cli = path.join(import.meta.dirname, '..', '..', 'bin', 'callpeer.js');
+if (!existsSync(path.join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: npm run build first');
+for (const workers of [1, 2]) {
+  let held = 0;
+  for (const viewers of STEPS) {
+    const port = await freePort();
+    const serve = spawn(process.execPath, [cli, 'serve', '--port', String(port), '--topology', 'sfu', '--rtc-bind', '127.0.0.1', '--max-members', '1000', '--max-connections-per-ip', '0', '--log-level', 'error'], { stdio: 'ignore' });
+    await waitForPort(port);
+    const json = path.join(mkdtempSync(path.join(tmpdir(), 'bench-whip-')), 'run.json');
+    const cpu0 = processCpuMs(serve.pid!);
+    const t = performance.now();
+    spawnSync(process.execPath, [cli, 'loadtest', '--whip', `http://127.0.0.1:${port}/whip/stage`, '--whep', `http://127.0.0.1:${port}/whep/stage`,
+      '--publishers', '1', '--viewers', String(viewers), '--ramp', String(RAMP), '--duration', String(HOLD_S), '--workers', String(workers), '--json', json], { stdio: 'ignore' });
+    const serverCpu = (processCpuMs(serve.pid!) - cpu0) / (performance.now() - t) * 100;
+    serve.kill('SIGKILL');
+    const r = JSON.parse(readFileSync(json, 'utf8')) as LoadTestResult;
+    const s = r.summary;
+    const ok = s.packets.lossPercent < 1 && s.tracks.received === s.tracks.expected && r.valid;
+    const per = r.workers ? r.workers.map((w) => `#${w.worker} ${w.peers} peers ${(w.cpuPercent.p50 ?? 0).toFixed(0)} %`).join(', ') : `${(r.generator.cpuPercent.p50 ?? 0).toFixed(0)} %`;
+    console.log(`--workers ${workers}, ${viewers} viewers: tracks ${s.tracks.received}/${s.tracks.expected}, loss ${s.packets.lossPercent.toFixed(2)} %, latency p50/p99 ${(s.latencyMs.p50 ?? 0).toFixed(1)}/${(s.latencyMs.p99 ?? 0).toFixed(1)} ms, `
+      + `generator CPU ${per}, server CPU ${serverCpu.toFixed(0)} % (whole run), errors ${JSON.stringify(s.errors)}, ${r.valid ? 'valid' : `INVALID (${r.generator.reasons.join('; ')})`}`);
+    if (!ok) break;
+    held = viewers;
+  }
+  console.log(`--workers ${workers}: held ${held} WHEP viewers with < 1 % loss and a valid run`);
+}
+
 
 const { core, note } = await pinToIdlestCore();
 const serverCore = core === undefined ? undefined : otherCore(core);
@@ -67,40 +99,6 @@ const received = view.r.summary.packets.received / Math.max(1, view.r.elapsedSec
 line(`1 publisher + ${VIEWERS} WHEP viewers (50 pkts/s received each)`, view.r, view.cpu, VIEWERS * 50, VIEWERS + 1, view.rssBefore);
 console.log(`  (received over the run: ~${fmt(received, 0)} pkts/s; latency p50/p99 ${(view.r.summary.latencyMs.p50 ?? 0).toFixed(2)}/${(view.r.summary.latencyMs.p99 ?? 0).toFixed(2)} ms)`);
 
-// Viewers held, as a user runs it: the built CLI (`npm run build` first), a fresh server and a
-// fresh `callpeer loadtest` process per step, every core shared. (Stepping inside this process,
-// after the baseline and the pinned runs, lost sessions to peer-timeout that a fresh process
-// never did: the figures below are the CLI's.)
-const all = `0-${availableParallelism() - 1}`;
-execFileSync('taskset', ['-a', '-c', '-p', all, String(process.pid)], { stdio: 'ignore' });
-server.stop();
-const cli = path.join(import.meta.dirname, '..', '..', 'bin', 'callpeer.js');
-if (!existsSync(path.join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: npm run build first');
-for (const workers of [1, 2]) {
-  let held = 0;
-  for (const viewers of STEPS) {
-    const port = await freePort();
-    const serve = spawn(process.execPath, [cli, 'serve', '--port', String(port), '--topology', 'sfu', '--rtc-bind', '127.0.0.1', '--max-members', '1000', '--max-connections-per-ip', '0', '--log-level', 'error'], { stdio: 'ignore' });
-    await waitForPort(port);
-    const json = path.join(mkdtempSync(path.join(tmpdir(), 'bench-whip-')), 'run.json');
-    const cpu0 = processCpuMs(serve.pid!);
-    const t = performance.now();
-    spawnSync(process.execPath, [cli, 'loadtest', '--whip', `http://127.0.0.1:${port}/whip/stage`, '--whep', `http://127.0.0.1:${port}/whep/stage`,
-      '--publishers', '1', '--viewers', String(viewers), '--ramp', String(RAMP), '--duration', String(HOLD_S), '--workers', String(workers), '--json', json], { stdio: 'ignore' });
-    const serverCpu = (processCpuMs(serve.pid!) - cpu0) / (performance.now() - t) * 100;
-    serve.kill('SIGKILL');
-    const r = JSON.parse(readFileSync(json, 'utf8')) as LoadTestResult;
-    const s = r.summary;
-    const ok = s.packets.lossPercent < 1 && s.tracks.received === s.tracks.expected && r.valid;
-    const per = r.workers ? r.workers.map((w) => `#${w.worker} ${w.peers} peers ${(w.cpuPercent.p50 ?? 0).toFixed(0)} %`).join(', ') : `${(r.generator.cpuPercent.p50 ?? 0).toFixed(0)} %`;
-    console.log(`--workers ${workers}, ${viewers} viewers: tracks ${s.tracks.received}/${s.tracks.expected}, loss ${s.packets.lossPercent.toFixed(2)} %, latency p50/p99 ${(s.latencyMs.p50 ?? 0).toFixed(1)}/${(s.latencyMs.p99 ?? 0).toFixed(1)} ms, `
-      + `generator CPU ${per}, server CPU ${serverCpu.toFixed(0)} % (whole run), errors ${JSON.stringify(s.errors)}, ${r.valid ? 'valid' : `INVALID (${r.generator.reasons.join('; ')})`}`);
-    if (!ok) break;
-    held = viewers;
-  }
-  console.log(`--workers ${workers}: held ${held} WHEP viewers with < 1 % loss and a valid run`);
-}
-
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const srv = net.createServer().listen(0, '127.0.0.1', () => {
@@ -122,5 +120,6 @@ async function waitForPort(port: number): Promise<void> {
   throw new Error(`the server on port ${port} did not start`);
 }
 
+server.stop();
 cleanupRtc();
 process.exit(0);
