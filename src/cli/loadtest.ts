@@ -96,30 +96,36 @@ function parseHeaders(lines: readonly string[]): Record<string, string> {
 /** `--whip`/`--whep`: a WHIP/WHEP run against any server. */
 function whipInput(url: string | undefined, o: LoadtestCliOptions): LoadTestInput {
   if (url !== undefined) throw new CallpeerError('INVALID_CONFIG', `--whip/--whep give the endpoints: drop the server URL "${url}"`, { hint: 'callpeer loadtest --whip http://host/whip/ROOM --whep http://host/whep/ROOM' });
-  const foreign = [...PCM_ONLY, ...ROOMS_ONLY].filter((k) => o[k] !== undefined);
-  if (o.mode !== 'webrtc') foreign.unshift('mode' as never);
+  const foreign: string[] = [...(o.mode !== 'webrtc' ? ['mode'] : []), ...[...PCM_ONLY, ...ROOMS_ONLY].filter((k) => o[k] !== undefined)];
   if (foreign.length > 0) {
     throw new CallpeerError('INVALID_CONFIG', `${foreign.map(flagName).join(', ')} do${foreign.length === 1 ? 'es' : ''} not apply to a WHIP/WHEP run`, { hint: 'it takes --publishers, --viewers, --audio, --file, --video, --header, --token' });
   }
   return {
+    ...commonInput(o),
     mode: 'whip',
     ...(o.whip !== undefined && { whipUrl: o.whip }),
     ...(o.whep !== undefined && { whepUrl: o.whep }),
     publishers: n(o.publishers),
     viewers: n(o.viewers),
+    headers: parseHeaders(o.header ?? []),
+    audio: o.audio as LoadAudio | undefined,
+    ...(o.file !== undefined && { audioFile: o.file }),
+    ...(o.video === true && { video: true }),
+    ...(o.bind !== undefined && { bindAddress: o.bind }),
+    ...(o.iceServer !== undefined && { iceServers: o.iceServer }),
+  };
+}
+
+/** The flags every kind of run takes. */
+function commonInput(o: LoadtestCliOptions) {
+  return {
     rampPerSecond: n(o.ramp),
     durationSeconds: n(o.duration),
     thresholds: { maxLossPercent: n(o.maxLoss), maxSetupP95Ms: n(o.maxSetupP95), maxJitterMs: n(o.maxJitter) },
     force: o.force === true,
     workers: workersOf(o.workers),
     churnPerSecond: n(o.churn),
-    headers: parseHeaders(o.header ?? []),
-    audio: o.audio as LoadAudio | undefined,
-    ...(o.file !== undefined && { audioFile: o.file }),
-    ...(o.video === true && { video: true }),
     ...(o.token !== undefined && { token: o.token }),
-    ...(o.bind !== undefined && { bindAddress: o.bind }),
-    ...(o.iceServer !== undefined && { iceServers: o.iceServer }),
   };
 }
 
@@ -137,17 +143,7 @@ export function loadtestInput(url: string | undefined, o: LoadtestCliOptions): L
       hint: o.mode === 'pcm' ? 'PCM mode takes --pairs and --codec' : 'add --mode pcm for --pairs and --codec',
     });
   }
-  const common = {
-    url,
-    rampPerSecond: n(o.ramp),
-    durationSeconds: n(o.duration),
-    thresholds: { maxLossPercent: n(o.maxLoss), maxSetupP95Ms: n(o.maxSetupP95), maxJitterMs: n(o.maxJitter) },
-    force: o.force === true,
-    workers: workersOf(o.workers),
-    churnPerSecond: n(o.churn),
-    insecure: o.insecure === true,
-    ...(o.token !== undefined && { token: o.token }),
-  };
+  const common = { ...commonInput(o), url, insecure: o.insecure === true };
   if (o.mode === 'pcm') return { ...common, mode: 'pcm', pairs: n(o.pairs), codec: o.codec as PcmCodec | undefined };
   if (o.mode !== 'webrtc') throw new CallpeerError('INVALID_CONFIG', `--mode must be webrtc or pcm (got ${o.mode})`, { hint: 'e.g. --mode pcm --pairs 10' });
   return {

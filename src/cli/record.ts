@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import path from 'node:path';
 import { MANIFEST_NAME } from '../bots/recorder/manifest.js';
-import { Recorder } from '../bots/recorder/recorder.js';
+import { Recorder, streamName } from '../bots/recorder/recorder.js';
 import { repairRecording } from '../bots/recorder/repair.js';
 import { isDiskFull } from '../bots/recorder/track-writer.js';
 import { parseRoomUrl } from '../client/room-url.js';
@@ -42,7 +42,7 @@ function explainJoinError(err: unknown, room: string): unknown {
   return err;
 }
 
-/** `--whep URL`: checked, and the room its path names (for the default output directory). */
+/** `--whep URL`, checked: an http(s) URL. Returns the stream's name (for the default output directory). */
 function whepTarget(url: string): { room: string } {
   let parsed: URL;
   try {
@@ -51,7 +51,7 @@ function whepTarget(url: string): { room: string } {
     throw new CallpeerError('INVALID_CONFIG', `--whep ${url} is not a URL`, { hint: 'callpeer record --whep http://host:8080/whep/ROOM' });
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new CallpeerError('INVALID_CONFIG', `--whep needs an http(s) URL, not ${parsed.protocol}`, { hint: 'callpeer record --whep http://host:8080/whep/ROOM' });
-  return { room: parsed.pathname.split('/').filter(Boolean).at(-1)?.replace(/[^A-Za-z0-9_-]+/g, '_') || 'whep' };
+  return { room: streamName(url).replace(/[^A-Za-z0-9_-]+/g, '_') };
 }
 
 /** `--repair DIR`: one line per file, then one for the manifest. */

@@ -107,6 +107,8 @@ export abstract class HttpSession {
       this.peer.once('closed', (reason) => { clearTimeout(timer); reject(new CallpeerError('CONNECTION_FAILED', `the connection closed (${reason})`)); });
     });
     const connected = performance.now() - began;
+    // The ICE and connection callbacks come from different native threads: when ICE's arrives
+    // second, the connection's moment stands for both.
     const ice = this.peer.iceConnectedAt;
     this.setup = { offer: offered, answer: answered, ice: ice === undefined ? connected : Math.min(connected, ice - began), connected };
     return this.session;

@@ -39,7 +39,8 @@ function describeRun(r: LoadTestResult): string {
       ...(p.publishers > 0 ? [`${p.publishers} WHIP publisher${p.publishers === 1 ? '' : 's'} → ${p.whipUrl}`] : []),
       ...(p.viewers > 0 ? [`${p.viewers} WHEP viewer${p.viewers === 1 ? '' : 's'} ← ${p.whepUrl}`] : []),
     ];
-    return `${who.join(', ')}; audio ${p.audio}${p.video ? ', video (640x360 VP8)' : ''}`;
+    // What is sent is ours only when we publish; viewers alone hear whatever the stream is.
+    return p.publishers > 0 ? `${who.join(', ')}; audio ${p.audio}${p.video ? ', video (640x360 VP8)' : ''}` : `${who.join(', ')}${p.video ? ', video offered' : ''}`;
   }
   const size = p.publishers + p.subscribers;
   const who = p.subscribers === 0 ? `${size} peers` : `${p.publishers} publishers + ${p.subscribers} subscribers`;

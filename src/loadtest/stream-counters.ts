@@ -33,7 +33,7 @@ export function countPacket(c: StreamCounters, latency: LatencyHistogram, packet
   const now = performance.now();
   if (c.firstAt === 0) c.firstAt = now;
   c.lastAt = now;
-  const sentAt = readOpusStamp(packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength));
+  const sentAt = readOpusStamp(packet, h.payloadOffset, h.payloadLength);
   if (sentAt === undefined) return;
   const ms = epochNow() - sentAt;
   latency.add(ms);

@@ -218,12 +218,12 @@ export function mirrorDirection(d: SdpDirection): SdpDirection {
   return d === 'sendonly' ? 'recvonly' : d === 'recvonly' ? 'sendonly' : d;
 }
 
-/** Whether the side that wrote direction `d` sends media. */
 /** The section carries media: not rejected (port 0), or port 0 but bundle-only (RFC 8843 §6). */
 export function inUse(m: SdpMedia): boolean {
   return m.port !== 0 || m.bundleOnly;
 }
 
+/** Whether the side that wrote direction `d` sends media. */
 export function sends(d: SdpDirection): boolean {
   return d === 'sendrecv' || d === 'sendonly';
 }

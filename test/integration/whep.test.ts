@@ -14,6 +14,7 @@ import { isRtcp, parseRtpHeader } from '../../src/media/rtp.js';
 import { parseVp8Descriptor, vp8KeyframeSize } from '../../src/media/vp8.js';
 import type { MediaTrack } from '../../src/rtc/media-track.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
+import { RtpReceiver } from '../../src/rtc/rtp-receiver.js';
 import { Vp8SimulcastSender } from '../../src/rtc/vp8-sender.js';
 import { handMadeJwt } from '../helpers/jwt.js';
 import { parseMetrics } from '../helpers/metrics.js';
@@ -100,6 +101,26 @@ describe('WHEP egress', () => {
     expect(parseRtpHeader(heardAnyone.packets[0]!).sequenceNumber).toBe((lastSeq + 1) & 0xffff);
     await Promise.all([chosen.stop(), anyone.stop(), high.stop()]);
   });
+
+  it('a viewer that vanishes without DELETE (a crashed player) leaves once its receiver reports stop (15 s), not at ICE consent', async () => {
+    const cam = await publisher('whep-crash', 'Cam', 440);
+    const whep = new WhepClient({ url: `${http()}/whep/whep-crash?name=Player`, video: false, peer: PEER });
+    // A player reports what it receives (RFC 3550 receiver reports, about once a second here).
+    const receiver = new RtpReceiver(whep.audioTrack, {});
+    const session = await whep.start();
+    await until(() => receiver.stats().some((s) => s.received > 100), 10_000, 'the player receives');
+    const room = ctx.server.rooms.get('whep-crash')!;
+    expect(room.participants().map((p) => p.name).sort()).toEqual(['Cam', 'Player']);
+    receiver.close();
+    whep.peer.close(); // a crash: no DELETE
+    const t0 = Date.now();
+    await until(() => room.participants().length === 1, 25_000, 'the player leaves');
+    const gone = Date.now() - t0;
+    expect(gone).toBeGreaterThan(13_000); // not at once: a player may report every few seconds
+    expect(gone).toBeLessThan(20_000); // well before ICE consent's 30 s
+    expect((await fetch(session.resource, { method: 'DELETE' })).status).toBe(404);
+    await cam.stop();
+  }, 35_000);
 
   it('refuses a send-only offer (400), a mesh room (409) and, with auth on, a token that may not subscribe (401)', async () => {
     // A WHIP client's offer sent to /whep: it receives nothing.

@@ -55,7 +55,7 @@ export interface RecorderOptions extends Omit<AgentOptions, 'role' | 'log' | 'au
 }
 
 /** A WHEP stream's name for files and the manifest: the last segment of its URL's path. */
-function streamName(url: string): string {
+export function streamName(url: string): string {
   try {
     return decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).at(-1) ?? '') || 'stream';
   } catch {

@@ -62,6 +62,11 @@ describe('report', () => {
     expect(text).toMatch(/^generator: 2 workers: #0 5 peers, CPU 40 % \(max 40 %\), RSS 90 MB; #1 5 peers, CPU 38 % \(max 38 %\), RSS 88 MB; event-loop lag/m);
   });
 
+  it('a WHEP-only run names no audio of its own (viewers hear the stream)', () => {
+    const params = validateParams({ mode: 'whip', whepUrl: 'http://127.0.0.1:1/whep/x', viewers: 3 });
+    expect(formatReport(result({ mode: 'whip', params })).split('\n')[0]).toMatch(/^callpeer loadtest: 3 WHEP viewers ← http:\/\/127\.0\.0\.1:1\/whep\/x; [\d.]+ s$/);
+  });
+
   it('names the rooms\' topology in the run line', () => {
     expect(formatReport(result())).toMatch(/webrtc mesh, 1 room x 2 peers/);
     expect(formatReport(result({ topology: 'sfu' }))).toMatch(/webrtc sfu, 1 room x 2 peers/);

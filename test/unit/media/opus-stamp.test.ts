@@ -17,6 +17,14 @@ describe('Opus send-time stamps', () => {
     expect(opusPacketSamples48k(stamped)).toBe(960);
   });
 
+  it('reads the stamp in place from an RTP packet\'s payload (offset and length), ignoring what follows it', () => {
+    const payload = stampOpusPacket(Buffer.from([0xfc, 9, 9]), 1234.5);
+    const header = Buffer.alloc(12, 0x80);
+    const rtp = Buffer.concat([header, payload, Buffer.from([0, 0, 0, 4])]); // RTP padding after the payload
+    expect(readOpusStamp(rtp, 12, payload.length)).toBe(1234.5);
+    expect(readOpusStamp(rtp, 12, payload.length + 4)).toBeUndefined(); // the wrong end: no magic there
+  });
+
   it('reads nothing from unstamped packets, and leaves packets of other codes alone', () => {
     expect(readOpusStamp(Buffer.from([0xfc, 1, 2, 3]))).toBeUndefined();
     // Code 3 with padding that is not ours (zeros, as an encoder pads).
