@@ -34,6 +34,9 @@ export interface LayerStream {
   lastPacketMs: number;
   /** The publisher's last sender report for it: NTP ↔ RTP mapping for our reports. */
   senderReport: { ntpSeconds: number; ntpFraction: number; rtpTimestamp: number } | undefined;
+  /** Bytes since the last measurement, and its bitrate then, bits/s (the last nonzero: a paused layer keeps it; 0 before any). */
+  bytes: number;
+  bitrate: number;
 }
 
 /** What a subscription is handed per packet (one object, reused: read it synchronously). */
@@ -120,6 +123,8 @@ export class Publication {
     keyframe: false, vp8: undefined, nowMs: 0,
   };
   private readonly onRtcp = (packet: Buffer): void => this.handleRtcp(packet);
+  /** When the layers' bitrates were last measured (clock ms). */
+  private measuredAtMs: number;
 
   constructor(private readonly options: PublicationOptions) {
     this.publisher = options.publisher;
@@ -129,6 +134,7 @@ export class Publication {
     this.kind = options.track.kind;
     this.codec = options.codec;
     this.clock = options.clock;
+    this.measuredAtMs = options.clock.now();
     this.log = options.log;
     const name = options.codec.name.toUpperCase();
     this.vp8 = this.kind === 'video' && name === 'VP8';
@@ -274,7 +280,7 @@ export class Publication {
       this.bySsrc.clear();
       this.layers.length = 0;
     }
-    layer = { ssrc, index: this.layers.length, width: 0, height: 0, lastPacketMs: 0, senderReport: undefined };
+    layer = { ssrc, index: this.layers.length, width: 0, height: 0, lastPacketMs: 0, senderReport: undefined, bytes: 0, bitrate: 0 };
     this.bySsrc.set(ssrc, layer);
     this.layers.push(layer);
     this.log.debug({ track: this.id, ssrc, layer: layer.index }, 'layer stream added');
@@ -289,6 +295,7 @@ export class Publication {
     const first = layer.lastPacketMs === 0;
     this.flowingSince ??= now;
     layer.lastPacketMs = now;
+    layer.bytes += packet.length;
     if (first) this.updateActiveLayers();
     const f = this.current;
     f.packet = packet;
@@ -345,8 +352,24 @@ export class Publication {
     for (const s of this.subscriptions) s.layersReranked();
   }
 
+  /** Each layer's bitrate low → high, bits/s, as last measured (0: not yet). */
+  layerBitrates(): number[] {
+    return this.layers.map((l) => l.bitrate);
+  }
+
+  private measureLayers(now: number): void {
+    const seconds = (now - this.measuredAtMs) / 1000;
+    this.measuredAtMs = now;
+    if (!(seconds > 0)) return;
+    for (const l of this.layers) {
+      if (l.bytes > 0) l.bitrate = Math.round((l.bytes * 8) / seconds);
+      l.bytes = 0;
+    }
+  }
+
   private sendRemb(): void {
     if (this.layers.length === 0 || this.track.closed) return;
+    this.measureLayers(this.clock.now());
     this.checkActiveLayers(this.clock.now());
     this.track.send(buildRtcp([{
       type: 'remb', senderSsrc: this.track.localSsrc, bitrate: this.options.rembBitrate ?? PUBLISHER_REMB_BITRATE, ssrcs: this.layers.map((l) => l.ssrc),

@@ -20,6 +20,7 @@ import { iceUfrag, inUse, parseSdp, sends, type SessionDescription } from '../rt
 import { systemClock, type Clock } from '../time/clock.js';
 import type { RtpTrack } from '../rtc/media-track.js';
 import type { SdpCodec } from '../rtc/sdp.js';
+import { DownlinkAllocator } from './downlink-allocator.js';
 import { GATEWAY_OPUS, SfuGateway } from './gateway.js';
 import type { SfuMetrics } from './metrics.js';
 import { Publication, PUBLISHER_REMB_BITRATE, trackId } from './publication.js';
@@ -67,6 +68,8 @@ class SfuMember {
   /** Mids of its offers already checked (refusals are said once). */
   readonly reported = new Set<string>();
   readonly uplink = new UplinkMeter();
+  /** Shares its bandwidth estimate among the simulcast layers it receives. */
+  readonly allocator = new DownlinkAllocator();
   /** (oneShot members) The next check that its media still comes. */
   liveness: unknown;
   /** (viewers) The rewriter of each of its sections' outgoing stream (see SubscriptionOptions.rewriter). */
@@ -518,7 +521,7 @@ export class SfuRouter implements RoomMedia {
     // A viewer's section keeps one stream whatever publication it carries.
     let rewriter = sm.member.viewing ? sm.streams.get(track) : undefined;
     if (sm.member.viewing && !rewriter) sm.streams.set(track, (rewriter = streamRewriter(track, pub)));
-    const sub = new Subscription(pub, track, sm.member, { clock: this.clock, log: sm.member.log, ...(rewriter && { rewriter }), ...(this.options.metrics && { metrics: this.options.metrics }) });
+    const sub = new Subscription(pub, track, sm.member, { clock: this.clock, log: sm.member.log, allocator: sm.allocator, ...(rewriter && { rewriter }), ...(this.options.metrics && { metrics: this.options.metrics }) });
     sm.subscriptions.set(pub.id, sub);
     pub.subscriptions.add(sub);
     const preference = this.preferenceOf(sm.member.id, pub.id);

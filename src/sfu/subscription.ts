@@ -16,6 +16,7 @@ import type { RtpTrack } from '../rtc/media-track.js';
 import { readRtcp, ReportTimer } from '../rtc/rtcp-schedule.js';
 import type { Clock } from '../time/clock.js';
 import { retargetRtp } from './forward.js';
+import type { AllocatedStream, DownlinkAllocator } from './downlink-allocator.js';
 import { LayerSelector } from './layer-selector.js';
 import { LossAdapter } from './loss-adapter.js';
 import { layerIndexFor, layerNames } from './layers.js';
@@ -45,6 +46,8 @@ export interface SubscriptionOptions {
    * the last). Audio goes through it too then.
    */
   rewriter?: RtpRewriter;
+  /** The subscriber's connection's bandwidth allocator: its REMB caps the simulcast layers of every stream to it. */
+  allocator?: DownlinkAllocator;
 }
 
 /** What makes `track`'s outgoing stream continuous (one SSRC, numbers without gaps) for packets of `publication`'s codec. */
@@ -55,7 +58,7 @@ export function streamRewriter(track: RtpTrack, publication: Publication): RtpRe
   });
 }
 
-export class Subscription<T extends RtpTrack = RtpTrack> {
+export class Subscription<T extends RtpTrack = RtpTrack> implements AllocatedStream {
   /** False after `unsubscribe`: the m-section stays, nothing is forwarded on it. */
   wanted = true;
   private preference: LayerPreference = 'auto';
@@ -71,6 +74,11 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
   private readonly payloadType: number;
   private packets = 0;
   private octets = 0;
+  /** What was sent lately, bits/s, measured at each of our reports (about every second). */
+  private sentBps = 0;
+  private measured = { atMs: 0, octets: 0 };
+  /** The highest layer the subscriber's bandwidth estimate allows (the allocator sets it). */
+  bandwidthCeiling = Infinity;
   /**
    * What the subscriber last reported of this stream (its receiver report): loss over its
    * last interval, %, jitter, ms, and the round trip to it, ms (once it has one of our SRs).
@@ -99,7 +107,9 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
     }
     // Video reads feedback (PLI, NACK); audio only the receiver reports, for quality.
     track.on('rtcp', this.onRtcp);
-    this.reports = new ReportTimer(() => this.sendReport(), options.reportIntervalMs ?? 1000, options.clock);
+    this.measured.atMs = options.clock.now();
+    this.reports = new ReportTimer(() => this.onReportTimer(), options.reportIntervalMs ?? 1000, options.clock);
+    options.allocator?.add(this);
   }
 
   /** Whether packets are forwarded now. */
@@ -118,6 +128,27 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
    */
   targetLayer(): number {
     return Math.min(this.preferredLayer(), this.selector?.ceiling ?? Infinity);
+  }
+
+  /** The layer forwarded now (-1 before the first key frame; 0 for audio). */
+  forwardedLayer(): number {
+    return this.selector?.current ?? 0;
+  }
+
+  /** The publication's layers' bitrates when the subscriber has a choice (simulcast), else none. */
+  layerRates(): readonly number[] {
+    return this.publication.simulcast ? this.publication.layerBitrates() : [];
+  }
+
+  sentBitrate(): number {
+    return this.sentBps;
+  }
+
+  setBandwidthCeiling(ceiling: number): void {
+    if (ceiling === this.bandwidthCeiling) return;
+    this.options.log.debug({ track: this.publication.id, subscriber: this.subscriber.id, estimate: this.options.allocator?.estimate, ceiling }, 'layer cap for bandwidth changed');
+    this.bandwidthCeiling = ceiling;
+    this.applyCeilings();
   }
 
   setPreference(preference: LayerPreference): void {
@@ -208,6 +239,7 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
   private stop(): void {
     this.reports.stop();
     this.track.off('rtcp', this.onRtcp);
+    this.options.allocator?.delete(this);
   }
 
   private count(bytes: number): void {
@@ -228,7 +260,13 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
     const ceiling = this.adapter.onReport(lossPercent, selector.current, this.publication.layerCount, this.options.clock.now());
     if (ceiling === undefined) return;
     this.options.log.debug({ track: this.publication.id, subscriber: this.subscriber.id, lossPercent, ceiling }, 'layer cap for loss changed');
-    selector.setCeiling(ceiling);
+    this.applyCeilings();
+  }
+
+  /** The lower of the loss and bandwidth caps (the switch itself waits for a key frame). */
+  private applyCeilings(): void {
+    if (!this.selector) return;
+    this.selector.setCeiling(Math.min(this.adapter?.ceiling ?? Infinity, this.bandwidthCeiling));
     // The layer it needs now may be one nobody else gets: the publisher must send it.
     this.publication.updateActiveLayers();
     this.pursueTarget();
@@ -240,7 +278,9 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
     this.announced = layer;
     if (!this.publication.simulcast) return;
     const wanted = this.preferredLayer();
-    const reason: LayerReason = layer === wanted ? 'requested' : layer < wanted && this.selector!.ceiling < wanted ? 'loss' : 'unavailable';
+    const capped = layer < wanted && this.selector!.ceiling < wanted;
+    const byBandwidth = this.bandwidthCeiling <= (this.adapter?.ceiling ?? Infinity);
+    const reason: LayerReason = layer === wanted ? 'requested' : capped ? (byBandwidth ? 'bandwidth' : 'loss') : 'unavailable';
     this.options.log.debug({ track: this.publication.id, subscriber: this.subscriber.id, layer: names[layer], reason }, 'forwarded layer changed');
     this.subscriber.send({ type: 'layer', track: this.publication.id, quality: names[layer] ?? 'high', reason });
   }
@@ -263,6 +303,8 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
       this.adapt(this.received.lossPercent);
     } else if (!this.video) {
       return;
+    } else if (p.type === 'remb') {
+      this.options.allocator?.onEstimate(p.bitrate, this.options.clock.now());
     } else if (p.type === 'pli' || p.type === 'fir') {
       this.publication.requestKeyframe(this.selector?.current ?? 0);
     } else if (p.type === 'nack' && this.cache) {
@@ -273,6 +315,14 @@ export class Subscription<T extends RtpTrack = RtpTrack> {
       const after = this.nacks!.counters;
       for (const result of ['resent', 'missing', 'suppressed'] as const) if (after[result] > before[result]) m.inc({ result }, after[result] - before[result]);
     }
+  }
+
+  private onReportTimer(): void {
+    const now = this.options.clock.now();
+    const seconds = (now - this.measured.atMs) / 1000;
+    if (seconds > 0) this.sentBps = Math.round((8 * (this.octets - this.measured.octets)) / seconds);
+    this.measured = { atMs: now, octets: this.octets };
+    this.sendReport();
   }
 
   private sendReport(): void {

@@ -35,6 +35,8 @@ export class SfuView {
     this.overrides = new Map();
     /** What the server says it forwards, by track id. */
     this.layers = new Map();
+    /** Why the server forwards what it does, by track (`layer` reason: requested, bandwidth, loss, unavailable). */
+    this.reasons = new Map();
     this.visible = new Map();
     this.observer = typeof IntersectionObserver === 'function'
       ? new IntersectionObserver((entries) => {
@@ -64,6 +66,7 @@ export class SfuView {
 
   onLayer(m) {
     this.layers.set(m.track, m.quality);
+    this.reasons.set(m.track, m.reason);
     const t = this.tracks.find((x) => x.id === m.track);
     if (t && t.source === 'camera') this.o.s.tiles.get(t.publisher)?.setLayer(m.quality);
   }
@@ -102,6 +105,7 @@ export class SfuView {
     return {
       tracks: this.tracks.map((t) => ({ ...t })),
       layers: Object.fromEntries(this.layers),
+      reasons: Object.fromEntries(this.reasons),
       wanted: Object.fromEntries(this.wanted),
       subscribed: Object.fromEntries(this.subscribed),
     };

@@ -54,7 +54,7 @@ export interface CallState {
   /** SFU rooms: the room's tracks, the layers asked for and forwarded, what the page subscribes to. */
   sfu: {
     tracks: { id: string; publisher: string; kind: string; source: string; codec: string; layers: string[]; muted: boolean }[];
-    layers: Record<string, string>; wanted: Record<string, string>; subscribed: Record<string, boolean>;
+    layers: Record<string, string>; reasons: Record<string, string>; wanted: Record<string, string>; subscribed: Record<string, boolean>;
   };
   /** Mesh rooms: the last `stats` report the page sent about each participant, by id. */
   statsSent: Record<string, { peer: string; packetLoss: number; jitterMs: number; rttMs: number; bitrateKbps: number; framesPerSecond?: number }>;
@@ -134,6 +134,8 @@ export interface JoinOptions {
   query?: Record<string, string>;
   /** Runs in the page before its own scripts (e.g. KEEP_PEER_CONNECTIONS). */
   initScript?: string;
+  /** Runs in the test before the page is opened (e.g. to route its WebSocket). */
+  beforeNavigate?: (page: Page) => Promise<void>;
 }
 
 /** Opens /r/<room>?name=<name> and waits until the page is in the room. */
@@ -142,6 +144,7 @@ export async function joinCall(b: TestBrowser, baseUrl: string, room: string, na
   const page = await b.newPage(`${baseUrl}/r/${room}?${q.toString()}`, {
     ...(options.viewport && { viewport: options.viewport }),
     ...(options.initScript !== undefined && { initScript: options.initScript }),
+    ...(options.beforeNavigate && { beforeNavigate: options.beforeNavigate }),
   });
   await waitForPage(page, () => window.callpeer?.state().phase === 'joined', undefined, { what: `${name} to join`, debug: DEBUG_STATE });
   return page;

@@ -99,6 +99,8 @@ export interface NewPageOptions {
   initScript?: string;
   /** Accept a self-signed certificate (an HTTPS server from `callpeer certs`). */
   ignoreHttpsErrors?: boolean;
+  /** Runs before the page is navigated (e.g. `page.routeWebSocket`). */
+  beforeNavigate?: (page: Page) => Promise<void>;
 }
 
 export interface TestBrowser {
@@ -138,6 +140,7 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBr
         const forward = options.onConsole;
         page.on('console', (m) => forward(`[${m.type()}] ${m.text()}`));
       }
+      await pageOptions.beforeNavigate?.(page);
       // Not 'load': a page that holds a live call may never be "loaded" in Playwright's sense.
       await page.goto(url, { waitUntil: 'domcontentloaded' });
       return page;

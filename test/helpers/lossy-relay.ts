@@ -17,6 +17,7 @@
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
+import { bindLoopbackUdp } from './udp.js';
 
 export interface LossyRelayOptions {
   /** Share of the member's RTP packets dropped, 0..1. Default 0.05. */
@@ -100,15 +101,7 @@ export class LossyRelay {
 
   /** A relay in front of the server whose signaling is at `serverWsUrl`. */
   static async start(serverWsUrl: string, options: LossyRelayOptions = {}): Promise<LossyRelay> {
-    const bind = async () => {
-      const socket = dgram.createSocket('udp4');
-      await new Promise<void>((resolve, reject) => {
-        socket.once('error', reject);
-        socket.bind(0, '127.0.0.1', () => resolve());
-      });
-      return socket;
-    };
-    const [toServer, toMember] = [await bind(), await bind()];
+    const [toServer, toMember] = [await bindLoopbackUdp(), await bindLoopbackUdp()];
     const proxy = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise<void>((resolve) => proxy.once('listening', () => resolve()));
     return new LossyRelay(toServer, toMember, proxy, serverWsUrl, options);
