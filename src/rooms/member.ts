@@ -3,6 +3,7 @@ import type { Admission } from './access.js';
 import type { AudioLeg } from './audio-leg.js';
 import type { Participant, ServerMessage } from '../protocol/signaling.js';
 import type { MemberMedia } from './media.js';
+import { applyMemberMessage, type InRoomMessage, type RoomSession } from './member-messages.js';
 import type { Room } from './room.js';
 
 /** Why someone stops being a member. */
@@ -63,7 +64,7 @@ export interface JoinRequest {
 export interface MediaKinds { audio?: boolean; video?: boolean; screen?: boolean }
 
 /** The room's side of a member: its public state, its sink and its media. */
-export class Member {
+export class Member implements RoomSession {
   participant: Participant;
   /** Set by the room right after the member is added (the media needs the member first). */
   media!: MemberMedia;
@@ -94,6 +95,10 @@ export class Member {
     return this.participant.id;
   }
 
+  get roomId(): string {
+    return this.room.id;
+  }
+
   /** Its transport signals once (see MemberSink.oneShot). */
   get oneShot(): boolean {
     return this.sink.oneShot ?? false;
@@ -106,6 +111,10 @@ export class Member {
 
   send(message: ServerMessage): void {
     this.sink.send(message);
+  }
+
+  handle(message: InRoomMessage): void {
+    applyMemberMessage(this, message);
   }
 
   /** Takes the member out of its room (peer-left to the others, media closed). Idempotent. */

@@ -3,7 +3,8 @@ import { CallpeerError, toCallpeerError, type WireErrorCode } from '../errors.js
 import type { Logger } from '../log.js';
 import { CLOSE_NORMAL, CLOSE_POLICY, closeCodeFor, type CloseCode } from '../protocol/close-codes.js';
 import { errorMessage, parseClientMessage, type ClientMessage, type ServerMessage } from '../protocol/signaling.js';
-import type { LeaveReason, Member, MemberSink } from '../rooms/member.js';
+import type { LeaveReason, MemberSink } from '../rooms/member.js';
+import type { RoomSession } from '../rooms/member-messages.js';
 import { TokenBucket } from '../time/token-bucket.js';
 import type { SignalingContext } from './context.js';
 import { handlers } from './handlers.js';
@@ -22,8 +23,8 @@ const SLOW_READER_GRACE_MS = 1000;
  */
 export class SignalingSession implements MemberSink {
   readonly id: string;
-  /** Its membership while in a room. */
-  member: Member | undefined;
+  /** Its membership while in a room (here, or a proxy to the room's node). */
+  member: RoomSession | undefined;
   /** A join is on its way (the room answers asynchronously). */
   joining = false;
   private readonly ownLog: Logger;
@@ -104,7 +105,7 @@ export class SignalingSession implements MemberSink {
   }
 
   /** The room admitted us. */
-  joined(member: Member): void {
+  joined(member: RoomSession): void {
     if (this.closed) {
       member.close('disconnected'); // the socket went while the join was on its way
       return;

@@ -59,7 +59,7 @@ describe('SignalingSession', () => {
     ws.frame({ type: 'join', room: 'r1', name: 'Ann' });
     await tick();
     expect(ws.out[0]).toMatchObject({ type: 'joined', id: 'id1', room: { id: 'r1' } });
-    expect(s.member?.room.id).toBe('r1');
+    expect(s.member?.roomId).toBe('r1');
     s.log.info('hello');
     const hello = lines.find((l) => l.msg === 'hello');
     expect(hello).toMatchObject({ room: 'r1', peer: 'id1' });
