@@ -16,6 +16,7 @@ import { PCM_MAX_FRAME_BYTES } from './protocol/pcm.js';
 import { TokenAccess } from './auth/access.js';
 import { turnIceServer } from './auth/turn.js';
 import type { VerifierKey } from './auth/tokens.js';
+import { ClusterRooms } from './cluster/cluster-rooms.js';
 import { OPEN_ACCESS } from './rooms/access.js';
 import { CLOSE_GOING_AWAY } from './protocol/close-codes.js';
 import { MeshGateway } from './gateway/mesh-gateway.js';
@@ -130,6 +131,8 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
   });
   const sfuMetrics = new SfuMetrics(metrics.registry);
   const qualityMetrics = new QualityMetrics(metrics.registry);
+  let participants = 0;
+  let cluster: ClusterRooms | undefined;
   const rooms = new RoomRegistry({
     log,
     maxMembers: config.maxMembers,
@@ -144,18 +147,21 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
         ...(config.maxVideoBitrateKbps !== undefined && { maxVideoBitrateKbps: config.maxVideoBitrateKbps }),
       })
       : new MeshRelay(room, () => new MeshGateway(room, { log: room.log, peer: sfuPeer }))),
-    onChange: (r, p) => { metrics.rooms.set(r); metrics.participants.set(p); },
+    onChange: (r, p) => { metrics.rooms.set(r); metrics.participants.set(p); participants = p; },
     quality: {
       ...(options.qualityIntervalMs !== undefined && { intervalMs: options.qualityIntervalMs }),
       onReading: (room, m) => qualityMetrics.reading(room.id, m),
       ...(options.onQualityChange && { onChange: (room, c) => options.onQualityChange!({ room: room.id, ...c }) }),
     },
     onLeft: (room, id) => qualityMetrics.left(room.id, id),
-    onRoomClosed: (room) => qualityMetrics.roomClosed(room.id),
+    onRoomClosed: (room) => { qualityMetrics.roomClosed(room.id); cluster?.roomClosed(room.id); },
   });
+  // A node of a cluster (--redis): joins reach rooms wherever they live. Unreachable Redis: no server.
+  if (config.redis !== undefined) cluster = await ClusterRooms.start({ redisUrl: config.redis, rooms, log, load: () => participants });
   const sessions = new Set<SignalingSession>();
   const ctx: SignalingContext = {
     config, rooms, metrics, log,
+    join: (roomId, session, request, token) => (cluster ? cluster.join(roomId, session, request, token) : rooms.join(roomId, session, request, token)),
     joinTimeoutMs: options.joinTimeoutMs ?? 30_000,
     sessionClosed: (s) => { sessions.delete(s); metrics.connections.dec({ path: '/ws' }); },
   };
@@ -258,6 +264,9 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
     server.once('error', onError);
     server.once('listening', onListening);
     server.listen(config.port, config.host);
+  }).catch(async (err: unknown) => {
+    await cluster?.close();
+    throw err;
   });
 
   const address = server.address();
@@ -284,6 +293,7 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
       }, 1000);
       await listenerClosed;
       clearTimeout(deadline);
+      await cluster?.close();
       signalingWss.close();
       pcmWss.close();
       log.info('server stopped');

@@ -34,6 +34,8 @@ export interface ServeConfig extends Omit<MediaSettings, 'videoCodecs'> {
   topology: Topology;
   /** Local address the SFU gathers ICE candidates on; default every interface. Env CALLPEER_RTC_BIND. */
   rtcBind?: string;
+  /** redis:// URL: this server is a node of a cluster whose nodes share rooms and signaling through it. Env CALLPEER_REDIS. */
+  redis?: string;
   /** Extra origins allowed to open WebSockets (the server's own and localhost are always allowed). Env CALLPEER_ALLOWED_ORIGIN (comma-separated). */
   allowedOrigins: string[];
   /** pino level. Default info. Env CALLPEER_LOG_LEVEL. */
@@ -208,6 +210,7 @@ export function serveFlagsFromEnv(env: NodeJS.ProcessEnv): ServeFlags {
   if (env.CALLPEER_LOG_LEVEL !== undefined) f.logLevel = env.CALLPEER_LOG_LEVEL as LevelWithSilent;
   if (env.CALLPEER_TOPOLOGY !== undefined) f.topology = env.CALLPEER_TOPOLOGY as Topology;
   if (env.CALLPEER_RTC_BIND !== undefined) f.rtcBind = env.CALLPEER_RTC_BIND;
+  if (env.CALLPEER_REDIS !== undefined) f.redis = env.CALLPEER_REDIS;
   const ice = list(env.CALLPEER_ICE_SERVER);
   if (ice) f.iceServer = ice;
   const origins = list(env.CALLPEER_ALLOWED_ORIGIN);
@@ -257,6 +260,7 @@ export function loadServeConfig(flags: ServeFlags = {}, env: NodeJS.ProcessEnv =
     iceServers: (merged.iceServer ?? []).map(parseIceServerUrl),
     topology: merged.topology ?? base.topology,
     ...(merged.rtcBind !== undefined && { rtcBind: merged.rtcBind }),
+    ...(merged.redis !== undefined && { redis: merged.redis }),
     allowedOrigins: (merged.allowedOrigin ?? []).map(normalizeOrigin),
     ...(merged.authSecret !== undefined && { authSecret: merged.authSecret }),
     ...(merged.authPublicKey !== undefined && { authPublicKey: merged.authPublicKey }),
@@ -301,6 +305,7 @@ export function loadServeConfig(flags: ServeFlags = {}, env: NodeJS.ProcessEnv =
   if (!(LOG_LEVELS as readonly string[]).includes(cfg.logLevel)) invalid(`--log-level (CALLPEER_LOG_LEVEL) must be one of ${LOG_LEVELS.join(', ')}`, 'use info, or debug for more');
   if (cfg.topology !== 'mesh' && cfg.topology !== 'sfu') invalid(`--topology (CALLPEER_TOPOLOGY) must be mesh or sfu (got ${String(cfg.topology)})`, 'use mesh (peer to peer) or sfu (the server forwards audio)');
   if (cfg.rtcBind !== undefined && isIP(cfg.rtcBind) === 0) invalid(`--rtc-bind (CALLPEER_RTC_BIND) must be an IP address (got "${cfg.rtcBind}")`, 'use an address of this machine, e.g. 127.0.0.1');
+  if (cfg.redis !== undefined && !/^rediss?:\/\/[^\s]+$/.test(cfg.redis)) invalid(`--redis (CALLPEER_REDIS) must be a redis:// URL (got "${cfg.redis}")`, 'use redis://host:port, e.g. redis://127.0.0.1:6379');
   if ((cfg.cert === undefined) !== (cfg.key === undefined)) invalid('--cert and --key go together', 'give both files, or neither for plain HTTP');
   for (const [flag, file] of [['--cert', cfg.cert], ['--key', cfg.key]] as const) {
     if (file === undefined) continue;

@@ -16,6 +16,7 @@ interface ServeCliOptions {
   logLevel?: string;
   topology?: string;
   rtcBind?: string;
+  redis?: string;
   authSecret?: string;
   authPublicKey?: string;
   allowGuests?: boolean;
@@ -49,6 +50,7 @@ export function registerServe(program: Command): void {
     .option('--ice-server <url>', 'STUN/TURN server handed to clients, repeatable: stun:host:port or turn:user:pass@host:port (env CALLPEER_ICE_SERVER, comma-separated; default none)', collect)
     .option('--topology <mesh|sfu>', 'rooms are mesh (peers connect to each other) or sfu (everyone connects to the server, which forwards audio and video) (default mesh; env CALLPEER_TOPOLOGY)')
     .option('--rtc-bind <address>', 'local address the SFU gathers ICE candidates on (default every interface; env CALLPEER_RTC_BIND)')
+    .option('--redis <url>', 'join a cluster of servers sharing rooms through Redis, e.g. redis://127.0.0.1:6379 (env CALLPEER_REDIS)')
     .option('--allowed-origin <origin>', 'extra origin allowed to open WebSockets, repeatable; the server\'s own origin and localhost are always allowed (env CALLPEER_ALLOWED_ORIGIN)', collect)
     .option('--auth-secret <secret>', 'turn auth on: join tokens are JWTs signed HS256 with this secret (at least 32 bytes; env CALLPEER_AUTH_SECRET)')
     .option('--auth-public-key <file>', 'turn auth on: join tokens are JWTs signed ES256/RS256, verified with this PEM public key (env CALLPEER_AUTH_PUBLIC_KEY)')
@@ -83,6 +85,7 @@ export function registerServe(program: Command): void {
         allowedOrigin: opts.allowedOrigin,
         topology: opts.topology as ServeFlags['topology'],
         rtcBind: opts.rtcBind,
+        redis: opts.redis,
         authSecret: opts.authSecret,
         authPublicKey: opts.authPublicKey,
         allowGuests: opts.allowGuests,

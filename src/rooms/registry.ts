@@ -58,6 +58,11 @@ export class RoomRegistry {
     return this.rooms.get(id);
   }
 
+  /** The ids of the rooms here. */
+  ids(): string[] {
+    return [...this.rooms.keys()];
+  }
+
   /**
    * Joins `roomId` with `token`. Rejects with UNAUTHORIZED (the access policy's reason),
    * ROOM_NOT_FOUND (auth on and nobody created the room), or the room's refusal (ROOM_FULL).

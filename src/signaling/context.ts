@@ -1,5 +1,7 @@
 import type { ServeConfig } from '../config.js';
 import type { Logger } from '../log.js';
+import type { JoinRequest } from '../rooms/member.js';
+import type { RoomSession } from '../rooms/member-messages.js';
 import type { RoomRegistry } from '../rooms/registry.js';
 import type { Counter } from 'prom-client';
 import type { SignalingSession } from './session.js';
@@ -15,6 +17,8 @@ export interface SignalingMetrics {
 export interface SignalingContext {
   readonly config: Readonly<ServeConfig>;
   readonly rooms: RoomRegistry;
+  /** Joins a room wherever it lives: here (the registry), or on another node of the cluster. */
+  join(roomId: string, session: SignalingSession, request: JoinRequest, token: string | undefined): Promise<RoomSession>;
   readonly metrics: SignalingMetrics;
   readonly log: Logger;
   /** A socket that is in no room for this long is closed with SIGNALING_TIMEOUT (ms). */

@@ -16,7 +16,7 @@ async function join(s: SignalingSession, m: JoinMessage): Promise<void> {
   if (s.member || s.joining) throw new CallpeerError('ALREADY_JOINED', `already in room "${s.member?.roomId ?? m.room}"; send "leave" first`, { ref: 'join' });
   s.joining = true;
   try {
-    s.joined(await s.ctx.rooms.join(m.room, s, { id: s.id, name: m.name, role: m.role, audio: m.audio, video: m.video, metadata: m.metadata, autoSubscribe: m.autoSubscribe }, m.token));
+    s.joined(await s.ctx.join(m.room, s, { id: s.id, name: m.name, role: m.role, audio: m.audio, video: m.video, metadata: m.metadata, autoSubscribe: m.autoSubscribe }, m.token));
   } finally {
     s.joining = false;
   }

@@ -40,7 +40,10 @@ function setup() {
   const config = loadServeConfig({ maxMembers: 2 }, {});
   const rooms = new RoomRegistry({ log, maxMembers: 2, media: (room) => new MeshRelay(room) });
   const closed: SignalingSession[] = [];
-  const ctx: SignalingContext = { config, rooms, metrics: new ServerMetrics(), log, joinTimeoutMs: 60_000, sessionClosed: (s) => closed.push(s) };
+  const ctx: SignalingContext = {
+    config, rooms, metrics: new ServerMetrics(), log, joinTimeoutMs: 60_000, sessionClosed: (s) => closed.push(s),
+    join: (roomId, sink, request, token) => rooms.join(roomId, sink, request, token),
+  };
   let n = 0;
   const session = () => {
     const ws = new FakeSocket();

@@ -1,0 +1,268 @@
+/**
+ * Rooms across nodes (`serve --redis`): a room lives on one node, chosen when it is made (the
+ * least loaded live node), and a client may reach any node. A join that lands elsewhere is
+ * relayed to the room's node, which admits the member as it would a local one, with a sink
+ * that sends what the room says back over the bus; the client's node holds a RemoteMember
+ * that relays its in-room messages the other way. Mesh and SFU rooms work alike: an SFU
+ * member's media connection is with the room's node (its candidates travel in the relayed
+ * signaling). A node that dies is noticed when its key expires: clients whose room was there
+ * are dropped with 1001 (they reconnect and re-join, landing on a live node), members whose
+ * socket was there leave their rooms.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { CallpeerError, toCallpeerError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { CLOSE_GOING_AWAY, type CloseCode } from '../protocol/close-codes.js';
+import { errorMessage, type ServerMessage } from '../protocol/signaling.js';
+import type { InRoomMessage, RoomSession } from '../rooms/member-messages.js';
+import type { JoinRequest, LeaveReason, Member, MemberSink } from '../rooms/member.js';
+import type { RoomRegistry } from '../rooms/registry.js';
+import { Directory } from './directory.js';
+import { NodeBus } from './node-bus.js';
+import type { NodeMessage } from './wire.js';
+
+export interface ClusterOptions {
+  /** redis:// URL of the Redis every node of the cluster uses. */
+  redisUrl: string;
+  rooms: RoomRegistry;
+  log: Logger;
+  /** Participants on this node (its load). */
+  load: () => number;
+  /** Default a random id. */
+  nodeId?: string;
+  /** Prefix of every key and channel. Default `callpeer:`. */
+  prefix?: string;
+  /** A node whose key was not refreshed for this long is gone, ms. Default 3000. */
+  ttlMs?: number;
+  /** How often keys are refreshed and peers checked, ms. Default 1000. */
+  beatMs?: number;
+  /** How long a relayed join may wait for the room's node, ms. Default 5000. */
+  joinTimeoutMs?: number;
+}
+
+/** A transport the cluster can drop when its room's node is lost (the signaling session). */
+export interface ClusterSink extends MemberSink {
+  close(code: CloseCode, reason: string): void;
+}
+
+/** The client's node's side of a member whose room lives on another node. */
+class RemoteMember implements RoomSession {
+  private closed = false;
+  constructor(
+    readonly id: string,
+    readonly roomId: string,
+    readonly owner: string,
+    readonly log: Logger,
+    private readonly cluster: ClusterRooms,
+  ) {}
+
+  handle(message: InRoomMessage): void {
+    this.cluster.relay(this.owner, { t: 'in', from: this.cluster.nodeId, session: this.id, message });
+  }
+
+  close(reason: LeaveReason): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.cluster.relay(this.owner, { t: 'leave', from: this.cluster.nodeId, session: this.id, reason });
+    this.cluster.forget(this.id)?.detached(reason);
+  }
+}
+
+/** The room's node's sink for a member whose socket is on node `from`. */
+class RelayedSink implements MemberSink {
+  constructor(private readonly cluster: ClusterRooms, readonly from: string, readonly session: string) {}
+
+  send(message: ServerMessage): void {
+    this.cluster.relay(this.from, { t: 'out', session: this.session, message });
+  }
+
+  detached(reason: LeaveReason): void {
+    this.cluster.unhost(this.from, this.session);
+    this.cluster.relay(this.from, { t: 'detached', session: this.session, reason });
+  }
+}
+
+export class ClusterRooms {
+  readonly nodeId: string;
+  private readonly log: Logger;
+  private readonly directory: Directory;
+  /** Sinks of this node's clients in rooms on other nodes, by session id, with the room's node. */
+  private readonly away = new Map<string, { sink: ClusterSink; owner: string }>();
+  /** Members of this node's rooms whose socket is on another node, by `node/session`. */
+  private readonly hosted = new Map<string, { member: Member; from: string }>();
+  private readonly pending = new Map<number, (error?: { code: string; message: string }) => void>();
+  private rpc = 0;
+  private beat: NodeJS.Timeout | undefined;
+  private beating = false;
+
+  private constructor(
+    private readonly options: ClusterOptions,
+    private readonly pub: Redis,
+    private readonly sub: Redis,
+    private readonly bus: NodeBus,
+    nodeId: string,
+  ) {
+    this.nodeId = nodeId;
+    this.log = options.log.child({ node: nodeId });
+    this.directory = new Directory(pub, options.prefix ?? 'callpeer:', options.ttlMs ?? 3000);
+    bus.onMessage((m) => this.receive(m));
+  }
+
+  /** Connects to Redis (a clear CONNECTION_FAILED when it cannot), joins the cluster and starts beating. */
+  static async start(options: ClusterOptions): Promise<ClusterRooms> {
+    const nodeId = options.nodeId ?? randomBytes(4).toString('hex');
+    const connect = async (): Promise<Redis> => {
+      const redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 3000 });
+      redis.on('error', () => undefined); // reported by the calls that fail; ioredis reconnects by itself
+      try {
+        await redis.connect();
+      } catch (err) {
+        redis.disconnect();
+        throw new CallpeerError('CONNECTION_FAILED', `cannot reach Redis at ${options.redisUrl}: ${(err as Error).message}`, {
+          cause: err, hint: 'start redis-server, or fix --redis (redis://host:port)',
+        });
+      }
+      return redis;
+    };
+    const pub = await connect();
+    const sub = await connect().catch((err: unknown) => { pub.disconnect(); throw err; });
+    const bus = await NodeBus.open(pub, sub, options.prefix ?? 'callpeer:', nodeId, options.log);
+    const cluster = new ClusterRooms(options, pub, sub, bus, nodeId);
+    await cluster.tick();
+    cluster.beat = setInterval(() => void cluster.tick(), options.beatMs ?? 1000);
+    cluster.beat.unref();
+    cluster.log.info({ redis: options.redisUrl }, 'joined the cluster');
+    return cluster;
+  }
+
+  /** Joins `roomId` wherever it lives (made on the least loaded node if it lives nowhere). */
+  async join(roomId: string, sink: ClusterSink, request: JoinRequest, token?: string): Promise<RoomSession> {
+    const owner = (await this.directory.ownerOf(roomId)) ?? (await this.directory.claim(roomId, await this.leastLoaded()));
+    if (owner === this.nodeId) return this.options.rooms.join(roomId, sink, request, token);
+    const { leg: _leg, admission: _admission, ...relayed } = request;
+    const rpc = ++this.rpc;
+    // Registered before the join leaves: the room's `joined` arrives before the join's result.
+    this.away.set(request.id, { sink, owner });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.pending.delete(rpc);
+          reject(new CallpeerError('INTERNAL', `room "${roomId}" lives on node ${owner}, which did not answer`));
+        }, this.options.joinTimeoutMs ?? 5000);
+        this.pending.set(rpc, (error) => {
+          clearTimeout(timer);
+          this.pending.delete(rpc);
+          if (error) reject(new CallpeerError(error.code as 'INTERNAL', error.message, { ref: 'join' }));
+          else resolve();
+        });
+        this.relay(owner, { t: 'join', from: this.nodeId, session: request.id, rpc, room: roomId, request: relayed, ...(token !== undefined && { token }) });
+      });
+    } catch (err) {
+      this.away.delete(request.id);
+      throw err;
+    }
+    this.log.debug({ room: roomId, session: request.id, owner }, 'joined a room on another node');
+    return new RemoteMember(request.id, roomId, owner, this.options.log.child({ room: roomId, peer: request.id, roomNode: owner }), this);
+  }
+
+  /** A room here closed: its key goes now rather than at its TTL. */
+  roomClosed(roomId: string): void {
+    this.directory.release(roomId, this.nodeId).catch((err: unknown) => this.log.debug({ err, room: roomId }, 'room key release failed'));
+  }
+
+  /** @internal */
+  relay(nodeId: string, message: NodeMessage): void {
+    this.bus.send(nodeId, message);
+  }
+
+  /** @internal A client of this node is out of its remote room: its sink, if it was still mapped. */
+  forget(session: string): ClusterSink | undefined {
+    const entry = this.away.get(session);
+    this.away.delete(session);
+    return entry?.sink;
+  }
+
+  /** @internal */
+  unhost(from: string, session: string): void {
+    this.hosted.delete(`${from}/${session}`);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.beat);
+    await this.directory.leave(this.nodeId).catch(() => undefined);
+    this.pub.disconnect();
+    this.sub.disconnect();
+  }
+
+  private async leastLoaded(): Promise<string> {
+    const nodes = await this.directory.nodes();
+    let best = { id: this.nodeId, load: this.options.load() };
+    for (const n of nodes) if (n.load < best.load) best = n;
+    return best.id;
+  }
+
+  private receive(m: NodeMessage): void {
+    switch (m.t) {
+      case 'join': void this.hostJoin(m); return;
+      case 'join-result': this.pending.get(m.rpc)?.(m.error); return;
+      case 'in': {
+        const hosted = this.hosted.get(`${m.from}/${m.session}`);
+        if (!hosted) return;
+        try {
+          hosted.member.handle(m.message);
+        } catch (err) {
+          const e = toCallpeerError(err);
+          hosted.member.send(errorMessage(e.code as 'INTERNAL', e.message, e.ref ?? m.message.type));
+        }
+        return;
+      }
+      case 'leave': this.hosted.get(`${m.from}/${m.session}`)?.member.close(m.reason); return;
+      case 'out': this.away.get(m.session)?.sink.send(m.message); return;
+      case 'detached': this.forget(m.session)?.detached(m.reason);
+    }
+  }
+
+  /** A join relayed from another node: admitted here as a local one would be. */
+  private async hostJoin(m: Extract<NodeMessage, { t: 'join' }>): Promise<void> {
+    const sink = new RelayedSink(this, m.from, m.session);
+    try {
+      const member = await this.options.rooms.join(m.room, sink, m.request, m.token);
+      this.hosted.set(`${m.from}/${m.session}`, { member, from: m.from });
+      this.relay(m.from, { t: 'join-result', rpc: m.rpc });
+    } catch (err) {
+      const e = toCallpeerError(err);
+      this.relay(m.from, { t: 'join-result', rpc: m.rpc, error: { code: e.code, message: e.message } });
+    }
+  }
+
+  /** Keys refreshed; peers that vanished: their rooms' clients dropped, their clients' members out. */
+  private async tick(): Promise<void> {
+    if (this.beating) return;
+    this.beating = true;
+    try {
+      await this.directory.beat({ id: this.nodeId, load: this.options.load() }, this.options.rooms.ids());
+      const peers = new Set<string>([...this.away.values()].map((a) => a.owner));
+      for (const h of this.hosted.values()) peers.add(h.from);
+      for (const peer of peers) {
+        if (await this.directory.alive(peer)) continue;
+        this.log.warn({ lost: peer }, 'a node of the cluster is gone');
+        this.nodeLost(peer);
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'cluster beat failed');
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  private nodeLost(peer: string): void {
+    for (const [session, a] of [...this.away]) {
+      if (a.owner !== peer) continue;
+      this.away.delete(session);
+      a.sink.detached('room-closed');
+      a.sink.close(CLOSE_GOING_AWAY, "the room's node was lost");
+    }
+    for (const h of [...this.hosted.values()]) if (h.from === peer) h.member.close('disconnected');
+  }
+}

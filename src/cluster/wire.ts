@@ -1,0 +1,20 @@
+/**
+ * What nodes say to each other over the bus (one JSON message on the channel of the node it is
+ * for). A member whose WebSocket reached node S while its room lives on node R: S relays its
+ * join and in-room messages to R (`join`, `in`, `leave`), R relays what the room says to it
+ * back to S (`out`, `detached`).
+ */
+import type { ServerMessage } from '../protocol/signaling.js';
+import type { InRoomMessage } from '../rooms/member-messages.js';
+import type { JoinRequest, LeaveReason } from '../rooms/member.js';
+
+/** A join as it crosses nodes: the request without what only the socket's node can hold. */
+export type RemoteJoinRequest = Omit<JoinRequest, 'admission' | 'leg'>;
+
+export type NodeMessage =
+  | { t: 'join'; from: string; session: string; rpc: number; room: string; request: RemoteJoinRequest; token?: string }
+  | { t: 'join-result'; rpc: number; error?: { code: string; message: string } }
+  | { t: 'in'; from: string; session: string; message: InRoomMessage }
+  | { t: 'leave'; from: string; session: string; reason: LeaveReason }
+  | { t: 'out'; session: string; message: ServerMessage }
+  | { t: 'detached'; session: string; reason: LeaveReason };

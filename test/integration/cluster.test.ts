@@ -1,0 +1,124 @@
+/**
+ * Rooms across nodes (issue 17): servers sharing a real redis-server. A client may reach any
+ * node; a room lives on one, and members whose socket is elsewhere have their signaling relayed
+ * (their media connection, in an SFU room, is with the room's node).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../src/app.js';
+import { cleanupRtc } from '../../src/rtc/peer.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { until } from '../helpers/rtc.js';
+import { hasRedis, startRedis, type TestRedis } from '../helpers/redis.js';
+import { Probe, startTestServer } from '../helpers/server.js';
+import { meshMember } from './mesh-helpers.js';
+import { frequencyOf, sfuMember } from './sfu-helpers.js';
+
+describe.skipIf(!hasRedis())('rooms across nodes through Redis', { timeout: 60_000 }, () => {
+  let redis: TestRedis;
+  let a: RunningServer;
+  let b: RunningServer;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    a = await startTestServer({ redis: redis.url, rtcBind: '127.0.0.1' });
+    b = await startTestServer({ redis: redis.url, rtcBind: '127.0.0.1' });
+  });
+
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await redis?.close();
+    cleanupRtc();
+  });
+
+  it('a mesh room spans two nodes: peers see each other, hear each other\'s tones, chat and peer-left cross', async () => {
+    const ann = await meshMember(a.wsUrl, 'span', 'Ann', 440);
+    const ben = await meshMember(b.wsUrl, 'span', 'Ben', 660);
+    try {
+      // The room lives on one node; both members are in it.
+      const homes = [a.rooms.get('span'), b.rooms.get('span')].filter((r) => r !== undefined);
+      expect(homes).toHaveLength(1);
+      expect(homes[0]!.size).toBe(2);
+      const annId = ann.agent.id!;
+      const benId = ben.agent.id!;
+      await until(() => (ann.heard.get(benId)?.length ?? 0) > 50 && (ben.heard.get(annId)?.length ?? 0) > 50, 15_000, 'audio both ways');
+      expect(frequencyOf(ann.heard.get(benId)!)).toBeCloseTo(660, -1);
+      expect(frequencyOf(ben.heard.get(annId)!)).toBeCloseTo(440, -1);
+    } finally {
+      await ben.stop();
+      await ann.stop();
+    }
+  });
+
+  it('chat, media state and peer-left reach a member on the other node', async () => {
+    const ann = await Probe.open(a.wsUrl);
+    const ben = await Probe.open(b.wsUrl);
+    await ann.join('talk', { name: 'Ann' });
+    const joined = await ben.join('talk', { name: 'Ben' }) as { id: string; participants: { name: string }[] };
+    expect(joined.participants.map((p) => p.name)).toContain('Ann');
+    await ann.next('peer-joined');
+    ben.send({ type: 'chat', text: 'hello across' });
+    expect(await ann.next('chat')).toMatchObject({ text: 'hello across', name: 'Ben' });
+    ben.send({ type: 'media', audio: false });
+    expect(await ann.next('peer-updated')).toMatchObject({ participant: { name: 'Ben', audio: false } });
+    // A bad message on the remote node's member is refused to it, as on a local one.
+    ben.send({ type: 'subscribe', publisher: 'x', track: 'y' });
+    expect(await ben.next('error')).toMatchObject({ code: 'SFU_NOT_ENABLED' });
+    ben.ws.close();
+    expect(await ann.next('peer-left')).toMatchObject({ id: joined.id });
+    ann.ws.close();
+  });
+
+  it('an SFU room lives on one node: a member on the other node gets its media from there', async () => {
+    const c = await startTestServer({ redis: redis.url, topology: 'sfu', rtcBind: '127.0.0.1' });
+    try {
+      const ann = await sfuMember(c.wsUrl, 'forward', 'Ann', 440);
+      const ben = await sfuMember(a.wsUrl, 'forward', 'Ben', 660);
+      try {
+        expect(c.rooms.get('forward')?.size).toBe(2);
+        expect(a.rooms.get('forward')).toBeUndefined();
+        await until(() => (ann.heard.get(ben.agent.id!)?.length ?? 0) > 50 && (ben.heard.get(ann.agent.id!)?.length ?? 0) > 50, 15_000, 'audio both ways through the room\'s node');
+        expect(frequencyOf(ben.heard.get(ann.agent.id!)!)).toBeCloseTo(440, -1);
+        expect(frequencyOf(ann.heard.get(ben.agent.id!)!)).toBeCloseTo(660, -1);
+      } finally {
+        await ben.stop();
+        await ann.stop();
+      }
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('kill -9 of the room\'s node: the member on the surviving node is dropped with 1001 and can join again there; no ghost stays', async () => {
+    const node = await startCli(['serve', '--port', '0', '--host', '127.0.0.1', '--redis', redis.url, '--log-level', 'info'], /callpeer listening/);
+    try {
+      const port = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(node.output())![1];
+      const first = await Probe.open(`ws://127.0.0.1:${port}/ws`);
+      await first.join('doomed', { name: 'Here' });
+      const survivor = await Probe.open(b.wsUrl);
+      await survivor.join('doomed', { name: 'There' });
+      expect(b.rooms.get('doomed')).toBeUndefined(); // the room is on the CLI node
+      const t0 = Date.now();
+      node.child.kill('SIGKILL');
+      expect((await survivor.closed).code).toBe(1001);
+      const droppedMs = Date.now() - t0;
+      expect(droppedMs).toBeLessThan(10_000);
+      // It joins again through the same node: the room is made anew on a live node.
+      const again = await Probe.open(b.wsUrl);
+      const rejoined = await again.join('doomed', { name: 'There' }) as { participants: unknown[] };
+      expect(rejoined.participants).toEqual([]); // nobody else: no ghost of the dead node's member
+      expect((a.rooms.get('doomed') ?? b.rooms.get('doomed'))?.size).toBe(1);
+      console.log(`room's node killed: its remote member dropped after ${droppedMs} ms, joined again on a live node`);
+      again.ws.close();
+    } finally {
+      node.child.kill('SIGKILL');
+    }
+  });
+
+  it('Redis unreachable at start: a clear error and exit 1', async () => {
+    const r = await runCli(['serve', '--port', '0', '--host', '127.0.0.1', '--redis', 'redis://127.0.0.1:2']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1:2/);
+    expect(r.stderr).toMatch(/redis-server/);
+  });
+});
