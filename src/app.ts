@@ -17,6 +17,8 @@ import { TokenAccess } from './auth/access.js';
 import { turnIceServer } from './auth/turn.js';
 import type { VerifierKey } from './auth/tokens.js';
 import { ClusterRooms } from './cluster/cluster-rooms.js';
+import type { ClusterTransport } from './cluster/ports.js';
+import { redisTransport } from './cluster/redis-transport.js';
 import { OPEN_ACCESS } from './rooms/access.js';
 import { CLOSE_GOING_AWAY } from './protocol/close-codes.js';
 import { MeshGateway } from './gateway/mesh-gateway.js';
@@ -58,6 +60,10 @@ export interface StartOptions {
   onQualityChange?: (change: { room: string; participant: string; quality: QualityMessage; previous: QualityMessage | undefined }) => void;
   /** Quality rounds, ms (default 2000: the protocol's "at most every 2 s"). Tests shorten it; 0 turns quality reports off. */
   qualityIntervalMs?: number;
+  /** This node's id in a cluster (default random). */
+  nodeId?: string;
+  /** What connects this node to the others when it is a worker of `serve --workers` (else `config.redis` decides). */
+  cluster?: ClusterTransport;
 }
 
 export interface RunningServer {
@@ -110,6 +116,7 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
   const startedAt = Date.now();
   let accepting = true;
   const now = options.now ?? Date.now;
+  const nodeId = options.nodeId ?? randomBytes(4).toString('hex');
   const access = authOn(config) ? new TokenAccess({ key: verifierKey(config), allowGuests: config.allowGuests }) : undefined;
   // Each member gets its own short-lived TURN credentials (coturn's use-auth-secret), made
   // when asked for: at join for members, when each server Peer is made for the SFU.
@@ -157,7 +164,8 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
     onRoomClosed: (room) => { qualityMetrics.roomClosed(room.id); cluster?.roomClosed(room.id); },
   });
   // A node of a cluster (--redis): joins reach rooms wherever they live. Unreachable Redis: no server.
-  if (config.redis !== undefined) cluster = await ClusterRooms.start({ redisUrl: config.redis, rooms, log, load: () => participants });
+  const transport = options.cluster ?? (config.redis !== undefined ? await redisTransport(config.redis, nodeId, log) : undefined);
+  if (transport) cluster = await ClusterRooms.start({ transport, nodeId, rooms, log, load: () => participants });
   const sessions = new Set<SignalingSession>();
   const ctx: SignalingContext = {
     config, rooms, metrics, log,

@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { loadServeConfig, type ServeFlags } from '../config.js';
 import { createLogger } from '../log.js';
 import { startServer } from '../app.js';
+import { ipcTransport, type IpcEndpoint } from '../cluster/ipc.js';
 import { collect } from './options.js';
+import { runPrimary, workerCount, workerNode } from './serve-workers.js';
 
 interface ServeCliOptions {
   port?: string;
@@ -17,6 +19,7 @@ interface ServeCliOptions {
   topology?: string;
   rtcBind?: string;
   redis?: string;
+  workers?: string;
   authSecret?: string;
   authPublicKey?: string;
   allowGuests?: boolean;
@@ -51,6 +54,7 @@ export function registerServe(program: Command): void {
     .option('--topology <mesh|sfu>', 'rooms are mesh (peers connect to each other) or sfu (everyone connects to the server, which forwards audio and video) (default mesh; env CALLPEER_TOPOLOGY)')
     .option('--rtc-bind <address>', 'local address the SFU gathers ICE candidates on (default every interface; env CALLPEER_RTC_BIND)')
     .option('--redis <url>', 'join a cluster of servers sharing rooms through Redis, e.g. redis://127.0.0.1:6379 (env CALLPEER_REDIS)')
+    .option('--workers <n|auto>', 'run N server processes behind the port (auto: one per core); they share rooms through --redis, or through the first process (default 1; env CALLPEER_WORKERS)')
     .option('--allowed-origin <origin>', 'extra origin allowed to open WebSockets, repeatable; the server\'s own origin and localhost are always allowed (env CALLPEER_ALLOWED_ORIGIN)', collect)
     .option('--auth-secret <secret>', 'turn auth on: join tokens are JWTs signed HS256 with this secret (at least 32 bytes; env CALLPEER_AUTH_SECRET)')
     .option('--auth-public-key <file>', 'turn auth on: join tokens are JWTs signed ES256/RS256, verified with this PEM public key (env CALLPEER_AUTH_PUBLIC_KEY)')
@@ -106,9 +110,17 @@ export function registerServe(program: Command): void {
         headersTimeout: opts.headersTimeout as unknown as number | undefined,
       };
       const config = loadServeConfig(flags, process.env);
+      const workers = workerCount(opts.workers ?? process.env.CALLPEER_WORKERS);
+      const node = workerNode();
       const log = createLogger({ level: config.logLevel });
-      const server = await startServer(config, { log });
-      if (process.stderr.isTTY) process.stderr.write(`callpeer: open ${server.url}/ in a browser\n`);
+      if (workers > 1 && node === undefined) {
+        runPrimary(workers, { redis: config.redis !== undefined, log });
+        return;
+      }
+      // A worker without Redis reaches the other workers through the primary.
+      const cluster = node !== undefined && config.redis === undefined ? ipcTransport(process as unknown as IpcEndpoint, log) : undefined;
+      const server = await startServer(config, { log, ...(node !== undefined && { nodeId: node }), ...(cluster && { cluster }) });
+      if (process.stderr.isTTY && node === undefined) process.stderr.write(`callpeer: open ${server.url}/ in a browser\n`);
       const stop = (signal: string) => {
         log.info({ signal }, 'shutting down');
         // Clients get told and sockets closed; never take longer than 2 s.

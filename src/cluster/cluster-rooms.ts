@@ -9,8 +9,6 @@
  * are dropped with 1001 (they reconnect and re-join, landing on a live node), members whose
  * socket was there leave their rooms.
  */
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { CallpeerError, toCallpeerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { CLOSE_GOING_AWAY, type CloseCode } from '../protocol/close-codes.js';
@@ -18,24 +16,18 @@ import { errorMessage, type ServerMessage } from '../protocol/signaling.js';
 import type { InRoomMessage, RoomSession } from '../rooms/member-messages.js';
 import type { JoinRequest, LeaveReason, Member, MemberSink } from '../rooms/member.js';
 import type { RoomRegistry } from '../rooms/registry.js';
-import { Directory } from './directory.js';
-import { NodeBus } from './node-bus.js';
+import type { BusPort, ClusterTransport, DirectoryPort } from './ports.js';
 import type { NodeMessage } from './wire.js';
 
 export interface ClusterOptions {
-  /** redis:// URL of the Redis every node of the cluster uses. */
-  redisUrl: string;
+  /** What connects the nodes (Redis, or the primary of `serve --workers`), listening for `nodeId`. */
+  transport: ClusterTransport;
+  nodeId: string;
   rooms: RoomRegistry;
   log: Logger;
   /** Participants on this node (its load). */
   load: () => number;
-  /** Default a random id. */
-  nodeId?: string;
-  /** Prefix of every key and channel. Default `callpeer:`. */
-  prefix?: string;
-  /** A node whose key was not refreshed for this long is gone, ms. Default 3000. */
-  ttlMs?: number;
-  /** How often keys are refreshed and peers checked, ms. Default 1000. */
+  /** How often entries are refreshed and peers checked, ms. Default 1000. */
   beatMs?: number;
   /** How long a relayed join may wait for the room's node, ms. Default 5000. */
   joinTimeoutMs?: number;
@@ -86,7 +78,7 @@ class RelayedSink implements MemberSink {
 export class ClusterRooms {
   readonly nodeId: string;
   private readonly log: Logger;
-  private readonly directory: Directory;
+  private readonly directory: DirectoryPort;
   /** Sinks of this node's clients in rooms on other nodes, by session id, with the room's node. */
   private readonly away = new Map<string, { sink: ClusterSink; owner: string }>();
   /** Members of this node's rooms whose socket is on another node, by `node/session`. */
@@ -96,43 +88,23 @@ export class ClusterRooms {
   private beat: NodeJS.Timeout | undefined;
   private beating = false;
 
-  private constructor(
-    private readonly options: ClusterOptions,
-    private readonly pub: Redis,
-    private readonly sub: Redis,
-    private readonly bus: NodeBus,
-    nodeId: string,
-  ) {
-    this.nodeId = nodeId;
-    this.log = options.log.child({ node: nodeId });
-    this.directory = new Directory(pub, options.prefix ?? 'callpeer:', options.ttlMs ?? 3000);
-    bus.onMessage((m) => this.receive(m));
+  private readonly bus: BusPort;
+
+  private constructor(private readonly options: ClusterOptions) {
+    this.nodeId = options.nodeId;
+    this.log = options.log.child({ node: options.nodeId });
+    this.directory = options.transport.directory;
+    this.bus = options.transport.bus;
+    this.bus.onMessage((m) => this.receive(m));
   }
 
-  /** Connects to Redis (a clear CONNECTION_FAILED when it cannot), joins the cluster and starts beating. */
+  /** Joins the cluster and starts beating. */
   static async start(options: ClusterOptions): Promise<ClusterRooms> {
-    const nodeId = options.nodeId ?? randomBytes(4).toString('hex');
-    const connect = async (): Promise<Redis> => {
-      const redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 3000 });
-      redis.on('error', () => undefined); // reported by the calls that fail; ioredis reconnects by itself
-      try {
-        await redis.connect();
-      } catch (err) {
-        redis.disconnect();
-        throw new CallpeerError('CONNECTION_FAILED', `cannot reach Redis at ${options.redisUrl}: ${(err as Error).message}`, {
-          cause: err, hint: 'start redis-server, or fix --redis (redis://host:port)',
-        });
-      }
-      return redis;
-    };
-    const pub = await connect();
-    const sub = await connect().catch((err: unknown) => { pub.disconnect(); throw err; });
-    const bus = await NodeBus.open(pub, sub, options.prefix ?? 'callpeer:', nodeId, options.log);
-    const cluster = new ClusterRooms(options, pub, sub, bus, nodeId);
+    const cluster = new ClusterRooms(options);
     await cluster.tick();
     cluster.beat = setInterval(() => void cluster.tick(), options.beatMs ?? 1000);
     cluster.beat.unref();
-    cluster.log.info({ redis: options.redisUrl }, 'joined the cluster');
+    cluster.log.info({ cluster: options.transport.name }, 'joined the cluster');
     return cluster;
   }
 
@@ -191,8 +163,7 @@ export class ClusterRooms {
   async close(): Promise<void> {
     clearInterval(this.beat);
     await this.directory.leave(this.nodeId).catch(() => undefined);
-    this.pub.disconnect();
-    this.sub.disconnect();
+    await this.options.transport.close();
   }
 
   private async leastLoaded(): Promise<string> {

@@ -5,11 +5,12 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
+import type { BusPort } from './ports.js';
 import type { NodeMessage } from './wire.js';
 
 export const channelOf = (prefix: string, nodeId: string): string => `${prefix}node-bus:${nodeId}`;
 
-export class NodeBus {
+export class RedisBus implements BusPort {
   private handler: ((message: NodeMessage) => void) | undefined;
 
   private constructor(
@@ -31,8 +32,8 @@ export class NodeBus {
   }
 
   /** Listens on `nodeId`'s channel (`sub` becomes a subscriber connection). */
-  static async open(pub: Redis, sub: Redis, prefix: string, nodeId: string, log: Logger): Promise<NodeBus> {
-    const bus = new NodeBus(pub, sub, prefix, log);
+  static async open(pub: Redis, sub: Redis, prefix: string, nodeId: string, log: Logger): Promise<RedisBus> {
+    const bus = new RedisBus(pub, sub, prefix, log);
     await sub.subscribe(channelOf(prefix, nodeId));
     return bus;
   }

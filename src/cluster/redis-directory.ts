@@ -5,12 +5,7 @@
  * made, for the least loaded live node, and taken over the same way when its node is gone.
  */
 import type { Redis } from 'ioredis';
-
-export interface NodeInfo {
-  id: string;
-  /** Participants in its rooms: what "least loaded" compares. */
-  load: number;
-}
+import type { DirectoryPort, NodeInfo } from './ports.js';
 
 /** Sets KEYS[1] to ARGV[1] (TTL ARGV[2] ms) unless it names a node whose key (prefix ARGV[3]) still lives; returns the owner. */
 const CLAIM = `
@@ -22,7 +17,7 @@ return ARGV[1]`;
 /** Deletes KEYS[1] only if it still names ARGV[1]. */
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
-export class Directory {
+export class RedisDirectory implements DirectoryPort {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
