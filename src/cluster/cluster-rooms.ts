@@ -9,7 +9,7 @@
  * are dropped with 1001 (they reconnect and re-join, landing on a live node), members whose
  * socket was there leave their rooms.
  */
-import { CallpeerError, toCallpeerError } from '../errors.js';
+import { CallpeerError, isCallpeerError, toCallpeerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { CLOSE_GOING_AWAY, type CloseCode } from '../protocol/close-codes.js';
 import { errorMessage, type ServerMessage } from '../protocol/signaling.js';
@@ -17,7 +17,8 @@ import type { InRoomMessage, RoomSession } from '../rooms/member-messages.js';
 import type { JoinRequest, LeaveReason, Member, MemberSink } from '../rooms/member.js';
 import type { RoomRegistry } from '../rooms/registry.js';
 import type { BusPort, ClusterTransport, DirectoryPort } from './ports.js';
-import type { NodeMessage } from './wire.js';
+import { NodeCalls } from './node-calls.js';
+import type { JoinCall, NodeMessage } from './wire.js';
 
 export interface ClusterOptions {
   /** What connects the nodes (Redis, or the primary of `serve --workers`), listening for `nodeId`. */
@@ -83,8 +84,8 @@ export class ClusterRooms {
   private readonly away = new Map<string, { sink: ClusterSink; owner: string }>();
   /** Members of this node's rooms whose socket is on another node, by `node/session`. */
   private readonly hosted = new Map<string, { member: Member; from: string }>();
-  private readonly pending = new Map<number, (error?: { code: string; message: string }) => void>();
-  private rpc = 0;
+  /** Requests to other nodes (joins here; the room API and PCM pairing serve theirs too). */
+  readonly calls: NodeCalls;
   private beat: NodeJS.Timeout | undefined;
   private beating = false;
 
@@ -95,6 +96,8 @@ export class ClusterRooms {
     this.log = options.log.child({ node: options.nodeId });
     this.directory = options.transport.directory;
     this.bus = options.transport.bus;
+    this.calls = new NodeCalls(this.nodeId, (node, m) => this.bus.send(node, m), options.joinTimeoutMs ?? 5000);
+    this.calls.serve('join', (args: JoinCall, from: string) => this.hostJoin(args, from));
     this.bus.onMessage((m) => this.receive(m));
   }
 
@@ -113,26 +116,14 @@ export class ClusterRooms {
     const owner = (await this.directory.ownerOf(roomId)) ?? (await this.directory.claim(roomId, await this.leastLoaded()));
     if (owner === this.nodeId) return this.options.rooms.join(roomId, sink, request, token);
     const { leg: _leg, admission: _admission, ...relayed } = request;
-    const rpc = ++this.rpc;
-    // Registered before the join leaves: the room's `joined` arrives before the join's result.
+    // Registered before the join leaves: the room's `joined` arrives before the call's reply.
     this.away.set(request.id, { sink, owner });
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          this.pending.delete(rpc);
-          reject(new CallpeerError('INTERNAL', `room "${roomId}" lives on node ${owner}, which did not answer`));
-        }, this.options.joinTimeoutMs ?? 5000);
-        this.pending.set(rpc, (error) => {
-          clearTimeout(timer);
-          this.pending.delete(rpc);
-          if (error) reject(new CallpeerError(error.code as 'INTERNAL', error.message, { ref: 'join' }));
-          else resolve();
-        });
-        this.relay(owner, { t: 'join', from: this.nodeId, session: request.id, rpc, room: roomId, request: relayed, ...(token !== undefined && { token }) });
-      });
+      const call: JoinCall = { session: request.id, room: roomId, request: relayed, ...(token !== undefined && { token }) };
+      await this.calls.call(owner, 'join', call, this.options.joinTimeoutMs);
     } catch (err) {
       this.away.delete(request.id);
-      throw err;
+      throw isCallpeerError(err) && err.code !== 'INTERNAL' ? new CallpeerError(err.code, err.message, { ref: 'join' }) : err;
     }
     this.log.debug({ room: roomId, session: request.id, owner }, 'joined a room on another node');
     return new RemoteMember(request.id, roomId, owner, this.options.log.child({ room: roomId, peer: request.id, roomNode: owner }), this);
@@ -175,8 +166,8 @@ export class ClusterRooms {
 
   private receive(m: NodeMessage): void {
     switch (m.t) {
-      case 'join': void this.hostJoin(m); return;
-      case 'join-result': this.pending.get(m.rpc)?.(m.error); return;
+      case 'call':
+      case 'reply': this.calls.receive(m); return;
       case 'in': {
         const hosted = this.hosted.get(`${m.from}/${m.session}`);
         if (!hosted) return;
@@ -195,16 +186,21 @@ export class ClusterRooms {
   }
 
   /** A join relayed from another node: admitted here as a local one would be. */
-  private async hostJoin(m: Extract<NodeMessage, { t: 'join' }>): Promise<void> {
-    const sink = new RelayedSink(this, m.from, m.session);
-    try {
-      const member = await this.options.rooms.join(m.room, sink, m.request, m.token);
-      this.hosted.set(`${m.from}/${m.session}`, { member, from: m.from });
-      this.relay(m.from, { t: 'join-result', rpc: m.rpc });
-    } catch (err) {
-      const e = toCallpeerError(err);
-      this.relay(m.from, { t: 'join-result', rpc: m.rpc, error: { code: e.code, message: e.message } });
-    }
+  private async hostJoin(j: JoinCall, from: string): Promise<void> {
+    const member = await this.options.rooms.join(j.room, new RelayedSink(this, from, j.session), j.request, j.token);
+    this.hosted.set(`${from}/${j.session}`, { member, from });
+  }
+
+  /** The live node `roomId` lives on, if any. */
+  ownerOf(roomId: string): Promise<string | undefined> {
+    return this.directory.ownerOf(roomId);
+  }
+
+  /** Every live node of the cluster, this one too. */
+  async nodeIds(): Promise<string[]> {
+    const ids = new Set((await this.directory.nodes()).map((n) => n.id));
+    ids.add(this.nodeId);
+    return [...ids];
   }
 
   /** Keys refreshed; peers that vanished: their rooms' clients dropped, their clients' members out. */

@@ -1,8 +1,8 @@
 /**
  * What nodes say to each other over the bus (one JSON message on the channel of the node it is
  * for). A member whose WebSocket reached node S while its room lives on node R: S relays its
- * join and in-room messages to R (`join`, `in`, `leave`), R relays what the room says to it
- * back to S (`out`, `detached`).
+ * join (a `call`, see NodeCalls) and in-room messages to R (`in`, `leave`), R relays what the
+ * room says to it back to S (`out`, `detached`).
  */
 import type { ServerMessage } from '../protocol/signaling.js';
 import type { InRoomMessage } from '../rooms/member-messages.js';
@@ -11,9 +11,12 @@ import type { JoinRequest, LeaveReason } from '../rooms/member.js';
 /** A join as it crosses nodes: the request without what only the socket's node can hold. */
 export type RemoteJoinRequest = Omit<JoinRequest, 'admission' | 'leg'>;
 
+/** The arguments of the `join` call (NodeCalls) a client's node makes to the room's node. */
+export interface JoinCall { session: string; room: string; request: RemoteJoinRequest; token?: string }
+
 export type NodeMessage =
-  | { t: 'join'; from: string; session: string; rpc: number; room: string; request: RemoteJoinRequest; token?: string }
-  | { t: 'join-result'; rpc: number; error?: { code: string; message: string } }
+  | { t: 'call'; from: string; rpc: number; method: string; args: unknown }
+  | { t: 'reply'; rpc: number; result?: unknown; error?: { code: string; message: string; hint?: string } }
   | { t: 'in'; from: string; session: string; message: InRoomMessage }
   | { t: 'leave'; from: string; session: string; reason: LeaveReason }
   | { t: 'out'; session: string; message: ServerMessage }
