@@ -113,7 +113,7 @@ export class ClusterRooms {
 
   /** Joins `roomId` wherever it lives (made on the least loaded node if it lives nowhere). */
   async join(roomId: string, sink: ClusterSink, request: JoinRequest, token?: string): Promise<RoomSession> {
-    const owner = (await this.directory.ownerOf(roomId)) ?? (await this.directory.claim(roomId, await this.leastLoaded()));
+    const owner = await this.place(roomId);
     if (owner === this.nodeId) return this.options.rooms.join(roomId, sink, request, token);
     const { leg: _leg, admission: _admission, ...relayed } = request;
     // Registered before the join leaves: the room's `joined` arrives before the call's reply.
@@ -127,6 +127,19 @@ export class ClusterRooms {
     }
     this.log.debug({ room: roomId, session: request.id, owner }, 'joined a room on another node');
     return new RemoteMember(request.id, roomId, owner, this.options.log.child({ room: roomId, peer: request.id, roomNode: owner }), this);
+  }
+
+  /**
+   * The node `roomId` lives on; if it lives nowhere, claimed for the least loaded live node
+   * (which makes it when the join or the room API's create reaches it).
+   */
+  async place(roomId: string): Promise<string> {
+    return (await this.directory.ownerOf(roomId)) ?? this.directory.claim(roomId, await this.leastLoaded());
+  }
+
+  /** Members relayed across nodes: `hosted` in this node's rooms with their socket elsewhere, `away` the other way (metrics). */
+  relayedMembers(): { hosted: number; away: number } {
+    return { hosted: this.hosted.size, away: this.away.size };
   }
 
   /** A room here closed: its key goes now rather than at its TTL. */
