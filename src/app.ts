@@ -16,6 +16,8 @@ import { PCM_MAX_FRAME_BYTES } from './protocol/pcm.js';
 import { TokenAccess } from './auth/access.js';
 import { turnIceServer } from './auth/turn.js';
 import type { VerifierKey } from './auth/tokens.js';
+import { registerClusterMetrics } from './cluster/cluster-metrics.js';
+import { ClusterRoomAdmin } from './cluster/cluster-room-admin.js';
 import { ClusterRooms } from './cluster/cluster-rooms.js';
 import type { ClusterTransport } from './cluster/ports.js';
 import { redisTransport } from './cluster/redis-transport.js';
@@ -180,8 +182,10 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
   });
 
   const whip = new WhipService({ rooms, log: log.child({ component: 'whip' }), registry: metrics.registry });
+  if (cluster) registerClusterMetrics(metrics.registry, cluster);
   const api: RoomApiContext = {
-    rooms,
+    // In a cluster the API answers for every node's rooms, whichever node it reached.
+    rooms: cluster ? new ClusterRoomAdmin({ cluster, rooms, log }) : rooms,
     openApi: config.openApi,
     ...(access && { authorizeAdmin: (token: string | undefined, roomId?: string) => access.authorizeAdmin(token, roomId) }),
   };

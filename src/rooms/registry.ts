@@ -4,6 +4,7 @@ import type { IceServer, MediaSettings, Topology } from '../protocol/signaling.j
 import { OPEN_ACCESS, type AccessPolicy } from './access.js';
 import type { RoomMediaFactory } from './media.js';
 import type { JoinRequest, MediaKinds, Member, MemberSink } from './member.js';
+import type { RoomAdmin } from './room-admin.js';
 import { Room, type RoomCloseReason, type RoomOptions, type RoomSnapshot } from './room.js';
 
 export interface RoomRegistryOptions {
@@ -45,7 +46,7 @@ export interface RoomSpec {
  * then the room's capacity. The calls a distributed registry will answer over the network
  * return promises already, so callers need not change when rooms live on other nodes.
  */
-export class RoomRegistry {
+export class RoomRegistry implements RoomAdmin {
   private readonly rooms = new Map<string, Room>();
   private participantCount = 0;
   private readonly access: AccessPolicy;
@@ -93,6 +94,10 @@ export class RoomRegistry {
 
   async snapshot(id: string): Promise<RoomSnapshot | undefined> {
     return this.rooms.get(id)?.snapshot();
+  }
+
+  async has(id: string): Promise<boolean> {
+    return this.rooms.has(id);
   }
 
   async list(): Promise<RoomSnapshot[]> {

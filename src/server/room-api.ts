@@ -10,10 +10,12 @@ import { readBody } from './body.js';
 import { decodePathSegment } from './request-url.js';
 import { isValidRoomId, MAX_NAME_LENGTH, TOPOLOGIES, type Topology } from '../protocol/signaling.js';
 import type { MediaKinds } from '../rooms/member.js';
-import type { RoomRegistry, RoomSpec } from '../rooms/registry.js';
+import type { RoomSpec } from '../rooms/registry.js';
+import type { RoomAdmin } from '../rooms/room-admin.js';
 
 export interface RoomApiContext {
-  rooms: RoomRegistry;
+  /** This process's rooms, or in a cluster every node's. */
+  rooms: RoomAdmin;
   /** Auth on: checks a bearer token grants admin (for a room, when one is named). */
   authorizeAdmin?: (token: string | undefined, roomId?: string) => Promise<void>;
   /** Auth off: answer callers that are not on loopback too. */
@@ -137,7 +139,7 @@ export async function handleRoomApi(ctx: RoomApiContext, req: IncomingMessage, r
     if (parts.length === 4 && sub === 'participants' && (action === 'kick' || action === 'mute')) {
       if (method !== 'POST') return notAllowed(res, 'POST');
       const body = await readJson(req);
-      if (!ctx.rooms.get(roomId!)) throw new CallpeerError('ROOM_NOT_FOUND', `no room "${roomId}"`);
+      if (!(await ctx.rooms.has(roomId!))) throw new CallpeerError('ROOM_NOT_FOUND', `no room "${roomId}"`);
       let done: boolean;
       if (action === 'kick') {
         if (body.reason !== undefined && (typeof body.reason !== 'string' || body.reason.length > 256)) bad('"reason" must be a string of at most 256 characters');
