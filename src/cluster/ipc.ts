@@ -14,13 +14,15 @@ import type { NodeMessage } from './wire.js';
 /** How long a directory call may wait for the primary, ms. */
 const CALL_TIMEOUT_MS = 5000;
 
-type DirectoryOp = 'beat' | 'alive' | 'nodes' | 'claim' | 'ownerOf' | 'release' | 'leave';
+type DirectoryOp = 'beat' | 'alive' | 'nodes' | 'claim' | 'ownerOf' | 'release' | 'leave' | 'hold' | 'takeOrWait' | 'unlist';
 
 /** What a worker and the primary say to each other (tagged: node:cluster has messages of its own). */
 export type IpcMessage =
   | { callpeer: 'dir'; id: number; op: DirectoryOp; args: unknown[] }
   | { callpeer: 'dir-result'; id: number; result?: unknown; error?: string }
-  | { callpeer: 'bus'; to: string; message: NodeMessage };
+  | { callpeer: 'bus'; to: string; message: NodeMessage }
+  /** A binary bus frame, base64: node:cluster's IPC channel carries JSON. */
+  | { callpeer: 'frame'; to: string; data: string };
 
 /** The process side of an IPC channel: `process` in a worker, a cluster Worker in the primary. */
 export interface IpcEndpoint {
@@ -37,6 +39,7 @@ export function ipcTransport(endpoint: IpcEndpoint, log: Logger, ttlMs = 3000): 
   let next = 0;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let handler: ((m: NodeMessage) => void) | undefined;
+  let frameHandler: ((frame: Buffer) => void) | undefined;
   endpoint.on('message', (m) => {
     if (!isIpcMessage(m)) return;
     if (m.callpeer === 'dir-result') {
@@ -46,6 +49,8 @@ export function ipcTransport(endpoint: IpcEndpoint, log: Logger, ttlMs = 3000): 
       else p?.resolve(m.result);
     } else if (m.callpeer === 'bus') {
       handler?.(m.message);
+    } else if (m.callpeer === 'frame') {
+      frameHandler?.(Buffer.from(m.data, 'base64'));
     }
   });
   const call = <T>(op: DirectoryOp, ...args: unknown[]): Promise<T> => new Promise((resolve, reject) => {
@@ -71,6 +76,9 @@ export function ipcTransport(endpoint: IpcEndpoint, log: Logger, ttlMs = 3000): 
     ownerOf: (roomId) => call<string | null>('ownerOf', roomId).then((o) => o ?? undefined),
     release: (roomId, nodeId) => call('release', roomId, nodeId),
     leave: (nodeId) => call('leave', nodeId),
+    hold: (nodeId, keys) => call('hold', nodeId, [...keys]),
+    takeOrWait: (queue, entry) => call<string | null>('takeOrWait', queue, entry).then((e) => e ?? undefined),
+    unlist: (queue, entry) => call('unlist', queue, entry),
   };
   const bus: BusPort = {
     onMessage: (h) => { handler = h; },
@@ -79,6 +87,14 @@ export function ipcTransport(endpoint: IpcEndpoint, log: Logger, ttlMs = 3000): 
         endpoint.send({ callpeer: 'bus', to, message });
       } catch (err) {
         log.warn({ err, to, t: message.t }, 'cluster primary unreachable');
+      }
+    },
+    onFrame: (h) => { frameHandler = h; },
+    sendFrame: (to, frame) => {
+      try {
+        endpoint.send({ callpeer: 'frame', to, data: frame.toString('base64') });
+      } catch (err) {
+        log.debug({ err, to }, 'cluster primary unreachable');
       }
     },
   };
@@ -109,10 +125,10 @@ export class Broker {
   }
 
   private async serve(worker: IpcEndpoint, m: IpcMessage): Promise<void> {
-    if (m.callpeer === 'bus') {
+    if (m.callpeer === 'bus' || m.callpeer === 'frame') {
       const to = this.workers.get(m.to);
-      if (to) to.send({ callpeer: 'bus', to: m.to, message: m.message });
-      else this.log.debug({ to: m.to, t: m.message.t }, 'bus message for a node that is gone');
+      if (to) to.send(m);
+      else this.log.debug({ to: m.to }, 'bus message for a node that is gone');
       return;
     }
     if (m.callpeer !== 'dir') return;

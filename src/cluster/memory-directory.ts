@@ -10,6 +10,8 @@ interface Entry<T> { value: T; expiresAt: number }
 export class MemoryDirectory implements DirectoryPort {
   private readonly nodeEntries = new Map<string, Entry<NodeInfo>>();
   private readonly roomEntries = new Map<string, Entry<string>>();
+  /** Waiting entries per queue, oldest first (a Set keeps insertion order). */
+  private readonly queues = new Map<string, Set<string>>();
 
   constructor(private readonly clock: Clock, readonly ttlMs = 3000) {}
 
@@ -48,6 +50,28 @@ export class MemoryDirectory implements DirectoryPort {
 
   async leave(nodeId: string): Promise<void> {
     this.nodeEntries.delete(nodeId);
+  }
+
+  async hold(nodeId: string, keys: Iterable<string>): Promise<void> {
+    const expiresAt = this.clock.now() + this.ttlMs;
+    for (const key of keys) this.roomEntries.set(key, { value: nodeId, expiresAt });
+  }
+
+  async takeOrWait(queue: string, entry: string): Promise<string | undefined> {
+    const q = this.queues.get(queue) ?? new Set<string>();
+    this.queues.set(queue, q);
+    for (const oldest of q) {
+      q.delete(oldest);
+      return oldest;
+    }
+    q.add(entry);
+    return undefined;
+  }
+
+  async unlist(queue: string, entry: string): Promise<void> {
+    const q = this.queues.get(queue);
+    q?.delete(entry);
+    if (q?.size === 0) this.queues.delete(queue);
   }
 
   /** An entry's value while it lives (an expired one is dropped on the way). */

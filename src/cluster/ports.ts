@@ -28,12 +28,28 @@ export interface DirectoryPort {
   release(roomId: string, nodeId: string): Promise<void>;
   /** This node is stopping: its entry goes now. */
   leave(nodeId: string): Promise<void>;
+  /** Entries `nodeId` claimed besides its rooms (PCM pair codes) live for another TTL. */
+  hold(nodeId: string, keys: Iterable<string>): Promise<void>;
+  /**
+   * A first-come-first-served queue (PCM clients waiting for a partner), atomic across nodes:
+   * takes the oldest entry of `queue` and returns it, or, when there is none, appends `entry`
+   * and returns undefined. Entries do not expire: whoever takes one checks that it still waits.
+   */
+  takeOrWait(queue: string, entry: string): Promise<string | undefined>;
+  /** `entry` stopped waiting (paired or gone): out of `queue`. */
+  unlist(queue: string, entry: string): Promise<void>;
 }
 
 export interface BusPort {
   onMessage(handler: (message: NodeMessage) => void): void;
   /** Sends to one node; order is kept per sender. Failures are logged, not thrown (the beat notices dead nodes). */
   send(nodeId: string, message: NodeMessage): void;
+  /**
+   * Binary frames (relayed PCM audio): no JSON, no base64 where the transport can help it.
+   * Kept in order with `send`'s messages from the same sender.
+   */
+  onFrame(handler: (frame: Buffer) => void): void;
+  sendFrame(nodeId: string, frame: Buffer): void;
 }
 
 /** A directory and a bus, and how to let go of them. */

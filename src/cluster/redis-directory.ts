@@ -17,6 +17,13 @@ return ARGV[1]`;
 /** Deletes KEYS[1] only if it still names ARGV[1]. */
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
+/** Pops the oldest entry of list KEYS[1], or appends ARGV[1] and returns false. */
+const TAKE_OR_WAIT = `
+local oldest = redis.call('LPOP', KEYS[1])
+if oldest then return oldest end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+return false`;
+
 export class RedisDirectory implements DirectoryPort {
   constructor(
     private readonly redis: Redis,
@@ -26,6 +33,7 @@ export class RedisDirectory implements DirectoryPort {
 
   private nodeKey(id: string): string { return `${this.prefix}node:${id}`; }
   private roomKey(id: string): string { return `${this.prefix}room:${id}`; }
+  private queueKey(id: string): string { return `${this.prefix}queue:${id}`; }
 
   /** One beat: this node's key (with its load) and its rooms' keys live for another TTL. */
   async beat(node: NodeInfo, rooms: Iterable<string>): Promise<void> {
@@ -71,5 +79,19 @@ export class RedisDirectory implements DirectoryPort {
 
   async leave(nodeId: string): Promise<void> {
     await this.redis.del(this.nodeKey(nodeId));
+  }
+
+  async hold(nodeId: string, keys: Iterable<string>): Promise<void> {
+    const p = this.redis.pipeline();
+    for (const key of keys) p.set(this.roomKey(key), nodeId, 'PX', this.ttlMs);
+    if (p.length > 0) await p.exec();
+  }
+
+  async takeOrWait(queue: string, entry: string): Promise<string | undefined> {
+    return ((await this.redis.eval(TAKE_OR_WAIT, 1, this.queueKey(queue), entry)) as string | null) ?? undefined;
+  }
+
+  async unlist(queue: string, entry: string): Promise<void> {
+    await this.redis.lrem(this.queueKey(queue), 0, entry);
   }
 }

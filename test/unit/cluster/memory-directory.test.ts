@@ -33,6 +33,34 @@ describe('MemoryDirectory', () => {
   });
 });
 
+describe('MemoryDirectory: PCM codes and the waiting queue', () => {
+  it('a held key lives while its node holds it; the queue takes the oldest entry or lists the newcomer', async () => {
+    const clock = new ManualClock();
+    const d = new MemoryDirectory(clock, 3000);
+    await d.beat({ id: 'a', load: 0 }, []);
+    expect(await d.claim('pcm:x', 'a')).toBe('a');
+    clock.advance(2000);
+    await d.beat({ id: 'a', load: 0 }, []);
+    await d.hold('a', ['pcm:x']);
+    clock.advance(2000);
+    expect(await d.ownerOf('pcm:x')).toBe('a'); // held past its first TTL
+    clock.advance(1500);
+    expect(await d.ownerOf('pcm:x')).toBeUndefined();
+
+    expect(await d.takeOrWait('q', 'a/1')).toBeUndefined();
+    expect(await d.takeOrWait('q', 'b/2')).toBe('a/1'); // b/2 is not listed: it got a partner
+    expect(await d.takeOrWait('q', 'b/3')).toBeUndefined();
+    expect(await d.takeOrWait('q', 'a/4')).toBe('b/3');
+    expect(await d.takeOrWait('q', 'a/5')).toBeUndefined();
+    expect(await d.takeOrWait('q', 'a/6')).toBe('a/5');
+    await d.takeOrWait('q', 'a/7');
+    await d.takeOrWait('other', 'a/8'); // queues are apart
+    await d.unlist('q', 'a/7');
+    expect(await d.takeOrWait('q', 'b/9')).toBeUndefined();
+    expect(await d.takeOrWait('other', 'b/10')).toBe('a/8');
+  });
+});
+
 /** Two ends of an IPC channel in one process (what node:cluster gives a worker and the primary). */
 function channel(): [IpcEndpoint, IpcEndpoint] {
   const listeners: [((m: unknown) => void)[], ((m: unknown) => void)[]] = [[], []];
@@ -62,6 +90,16 @@ describe('Broker and ipcTransport', () => {
     t2.bus.send('n1', { t: 'detached', session: 's', reason: 'left' });
     await new Promise((r) => setTimeout(r, 10));
     expect(got).toEqual([{ t: 'detached', session: 's', reason: 'left' }]);
+    // Binary frames cross byte for byte; the queue is the primary's.
+    const frames: Buffer[] = [];
+    t1.bus.onFrame((f) => frames.push(f));
+    t2.bus.sendFrame('n1', Buffer.from([0, 1, 0xfe, 0xff, 0x7b]));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(frames.map((f) => f.toString('hex'))).toEqual(['0001feff7b']);
+    expect(await t1.directory.takeOrWait('q', 'n1/a')).toBeUndefined();
+    expect(await t2.directory.takeOrWait('q', 'n2/b')).toBe('n1/a');
+    await t2.directory.hold('n2', ['pcm:x']);
+    expect(await t1.directory.ownerOf('pcm:x')).toBe('n2');
     broker.detach('n1');
     expect(await t2.directory.alive('n1')).toBe(false);
     expect(await t2.directory.ownerOf('room')).toBeUndefined();
