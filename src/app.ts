@@ -19,6 +19,7 @@ import type { VerifierKey } from './auth/tokens.js';
 import { registerClusterMetrics } from './cluster/cluster-metrics.js';
 import { ClusterRoomAdmin } from './cluster/cluster-room-admin.js';
 import { ClusterRooms } from './cluster/cluster-rooms.js';
+import { ClusterPcm } from './cluster/pcm-relay.js';
 import type { ClusterTransport } from './cluster/ports.js';
 import { redisTransport } from './cluster/redis-transport.js';
 import { OPEN_ACCESS } from './rooms/access.js';
@@ -175,9 +176,17 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
     joinTimeoutMs: options.joinTimeoutMs ?? 30_000,
     sessionClosed: (s) => { sessions.delete(s); metrics.connections.dec({ path: '/ws' }); },
   };
+  // In a cluster, PCM clients pair across nodes and reach rooms wherever they live (relayed).
+  const pcmCluster = cluster && transport
+    ? new ClusterPcm({ transport, nodeId, calls: cluster.calls, placeRoom: (id) => cluster!.place(id), log })
+    : undefined;
   const pcm = new PcmService({
     log: log.child({ service: 'pcm' }), registry: metrics.registry, maxQueuedMs: config.maxQueueMs, ...options.pcm,
-    joinRoom: (roomId, sink, request, token) => rooms.join(roomId, sink, request, token),
+    joinRoom: async (roomId, sink, request, token) => {
+      await pcmCluster?.roomHere(roomId);
+      return rooms.join(roomId, sink, request, token);
+    },
+    ...(pcmCluster && { pairing: pcmCluster }),
     ...(access && { authorize: (token: string | undefined) => access.authorizeClient(token) }),
   });
 
@@ -295,6 +304,7 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
       const listenerClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sessions) s.close(CLOSE_GOING_AWAY, 'server shutting down');
       pcm.close();
+      pcmCluster?.close();
       rooms.close('shutdown');
       server.closeIdleConnections();
       // Clients get 1 s to finish the close handshake; then sockets are cut.

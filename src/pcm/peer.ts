@@ -5,6 +5,7 @@ import { TokenBucket } from '../time/token-bucket.js';
 import { Egress, type EgressOptions } from './egress.js';
 import type { Member } from '../rooms/member.js';
 import type { PcmRoomLeg } from './room-leg.js';
+import type { PcmUplink } from './pairing.js';
 import type { PcmSession } from './session.js';
 import { twilioError, type TwilioStream } from './twilio-stream.js';
 
@@ -19,6 +20,13 @@ export class PcmPeer {
   /** (v2) In a room instead: its membership and its audio leg. */
   member: Member | undefined;
   leg: PcmRoomLeg | undefined;
+  /** (cluster) Its pair or room is hosted by another node: what it sends goes there. */
+  link: PcmUplink | undefined;
+  /**
+   * (cluster) Set when this is a client of another node hosted here (its socket relays there):
+   * hands it back to its node, which pings it, times it out, and pairs it again.
+   */
+  release: (() => void) | undefined;
   /** What it last said with `{type:'mute'}`; a new partner is told at once. */
   muted = false;
   /** Date.now() of its last frame, message or pong. */

@@ -61,6 +61,12 @@ export class PairingQueue<T> {
     return true;
   }
 
+  /** Codes in use: a client waiting with one, or a live pair made with it. */
+  *codes(): Iterable<string> {
+    yield* this.byCode.keys();
+    yield* this.busy;
+  }
+
   /** The pair holding `code` ended: the code may be used again. */
   release(code: string): void {
     this.busy.delete(code);

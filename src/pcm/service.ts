@@ -10,6 +10,7 @@ import type { ServerMessage } from '../protocol/signaling.js';
 import { PcmMetrics } from './metrics.js';
 import { PcmRoomLeg } from './room-leg.js';
 import { PcmPeer } from './peer.js';
+import type { AdoptRequest, PcmDownlink, PcmHost, PcmPairing, Placement } from './pairing.js';
 import { PairingQueue } from './queue.js';
 import { PcmSession } from './session.js';
 import { TokenBucket } from '../time/token-bucket.js';
@@ -43,7 +44,12 @@ export interface PcmServiceOptions {
    * capacity). Without it, `?room=` is refused.
    */
   joinRoom?: (roomId: string, sink: MemberSink, request: JoinRequest, token: string | undefined) => Promise<Member>;
+  /** (cluster) Where clients pair and rooms live when this server is one node of many. Without it, everything is here. */
+  pairing?: PcmPairing;
 }
+
+/** (cluster) How many partners a client tries before giving up: each try takes a stale entry out of the queue. */
+const MAX_PLACE_TRIES = 20;
 
 /** How long `close()` waits for clients to answer the close handshake before cutting them off, ms. */
 const CLOSE_GRACE_MS = 1000;
@@ -56,11 +62,11 @@ const STRIKE_REFILL_PER_SECOND = 0.1;
  * first served, or by invite code), are paired two by two, and are put back in the queue when
  * their partner leaves.
  */
-export class PcmService {
+export class PcmService implements PcmHost {
   private readonly log: Logger;
   private readonly metrics: PcmMetrics;
   private readonly queue = new PairingQueue<PcmPeer>();
-  private readonly peers = new Set<PcmPeer>();
+  private readonly peers = new Map<string, PcmPeer>();
   private readonly sessions = new Set<PcmSession>();
   /** One cache for every Twilio stream: the room mix legs share is µ-law encoded once per tick. */
   private readonly twilioPayloads: TwilioPayloads = new WeakMap();
@@ -80,7 +86,7 @@ export class PcmService {
   constructor(private readonly options: PcmServiceOptions) {
     this.log = options.log;
     this.metrics = new PcmMetrics(options.registry);
-    this.metrics.legs = () => [...this.peers].flatMap((p) => (p.leg ? [p.leg.stats()] : []));
+    this.metrics.legs = () => [...this.peers.values()].flatMap((p) => (p.leg ? [p.leg.stats()] : []));
     this.silenceTimeoutMs = options.silenceTimeoutMs ?? 60_000;
     this.maxBadFrames = options.maxBadFrames ?? 50;
     const pingIntervalMs = options.pingIntervalMs ?? 20_000;
@@ -95,6 +101,7 @@ export class PcmService {
     // meanwhile before judging anyone silent (timers run before I/O in Node's loop).
     this.sweepTimer = setInterval(() => setImmediate(() => this.closeSilent()), this.sweepMs).unref();
     this.statsTimer = setInterval(() => this.logStats(), options.statsIntervalMs ?? 60_000).unref();
+    options.pairing?.bind(this);
   }
 
   /** A /ws/pcm client, or with `dialect: 'twilio'` a /ws/twilio stream (it joins its room at `start`). */
@@ -135,14 +142,19 @@ export class PcmService {
     );
   }
 
-  private accept(ws: WebSocket, params: PcmParams, twilio?: TwilioStream): void {
+  /** A client, wired up; then it joins its room or the queue, unless it is a Twilio stream or `relayed` (a client of another node, see adopt). */
+  private accept(ws: WebSocket, params: PcmParams, twilio?: TwilioStream, relayed?: { release: () => void; muted: boolean }): PcmPeer {
     const metrics = this.metrics;
     const peer = new PcmPeer(`p${this.nextPeer++}`, ws, params, {
       maxQueuedMs: this.options.maxQueuedMs,
       maxBufferedBytes: this.options.maxBufferedBytes,
       onDrop: (n) => { metrics.dropped += n; },
     }, new TokenBucket(STRIKE_REFILL_PER_SECOND, this.maxBadFrames), this.options.maxBurstMs ?? PCM_MAX_BURST_MS, twilio);
-    this.peers.add(peer);
+    this.peers.set(peer.id, peer);
+    if (relayed) {
+      peer.release = relayed.release;
+      peer.muted = relayed.muted;
+    }
     ws.on('message', (data, isBinary) => this.onMessage(peer, data, isBinary));
     const heard = () => { peer.lastHeard = Date.now(); };
     ws.on('pong', heard);
@@ -150,9 +162,31 @@ export class PcmService {
     ws.on('close', () => this.onClose(peer));
     this.log.debug({ peer: peer.id, codec: params.codec, rate: params.rate, byCode: params.pair !== undefined, room: params.room, twilio: Boolean(twilio) }, 'pcm client connected');
     // A Twilio stream joins at its `start` message, which names it and carries its token.
-    if (twilio) return;
-    if (params.room !== undefined) this.joinRoom(peer, params.room);
+    if (twilio || relayed) return peer;
+    if (params.room !== undefined && this.options.pairing) void this.place(peer, false);
+    else if (params.room !== undefined) this.joinRoom(peer, params.room);
     else this.enqueue(peer, false);
+    return peer;
+  }
+
+  /** (cluster) A client of another node, hosted here: see PcmHost.adopt. */
+  adopt(socket: WebSocket, request: AdoptRequest, release: () => void): void {
+    if (this.closed) throw new CallpeerError('INTERNAL', 'this node is shutting down');
+    const { params } = request;
+    let waiter: PcmPeer | undefined;
+    if (request.waiter !== undefined) {
+      waiter = this.peers.get(request.waiter);
+      if (!waiter?.open || !this.queue.remove(waiter)) throw new CallpeerError('PEER_NOT_FOUND', `client ${request.waiter} no longer waits`);
+    }
+    const peer = this.accept(socket, params, undefined, { release, muted: request.muted });
+    if (waiter) this.startSession(waiter, peer);
+    else if (params.room !== undefined) this.joinRoom(peer, params.room);
+    else this.offer(peer, request.requeued ?? false);
+    this.syncGauges();
+  }
+
+  codesInUse(): Iterable<string> {
+    return this.queue.codes();
   }
 
   /** (v2) Joins the client to a WebRTC room as a `phone` participant, its audio through a PcmRoomLeg. */
@@ -214,7 +248,8 @@ export class PcmService {
     clearInterval(this.statsTimer);
     for (const session of this.sessions) session.close();
     this.sessions.clear();
-    for (const peer of this.peers) {
+    for (const peer of this.peers.values()) {
+      peer.link?.close();
       peer.member?.close('disconnected');
       peer.leg?.close();
       peer.gone = true;
@@ -231,6 +266,11 @@ export class PcmService {
     if (peer.gone) return;
     peer.lastHeard = Date.now();
     const bytes = toBuffer(data);
+    // Hosted on another node: that node checks and relays it, as it would its own client's.
+    if (peer.link) {
+      peer.link.forward(bytes, isBinary);
+      return;
+    }
     if (peer.twilio) {
       if (isBinary) this.refuse(peer, new CallpeerError('INVALID_MESSAGE', 'a Twilio stream sends JSON text frames, not binary ones'));
       else this.onTwilioText(peer, peer.twilio, bytes.toString('utf8'));
@@ -323,8 +363,74 @@ export class PcmService {
     }
   }
 
-  /** Puts a client in the queue; pairs it at once if a partner waits. */
+  /** Puts a client in the queue; pairs it at once if a partner waits (in a cluster, wherever it waits). */
   private enqueue(peer: PcmPeer, requeued: boolean): void {
+    if (this.options.pairing) void this.place(peer, requeued);
+    else this.offer(peer, requeued);
+  }
+
+  /**
+   * (cluster) Pairs the client wherever its partner waits or its code lives, or joins its room
+   * wherever it lives: here, or relayed to the node that hosts it.
+   */
+  private async place(peer: PcmPeer, requeued: boolean): Promise<void> {
+    const pairing = this.options.pairing!;
+    for (let tries = 0; tries < MAX_PLACE_TRIES; tries++) {
+      let placement: Placement;
+      try {
+        placement = await pairing.place(peer.id, peer.params, peer.muted, this.downlink(peer), requeued);
+      } catch (err) {
+        this.refuseAndClose(peer, toCallpeerError(err, 'INTERNAL'));
+        return;
+      }
+      if (placement.kind === 'relayed') {
+        if (peer.gone) placement.link.close();
+        else peer.link = placement.link;
+        return;
+      }
+      if (peer.gone || this.closed) {
+        if (peer.params.pair === undefined) pairing.unlisted(peer.id);
+        return;
+      }
+      if (peer.params.room !== undefined) {
+        this.joinRoom(peer, peer.params.room);
+        return;
+      }
+      if (placement.partner === undefined) {
+        this.offer(peer, requeued);
+        return;
+      }
+      const partner = this.peers.get(placement.partner);
+      if (partner?.open && this.queue.remove(partner)) {
+        this.startSession(partner, peer);
+        this.syncGauges();
+        return;
+      }
+      // It stopped waiting meanwhile: the next one.
+    }
+    this.refuseAndClose(peer, new CallpeerError('INTERNAL', 'no partner could be reached; try again'));
+  }
+
+  /** (cluster) What the node hosting a client's pair or room sends back for it. */
+  private downlink(peer: PcmPeer): PcmDownlink {
+    return {
+      audio: (frame) => peer.egress.push(frame, peer.frameMs(frame)),
+      text: (json) => { if (peer.open) peer.ws.send(json); },
+      close: (code, reason) => {
+        peer.link = undefined;
+        if (peer.open) peer.ws.close(code, reason);
+      },
+      released: () => {
+        peer.link = undefined;
+        if (!peer.open) return;
+        peer.sendJson({ type: 'waiting' });
+        this.enqueue(peer, true);
+      },
+    };
+  }
+
+  /** Pairs a client in this node's queue, or queues it. */
+  private offer(peer: PcmPeer, requeued: boolean): void {
     const result = this.queue.offer(peer, peer.params.pair);
     if (result.kind === 'full') {
       peer.sendJson({ type: 'error', code: 'PAIR_FULL', message: 'this pair code is already in use by two clients' });
@@ -334,7 +440,7 @@ export class PcmService {
     } else if (!result.partner.open) {
       // Its close handshake is under way ('close' not emitted yet): it will not be back.
       if (peer.params.pair !== undefined) this.queue.release(peer.params.pair);
-      this.enqueue(peer, requeued);
+      this.offer(peer, requeued);
     } else {
       this.startSession(result.partner, peer);
     }
@@ -348,14 +454,18 @@ export class PcmService {
     b.session = session;
     this.sessions.add(session);
     session.start();
+    // Paired: whichever of them waits listed in the cluster's queue is out of it.
+    for (const p of [a, b]) if (p.params.pair === undefined && !p.release) this.options.pairing?.unlisted(p.id);
   }
 
   private onClose(peer: PcmPeer): void {
     if (peer.gone) return;
     peer.gone = true;
-    this.peers.delete(peer);
+    this.peers.delete(peer.id);
     peer.egress.close();
-    this.queue.remove(peer);
+    if (this.queue.remove(peer) && peer.params.pair === undefined && !peer.release) this.options.pairing?.unlisted(peer.id);
+    peer.link?.close();
+    peer.link = undefined;
     if (peer.session) this.endSession(peer.session, peer);
     peer.member?.close('disconnected');
     peer.member = undefined;
@@ -377,12 +487,28 @@ export class PcmService {
     const survivor = session.partnerOf(leaver);
     if (!survivor.open) return;
     survivor.sendJson({ type: 'disconnected' });
+    if (survivor.release) {
+      this.handBack(survivor);
+      return;
+    }
     survivor.sendJson({ type: 'waiting' });
     this.enqueue(survivor, true);
   }
 
+  /** (cluster) A client of another node is out of its pair here: its node pairs it again. */
+  private handBack(peer: PcmPeer): void {
+    peer.gone = true;
+    this.peers.delete(peer.id);
+    peer.egress.close();
+    this.queue.remove(peer);
+    const release = peer.release!;
+    peer.release = undefined;
+    release();
+  }
+
+  /** Clients of other nodes are pinged and timed out by their own node. */
   private pingAll(): void {
-    for (const peer of this.peers) if (peer.open) peer.ws.ping();
+    for (const peer of this.peers.values()) if (peer.open && !peer.release) peer.ws.ping();
   }
 
   /** Closes clients silent for the timeout. Audio counts as a sign of life, so talkers stay. */
@@ -394,8 +520,8 @@ export class PcmService {
     // This process stalled (GC, CPU starvation): its clients' frames may still sit unread.
     if (late) return;
     const deadline = now - this.silenceTimeoutMs;
-    for (const peer of this.peers) {
-      if (peer.lastHeard >= deadline) continue;
+    for (const peer of this.peers.values()) {
+      if (peer.lastHeard >= deadline || peer.release) continue;
       this.log.info({ peer: peer.id, silentMs: now - peer.lastHeard }, 'pcm client silent, closed');
       peer.ws.terminate();
     }

@@ -1,0 +1,252 @@
+/**
+ * /ws/pcm across nodes (issue 17): servers sharing a real redis-server. Two clients on different
+ * nodes pair (first come first served, or by invite code), and what one sends reaches the other
+ * byte for byte when their formats match; a `?room=` client reaches a room on another node; a
+ * node that dies ends its relayed pairs as a partner leaving does.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../src/app.js';
+import { dominantFrequency } from '../../src/media/analysis.js';
+import { ToneFrames } from '../../src/media/frames.js';
+import { OpusEncoderStream } from '../../src/media/opus.js';
+import { bytesToInt16 } from '../../src/media/pcm.js';
+import { RedisDirectory } from '../../src/cluster/redis-directory.js';
+import { hasRedis, startRedis, type TestRedis } from '../helpers/redis.js';
+import { startTestServer } from '../helpers/server.js';
+import { metric, PcmProbe, sleep, until } from './pcm-harness.js';
+import { Redis } from 'ioredis';
+
+/** `n` distinct 20 ms PCM frames at 48 kHz (each starts with its index, then a ramp). */
+function frames(n: number, seed: number): Buffer[] {
+  return Array.from({ length: n }, (_, i) => {
+    const f = Buffer.alloc(1920);
+    f.writeUInt32LE(i, 0);
+    for (let j = 4; j < f.length; j++) f[j] = (seed + i * 7 + j) & 0xff;
+    return f;
+  });
+}
+
+/** Sends `list` 20 ms apart. */
+async function play(probe: PcmProbe, list: Buffer[]): Promise<void> {
+  for (const f of list) {
+    probe.sendAudio(f);
+    await sleep(20);
+  }
+}
+
+/** Both send their frames at once; each receives exactly the other's, in order, byte for byte. */
+async function exchange(x: PcmProbe, y: PcmProbe, n = 50): Promise<void> {
+  const fromX = frames(n, 1);
+  const fromY = frames(n, 101);
+  const [x0, y0] = [x.audio.length, y.audio.length];
+  await Promise.all([play(x, fromX), play(y, fromY)]);
+  await until(() => x.audio.length - x0 >= n && y.audio.length - y0 >= n, `${n} frames each way`, 5000);
+  expect(Buffer.concat(y.audio.slice(y0)).equals(Buffer.concat(fromX))).toBe(true);
+  expect(Buffer.concat(x.audio.slice(x0)).equals(Buffer.concat(fromY))).toBe(true);
+}
+
+/** A callpeer node in its own process (so it can be killed -9), on the given Redis. */
+async function spawnNode(redisUrl: string): Promise<{ url: string; child: ChildProcess }> {
+  const script = `
+import { startServer } from './src/app.js';
+import { loadServeConfig } from './src/config.js';
+import { silentLogger } from './src/log.js';
+const s = await startServer(loadServeConfig({ port: 0, host: '127.0.0.1', redis: ${JSON.stringify(redisUrl)} }, {}), { log: silentLogger() });
+process.stdout.write(s.url + '\\n');`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: path.resolve(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      const m = /^(http:\S+)\n/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`node exited ${code}`)));
+  });
+  return { url, child };
+}
+
+describe.skipIf(!hasRedis())('PCM across nodes through Redis', { timeout: 60_000 }, () => {
+  let redis: TestRedis;
+  let a: RunningServer;
+  let b: RunningServer;
+  const cleanup: (() => void)[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    a = await startTestServer({ redis: redis.url });
+    b = await startTestServer({ redis: redis.url });
+  });
+
+  afterAll(async () => {
+    for (const c of cleanup) c();
+    await a?.close();
+    await b?.close();
+    await redis?.close();
+  });
+
+  const open = async (node: RunningServer, query: Record<string, string> = {}): Promise<PcmProbe> => {
+    const p = await PcmProbe.open(node, query);
+    cleanup.push(() => p.close());
+    return p;
+  };
+
+  it('the Redis directory\'s queue and held keys behave as the in-memory one\'s', async () => {
+    const r = new Redis(redis.url);
+    try {
+      const d = new RedisDirectory(r, 'contract:', 3000);
+      await d.beat({ id: 'a', load: 0 }, []);
+      expect(await d.takeOrWait('q', 'a/1')).toBeUndefined();
+      expect(await d.takeOrWait('q', 'b/2')).toBe('a/1');
+      expect(await d.takeOrWait('q', 'b/3')).toBeUndefined();
+      expect(await d.takeOrWait('q', 'a/4')).toBe('b/3');
+      await d.takeOrWait('q', 'a/7');
+      await d.unlist('q', 'a/7');
+      expect(await d.takeOrWait('q', 'b/9')).toBeUndefined();
+      expect(await d.claim('pcm:x', 'a')).toBe('a');
+      await d.hold('a', ['pcm:x']);
+      expect(await r.pttl('contract:room:pcm:x')).toBeGreaterThan(2500);
+      expect(await d.ownerOf('pcm:x')).toBe('a');
+    } finally {
+      r.disconnect();
+    }
+  });
+
+  it('first come first served: a client on node B pairs with the one waiting on node A; same format, byte-identical both ways; the pair lives on A', async () => {
+    const x = await open(a);
+    await x.waitFor('waiting');
+    const y = await open(b);
+    await x.waitFor('connected');
+    await y.waitFor('connected');
+    expect(y.types()).toEqual(['connected']); // the second of a pair is never told to wait
+    expect(await metric(a, 'callpeer_pcm_active_pairs')).toBe(1);
+    expect(await metric(b, 'callpeer_pcm_active_pairs')).toBe(0);
+    await exchange(x, y);
+    // The partner on the other node leaves: the survivor is told, and waits again.
+    y.close();
+    await x.waitFor('disconnected');
+    await x.waitFor('waiting', 2);
+    // ... and a newcomer on B pairs with it across nodes again.
+    const z = await open(b);
+    await z.waitFor('connected');
+    await x.waitFor('connected', 2);
+    await exchange(z, x, 20);
+    // The host's client leaves: the one on B is handed back to its node and waits there.
+    x.close();
+    await z.waitFor('disconnected');
+    await z.waitFor('waiting');
+    const w = await open(a);
+    await w.waitFor('connected');
+    await exchange(w, z, 20);
+    expect(await metric(b, 'callpeer_pcm_active_pairs')).toBe(1); // z waited on B: the pair lives there
+    w.close();
+    z.close();
+  });
+
+  it('by invite code across nodes; a third client with the code gets PAIR_FULL on either node; mute crosses', async () => {
+    const x = await open(b, { pair: 'invite-1' });
+    await x.waitFor('waiting');
+    const y = await open(a, { pair: 'invite-1' });
+    await y.waitFor('connected');
+    await x.waitFor('connected');
+    expect(await metric(b, 'callpeer_pcm_active_pairs')).toBe(1); // the code's home: where x waited
+    expect(await metric(a, 'callpeer_pcm_active_pairs')).toBe(0);
+    await exchange(x, y);
+    for (const node of [a, b]) {
+      const third = await open(node, { pair: 'invite-1' });
+      await third.waitFor('error');
+      expect(third.last('error').code).toBe('PAIR_FULL');
+      expect(await third.closed).toBe(1008);
+    }
+    y.sendJson({ type: 'mute', muted: true });
+    await x.waitFor('peer-muted');
+    expect(x.last('peer-muted').muted).toBe(true);
+    // The code is held on its home node while in use, past the directory's 3 s TTL.
+    await sleep(3500);
+    const late = await open(a, { pair: 'invite-1' });
+    await late.waitFor('error');
+    expect(late.last('error').code).toBe('PAIR_FULL');
+    x.close();
+    await y.waitFor('disconnected');
+    y.close();
+  });
+
+  it('Opus on one node, 16 kHz PCM on the other: each hears the other\'s tone in its own format', async () => {
+    const x = await open(a, { codec: 'opus', pair: 'formats' });
+    await x.waitFor('waiting');
+    const y = await open(b, { rate: '16000', pair: 'formats' });
+    await y.waitFor('connected');
+    await x.waitFor('connected');
+    expect(y.last('connected')).toMatchObject({ codec: 'pcm', sampleRate: 16000 });
+    const encoder = new OpusEncoderStream(48000);
+    const tone = new ToneFrames(440, 48000);
+    const opusTimer = setInterval(() => x.sendAudio(encoder.encode(tone.nextFrame()!)), 20);
+    const stopY = y.speak(1000, 16000);
+    try {
+      await until(() => y.audioBytes >= 16000 * 2 && x.audio.length >= 50, '1 s each way', 8000);
+    } finally {
+      clearInterval(opusTimer);
+      stopY();
+      encoder.release();
+    }
+    expect(Math.abs(dominantFrequency(bytesToInt16(Buffer.concat(y.audio).subarray(-16000)), 16000) - 440)).toBeLessThanOrEqual(2);
+    // What x receives are Opus packets (one per frame), not PCM.
+    expect(x.audio.every((p) => p.length < 400)).toBe(true);
+    x.close();
+    y.close();
+  });
+
+  it('?room=: a PCM client on node B joins a room living on node A; it and a PCM client there hear each other', async () => {
+    const here = await open(a, { room: 'pcm-across', rate: '48000' });
+    await here.waitFor('connected');
+    const there = await open(b, { room: 'pcm-across', rate: '16000', name: 'Far' });
+    await there.waitFor('connected');
+    expect(there.last('connected')).toMatchObject({ room: 'pcm-across', codec: 'pcm', sampleRate: 16000 });
+    expect(a.rooms.get('pcm-across')?.size).toBe(2);
+    expect(b.rooms.get('pcm-across')).toBeUndefined();
+    await here.waitFor('peer-joined');
+    expect(here.last('peer-joined').participant).toMatchObject({ name: 'Far', role: 'phone' });
+    const stops = [here.speak(300, 48000), there.speak(1000, 16000)];
+    try {
+      await sleep(500);
+      const [h0, t0] = [here.audioBytes, there.audioBytes];
+      await until(() => here.audioBytes - h0 >= 48000 * 2 * 2 && there.audioBytes - t0 >= 16000 * 2 * 2, '2 s of mix each', 10_000);
+      expect(Math.abs(dominantFrequency(bytesToInt16(Buffer.concat(here.audio).subarray(h0)), 48000) - 1000)).toBeLessThanOrEqual(1);
+      expect(Math.abs(dominantFrequency(bytesToInt16(Buffer.concat(there.audio).subarray(t0)), 16000) - 300)).toBeLessThanOrEqual(1);
+    } finally {
+      for (const s of stops) s();
+    }
+    there.close();
+    await here.waitFor('peer-left');
+    here.close();
+  });
+
+  it('kill -9 of the node hosting a pair: the client on the surviving node is told `disconnected`, waits, and pairs again', async () => {
+    const node = await spawnNode(redis.url);
+    try {
+      const host = await PcmProbe.open({ url: node.url }, { pair: 'doomed' });
+      cleanup.push(() => host.close());
+      await host.waitFor('waiting', 1, 10_000);
+      const survivor = await open(b, { pair: 'doomed' });
+      await survivor.waitFor('connected', 1, 5000);
+      await exchange(host, survivor, 10);
+      const t0 = Date.now();
+      node.child.kill('SIGKILL');
+      await survivor.waitFor('disconnected', 1, 10_000);
+      await survivor.waitFor('waiting');
+      const ms = Date.now() - t0;
+      expect(survivor.isOpen).toBe(true);
+      console.log(`pair's node killed: the survivor was told after ${ms} ms`);
+      // The code's home died with it: the next client with the code pairs with the survivor.
+      const again = await open(a, { pair: 'doomed' });
+      await again.waitFor('connected', 1, 8000);
+      await exchange(again, survivor, 10);
+    } finally {
+      node.child.kill('SIGKILL');
+    }
+  });
+});
+
+
