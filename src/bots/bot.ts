@@ -6,7 +6,7 @@ import { CallpeerError, toCallpeerError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { JoinedMessage, Participant, RemovedByServer } from '../protocol/signaling.js';
 import { tsDiff } from '../media/rtp.js';
-import { OpusSender, OPUS_FRAME_TICKS } from '../rtc/opus-sender.js';
+import { OpusSender, OPUS_FRAME_TICKS, worstFractionLost } from '../rtc/opus-sender.js';
 import type { OpusSource } from '../media/opus-sources.js';
 import { Pacer } from '../time/pacer.js';
 import { RtpReceiver, type RtpReceiverOptions } from '../rtc/rtp-receiver.js';
@@ -217,7 +217,10 @@ export class Bot extends EventEmitter<BotEvents> {
     if (!link || (!this.options.source && !this.options.echo)) return;
     for (const track of l.peer.tracks()) {
       if (track.kind !== 'audio' || link.senders.has(track.mid) || !(track.direction === 'sendrecv' || track.direction === 'sendonly')) continue;
-      link.senders.set(track.mid, new OpusSender(track, { logger: this.log }));
+      const sender = new OpusSender(track, { logger: this.log });
+      // One encoding goes out on every link: its FEC protects for the worst one.
+      sender.on('report', () => this.options.source?.reportLoss?.(worstFractionLost([...this.links.values()].flatMap((k) => [...k.senders.values()]))));
+      link.senders.set(track.mid, sender);
     }
   }
 

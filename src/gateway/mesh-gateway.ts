@@ -13,7 +13,7 @@ import { clampInt16 } from '../media/pcm.js';
 import { LEG_FRAME_SAMPLES, LEG_SAMPLE_RATE } from '../rooms/audio-leg.js';
 import type { MeshGatewayPort, SignalMessage } from '../rooms/media.js';
 import type { Member } from '../rooms/member.js';
-import { OpusSender } from '../rtc/opus-sender.js';
+import { OpusSender, worstFractionLost } from '../rtc/opus-sender.js';
 import { Peer, type PeerOptions } from '../rtc/peer.js';
 import { RETRY_DELAYS_MS } from '../rtc/peer-types.js';
 import { RtpReceiver } from '../rtc/rtp-receiver.js';
@@ -43,7 +43,8 @@ class Link {
   private receiver: RtpReceiver | undefined;
   private closed = false;
 
-  constructor(readonly leg: Member, readonly remote: Member, options: PeerOptions, private readonly log: Logger) {
+  /** @param onReport called on each receiver report the browser sends about what we send it */
+  constructor(readonly leg: Member, readonly remote: Member, options: PeerOptions, private readonly log: Logger, private readonly onReport: () => void) {
     // Perfect negotiation: the lower participant id is polite (PROTOCOL.md, mesh rules).
     this.peer = new Peer({ ...options, id: `${leg.id}>${remote.id}`, logger: log, polite: leg.id < remote.id });
     this.peer.on('signal', (s) => {
@@ -56,12 +57,23 @@ class Link {
         logger: log,
         onPacket: (packet, h) => this.heard.push(h.sequenceNumber, packet.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength)),
       });
-      if (!this.sender && track.direction !== 'recvonly') this.sender = new OpusSender(track);
+      if (!this.sender && track.direction !== 'recvonly') this.sender = this.makeSender(track);
     });
     this.peer.on('negotiated', () => {
       const out = this.peer.tracks().find((t) => t.kind === 'audio' && (t.direction === 'sendrecv' || t.direction === 'sendonly'));
-      if (!this.sender && out) this.sender = new OpusSender(out);
+      if (!this.sender && out) this.sender = this.makeSender(out);
     });
+  }
+
+  /** Our sender on this link, once there is one. */
+  get opusSender(): OpusSender | undefined {
+    return this.sender;
+  }
+
+  private makeSender(track: ConstructorParameters<typeof OpusSender>[0]): OpusSender {
+    const sender = new OpusSender(track);
+    sender.on('report', this.onReport);
+    return sender;
   }
 
   /** The member's side offers (it is the newcomer, or it tries again). */
@@ -92,6 +104,11 @@ class LegState {
   private readonly encoder = new OpusEncoderStream(LEG_SAMPLE_RATE);
 
   constructor(readonly member: Member) {}
+
+  /** A link's browser reported loss: the encoder's FEC protects for the worst link, since one encoding goes to all. */
+  lossReported(): void {
+    this.encoder.reportLoss(worstFractionLost([...this.links.values()].flatMap((l) => l.opusSender ?? [])));
+  }
 
   /** One 20 ms frame it said: encoded once, sent on every link. */
   say(frame: Int16Array): void {
@@ -179,7 +196,9 @@ export class MeshGateway implements MeshGatewayPort {
 
   private link(state: LegState, remote: Member, attempt = 0): Link {
     const o = this.options.peer;
-    const link = new Link(state.member, remote, typeof o === 'function' ? o(state.member.id) : o ?? {}, this.options.log);
+    const link = new Link(state.member, remote, typeof o === 'function' ? o(state.member.id) : o ?? {}, this.options.log, () => {
+      if (this.legs.get(state.member.id) === state) state.lossReported();
+    });
     state.links.set(remote.id, link);
     link.peer.on('closed', (reason) => {
       if (state.links.get(remote.id) !== link) return;

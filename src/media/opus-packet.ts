@@ -47,6 +47,25 @@ export function opusConcealToc(toc: number): number {
 }
 
 /**
+ * A 20 ms lost-packet marker in the mode of `toc`: the concealing TOC byte alone. Written where
+ * a packet was lost (the recorder's files), it makes any Opus decoder conceal the frame rather
+ * than play silence, and tells ours to rebuild it from the next packet's FEC (isOpusLossMarker).
+ */
+export function opusLossMarker(toc: number): Buffer {
+  return Buffer.of(opusConcealToc(toc));
+}
+
+/** True for a SILK or hybrid packet (TOC config 0-15): only those can carry in-band FEC (LBRR); CELT ones cannot. */
+export function opusMayCarryFec(packet: Uint8Array): boolean {
+  return packet.length > 1 && packet[0]! >> 3 < 16;
+}
+
+/** True for a packet that is a TOC byte alone with one empty frame (RFC 6716 §3.2.1: a lost frame, or DTX). */
+export function isOpusLossMarker(packet: Uint8Array): boolean {
+  return packet.length === 1 && (packet[0]! & 3) === 0;
+}
+
+/**
  * CELT fullband mono silence frames by length in samples: the TOC byte (configs 31, 30, 29,
  * 28: 20, 10, 5, 2.5 ms, code 0) and two bytes whose range-coded first symbol is the
  * "silence" flag. They decode to exact zeros.

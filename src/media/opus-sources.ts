@@ -18,6 +18,12 @@ export interface OpusSource {
    * encode have it; ready packets (an Ogg Opus file) cannot change and do not.
    */
   capBitrate?(bitsPerSecond: number): void;
+  /**
+   * What the receivers report of loss on the link, 0..1 (an RTCP receiver report's fraction
+   * lost; the worst link's when one source feeds several). Sources that encode turn it into
+   * their encoder's in-band FEC and loss hint (OpusEncoderStream.reportLoss); ready packets cannot.
+   */
+  reportLoss?(fractionLost: number): void;
 }
 
 /** Encodes 48 kHz mono frames from a PCM frame source to Opus, one packet per tick. */
@@ -34,6 +40,10 @@ export class EncodedSource implements OpusSource {
     if (bitsPerSecond >= this.bitrate) return;
     this.bitrate = Math.max(500, Math.floor(bitsPerSecond));
     this.encoder.setBitrate(this.bitrate);
+  }
+
+  reportLoss(fractionLost: number): void {
+    this.encoder.reportLoss(fractionLost);
   }
 
   get ended(): boolean {

@@ -87,6 +87,8 @@ export class OpusSender extends EventEmitter<OpusSenderEvents> {
   private needMarker = true;
   private remote: RemoteReceptionReport | undefined;
   private pacer: Pacer | undefined;
+  /** The source play() plays: told what the remote reports of loss (its encoder's FEC hint). */
+  private source: OpusSource | undefined;
   private readonly reportTimer: ReportTimer;
   private closedFlag = false;
   private readonly clock: Clock;
@@ -162,6 +164,7 @@ export class OpusSender extends EventEmitter<OpusSenderEvents> {
       }
     }, { clock: this.clock });
     this.pacer = pacer;
+    this.source = source;
     pacer.start();
   }
 
@@ -169,6 +172,7 @@ export class OpusSender extends EventEmitter<OpusSenderEvents> {
   stop(): void {
     this.pacer?.stop();
     this.pacer = undefined;
+    this.source = undefined;
   }
 
   get playing(): boolean {
@@ -246,5 +250,20 @@ export class OpusSender extends EventEmitter<OpusSenderEvents> {
       highestSeq: b.highestSeq,
     };
     this.emit('report', this.remote);
+    try {
+      this.source?.reportLoss?.(this.remote.fractionLost);
+    } catch (err) {
+      this.log.warn({ err }, 'opus source refused a loss report');
+    }
   }
+}
+
+/**
+ * The highest fraction lost (0..1) in the senders' latest receiver reports, 0 when none has
+ * one: what an encoder whose packets go out on all of them protects for (its FEC hint).
+ */
+export function worstFractionLost(senders: Iterable<OpusSender>): number {
+  let worst = 0;
+  for (const s of senders) worst = Math.max(worst, s.stats().remote?.fractionLost ?? 0);
+  return worst;
 }

@@ -114,6 +114,27 @@ describe('OpusPlayout', () => {
     expect(clickBlocks(all.subarray(960 * 2), 48000, 440)).toEqual([]);
   });
 
+  it('a lost packet whose successor is buffered is rebuilt from its FEC; with the successor missing too, concealed', () => {
+    const gen = new ToneGenerator(700, 48000);
+    const enc = new OpusEncoderStream(48000);
+    enc.reportLoss(0.1); // FEC on: SILK with LBRR
+    const packets = Array.from({ length: 30 }, () => enc.encode(gen.next(960)));
+    const lost = new Set([10, 20, 21]);
+    // A 3-frame cushion: when slot 10's turn comes, 11 is already here (and 22 for 21).
+    const playout = new OpusPlayout(48000, { minDepth: 3 });
+    const got: Int16Array[] = [];
+    packets.forEach((p, i) => {
+      if (!lost.has(i)) playout.push(i, p);
+      const f = playout.take();
+      if (f) got.push(f);
+    });
+    // The same decode by hand: 10 from 11's FEC; 20 concealed (21 is missing), 21 from 22's FEC.
+    const dec = new OpusDecoderStream(48000);
+    const want = packets.slice(0, 28).map((p, i) => (!lost.has(i) ? dec.decode(p) : lost.has(i + 1) ? dec.conceal() : dec.recover(packets[i + 1]!)));
+    expect(got).toEqual(want);
+    expect(playout.stats).toMatchObject({ lost: 3, fecFrames: 2, plcFrames: 1 });
+  });
+
   it('keeps its own copy of each payload (senders reuse their buffers)', () => {
     const enc = new OpusEncoderStream(48000);
     const playout = new OpusPlayout(48000);
