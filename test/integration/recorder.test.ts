@@ -101,7 +101,7 @@ describe('callpeer record', () => {
     await bot.close();
     const entry = manifest.files[0]!;
     const file = path.join(dir, entry.file);
-    // Every packet that got through sits where it was played; the lost ones left silence.
+    // Every packet that got through sits where it was played; the lost ones are marked and concealed.
     const origin = checkFrameOrigins(frameOrigins(file, plan.frames), t0, plan.pauses[0]![1]);
     const { pcm } = decodeRecording(file);
     for (const [f0, f1] of plan.pauses) expect(rms(slice(pcm, origin + f0 * 20 + 30, origin + f1 * 20 - 30))).toBe(0);

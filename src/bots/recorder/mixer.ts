@@ -1,13 +1,16 @@
 /**
  * `--mix out.wav`: decodes the session's Ogg Opus files and sums them into one 48 kHz mono
  * WAV. The files share a timeline (each starts at the session start), so aligning is reading
- * them side by side; a granule jump in a foreign file is played as silence. Streams in 1 s
+ * them side by side; a granule jump in a foreign file is played as silence, and a lost-packet
+ * marker (a TOC byte alone, where the recorder lost packets) is rebuilt from the next packet's
+ * in-band FEC when that packet follows it directly, else concealed (OpusLossDecoder). Streams in 1 s
  * blocks, so memory stays flat for any length; the sum saturates instead of wrapping
  * (clip-safe). The WAV's size fields are patched every few seconds and at the end.
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { OggOpusReader, type OggOpusPacket } from '../../media/ogg-opus.js';
-import { OpusDecoderStream } from '../../media/opus.js';
+import { OpusLossDecoder } from '../../media/opus-loss-decoder.js';
+import { isOpusLossMarker, opusPacketSamples48k } from '../../media/opus-packet.js';
 import { mixInt16 } from '../../media/pcm.js';
 import { WavStreamWriter } from '../../media/wav.js';
 import { fileError } from './track-writer.js';
@@ -20,7 +23,9 @@ const READ_CHUNK = 64 * 1024;
 class DecodedFile {
   private readonly fd: number;
   private readonly reader = new OggOpusReader();
-  private readonly decoder = new OpusDecoderStream(RATE);
+  private readonly decoder = new OpusLossDecoder(RATE);
+  /** Lost-packet markers waiting for the packet after them (its FEC rebuilds the last). */
+  private lost: OggOpusPacket[] = [];
   private readonly chunk = Buffer.alloc(READ_CHUNK);
   private queue: Int16Array[] = [];
   private queued = 0;
@@ -67,18 +72,33 @@ class DecodedFile {
   private readMore(): void {
     const n = readSync(this.fd, this.chunk, 0, READ_CHUNK, null);
     const packets = n > 0 ? this.reader.push(this.chunk.subarray(0, n)) : this.reader.end();
-    if (n === 0) this.eof = true;
     for (const p of packets) this.decode(p);
+    if (n === 0) {
+      this.eof = true;
+      this.makeUpLost(undefined);
+    }
   }
 
   private decode(p: OggOpusPacket): void {
-    let pcm: Int16Array;
-    try {
-      pcm = this.decoder.decode(p.data);
-    } catch {
-      pcm = new Int16Array(0); // a corrupt packet: its place stays silent (the gap below)
+    if (isOpusLossMarker(p.data)) {
+      this.lost.push(p);
+      return;
     }
-    const start = p.granule - pcm.length;
+    this.makeUpLost(p);
+    // A corrupt packet is concealed; once concealment has gone silent, the gap below stays silent.
+    this.place(p.granule, this.decoder.decode(p.data));
+  }
+
+  /** The frames of the markers waiting, before `next` (undefined: the end of the file). */
+  private makeUpLost(next: OggOpusPacket | undefined): void {
+    const last = this.lost.at(-1);
+    for (const m of this.lost) this.place(m.granule, this.decoder.lost(m === last && next && follows(next, m) ? next.data : undefined));
+    this.lost = [];
+  }
+
+  /** Samples ending at `granule`, after silence for any gap before them. */
+  private place(granule: number, pcm: Int16Array = new Int16Array(0)): void {
+    const start = granule - pcm.length;
     if (start > this.position) this.push(new Int16Array(start - this.position));
     this.push(pcm);
   }
@@ -92,6 +112,15 @@ class DecodedFile {
     if (drop === samples.length) return;
     this.queue.push(samples.subarray(drop));
     this.queued += samples.length - drop;
+  }
+}
+
+/** Whether packet `p` starts where `before` ends (no granule jump between them). */
+function follows(p: OggOpusPacket, before: OggOpusPacket): boolean {
+  try {
+    return p.granule - opusPacketSamples48k(p.data) === before.granule;
+  } catch {
+    return false;
   }
 }
 

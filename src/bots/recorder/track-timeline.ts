@@ -14,7 +14,11 @@
  * - after that a packet's position is the anchor plus its RTP timestamp distance (extended
  *   over 2^32), because the sender's clock knows pauses better than arrival jitter does;
  * - a gap before a packet is filled with Opus silence frames (20 ms, then 10/5/2.5 ms for
- *   the rest), and `advance()` pads while nothing arrives, up to `maxLagMs` behind now, so a
+ *   the rest), except that when packets were lost and the gap holds nothing else (no pause),
+ *   the last 20 ms slots before the packet (up to CONCEAL_FRAMES of them) get lost-packet
+ *   markers, a TOC byte alone: players conceal them (libopus PLC) instead of playing silence,
+ *   and our mixer rebuilds the last one from the packet's in-band FEC (opus-loss-decoder.ts);
+ *   `advance()` pads while nothing arrives, up to `maxLagMs` behind now, so a
  *   crash leaves files that run to about the crash;
  * - a packet that arrives before its place (by more than `earlyMs`) shows the anchor was late
  *   (the first packets were all held up, or the sender's clock runs fast): the next gap (a
@@ -27,9 +31,12 @@
  *   run of packets that all land behind what is written (sender clock drift) re-anchor the
  *   stream at the current position.
  */
-import { opusPacketSamples48k, SILENCE_FRAMES } from '../../media/opus-packet.js';
+import { CONCEAL_FRAMES } from '../../media/opus-loss-decoder.js';
+import { opusLossMarker, opusPacketSamples48k, SILENCE_FRAMES } from '../../media/opus-packet.js';
 import { tsDiff, unwrapSeq } from '../../media/rtp.js';
 
+/** One 20 ms frame, samples. */
+const FRAME = 960;
 /** Samples per millisecond on Opus' 48 kHz timeline. */
 export const SAMPLES_PER_MS = 48;
 /** The finest silence frame (2.5 ms): positions are multiples of it. */
@@ -52,6 +59,7 @@ export interface TimelineFrame {
   data: Uint8Array;
   /** Position after this frame: 48 kHz samples from the session start. */
   end: number;
+  /** Not the sender's audio: a silence frame, or a lost-packet marker. */
   silence: boolean;
 }
 
@@ -220,9 +228,10 @@ export class TrackTimeline {
   }
 
   private emit(h: Held): void {
-    if (this.nextExt !== undefined && h.ext > this.nextExt) {
-      this.stats.lost += h.ext - this.nextExt;
-      for (let e = Math.max(this.nextExt, h.ext - 1000); e < h.ext; e++) this.missing.add(e);
+    const lost = this.nextExt !== undefined && h.ext > this.nextExt ? h.ext - this.nextExt : 0;
+    if (lost > 0) {
+      this.stats.lost += lost;
+      for (let e = Math.max(h.ext - lost, h.ext - 1000); e < h.ext; e++) this.missing.add(e);
       for (const e of this.missing) {
         if (this.missing.size <= 1000) break;
         this.missing.delete(e);
@@ -273,10 +282,26 @@ export class TrackTimeline {
       this.minLag = Infinity;
       this.lagPackets = 0;
     }
+    this.padTo(pos - FRAME * this.lossMarkers(lost, pos));
+    while (this.position + FRAME <= pos) {
+      this.position += FRAME;
+      this.sink({ data: opusLossMarker(h.payload[0]!), end: this.position, silence: true });
+    }
     this.padTo(pos);
     this.firstAudioAt ??= this.position;
     this.position += samples;
     this.sink({ data: h.payload, end: this.position, silence: false });
+  }
+
+  /**
+   * How many 20 ms slots right before `pos` stand for the `lost` packets: none when the gap
+   * is longer than they were (a pause there too: where in it they were is unknown, and the
+   * packet's FEC is for the frame just before it, which may be that pause).
+   */
+  private lossMarkers(lost: number, pos: number): number {
+    const gap = pos - this.position;
+    if (lost === 0 || gap > lost * FRAME + QUANTUM) return 0;
+    return Math.min(lost, CONCEAL_FRAMES, Math.floor(gap / FRAME));
   }
 
   private resetLag(): void {

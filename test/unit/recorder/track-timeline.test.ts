@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SILENCE_FRAMES } from '../../../src/media/opus-packet.js';
+import { isOpusLossMarker, SILENCE_FRAMES } from '../../../src/media/opus-packet.js';
 import { TrackTimeline, type TimelineFrame, type TimelineOptions } from '../../../src/bots/recorder/track-timeline.js';
 import { OpusDecoderStream } from '../../../src/media/opus.js';
 
@@ -30,7 +30,7 @@ function send(t: TrackTimeline, n: number, o: { seq0?: number; ts0?: number; t0?
 function expectContinuous(frames: TimelineFrame[]): void {
   let at = 0;
   for (const f of frames) {
-    const len = f.silence ? SILENCE_FRAMES.find(([, b]) => b === f.data)![0] : 960;
+    const len = f.silence && !isOpusLossMarker(f.data) ? SILENCE_FRAMES.find(([, b]) => b === f.data)![0] : 960;
     expect(f.end).toBe(at + len);
     at = f.end;
   }
@@ -57,7 +57,7 @@ describe('TrackTimeline', () => {
     expect(t.stats.lost).toBe(0);
   });
 
-  it('lost packets leave silence and are counted; the rest stays in place', () => {
+  it('lost packets leave a lost-packet marker in their 20 ms and are counted; the rest stays in place', () => {
     const { t, frames, audio } = setup();
     for (let n = 0; n < 30; n++) if (n % 10 !== 9) send(t, n);
     t.advance(10_000);
@@ -65,6 +65,23 @@ describe('TrackTimeline', () => {
     for (const [ms, n] of audio()) expect(ms).toBe(100 + 20 * n!);
     expectContinuous(frames);
     expect(t.stats.lost).toBe(2); // the 3rd is not known lost until a later packet shows it
+    // Each known loss: a TOC byte alone (CELT FB 20 ms, as the packet after it), where the packet was.
+    const markers = frames.filter((f) => isOpusLossMarker(f.data));
+    expect(markers.map((f) => [(f.end - 960) / 48, [...f.data]])).toEqual([[100 + 20 * 9, [0xf8]], [100 + 20 * 19, [0xf8]]]);
+    expect(markers.every((f) => f.silence)).toBe(true);
+  });
+
+  it('a run of lost packets is marked up to 5 frames before the next packet, silence before; a pause with loss stays silence', () => {
+    const { t, frames } = setup();
+    for (let n = 0; n < 3; n++) send(t, n);
+    for (let n = 11; n < 13; n++) send(t, n); // 8 lost (3..10)
+    // Packet 13 lost, then a 1 s pause (timestamps jump 50 frames): where 13 was in it is unknown.
+    for (let n = 14; n < 16; n++) t.push({ ssrc: 1, sequenceNumber: 1000 + n, timestamp: 5000 + 960 * (n + 50), payload: opus(n), arrivalMs: 100 + 20 * (n + 50) });
+    t.advance(2000);
+    expectContinuous(frames);
+    const markers = frames.filter((f) => isOpusLossMarker(f.data)).map((f) => (f.end - 960) / 48);
+    expect(markers).toEqual([6, 7, 8, 9, 10].map((n) => 100 + 20 * n));
+    expect(t.stats.lost).toBe(9);
   });
 
   it('puts reordered packets back in order within the window', () => {
