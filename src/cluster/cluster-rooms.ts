@@ -51,7 +51,10 @@ class RemoteMember implements RoomSession {
   ) {}
 
   handle(message: InRoomMessage): void {
-    this.cluster.relay(this.owner, { t: 'in', from: this.cluster.nodeId, session: this.id, message });
+    this.cluster.relay(this.owner, { t: 'in', from: this.cluster.nodeId, session: this.id, message }, () => {
+      // The link to the room's node is down (Redis unreachable): the client hears it was not delivered.
+      this.cluster.sinkOf(this.id)?.send(errorMessage('INTERNAL', `room "${this.roomId}" is on another node, which cannot be reached now; try again`, message.type));
+    });
   }
 
   close(reason: LeaveReason): void {
@@ -88,6 +91,10 @@ export class ClusterRooms {
   readonly calls: NodeCalls;
   private beat: NodeJS.Timeout | undefined;
   private beating = false;
+  /** When beats started failing (the link to the cluster is down), else undefined. */
+  private beatFailedSince: number | undefined;
+  /** Peers whose entry was missing at the last beats, and how many times in a row. */
+  private readonly missing = new Map<string, number>();
 
   private readonly bus: BusPort;
 
@@ -96,7 +103,7 @@ export class ClusterRooms {
     this.log = options.log.child({ node: options.nodeId });
     this.directory = options.transport.directory;
     this.bus = options.transport.bus;
-    this.calls = new NodeCalls(this.nodeId, (node, m) => this.bus.send(node, m), options.joinTimeoutMs ?? 5000);
+    this.calls = new NodeCalls(this.nodeId, (node, m) => this.relay(node, m), options.joinTimeoutMs ?? 5000);
     this.calls.serve('join', (args: JoinCall, from: string) => this.hostJoin(args, from));
     this.bus.onMessage((m) => this.receive(m));
   }
@@ -113,7 +120,14 @@ export class ClusterRooms {
 
   /** Joins `roomId` wherever it lives (made on the least loaded node if it lives nowhere). */
   async join(roomId: string, sink: ClusterSink, request: JoinRequest, token?: string): Promise<RoomSession> {
-    const owner = await this.place(roomId);
+    let owner: string;
+    try {
+      owner = await this.place(roomId);
+    } catch (err) {
+      // The directory (Redis) is unreachable: rooms already here keep taking joins.
+      if (this.options.rooms.get(roomId)) return this.options.rooms.join(roomId, sink, request, token);
+      throw new CallpeerError('INTERNAL', `the cluster cannot be reached now, and room "${roomId}" is not on this node; try again`, { cause: err, ref: 'join' });
+    }
     if (owner === this.nodeId) return this.options.rooms.join(roomId, sink, request, token);
     const { leg: _leg, admission: _admission, ...relayed } = request;
     // Registered before the join leaves: the room's `joined` arrives before the call's reply.
@@ -147,9 +161,19 @@ export class ClusterRooms {
     this.directory.release(roomId, this.nodeId).catch((err: unknown) => this.log.debug({ err, room: roomId }, 'room key release failed'));
   }
 
-  /** @internal */
-  relay(nodeId: string, message: NodeMessage): void {
-    this.bus.send(nodeId, message);
+  /** @internal Sends over the bus; a failure is logged (and handed to `failed`). */
+  relay(nodeId: string, message: NodeMessage, failed?: () => void): void {
+    this.bus.send(nodeId, message).catch((err: unknown) => {
+      // While the link is known to be down, one warning said it all.
+      if (this.beatFailedSince === undefined) this.log.warn({ err, to: nodeId, t: message.t }, 'message to another node not delivered');
+      else this.log.debug({ to: nodeId, t: message.t }, 'message to another node not delivered (cluster link down)');
+      failed?.();
+    });
+  }
+
+  /** @internal The sink of this node's client in a room on another node. */
+  sinkOf(session: string): ClusterSink | undefined {
+    return this.away.get(session)?.sink;
   }
 
   /** @internal A client of this node is out of its remote room: its sink, if it was still mapped. */
@@ -216,23 +240,46 @@ export class ClusterRooms {
     return [...ids];
   }
 
-  /** Keys refreshed; peers that vanished: their rooms' clients dropped, their clients' members out. */
+  /** One beat, bounded by the TTL; the link's state is logged when it changes. */
   private async tick(): Promise<void> {
     if (this.beating) return;
     this.beating = true;
+    // A beat stuck on a link that neither answers nor fails must not stop every later beat.
+    let stuck: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      stuck = setTimeout(() => reject(new CallpeerError('TIMEOUT', 'cluster beat took longer than the TTL')), this.directory.ttlMs);
+    });
     try {
-      await this.directory.beat({ id: this.nodeId, load: this.options.load() }, this.options.rooms.ids());
-      const peers = new Set<string>([...this.away.values()].map((a) => a.owner));
-      for (const h of this.hosted.values()) peers.add(h.from);
-      for (const peer of peers) {
-        if (await this.directory.alive(peer)) continue;
-        this.log.warn({ lost: peer }, 'a node of the cluster is gone');
-        this.nodeLost(peer);
-      }
+      await Promise.race([this.beatOnce(), timeout]);
+      if (this.beatFailedSince !== undefined) this.log.info({ downMs: Date.now() - this.beatFailedSince }, 'cluster link back');
+      this.beatFailedSince = undefined;
     } catch (err) {
-      this.log.warn({ err }, 'cluster beat failed');
+      // Once when the link goes, not every beat; peers are not judged while it is down.
+      if (this.beatFailedSince === undefined) this.log.warn({ err }, 'cluster link down: rooms here go on, other nodes cannot be reached');
+      this.beatFailedSince ??= Date.now();
     } finally {
+      clearTimeout(stuck);
       this.beating = false;
+    }
+  }
+
+  /** Entries refreshed; peers that vanished: their rooms' clients dropped, their clients' members out. */
+  private async beatOnce(): Promise<void> {
+    await this.directory.beat({ id: this.nodeId, load: this.options.load() }, this.options.rooms.ids());
+    const peers = new Set<string>([...this.away.values()].map((a) => a.owner));
+    for (const h of this.hosted.values()) peers.add(h.from);
+    for (const peer of peers) {
+      if (await this.directory.alive(peer)) {
+        this.missing.delete(peer);
+        continue;
+      }
+      // Missing twice in a row: a Redis that restarted empty lacks every key until the next beats.
+      const times = (this.missing.get(peer) ?? 0) + 1;
+      this.missing.set(peer, times);
+      if (times < 2) continue;
+      this.missing.delete(peer);
+      this.log.warn({ lost: peer }, 'a node of the cluster is gone');
+      this.nodeLost(peer);
     }
   }
 

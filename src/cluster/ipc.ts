@@ -82,12 +82,8 @@ export function ipcTransport(endpoint: IpcEndpoint, log: Logger, ttlMs = 3000): 
   };
   const bus: BusPort = {
     onMessage: (h) => { handler = h; },
-    send: (to, message) => {
-      try {
-        endpoint.send({ callpeer: 'bus', to, message });
-      } catch (err) {
-        log.warn({ err, to, t: message.t }, 'cluster primary unreachable');
-      }
+    send: async (to, message) => {
+      endpoint.send({ callpeer: 'bus', to, message });
     },
     onFrame: (h) => { frameHandler = h; },
     sendFrame: (to, frame) => {

@@ -42,8 +42,8 @@ export interface DirectoryPort {
 
 export interface BusPort {
   onMessage(handler: (message: NodeMessage) => void): void;
-  /** Sends to one node; order is kept per sender. Failures are logged, not thrown (the beat notices dead nodes). */
-  send(nodeId: string, message: NodeMessage): void;
+  /** Sends to one node; order is kept per sender. Rejects when the link to the others is down (Redis unreachable). */
+  send(nodeId: string, message: NodeMessage): Promise<void>;
   /**
    * Binary frames (relayed PCM audio): no JSON, no base64 where the transport can help it.
    * Kept in order with `send`'s messages from the same sender.

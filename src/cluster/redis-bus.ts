@@ -52,10 +52,8 @@ export class RedisBus implements BusPort {
     this.handler = handler;
   }
 
-  send(nodeId: string, message: NodeMessage): void {
-    this.pub.publish(channelOf(this.prefix, nodeId), JSON.stringify(message)).catch((err: unknown) => {
-      this.log.warn({ err, to: nodeId, t: message.t }, 'node bus publish failed');
-    });
+  async send(nodeId: string, message: NodeMessage): Promise<void> {
+    await this.pub.publish(channelOf(this.prefix, nodeId), JSON.stringify(message));
   }
 
   onFrame(handler: (frame: Buffer) => void): void {

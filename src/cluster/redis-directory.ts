@@ -40,7 +40,9 @@ export class RedisDirectory implements DirectoryPort {
     const p = this.redis.pipeline();
     p.set(this.nodeKey(node.id), JSON.stringify(node), 'PX', this.ttlMs);
     for (const room of rooms) p.set(this.roomKey(room), node.id, 'PX', this.ttlMs);
-    await p.exec();
+    // A pipeline resolves with each command's error instead of rejecting: a beat that did not land must fail.
+    const failed = (await p.exec())?.find(([err]) => err)?.[0];
+    if (failed) throw failed;
   }
 
   async alive(nodeId: string): Promise<boolean> {

@@ -17,7 +17,9 @@ export interface RedisTransportOptions {
 export async function redisTransport(url: string, nodeId: string, log: Logger, options: RedisTransportOptions = {}): Promise<ClusterTransport> {
   const prefix = options.prefix ?? 'callpeer:';
   const connect = async (): Promise<Redis> => {
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 3000 });
+    // No offline queue: while Redis is away a command fails at once (the node reports it and
+    // goes on with its own rooms) instead of waiting for a reconnect that may not come.
+    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 3000, enableOfflineQueue: false });
     redis.on('error', () => undefined); // reported by the calls that fail; ioredis reconnects by itself
     try {
       await redis.connect();

@@ -37,6 +37,12 @@ export class SignalingSession implements MemberSink {
   private closed = false;
   private joinTimer: NodeJS.Timeout | undefined;
   private refusedJoins = 0;
+  /**
+   * Messages that came while a join was on its way: a room on another node sends `joined` (and
+   * an SFU its offer) before the join's own answer gets back here, and a quick client replies
+   * to them. They are handled once the join settles, in order.
+   */
+  private early: ClientMessage[] = [];
 
   constructor(
     readonly ws: WebSocket,
@@ -157,7 +163,19 @@ export class SignalingSession implements MemberSink {
     }
   }
 
+  /** The join settled (admitted or refused): what came meanwhile is handled now. */
+  joinSettled(): void {
+    for (const msg of this.early.splice(0)) {
+      if (this.closing) return;
+      this.dispatch(msg);
+    }
+  }
+
   private dispatch(msg: ClientMessage): void {
+    if (this.joining && msg.type !== 'join' && msg.type !== 'ping') {
+      this.early.push(msg);
+      return;
+    }
     const handler = handlers[msg.type] as (s: SignalingSession, m: ClientMessage) => void | Promise<void>;
     const done = handler(this, msg);
     if (done) done.catch((err: unknown) => { if (!this.closed) this.refuse(err, msg.type); });

@@ -18,6 +18,7 @@ describe('serve --workers', { timeout: 60_000 }, () => {
       expect(ports[0]).toBe(ports[1]); // one port, two processes
       const r = await runLoadTest({ url: `ws://127.0.0.1:${ports[0]}/ws`, rooms: 8, peers: 5, rampPerSecond: 40, durationSeconds: 3, bindAddress: '127.0.0.1' });
       cleanupRtc();
+      expect(r.summary.errors).toEqual({});
       expect(r.summary.peers.connected).toBe(40);
       expect(r.summary.tracks).toEqual({ expected: 160, received: 160 });
       // Rooms were made by both workers (each logs with its own pid).

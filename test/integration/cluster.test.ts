@@ -115,6 +115,56 @@ describe.skipIf(!hasRedis())('rooms across nodes through Redis', { timeout: 60_0
     }
   });
 
+  it('Redis lost mid-run: a room here goes on and takes joins, cross-node messages are refused with an error, and all works again once Redis is back', async () => {
+    const own = await startRedis();
+    const x = await startTestServer({ redis: own.url });
+    const y = await startTestServer({ redis: own.url });
+    const probes: Probe[] = [];
+    const open = async (server: RunningServer) => { const p = await Probe.open(server.wsUrl); probes.push(p); return p; };
+    let back: TestRedis | undefined;
+    try {
+      const ann = await open(x);
+      await ann.join('keep', { name: 'Ann' });
+      const bea = await open(x);
+      await bea.join('keep', { name: 'Bea' });
+      const cy = await open(y);
+      await cy.join('keep', { name: 'Cy' }); // the room is on x: Cy is relayed
+      expect(x.rooms.get('keep')?.size).toBe(3);
+      await own.close();
+      // The room's own node goes on: chat between its local members, a new local join.
+      ann.send({ type: 'chat', text: 'still here' });
+      expect(await bea.next('chat')).toMatchObject({ text: 'still here' });
+      const dee = await open(x);
+      await dee.join('keep', { name: 'Dee' });
+      // Cy's node cannot reach the room: its message is refused, not lost in silence.
+      cy.send({ type: 'chat', text: 'anyone?' });
+      expect(await cy.next('error', 5000)).toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/cannot be reached now/) });
+      // A room that lives nowhere cannot be placed without the directory.
+      const eve = await open(y);
+      eve.send({ type: 'join', room: 'elsewhere', name: 'Eve' });
+      expect(await eve.next('error', 5000)).toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/cluster cannot be reached now/) });
+      // Redis back on the same port: the nodes reconnect by themselves, joins across nodes work again.
+      back = await startRedis({ port: own.port });
+      const deadline = Date.now() + 15_000;
+      let joined: { participants: { name: string }[] } | undefined;
+      while (!joined && Date.now() < deadline) {
+        const fay = await open(y);
+        fay.send({ type: 'join', room: 'keep', name: 'Fay' });
+        joined = await fay.next('joined', 2000).catch(() => undefined);
+        if (!joined) await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(joined?.participants.map((p) => p.name)).toEqual(expect.arrayContaining(['Ann', 'Bea', 'Dee']));
+      // A Redis that came back empty is not taken for dead nodes: Cy, relayed all along, is still in.
+      expect(x.rooms.get('keep')?.snapshot().participants.map((p) => p.name)).toContain('Cy');
+    } finally {
+      for (const p of probes) p.close();
+      await x.close();
+      await y.close();
+      await back?.close();
+      await own.close();
+    }
+  });
+
   it('Redis unreachable at start: a clear error and exit 1', async () => {
     const r = await runCli(['serve', '--port', '0', '--host', '127.0.0.1', '--redis', 'redis://127.0.0.1:2']);
     expect(r.code).toBe(1);
