@@ -3,7 +3,8 @@
  * audio crosses a userspace UDP relay that drops 5% of its RTP and holds another 5% back by
  * 30-50 ms (so they arrive after later ones). A PCM client in the room must still hear the
  * member's tone whole: the gateway's jitter buffer puts packets back in order and conceals the
- * lost ones (libopus PLC), so the mix has no 20 ms of silence and no click. Before it, each lost
+ * lost ones (in-band FEC from the next packet once the member's encoder codes it, else libopus
+ * PLC), so the mix has no 20 ms of silence and no click. Before it, each lost
  * packet was a gap in the mix: see the commit that added this test for the run against that code.
  */
 import { Writable } from 'node:stream';
@@ -84,6 +85,8 @@ function expectWhole(mix: MixFigures, relay: LossyRelay, counts: Record<string, 
   expect(mix.clicks.length).toBeLessThanOrEqual(2); // of 200 blocks
   expect(counts.lost).toBeGreaterThan(3);
   expect(counts.concealed).toBeGreaterThanOrEqual(counts.lost!);
+  // The member's encoder heard of the loss (receiver reports) and coded FEC, which the gateway decoded.
+  expect(counts.fecFrames).toBeGreaterThan(counts.lost! / 3);
 }
 
 describe('PCM gateway with a lossy member', () => {
