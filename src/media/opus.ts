@@ -3,7 +3,7 @@
  * libopus 1.3.1); decoding through libopus in WebAssembly (opus-wasm.ts), because the native
  * binding's decode() passes decode_fec = 0 always and so cannot reach in-band FEC (LBRR).
  * Both decode a packet to the same samples (checked: identical on 5000 packets of a tone, CELT
- * and SILK); the WebAssembly decoder costs about 1.3x the native one (test/bench/opus.bench.ts).
+ * and SILK); the WebAssembly decoder costs 1.3-1.5x the native one (test/bench/opus.bench.ts).
  * The native encoder has no explicit destroy (its state is freed when garbage collected);
  * release() drops it and makes later calls fail with CLOSED.
  */
