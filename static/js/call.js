@@ -10,7 +10,8 @@ import { LevelMeters, resumeAudio } from './media.js';
 import { LinkStats } from './link-stats.js';
 import { MediaLinks } from './links.js';
 import { applyServerMute, removedNotice, serverMuteText } from './moderation.js';
-import { ownQualityText } from './quality-view.js';
+import { loweredText, ownQualityText } from './quality-view.js';
+import { SendAdapter } from './adapt.js';
 import { cameraConstraints } from './media-settings.js';
 import { copyText, rememberRoom, roomUrl } from './rooms.js';
 import { SERVER } from './sfu.js';
@@ -88,7 +89,13 @@ const grid = $('grid');
 const sfuView = new SfuView({
   s, send: (m) => signaling.send(m), connected: () => s.links.get(SERVER)?.offered === true, hidden: () => document.hidden,
 });
-const linkStats = new LinkStats({ s, send: (m) => signaling.send(m), video: (id, v) => s.tiles.get(id)?.setVideoSize(v) });
+/** Mesh: each connection's video steps down on a lossy or slow link (tests may shorten the wait to step up, ms). */
+const adapter = new SendAdapter({
+  media: () => s.media, changed: () => renderOwnBanner(), options: Number(window.CALLPEER_ADAPT_UP_MS) ? { upAfterMs: Number(window.CALLPEER_ADAPT_UP_MS) } : {},
+});
+const linkStats = new LinkStats({
+  s, send: (m) => signaling.send(m), video: (id, v) => s.tiles.get(id)?.setVideoSize(v), sampled: (link, report) => adapter.sample(link, report),
+});
 const chat = new ChatPanel({
   list: $('messages'), form: $('chat-form'), input: $('chat-input'), unread: $('unread'),
   send: (text) => signaling.send({ type: 'chat', text }),
@@ -277,6 +284,7 @@ function onJoined(m) {
   clearBanner('quality');
   ownBanner.warnings = '';
   ownBanner.text = '';
+  ownBanner.reading = undefined;
   ownBanner.quietUntil = performance.now() + OWN_QUALITY_GRACE_MS;
   s.tiles.get('self')?.setSignal(undefined);
   setStatus('good', 'Connected');
@@ -297,14 +305,27 @@ function onQuality(q) {
   if (own) showOwnQuality(q);
 }
 
-/** The banner about our own connection as last shown: its warnings and text ('' = none); none before `quietUntil`. */
-const ownBanner = { warnings: '', text: '', quietUntil: 0 };
+/**
+ * The banner about our own connection as last shown: its warnings and text ('' = none); the
+ * server's last reading of us (none before `quietUntil`).
+ */
+const ownBanner = { warnings: '', text: '', quietUntil: 0, reading: undefined };
 
-/** Shows our reading's warnings in plain words, gone when they clear; closed by hand, it stays away until they change. */
 function showOwnQuality(q) {
   if (performance.now() < ownBanner.quietUntil) return;
-  const text = ownQualityText(q);
-  const warnings = q.warnings.join();
+  ownBanner.reading = q;
+  renderOwnBanner();
+}
+
+/**
+ * Our lowered video (adapt.js), else our reading's warnings, in plain words; gone when they
+ * clear. Lowering is our own doing, so it shows even in the first seconds of a call. Closed by
+ * hand, the banner stays away until what it says changes.
+ */
+function renderOwnBanner() {
+  const lowered = adapter.reason();
+  const text = lowered ? loweredText(lowered) : ownBanner.reading ? ownQualityText(ownBanner.reading) : '';
+  const warnings = lowered ? `lowered-${lowered}` : ownBanner.reading?.warnings.join() ?? '';
   const dismissed = ownBanner.text !== '' && !bannerTexts().includes(ownBanner.text);
   if (!text) {
     clearBanner('quality');
@@ -405,7 +426,7 @@ function tickLevels() {
 
 // ---- test hook ----
 
-window.callpeer = createHook({ s, local, meters, chat, signaling, grid, roomId, sfuView, linkStats });
+window.callpeer = createHook({ s, local, meters, chat, signaling, grid, roomId, sfuView, linkStats, adapter });
 
 // ---- start ----
 
@@ -447,6 +468,7 @@ function init() {
   setInterval(tickLevels, 100);
   setInterval(() => links.tickQuality(), QUALITY_INTERVAL_MS);
   setInterval(() => {
+    adapter.prune(new Set(s.links.keys()));
     linkStats.tick();
     for (const tile of s.tiles.values()) tile.expireSignal(SIGNAL_STALE_MS);
   }, STATS_INTERVAL_MS);

@@ -5,7 +5,7 @@ import { SERVER } from './sfu.js';
 import { $, bannerTexts } from './ui.js';
 
 /** Builds the hook over the call page's live state (`s`, see call.js). */
-export function createHook({ s, local, meters, chat, signaling, grid, roomId, sfuView, linkStats }) {
+export function createHook({ s, local, meters, chat, signaling, grid, roomId, sfuView, linkStats, adapter }) {
   return Object.freeze({
     /** A JSON snapshot of the page: phase, us, each remote peer and its tile, chat, banners. */
     state() {
@@ -35,6 +35,8 @@ export function createHook({ s, local, meters, chat, signaling, grid, roomId, sf
         sfu: sfuView.snapshot(),
         /** Mesh rooms: the last `stats` report sent about each participant. */
         statsSent: Object.fromEntries([...linkStats.sent].map(([id, m]) => [id, { ...m }])),
+        /** Mesh rooms: how far each connection's video sender is stepped down, and why (adapt.js). */
+        adapt: adapter.snapshot(),
       };
     },
     /** SFU rooms: asks for `quality` of video track `trackId` whatever its tile's size ('' = back to the size rule). */

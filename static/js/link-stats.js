@@ -110,6 +110,8 @@ export class LinkStats {
    * @param {(msg: object) => void} o.send signaling
    * @param {(id: string, video: {width: number, height: number, fps?: number} | undefined) => void} o.video
    *   the size of participant `id`'s video as it reaches us ('self': ours as we send it)
+   * @param {(link: object, report: RTCStatsReport) => Promise<void>} [o.sampled] each mesh link's
+   *   report, for what adapts to it (adapt.js), so a connection's stats are read once a round
    */
   constructor(o) {
     this.o = o;
@@ -158,6 +160,7 @@ export class LinkStats {
       }
       this.o.video(link.id, videoSize(cur));
       this.report(link.id, prev, cur);
+      await this.o.sampled?.(link, report);
     }
     this.o.video('self', sent);
   }

@@ -66,3 +66,14 @@ export function ownQualityText(q) {
   if (w.has('low-bitrate')) lines.push(`Your video gets through at only ${Math.round(q.bitrateKbps)} kbit/s: it may look blurry.`);
   return lines.slice(0, 2).join(' ');
 }
+
+/**
+ * The banner when the page has lowered its own video on a link (adapt.js): why, in plain words;
+ * '' when nothing is lowered.
+ * @param {'loss' | 'rtt' | ''} reason
+ */
+export function loweredText(reason) {
+  if (reason === 'loss') return 'Your connection is losing packets: video lowered.';
+  if (reason === 'rtt') return 'Your connection is slow: video lowered.';
+  return '';
+}

@@ -58,6 +58,12 @@ export interface CallState {
   };
   /** Mesh rooms: the last `stats` report the page sent about each participant, by id. */
   statsSent: Record<string, { peer: string; packetLoss: number; jitterMs: number; rttMs: number; bitrateKbps: number; framesPerSecond?: number }>;
+  /**
+   * Mesh rooms, by participant id: how far our video sender to them is stepped down (0 = as the
+   * room allows), what it is set to (null: no maxBitrate of ours), why ('loss' | 'rtt' | ''), and
+   * the last reading of that link (null: no receiver report in it).
+   */
+  adapt: Record<string, { level: number; reason: string; maxBitrateKbps: number | null; scale: number; lossPct: number | null; rttMs: number | null; kbps: number | null }>;
 }
 export interface RtpStats {
   state: string;

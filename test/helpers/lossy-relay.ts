@@ -13,9 +13,15 @@
  *
  * One connection per side: the member must have a single ICE host candidate (one PC, one
  * address) and so must the server's end of it; a second one throws.
+ *
+ * A browser page as the member (`route(page)`, before it opens its WebSocket): its signaling
+ * goes through Playwright instead of the proxy, and "the server" is whoever it negotiates with:
+ * in a mesh room of two, the other page, so the page's RTP toward that page is what suffers.
+ * `setLoss(0)` heals the link while the call goes on.
  */
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
+import type { Page } from 'playwright-core';
 import WebSocket, { WebSocketServer } from 'ws';
 import { bindLoopbackUdp } from './udp.js';
 
@@ -73,8 +79,8 @@ export class LossyRelay {
   private server: Endpoint | undefined;
   private readonly random: () => number;
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly loss: number;
-  private readonly delay: number;
+  private loss: number;
+  private delay: number;
   private readonly delayMs: [number, number];
 
   private constructor(
@@ -105,6 +111,25 @@ export class LossyRelay {
     const proxy = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise<void>((resolve) => proxy.once('listening', () => resolve()));
     return new LossyRelay(toServer, toMember, proxy, serverWsUrl, options);
+  }
+
+  /** The share of the member's RTP dropped (and held back) from now on, 0..1. */
+  setLoss(loss: number, delay = this.delay): void {
+    this.loss = loss;
+    this.delay = delay;
+  }
+
+  /**
+   * Routes a browser page's signaling through the relay (the page is the member). Candidates
+   * other than IPv4 UDP of the first m-section are dropped both ways (Chromium also offers TCP,
+   * and ::1 where it has it), so the one pair left crosses the relay.
+   */
+  async route(page: Page): Promise<void> {
+    await page.routeWebSocket(/\/ws/, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((m) => { const out = this.rewrite(String(m), 'member', true); if (out !== undefined) server.send(out); });
+      server.onMessage((m) => { const out = this.rewrite(String(m), 'server', true); if (out !== undefined) ws.send(out); });
+    });
   }
 
   async close(): Promise<void> {
@@ -165,12 +190,12 @@ export class LossyRelay {
     const pending: string[] = [];
     upstream.on('open', () => { for (const m of pending.splice(0)) upstream.send(m); });
     client.on('message', (data) => {
-      const m = this.rewrite(String(data), 'member');
+      const m = this.rewrite(String(data), 'member')!;
       if (upstream.readyState === WebSocket.OPEN) upstream.send(m);
       else pending.push(m);
     });
     upstream.on('message', (data) => {
-      if (client.readyState === WebSocket.OPEN) client.send(this.rewrite(String(data), 'server'));
+      if (client.readyState === WebSocket.OPEN) client.send(this.rewrite(String(data), 'server')!);
     });
     const end = () => { client.close(); upstream.close(); };
     client.on('close', end);
@@ -179,10 +204,27 @@ export class LossyRelay {
     upstream.on('error', end);
   }
 
-  /** A signaling message from `side`, its candidates (in `sdp` or `candidate`) pointed at the relay. */
-  private rewrite(text: string, side: 'member' | 'server'): string {
+  /**
+   * A signaling message from `side`, its candidates (in `sdp` or `candidate`) pointed at the
+   * relay. With `ipv4UdpOnly`, other candidates are dropped (undefined: the message was one).
+   */
+  private rewrite(text: string, side: 'member' | 'server', ipv4UdpOnly = false): string | undefined {
     const message = JSON.parse(text) as Record<string, unknown>;
     let changed = false;
+    if (ipv4UdpOnly) {
+      // One pair: an IPv4 UDP candidate of the first m-section (the BUNDLE transport; an
+      // offerer gathers for each section until the answer bundles them).
+      const other = (line: string): boolean => !/^(a=)?candidate:\S+ \d+ udp \d+ \d+\.\d+\.\d+\.\d+ /i.test(line);
+      if (typeof message.candidate === 'string' && (other(message.candidate) || (message.mid ?? '0') !== '0')) return undefined;
+      if (typeof message.sdp === 'string') {
+        let section = -1;
+        message.sdp = message.sdp.split('\r\n').filter((l) => {
+          if (l.startsWith('m=')) section++;
+          return !l.startsWith('a=candidate:') || (section === 0 && !other(l));
+        }).join('\r\n');
+        changed = true;
+      }
+    }
     for (const key of ['sdp', 'candidate'] as const) {
       const value = message[key];
       if (typeof value !== 'string') continue;

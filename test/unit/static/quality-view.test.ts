@@ -1,7 +1,7 @@
 /** The call page's words for the server's quality readings: bars, card rows, the banner about your own connection. */
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain JS module of the pages (no types)
-import { cardRows, ownQualityText, signalBars, signalWord, warningWords } from '../../../static/js/quality-view.js';
+import { cardRows, loweredText, ownQualityText, signalBars, signalWord, warningWords } from '../../../static/js/quality-view.js';
 
 const reading = (over: Partial<{ score: number; packetLoss: number; jitterMs: number; rttMs: number; bitrateKbps: number; warnings: string[] }> = {}) => ({
   score: 100, packetLoss: 0, jitterMs: 1.2, rttMs: 3, bitrateKbps: 1450, warnings: [] as string[], ...over,
@@ -45,5 +45,13 @@ describe('the banner about your own connection', () => {
     const text = ownQualityText(reading({ packetLoss: 8, rttMs: 350, jitterMs: 40, warnings: ['high-loss', 'high-jitter', 'high-rtt'] }));
     expect(text).toBe('Your connection is losing packets (8 %): video may stutter and sound may break up. Your network is slow (RTT 350 ms): expect a delay when you talk.');
     expect(ownQualityText(reading())).toBe('');
+  });
+});
+
+describe('the banner when the page lowered its video', () => {
+  it('says why in plain words, and nothing when nothing is lowered', () => {
+    expect(loweredText('loss')).toBe('Your connection is losing packets: video lowered.');
+    expect(loweredText('rtt')).toBe('Your connection is slow: video lowered.');
+    expect(loweredText('')).toBe('');
   });
 });
