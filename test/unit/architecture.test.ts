@@ -41,6 +41,9 @@ const LAYERS: readonly Layer[] = [
   // rooms ask). They meet in rooms/ and app.ts, never in each other.
   { units: ['signaling', 'sfu', 'pcm', 'gateway', 'auth'], side: 'server' },
   // HTTP: routes, static files, the origin check, certificates, Prometheus metrics.
+  // Rooms across nodes (--redis, --workers): relays joins and PCM pairs between nodes, above
+  // the services it relays for.
+  { units: ['cluster'], side: 'server' },
   { units: ['server'], side: 'server' },
   // Node clients of the wire protocol: SignalingClient, the agents, PcmClient, audio files.
   { units: ['client'], side: 'client' },
@@ -280,7 +283,7 @@ describe('the boundary checker', () => {
       'src/config.ts': "import type { IceServer } from './protocol/signaling.js';",
       'src/protocol/signaling.ts': '',
     })).toEqual([
-      'src/bots/bot.ts:1 imports src/rooms/room.ts: bots (layer 6, client) imports rooms (layer 2, server): client and server code meet only on the wire (protocol/)',
+      'src/bots/bot.ts:1 imports src/rooms/room.ts: bots (layer 7, client) imports rooms (layer 2, server): client and server code meet only on the wire (protocol/)',
       'src/index.ts:1 imports src/cli/main.ts: nothing outside cli/ imports cli/',
       'src/log.ts:1 imports src/protocol/signaling.ts: a leaf imports protocol (layer 0, shared); leaves import only leaves (config.ts: protocol/ types too)',
       'src/rooms/room.ts:1 imports node-datachannel, which only rtc/ may import',
