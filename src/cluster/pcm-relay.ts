@@ -40,13 +40,15 @@ export interface ClusterPcmOptions {
 /** The cluster-wide queue of clients without a code. */
 const QUEUE = 'pcm';
 const codeKey = (code: string): string => `pcm:${code}`;
+/** How long an adoption may take, ms: a few ms on a live node; no answer means a node that is stopping or dead. */
+const ADOPT_TIMEOUT_MS = 2000;
 /** Tries to reach a code's home before giving up (it moves only when its node dies). */
 const CODE_TRIES = 3;
 
 interface AdoptCall { link: string; request: AdoptRequest }
 
-/** This node's client hosted elsewhere. */
-interface Away { node: string; down: PcmDownlink; room: boolean; paired: boolean }
+/** This node's client hosted elsewhere; `pending` until the host answered the adoption. */
+interface Away { node: string; down: PcmDownlink; room: boolean; paired: boolean; pending: boolean }
 
 /** On the host: a client of another node, as the service sees it (a WebSocket that relays). */
 class RelaySocket extends EventEmitter {
@@ -124,13 +126,21 @@ export class ClusterPcm implements PcmPairing {
   async place(peerId: string, params: PcmParams, muted: boolean, down: PcmDownlink, requeued = false): Promise<Placement> {
     const link = `${this.nodeId}/${peerId}`;
     if (params.room !== undefined) {
-      const owner = await this.options.placeRoom(params.room);
-      return owner === this.nodeId ? { kind: 'here' } : this.adoptAt(owner, link, { params, muted }, down, true);
+      for (let tries = 0; ; tries++) {
+        const owner = await this.options.placeRoom(params.room);
+        if (owner === this.nodeId) return { kind: 'here' };
+        try {
+          return await this.adoptAt(owner, link, { params, muted }, down, true);
+        } catch (err) {
+          // Its node died meanwhile: the room is made anew on a live node.
+          if (tries > 0 || !isCallpeerError(err, 'PEER_NOT_FOUND')) throw err;
+        }
+      }
     }
     if (params.pair !== undefined) {
       for (let tries = 0; tries < CODE_TRIES; tries++) {
-        const home = await this.directory.claim(codeKey(params.pair), this.nodeId);
-        if (home === this.nodeId) return { kind: 'here' };
+        const home = await this.directory.claim(codeKey(params.pair), this.nodeId).catch((err: unknown) => this.unreachable(err));
+        if (home === this.nodeId || home === undefined) return { kind: 'here' };
         try {
           return await this.adoptAt(home, link, { params, muted, requeued }, down);
         } catch (err) {
@@ -140,7 +150,13 @@ export class ClusterPcm implements PcmPairing {
       throw new CallpeerError('INTERNAL', `pair code "${params.pair}" could not be reached; try again`);
     }
     for (;;) {
-      const entry = await this.directory.takeOrWait(QUEUE, link);
+      let entry: string | undefined;
+      try {
+        entry = await this.directory.takeOrWait(QUEUE, link);
+      } catch (err) {
+        this.unreachable(err);
+        return { kind: 'here' };
+      }
       if (entry === undefined) return { kind: 'here' }; // listed: waits here
       const cut = entry.lastIndexOf('/');
       const node = entry.slice(0, cut);
@@ -154,6 +170,12 @@ export class ClusterPcm implements PcmPairing {
         if (!isCallpeerError(err, 'PEER_NOT_FOUND')) throw err; // it stopped waiting: the next one
       }
     }
+  }
+
+  /** The directory cannot be reached (Redis down): the client pairs among this node's clients meanwhile. */
+  private unreachable(err: unknown): undefined {
+    this.log.warn({ err }, 'cluster directory unreachable: pcm client pairs on this node only');
+    return undefined;
   }
 
   unlisted(peerId: string): void {
@@ -170,8 +192,12 @@ export class ClusterPcm implements PcmPairing {
     }
   }
 
+  /** This node is stopping (its service closed): its codes go now, so their clients' next tries land on live nodes. */
   close(): void {
     clearInterval(this.beat);
+    for (const code of this.host?.codesInUse() ?? []) {
+      this.directory.release(codeKey(code), this.nodeId).catch((err: unknown) => this.log.debug({ err }, 'pcm code release failed'));
+    }
   }
 
   /** @internal A frame from a hosted client's node... the other way: to it. */
@@ -187,13 +213,19 @@ export class ClusterPcm implements PcmPairing {
   /** Asks `node` to host this client; its frames are routed to `down` from now on. */
   private async adoptAt(node: string, link: string, request: AdoptRequest, down: PcmDownlink, room = false): Promise<Placement> {
     // Registered before the call: the host's first frames (`waiting`, `connected`) come before its reply.
-    this.away.set(link, { node, down, room, paired: false });
+    const away: Away = { node, down, room, paired: false, pending: true };
+    this.away.set(link, away);
     try {
-      await this.options.calls.call(node, 'pcm.adopt', { link, request } satisfies AdoptCall);
+      await this.options.calls.call(node, 'pcm.adopt', { link, request } satisfies AdoptCall, ADOPT_TIMEOUT_MS);
     } catch (err) {
-      this.away.delete(link);
+      if (this.away.get(link) === away) this.away.delete(link);
+      // No answer from a node that died meanwhile: the caller looks elsewhere, as for a client that stopped waiting.
+      if (!isCallpeerError(err, 'PEER_NOT_FOUND') && !(await this.directory.alive(node).catch(() => true))) {
+        throw new CallpeerError('PEER_NOT_FOUND', `node ${node} is gone`, { cause: err });
+      }
       throw err;
     }
+    away.pending = false;
     this.log.debug({ link, host: node, room }, 'pcm client relayed to another node');
     const uplink: PcmUplink = {
       forward: (data, isBinary) => this.bus.sendFrame(node, writeRelayFrame(isBinary ? RelayKind.upAudio : RelayKind.upText, link, data)),
@@ -223,6 +255,8 @@ export class ClusterPcm implements PcmPairing {
       });
     } catch (err) {
       this.hosted.delete(link);
+      // This node is stopping: its codes go now, so the client's node becomes their home.
+      if (isCallpeerError(err, 'PEER_NOT_FOUND') && params.pair !== undefined) await this.directory.release(codeKey(params.pair), this.nodeId).catch(() => undefined);
       throw err;
     }
   }
@@ -292,7 +326,8 @@ export class ClusterPcm implements PcmPairing {
   /** As if every partner there left: paired clients are told `disconnected` and pair again; room clients are dropped with 1001 (they reconnect). */
   private nodeLost(node: string): void {
     for (const [link, a] of [...this.away]) {
-      if (a.node !== node) continue;
+      // An adoption under way fails by itself (and its caller looks elsewhere).
+      if (a.node !== node || a.pending) continue;
       this.away.delete(link);
       if (a.room) {
         a.down.close(CLOSE_GOING_AWAY, "the room's node was lost");

@@ -171,7 +171,8 @@ export class PcmService implements PcmHost {
 
   /** (cluster) A client of another node, hosted here: see PcmHost.adopt. */
   adopt(socket: WebSocket, request: AdoptRequest, release: () => void): void {
-    if (this.closed) throw new CallpeerError('INTERNAL', 'this node is shutting down');
+    // Stopping, nobody waits here any more: the caller pairs elsewhere.
+    if (this.closed) throw new CallpeerError(request.params.room !== undefined ? 'INTERNAL' : 'PEER_NOT_FOUND', 'this node is shutting down');
     const { params } = request;
     let waiter: PcmPeer | undefined;
     if (request.waiter !== undefined) {
@@ -250,6 +251,12 @@ export class PcmService implements PcmHost {
     this.sessions.clear();
     for (const peer of this.peers.values()) {
       peer.link?.close();
+      // A client of another node that was paired here: its partner is going, its socket stays; it pairs again from its node.
+      if (peer.release && !peer.leg) {
+        if (peer.session) peer.sendJson({ type: 'disconnected' });
+        this.handBack(peer);
+        continue;
+      }
       peer.member?.close('disconnected');
       peer.leg?.close();
       peer.gone = true;

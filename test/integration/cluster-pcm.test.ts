@@ -4,8 +4,6 @@
  * byte for byte when their formats match; a `?room=` client reaches a room on another node; a
  * node that dies ends its relayed pairs as a partner leaving does.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/app.js';
 import { dominantFrequency } from '../../src/media/analysis.js';
@@ -15,7 +13,7 @@ import { bytesToInt16 } from '../../src/media/pcm.js';
 import { RedisDirectory } from '../../src/cluster/redis-directory.js';
 import { hasRedis, startRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestServer } from '../helpers/server.js';
-import { metric, PcmProbe, sleep, until } from './pcm-harness.js';
+import { metric, PcmProbe, sleep, spawnServer, until } from './pcm-harness.js';
 import { Redis } from 'ioredis';
 
 /** `n` distinct 20 ms PCM frames at 48 kHz (each starts with its index, then a ramp). */
@@ -45,27 +43,6 @@ async function exchange(x: PcmProbe, y: PcmProbe, n = 50): Promise<void> {
   await until(() => x.audio.length - x0 >= n && y.audio.length - y0 >= n, `${n} frames each way`, 5000);
   expect(Buffer.concat(y.audio.slice(y0)).equals(Buffer.concat(fromX))).toBe(true);
   expect(Buffer.concat(x.audio.slice(x0)).equals(Buffer.concat(fromY))).toBe(true);
-}
-
-/** A callpeer node in its own process (so it can be killed -9), on the given Redis. */
-async function spawnNode(redisUrl: string): Promise<{ url: string; child: ChildProcess }> {
-  const script = `
-import { startServer } from './src/app.js';
-import { loadServeConfig } from './src/config.js';
-import { silentLogger } from './src/log.js';
-const s = await startServer(loadServeConfig({ port: 0, host: '127.0.0.1', redis: ${JSON.stringify(redisUrl)} }, {}), { log: silentLogger() });
-process.stdout.write(s.url + '\\n');`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: path.resolve(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d;
-      const m = /^(http:\S+)\n/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`node exited ${code}`)));
-  });
-  return { url, child };
 }
 
 describe.skipIf(!hasRedis())('PCM across nodes through Redis', { timeout: 60_000 }, () => {
@@ -223,17 +200,43 @@ describe.skipIf(!hasRedis())('PCM across nodes through Redis', { timeout: 60_000
     here.close();
   });
 
+  it('the node hosting a pair stops: the client on the other node is told `disconnected`, keeps its socket, and pairs again by its code', async () => {
+    const c = await startTestServer({ redis: redis.url });
+    const x = await PcmProbe.open(c, { pair: 'grace' });
+    await x.waitFor('waiting');
+    const y = await open(b, { pair: 'grace' });
+    await y.waitFor('connected');
+    await c.close();
+    await y.waitFor('disconnected');
+    await y.waitFor('waiting');
+    expect(y.isOpen).toBe(true);
+    const z = await open(a, { pair: 'grace' });
+    // Within the 2 s an adoption may take, should one have reached the stopping node.
+    await z.waitFor('connected', 1, 6000);
+    await exchange(y, z, 10);
+    // Paired once, for good: nothing else comes for it (the stopped node's beat is gone too).
+    await sleep(1500);
+    expect(y.isOpen).toBe(true);
+    expect(y.count('connected')).toBe(2);
+    expect(y.count('disconnected')).toBe(1);
+    expect(await metric(a, 'callpeer_pcm_active_pairs') + await metric(b, 'callpeer_pcm_active_pairs')).toBe(1);
+    await exchange(y, z, 10);
+    y.close();
+    z.close();
+  });
+
   it('kill -9 of the node hosting a pair: the client on the surviving node is told `disconnected`, waits, and pairs again', async () => {
-    const node = await spawnNode(redis.url);
+    // In its own process, so that it can be killed -9.
+    const node = await spawnServer({}, { flags: { redis: redis.url } });
     try {
-      const host = await PcmProbe.open({ url: node.url }, { pair: 'doomed' });
+      const host = await PcmProbe.open(node, { pair: 'doomed' });
       cleanup.push(() => host.close());
       await host.waitFor('waiting', 1, 10_000);
       const survivor = await open(b, { pair: 'doomed' });
       await survivor.waitFor('connected', 1, 5000);
       await exchange(host, survivor, 10);
       const t0 = Date.now();
-      node.child.kill('SIGKILL');
+      process.kill(node.pid, 'SIGKILL');
       await survivor.waitFor('disconnected', 1, 10_000);
       await survivor.waitFor('waiting');
       const ms = Date.now() - t0;
@@ -244,7 +247,7 @@ describe.skipIf(!hasRedis())('PCM across nodes through Redis', { timeout: 60_000
       await again.waitFor('connected', 1, 8000);
       await exchange(again, survivor, 10);
     } finally {
-      node.child.kill('SIGKILL');
+      await node.close();
     }
   });
 });

@@ -120,7 +120,8 @@ const CHILD_SCRIPT = `
 import { startServer } from './src/app.js';
 import { loadServeConfig } from './src/config.js';
 import { silentLogger } from './src/log.js';
-const s = await startServer(loadServeConfig({ port: 0, host: '127.0.0.1' }, {}), { log: silentLogger(), pcm: JSON.parse(process.env.PCM_OPTIONS || '{}') });
+const flags = JSON.parse(process.env.SERVE_FLAGS || '{}');
+const s = await startServer(loadServeConfig({ port: 0, host: '127.0.0.1', ...flags }, {}), { log: silentLogger(), pcm: JSON.parse(process.env.PCM_OPTIONS || '{}') });
 process.stdout.write(s.url + '\\n');
 process.on('SIGTERM', () => s.close().then(() => process.exit(0)));
 `;
@@ -153,15 +154,15 @@ server.listen(0, '127.0.0.1', () => process.stdout.write('http://127.0.0.1:' + s
 process.on('SIGTERM', () => process.exit(0));
 `;
 
-/** `baseline: true` runs the bare ws relay above instead of callpeer. */
-export async function spawnServer(pcmOptions: Record<string, number> = {}, { baseline = false } = {}): Promise<ChildServer> {
+/** `baseline: true` runs the bare ws relay above instead of callpeer; `flags` are serve's (e.g. `{ redis: url }`). */
+export async function spawnServer(pcmOptions: Record<string, number> = {}, { baseline = false, flags = {} as Record<string, unknown> } = {}): Promise<ChildServer> {
   const { spawn } = await import('node:child_process');
   const { readFileSync } = await import('node:fs');
   // PCM_CPU_PROF=<dir> writes a V8 CPU profile of the server there (to see where a bench's time goes).
   const prof = process.env.PCM_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PCM_CPU_PROF}`] : [];
   const child = spawn(process.execPath, [...prof, '--import', 'tsx', '--input-type=module', '-e', baseline ? BASELINE_SCRIPT : CHILD_SCRIPT], {
     cwd: new URL('../..', import.meta.url).pathname,
-    env: { ...process.env, PCM_OPTIONS: JSON.stringify(pcmOptions) },
+    env: { ...process.env, PCM_OPTIONS: JSON.stringify(pcmOptions), SERVE_FLAGS: JSON.stringify(flags) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
