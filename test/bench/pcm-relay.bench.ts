@@ -15,6 +15,7 @@ import WebSocket from 'ws';
 import { silentLogger } from '../../src/log.js';
 import { PcmService } from '../../src/pcm/service.js';
 import { pcmUrl, sleep, spawnServer, type ChildServer } from '../integration/pcm-harness.js';
+import { spreadSenders } from './support/spread-senders.js';
 
 const FRAME_BYTES = 1920;
 const SECONDS = Number(process.argv[2] ?? 3);
@@ -60,25 +61,14 @@ async function run(server: ChildServer, pairs: number): Promise<Result> {
   }
   // Senders spread over the 20 ms period (one slot per ms), as independent clients would be.
   let sent = 0;
-  const frame = Buffer.alloc(FRAME_BYTES, 1);
-  let tick = 0;
-  const pacer = setInterval(() => {
-    const slot = tick++ % 20;
-    for (let i = slot; i < sockets.length; i += 20) {
-      frame.writeDoubleLE(performance.now(), 0);
-      sockets[i]!.send(frame, { binary: true });
-      if (measuring) sent++;
-    }
-  }, 1);
-  // setInterval(1) fires about once per ms; ticks, not wall time, decide the slots, so each
-  // sender keeps its 20 ms period on average.
+  const stopSending = spreadSenders(sockets, FRAME_BYTES, () => { if (measuring) sent++; });
   await sleep(WARMUP_MS);
   measuring = true;
   const cpu0 = server.cpuSeconds();
   await sleep(SECONDS * 1000);
   const cpu1 = server.cpuSeconds();
   measuring = false;
-  clearInterval(pacer);
+  stopSending();
   await sleep(200);
   for (const ws of sockets) ws.terminate();
   await sleep(300);
@@ -143,7 +133,8 @@ async function main(): Promise<void> {
     const best: { baseline?: Result; callpeer?: Result } = {};
     for (let round = 0; round < ROUNDS; round++) {
       for (const kind of ['baseline', 'callpeer'] as const) {
-        const server = await spawnServer({}, { baseline: kind === 'baseline' });
+        // 200 pairs are 400 sockets from 127.0.0.1: past the default per-address limit (200).
+        const server = await spawnServer({}, { baseline: kind === 'baseline', flags: { maxConnectionsPerIp: 0 } });
         const r = await run(server, pairs);
         await server.close();
         console.log(line(kind === 'baseline' ? 'bare ws' : 'callpeer', r));
