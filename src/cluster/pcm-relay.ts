@@ -7,8 +7,8 @@
  * - Clients without a code wait in one queue for the whole cluster (the directory's takeOrWait):
  *   a newcomer takes the oldest waiting client and is adopted by that client's node; with
  *   nobody waiting it is listed and waits on its own node.
- * - A `?room=` client whose room lives elsewhere is adopted by the room's node: its AudioLeg
- *   lives there, next to the room's media.
+ * - A `?room=` client (or a /ws/twilio stream, as the 8 kHz PCM client it is) whose room lives
+ *   elsewhere is adopted by the room's node: its AudioLeg lives there, next to the room's media.
  * Adopted, a client is a RelaySocket on the host: its service sees a WebSocket and runs the
  * pair, transcoding and room leg as for a local client; the client's node keeps the real socket
  * (ping, silence, the bounded egress) and relays frames both ways as binary bus frames
@@ -182,14 +182,10 @@ export class ClusterPcm implements PcmPairing {
     this.directory.unlist(QUEUE, `${this.nodeId}/${peerId}`).catch((err: unknown) => this.log.debug({ err }, 'pcm queue unlist failed'));
   }
 
-  /** Throws unless `roomId` lives here (claimed here if it lives nowhere): a Twilio stream cannot be relayed yet. */
+  /** Throws unless `roomId` lives here (claimed here if it lives nowhere): it moved since the client was placed here. */
   async roomHere(roomId: string): Promise<void> {
     const owner = await this.options.placeRoom(roomId);
-    if (owner !== this.nodeId) {
-      throw new CallpeerError('INTERNAL', `room "${roomId}" lives on another node of the cluster (${owner}); a Twilio stream joins only on the room's node`, {
-        hint: 'route /ws/twilio for this room to its node, or use /ws/pcm?room=, which any node relays',
-      });
-    }
+    if (owner !== this.nodeId) throw new CallpeerError('INTERNAL', `room "${roomId}" moved to another node of the cluster (${owner}); connect again`);
   }
 
   /** This node is stopping (its service closed): its codes go now, so their clients' next tries land on live nodes. */

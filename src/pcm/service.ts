@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
 import { CallpeerError, isWireErrorCode, toCallpeerError } from '../errors.js';
 import { CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY, closeCodeFor } from '../protocol/close-codes.js';
-import { PCM_MAX_BURST_MS, PCM_MIN_FRAME_BYTES, parsePcmClientMessage, parsePcmParams, type PcmParams } from '../protocol/pcm.js';
+import { PCM_MAX_BURST_MS, PCM_MIN_FRAME_BYTES, parsePcmClientMessage, parsePcmParams, type PcmParams, type PcmServerMessage } from '../protocol/pcm.js';
 import type { JoinRequest, LeaveReason, Member, MemberSink } from '../rooms/member.js';
 import type { ServerMessage } from '../protocol/signaling.js';
 import { PcmMetrics } from './metrics.js';
@@ -273,14 +273,14 @@ export class PcmService implements PcmHost {
     if (peer.gone) return;
     peer.lastHeard = Date.now();
     const bytes = toBuffer(data);
-    // Hosted on another node: that node checks and relays it, as it would its own client's.
-    if (peer.link) {
-      peer.link.forward(bytes, isBinary);
-      return;
-    }
     if (peer.twilio) {
       if (isBinary) this.refuse(peer, new CallpeerError('INVALID_MESSAGE', 'a Twilio stream sends JSON text frames, not binary ones'));
       else this.onTwilioText(peer, peer.twilio, bytes.toString('utf8'));
+      return;
+    }
+    // Hosted on another node: that node checks and relays it, as it would its own client's.
+    if (peer.link) {
+      peer.link.forward(bytes, isBinary);
       return;
     }
     if (!isBinary) {
@@ -331,10 +331,13 @@ export class PcmService implements PcmHost {
         peer.params.name = action.name;
         peer.params.room = action.room;
         if (action.token !== undefined) peer.params.token = action.token;
-        this.joinRoom(peer, action.room);
+        // In a cluster the room may live elsewhere: the stream is then relayed there as an 8 kHz PCM client.
+        if (this.options.pairing) void this.place(peer, false);
+        else this.joinRoom(peer, action.room);
         break;
       case 'audio':
-        if (this.admit(peer, action.ms)) peer.leg?.push(action.pcm);
+        if (peer.link) peer.link.forward(action.pcm, true); // admitted by the room's node
+        else if (this.admit(peer, action.ms)) peer.leg?.push(action.pcm);
         break;
       case 'stop':
         // The caller hung up: out of the room now, the socket closed cleanly.
@@ -422,7 +425,14 @@ export class PcmService implements PcmHost {
   private downlink(peer: PcmPeer): PcmDownlink {
     return {
       audio: (frame) => peer.egress.push(frame, peer.frameMs(frame)),
-      text: (json) => { if (peer.open) peer.ws.send(json); },
+      // A Twilio stream hears errors only, in its dialect (sendJson sees to it).
+      text: (json) => {
+        if (!peer.twilio) {
+          if (peer.open) peer.ws.send(json);
+        } else {
+          peer.sendJson(JSON.parse(json) as PcmServerMessage);
+        }
+      },
       close: (code, reason) => {
         peer.link = undefined;
         if (peer.open) peer.ws.close(code, reason);

@@ -14,6 +14,7 @@ import { RedisDirectory } from '../../src/cluster/redis-directory.js';
 import { hasRedis, startRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestServer } from '../helpers/server.js';
 import { metric, PcmProbe, sleep, spawnServer, until } from './pcm-harness.js';
+import { TwilioCaller } from './twilio-caller.js';
 import { Redis } from 'ioredis';
 
 /** `n` distinct 20 ms PCM frames at 48 kHz (each starts with its index, then a ramp). */
@@ -196,6 +197,36 @@ describe.skipIf(!hasRedis())('PCM across nodes through Redis', { timeout: 60_000
       for (const s of stops) s();
     }
     there.close();
+    await here.waitFor('peer-left');
+    here.close();
+  });
+
+  it('a Twilio stream on node B joins a room living on node A: the caller and a PCM client there hear each other; stop leaves', async () => {
+    const here = await open(a, { room: 'tw-across', rate: '48000' });
+    await here.waitFor('connected');
+    const caller = await TwilioCaller.dial(b.url, 'tw-across');
+    cleanup.push(() => caller.close());
+    caller.start({ name: 'Desk' });
+    caller.speak(1000);
+    await here.waitFor('peer-joined', 1, 5000);
+    expect(here.last('peer-joined').participant).toMatchObject({ name: 'Desk', role: 'phone' });
+    expect(a.rooms.get('tw-across')?.size).toBe(2);
+    expect(b.rooms.get('tw-across')).toBeUndefined();
+    const stop = here.speak(300, 48000);
+    try {
+      await sleep(500);
+      const [h0, c0] = [here.audioBytes, caller.media.length];
+      await until(() => here.audioBytes - h0 >= 48000 * 2 * 2 && caller.media.length - c0 >= 100, '2 s of audio each way', 10_000);
+      expect(Math.abs(dominantFrequency(bytesToInt16(Buffer.concat(here.audio).subarray(h0)), 48000) - 1000)).toBeLessThanOrEqual(1);
+      const got = caller.media.slice(c0);
+      expect(new Set(got.map((m) => m.payload.length))).toEqual(new Set([160])); // Twilio's 20 ms µ-law media
+      expect(caller.messages.every((m) => m.event === 'media')).toBe(true); // nothing of the room's JSON leaks to Twilio
+      expect(Math.abs(dominantFrequency(caller.heardSince(c0), 8000) - 300)).toBeLessThanOrEqual(1);
+    } finally {
+      stop();
+    }
+    caller.stop();
+    expect(await caller.closed).toBe(1000);
     await here.waitFor('peer-left');
     here.close();
   });
