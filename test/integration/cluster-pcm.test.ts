@@ -54,8 +54,8 @@ describe.skipIf(!hasRedis())('PCM across nodes through Redis', { timeout: 60_000
 
   beforeAll(async () => {
     redis = await startRedis();
-    a = await startTestServer({ redis: redis.url });
-    b = await startTestServer({ redis: redis.url });
+    a = await startTestServer({ redis: redis.url }, { nodeId: 'node-a' });
+    b = await startTestServer({ redis: redis.url }, { nodeId: 'node-b' });
   });
 
   afterAll(async () => {
@@ -121,6 +121,27 @@ describe.skipIf(!hasRedis())('PCM across nodes through Redis', { timeout: 60_000
     expect(await metric(b, 'callpeer_pcm_active_pairs')).toBe(1); // z waited on B: the pair lives there
     w.close();
     z.close();
+  });
+
+  it('stale entries in the cluster\'s queue are skipped: one of a dead node, one of a client that no longer waits', async () => {
+    const r = new Redis(redis.url);
+    try {
+      await r.rpush('callpeer:queue:pcm', 'node-gone/p1', 'node-a/p999');
+      const x = await open(b);
+      await x.waitFor('waiting'); // both skipped: x is listed now
+      const listed = await r.lrange('callpeer:queue:pcm', 0, -1);
+      expect(listed).toHaveLength(1);
+      expect(listed[0]).toMatch(/^node-b\/p\d+$/);
+      const y = await open(a);
+      await y.waitFor('connected');
+      await x.waitFor('connected');
+      await exchange(x, y, 10);
+      expect(await r.llen('callpeer:queue:pcm')).toBe(0);
+      x.close();
+      y.close();
+    } finally {
+      r.disconnect();
+    }
   });
 
   it('by invite code across nodes; a third client with the code gets PAIR_FULL on either node; mute crosses', async () => {
