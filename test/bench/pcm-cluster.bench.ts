@@ -129,12 +129,25 @@ async function compare(same: [string, Setup], across: [string, Setup]): Promise<
   }
 }
 
+/** Processes this bench started: killed if it dies (its output closed, an error) rather than left running. */
+const started: number[] = [];
+process.on('exit', () => {
+  for (const pid of started) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
 async function redisNodes(): Promise<void> {
   const redis = await startRedis();
   // Every client comes from 127.0.0.1: no per-address limit.
   const flags = { redis: redis.url, maxConnectionsPerIp: 0 };
   const a = await spawnServer({}, { flags });
   const b = await spawnServer({}, { flags });
+  started.push(redis.child.pid!, a.pid, b.pid);
   try {
     const cpu = () => ({ nodes: cpuOf(a.pid) + cpuOf(b.pid), hub: cpuOf(redis.child.pid!) });
     console.log(`\n--redis, two nodes: 48 kHz PCM, 20 ms frames (${FRAME_BYTES} B), both partners sending, ${SECONDS} s per run, best of ${ROUNDS} (lowest p99); hub = redis-server`);
@@ -151,6 +164,7 @@ async function serveWorkers(n: number) {
     new RegExp(Array(n).fill('callpeer listening').join('[\\s\\S]*')), { timeoutMs: 20_000 });
   const url = `http://127.0.0.1:${/"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(server.output())![1]}`;
   const pid = server.child.pid!;
+  started.push(pid, ...childrenOf(pid));
   const cpu = () => ({ nodes: childrenOf(pid).reduce((t, c) => t + cpuOf(c), 0), hub: cpuOf(pid) });
   return { setup: { first: { url }, second: { url }, cpu } satisfies Setup, server };
 }
