@@ -178,7 +178,7 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
   };
   // In a cluster, PCM clients pair across nodes and reach rooms wherever they live (relayed).
   const pcmCluster = cluster && transport
-    ? new ClusterPcm({ transport, nodeId, calls: cluster.calls, placeRoom: (id) => cluster!.place(id), log })
+    ? new ClusterPcm({ transport, nodeId, calls: cluster.calls, placeRoom: (id) => cluster!.place(id), log, registry: metrics.registry })
     : undefined;
   const pcm = new PcmService({
     log: log.child({ service: 'pcm' }), registry: metrics.registry, maxQueuedMs: config.maxQueueMs, ...options.pcm,

@@ -15,6 +15,7 @@
  * (pcm-frame.ts). A node that dies ends its relayed pairs as a partner leaving does.
  */
 import { EventEmitter } from 'node:events';
+import { Gauge, type Registry } from 'prom-client';
 import type { WebSocket } from 'ws';
 import { CallpeerError, isCallpeerError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -33,6 +34,8 @@ export interface ClusterPcmOptions {
   /** The node a room lives on, claimed for the least loaded node if it lives nowhere (ClusterRooms.place). */
   placeRoom: (roomId: string) => Promise<string>;
   log: Logger;
+  /** Where `callpeer_pcm_relayed_clients` is registered, if anywhere. */
+  registry?: Registry;
   /** How often codes in use are held and peers checked, ms. Default 1000. */
   beatMs?: number;
 }
@@ -117,6 +120,20 @@ export class ClusterPcm implements PcmPairing {
     this.bus.onFrame((frame) => this.receive(frame));
     this.beat = setInterval(() => void this.tick(), options.beatMs ?? 1000);
     this.beat.unref();
+    if (options.registry) this.registerMetrics(options.registry);
+  }
+
+  private registerMetrics(registry: Registry): void {
+    const self = this;
+    new Gauge({
+      name: 'callpeer_pcm_relayed_clients',
+      help: 'PCM clients relayed across nodes: hosted = paired or in a room here with their socket on another node, away = with their socket here and their pair or room on another',
+      labelNames: ['side'], registers: [registry],
+      collect() {
+        this.set({ side: 'hosted' }, self.hosted.size);
+        this.set({ side: 'away' }, self.away.size);
+      },
+    });
   }
 
   bind(host: PcmHost): void {

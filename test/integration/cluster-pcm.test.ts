@@ -101,6 +101,8 @@ describe.skipIf(!hasRedis())('PCM across nodes through Redis', { timeout: 60_000
     expect(y.types()).toEqual(['connected']); // the second of a pair is never told to wait
     expect(await metric(a, 'callpeer_pcm_active_pairs')).toBe(1);
     expect(await metric(b, 'callpeer_pcm_active_pairs')).toBe(0);
+    expect(await metric(a, 'callpeer_pcm_relayed_clients', { side: 'hosted' })).toBe(1);
+    expect(await metric(b, 'callpeer_pcm_relayed_clients', { side: 'away' })).toBe(1);
     await exchange(x, y);
     // The partner on the other node leaves: the survivor is told, and waits again.
     y.close();
