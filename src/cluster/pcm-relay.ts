@@ -110,6 +110,8 @@ export class ClusterPcm implements PcmPairing {
   private readonly hosted = new Map<string, RelaySocket>();
   private readonly beat: NodeJS.Timeout;
   private beating = false;
+  /** When the directory started failing (Redis unreachable), else undefined. */
+  private failingSince: number | undefined;
 
   constructor(private readonly options: ClusterPcmOptions) {
     this.nodeId = options.nodeId;
@@ -329,11 +331,25 @@ export class ClusterPcm implements PcmPairing {
         this.log.warn({ lost: node }, 'a node with relayed pcm clients is gone');
         this.nodeLost(node);
       }
+      this.failingSince = undefined;
     } catch (err) {
-      this.log.warn({ err }, 'pcm cluster beat failed');
+      if (this.failingSince === undefined) this.log.warn({ err }, 'pcm cluster beat failed');
+      this.failingSince ??= Date.now();
+      // No frame crosses while the link is down: past the time a dead node takes to be noticed,
+      // relayed clients are cut off as if their partner's node died, and pair on their own node.
+      if (Date.now() - this.failingSince >= this.directory.ttlMs) this.cutOff();
     } finally {
       this.beating = false;
     }
+  }
+
+  private cutOff(): void {
+    const nodes = new Set<string>();
+    for (const a of this.away.values()) nodes.add(a.node);
+    for (const s of this.hosted.values()) nodes.add(s.node);
+    if (nodes.size === 0) return;
+    this.log.warn({ nodes: nodes.size }, 'cluster unreachable: relayed pcm clients cut off');
+    for (const node of nodes) this.nodeLost(node);
   }
 
   /** As if every partner there left: paired clients are told `disconnected` and pair again; room clients are dropped with 1001 (they reconnect). */

@@ -279,6 +279,40 @@ describe.skipIf(!hasRedis())('PCM across nodes through Redis', { timeout: 60_000
     z.close();
   });
 
+  it('Redis lost mid-run: a pair across nodes ends for both as if the partner left, and clients pair on their own node meanwhile', async () => {
+    const own = await startRedis();
+    const x = await startTestServer({ redis: own.url });
+    const y = await startTestServer({ redis: own.url });
+    try {
+      const p1 = await PcmProbe.open(x, { pair: 'cut' });
+      cleanup.push(() => p1.close());
+      await p1.waitFor('waiting');
+      const p2 = await PcmProbe.open(y, { pair: 'cut' });
+      cleanup.push(() => p2.close());
+      await p2.waitFor('connected');
+      await exchange(p1, p2, 10);
+      await own.close();
+      // Within the directory's TTL and a beat or two.
+      await p1.waitFor('disconnected', 1, 8000);
+      await p2.waitFor('disconnected', 1, 8000);
+      await p1.waitFor('waiting', 2);
+      await p2.waitFor('waiting'); // it had paired at once: its first
+      expect(p1.isOpen && p2.isOpen).toBe(true);
+      // Newcomers pair among the node's own clients, with or without a code.
+      for (const query of [{}, { pair: 'local' }] as Record<string, string>[]) {
+        const q1 = await PcmProbe.open(x, query);
+        const q2 = await PcmProbe.open(x, query);
+        cleanup.push(() => q1.close(), () => q2.close());
+        await q1.waitFor('connected', 1, 5000);
+        await q2.waitFor('connected', 1, 5000);
+        await exchange(q1, q2, 10);
+      }
+    } finally {
+      await x.close();
+      await y.close();
+    }
+  });
+
   it('kill -9 of the node hosting a pair: the client on the surviving node is told `disconnected`, waits, and pairs again', async () => {
     // In its own process, so that it can be killed -9.
     const node = await spawnServer({}, { flags: { redis: redis.url } });
