@@ -182,7 +182,9 @@ export class ClusterPcm implements PcmPairing {
       const waiter = entry.slice(cut + 1);
       if (node === this.nodeId) return { kind: 'here', partner: waiter };
       // A dead node's entries stay listed until taken: skipped without waiting for a call to time out.
-      if (!(await this.directory.alive(node))) continue;
+      const alive = await this.directory.alive(node).catch((err: unknown) => this.unreachable(err));
+      if (alive === undefined) return { kind: 'here' };
+      if (!alive) continue;
       try {
         return await this.adoptAt(node, link, { params, muted, waiter, requeued }, down);
       } catch (err) {
@@ -215,7 +217,7 @@ export class ClusterPcm implements PcmPairing {
     }
   }
 
-  /** @internal A frame from a hosted client's node... the other way: to it. */
+  /** @internal A frame for a client hosted here, to its node. */
   down(node: string, kind: RelayKind, link: string, payload?: Uint8Array): void {
     this.bus.sendFrame(node, writeRelayFrame(kind, link, payload));
   }
