@@ -71,6 +71,8 @@ class Feed {
 /** 20 ms of Opus silence (CELT, decodes to zeros): what a leg publishes while its voice gate is closed. */
 const OPUS_SILENCE = SILENCE_FRAMES.find(([samples]) => samples === LEG_FRAME_SAMPLES)![1];
 const ZEROS = new Int16Array(LEG_FRAME_SAMPLES);
+/** How often a leg's encoder hears its subscribers' loss: every second (receivers report every 1-5 s). */
+const LOSS_REPORT_TICKS = 50;
 
 /** One gateway member: its leg, the track it publishes on and the encoder feeding it. */
 class GatewayLegState {
@@ -85,6 +87,8 @@ class GatewayLegState {
   said: Int16Array | undefined;
   /** Whether its last packet was an Opus silence frame. */
   private silent = false;
+  /** Ticks since its encoder last heard how lossy its subscribers' links are. */
+  private sinceLossReport = 0;
   readonly out = new Int16Array(LEG_FRAME_SAMPLES);
 
   constructor(readonly memberId: string, readonly leg: AudioLeg) {
@@ -108,12 +112,24 @@ class GatewayLegState {
       this.encoder.encode(ZEROS);
     }
     this.silent = frame === undefined;
+    if (++this.sinceLossReport >= LOSS_REPORT_TICKS) this.reportLoss();
     const payload = frame ? this.encoder.encode(frame) : OPUS_SILENCE;
     this.header.writeUInt16BE(this.seq, 2);
     this.header.writeUInt32BE(this.timestamp >>> 0, 4);
     this.seq = (this.seq + 1) & 0xffff;
     this.timestamp = (this.timestamp + LEG_FRAME_SAMPLES) >>> 0;
     this.track.deliver(Buffer.concat([this.header, payload]));
+  }
+
+  /**
+   * The worst loss its subscribers' receiver reports say, to its encoder: on a lossy link it
+   * codes in-band FEC the receivers rebuild lost frames from (as the bot and the mesh gateway do).
+   */
+  private reportLoss(): void {
+    this.sinceLossReport = 0;
+    let worst = 0;
+    for (const s of this.publication?.subscriptions ?? []) worst = Math.max(worst, (s.received?.lossPercent ?? 0) / 100);
+    this.encoder.reportLoss(worst);
   }
 
   close(): void {
