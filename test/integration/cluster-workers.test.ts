@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { runLoadTest } from '../../src/loadtest/runner.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
 import { runCli, startCli } from '../helpers/cli.js';
+import { hasRedis, startRedis } from '../helpers/redis.js';
+import { Probe, startTestServer } from '../helpers/server.js';
 
 describe('serve --workers', { timeout: 60_000 }, () => {
   it('2 workers, no Redis: 40 load-test peers in 8 SFU rooms, every track received; rooms on both workers', async () => {
@@ -29,6 +31,32 @@ describe('serve --workers', { timeout: 60_000 }, () => {
       server.child.kill('SIGTERM');
       const exited = await server.exited;
       expect(exited.code).toBe(0);
+    }
+  });
+
+  it.skipIf(!hasRedis())('--workers 2 with --redis: the workers are nodes of the Redis cluster, a room spans a worker and another server', async () => {
+    const redis = await startRedis();
+    const other = await startTestServer({ redis: redis.url });
+    const server = await startCli(['serve', '--port', '0', '--host', '127.0.0.1', '--workers', '2', '--redis', redis.url], /callpeer listening[\s\S]*callpeer listening/, { timeoutMs: 15_000 });
+    try {
+      const port = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(server.output())![1];
+      const ann = await Probe.open(`ws://127.0.0.1:${port}/ws`);
+      await ann.join('mixed', { name: 'Ann' });
+      const ben = await Probe.open(other.wsUrl);
+      const joined = await ben.join('mixed', { name: 'Ben' });
+      expect(joined.participants.map((p: { name: string }) => p.name)).toEqual(['Ann']);
+      ben.send({ type: 'chat', text: 'across' });
+      expect(await ann.next('chat')).toMatchObject({ text: 'across', name: 'Ben' });
+      // The other server sees three nodes: itself and the two workers.
+      const metrics = await (await fetch(`${other.url}/metrics`)).text();
+      expect(metrics).toMatch(/^callpeer_cluster_nodes(\{[^}]*\})? 3$/m);
+      ann.close();
+      ben.close();
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+      await other.close();
+      await redis.close();
     }
   });
 

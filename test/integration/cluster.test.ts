@@ -98,9 +98,18 @@ describe.skipIf(!hasRedis())('rooms across nodes through Redis', { timeout: 60_0
       const survivor = await Probe.open(b.wsUrl);
       await survivor.join('doomed', { name: 'There' });
       expect(b.rooms.get('doomed')).toBeUndefined(); // the room is on the CLI node
+      // A room of the surviving node, with its own members: it must not notice.
+      const home = [await Probe.open(b.wsUrl), await Probe.open(b.wsUrl)];
+      await home[0]!.join('home', { name: 'H1' });
+      await home[1]!.join('home', { name: 'H2' });
+      expect(b.rooms.get('home')?.size).toBe(2);
       const t0 = Date.now();
       node.child.kill('SIGKILL');
       expect((await survivor.closed).code).toBe(1001);
+      expect(b.rooms.get('home')?.size).toBe(2);
+      home[0]!.send({ type: 'chat', text: 'still here' });
+      expect(await home[1]!.next('chat')).toMatchObject({ text: 'still here', name: 'H1' });
+      for (const h of home) h.close();
       const droppedMs = Date.now() - t0;
       expect(droppedMs).toBeLessThan(10_000);
       // It joins again through the same node: the room is made anew on a live node.
