@@ -40,7 +40,7 @@ import { isOriginAllowed } from './server/origin.js';
 import { requestUrl } from './server/request-url.js';
 import type { RoomApiContext } from './server/room-api.js';
 import { handleRequest } from './server/routes.js';
-import { WhipService } from './server/whip.js';
+import { WhipService, type SessionRequest } from './server/whip.js';
 import { applySecurityHeaders } from './server/security-headers.js';
 import type { SignalingContext } from './signaling/context.js';
 import { SignalingSession } from './signaling/session.js';
@@ -190,7 +190,13 @@ export async function startServer(config: Readonly<ServeConfig>, options: StartO
     ...(access && { authorize: (token: string | undefined) => access.authorizeClient(token) }),
   });
 
-  const whip = new WhipService({ rooms, log: log.child({ component: 'whip' }), registry: metrics.registry });
+  const whip = new WhipService({
+    join: (roomId, sink, request, token) => (cluster ? cluster.join(roomId, sink, request, token) : rooms.join(roomId, sink, request, token)),
+    // A WHIP/WHEP session's PATCH or DELETE that reached another node is handed to the one holding it.
+    ...(cluster && { cluster: { nodeId, forward: (node: string, request: SessionRequest) => cluster!.calls.call<void>(node, 'whip.session', request) } }),
+    log: log.child({ component: 'whip' }), registry: metrics.registry,
+  });
+  cluster?.calls.serve('whip.session', (request: SessionRequest) => whip.sessionRequest(request));
   if (cluster) registerClusterMetrics(metrics.registry, cluster);
   const api: RoomApiContext = {
     // In a cluster the API answers for every node's rooms, whichever node it reached.

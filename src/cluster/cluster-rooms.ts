@@ -12,13 +12,14 @@
 import { CallpeerError, isCallpeerError, toCallpeerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { CLOSE_GOING_AWAY, type CloseCode } from '../protocol/close-codes.js';
-import { errorMessage, type ServerMessage } from '../protocol/signaling.js';
+import { errorMessage, type ServerMessage, type Topology } from '../protocol/signaling.js';
+import type { Admission } from '../rooms/access.js';
 import type { InRoomMessage, RoomSession } from '../rooms/member-messages.js';
 import type { JoinRequest, LeaveReason, Member, MemberSink } from '../rooms/member.js';
 import type { RoomRegistry } from '../rooms/registry.js';
 import type { BusPort, ClusterTransport, DirectoryPort } from './ports.js';
 import { NodeCalls } from './node-calls.js';
-import type { JoinCall, NodeMessage } from './wire.js';
+import type { JoinCall, JoinReply, NodeMessage } from './wire.js';
 
 export interface ClusterOptions {
   /** What connects the nodes (Redis, or the primary of `serve --workers`), listening for `nodeId`. */
@@ -42,13 +43,19 @@ export interface ClusterSink extends MemberSink {
 /** The client's node's side of a member whose room lives on another node. */
 class RemoteMember implements RoomSession {
   private closed = false;
+  readonly topology: Topology;
+  readonly admission: Admission;
   constructor(
     readonly id: string,
     readonly roomId: string,
     readonly owner: string,
+    joined: JoinReply,
     readonly log: Logger,
     private readonly cluster: ClusterRooms,
-  ) {}
+  ) {
+    this.topology = joined.topology;
+    this.admission = joined.admission;
+  }
 
   handle(message: InRoomMessage): void {
     this.cluster.relay(this.owner, { t: 'in', from: this.cluster.nodeId, session: this.id, message }, () => {
@@ -67,7 +74,13 @@ class RemoteMember implements RoomSession {
 
 /** The room's node's sink for a member whose socket is on node `from`. */
 class RelayedSink implements MemberSink {
-  constructor(private readonly cluster: ClusterRooms, readonly from: string, readonly session: string) {}
+  readonly oneShot: boolean;
+  readonly viewing: { publisher?: string } | undefined;
+  constructor(private readonly cluster: ClusterRooms, readonly from: string, readonly session: string, transport: JoinCall['transport']) {
+    // What the transport on the client's node is (WHIP/WHEP: one-shot, viewing) shapes how the room treats it.
+    this.oneShot = transport?.oneShot ?? false;
+    this.viewing = transport?.viewing;
+  }
 
   send(message: ServerMessage): void {
     this.cluster.relay(this.from, { t: 'out', session: this.session, message });
@@ -130,17 +143,19 @@ export class ClusterRooms {
     }
     if (owner === this.nodeId) return this.options.rooms.join(roomId, sink, request, token);
     const { leg: _leg, admission: _admission, ...relayed } = request;
+    let joined: JoinReply;
     // Registered before the join leaves: the room's `joined` arrives before the call's reply.
     this.away.set(request.id, { sink, owner });
     try {
-      const call: JoinCall = { session: request.id, room: roomId, request: relayed, ...(token !== undefined && { token }) };
-      await this.calls.call(owner, 'join', call, this.options.joinTimeoutMs);
+      const transport = sink.oneShot || sink.viewing ? { oneShot: sink.oneShot ?? false, ...(sink.viewing && { viewing: sink.viewing }) } : undefined;
+      const call: JoinCall = { session: request.id, room: roomId, request: relayed, ...(token !== undefined && { token }), ...(transport && { transport }) };
+      joined = await this.calls.call<JoinReply>(owner, 'join', call, this.options.joinTimeoutMs);
     } catch (err) {
       this.away.delete(request.id);
       throw isCallpeerError(err) && err.code !== 'INTERNAL' ? new CallpeerError(err.code, err.message, { ref: 'join' }) : err;
     }
     this.log.debug({ room: roomId, session: request.id, owner }, 'joined a room on another node');
-    return new RemoteMember(request.id, roomId, owner, this.options.log.child({ room: roomId, peer: request.id, roomNode: owner }), this);
+    return new RemoteMember(request.id, roomId, owner, joined, this.options.log.child({ room: roomId, peer: request.id, roomNode: owner }), this);
   }
 
   /**
@@ -223,9 +238,10 @@ export class ClusterRooms {
   }
 
   /** A join relayed from another node: admitted here as a local one would be. */
-  private async hostJoin(j: JoinCall, from: string): Promise<void> {
-    const member = await this.options.rooms.join(j.room, new RelayedSink(this, from, j.session), j.request, j.token);
+  private async hostJoin(j: JoinCall, from: string): Promise<JoinReply> {
+    const member = await this.options.rooms.join(j.room, new RelayedSink(this, from, j.session, j.transport), j.request, j.token);
     this.hosted.set(`${from}/${j.session}`, { member, from });
+    return { topology: member.topology, admission: member.admission };
   }
 
   /** The live node `roomId` lives on, if any. */

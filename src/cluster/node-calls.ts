@@ -43,7 +43,10 @@ export class NodeCalls {
       if (!p) return;
       this.pending.delete(m.rpc);
       clearTimeout(p.timer);
-      if (m.error) p.reject(new CallpeerError(m.error.code as ErrorCode, m.error.message, m.error.hint !== undefined ? { hint: m.error.hint } : {}));
+      if (m.error) {
+        const { code, message, hint, ref } = m.error;
+        p.reject(new CallpeerError(code as ErrorCode, message, { ...(hint !== undefined && { hint }), ...(ref !== undefined && { ref }) }));
+      }
       else p.resolve(m.result);
       return;
     }
@@ -58,7 +61,7 @@ export class NodeCalls {
       this.send(m.from, { t: 'reply', rpc: m.rpc, result: result ?? null });
     } catch (err) {
       const e = toCallpeerError(err);
-      this.send(m.from, { t: 'reply', rpc: m.rpc, error: { code: e.code, message: e.message, ...(e.hint !== undefined && { hint: e.hint }) } });
+      this.send(m.from, { t: 'reply', rpc: m.rpc, error: { code: e.code, message: e.message, ...(e.hint !== undefined && { hint: e.hint }), ...(e.ref !== undefined && { ref: e.ref }) } });
     }
   }
 }

@@ -3,8 +3,9 @@
  * that a member whose connection is on another node (src/cluster) has its messages applied
  * exactly as a local one's.
  */
-import type { ClientMessage } from '../protocol/signaling.js';
+import type { ClientMessage, Topology } from '../protocol/signaling.js';
 import type { Logger } from '../log.js';
+import type { Admission } from './access.js';
 import type { LeaveReason, Member } from './member.js';
 
 export const IN_ROOM_TYPES = ['offer', 'answer', 'candidate', 'subscribe', 'unsubscribe', 'layer', 'stats', 'media', 'chat', 'leave'] as const;
@@ -14,6 +15,9 @@ export type InRoomMessage = Extract<ClientMessage, { type: (typeof IN_ROOM_TYPES
 export interface RoomSession {
   readonly id: string;
   readonly roomId: string;
+  /** Its room's topology and what the access policy granted it (WHIP/WHEP check them). */
+  readonly topology: Topology;
+  readonly admission: Admission;
   readonly log: Logger;
   /** Applies one of the member's in-room messages; throws CallpeerError with the protocol's code. */
   handle(message: InRoomMessage): void;

@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 import type { Admission } from './access.js';
 import type { AudioLeg } from './audio-leg.js';
-import type { Participant, ServerMessage } from '../protocol/signaling.js';
+import type { Participant, ServerMessage, Topology } from '../protocol/signaling.js';
 import type { MemberMedia } from './media.js';
 import { applyMemberMessage, type InRoomMessage, type RoomSession } from './member-messages.js';
 import type { Room } from './room.js';
@@ -97,6 +97,10 @@ export class Member implements RoomSession {
 
   get roomId(): string {
     return this.room.id;
+  }
+
+  get topology(): Topology {
+    return this.room.topology;
   }
 
   /** Its transport signals once (see MemberSink.oneShot). */

@@ -17,8 +17,8 @@ import { CallpeerError, toCallpeerError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { isValidRoomId, MAX_NAME_LENGTH, type IceServer, type ServerMessage } from '../protocol/signaling.js';
 import { iceServerLinks, parseTrickleFragment, SDP_CONTENT_TYPE, TRICKLE_CONTENT_TYPE, WHIP_MAX_BODY_BYTES } from '../protocol/whip.js';
-import type { LeaveReason, Member, MemberSink } from '../rooms/member.js';
-import type { RoomRegistry } from '../rooms/registry.js';
+import type { JoinRequest, LeaveReason, MemberSink } from '../rooms/member.js';
+import type { RoomSession } from '../rooms/member-messages.js';
 import { iceUfrag, inUse, parseSdp, receives, sends } from '../rtc/sdp.js';
 import { withDeadline } from '../time/deadline.js';
 import { readBody } from './body.js';
@@ -49,9 +49,8 @@ type Endpoint = 'whip' | 'whep';
 /** One published (WHIP) or viewed (WHEP) stream: a room member whose only transport is this HTTP resource. */
 class WhipSession implements MemberSink {
   readonly oneShot = true;
-  readonly id = randomBytes(9).toString('base64url');
   readonly etag = `"${randomBytes(8).toString('hex')}"`;
-  member: Member | undefined;
+  member: RoomSession | undefined;
   iceServers: IceServer[] = [];
   /** Refusals of parts of the offer, said while it was applied. */
   readonly refusals: CallpeerError[] = [];
@@ -63,6 +62,8 @@ class WhipSession implements MemberSink {
   readonly answer = new Promise<string>((resolve, reject) => { this.answered = resolve; this.failed = reject; });
 
   constructor(
+    /** Its resource's id; in a cluster it starts with the node's id (`node.random`), so any node finds its home. */
+    readonly id: string,
     readonly endpoint: Endpoint,
     readonly roomId: string,
     /** WHEP: what it views (see MemberSink.viewing); WHIP: unset. */
@@ -83,10 +84,24 @@ class WhipSession implements MemberSink {
     this.failed?.(new CallpeerError('CLOSED', `the session ended (${reason}) before the answer`));
     this.gone(this);
   }
+
+  /** Its room's node was lost (cluster): the session is over; its client finds it gone (404). */
+  close(): void {
+    this.member = undefined;
+  }
 }
 
+/** A PATCH or DELETE of a session resource, as it crosses to the node that holds the session. */
+export interface SessionRequest { method: 'PATCH' | 'DELETE'; endpoint: Endpoint; roomId: string; id: string; contentType?: string; ifMatch?: string; body?: string }
+
 export interface WhipOptions {
-  rooms: RoomRegistry;
+  /** Joins a room wherever it lives (the registry, or the cluster's join). */
+  join(roomId: string, sink: WhipSession, request: JoinRequest, token: string | undefined): Promise<RoomSession>;
+  /**
+   * In a cluster: this node's id (session ids start with it) and how to hand a PATCH or DELETE
+   * to the node that holds the session, when a request for it reached this one.
+   */
+  cluster?: { nodeId: string; forward(nodeId: string, request: SessionRequest): Promise<void> };
   log: Logger;
   /** Where callpeer_whip_sessions and callpeer_whip_requests_total go (the server's registry). */
   registry?: Registry;
@@ -121,16 +136,20 @@ export class WhipService {
         return await this.start(req, res, endpoint, parts[0], url);
       }
       if (parts.length === 2 && parts[0] && parts[1]) {
-        const session = this.sessions.get(parts[1]);
         if (method === 'OPTIONS') return void res.writeHead(204, { ...CORS, allow: 'PATCH, DELETE, OPTIONS', 'accept-patch': TRICKLE_CONTENT_TYPE }).end();
         if (method !== 'PATCH' && method !== 'DELETE') return notAllowed(res, 'PATCH, DELETE, OPTIONS', CORS);
-        if (!session || session.roomId !== parts[0] || session.endpoint !== endpoint) throw new CallpeerError('PEER_NOT_FOUND', `no such ${endpoint.toUpperCase()} session here (it ended, or never was)`);
-        if (method === 'DELETE') {
-          session.member?.close('left');
-          res.writeHead(200, CORS).end();
-          return;
-        }
-        return await this.patch(req, res, session);
+        const request: SessionRequest = {
+          method, endpoint, roomId: parts[0], id: parts[1],
+          ...(req.headers['content-type'] !== undefined && { contentType: req.headers['content-type'] }),
+          ...(typeof req.headers['if-match'] === 'string' && { ifMatch: req.headers['if-match'] }),
+          ...(method === 'PATCH' && { body: (await readBody(req, WHIP_MAX_BODY_BYTES)).toString('utf8') }),
+        };
+        // A session another node holds (a balancer, or --workers, sent this request elsewhere): handed to it.
+        const home = this.options.cluster && parts[1].includes('.') ? parts[1].slice(0, parts[1].indexOf('.')) : undefined;
+        if (home !== undefined && home !== this.options.cluster!.nodeId) await this.options.cluster!.forward(home, request);
+        else this.sessionRequest(request);
+        res.writeHead(method === 'DELETE' ? 200 : 204, CORS).end();
+        return;
       }
       throw new CallpeerError('ROOM_NOT_FOUND', `${endpoint.toUpperCase()} endpoints are /${endpoint}/<room>; sessions /${endpoint}/<room>/<id>`);
     } catch (err) {
@@ -143,7 +162,7 @@ export class WhipService {
 
   private async start(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, roomId: string, url: URL): Promise<void> {
     if (!isValidRoomId(roomId)) throw new CallpeerError('ROOM_NOT_FOUND', 'room names use letters, digits, "-" and "_" (1-64 characters)');
-    expectType(req, SDP_CONTENT_TYPE);
+    expectType(req.headers['content-type'], SDP_CONTENT_TYPE);
     const sdp = (await readBody(req, WHIP_MAX_BODY_BYTES)).toString('utf8');
     if (sdp.trim() === '') throw new CallpeerError('INVALID_SDP', 'the body is empty: POST the SDP offer');
     const offer = parseSdp(sdp);
@@ -157,25 +176,28 @@ export class WhipService {
     }
     const name = url.searchParams.get('name')?.slice(0, MAX_NAME_LENGTH) || (ingest ? 'WHIP' : 'WHEP viewer');
     const publisher = url.searchParams.get('publisher') ?? undefined;
-    const session = new WhipSession(endpoint, roomId, ingest ? undefined : { ...(publisher !== undefined && { publisher }) }, (s) => this.sessions.delete(s.id));
+    const id = randomBytes(9).toString('base64url');
+    const session = new WhipSession(this.options.cluster ? `${this.options.cluster.nodeId}.${id}` : id, endpoint, roomId, ingest ? undefined : { ...(publisher !== undefined && { publisher }) }, (s) => this.sessions.delete(s.id));
     session.ufrag = iceUfrag(sdp);
     session.firstMid = offer.media[0]?.mid ?? '0';
-    const member = await this.options.rooms.join(roomId, session, {
+    const member = await this.options.join(roomId, session, {
       id: `${endpoint}-${session.id.slice(0, 8)}`, name, role: 'participant', autoSubscribe: !ingest,
       audio: ingest && sections.some((m) => m.kind === 'audio'), video: ingest && sections.some((m) => m.kind === 'video'),
     }, bearerToken(req));
     session.member = member;
     this.sessions.set(session.id, session);
     try {
-      if (member.room.topology !== 'sfu') {
+      if (member.topology !== 'sfu') {
         throw new CallpeerError('SFU_NOT_ENABLED', `room "${roomId}" is a mesh room: ${ingest ? 'WHIP publishes into' : 'WHEP views'} SFU rooms (serve --topology sfu, or create the room with topology "sfu")`);
       }
       if (ingest && !member.admission.publish) throw new CallpeerError('UNAUTHORIZED', 'this token does not allow publishing, and publishing is all WHIP does');
       if (!ingest && !member.admission.subscribe) throw new CallpeerError('UNAUTHORIZED', 'this token does not allow subscribing, and receiving is all WHEP does');
-      member.media.signal({ type: 'offer', sdp });
-      // RFC 9725: no partly taken ingest; a section the room refuses fails the whole offer.
-      if (session.refusals.length > 0) throw new CallpeerError(session.refusals[0]!.code, session.refusals.map((e) => e.message).join('; '));
+      member.handle({ type: 'offer', sdp });
+      // RFC 9725: no partly taken ingest; a section the room refuses fails the whole offer. A
+      // room on this node refuses at once; one on another node before its answer comes back.
+      refuseIfRefused(session);
       const answer = await withDeadline(session.answer, ANSWER_TIMEOUT_MS, () => new CallpeerError('SIGNALING_TIMEOUT', `the server's answer took over ${ANSWER_TIMEOUT_MS} ms`));
+      refuseIfRefused(session);
       if (!ingest) assertViewable(answer);
       const location = `/${endpoint}/${encodeURIComponent(roomId)}/${session.id}`;
       const headers: Record<string, string | string[]> = { ...CORS, 'content-type': SDP_CONTENT_TYPE, location, etag: session.etag, 'cache-control': 'no-store' };
@@ -189,19 +211,29 @@ export class WhipService {
     }
   }
 
-  private async patch(req: IncomingMessage, res: ServerResponse, session: WhipSession): Promise<void> {
-    expectType(req, TRICKLE_CONTENT_TYPE);
-    const ifMatch = req.headers['if-match'];
-    if (ifMatch === undefined) throw new CallpeerError('INVALID_MESSAGE', 'a PATCH needs If-Match with the session\'s ETag (or "*")', { ref: 'if-match' });
-    const fragment = parseTrickleFragment((await readBody(req, WHIP_MAX_BODY_BYTES)).toString('utf8'));
+  /** A PATCH or DELETE of a session this node holds (from its client, or handed over by another node). */
+  sessionRequest(r: SessionRequest): void {
+    const session = this.sessions.get(r.id);
+    if (!session || session.roomId !== r.roomId || session.endpoint !== r.endpoint) throw new CallpeerError('PEER_NOT_FOUND', `no such ${r.endpoint.toUpperCase()} session here (it ended, or never was)`);
+    if (r.method === 'DELETE') {
+      session.member?.close('left');
+      return;
+    }
+    expectType(r.contentType, TRICKLE_CONTENT_TYPE);
+    if (r.ifMatch === undefined) throw new CallpeerError('INVALID_MESSAGE', 'a PATCH needs If-Match with the session\'s ETag (or "*")', { ref: 'if-match' });
+    const fragment = parseTrickleFragment(r.body ?? '');
     const restart = fragment.ufrag !== undefined && fragment.ufrag !== session.ufrag;
     if (restart) {
       throw new CallpeerError('INVALID_MESSAGE', 'ICE restarts are not supported here (the session keeps its ICE): DELETE the session and publish again', { ref: 'ice-restart' });
     }
-    if (ifMatch !== '*' && ifMatch !== session.etag) throw new CallpeerError('INVALID_MESSAGE', `If-Match ${ifMatch} is not this session's ETag`, { ref: 'etag' });
-    for (const c of fragment.candidates) session.member?.media.signal({ type: 'candidate', candidate: c.candidate, mid: c.mid ?? session.firstMid });
-    res.writeHead(204, CORS).end();
+    if (r.ifMatch !== '*' && r.ifMatch !== session.etag) throw new CallpeerError('INVALID_MESSAGE', `If-Match ${r.ifMatch} is not this session's ETag`, { ref: 'etag' });
+    for (const c of fragment.candidates) session.member?.handle({ type: 'candidate', candidate: c.candidate, mid: c.mid ?? session.firstMid });
   }
+}
+
+/** The first of the room's refusals of the offer's sections, if any, fails the POST. */
+function refuseIfRefused(session: WhipSession): void {
+  if (session.refusals.length > 0) throw new CallpeerError(session.refusals[0]!.code, session.refusals.map((e) => e.message).join('; '));
 }
 
 /** A WHEP answer that sends nothing (no section in a codec we forward) is refused: RFC 9725's 422-like case for egress. */
@@ -210,7 +242,7 @@ function assertViewable(answer: string): void {
   throw new CallpeerError('CODEC_NOT_SUPPORTED', 'none of the offered receive sections has a codec the room forwards (Opus audio; VP8 or H264 packetization-mode=1 video)');
 }
 
-function expectType(req: IncomingMessage, type: string): void {
-  const got = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+function expectType(contentType: string | undefined, type: string): void {
+  const got = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (got !== type) throw new CallpeerError('INVALID_MESSAGE', `the body must be ${type} (got ${got || 'no content type'})`, { ref: 'content-type' });
 }

@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/app.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
+import { WhipClient } from '../../src/client/whip-client.js';
+import { ToneSource } from '../../src/media/opus-sources.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { until } from '../helpers/rtc.js';
 import { hasRedis, startRedis, type TestRedis } from '../helpers/redis.js';
@@ -86,6 +88,34 @@ describe.skipIf(!hasRedis())('rooms across nodes through Redis', { timeout: 60_0
       }
     } finally {
       await c.close();
+    }
+  });
+
+  it('WHIP into a room on another node: the publisher\'s media goes to the room\'s node, its session answers PATCH and DELETE from any node', async () => {
+    const c = await startTestServer({ redis: redis.url, topology: 'sfu', rtcBind: '127.0.0.1' });
+    const d = await startTestServer({ redis: redis.url, topology: 'sfu', rtcBind: '127.0.0.1' });
+    const listener = await sfuMember(c.wsUrl, 'cast', 'listener', undefined);
+    const whip = new WhipClient({ url: `${d.url}/whip/cast?name=OBS`, peer: { bindAddress: '127.0.0.1' } });
+    try {
+      const session = await whip.start();
+      whip.play(new ToneSource(660));
+      expect(c.rooms.get('cast')?.size).toBe(2); // the room's node holds the publisher
+      expect(d.rooms.get('cast')).toBeUndefined();
+      await until(() => [...listener.heard.values()].some((p) => p.length > 50), 15_000, 'the WHIP tone at the listener');
+      expect(frequencyOf([...listener.heard.values()].find((p) => p.length > 50)!)).toBeCloseTo(660, -1);
+      // The session lives on the node the POST reached; a DELETE sent to the room's node is handed to it.
+      const elsewhere = session.resource.replace(d.url, c.url);
+      expect(elsewhere).not.toBe(session.resource);
+      const patch = await fetch(elsewhere, { method: 'PATCH', headers: { 'content-type': 'application/trickle-ice-sdpfrag', 'if-match': '"nope"' }, body: 'a=ice-ufrag:x\r\n' });
+      expect(patch.status).toBe(422); // its ICE credentials are checked by the session's node: a restart is refused
+      expect((await fetch(elsewhere, { method: 'DELETE' })).status).toBe(200);
+      await until(() => c.rooms.get('cast')?.size === 1, 5000, 'the publisher out of the room');
+      expect((await fetch(elsewhere, { method: 'DELETE' })).status).toBe(404);
+    } finally {
+      await whip.stop(); // its DELETE finds the session gone (404), which stop() takes in its stride
+      await listener.stop();
+      await c.close();
+      await d.close();
     }
   });
 

@@ -62,7 +62,7 @@ describe('nothing disclosed to an unauthenticated remote client with auth on', (
   const api: RoomApiContext = { rooms, openApi: false, authorizeAdmin: async (t) => { if (t !== 'good') throw new (await import('../../../src/errors.js')).CallpeerError('UNAUTHORIZED', 'needs an admin token'); } };
   const route = (req: IncomingMessage) => {
     const { res, r } = response();
-    return handleRequest({ staticDir: '/nonexistent', rooms, metrics: new ServerMetrics(), accepting: () => true, startedAt: Date.now(), api, whip: new WhipService({ rooms, log: silentLogger() }) }, req, res).then(() => r);
+    return handleRequest({ staticDir: '/nonexistent', rooms, metrics: new ServerMetrics(), accepting: () => true, startedAt: Date.now(), api, whip: new WhipService({ join: (id, sink, request, token) => rooms.join(id, sink, request, token), log: silentLogger() }) }, req, res).then(() => r);
   };
 
   it('/api/rooms and /metrics answer 401 with no data; with the token, 200', async () => {
