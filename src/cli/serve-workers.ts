@@ -25,7 +25,7 @@ export function workerCount(value: string | undefined): number {
 }
 
 /** Runs the primary: forks `count` workers, brokers them when there is no Redis, stops them on SIGINT/SIGTERM. */
-export function runPrimary(count: number, options: { redis: boolean; log: Logger }): void {
+export function runPrimary(count: number, options: { redis: boolean; log: Logger; scheme: 'http' | 'https' }): void {
   const { log } = options;
   const broker = options.redis ? undefined : new Broker(systemClock, log.child({ component: 'broker' }));
   const workers = new Set<Worker>();
@@ -48,6 +48,11 @@ export function runPrimary(count: number, options: { redis: boolean; log: Logger
   };
   for (let i = 0; i < count; i++) fork();
   log.info({ workers: count, cluster: options.redis ? 'redis' : 'workers' }, 'started workers');
+  // On a terminal, once: where to point a browser (the workers share the primary's port).
+  cluster.once('listening', (_worker, address) => {
+    const host = !address.address || address.address === '0.0.0.0' || address.address === '::' ? 'localhost' : address.address;
+    if (process.stderr.isTTY) process.stderr.write(`callpeer: ${count} workers; open ${options.scheme}://${host}:${address.port}/ in a browser\n`);
+  });
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;

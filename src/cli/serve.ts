@@ -114,7 +114,7 @@ export function registerServe(program: Command): void {
       const node = workerNode();
       const log = createLogger({ level: config.logLevel });
       if (workers > 1 && node === undefined) {
-        runPrimary(workers, { redis: config.redis !== undefined, log });
+        runPrimary(workers, { redis: config.redis !== undefined, log, scheme: config.cert !== undefined ? 'https' : 'http' });
         return;
       }
       // A worker without Redis reaches the other workers through the primary.
