@@ -34,6 +34,8 @@ export function runPrimary(count: number, options: { redis: boolean; log: Logger
     const nodeId = `w-${randomBytes(3).toString('hex')}`;
     const worker = cluster.fork({ CALLPEER_NODE_ID: nodeId });
     workers.add(worker);
+    // A message to a worker that is exiting fails on its channel: logged, never the primary's end.
+    worker.on('error', (err) => log.debug({ err, node: nodeId }, 'worker channel error'));
     broker?.attach(nodeId, worker);
     worker.on('exit', (code, signal) => {
       workers.delete(worker);
