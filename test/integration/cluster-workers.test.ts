@@ -4,10 +4,12 @@
  * received, which in an SFU means each room's members share the node that forwards it (a room
  * split over two nodes would miss the other half's tracks).
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runLoadTest } from '../../src/loadtest/runner.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
 import { runCli, startCli } from '../helpers/cli.js';
+import { until } from '../helpers/rtc.js';
 import { hasRedis, startRedis } from '../helpers/redis.js';
 import { Probe, startTestServer } from '../helpers/server.js';
 
@@ -57,6 +59,21 @@ describe('serve --workers', { timeout: 60_000 }, () => {
       await server.exited;
       await other.close();
       await redis.close();
+    }
+  });
+
+  it('a worker killed with -9 is replaced, and the port keeps answering', async () => {
+    const server = await startCli(['serve', '--port', '0', '--host', '127.0.0.1', '--workers', '2'], /callpeer listening[\s\S]*callpeer listening/, { timeoutMs: 15_000 });
+    try {
+      const port = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(server.output())![1];
+      const workers = readFileSync(`/proc/${server.child.pid}/task/${server.child.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+      expect(workers).toHaveLength(2);
+      process.kill(workers[0]!, 'SIGKILL');
+      await until(() => /a worker died; starting another/.test(server.output()) && (server.output().match(/callpeer listening/g) ?? []).length === 3, 15_000, 'a new worker listening');
+      for (let i = 0; i < 4; i++) expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    } finally {
+      server.child.kill('SIGTERM');
+      expect((await server.exited).code).toBe(0);
     }
   });
 
