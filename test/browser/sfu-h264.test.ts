@@ -58,4 +58,27 @@ describe.skipIf(!hasChromium())(`call page with an H264 publisher in an SFU room
     }
     expect(browser.pageErrors).toEqual([]);
   });
+
+  it('in an H264-only room (--video-codecs h264) a page publishes its camera in H264 as simulcast layers, and another page decodes it', async () => {
+    const h264 = await startTestServer({ topology: 'sfu', rtcBind: '127.0.0.1', videoCodecs: ['h264'] });
+    try {
+      const pub = await joinCall(browser, h264.url, 'h264-only', 'Pub');
+      const sub = await joinCall(browser, h264.url, 'h264-only', 'Sub');
+      const pubId = (await state(pub)).id;
+      const camera = await waitForPage(sub, (id) => window.callpeer!.state().sfu.tracks.find((t) => t.publisher === id && t.source === 'camera'), pubId, { what: 'the camera listed', timeoutMs: 20_000, debug: DEBUG_STATE });
+      expect(camera.codec).toBe('H264');
+      await waitForPage(sub, (peer) => {
+        const t = window.callpeer!.state().peers.find((p) => p.id === peer)?.tile;
+        return t != null && t.showsVideo && t.frames >= 15 && t.videoWidth > 0;
+      }, pubId, { timeoutMs: 20_000, what: 'the H264 camera decoded on the other page', debug: DEBUG_STATE });
+      const layers = (await state(sub)).sfu.tracks.find((t) => t.id === camera.id)!.layers;
+      const width = (await state(sub)).peers.find((p) => p.id === pubId)!.tile!.videoWidth;
+      console.log(`H264-only room: the page's camera in ${camera.codec}, layers ${JSON.stringify(layers)}, decoded at width ${width}`);
+      expect(layers.length).toBeGreaterThanOrEqual(2); // simulcast in H264
+      await pub.close();
+      await sub.close();
+    } finally {
+      await h264.close();
+    }
+  });
 });
