@@ -11,6 +11,7 @@ import { ToneSource } from '../../src/media/opus-sources.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { until } from '../helpers/rtc.js';
 import { hasRedis, startRedis, type TestRedis } from '../helpers/redis.js';
+import { TcpBalancer } from '../helpers/tcp-balancer.js';
 import { Probe, startTestServer } from '../helpers/server.js';
 import { meshMember } from './mesh-helpers.js';
 import { frequencyOf, sfuMember } from './sfu-helpers.js';
@@ -151,6 +152,38 @@ describe.skipIf(!hasRedis())('rooms across nodes through Redis', { timeout: 60_0
       again.ws.close();
     } finally {
       node.child.kill('SIGKILL');
+    }
+  });
+
+  it('behind a load balancer, kill -9 of the node a client is on: both clients re-join through the balancer on the live node within 10 s and hear each other again', async () => {
+    const doomed = await startCli(['serve', '--port', '0', '--host', '127.0.0.1', '--redis', redis.url, '--rtc-bind', '127.0.0.1'], /callpeer listening/);
+    const live = await startTestServer({ redis: redis.url, rtcBind: '127.0.0.1' });
+    const doomedPort = Number(/"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(doomed.output())![1]);
+    const lb = await TcpBalancer.start([doomedPort, live.port]);
+    const url = `ws://127.0.0.1:${lb.port}/ws`;
+    const ann = await meshMember(url, 'balanced', 'Ann', 440); // first connection: the doomed node
+    const ben = await meshMember(url, 'balanced', 'Ben', 660); // second: the live one
+    try {
+      expect(live.rooms.get('balanced')).toBeUndefined(); // the room is on the doomed node, Ben relayed there
+      await until(() => (ann.heard.get(ben.agent.id!)?.length ?? 0) > 25 && (ben.heard.get(ann.agent.id!)?.length ?? 0) > 25, 15_000, 'audio both ways');
+      const before = { ann: ann.agent.id, ben: ben.agent.id };
+      const t0 = Date.now();
+      doomed.child.kill('SIGKILL');
+      // Ann lost her socket (the node died), Ben was dropped with 1001 (his room's node was lost): both reconnect
+      // through the balancer, which only finds the live node now, and re-join; the room is made anew there.
+      await until(() => live.rooms.get('balanced')?.size === 2, 15_000, 'both back in the room on the live node');
+      // New sessions, new participant ids: each hears the other's new id.
+      await until(() => ann.agent.id !== before.ann && ben.agent.id !== before.ben
+        && (ann.heard.get(ben.agent.id!)?.length ?? 0) > 25 && (ben.heard.get(ann.agent.id!)?.length ?? 0) > 25, 15_000, 'audio both ways again');
+      const backMs = Date.now() - t0;
+      console.log(`node killed behind the balancer: both clients together again with audio after ${backMs} ms`);
+      expect(backMs).toBeLessThan(10_000);
+    } finally {
+      doomed.child.kill('SIGKILL');
+      await ben.stop();
+      await ann.stop();
+      await lb.close();
+      await live.close();
     }
   });
 
