@@ -14,7 +14,7 @@ import { Recorder } from '../../src/bots/recorder/recorder.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
 import { hasChromium, launchBrowser, skipNote, toneWavFile, waitForPage, type Page, type TestBrowser } from '../helpers/browser.js';
 import { startCli } from '../helpers/cli.js';
-import { hasRedis, startRedis, type TestRedis } from '../helpers/redis.js';
+import { hasRedis, redisSkipNote, startRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestServer } from '../helpers/server.js';
 import { has } from '../helpers/tools.js';
 import { DEBUG_STATE, heardHz, joinCall, state, waitForPeersPlaying } from './call-page.js';
@@ -22,7 +22,7 @@ import { DEBUG_STATE, heardHz, joinCall, state, waitForPeersPlaying } from './ca
 const TONE_HZ = 440;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(!hasChromium() || !hasRedis() || !has('opusinfo'))(`call pages on different nodes${skipNote()}`, { timeout: 90_000 }, () => {
+describe.skipIf(!hasChromium() || !hasRedis() || !has('opusinfo'))(`call pages on different nodes${skipNote()}${redisSkipNote()}${has('opusinfo') ? '' : ' (skipped: opusinfo missing; apt-get install -y opus-tools)'}`, { timeout: 90_000 }, () => {
   let redis: TestRedis;
   let browser: TestBrowser;
   const servers: RunningServer[] = [];

@@ -11,6 +11,8 @@ import net from 'node:net';
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
 export const hasRedis = (): boolean => existsSync(REDIS_SERVER);
+/** Appended to a test's name: why it is skipped on a machine without redis-server (empty with it). */
+export const redisSkipNote = (): string => (hasRedis() ? '' : ` (skipped: no ${REDIS_SERVER}; apt-get install -y redis-server)`);
 
 async function freePort(): Promise<number> {
   const server = net.createServer();

@@ -11,7 +11,7 @@ import { ToneFrames } from '../../src/media/frames.js';
 import { OpusEncoderStream } from '../../src/media/opus.js';
 import { bytesToInt16 } from '../../src/media/pcm.js';
 import { RedisDirectory } from '../../src/cluster/redis-directory.js';
-import { hasRedis, startRedis, type TestRedis } from '../helpers/redis.js';
+import { hasRedis, redisSkipNote, startRedis, type TestRedis } from '../helpers/redis.js';
 import { startTestServer } from '../helpers/server.js';
 import { metric, PcmProbe, sleep, spawnServer, until } from './pcm-harness.js';
 import { TwilioCaller } from './twilio-caller.js';
@@ -46,7 +46,7 @@ async function exchange(x: PcmProbe, y: PcmProbe, n = 50): Promise<void> {
   expect(Buffer.concat(x.audio.slice(x0)).equals(Buffer.concat(fromY))).toBe(true);
 }
 
-describe.skipIf(!hasRedis())('PCM across nodes through Redis', { timeout: 60_000 }, () => {
+describe.skipIf(!hasRedis())(`PCM across nodes through Redis${redisSkipNote()}`, { timeout: 60_000 }, () => {
   let redis: TestRedis;
   let a: RunningServer;
   let b: RunningServer;

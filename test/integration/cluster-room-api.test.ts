@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/app.js';
 import { startCli } from '../helpers/cli.js';
 import { parseMetrics } from '../helpers/metrics.js';
-import { hasRedis, startRedis, type TestRedis } from '../helpers/redis.js';
+import { hasRedis, redisSkipNote, startRedis, type TestRedis } from '../helpers/redis.js';
 import { Probe, startTestServer } from '../helpers/server.js';
 
 interface Answer { status: number; body: any }
@@ -30,7 +30,7 @@ function api(base: string, method: string, path: string, body?: unknown): Promis
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const names = (room: { participants: { name: string }[] }) => room.participants.map((p) => p.name).sort();
 
-describe.skipIf(!hasRedis())('the room API across nodes through Redis', { timeout: 30_000 }, () => {
+describe.skipIf(!hasRedis())(`the room API across nodes through Redis${redisSkipNote()}`, { timeout: 30_000 }, () => {
   let redis: TestRedis;
   let a: RunningServer;
   let b: RunningServer;

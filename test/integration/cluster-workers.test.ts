@@ -10,7 +10,7 @@ import { runLoadTest } from '../../src/loadtest/runner.js';
 import { cleanupRtc } from '../../src/rtc/peer.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { until } from '../helpers/rtc.js';
-import { hasRedis, startRedis } from '../helpers/redis.js';
+import { hasRedis, redisSkipNote, startRedis } from '../helpers/redis.js';
 import { Probe, startTestServer } from '../helpers/server.js';
 
 describe('serve --workers', { timeout: 60_000 }, () => {
@@ -36,7 +36,7 @@ describe('serve --workers', { timeout: 60_000 }, () => {
     }
   });
 
-  it.skipIf(!hasRedis())('--workers 2 with --redis: the workers are nodes of the Redis cluster, a room spans a worker and another server', async () => {
+  it.skipIf(!hasRedis())(`--workers 2 with --redis: the workers are nodes of the Redis cluster, a room spans a worker and another server${redisSkipNote()}`, async () => {
     const redis = await startRedis();
     const other = await startTestServer({ redis: redis.url });
     const server = await startCli(['serve', '--port', '0', '--host', '127.0.0.1', '--workers', '2', '--redis', redis.url], /callpeer listening[\s\S]*callpeer listening/, { timeoutMs: 15_000 });

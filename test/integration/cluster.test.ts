@@ -10,13 +10,13 @@ import { WhipClient } from '../../src/client/whip-client.js';
 import { ToneSource } from '../../src/media/opus-sources.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { until } from '../helpers/rtc.js';
-import { hasRedis, startRedis, type TestRedis } from '../helpers/redis.js';
+import { hasRedis, redisSkipNote, startRedis, type TestRedis } from '../helpers/redis.js';
 import { TcpBalancer } from '../helpers/tcp-balancer.js';
 import { Probe, startTestServer } from '../helpers/server.js';
 import { meshMember } from './mesh-helpers.js';
 import { frequencyOf, sfuMember } from './sfu-helpers.js';
 
-describe.skipIf(!hasRedis())('rooms across nodes through Redis', { timeout: 60_000 }, () => {
+describe.skipIf(!hasRedis())(`rooms across nodes through Redis${redisSkipNote()}`, { timeout: 60_000 }, () => {
   let redis: TestRedis;
   let a: RunningServer;
   let b: RunningServer;
