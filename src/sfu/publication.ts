@@ -34,8 +34,7 @@ export interface LayerStream {
   lastPacketMs: number;
   /** The publisher's last sender report for it: NTP ↔ RTP mapping for our reports. */
   senderReport: { ntpSeconds: number; ntpFraction: number; rtpTimestamp: number } | undefined;
-  /** Bytes since the last measurement, and its bitrate then, bits/s (the last nonzero: a paused layer keeps it; 0 before any). */
-  bytes: number;
+  /** Its bitrate at the last measurement, bits/s (the last nonzero: a paused layer keeps it; 0 before any). */
   bitrate: number;
 }
 
@@ -123,8 +122,9 @@ export class Publication {
     keyframe: false, vp8: undefined, nowMs: 0,
   };
   private readonly onRtcp = (packet: Buffer): void => this.handleRtcp(packet);
-  /** When the layers' bitrates were last measured (clock ms). */
+  /** When the layers' bitrates were last measured (clock ms), and each source's byte count then (the receiver's). */
   private measuredAtMs: number;
+  private readonly measuredBytes = new Map<number, number>();
 
   constructor(private readonly options: PublicationOptions) {
     this.publisher = options.publisher;
@@ -280,7 +280,7 @@ export class Publication {
       this.bySsrc.clear();
       this.layers.length = 0;
     }
-    layer = { ssrc, index: this.layers.length, width: 0, height: 0, lastPacketMs: 0, senderReport: undefined, bytes: 0, bitrate: 0 };
+    layer = { ssrc, index: this.layers.length, width: 0, height: 0, lastPacketMs: 0, senderReport: undefined, bitrate: 0 };
     this.bySsrc.set(ssrc, layer);
     this.layers.push(layer);
     this.log.debug({ track: this.id, ssrc, layer: layer.index }, 'layer stream added');
@@ -295,7 +295,6 @@ export class Publication {
     const first = layer.lastPacketMs === 0;
     this.flowingSince ??= now;
     layer.lastPacketMs = now;
-    layer.bytes += packet.length;
     if (first) this.updateActiveLayers();
     const f = this.current;
     f.packet = packet;
@@ -357,13 +356,16 @@ export class Publication {
     return this.layers.map((l) => l.bitrate);
   }
 
+  /** Each layer's bitrate over the last second, from the bytes the receiver counts per source (nothing counted per packet here). */
   private measureLayers(now: number): void {
     const seconds = (now - this.measuredAtMs) / 1000;
     this.measuredAtMs = now;
-    if (!(seconds > 0)) return;
-    for (const l of this.layers) {
-      if (l.bytes > 0) l.bitrate = Math.round((l.bytes * 8) / seconds);
-      l.bytes = 0;
+    for (const s of this.receiver.stats()) {
+      const before = this.measuredBytes.get(s.ssrc);
+      this.measuredBytes.set(s.ssrc, s.bytes);
+      const layer = this.bySsrc.get(s.ssrc);
+      if (before === undefined || !layer || !(seconds > 0) || s.bytes === before) continue;
+      layer.bitrate = Math.round(((s.bytes - before) * 8) / seconds);
     }
   }
 

@@ -76,7 +76,7 @@ export class Subscription<T extends RtpTrack = RtpTrack> implements AllocatedStr
   private octets = 0;
   /** What was sent lately, bits/s, measured at each of our reports (about every second). */
   private sentBps = 0;
-  private measured = { atMs: 0, octets: 0 };
+  private readonly measured = { atMs: 0, octets: 0 };
   /** The highest layer the subscriber's bandwidth estimate allows (the allocator sets it). */
   bandwidthCeiling = Infinity;
   /**
@@ -321,7 +321,8 @@ export class Subscription<T extends RtpTrack = RtpTrack> implements AllocatedStr
     const now = this.options.clock.now();
     const seconds = (now - this.measured.atMs) / 1000;
     if (seconds > 0) this.sentBps = Math.round((8 * (this.octets - this.measured.octets)) / seconds);
-    this.measured = { atMs: now, octets: this.octets };
+    this.measured.atMs = now;
+    this.measured.octets = this.octets;
     this.sendReport();
   }
 

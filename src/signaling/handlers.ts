@@ -19,7 +19,6 @@ async function join(s: SignalingSession, m: JoinMessage): Promise<void> {
     s.joined(await s.ctx.join(m.room, s, { id: s.id, name: m.name, role: m.role, audio: m.audio, video: m.video, metadata: m.metadata, autoSubscribe: m.autoSubscribe }, m.token));
   } finally {
     s.joining = false;
-    s.joinSettled();
   }
 }
 

@@ -163,11 +163,15 @@ export class SignalingSession implements MemberSink {
     }
   }
 
-  /** The join settled (admitted or refused): what came meanwhile is handled now. */
-  joinSettled(): void {
+  /** The join settled (admitted or refused, and said so): what came meanwhile is handled now. */
+  private joinSettled(): void {
     for (const msg of this.early.splice(0)) {
       if (this.closing) return;
-      this.dispatch(msg);
+      try {
+        this.dispatch(msg);
+      } catch (err) {
+        this.refuse(err, msg.type);
+      }
     }
   }
 
@@ -178,7 +182,10 @@ export class SignalingSession implements MemberSink {
     }
     const handler = handlers[msg.type] as (s: SignalingSession, m: ClientMessage) => void | Promise<void>;
     const done = handler(this, msg);
-    if (done) done.catch((err: unknown) => { if (!this.closed) this.refuse(err, msg.type); });
+    if (!done) return;
+    const refused = done.catch((err: unknown) => { if (!this.closed) this.refuse(err, msg.type); });
+    // A join's refusal reaches the client before the answers to what it sent meanwhile.
+    if (msg.type === 'join') void refused.then(() => this.joinSettled());
   }
 
   private refuse(err: unknown, type: string | undefined): void {

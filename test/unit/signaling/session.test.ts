@@ -33,7 +33,7 @@ class FakeSocket extends EventEmitter {
   }
 }
 
-function setup() {
+function setup(slowJoin?: Promise<void>) {
   const lines: any[] = [];
   const destination = new Writable({ write(chunk, _e, done) { for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l)); done(); } });
   const log = createLogger({ level: 'debug', pretty: false, destination });
@@ -42,7 +42,13 @@ function setup() {
   const closed: SignalingSession[] = [];
   const ctx: SignalingContext = {
     config, rooms, metrics: new ServerMetrics(), log, joinTimeoutMs: 60_000, sessionClosed: (s) => closed.push(s),
-    join: (roomId, sink, request, token) => rooms.join(roomId, sink, request, token),
+    // A join answered only once `slowJoin` settles (a room on another node: its `joined` and
+    // the client's replies may come before the join's own answer).
+    join: async (roomId, sink, request, token) => {
+      const member = rooms.join(roomId, sink, request, token);
+      if (slowJoin && request.id !== 'id1') await slowJoin;
+      return member;
+    },
   };
   let n = 0;
   const session = () => {
@@ -66,6 +72,32 @@ describe('SignalingSession', () => {
     s.log.info('hello');
     const hello = lines.find((l) => l.msg === 'hello');
     expect(hello).toMatchObject({ room: 'r1', peer: 'id1' });
+  });
+
+  it('messages that come while a join is on its way are handled once it settles, in order; a refused join answers them NOT_IN_ROOM', async () => {
+    let open!: () => void;
+    const { session } = setup(new Promise<void>((r) => { open = r; }));
+    const ann = session();
+    ann.ws.frame({ type: 'join', room: 'r', name: 'Ann' });
+    await tick();
+    const ben = session();
+    ben.ws.frame({ type: 'join', room: 'r', name: 'Ben' });
+    await tick();
+    expect(ben.ws.types()).toEqual(['joined']); // the room said so; the join has not come back yet
+    ben.ws.frame({ type: 'chat', text: 'one' });
+    ben.ws.frame({ type: 'chat', text: 'two' });
+    await tick();
+    expect(ben.ws.types()).toEqual(['joined']); // held, not refused
+    open();
+    await tick();
+    expect(ann.ws.out.filter((m) => m.type === 'chat').map((m) => m.text)).toEqual(['one', 'two']);
+    expect(ben.ws.types()).not.toContain('error');
+    // Full room (2): the third join is refused, and what it sent meanwhile is answered NOT_IN_ROOM.
+    const cy = session();
+    cy.ws.frame({ type: 'join', room: 'r', name: 'Cy' });
+    cy.ws.frame({ type: 'chat', text: 'three' });
+    for (let i = 0; i < 5; i++) await tick();
+    expect(cy.ws.out.filter((m) => m.type === 'error').map((m) => m.code)).toEqual(['ROOM_FULL', 'NOT_IN_ROOM']);
   });
 
   it('a second join while the first is on its way answers ALREADY_JOINED', async () => {
