@@ -20,12 +20,15 @@ export async function redisTransport(url: string, nodeId: string, log: Logger, o
     // No offline queue: while Redis is away a command fails at once (the node reports it and
     // goes on with its own rooms) instead of waiting for a reconnect that may not come.
     const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 3000, enableOfflineQueue: false });
-    redis.on('error', () => undefined); // reported by the calls that fail; ioredis reconnects by itself
+    // Reported by the calls that fail, ioredis reconnects by itself; the socket's own error
+    // (ECONNREFUSED...) says more than connect()'s "Connection is closed".
+    let socketError: Error | undefined;
+    redis.on('error', (err: Error) => { socketError = err; });
     try {
       await redis.connect();
     } catch (err) {
       redis.disconnect();
-      throw new CallpeerError('CONNECTION_FAILED', `cannot reach Redis at ${url}: ${(err as Error).message}`, {
+      throw new CallpeerError('CONNECTION_FAILED', `cannot reach Redis at ${url}: ${(socketError ?? (err as Error)).message}`, {
         cause: err, hint: 'start redis-server, or fix --redis (redis://host:port)',
       });
     }

@@ -237,10 +237,13 @@ describe.skipIf(!hasRedis())(`rooms across nodes through Redis${redisSkipNote()}
     }
   });
 
-  it('Redis unreachable at start: a clear error and exit 1', async () => {
+  it('Redis unreachable at start, or --redis not a URL: a clear error and exit 1', async () => {
     const r = await runCli(['serve', '--port', '0', '--host', '127.0.0.1', '--redis', 'redis://127.0.0.1:2']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1:2/);
+    expect(r.stderr).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1:2: connect ECONNREFUSED/);
     expect(r.stderr).toMatch(/redis-server/);
+    const bad = await runCli(['serve', '--port', '0', '--host', '127.0.0.1', '--redis', 'localhost:6379']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--redis \(CALLPEER_REDIS\) must be a redis:\/\/ URL \(got "localhost:6379"\)/);
   });
 });
