@@ -72,6 +72,23 @@ describe.skipIf(!hasRedis())(`rooms across nodes through Redis${redisSkipNote()}
     ann.ws.close();
   });
 
+  it('a join refused by the room\'s node (full) is refused to the client on the other node with the same code', async () => {
+    const [p, q] = [await startTestServer({ redis: redis.url, maxMembers: 1 }), await startTestServer({ redis: redis.url, maxMembers: 1 })];
+    const ann = await Probe.open(p.wsUrl);
+    const ben = await Probe.open(q.wsUrl);
+    try {
+      await ann.join('tiny', { name: 'Ann' });
+      ben.send({ type: 'join', room: 'tiny', name: 'Ben' });
+      expect(await ben.next('error')).toMatchObject({ code: 'ROOM_FULL', ref: 'join' });
+      expect(p.rooms.get('tiny')?.size).toBe(1);
+    } finally {
+      ann.close();
+      ben.close();
+      await p.close();
+      await q.close();
+    }
+  });
+
   it('an SFU room lives on one node: a member on the other node gets its media from there', async () => {
     const c = await startTestServer({ redis: redis.url, topology: 'sfu', rtcBind: '127.0.0.1' });
     try {
